@@ -1,0 +1,284 @@
+//! Access tokens: HS256 with the configured secret (issued and verified here), and
+//! RS256/ES256 from an identity provider's public keys (PEM or JWKS files; verified only).
+//!
+//! The algorithm a token may use is decided by the key that verifies it, never by the
+//! token alone: `alg: none` does not parse, an HS256 token is checked only against the
+//! secret, and an RS/ES token only against a public key of that algorithm — so a public
+//! key can never be used as an HMAC secret (algorithm confusion).
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+/// The claims Scorebord reads and writes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The member's ID (UUID).
+    pub sub: String,
+    /// The organization's ID (UUID) or slug.
+    pub org: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+struct PublicKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// The keys this process signs and verifies with.
+pub struct JwtKeys {
+    secret: Option<(EncodingKey, DecodingKey)>,
+    public: Vec<PublicKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKeys")
+            .field("hs256", &self.secret.is_some())
+            .field("public_keys", &self.public.len())
+            .finish()
+    }
+}
+
+/// Why a token was refused. Shown to the client (it reveals nothing secret).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Malformed, unsupported algorithm, or bad signature.
+    #[error("invalid token")]
+    Invalid,
+    /// Past its `exp`.
+    #[error("token expired")]
+    Expired,
+    /// Before its `nbf`.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// Wrong `iss` or `aud`.
+    #[error("token issuer or audience not accepted")]
+    WrongIssuerOrAudience,
+    /// No key for this token's algorithm or key ID.
+    #[error("no key to verify this token")]
+    NoKey,
+}
+
+const LEEWAY_SECONDS: u64 = 30;
+
+impl JwtKeys {
+    /// Loads the secret and the public key files named in the configuration.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let secret = config
+            .jwt_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| (EncodingKey::from_secret(s.as_bytes()), DecodingKey::from_secret(s.as_bytes())));
+        let mut public = Vec::new();
+        for path in &config.jwt_public_keys {
+            public.extend(load_public_keys(path)?);
+        }
+        Ok(JwtKeys { secret, public, issuer: config.jwt_issuer.clone(), audience: config.jwt_audience.clone() })
+    }
+
+    /// Whether this process can sign tokens (an HS256 secret is configured).
+    pub fn can_issue(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// Signs an HS256 access token for a member, valid for `ttl`.
+    pub fn issue(&self, member_id: uuid::Uuid, org_id: uuid::Uuid, ttl: chrono::Duration) -> anyhow::Result<String> {
+        let (encoding, _) = self.secret.as_ref().context("no JWT_SECRET configured: cannot issue tokens")?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: member_id.to_string(),
+            org: org_id.to_string(),
+            exp: now + ttl.num_seconds(),
+            iat: Some(now),
+            nbf: Some(now),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)?)
+    }
+
+    /// Verifies signature, `exp`, `nbf`, and `iss`/`aud` when configured.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let key = match header.alg {
+            Algorithm::HS256 => self.secret.as_ref().map(|(_, d)| d),
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::ES384 => self
+                .public
+                .iter()
+                .filter(|k| k.algorithm == header.alg)
+                .find(|k| match (&header.kid, &k.kid) {
+                    (Some(wanted), Some(have)) => wanted == have,
+                    _ => true,
+                })
+                .map(|k| &k.key),
+            _ => return Err(TokenError::Invalid),
+        }
+        .ok_or(TokenError::NoKey)?;
+
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+                _ => TokenError::Invalid,
+            }
+        })
+    }
+}
+
+fn load_public_keys(path: &Path) -> anyhow::Result<Vec<PublicKey>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading JWT public key file {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        let set: JwkSet =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a JWKS file", path.display()))?;
+        let mut keys = Vec::new();
+        for jwk in &set.keys {
+            let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
+                (Some(KeyAlgorithm::RS256), _) | (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                (Some(KeyAlgorithm::ES256), _) => Algorithm::ES256,
+                (Some(KeyAlgorithm::ES384), _) => Algorithm::ES384,
+                (None, AlgorithmParameters::EllipticCurve(ec)) => match ec.curve {
+                    jsonwebtoken::jwk::EllipticCurve::P384 => Algorithm::ES384,
+                    _ => Algorithm::ES256,
+                },
+                _ => continue, // keys for algorithms we do not accept are ignored
+            };
+            keys.push(PublicKey {
+                kid: jwk.common.key_id.clone(),
+                algorithm,
+                key: DecodingKey::from_jwk(jwk).with_context(|| format!("bad key in {}", path.display()))?,
+            });
+        }
+        anyhow::ensure!(!keys.is_empty(), "{} holds no RS256/ES256/ES384 key", path.display());
+        return Ok(keys);
+    }
+    let bytes = text.as_bytes();
+    if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
+        return Ok(vec![PublicKey { kid: None, algorithm: Algorithm::RS256, key }]);
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(bytes) {
+        // The PEM does not say which curve's algorithm the provider uses: accept both.
+        return Ok(vec![
+            PublicKey { kid: None, algorithm: Algorithm::ES256, key: key.clone() },
+            PublicKey { kid: None, algorithm: Algorithm::ES384, key },
+        ]);
+    }
+    anyhow::bail!("{} is neither an RSA/EC public key PEM nor a JWKS file", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn keys(secret: &str, iss: Option<&str>, aud: Option<&str>) -> JwtKeys {
+        let mut cfg = Config::for_database("sqlite::memory:", secret);
+        cfg.jwt_issuer = iss.map(str::to_owned);
+        cfg.jwt_audience = aud.map(str::to_owned);
+        JwtKeys::from_config(&cfg).expect("keys")
+    }
+
+    fn sign(claims: &serde_json::Value, secret: &str) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
+            .expect("sign")
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let k = keys("s3cret", Some("scorebord"), Some("api"));
+        let member = uuid::Uuid::now_v7();
+        let org = uuid::Uuid::now_v7();
+        let token = k.issue(member, org, chrono::Duration::minutes(15)).expect("issue");
+        let claims = k.verify(&token).expect("verify");
+        assert_eq!(claims.sub, member.to_string());
+        assert_eq!(claims.org, org.to_string());
+        assert_eq!(claims.iss.as_deref(), Some("scorebord"));
+    }
+
+    #[test]
+    fn refuses_bad_tokens() {
+        let k = keys("s3cret", Some("scorebord"), Some("api"));
+        let ok = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "iss": "scorebord", "aud": "api"});
+        assert!(k.verify(&sign(&ok, "s3cret")).is_ok());
+        assert_eq!(k.verify(&sign(&ok, "other")), Err(TokenError::Invalid));
+        let expired = serde_json::json!({"sub": "m", "org": "o", "exp": now() - 120, "iss": "scorebord", "aud": "api"});
+        assert_eq!(k.verify(&sign(&expired, "s3cret")), Err(TokenError::Expired));
+        let future = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 600, "nbf": now() + 300, "iss": "scorebord", "aud": "api"});
+        assert_eq!(k.verify(&sign(&future, "s3cret")), Err(TokenError::NotYetValid));
+        let wrong_aud =
+            serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "iss": "scorebord", "aud": "other"});
+        assert_eq!(k.verify(&sign(&wrong_aud, "s3cret")), Err(TokenError::WrongIssuerOrAudience));
+        let wrong_iss = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "iss": "evil", "aud": "api"});
+        assert_eq!(k.verify(&sign(&wrong_iss, "s3cret")), Err(TokenError::WrongIssuerOrAudience));
+        let no_exp = serde_json::json!({"sub": "m", "org": "o", "iss": "scorebord", "aud": "api"});
+        assert!(k.verify(&sign(&no_exp, "s3cret")).is_err());
+        assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));
+        assert_eq!(k.verify(""), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn refuses_alg_none_and_unconfigured_algorithms() {
+        let k = keys("s3cret", None, None);
+        let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let claims = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60});
+        let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "JWT"})), b64(&claims));
+        assert_eq!(k.verify(&none), Err(TokenError::Invalid));
+        // An RS256 header with an HMAC signature made from the secret: no RS key, refused.
+        let rs = format!("{}.{}.c2ln", b64(&serde_json::json!({"alg": "RS256", "typ": "JWT"})), b64(&claims));
+        assert_eq!(k.verify(&rs), Err(TokenError::NoKey));
+        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(b"s3cret"))
+            .expect("sign");
+        assert_eq!(k.verify(&hs512), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn without_secret_nothing_verifies_or_issues() {
+        let mut cfg = Config::for_database("sqlite::memory:", "");
+        cfg.jwt_secret = None;
+        let k = JwtKeys::from_config(&cfg).expect("keys");
+        assert!(!k.can_issue());
+        let claims = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60});
+        assert_eq!(k.verify(&sign(&claims, "")), Err(TokenError::NoKey));
+        assert!(k.issue(uuid::Uuid::nil(), uuid::Uuid::nil(), chrono::Duration::minutes(1)).is_err());
+    }
+}

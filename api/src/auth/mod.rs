@@ -1,0 +1,201 @@
+//! Who is calling and what they may do.
+//!
+//! A request carries at most one credential: a bearer access token (HS256 from this server,
+//! or RS256/ES256 from an organization's identity provider). It is verified, then the member
+//! is loaded, so a deactivated member or a changed role takes effect at once, not when the
+//! token expires. The result is an [`Auth`] value in the GraphQL context; resolvers ask it for
+//! a [`Principal`] and check a [`Permission`] with one call.
+
+pub mod graphql;
+pub mod jwt;
+pub mod password;
+pub mod store;
+
+use std::collections::HashSet;
+
+use async_graphql::Enum;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::org::model::{OrgId, Role};
+use jwt::JwtKeys;
+
+/// An authenticated member, as loaded from the database for this request.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The member's organization: the tenant every store call of this request is scoped to.
+    pub org: OrgId,
+    /// The member.
+    pub member_id: Uuid,
+    /// Current role (from the database, not from the token).
+    pub role: Role,
+    /// The member's own team.
+    pub team_id: Option<Uuid>,
+}
+
+/// The authentication state of one request or WebSocket connection.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// No credential was sent.
+    Anonymous,
+    /// A credential was sent and refused; the reason is shown to the client.
+    Invalid(String),
+    /// A verified, active member.
+    Member(Principal),
+}
+
+impl Auth {
+    /// The principal, or UNAUTHENTICATED with the reason.
+    pub fn principal(&self) -> AppResult<&Principal> {
+        match self {
+            Auth::Member(p) => Ok(p),
+            Auth::Anonymous => Err(AppError::Unauthenticated("send 'Authorization: Bearer <token>'".into())),
+            Auth::Invalid(reason) => Err(AppError::Unauthenticated(reason.clone())),
+        }
+    }
+}
+
+/// A capability, as listed on `viewer.permissions` so a front end can show or hide controls.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the organization, its teams and members.
+    OrganizationRead,
+    /// Change the organization's settings and branding.
+    OrganizationUpdate,
+    /// Create, rename and move teams (a manager: inside their subtree).
+    TeamsWrite,
+    /// Create members.
+    MembersCreate,
+    /// Edit, deactivate and reactivate members (a manager: inside their subtree).
+    MembersWrite,
+    /// Change a member's role.
+    RolesAssign,
+}
+
+impl Permission {
+    /// What a role grants, before subtree limits.
+    pub fn granted_to(role: Role) -> Vec<Permission> {
+        use Permission::*;
+        match role {
+            Role::Admin => {
+                vec![OrganizationRead, OrganizationUpdate, TeamsWrite, MembersCreate, MembersWrite, RolesAssign]
+            }
+            Role::Manager => vec![OrganizationRead, TeamsWrite, MembersWrite],
+            Role::Rep | Role::Viewer => vec![OrganizationRead],
+        }
+    }
+}
+
+impl Principal {
+    /// Whether the role grants the permission at all.
+    pub fn has(&self, permission: Permission) -> bool {
+        Permission::granted_to(self.role).contains(&permission)
+    }
+
+    /// FORBIDDEN unless the role grants the permission.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("your role does not allow {permission:?}")))
+        }
+    }
+
+    /// The teams this principal manages: everything for an admin (`None`), the subtrees of
+    /// the teams they manage (and their own team) for a manager, nothing for others.
+    pub async fn reach(&self, db: &impl ConnectionTrait) -> AppResult<Reach> {
+        match self.role {
+            Role::Admin => Ok(Reach::All),
+            Role::Manager => {
+                let tree = crate::org::store::team_tree(self.org, db).await?;
+                let mut roots = crate::org::store::teams_managed_by(self.org, db, self.member_id).await?;
+                roots.extend(self.team_id);
+                Ok(Reach::Teams(tree.subtree(roots)))
+            }
+            Role::Rep | Role::Viewer => Ok(Reach::Teams(HashSet::new())),
+        }
+    }
+}
+
+/// The set of teams a principal may act on.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// Every team of the organization (admins).
+    All,
+    /// These teams only.
+    Teams(HashSet<Uuid>),
+}
+
+impl Reach {
+    /// Whether the team is inside the reach. A member without a team is reachable only by admins.
+    pub fn covers(&self, team: Option<Uuid>) -> bool {
+        match (self, team) {
+            (Reach::All, _) => true,
+            (Reach::Teams(set), Some(t)) => set.contains(&t),
+            (Reach::Teams(_), None) => false,
+        }
+    }
+
+    /// FORBIDDEN unless the team is covered.
+    pub fn require(&self, team: Option<Uuid>, what: &str) -> AppResult<()> {
+        if self.covers(team) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("{what} is outside the teams you manage")))
+        }
+    }
+}
+
+/// Turns an `Authorization` header value into an [`Auth`].
+pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Option<&str>) -> AppResult<Auth> {
+    let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(Auth::Anonymous);
+    };
+    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+        return Ok(Auth::Invalid("the Authorization header must be 'Bearer <token>'".into()));
+    };
+    let claims = match keys.verify(token.trim()) {
+        Ok(c) => c,
+        Err(e) => return Ok(Auth::Invalid(e.to_string())),
+    };
+    let Ok(member_id) = Uuid::parse_str(&claims.sub) else {
+        return Ok(Auth::Invalid("token subject is not a member ID".into()));
+    };
+    let Some(org) = crate::org::store::resolve_org(db, &claims.org).await? else {
+        return Ok(Auth::Invalid("token organization is unknown".into()));
+    };
+    match crate::org::store::find_member(org, db, member_id).await? {
+        Some(m) if m.active => Ok(Auth::Member(Principal {
+            org,
+            member_id: m.id,
+            role: Role::parse(&m.role).unwrap_or(Role::Viewer),
+            team_id: m.team_id,
+        })),
+        Some(_) => Ok(Auth::Invalid("member is deactivated".into())),
+        None => Ok(Auth::Invalid("token member is unknown".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_grants() {
+        assert!(Permission::granted_to(Role::Admin).contains(&Permission::MembersCreate));
+        assert!(!Permission::granted_to(Role::Manager).contains(&Permission::MembersCreate));
+        assert!(Permission::granted_to(Role::Manager).contains(&Permission::MembersWrite));
+        assert_eq!(Permission::granted_to(Role::Rep), vec![Permission::OrganizationRead]);
+        assert_eq!(Permission::granted_to(Role::Viewer), vec![Permission::OrganizationRead]);
+    }
+
+    #[test]
+    fn reach_covers() {
+        let t = Uuid::from_u128(1);
+        assert!(Reach::All.covers(None));
+        assert!(Reach::Teams(HashSet::from([t])).covers(Some(t)));
+        assert!(!Reach::Teams(HashSet::from([t])).covers(Some(Uuid::from_u128(2))));
+        assert!(!Reach::Teams(HashSet::from([t])).covers(None));
+    }
+}

@@ -1,0 +1,83 @@
+//! One `Config` from environment variables (or the matching flags), with defaults
+//! that run out of the box. Every variable is documented in the README.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Server configuration. Read once at start; cloned into the application state.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// Database connection string: `sqlite://file.db?mode=rwc` or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://scorebord.db?mode=rwc")]
+    pub database_url: String,
+
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Secret for HS256 access tokens (issued by `login` and `scorebord token`, and accepted).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Comma-separated PEM files (RSA or EC public keys) or JWKS files whose keys
+    /// verify RS256/ES256 tokens signed by an organization's identity provider.
+    #[arg(long, env = "JWT_PUBLIC_KEYS", value_delimiter = ',')]
+    pub jwt_public_keys: Vec<PathBuf>,
+
+    /// Required `iss` claim; also put into the tokens this server issues.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim; also put into the tokens this server issues.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Comma-separated origins allowed by CORS (e.g. `https://app.example.com`); `*` allows any.
+    /// Empty: no cross-origin browser access.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// `pretty` or `json`.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Maximum number of database connections in the pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+impl Config {
+    /// A configuration for tests and tools: the given database, an ephemeral port, a secret.
+    pub fn for_database(database_url: impl Into<String>, jwt_secret: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: Some(jwt_secret.into()),
+            jwt_public_keys: Vec::new(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Pretty,
+            body_limit_bytes: 1024 * 1024,
+            database_max_connections: 16,
+        }
+    }
+
+    /// True when tokens can be verified at all (a secret or public keys).
+    pub fn has_signing_configuration(&self) -> bool {
+        self.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()) || !self.jwt_public_keys.is_empty()
+    }
+}

@@ -1,0 +1,122 @@
+//! Every DataLoader, in one place. A loader is made per request for one tenant, so a batch
+//! can never reach into another organization.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use entity::{member, team};
+
+use crate::error::AppError;
+use crate::org::model::OrgId;
+use crate::org::store;
+
+/// Batches the tenant's lookups of one request.
+pub struct OrgLoader {
+    db: DatabaseConnection,
+    org: OrgId,
+}
+
+impl OrgLoader {
+    /// A loader for one tenant, batching on the tokio runtime.
+    pub fn data_loader(db: DatabaseConnection, org: OrgId) -> DataLoader<OrgLoader> {
+        DataLoader::new(OrgLoader { db, org }, tokio::spawn)
+    }
+}
+
+/// Load a team by ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TeamKey(pub Uuid);
+/// Load a member by ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemberKey(pub Uuid);
+/// Load the active members directly in a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TeamMembersKey(pub Uuid);
+/// Load the direct sub-teams of a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SubTeamsKey(pub Uuid);
+
+/// Loader errors are shared between all waiters of a batch.
+#[derive(Clone, Debug)]
+pub struct LoadError(std::sync::Arc<AppError>);
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        match &*e.0 {
+            AppError::NotFound(what) => AppError::NotFound(what),
+            other => AppError::Internal(anyhow::anyhow!("{}", other.message())),
+        }
+    }
+}
+
+impl From<LoadError> for async_graphql::Error {
+    fn from(e: LoadError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+fn shared(e: AppError) -> LoadError {
+    if let AppError::Database(cause) = &e {
+        tracing::error!(error = %cause, "database error in loader");
+    }
+    LoadError(std::sync::Arc::new(e))
+}
+
+impl Loader<TeamKey> for OrgLoader {
+    type Value = team::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[TeamKey]) -> Result<HashMap<TeamKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = store::teams_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
+        Ok(rows.into_iter().map(|t| (TeamKey(t.id), t)).collect())
+    }
+}
+
+impl Loader<MemberKey> for OrgLoader {
+    type Value = member::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MemberKey]) -> Result<HashMap<MemberKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = store::members_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
+        Ok(rows.into_iter().map(|m| (MemberKey(m.id), m)).collect())
+    }
+}
+
+impl Loader<TeamMembersKey> for OrgLoader {
+    type Value = Vec<member::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[TeamMembersKey]) -> Result<HashMap<TeamMembersKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = store::members_by_teams(self.org, &self.db, &ids).await.map_err(shared)?;
+        let mut out: HashMap<TeamMembersKey, Vec<member::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for m in rows {
+            if let Some(team) = m.team_id {
+                out.entry(TeamMembersKey(team)).or_default().push(m);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<SubTeamsKey> for OrgLoader {
+    type Value = Vec<team::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[SubTeamsKey]) -> Result<HashMap<SubTeamsKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = store::teams_by_parents(self.org, &self.db, &ids).await.map_err(shared)?;
+        let mut out: HashMap<SubTeamsKey, Vec<team::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for t in rows {
+            if let Some(parent) = t.parent_team_id {
+                out.entry(SubTeamsKey(parent)).or_default().push(t);
+            }
+        }
+        Ok(out)
+    }
+}

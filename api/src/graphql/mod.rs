@@ -1,0 +1,178 @@
+//! Schema assembly: each domain contributes a `Query`/`Mutation`/`Subscription` segment,
+//! merged here; limits, extensions and per-request data are set up in one place.
+
+pub mod apq;
+pub mod loaders;
+pub mod observability;
+pub mod relay;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, SimpleObject};
+
+use crate::auth::{Auth, Principal};
+use crate::error::{AppError, AppResult};
+use crate::org::model::FieldError;
+use crate::state::AppState;
+
+/// The root query: every domain's query segment.
+#[derive(MergedObject, Default)]
+pub struct Query(crate::org::graphql::OrgQuery, crate::auth::graphql::AuthQuery, relay_query::NodeQuery);
+
+/// The root mutation: every domain's mutation segment.
+#[derive(MergedObject, Default)]
+pub struct Mutation(crate::org::graphql::OrgMutation, crate::auth::graphql::AuthMutation);
+
+/// The root subscription: every domain's subscription segment.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(crate::org::graphql::OrgSubscription);
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// Deepest accepted query.
+pub const MAX_DEPTH: usize = 15;
+/// Largest accepted complexity (each field costs 1; a connection multiplies its children by its page size).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// The schema with its limits, without services: enough to export the SDL, no database needed.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .limit_directives(32)
+}
+
+/// The serving schema: services, observability and persisted queries.
+pub fn build_schema(state: AppState) -> AppSchema {
+    schema_builder()
+        .extension(observability::Observability::new(state.metrics.clone()))
+        .extension(apq::PersistedQueries::new(state.db.clone()))
+        .data(state)
+        .finish()
+}
+
+/// The SDL, as published in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// Something the user can fix, reported in a mutation payload instead of as an error.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct UserError {
+    /// Path to the input field at fault, e.g. `["input", "email"]`; empty when not about one field.
+    pub field: Vec<String>,
+    /// What is wrong, in plain language.
+    pub message: String,
+    /// Machine-readable reason: `REQUIRED`, `INVALID`, `TOO_LONG`, `TAKEN`, `CYCLE`, …
+    pub code: String,
+}
+
+impl From<FieldError> for UserError {
+    fn from(e: FieldError) -> Self {
+        UserError { field: e.field, message: e.message, code: e.code.to_owned() }
+    }
+}
+
+/// Shortcuts every resolver uses.
+pub trait ContextExt {
+    /// The application services.
+    fn state(&self) -> AppResult<&AppState>;
+    /// The authentication state.
+    fn auth(&self) -> &Auth;
+    /// The authenticated member, or UNAUTHENTICATED.
+    fn principal(&self) -> AppResult<&Principal>;
+    /// The per-request DataLoader of the principal's tenant.
+    fn loader(&self) -> AppResult<&async_graphql::dataloader::DataLoader<loaders::OrgLoader>>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> AppResult<&AppState> {
+        self.data::<AppState>().map_err(|_| AppError::Internal(anyhow::anyhow!("AppState missing from schema data")))
+    }
+
+    fn auth(&self) -> &Auth {
+        self.data_opt::<Auth>().unwrap_or(&Auth::Anonymous)
+    }
+
+    fn principal(&self) -> AppResult<&Principal> {
+        self.auth().principal()
+    }
+
+    fn loader(&self) -> AppResult<&async_graphql::dataloader::DataLoader<loaders::OrgLoader>> {
+        self.principal()?;
+        self.data::<async_graphql::dataloader::DataLoader<loaders::OrgLoader>>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("loader missing from request data")))
+    }
+}
+
+/// Per-connection data of a WebSocket: the authentication state and the tenant's loader.
+pub fn request_data(state: &AppState, auth: Auth) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    if let Auth::Member(p) = &auth {
+        data.insert(loaders::OrgLoader::data_loader(state.db.clone(), p.org));
+    }
+    data.insert(auth);
+    data
+}
+
+/// Per-request data of an HTTP request: the same as [`request_data`].
+pub fn with_request_data(request: async_graphql::Request, state: &AppState, auth: Auth) -> async_graphql::Request {
+    let request = match &auth {
+        Auth::Member(p) => request.data(loaders::OrgLoader::data_loader(state.db.clone(), p.org)),
+        _ => request,
+    };
+    request.data(auth)
+}
+
+mod relay_query {
+    use async_graphql::{Context, ID, Object, Result};
+
+    use super::ContextExt;
+    use super::relay::{NodeKind, decode_global_id};
+    use crate::error::AppError;
+    use crate::org::graphql::{Member, Node, Organization, Team};
+
+    /// `node` and `nodes`: fetch any object by its global ID.
+    #[derive(Default)]
+    pub struct NodeQuery;
+
+    #[Object]
+    impl NodeQuery {
+        /// Any object by its global ID. Another organization's ID answers NOT_FOUND.
+        async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+            Ok(load(ctx, &id).await?.ok_or(AppError::NotFound("object"))?)
+        }
+
+        /// Several objects by global ID, in the given order; `null` where one does not exist
+        /// (or belongs to another organization). At most 200 IDs.
+        async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+            if ids.len() > super::relay::MAX_PAGE {
+                return Err(AppError::bad_input("at most 200 IDs").into());
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                out.push(load(ctx, id).await?);
+            }
+            Ok(out)
+        }
+    }
+
+    async fn load(ctx: &Context<'_>, id: &ID) -> crate::error::AppResult<Option<Node>> {
+        let principal = ctx.principal()?;
+        let (kind, uuid) = decode_global_id(id)?;
+        let loader = ctx.loader()?;
+        Ok(match kind {
+            NodeKind::Organization if uuid == principal.org.0 => {
+                let state = ctx.state()?;
+                crate::org::store::organization(principal.org, &state.db)
+                    .await?
+                    .map(|o| Node::Organization(Organization(o)))
+            }
+            NodeKind::Organization => None,
+            NodeKind::Team => loader.load_one(super::loaders::TeamKey(uuid)).await?.map(|t| Node::Team(Team(t))),
+            NodeKind::Member => {
+                loader.load_one(super::loaders::MemberKey(uuid)).await?.map(|m| Node::Member(Member(m)))
+            }
+        })
+    }
+}

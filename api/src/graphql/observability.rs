@@ -1,0 +1,111 @@
+//! Per-request metrics, and `extensions.code` on errors async-graphql raises itself
+//! (parse, validation, limits), so every error a client sees carries a code.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest};
+use async_graphql::{Request, Response, ServerResult};
+
+use crate::metrics::Metrics;
+
+/// The extension factory.
+pub struct Observability {
+    metrics: Arc<Metrics>,
+}
+
+impl Observability {
+    /// Records into these metrics.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Observability { metrics }
+    }
+}
+
+impl ExtensionFactory for Observability {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ObservabilityExtension { metrics: self.metrics.clone(), operation: Mutex::new(None) })
+    }
+}
+
+struct ObservabilityExtension {
+    metrics: Arc<Metrics>,
+    operation: Mutex<Option<String>>,
+}
+
+/// The code for an error that async-graphql produced without one.
+fn code_for(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("nested too deep")
+        || m.contains("too complex")
+        || m.contains("recursion depth")
+        || m.contains("too many directives")
+    {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "BAD_USER_INPUT"
+    }
+}
+
+/// Operation names become metric labels: keep them short and printable.
+fn label(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.is_empty() => n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect(),
+        _ => "anonymous".to_owned(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ObservabilityExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(mut op) = self.operation.lock() {
+            *op = request.operation_name.clone();
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+            if !has_code {
+                let code = code_for(&error.message);
+                error.extensions.get_or_insert_with(Default::default).set("code", code);
+            }
+            if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
+                self.metrics.errors.with_label_values(&[code.as_str()]).inc();
+            }
+        }
+        let operation = label(self.operation.lock().ok().and_then(|o| o.clone()).as_deref());
+        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+        self.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
+        self.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_for_builtin_errors() {
+        assert_eq!(code_for("Query is nested too deep."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for("Query is too complex."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for("Unknown field \"x\" on type \"Query\"."), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(label(None), "anonymous");
+        assert_eq!(label(Some("")), "anonymous");
+        assert_eq!(label(Some("Viewer")), "Viewer");
+        assert_eq!(label(Some("a b\n{}")), "ab");
+        assert_eq!(label(Some(&"x".repeat(500))).len(), 64);
+    }
+}

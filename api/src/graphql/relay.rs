@@ -1,0 +1,277 @@
+//! Relay conventions: opaque global IDs, cursor pagination with enforced bounds, and
+//! connections with `totalCount`.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ID, SimpleObject};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// The types that have global IDs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// An organization.
+    Organization,
+    /// A team.
+    Team,
+    /// A member.
+    Member,
+}
+
+impl NodeKind {
+    fn name(self) -> &'static str {
+        match self {
+            NodeKind::Organization => "Organization",
+            NodeKind::Team => "Team",
+            NodeKind::Member => "Member",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Organization" => NodeKind::Organization,
+            "Team" => NodeKind::Team,
+            "Member" => NodeKind::Member,
+            _ => return None,
+        })
+    }
+}
+
+/// The global ID of an object: base64url of `Type:uuid`.
+pub fn global_id(kind: NodeKind, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.name(), id)))
+}
+
+/// Decodes any global ID. Malformed input is BAD_USER_INPUT.
+pub fn decode_global_id(id: &ID) -> AppResult<(NodeKind, Uuid)> {
+    let bad = || AppError::bad_input(format!("'{}' is not a valid ID", truncate(id.as_str(), 64)));
+    if id.len() > 128 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (kind, uuid) = text.split_once(':').ok_or_else(bad)?;
+    let kind = NodeKind::parse(kind).ok_or_else(bad)?;
+    let uuid = Uuid::parse_str(uuid).map_err(|_| bad())?;
+    Ok((kind, uuid))
+}
+
+/// Decodes a global ID that must be of one type (an argument such as `teamId`).
+pub fn decode_id(id: &ID, expected: NodeKind) -> AppResult<Uuid> {
+    let (kind, uuid) = decode_global_id(id)?;
+    if kind != expected {
+        return Err(AppError::bad_input(format!("expected a {} ID, got a {} ID", expected.name(), kind.name())));
+    }
+    Ok(uuid)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Default page size.
+pub const DEFAULT_PAGE: usize = 50;
+/// Largest page size.
+pub const MAX_PAGE: usize = 200;
+
+/// The Relay arguments of a connection field.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    /// `after` cursor.
+    pub after: Option<String>,
+    /// `before` cursor.
+    pub before: Option<String>,
+    /// `first` count.
+    pub first: Option<i32>,
+    /// `last` count.
+    pub last: Option<i32>,
+}
+
+/// The slice of a list a page covers: rows `start..end` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First row (0-based).
+    pub start: u64,
+    /// One past the last row.
+    pub end: u64,
+    /// Rows in the whole list.
+    pub total: u64,
+}
+
+impl Window {
+    /// Rows in the page.
+    pub fn limit(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+fn encode_cursor(position: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("cursor:{position}"))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<u64> {
+    let bad = || AppError::bad_input("invalid cursor");
+    if cursor.len() > 64 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("cursor:").and_then(|n| n.parse::<u64>().ok()).ok_or_else(bad)
+}
+
+fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(Some(n as u64)),
+        Some(n) => Err(AppError::bad_input(format!("'{name}' must be between 1 and {MAX_PAGE}, got {n}"))),
+    }
+}
+
+impl PageArgs {
+    /// Validates the arguments (bounds, cursors) without knowing the total.
+    pub fn validate(&self) -> AppResult<()> {
+        check_count("first", self.first)?;
+        check_count("last", self.last)?;
+        if let Some(c) = &self.after {
+            decode_cursor(c)?;
+        }
+        if let Some(c) = &self.before {
+            decode_cursor(c)?;
+        }
+        Ok(())
+    }
+
+    /// The rows to fetch, given how many match.
+    pub fn window(&self, total: u64) -> AppResult<Window> {
+        let first = check_count("first", self.first)?;
+        let last = check_count("last", self.last)?;
+        let mut start = match &self.after {
+            Some(c) => decode_cursor(c)?.saturating_add(1).min(total),
+            None => 0,
+        };
+        let mut end = match &self.before {
+            Some(c) => decode_cursor(c)?.min(total),
+            None => total,
+        };
+        if end < start {
+            end = start;
+        }
+        match (first, last) {
+            (Some(f), _) => end = end.min(start + f),
+            (None, Some(l)) => start = start.max(end.saturating_sub(l)),
+            (None, None) => end = end.min(start + DEFAULT_PAGE as u64),
+        }
+        if let (Some(_), Some(l)) = (first, last) {
+            start = start.max(end.saturating_sub(l));
+        }
+        Ok(Window { start, end, total })
+    }
+}
+
+/// Extra fields on every connection.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct ConnectionTotals {
+    /// How many items match, across all pages.
+    pub total_count: u64,
+}
+
+/// A connection of `T` with `totalCount`.
+pub type Conn<T> = Connection<String, T, ConnectionTotals>;
+
+/// Builds a connection from one page of rows.
+pub fn connection<T: async_graphql::OutputType>(window: Window, rows: Vec<T>) -> Conn<T> {
+    let mut conn = Connection::with_additional_fields(
+        window.start > 0,
+        window.end < window.total,
+        ConnectionTotals { total_count: window.total },
+    );
+    conn.edges
+        .extend(rows.into_iter().enumerate().map(|(i, node)| Edge::new(encode_cursor(window.start + i as u64), node)));
+    conn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(first: Option<i32>, after: Option<u64>, last: Option<i32>, before: Option<u64>) -> PageArgs {
+        PageArgs { first, last, after: after.map(encode_cursor), before: before.map(encode_cursor) }
+    }
+
+    #[test]
+    fn ids_round_trip_and_refuse_garbage() {
+        let u = Uuid::now_v7();
+        let id = global_id(NodeKind::Team, u);
+        assert_eq!(decode_global_id(&id).ok(), Some((NodeKind::Team, u)));
+        assert_eq!(decode_id(&id, NodeKind::Team).ok(), Some(u));
+        assert_eq!(decode_id(&id, NodeKind::Member).map_err(|e| e.code()), Err("BAD_USER_INPUT"));
+        for bad in [
+            "",
+            "!!!",
+            "VGVhbTo",
+            &URL_SAFE_NO_PAD.encode("Team:not-a-uuid"),
+            &URL_SAFE_NO_PAD.encode(format!("Deal:{u}")),
+            &"A".repeat(500),
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
+            assert_eq!(decode_global_id(&ID(bad.to_string())).map_err(|e| e.code()), Err("BAD_USER_INPUT"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_first_last_and_bounds() {
+        assert_eq!(args(None, None, None, None).window(120).ok(), Some(Window { start: 0, end: 50, total: 120 }));
+        assert_eq!(args(Some(10), None, None, None).window(120).ok(), Some(Window { start: 0, end: 10, total: 120 }));
+        assert_eq!(
+            args(Some(10), Some(9), None, None).window(120).ok(),
+            Some(Window { start: 10, end: 20, total: 120 })
+        );
+        assert_eq!(args(None, None, Some(5), None).window(120).ok(), Some(Window { start: 115, end: 120, total: 120 }));
+        assert_eq!(
+            args(None, None, Some(5), Some(10)).window(120).ok(),
+            Some(Window { start: 5, end: 10, total: 120 })
+        );
+        assert_eq!(args(Some(200), None, None, None).window(3).ok(), Some(Window { start: 0, end: 3, total: 3 }));
+        assert_eq!(args(Some(10), Some(500), None, None).window(3).ok(), Some(Window { start: 3, end: 3, total: 3 }));
+        assert_eq!(args(None, None, None, None).window(0).ok(), Some(Window { start: 0, end: 0, total: 0 }));
+        for bad in [Some(0), Some(-1), Some(201), Some(1_000_000)] {
+            assert!(args(bad, None, None, None).window(10).is_err());
+            assert!(args(None, None, bad, None).window(10).is_err());
+            assert!(args(bad, None, None, None).validate().is_err());
+        }
+    }
+
+    #[test]
+    fn cursors_refuse_garbage() {
+        let p = PageArgs { after: Some("nope".into()), ..Default::default() };
+        assert!(p.window(10).is_err());
+        assert!(p.validate().is_err());
+        let p = PageArgs { before: Some(URL_SAFE_NO_PAD.encode("cursor:-1")), ..Default::default() };
+        assert!(p.window(10).is_err());
+        assert_eq!(decode_cursor(&encode_cursor(42)).ok(), Some(42));
+    }
+
+    #[test]
+    fn pages_cover_the_list_exactly_once() {
+        let total = 137u64;
+        let mut seen = Vec::new();
+        let mut after: Option<u64> = None;
+        loop {
+            let w = args(Some(20), after, None, None).window(total).expect("window");
+            if w.limit() == 0 {
+                break;
+            }
+            seen.extend(w.start..w.end);
+            after = Some(w.end - 1);
+            if w.end == total {
+                break;
+            }
+        }
+        assert_eq!(seen, (0..total).collect::<Vec<_>>());
+    }
+}

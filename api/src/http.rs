@@ -1,0 +1,125 @@
+//! The HTTP surface: `/graphql` (POST queries, GET GraphiQL, WebSocket subscriptions),
+//! `/healthz`, `/readyz` and `/metrics`.
+
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::http::WebSocketProtocols;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use migration::MigratorTrait;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{Auth, authenticate};
+use crate::graphql::{AppSchema, with_request_data};
+use crate::state::AppState;
+
+/// Router state: the services and the schema.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Services.
+    pub app: AppState,
+    /// The executable schema.
+    pub schema: AppSchema,
+}
+
+/// Builds the router with CORS and the body limit.
+pub fn router(state: HttpState) -> Router {
+    let config = state.app.config.clone();
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(cors(&config.cors_origins))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("x-api-key")])
+        .max_age(Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+        layer.allow_origin(AllowOrigin::list(list))
+    }
+}
+
+async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth, Response> {
+    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    authenticate(&state.db, &state.jwt, header).await.map_err(|e| {
+        let err: async_graphql::Error = e.into();
+        let body = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    })
+}
+
+async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let auth = match auth_from_headers(&state.app, &headers).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let request = with_request_data(request.into_inner(), &state.app, auth);
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a browser gets GraphiQL.
+async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let is_upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !is_upgrade {
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+            .into_response();
+    }
+    let protocol = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        return (StatusCode::BAD_REQUEST, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws")
+            .into_response();
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    upgrade
+        .protocols([protocol.sec_websocket_protocol()])
+        .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol))
+        .into_response()
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    if !crate::db::ping(&state.app.db).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response();
+    }
+    match migration::Migrator::get_pending_migrations(&state.app.db).await {
+        Ok(pending) if pending.is_empty() => "ready".into_response(),
+        Ok(pending) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{} migrations pending", pending.len())).into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "cannot read migration state").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let (open, idle) = crate::db::pool_stats(&state.app.db);
+    state.app.metrics.db_pool.with_label_values(&["open"]).set(i64::from(open));
+    state.app.metrics.db_pool.with_label_values(&["idle"]).set(idle as i64);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render()).into_response()
+}

@@ -1,0 +1,122 @@
+//! Scorebord: a GraphQL API backend for sales-performance management.
+//!
+//! `main.rs` is a thin CLI; everything it starts is built here so the black-box tests and
+//! helper binaries start exactly the same server ([`App::build`]).
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod org;
+pub mod state;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use migration::MigratorTrait;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use state::AppState;
+
+/// A built application: migrated database, services and router, ready to serve.
+pub struct App {
+    /// The services, for tools that act on the database directly (demo seeding, tests).
+    pub state: AppState,
+    router: axum::Router,
+}
+
+impl App {
+    /// Connects to the database, runs pending migrations and assembles the server.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db =
+            db::connect(&config).await.with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        migration::Migrator::up(&db, None).await.context("running migrations")?;
+        let jwt = auth::jwt::JwtKeys::from_config(&config)?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+            jwt: Arc::new(jwt),
+            events: events::EventBus::new(),
+            metrics: Arc::new(metrics::Metrics::new()?),
+        };
+        let schema = graphql::build_schema(state.clone());
+        let router = http::router(http::HttpState { app: state.clone(), schema });
+        Ok(App { state, router })
+    }
+
+    /// The router (for serving on a listener of your own).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// Serves on the listener until `shutdown` resolves, then finishes open requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Sets up `tracing`: `RUST_LOG` filters (default `info`), `LOG_FORMAT` picks the format; logs go to stderr.
+pub fn init_tracing(format: config::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        config::LogFormat::Json => builder.json().try_init(),
+        config::LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("sqlite://scorebord.db?mode=rwc"), "sqlite://scorebord.db?mode=rwc");
+    }
+}

@@ -1,0 +1,853 @@
+//! GraphQL surface of organizations, teams and members: thin resolvers that parse input,
+//! check permission, call the store and map the result.
+
+use async_graphql::{Context, ID, InputObject, Interface, MaybeUndefined, Object, Result, SimpleObject, Subscription};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::Stream;
+
+use entity::{member, organization, team};
+
+use super::model::{self, FieldError, OrgId, Role, SalesRole};
+use super::store::{self, MemberFilter, MemberPatch, NewMember, OrganizationPatch, TeamFilter, TeamPatch};
+use crate::auth::{Permission, password};
+use crate::error::{AppError, AppResult};
+use crate::events::Event;
+use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey, TeamMembersKey};
+use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
+use crate::graphql::{ContextExt, UserError};
+
+/// Anything with a global ID, fetchable through `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global ID; pass it to `node(id:)`."))]
+pub enum Node {
+    /// An organization.
+    Organization(Organization),
+    /// A team.
+    Team(Team),
+    /// A member.
+    Member(Member),
+}
+
+// ---------------------------------------------------------------- output types
+
+/// A client company using Scorebord (a tenant). All data belongs to exactly one.
+pub struct Organization(pub organization::Model);
+
+/// How front ends should present an organization.
+#[derive(SimpleObject)]
+pub struct Branding {
+    /// Name to show; the organization's name when not set.
+    display_name: String,
+    /// Logo image URL.
+    logo_url: Option<String>,
+    /// Main brand colour, `#RRGGBB`.
+    primary_color: String,
+    /// Accent colour, `#RRGGBB`.
+    secondary_color: String,
+}
+
+#[Object]
+impl Organization {
+    /// Opaque global ID.
+    async fn id(&self) -> ID {
+        global_id(NodeKind::Organization, self.0.id)
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Unique URL-safe key, used to log in.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Branding for white-label front ends.
+    async fn branding(&self) -> Branding {
+        Branding {
+            display_name: self.0.display_name.clone().unwrap_or_else(|| self.0.name.clone()),
+            logo_url: self.0.logo_url.clone(),
+            primary_color: self.0.primary_color.clone(),
+            secondary_color: self.0.secondary_color.clone(),
+        }
+    }
+    /// IANA time zone in which weeks, months and quarters are computed.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    /// ISO 4217 currency of all money amounts.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// First month of the fiscal year (1 = January).
+    async fn fiscal_year_start_month(&self) -> i32 {
+        self.0.fiscal_year_start_month
+    }
+    /// Increases with every change; pass it to `updateOrganization` to refuse stale edits.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A team: a node in the organization's team tree, with an optional manager.
+pub struct Team(pub team::Model);
+
+#[Object]
+impl Team {
+    /// Opaque global ID.
+    async fn id(&self) -> ID {
+        global_id(NodeKind::Team, self.0.id)
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Free text.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The team above this one; `null` for a top-level team.
+    async fn parent_team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(parent) = self.0.parent_team_id else { return Ok(None) };
+        Ok(ctx.loader()?.load_one(TeamKey(parent)).await?.map(Team))
+    }
+    /// Direct sub-teams, by name.
+    async fn sub_teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        let teams = ctx.loader()?.load_one(SubTeamsKey(self.0.id)).await?.unwrap_or_default();
+        Ok(teams.into_iter().map(Team).collect())
+    }
+    /// The team's manager.
+    async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let Some(manager) = self.0.manager_id else { return Ok(None) };
+        Ok(ctx.loader()?.load_one(MemberKey(manager)).await?.map(Member))
+    }
+    /// Active members directly in this team (not in sub-teams), by name. For sub-teams and
+    /// paging use `members(filter: {teamId})`.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        let members = ctx.loader()?.load_one(TeamMembersKey(self.0.id)).await?.unwrap_or_default();
+        Ok(members.into_iter().map(Member).collect())
+    }
+    /// When created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A person in the organization. Members are deactivated, never deleted.
+pub struct Member(pub member::Model);
+
+#[Object]
+impl Member {
+    /// Opaque global ID.
+    async fn id(&self) -> ID {
+        global_id(NodeKind::Member, self.0.id)
+    }
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// E-mail address (lower case), unique within the organization; used to log in.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// What the member may do.
+    async fn role(&self) -> Role {
+        Role::parse(&self.0.role).unwrap_or(Role::Viewer)
+    }
+    /// The member's part in the sales process.
+    async fn sales_role(&self) -> SalesRole {
+        SalesRole::parse(&self.0.sales_role).unwrap_or(SalesRole::Inbound)
+    }
+    /// The member's team.
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(team) = self.0.team_id else { return Ok(None) };
+        Ok(ctx.loader()?.load_one(TeamKey(team)).await?.map(Team))
+    }
+    /// First working day; quota ramps count from here.
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+    /// False once deactivated: cannot log in, history stays.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When deactivated, if so.
+    async fn deactivated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deactivated_at
+    }
+    /// When created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+// ---------------------------------------------------------------- queries
+
+/// Filter for `teams`.
+#[derive(InputObject, Default)]
+pub struct TeamFilterInput {
+    /// Only direct sub-teams of this team.
+    parent_team_id: Option<ID>,
+    /// Only top-level teams.
+    #[graphql(default = false)]
+    roots_only: bool,
+    /// Case-insensitive text in the name (at most 200 characters).
+    search: Option<String>,
+}
+
+/// Filter for `members`.
+#[derive(InputObject, Default)]
+pub struct MemberFilterInput {
+    /// Only members of this team…
+    team_id: Option<ID>,
+    /// …and of its sub-teams (default true).
+    #[graphql(default = true)]
+    include_sub_teams: bool,
+    /// Only this role.
+    role: Option<Role>,
+    /// Only this sales role.
+    sales_role: Option<SalesRole>,
+    /// Only active (true) or deactivated (false) members; both when absent.
+    active: Option<bool>,
+    /// Case-insensitive text in name or e-mail (at most 200 characters).
+    search: Option<String>,
+}
+
+fn check_search(search: &Option<String>) -> AppResult<()> {
+    match search {
+        Some(s) if s.chars().count() > 200 => Err(AppError::bad_input("'search' must be at most 200 characters")),
+        _ => Ok(()),
+    }
+}
+
+/// Organization, team and member queries.
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// The viewer's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let p = ctx.principal()?;
+        let org = store::organization(p.org, &ctx.state()?.db).await?.ok_or(AppError::NotFound("organization"))?;
+        Ok(Organization(org))
+    }
+
+    /// Teams of the organization, by name.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TeamFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Team>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let page = PageArgs { first, after, last, before };
+        page.validate()?;
+        let filter = filter.unwrap_or_default();
+        check_search(&filter.search)?;
+        let store_filter = TeamFilter {
+            parent_team_id: filter.parent_team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
+            roots_only: filter.roots_only,
+            search: filter.search,
+        };
+        let total = store::count_teams(p.org, db, &store_filter).await?;
+        let window = page.window(total)?;
+        let rows = store::list_teams(p.org, db, &store_filter, window.start, window.limit()).await?;
+        Ok(connection(window, rows.into_iter().map(Team).collect()))
+    }
+
+    /// One team.
+    async fn team(&self, ctx: &Context<'_>, id: ID) -> Result<Team> {
+        let p = ctx.principal()?;
+        let id = decode_id(&id, NodeKind::Team)?;
+        let team = store::find_team(p.org, &ctx.state()?.db, id).await?.ok_or(AppError::NotFound("team"))?;
+        Ok(Team(team))
+    }
+
+    /// Members of the organization, by name.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Member>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let page = PageArgs { first, after, last, before };
+        page.validate()?;
+        let filter = filter.unwrap_or_default();
+        check_search(&filter.search)?;
+        let team_ids = match &filter.team_id {
+            None => None,
+            Some(id) => {
+                let team = decode_id(id, NodeKind::Team)?;
+                store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
+                Some(if filter.include_sub_teams {
+                    store::team_tree(p.org, db).await?.subtree([team]).into_iter().collect()
+                } else {
+                    vec![team]
+                })
+            }
+        };
+        let store_filter = MemberFilter {
+            team_ids,
+            role: filter.role,
+            sales_role: filter.sales_role,
+            active: filter.active,
+            search: filter.search,
+        };
+        let total = store::count_members(p.org, db, &store_filter).await?;
+        let window = page.window(total)?;
+        let rows = store::list_members(p.org, db, &store_filter, window.start, window.limit()).await?;
+        Ok(connection(window, rows.into_iter().map(Member).collect()))
+    }
+
+    /// One member.
+    async fn member(&self, ctx: &Context<'_>, id: ID) -> Result<Member> {
+        let p = ctx.principal()?;
+        let id = decode_id(&id, NodeKind::Member)?;
+        let member = store::find_member(p.org, &ctx.state()?.db, id).await?.ok_or(AppError::NotFound("member"))?;
+        Ok(Member(member))
+    }
+}
+
+// ---------------------------------------------------------------- mutations
+
+/// Changes to the organization. Absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT.
+    version: Option<i32>,
+    /// New name.
+    name: Option<String>,
+    /// Name shown in front ends; `null` clears it.
+    display_name: MaybeUndefined<String>,
+    /// Logo URL (http or https); `null` clears it.
+    logo_url: MaybeUndefined<String>,
+    /// `#RRGGBB`.
+    primary_color: Option<String>,
+    /// `#RRGGBB`.
+    secondary_color: Option<String>,
+    /// IANA time zone, e.g. `Europe/Amsterdam`.
+    time_zone: Option<String>,
+    /// ISO 4217 code, e.g. `EUR`.
+    currency: Option<String>,
+    /// 1 (January) to 12.
+    fiscal_year_start_month: Option<i32>,
+}
+
+/// Result of `updateOrganization`.
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    /// The organization after the change; `null` when refused.
+    organization: Option<Organization>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
+/// A new team.
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    /// Name.
+    name: String,
+    /// Free text (at most 2,000 characters).
+    description: Option<String>,
+    /// The team above it; absent for a top-level team (admins only).
+    parent_team_id: Option<ID>,
+    /// The manager (an active member).
+    manager_id: Option<ID>,
+}
+
+/// Changes to a team. Absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateTeamInput {
+    /// The team.
+    id: ID,
+    /// New name.
+    name: Option<String>,
+    /// Free text; `null` clears it.
+    description: MaybeUndefined<String>,
+    /// New manager; `null` removes the manager.
+    manager_id: MaybeUndefined<ID>,
+}
+
+/// Moves a team in the tree.
+#[derive(InputObject)]
+pub struct MoveTeamInput {
+    /// The team to move.
+    id: ID,
+    /// Its new parent; `null` makes it a top-level team (admins only). A team cannot move below itself.
+    parent_team_id: Option<ID>,
+}
+
+/// Result of a team mutation.
+#[derive(SimpleObject)]
+pub struct TeamPayload {
+    /// The team after the change; `null` when refused.
+    team: Option<Team>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
+/// A new member (admins only).
+#[derive(InputObject)]
+pub struct CreateMemberInput {
+    /// Full name.
+    name: String,
+    /// E-mail, unique in the organization.
+    email: String,
+    /// Role (default REP).
+    #[graphql(default_with = "Role::Rep")]
+    role: Role,
+    /// Sales role.
+    sales_role: SalesRole,
+    /// Team.
+    team_id: Option<ID>,
+    /// First working day (default today).
+    start_date: Option<NaiveDate>,
+    /// Initial password (at least 8 characters); without one the member signs in through an identity provider.
+    password: Option<String>,
+}
+
+/// Changes to a member. Absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateMemberInput {
+    /// The member.
+    id: ID,
+    /// New name.
+    name: Option<String>,
+    /// New e-mail.
+    email: Option<String>,
+    /// New role (admins only).
+    role: Option<Role>,
+    /// New sales role.
+    sales_role: Option<SalesRole>,
+    /// New team; `null` for none (admins only).
+    team_id: MaybeUndefined<ID>,
+    /// New start date.
+    start_date: Option<NaiveDate>,
+}
+
+/// Identifies a member to deactivate or reactivate.
+#[derive(InputObject)]
+pub struct MemberIdInput {
+    /// The member.
+    id: ID,
+}
+
+/// Result of a member mutation.
+#[derive(SimpleObject)]
+pub struct MemberPayload {
+    /// The member after the change; `null` when refused.
+    member: Option<Member>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
+/// Collects field errors while parsing an input.
+#[derive(Default)]
+struct Errors(Vec<UserError>);
+
+impl Errors {
+    fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e.into())).ok()
+    }
+    fn push(&mut self, field: &str, code: &'static str, message: &str) {
+        self.0.push(FieldError::new(field, code, message).into());
+    }
+}
+
+fn parse_description(errors: &mut Errors, raw: Option<String>) -> Option<String> {
+    let text = raw?.trim().to_owned();
+    if text.chars().count() > 2000 {
+        errors.push("description", "TOO_LONG", "must be at most 2000 characters");
+        return None;
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+async fn active_member(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<member::Model> {
+    let id = decode_id(id, NodeKind::Member)?;
+    let m = store::find_member(org, db, id).await?.ok_or(AppError::NotFound("member"))?;
+    if !m.active {
+        return Err(AppError::bad_input("that member is deactivated"));
+    }
+    Ok(m)
+}
+
+async fn existing_team(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<team::Model> {
+    let id = decode_id(id, NodeKind::Team)?;
+    store::find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))
+}
+
+/// Organization, team and member mutations.
+#[derive(Default)]
+pub struct OrgMutation;
+
+#[Object]
+impl OrgMutation {
+    /// Changes the organization's settings and branding (admins). Subscribers of
+    /// `organizationChanged` are told after the change commits.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> Result<OrganizationPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::OrganizationUpdate)?;
+        let state = ctx.state()?;
+        let mut e = Errors::default();
+        let patch = OrganizationPatch {
+            name: input.name.map(|n| e.check(model::parse_name("name", &n))).unwrap_or(None),
+            display_name: match input.display_name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => e.check(model::parse_name("displayName", &v)).map(Some),
+            },
+            logo_url: match input.logo_url {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => e.check(model::parse_logo_url(&v)).map(Some),
+            },
+            primary_color: input.primary_color.and_then(|c| e.check(model::parse_color("primaryColor", &c))),
+            secondary_color: input.secondary_color.and_then(|c| e.check(model::parse_color("secondaryColor", &c))),
+            time_zone: input
+                .time_zone
+                .and_then(|tz| e.check(model::parse_time_zone(&tz)).map(|tz| tz.name().to_owned())),
+            currency: input.currency.and_then(|c| e.check(model::parse_currency(&c))),
+            fiscal_year_start_month: input.fiscal_year_start_month.and_then(|m| e.check(model::parse_fiscal_month(m))),
+        };
+        if !e.0.is_empty() {
+            return Ok(OrganizationPayload { organization: None, user_errors: e.0 });
+        }
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let current = store::organization(p.org, &tx).await?.ok_or(AppError::NotFound("organization"))?;
+        if let Some(v) = input.version
+            && v != current.version
+        {
+            return Err(AppError::Conflict(format!(
+                "the organization is at version {}, not {v}; reload and try again",
+                current.version
+            ))
+            .into());
+        }
+        let updated = store::update_organization(p.org, &tx, patch, current.version).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::OrganizationChanged { org: p.org.0 });
+        Ok(OrganizationPayload { organization: Some(Organization(updated)), user_errors: vec![] })
+    }
+
+    /// Creates a team. Admins anywhere; managers below a team they manage.
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::TeamsWrite)?;
+        let state = ctx.state()?;
+        let mut e = Errors::default();
+        let name = e.check(model::parse_name("name", &input.name));
+        let description = parse_description(&mut e, input.description);
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let parent = match &input.parent_team_id {
+            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
+            None => None,
+        };
+        p.reach(&tx).await?.require(parent, "the parent team")?;
+        let manager = match &input.manager_id {
+            Some(id) => Some(active_member(p.org, &tx, id).await?.id),
+            None => None,
+        };
+        let Some(name) = name.filter(|_| e.0.is_empty()) else {
+            return Ok(TeamPayload { team: None, user_errors: e.0 });
+        };
+        let team = store::create_team(p.org, &tx, name, description, parent, manager).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+    }
+
+    /// Renames a team, changes its description or manager. Admins; managers inside their subtree.
+    async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> Result<TeamPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::TeamsWrite)?;
+        let state = ctx.state()?;
+        let mut e = Errors::default();
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let team = existing_team(p.org, &tx, &input.id).await?;
+        p.reach(&tx).await?.require(Some(team.id), "this team")?;
+        let manager_id = match &input.manager_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(id) => Some(Some(active_member(p.org, &tx, id).await?.id)),
+        };
+        let patch = TeamPatch {
+            name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
+            description: match input.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(d) => Some(parse_description(&mut e, Some(d))),
+            },
+            parent_team_id: None,
+            manager_id,
+        };
+        if !e.0.is_empty() {
+            return Ok(TeamPayload { team: None, user_errors: e.0 });
+        }
+        let team = store::update_team(p.org, &tx, team.id, patch).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+    }
+
+    /// Moves a team under another one. A move that would put a team below itself is refused
+    /// with a `CYCLE` user error. Admins; managers inside their subtree.
+    async fn move_team(&self, ctx: &Context<'_>, input: MoveTeamInput) -> Result<TeamPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::TeamsWrite)?;
+        let state = ctx.state()?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let team = existing_team(p.org, &tx, &input.id).await?;
+        let parent = match &input.parent_team_id {
+            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
+            None => None,
+        };
+        let reach = p.reach(&tx).await?;
+        reach.require(Some(team.id), "this team")?;
+        reach.require(parent, "the new parent team")?;
+        if let Some(parent) = parent
+            && store::team_tree(p.org, &tx).await?.would_create_cycle(team.id, parent)
+        {
+            return Ok(TeamPayload {
+                team: None,
+                user_errors: vec![
+                    FieldError::new("parentTeamId", "CYCLE", "a team cannot be moved below itself").into(),
+                ],
+            });
+        }
+        let patch = TeamPatch { parent_team_id: Some(parent), ..Default::default() };
+        let team = store::update_team(p.org, &tx, team.id, patch).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+    }
+
+    /// Creates a member (admins).
+    async fn create_member(&self, ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::MembersCreate)?;
+        let state = ctx.state()?;
+        let mut e = Errors::default();
+        let name = e.check(model::parse_name("name", &input.name));
+        let email = e.check(model::parse_email(&input.email));
+        if let Some(pw) = &input.password
+            && let Err(msg) = password::check_strength(pw)
+        {
+            e.push("password", "INVALID", &msg);
+        }
+        let start_date = input.start_date.unwrap_or_else(|| Utc::now().date_naive());
+        if let Err(err) = model::check_start_date(start_date) {
+            e.0.push(err.into());
+        }
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let team_id = match &input.team_id {
+            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
+            None => None,
+        };
+        if let Some(email) = &email
+            && store::find_member_by_email(p.org, &tx, email).await?.is_some()
+        {
+            e.push("email", "TAKEN", "another member already uses this e-mail address");
+        }
+        let (Some(name), Some(email)) = (name, email) else {
+            return Ok(MemberPayload { member: None, user_errors: e.0 });
+        };
+        if !e.0.is_empty() {
+            return Ok(MemberPayload { member: None, user_errors: e.0 });
+        }
+        let password_hash = match input.password {
+            Some(pw) => Some(password::hash(pw).await?),
+            None => None,
+        };
+        let new = NewMember {
+            name,
+            email,
+            role: input.role,
+            sales_role: input.sales_role,
+            team_id,
+            start_date,
+            password_hash,
+        };
+        match store::create_member(p.org, &tx, new).await {
+            Ok(member) => {
+                tx.commit().await.map_err(AppError::from)?;
+                Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
+            }
+            Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
+                member: None,
+                user_errors: vec![
+                    FieldError::new("email", "TAKEN", "another member already uses this e-mail address").into(),
+                ],
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Changes a member. Admins: anything. Managers: members inside their subtree, not roles.
+    /// A member may change their own name.
+    async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
+        let p = ctx.principal()?;
+        let state = ctx.state()?;
+        let mut e = Errors::default();
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let id = decode_id(&input.id, NodeKind::Member)?;
+        let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
+        let only_own_name = target.id == p.member_id
+            && p.role != Role::Admin
+            && input.email.is_none()
+            && input.role.is_none()
+            && input.sales_role.is_none()
+            && input.team_id.is_undefined()
+            && input.start_date.is_none();
+        let new_team = match &input.team_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(id) => Some(Some(existing_team(p.org, &tx, id).await?.id)),
+        };
+        if !only_own_name {
+            p.require(Permission::MembersWrite)?;
+            let reach = p.reach(&tx).await?;
+            reach.require(target.team_id, "this member")?;
+            if let Some(team) = new_team {
+                reach.require(team, "the new team")?;
+            }
+            if input.role.is_some_and(|r| Some(r) != Role::parse(&target.role)) {
+                p.require(Permission::RolesAssign)?;
+            }
+        }
+        let email = input.email.and_then(|m| e.check(model::parse_email(&m)));
+        if let Some(email) = &email
+            && let Some(other) = store::find_member_by_email(p.org, &tx, email).await?
+            && other.id != target.id
+        {
+            e.push("email", "TAKEN", "another member already uses this e-mail address");
+        }
+        if let Some(d) = input.start_date
+            && let Err(err) = model::check_start_date(d)
+        {
+            e.0.push(err.into());
+        }
+        let patch = MemberPatch {
+            name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
+            email,
+            role: input.role,
+            sales_role: input.sales_role,
+            team_id: new_team,
+            start_date: input.start_date,
+            ..Default::default()
+        };
+        if !e.0.is_empty() {
+            return Ok(MemberPayload { member: None, user_errors: e.0 });
+        }
+        match store::update_member(p.org, &tx, target.id, patch).await {
+            Ok(member) => {
+                tx.commit().await.map_err(AppError::from)?;
+                Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
+            }
+            Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
+                member: None,
+                user_errors: vec![
+                    FieldError::new("email", "TAKEN", "another member already uses this e-mail address").into(),
+                ],
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deactivates a member: they can no longer log in, their sessions end, their history stays.
+    async fn deactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
+        set_active(ctx, &input.id, false).await
+    }
+
+    /// Reactivates a deactivated member.
+    async fn reactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
+        set_active(ctx, &input.id, true).await
+    }
+}
+
+async fn set_active(ctx: &Context<'_>, id: &ID, active: bool) -> Result<MemberPayload> {
+    let p = ctx.principal()?;
+    p.require(Permission::MembersWrite)?;
+    let state = ctx.state()?;
+    let id = decode_id(id, NodeKind::Member)?;
+    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+    let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
+    p.reach(&tx).await?.require(target.team_id, "this member")?;
+    if target.id == p.member_id && !active {
+        return Ok(MemberPayload {
+            member: None,
+            user_errors: vec![FieldError::new("id", "SELF", "you cannot deactivate yourself").into()],
+        });
+    }
+    let member =
+        store::update_member(p.org, &tx, target.id, MemberPatch { active: Some(active), ..Default::default() }).await?;
+    if !active {
+        crate::auth::store::revoke_member(p.org, &tx, target.id).await?;
+    }
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+/// Organization subscriptions.
+#[derive(Default)]
+pub struct OrgSubscription;
+
+#[Subscription]
+impl OrgSubscription {
+    /// The viewer's organization, each time its settings or branding change.
+    async fn organization_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Result<Organization>> + use<>> {
+        let p = ctx.principal()?;
+        let state = ctx.state()?;
+        let org = p.org;
+        let db = state.db.clone();
+        let rx = state.events.subscribe();
+        Ok(futures_util::stream::unfold((rx, db), move |(mut rx, db)| async move {
+            loop {
+                let changed = match rx.recv().await {
+                    Ok(event) => event.org() == org,
+                    // Each message is reloaded from the database, so skipping missed events loses nothing.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                if changed {
+                    let item = match store::organization(org, &db).await {
+                        Ok(Some(o)) => Ok(Organization(o)),
+                        Ok(None) => return None,
+                        Err(e) => Err(e.into()),
+                    };
+                    return Some((item, (rx, db)));
+                }
+            }
+        }))
+    }
+}

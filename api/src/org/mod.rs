@@ -1,0 +1,5 @@
+//! Organizations (tenants), teams and members.
+
+pub mod graphql;
+pub mod model;
+pub mod store;

@@ -1,0 +1,410 @@
+//! Organization structure rules: roles, validation of organization, team and member
+//! fields, and the team tree (subtrees, cycles). Pure functions, no I/O.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::Enum;
+use uuid::Uuid;
+
+/// The tenant an operation is scoped to. Every store function takes it first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrgId(pub Uuid);
+
+/// What a member may do in their organization (DESIGN.md §4).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The whole organization, including configuration.
+    Admin,
+    /// Their team and its sub-teams.
+    Manager,
+    /// Their own records; reads their team's scoreboard.
+    Rep,
+    /// Read-only.
+    Viewer,
+}
+
+impl Role {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Manager => "MANAGER",
+            Role::Rep => "REP",
+            Role::Viewer => "VIEWER",
+        }
+    }
+
+    /// Parses the stored form; unknown values are `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ADMIN" => Role::Admin,
+            "MANAGER" => Role::Manager,
+            "REP" => Role::Rep,
+            "VIEWER" => Role::Viewer,
+            _ => return None,
+        })
+    }
+}
+
+/// The part a member plays in the sales process.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SalesRole {
+    /// Follows up incoming leads.
+    Inbound,
+    /// Approaches cold leads.
+    Outbound,
+    /// Runs sales conversations and negotiations.
+    Closer,
+    /// Leads a team.
+    Manager,
+}
+
+impl SalesRole {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SalesRole::Inbound => "INBOUND",
+            SalesRole::Outbound => "OUTBOUND",
+            SalesRole::Closer => "CLOSER",
+            SalesRole::Manager => "MANAGER",
+        }
+    }
+
+    /// Parses the stored form; unknown values are `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "INBOUND" => SalesRole::Inbound,
+            "OUTBOUND" => SalesRole::Outbound,
+            "CLOSER" => SalesRole::Closer,
+            "MANAGER" => SalesRole::Manager,
+            _ => return None,
+        })
+    }
+}
+
+/// A rejected field value: the field name (as in the GraphQL input) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the input field, e.g. `["input", "email"]`.
+    pub field: Vec<String>,
+    /// Human-readable reason.
+    pub message: String,
+    /// Machine-readable reason, e.g. `INVALID`, `TAKEN`, `CYCLE`.
+    pub code: &'static str,
+}
+
+impl FieldError {
+    /// A field error on `input.<field>`.
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldError { field: vec!["input".to_owned(), field.to_owned()], message: message.into(), code }
+    }
+}
+
+/// Longest accepted name (organization, team, member).
+pub const MAX_NAME_LEN: usize = 200;
+
+/// A trimmed, non-empty name of at most [`MAX_NAME_LEN`] characters without control characters.
+pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(field, "REQUIRED", "must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(FieldError::new(field, "TOO_LONG", format!("must be at most {MAX_NAME_LEN} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "INVALID", "must not contain control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// An e-mail address, lower-cased: one `@`, a non-empty local part, a dotted domain,
+/// no spaces, at most 254 characters. (Deliverability is the identity provider's concern.)
+pub fn parse_email(raw: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let invalid = || FieldError::new("email", "INVALID", "is not a valid e-mail address");
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    if local.is_empty()
+        || local.len() > 64
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+        || domain.starts_with('-')
+    {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+/// An organization slug: 2..=63 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
+pub fn parse_slug(raw: &str) -> Result<String, FieldError> {
+    let slug = raw.trim();
+    let ok = (2..=63).contains(&slug.len())
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(slug.to_owned())
+    } else {
+        Err(FieldError::new(
+            "slug",
+            "INVALID",
+            "must be 2 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
+        ))
+    }
+}
+
+/// An IANA time zone name such as `Europe/Amsterdam`.
+pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, FieldError> {
+    raw.trim()
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| FieldError::new("timeZone", "INVALID", format!("'{raw}' is not an IANA time zone")))
+}
+
+/// An ISO 4217 currency code such as `EUR`, returned upper-case.
+pub fn parse_currency(raw: &str) -> Result<String, FieldError> {
+    let code = raw.trim().to_ascii_uppercase();
+    match iso_currency::Currency::from_code(&code) {
+        Some(_) => Ok(code),
+        None => Err(FieldError::new("currency", "INVALID", format!("'{raw}' is not an ISO 4217 currency code"))),
+    }
+}
+
+/// A colour as `#RRGGBB`, returned upper-case.
+pub fn parse_color(field: &str, raw: &str) -> Result<String, FieldError> {
+    let c = raw.trim();
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+    if ok {
+        Ok(c.to_ascii_uppercase())
+    } else {
+        Err(FieldError::new(field, "INVALID", "must be a colour like #1A2B3C"))
+    }
+}
+
+/// An absolute `https` or `http` URL of at most 2,000 characters.
+pub fn parse_logo_url(raw: &str) -> Result<String, FieldError> {
+    let invalid = || FieldError::new("logoUrl", "INVALID", "must be an absolute http(s) URL");
+    let s = raw.trim();
+    if s.len() > 2000 {
+        return Err(invalid());
+    }
+    let url = url::Url::parse(s).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid());
+    }
+    Ok(url.to_string())
+}
+
+/// The first month of the fiscal year, 1 (January) to 12.
+pub fn parse_fiscal_month(month: i32) -> Result<i32, FieldError> {
+    if (1..=12).contains(&month) {
+        Ok(month)
+    } else {
+        Err(FieldError::new("fiscalYearStartMonth", "INVALID", "must be between 1 and 12"))
+    }
+}
+
+/// A member's start date: not before 1900 and at most a year ahead.
+pub fn check_start_date(date: chrono::NaiveDate) -> Result<(), FieldError> {
+    let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let latest = chrono::Utc::now().date_naive() + chrono::Duration::days(366);
+    if date < earliest || date > latest {
+        return Err(FieldError::new("startDate", "OUT_OF_RANGE", "must be between 1900-01-01 and a year from today"));
+    }
+    Ok(())
+}
+
+/// The team tree of one organization, as `team -> parent`.
+#[derive(Debug, Default, Clone)]
+pub struct TeamTree {
+    parent: HashMap<Uuid, Option<Uuid>>,
+}
+
+impl TeamTree {
+    /// Builds the tree from `(team, parent)` pairs.
+    pub fn new(edges: impl IntoIterator<Item = (Uuid, Option<Uuid>)>) -> Self {
+        TeamTree { parent: edges.into_iter().collect() }
+    }
+
+    /// Whether the team exists in this tree.
+    pub fn contains(&self, team: Uuid) -> bool {
+        self.parent.contains_key(&team)
+    }
+
+    /// The given teams and every team below them.
+    pub fn subtree(&self, roots: impl IntoIterator<Item = Uuid>) -> HashSet<Uuid> {
+        let mut children: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (&team, parent) in &self.parent {
+            if let Some(p) = parent {
+                children.entry(*p).or_default().push(team);
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut stack: Vec<Uuid> = roots.into_iter().filter(|r| self.contains(*r)).collect();
+        while let Some(team) = stack.pop() {
+            if seen.insert(team)
+                && let Some(kids) = children.get(&team)
+            {
+                stack.extend(kids.iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// Whether making `new_parent` the parent of `team` would close a loop
+    /// (the new parent is the team itself or lies below it).
+    pub fn would_create_cycle(&self, team: Uuid, new_parent: Uuid) -> bool {
+        self.subtree([team]).contains(&new_parent)
+    }
+
+    /// The path from `team` up to its root, the team first.
+    pub fn ancestors(&self, team: Uuid) -> Vec<Uuid> {
+        let mut path = Vec::new();
+        let mut current = Some(team);
+        while let Some(t) = current {
+            if path.contains(&t) {
+                break; // a corrupt tree must not hang a request
+            }
+            path.push(t);
+            current = self.parent.get(&t).copied().flatten();
+        }
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn roles_round_trip_and_reject_unknown() {
+        for r in [Role::Admin, Role::Manager, Role::Rep, Role::Viewer] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for r in [SalesRole::Inbound, SalesRole::Outbound, SalesRole::Closer, SalesRole::Manager] {
+            assert_eq!(SalesRole::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+        assert_eq!(SalesRole::parse(""), None);
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("name", "  Sales  ").as_deref(), Ok("Sales"));
+        assert_eq!(parse_name("name", "   ").map_err(|e| e.code), Err("REQUIRED"));
+        assert_eq!(parse_name("name", &"x".repeat(200)).map(|s| s.len()), Ok(200));
+        assert_eq!(parse_name("name", &"x".repeat(201)).map_err(|e| e.code), Err("TOO_LONG"));
+        assert_eq!(parse_name("name", "a\u{0}b").map_err(|e| e.code), Err("INVALID"));
+        assert_eq!(parse_name("name", "Zoë <b>&'\"").as_deref(), Ok("Zoë <b>&'\""));
+        let err = parse_name("teamName", "").unwrap_err();
+        assert_eq!(err.field, vec!["input", "teamName"]);
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(parse_email(" Rep@Demo.Test ").as_deref(), Ok("rep@demo.test"));
+        for bad in [
+            "",
+            "rep",
+            "rep@",
+            "@demo.test",
+            "rep@demo",
+            "a b@demo.test",
+            "rep@@demo.test",
+            "rep@.demo.test",
+            "rep@demo.test.",
+            "rep@demo..test",
+            "rep@-demo.test",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad} should be refused");
+        }
+        assert!(parse_email(&format!("{}@demo.test", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(parse_slug("demo").as_deref(), Ok("demo"));
+        assert_eq!(parse_slug("acme-2").as_deref(), Ok("acme-2"));
+        for bad in ["d", "Demo", "-demo", "demo-", "de mo", "démo", &"a".repeat(64)] {
+            assert!(parse_slug(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn time_zones_currencies_colours() {
+        assert!(parse_time_zone("Europe/Amsterdam").is_ok());
+        assert!(parse_time_zone("Mars/Olympus").is_err());
+        assert!(parse_time_zone("").is_err());
+        assert_eq!(parse_currency("eur").as_deref(), Ok("EUR"));
+        assert_eq!(parse_currency("USD").as_deref(), Ok("USD"));
+        assert!(parse_currency("EURO").is_err());
+        assert!(parse_currency("XYZ").is_err());
+        assert_eq!(parse_color("primaryColor", "#ff6600").as_deref(), Ok("#FF6600"));
+        for bad in ["ff6600", "#ff660", "#gg6600", "#ff66000", ""] {
+            assert!(parse_color("primaryColor", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn logo_urls_and_fiscal_months() {
+        assert!(parse_logo_url("https://cdn.example.com/logo.png").is_ok());
+        assert!(parse_logo_url("javascript:alert(1)").is_err());
+        assert!(parse_logo_url("/relative.png").is_err());
+        assert!(parse_logo_url(&format!("https://x.com/{}", "a".repeat(2000))).is_err());
+        assert_eq!(parse_fiscal_month(1), Ok(1));
+        assert_eq!(parse_fiscal_month(12), Ok(12));
+        assert!(parse_fiscal_month(0).is_err());
+        assert!(parse_fiscal_month(13).is_err());
+        assert!(parse_fiscal_month(-1).is_err());
+    }
+
+    #[test]
+    fn start_dates() {
+        let today = chrono::Utc::now().date_naive();
+        assert!(check_start_date(today).is_ok());
+        assert!(check_start_date(today + chrono::Duration::days(366)).is_ok());
+        assert!(check_start_date(today + chrono::Duration::days(367)).is_err());
+        assert!(check_start_date(chrono::NaiveDate::from_ymd_opt(1899, 12, 31).expect("date")).is_err());
+        assert!(check_start_date(chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("date")).is_ok());
+        assert!(check_start_date(chrono::NaiveDate::MIN).is_err());
+    }
+
+    #[test]
+    fn subtree_and_cycles() {
+        // 1 ─┬─ 2 ── 4
+        //    └─ 3
+        // 5 (separate root)
+        let tree = TeamTree::new([
+            (id(1), None),
+            (id(2), Some(id(1))),
+            (id(3), Some(id(1))),
+            (id(4), Some(id(2))),
+            (id(5), None),
+        ]);
+        assert_eq!(tree.subtree([id(1)]), HashSet::from([id(1), id(2), id(3), id(4)]));
+        assert_eq!(tree.subtree([id(2)]), HashSet::from([id(2), id(4)]));
+        assert_eq!(tree.subtree([id(4), id(5)]), HashSet::from([id(4), id(5)]));
+        assert!(tree.subtree([id(99)]).is_empty());
+        assert!(tree.would_create_cycle(id(1), id(4)));
+        assert!(tree.would_create_cycle(id(2), id(2)));
+        assert!(!tree.would_create_cycle(id(4), id(3)));
+        assert!(!tree.would_create_cycle(id(5), id(1)));
+        assert_eq!(tree.ancestors(id(4)), vec![id(4), id(2), id(1)]);
+    }
+
+    #[test]
+    fn corrupt_tree_does_not_hang() {
+        let tree = TeamTree::new([(id(1), Some(id(2))), (id(2), Some(id(1)))]);
+        assert_eq!(tree.ancestors(id(1)), vec![id(1), id(2)]);
+        assert_eq!(tree.subtree([id(1)]).len(), 2);
+    }
+}

@@ -1,0 +1,508 @@
+//! Tenant-scoped reads and writes for organizations, teams and members. The only place
+//! with queries for these tables; every function takes the tenant first.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use entity::{member, organization, team};
+
+use super::model::{OrgId, Role, SalesRole, TeamTree};
+use crate::error::{AppError, AppResult};
+
+/// Everything needed to create an organization.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    /// Legal or common name.
+    pub name: String,
+    /// URL-safe unique key.
+    pub slug: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// 1..=12.
+    pub fiscal_year_start_month: i32,
+    /// Brand colour.
+    pub primary_color: String,
+    /// Second brand colour.
+    pub secondary_color: String,
+    /// Name shown in front ends.
+    pub display_name: Option<String>,
+    /// Logo.
+    pub logo_url: Option<String>,
+}
+
+/// Creates an organization. (The tenant itself, so it takes no tenant.)
+pub async fn create_organization(db: &impl ConnectionTrait, new: NewOrganization) -> AppResult<organization::Model> {
+    let now = Utc::now();
+    Ok(organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(new.name),
+        slug: Set(new.slug),
+        display_name: Set(new.display_name),
+        logo_url: Set(new.logo_url),
+        primary_color: Set(new.primary_color),
+        secondary_color: Set(new.secondary_color),
+        time_zone: Set(new.time_zone),
+        currency: Set(new.currency),
+        fiscal_year_start_month: Set(new.fiscal_year_start_month),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Finds an organization by slug (for login and the CLI, before a tenant is known).
+pub async fn find_org_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organization::Model>> {
+    Ok(organization::Entity::find().filter(organization::Column::Slug.eq(slug)).one(db).await?)
+}
+
+/// Resolves a token's `org` claim (an ID or a slug) to the tenant.
+pub async fn resolve_org(db: &impl ConnectionTrait, claim: &str) -> AppResult<Option<OrgId>> {
+    let found = match Uuid::parse_str(claim) {
+        Ok(id) => organization::Entity::find_by_id(id).one(db).await?,
+        Err(_) => find_org_by_slug(db, claim).await?,
+    };
+    Ok(found.map(|o| OrgId(o.id)))
+}
+
+/// The tenant's own organization row.
+pub async fn organization(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Option<organization::Model>> {
+    Ok(organization::Entity::find_by_id(org.0).one(db).await?)
+}
+
+/// Validated changes to an organization; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New display name (`Some(None)` clears it).
+    pub display_name: Option<Option<String>>,
+    /// New logo (`Some(None)` clears it).
+    pub logo_url: Option<Option<String>>,
+    /// New primary colour.
+    pub primary_color: Option<String>,
+    /// New secondary colour.
+    pub secondary_color: Option<String>,
+    /// New time zone.
+    pub time_zone: Option<String>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New fiscal year start month.
+    pub fiscal_year_start_month: Option<i32>,
+}
+
+fn set_some<T: Into<sea_orm::Value>>(value: Option<T>) -> sea_orm::ActiveValue<T> {
+    match value {
+        Some(v) => Set(v),
+        None => sea_orm::ActiveValue::NotSet,
+    }
+}
+
+/// Saves changed organization fields if nobody else changed it since `current_version`;
+/// bumps `version`. A stale version is CONFLICT (nothing is overwritten silently).
+pub async fn update_organization(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    patch: OrganizationPatch,
+    current_version: i32,
+) -> AppResult<organization::Model> {
+    let mut changes = organization::ActiveModel {
+        name: set_some(patch.name),
+        display_name: set_some(patch.display_name),
+        logo_url: set_some(patch.logo_url),
+        primary_color: set_some(patch.primary_color),
+        secondary_color: set_some(patch.secondary_color),
+        time_zone: set_some(patch.time_zone),
+        currency: set_some(patch.currency),
+        fiscal_year_start_month: set_some(patch.fiscal_year_start_month),
+        ..Default::default()
+    };
+    changes.version = Set(current_version + 1);
+    changes.updated_at = Set(Utc::now());
+    let result = organization::Entity::update_many()
+        .set(changes)
+        .filter(organization::Column::Id.eq(org.0))
+        .filter(organization::Column::Version.eq(current_version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::Conflict("the organization was changed by someone else; reload and try again".into()));
+    }
+    organization(org, db).await?.ok_or(AppError::NotFound("organization"))
+}
+
+// ---------------------------------------------------------------- teams
+
+/// One team of the tenant.
+pub async fn find_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<team::Model>> {
+    Ok(team::Entity::find_by_id(id).filter(team::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Several teams of the tenant by ID (DataLoader batch).
+pub async fn teams_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<team::Model>> {
+    Ok(team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .filter(team::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Direct sub-teams of several teams (DataLoader batch).
+pub async fn teams_by_parents(org: OrgId, db: &impl ConnectionTrait, parents: &[Uuid]) -> AppResult<Vec<team::Model>> {
+    Ok(team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .filter(team::Column::ParentTeamId.is_in(parents.iter().copied()))
+        .order_by_asc(team::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// The tenant's team tree.
+pub async fn team_tree(org: OrgId, db: &impl ConnectionTrait) -> AppResult<TeamTree> {
+    let rows: Vec<(Uuid, Option<Uuid>)> = team::Entity::find()
+        .select_only()
+        .column(team::Column::Id)
+        .column(team::Column::ParentTeamId)
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(TeamTree::new(rows))
+}
+
+/// Teams whose manager is the given member.
+pub async fn teams_managed_by(org: OrgId, db: &impl ConnectionTrait, member: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(team::Entity::find()
+        .select_only()
+        .column(team::Column::Id)
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .filter(team::Column::ManagerId.eq(member))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Filter for [`list_teams`].
+#[derive(Debug, Default, Clone)]
+pub struct TeamFilter {
+    /// Only direct children of this team.
+    pub parent_team_id: Option<Uuid>,
+    /// Only top-level teams.
+    pub roots_only: bool,
+    /// Case-insensitive substring of the name.
+    pub search: Option<String>,
+}
+
+fn team_condition(org: OrgId, filter: &TeamFilter) -> Condition {
+    let mut cond = Condition::all().add(team::Column::OrganizationId.eq(org.0));
+    if let Some(parent) = filter.parent_team_id {
+        cond = cond.add(team::Column::ParentTeamId.eq(parent));
+    }
+    if filter.roots_only {
+        cond = cond.add(team::Column::ParentTeamId.is_null());
+    }
+    if let Some(text) = filter.search.as_deref().filter(|t| !t.is_empty()) {
+        cond = cond.add(Expr::expr(Func::lower(Expr::col(team::Column::Name))).like(contains_pattern(text)));
+    }
+    cond
+}
+
+/// Counts the teams matching a filter.
+pub async fn count_teams(org: OrgId, db: &impl ConnectionTrait, filter: &TeamFilter) -> AppResult<u64> {
+    Ok(team::Entity::find().filter(team_condition(org, filter)).count(db).await?)
+}
+
+/// One page of teams matching a filter, ordered by name.
+pub async fn list_teams(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    filter: &TeamFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<team::Model>> {
+    Ok(team::Entity::find()
+        .filter(team_condition(org, filter))
+        .order_by_asc(team::Column::Name)
+        .order_by_asc(team::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Inserts a team.
+pub async fn create_team(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    name: String,
+    description: Option<String>,
+    parent_team_id: Option<Uuid>,
+    manager_id: Option<Uuid>,
+) -> AppResult<team::Model> {
+    let now = Utc::now();
+    Ok(team::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(name),
+        description: Set(description),
+        parent_team_id: Set(parent_team_id),
+        manager_id: Set(manager_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Validated changes to a team; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct TeamPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New parent (`Some(None)` makes it a top-level team).
+    pub parent_team_id: Option<Option<Uuid>>,
+    /// New manager (`Some(None)` removes the manager).
+    pub manager_id: Option<Option<Uuid>>,
+}
+
+/// Saves changed team fields. The caller has checked the team belongs to the tenant.
+pub async fn update_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid, patch: TeamPatch) -> AppResult<team::Model> {
+    let changes = team::ActiveModel {
+        name: set_some(patch.name),
+        description: set_some(patch.description),
+        parent_team_id: set_some(patch.parent_team_id),
+        manager_id: set_some(patch.manager_id),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let result = team::Entity::update_many()
+        .set(changes)
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .filter(team::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound("team"));
+    }
+    find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))
+}
+
+// ---------------------------------------------------------------- members
+
+/// One member of the tenant.
+pub async fn find_member(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find_by_id(id).filter(member::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// A member of the tenant by (lower-case) e-mail.
+pub async fn find_member_by_email(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org.0))
+        .filter(member::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+/// Several members by ID (DataLoader batch).
+pub async fn members_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org.0))
+        .filter(member::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Active members directly in several teams (DataLoader batch), by name.
+pub async fn members_by_teams(org: OrgId, db: &impl ConnectionTrait, teams: &[Uuid]) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org.0))
+        .filter(member::Column::TeamId.is_in(teams.iter().copied()))
+        .filter(member::Column::Active.eq(true))
+        .order_by_asc(member::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Filter for [`list_members`].
+#[derive(Debug, Default, Clone)]
+pub struct MemberFilter {
+    /// Members of any of these teams (the caller expands sub-teams).
+    pub team_ids: Option<Vec<Uuid>>,
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Only this sales role.
+    pub sales_role: Option<SalesRole>,
+    /// Only active (`true`) or deactivated (`false`) members.
+    pub active: Option<bool>,
+    /// Case-insensitive substring of name or e-mail.
+    pub search: Option<String>,
+}
+
+fn member_condition(org: OrgId, filter: &MemberFilter) -> Condition {
+    let mut cond = Condition::all().add(member::Column::OrganizationId.eq(org.0));
+    if let Some(teams) = &filter.team_ids {
+        cond = cond.add(member::Column::TeamId.is_in(teams.iter().copied()));
+    }
+    if let Some(role) = filter.role {
+        cond = cond.add(member::Column::Role.eq(role.as_str()));
+    }
+    if let Some(sales_role) = filter.sales_role {
+        cond = cond.add(member::Column::SalesRole.eq(sales_role.as_str()));
+    }
+    if let Some(active) = filter.active {
+        cond = cond.add(member::Column::Active.eq(active));
+    }
+    if let Some(text) = filter.search.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = contains_pattern(text);
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(member::Column::Name))).like(pattern.clone()))
+                .add(Expr::col(member::Column::Email).like(pattern)),
+        );
+    }
+    cond
+}
+
+/// Counts the members matching a filter.
+pub async fn count_members(org: OrgId, db: &impl ConnectionTrait, filter: &MemberFilter) -> AppResult<u64> {
+    Ok(member::Entity::find().filter(member_condition(org, filter)).count(db).await?)
+}
+
+/// One page of members matching a filter, ordered by name.
+pub async fn list_members(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    filter: &MemberFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member_condition(org, filter))
+        .order_by_asc(member::Column::Name)
+        .order_by_asc(member::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Everything needed to create a member.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    /// Full name.
+    pub name: String,
+    /// Lower-case e-mail.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Sales role.
+    pub sales_role: SalesRole,
+    /// Team.
+    pub team_id: Option<Uuid>,
+    /// First working day (quota ramp).
+    pub start_date: NaiveDate,
+    /// Argon2id hash of the initial password.
+    pub password_hash: Option<String>,
+}
+
+/// Inserts a member.
+pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember) -> AppResult<member::Model> {
+    let now = Utc::now();
+    Ok(member::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(new.name),
+        email: Set(new.email),
+        role: Set(new.role.as_str().to_owned()),
+        sales_role: Set(new.sales_role.as_str().to_owned()),
+        team_id: Set(new.team_id),
+        start_date: Set(new.start_date),
+        active: Set(true),
+        password_hash: Set(new.password_hash),
+        deactivated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Validated changes to a member; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct MemberPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New (lower-case) e-mail.
+    pub email: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New sales role.
+    pub sales_role: Option<SalesRole>,
+    /// New team (`Some(None)`: no team).
+    pub team_id: Option<Option<Uuid>>,
+    /// New start date.
+    pub start_date: Option<NaiveDate>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+}
+
+/// Saves changed member fields. The caller has checked the member belongs to the tenant.
+pub async fn update_member(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: MemberPatch,
+) -> AppResult<member::Model> {
+    let now = Utc::now();
+    let changes = member::ActiveModel {
+        name: set_some(patch.name),
+        email: set_some(patch.email),
+        role: set_some(patch.role.map(|r| r.as_str().to_owned())),
+        sales_role: set_some(patch.sales_role.map(|r| r.as_str().to_owned())),
+        team_id: set_some(patch.team_id),
+        start_date: set_some(patch.start_date),
+        active: set_some(patch.active),
+        deactivated_at: set_some(patch.active.map(|active| (!active).then_some(now))),
+        password_hash: set_some(patch.password_hash.map(Some)),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let result = member::Entity::update_many()
+        .set(changes)
+        .filter(member::Column::OrganizationId.eq(org.0))
+        .filter(member::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound("member"));
+    }
+    find_member(org, db, id).await?.ok_or(AppError::NotFound("member"))
+}
+
+/// Whether an error is the unique index on (organization, e-mail).
+pub fn is_unique_violation(err: &crate::error::AppError) -> bool {
+    matches!(err, crate::error::AppError::Database(e)
+        if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+}
+
+/// A `LIKE` pattern matching `text` anywhere, lower-cased, with `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> LikeExpr {
+    let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}

@@ -1,0 +1,25 @@
+//! The application state shared by every handler and resolver.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::metrics::Metrics;
+
+/// Cloned into handlers and put into the GraphQL schema data. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The configuration the process started with.
+    pub config: Arc<Config>,
+    /// Keys that sign and verify access tokens.
+    pub jwt: Arc<JwtKeys>,
+    /// Where committed changes are announced to subscribers.
+    pub events: EventBus,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}

@@ -1,0 +1,30 @@
+//! `members`: people of an organization. Deactivated, never deleted.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "members")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    /// Lower-cased; unique per organization.
+    pub email: String,
+    /// `ADMIN` | `MANAGER` | `REP` | `VIEWER`
+    pub role: String,
+    /// `INBOUND` | `OUTBOUND` | `CLOSER` | `MANAGER`
+    pub sales_role: String,
+    pub team_id: Option<Uuid>,
+    pub start_date: Date,
+    pub active: bool,
+    /// Argon2id PHC string; `None` for members who only sign in through an identity provider.
+    pub password_hash: Option<String>,
+    pub deactivated_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

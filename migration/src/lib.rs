@@ -1,0 +1,16 @@
+//! Scorebord's schema migrations. They run unchanged on SQLite and PostgreSQL:
+//! only sea-query column types, no backend-specific SQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
+
+/// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_foundation::Migration)]
+    }
+}
