@@ -95,11 +95,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = cli.config;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
-            if demo && !config.has_signing_configuration() {
+            if demo && config.jwt_secret.as_deref().is_none_or(str::is_empty) {
                 use base64::Engine as _;
                 let bytes: [u8; 32] = rand::random();
                 config.jwt_secret = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
-                tracing::warn!("demo mode: generated a JWT secret for this process; tokens die with it");
+                tracing::warn!("demo mode: no JWT_SECRET set, generated one for this process; its tokens die with it");
             }
             if !config.has_signing_configuration() {
                 bail!(

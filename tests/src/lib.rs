@@ -1,1 +1,380 @@
+//! Test harness: starts the real server in-process on an ephemeral port against its own
+//! fresh database (a SQLite file in a temp dir, or a new PostgreSQL database that is dropped
+//! afterwards) and speaks HTTP and WebSocket to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::SocketAddr;
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use scorebord::org::model::{OrgId, Role, SalesRole};
+use scorebord::org::store::{self, NewMember, NewOrganization};
+use scorebord::state::AppState;
+use scorebord::{App, Config};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+use uuid::Uuid;
+
+/// The HS256 secret of every test server.
+pub const SECRET: &str = "test-secret-not-for-production";
+/// The password of every seeded member.
+pub const PASSWORD: &str = "password123";
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temp dir.
+    Sqlite,
+    /// A fresh database on `TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// Runs each named `async fn(&TestApp)` once on SQLite and once on PostgreSQL (when
+/// `TEST_POSTGRES_URL` is set), as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::TestApp::spawn($crate::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if !$crate::postgres_configured() {
+                        eprintln!("TEST_POSTGRES_URL is not set: the PostgreSQL variant did not run");
+                        return;
+                    }
+                    let app = $crate::TestApp::spawn($crate::Backend::Postgres).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Whether `TEST_POSTGRES_URL` is set.
+pub fn postgres_configured() -> bool {
+    std::env::var("TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty())
+}
+
+/// A PostgreSQL database made for one test, dropped when the test ends (also on panic).
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = db.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:port`
+    pub base_url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The server's services (for seeding through the store layer and checking rows).
+    pub state: AppState,
+    /// The backend in use.
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+/// A seeded organization: Sales (manager) → Inbound, Outbound; admin, manager of Sales's
+/// Outbound sub-team, reps in Inbound and Outbound, a viewer.
+#[derive(Clone, Debug)]
+pub struct Org {
+    /// Tenant.
+    pub id: OrgId,
+    /// Slug.
+    pub slug: String,
+    /// Global ID of the organization.
+    pub gid: String,
+    /// Team IDs (global).
+    pub sales: String,
+    /// Inbound team.
+    pub inbound: String,
+    /// Outbound team.
+    pub outbound: String,
+    /// Member IDs (global).
+    pub admin: String,
+    /// Manager of Outbound.
+    pub manager: String,
+    /// Rep in Outbound.
+    pub rep: String,
+    /// Rep in Inbound.
+    pub inbound_rep: String,
+    /// Viewer.
+    pub viewer: String,
+    /// Tokens.
+    pub admin_token: String,
+    /// Manager token.
+    pub manager_token: String,
+    /// Outbound rep token.
+    pub rep_token: String,
+    /// Inbound rep token.
+    pub inbound_rep_token: String,
+    /// Viewer token.
+    pub viewer_token: String,
+}
+
+fn gid(kind: &str, id: Uuid) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+}
+
+impl TestApp {
+    /// Starts a server on the backend with the default test configuration.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server on the backend after `configure` adjusts the configuration.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, dir, pg) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL");
+                let name = format!("scorebord_test_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+                admin.close().await.expect("close");
+                let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                (url.to_string(), None, Some(PgDatabase { admin_url, name }))
+            }
+        };
+        let mut config = Config::for_database(url, SECRET);
+        config.database_max_connections = 8;
+        configure(&mut config);
+        let app = App::build(config).await.expect("build app");
+        let state = app.state.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(app.serve(listener, std::future::pending()));
+        TestApp {
+            base_url: format!("http://{addr}"),
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            backend,
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+
+    /// POSTs a GraphQL operation; returns the JSON body (whatever the status).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self.client.post(format!("{}/graphql", self.base_url)).json(&json!({
+            "query": query,
+            "variables": variables,
+        }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request").json().await.expect("JSON body")
+    }
+
+    /// POSTs a GraphQL operation that must succeed; returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The seeded organization's tokens are minted with the server's key.
+    pub fn token_for(&self, org: OrgId, member: Uuid) -> String {
+        self.state.jwt.issue(member, org.0, chrono::Duration::minutes(30)).expect("issue token")
+    }
+
+    /// Seeds an organization through the store layer.
+    pub async fn seed_org(&self, slug: &str) -> Org {
+        let db = &self.state.db;
+        let org = store::create_organization(
+            db,
+            NewOrganization {
+                name: format!("{slug} B.V."),
+                slug: slug.to_owned(),
+                time_zone: "Europe/Amsterdam".into(),
+                currency: "EUR".into(),
+                fiscal_year_start_month: 1,
+                primary_color: "#112233".into(),
+                secondary_color: "#445566".into(),
+                display_name: None,
+                logo_url: None,
+            },
+        )
+        .await
+        .expect("org");
+        let id = OrgId(org.id);
+        let sales = store::create_team(id, db, format!("{slug} Sales"), None, None, None).await.expect("team");
+        let inbound =
+            store::create_team(id, db, format!("{slug} Inbound"), None, Some(sales.id), None).await.expect("team");
+        let outbound =
+            store::create_team(id, db, format!("{slug} Outbound"), None, Some(sales.id), None).await.expect("team");
+        let hash = scorebord::auth::password::hash(PASSWORD.to_owned()).await.expect("hash");
+        let member = |name: &str, role: Role, sales_role: SalesRole, team: Uuid| {
+            let new = NewMember {
+                name: format!("{slug} {name}"),
+                email: format!("{}@{slug}.test", name.to_lowercase().replace(' ', ".")),
+                role,
+                sales_role,
+                team_id: Some(team),
+                start_date: Utc::now().date_naive(),
+                password_hash: Some(hash.clone()),
+            };
+            async move { store::create_member(id, db, new).await.expect("member") }
+        };
+        let admin = member("Admin", Role::Admin, SalesRole::Manager, sales.id).await;
+        let manager = member("Manager", Role::Manager, SalesRole::Manager, outbound.id).await;
+        let rep = member("Rep", Role::Rep, SalesRole::Outbound, outbound.id).await;
+        let inbound_rep = member("Inbound Rep", Role::Rep, SalesRole::Inbound, inbound.id).await;
+        let viewer = member("Viewer", Role::Viewer, SalesRole::Manager, sales.id).await;
+        store::update_team(
+            id,
+            db,
+            outbound.id,
+            store::TeamPatch { manager_id: Some(Some(manager.id)), ..Default::default() },
+        )
+        .await
+        .expect("manager");
+        Org {
+            id,
+            slug: slug.to_owned(),
+            gid: gid("Organization", org.id),
+            sales: gid("Team", sales.id),
+            inbound: gid("Team", inbound.id),
+            outbound: gid("Team", outbound.id),
+            admin: gid("Member", admin.id),
+            manager: gid("Member", manager.id),
+            rep: gid("Member", rep.id),
+            inbound_rep: gid("Member", inbound_rep.id),
+            viewer: gid("Member", viewer.id),
+            admin_token: self.token_for(id, admin.id),
+            manager_token: self.token_for(id, manager.id),
+            rep_token: self.token_for(id, rep.id),
+            inbound_rep_token: self.token_for(id, inbound_rep.id),
+            viewer_token: self.token_for(id, viewer.id),
+        }
+    }
+
+    /// Rows in a table (to prove a refused request wrote nothing).
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let backend = self.state.db.get_database_backend();
+        let row = self
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Opens a GraphQL WebSocket with the given subprotocol.
+    pub async fn ws(&self, protocol: &str) -> Ws {
+        let mut request = format!("ws://{}/graphql", self.addr).into_client_request().expect("request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+        let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("connect");
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+            Some(protocol),
+            "server must echo the subprotocol"
+        );
+        Ws { stream }
+    }
+}
+
+/// A WebSocket client.
+pub struct Ws {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What the server sent.
+#[derive(Debug)]
+pub enum WsEvent {
+    /// A JSON message.
+    Json(Value),
+    /// A close frame with its code and reason.
+    Closed(u16, String),
+}
+
+impl Ws {
+    /// Sends a JSON message.
+    pub async fn send(&mut self, message: Value) {
+        self.stream.send(tungstenite::Message::Text(message.to_string().into())).await.expect("send");
+    }
+
+    /// The next JSON message or close frame (pings skipped), failing after 10 s.
+    pub async fn next(&mut self) -> WsEvent {
+        let deadline = std::time::Duration::from_secs(10);
+        loop {
+            let msg = tokio::time::timeout(deadline, self.stream.next())
+                .await
+                .expect("no WebSocket message within 10 s")
+                .map(|r| r.expect("WebSocket error"));
+            match msg {
+                Some(tungstenite::Message::Text(t)) => return WsEvent::Json(serde_json::from_str(&t).expect("JSON")),
+                Some(tungstenite::Message::Close(frame)) => {
+                    return match frame {
+                        Some(f) => WsEvent::Closed(u16::from(f.code), f.reason.to_string()),
+                        None => WsEvent::Closed(1005, String::new()),
+                    };
+                }
+                Some(_) => continue,
+                None => return WsEvent::Closed(1006, String::new()),
+            }
+        }
+    }
+
+    /// The next message, which must be JSON.
+    pub async fn next_json(&mut self) -> Value {
+        match self.next().await {
+            WsEvent::Json(v) => v,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn close_code(&mut self) -> u16 {
+        loop {
+            if let WsEvent::Closed(code, _) = self.next().await {
+                return code;
+            }
+        }
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_owned()
+}

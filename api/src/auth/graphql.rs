@@ -26,6 +26,7 @@ pub struct Viewer {
     role: Role,
 }
 
+/// Who is asking: the member behind the token, their organization and what they may do.
 #[Object]
 impl Viewer {
     /// The signed-in member.

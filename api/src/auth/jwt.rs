@@ -140,7 +140,14 @@ impl JwtKeys {
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        if self.issuer.is_some() {
+            required.push("iss");
+        }
+        if self.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &self.issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
@@ -155,6 +162,9 @@ impl JwtKeys {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => {
+                    TokenError::WrongIssuerOrAudience
+                }
                 _ => TokenError::Invalid,
             }
         })
@@ -250,6 +260,10 @@ mod tests {
         assert_eq!(k.verify(&sign(&wrong_aud, "s3cret")), Err(TokenError::WrongIssuerOrAudience));
         let wrong_iss = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "iss": "evil", "aud": "api"});
         assert_eq!(k.verify(&sign(&wrong_iss, "s3cret")), Err(TokenError::WrongIssuerOrAudience));
+        let no_aud = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "iss": "scorebord"});
+        assert!(k.verify(&sign(&no_aud, "s3cret")).is_err());
+        let no_iss = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60, "aud": "api"});
+        assert!(k.verify(&sign(&no_iss, "s3cret")).is_err());
         let no_exp = serde_json::json!({"sub": "m", "org": "o", "iss": "scorebord", "aud": "api"});
         assert!(k.verify(&sign(&no_exp, "s3cret")).is_err());
         assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));

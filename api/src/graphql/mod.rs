@@ -30,7 +30,8 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest accepted query.
 pub const MAX_DEPTH: usize = 15;
-/// Largest accepted complexity (each field costs 1; a connection multiplies its children by its page size).
+/// Largest accepted complexity: each field costs 1, and a connection costs its page size
+/// (`first`/`last`, default 50) times its selection.
 pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// The schema with its limits, without services: enough to export the SDL, no database needed.

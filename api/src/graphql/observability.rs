@@ -4,8 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest};
-use async_graphql::{Request, Response, ServerResult};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextRequest,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 
 use crate::metrics::Metrics;
 
@@ -30,6 +33,28 @@ impl ExtensionFactory for Observability {
 struct ObservabilityExtension {
     metrics: Arc<Metrics>,
     operation: Mutex<Option<String>>,
+}
+
+/// Most field selections (aliases included) one document may make. async-graphql's
+/// complexity limit does not count `__typename`, so 10,000 aliases of it would pass.
+pub const MAX_FIELDS: usize = 2_000;
+
+fn count_fields(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => 1 + count_fields(&f.node.selection_set.node),
+            Selection::InlineFragment(f) => count_fields(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Field selections in a document, counting each operation and fragment once.
+pub fn document_fields(doc: &ExecutableDocument) -> usize {
+    let ops: usize = doc.operations.iter().map(|(_, op)| count_fields(&op.node.selection_set.node)).sum();
+    let frags: usize = doc.fragments.values().map(|f| count_fields(&f.node.selection_set.node)).sum();
+    ops + frags
 }
 
 /// The code for an error that async-graphql produced without one.
@@ -68,6 +93,38 @@ impl Extension for ObservabilityExtension {
         next.run(ctx, request).await
     }
 
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let fields = document_fields(&doc);
+        if fields > MAX_FIELDS {
+            let mut err = ServerError::new(
+                format!("Query selects {fields} fields; at most {MAX_FIELDS} are allowed (query too complex)."),
+                None,
+            );
+            err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+            return Err(err);
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let (Some(name), Ok(mut op)) = (operation_name, self.operation.lock()) {
+            *op = Some(name.to_owned());
+        }
+        next.run(ctx, operation_name).await
+    }
+
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let mut response = next.run(ctx).await;
@@ -98,6 +155,18 @@ mod tests {
         assert_eq!(code_for("Query is nested too deep."), "QUERY_TOO_COMPLEX");
         assert_eq!(code_for("Query is too complex."), "QUERY_TOO_COMPLEX");
         assert_eq!(code_for("Unknown field \"x\" on type \"Query\"."), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn counts_fields_with_aliases_and_fragments() {
+        let doc = async_graphql::parser::parse_query(
+            "query { a: viewer { role } b: viewer { role } ...F } fragment F on Query { organization { name slug } }",
+        )
+        .expect("parse");
+        assert_eq!(document_fields(&doc), 7);
+        let aliases: String = (0..3000).map(|i| format!("a{i}: __typename ")).collect();
+        let doc = async_graphql::parser::parse_query(format!("{{ {aliases} }}")).expect("parse");
+        assert_eq!(document_fields(&doc), 3000);
     }
 
     #[test]

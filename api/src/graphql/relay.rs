@@ -1,7 +1,7 @@
 //! Relay conventions: opaque global IDs, cursor pagination with enforced bounds, and
 //! connections with `totalCount`.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Edge, EmptyFields, PageInfo};
 use async_graphql::{ID, SimpleObject};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -173,26 +173,35 @@ impl PageArgs {
     }
 }
 
-/// Extra fields on every connection.
-#[derive(SimpleObject, Debug, Clone, Copy)]
-pub struct ConnectionTotals {
+/// A page of a list, Relay style. Every list type instantiates it once, by name, below.
+#[derive(SimpleObject)]
+#[graphql(
+    concrete(name = "TeamConnection", params(crate::org::graphql::Team)),
+    concrete(name = "MemberConnection", params(crate::org::graphql::Member))
+)]
+pub struct Conn<T: async_graphql::OutputType> {
+    /// The items of this page, each with the cursor to continue from it.
+    pub edges: Vec<Edge<String, T, EmptyFields>>,
+    /// Where this page lies in the whole list.
+    pub page_info: PageInfo,
     /// How many items match, across all pages.
     pub total_count: u64,
 }
 
-/// A connection of `T` with `totalCount`.
-pub type Conn<T> = Connection<String, T, ConnectionTotals>;
-
 /// Builds a connection from one page of rows.
 pub fn connection<T: async_graphql::OutputType>(window: Window, rows: Vec<T>) -> Conn<T> {
-    let mut conn = Connection::with_additional_fields(
-        window.start > 0,
-        window.end < window.total,
-        ConnectionTotals { total_count: window.total },
-    );
-    conn.edges
-        .extend(rows.into_iter().enumerate().map(|(i, node)| Edge::new(encode_cursor(window.start + i as u64), node)));
-    conn
+    let edges: Vec<Edge<String, T, EmptyFields>> =
+        rows.into_iter().enumerate().map(|(i, node)| Edge::new(encode_cursor(window.start + i as u64), node)).collect();
+    Conn {
+        page_info: PageInfo {
+            has_previous_page: window.start > 0,
+            has_next_page: window.end < window.total,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+        total_count: window.total,
+    }
 }
 
 #[cfg(test)]

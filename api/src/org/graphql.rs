@@ -46,6 +46,7 @@ pub struct Branding {
     secondary_color: String,
 }
 
+/// A client company using Scorebord (a tenant). All data belongs to exactly one.
 #[Object]
 impl Organization {
     /// Opaque global ID.
@@ -98,6 +99,7 @@ impl Organization {
 /// A team: a node in the organization's team tree, with an optional manager.
 pub struct Team(pub team::Model);
 
+/// A team: a node in the organization's team tree, with an optional manager.
 #[Object]
 impl Team {
     /// Opaque global ID.
@@ -146,6 +148,7 @@ impl Team {
 /// A person in the organization. Members are deactivated, never deleted.
 pub struct Member(pub member::Model);
 
+/// A person in the organization. Members are deactivated, never deleted.
 #[Object]
 impl Member {
     /// Opaque global ID.
@@ -227,6 +230,12 @@ pub struct MemberFilterInput {
     search: Option<String>,
 }
 
+/// Complexity of a connection field: its page size times what is selected per item.
+fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.or(last).unwrap_or(crate::graphql::relay::DEFAULT_PAGE as i32).clamp(1, 200) as usize;
+    1 + page * child_complexity
+}
+
 fn check_search(search: &Option<String>) -> AppResult<()> {
     match search {
         Some(s) if s.chars().count() > 200 => Err(AppError::bad_input("'search' must be at most 200 characters")),
@@ -248,6 +257,7 @@ impl OrgQuery {
     }
 
     /// Teams of the organization, by name.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,
@@ -283,6 +293,7 @@ impl OrgQuery {
     }
 
     /// Members of the organization, by name.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

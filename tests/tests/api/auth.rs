@@ -1,0 +1,225 @@
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use scorebord_tests::{PASSWORD, SECRET, TestApp, backend_tests, error_code};
+use serde_json::{Value, json};
+
+backend_tests!(
+    token_failures_are_unauthenticated,
+    issuer_and_audience_are_checked,
+    deactivated_member_token_is_refused,
+    login_and_refresh_rotation_with_reuse_detection,
+    logout_ends_the_login,
+    change_password,
+);
+
+const VIEWER: &str = "{ viewer { member { name } } }";
+
+fn member_uuid(gid: &str) -> String {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(gid).unwrap();
+    String::from_utf8(raw).unwrap().split_once(':').unwrap().1.to_owned()
+}
+
+fn sign(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+}
+
+async fn token_failures_are_unauthenticated(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let now = chrono::Utc::now().timestamp();
+    let sub = member_uuid(&org.rep);
+    let org_id = org.id.0.to_string();
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+
+    // The good token works.
+    let good = sign(&json!({"sub": sub, "org": org_id, "exp": now + 300}), SECRET);
+    assert!(app.gql(Some(&good), VIEWER, json!({})).await.get("errors").is_none());
+
+    let cases = [
+        ("missing", None),
+        ("expired", Some(sign(&json!({"sub": sub, "org": org_id, "exp": now - 600}), SECRET))),
+        ("bad signature", Some(sign(&json!({"sub": sub, "org": org_id, "exp": now + 300}), "wrong-secret"))),
+        (
+            "alg none",
+            Some(format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&json!({"sub": sub, "org": org_id, "exp": now + 300}))
+            )),
+        ),
+        (
+            "RS256 header over an HMAC signature",
+            Some({
+                let hs = sign(&json!({"sub": sub, "org": org_id, "exp": now + 300}), SECRET);
+                let parts: Vec<&str> = hs.split('.').collect();
+                format!("{}.{}.{}", b64(&json!({"alg": "RS256", "typ": "JWT"})), parts[1], parts[2])
+            }),
+        ),
+        ("not yet valid", Some(sign(&json!({"sub": sub, "org": org_id, "exp": now + 900, "nbf": now + 600}), SECRET))),
+        ("garbage", Some("not-a-jwt".to_owned())),
+        (
+            "unknown member",
+            Some(sign(&json!({"sub": uuid::Uuid::now_v7().to_string(), "org": org_id, "exp": now + 300}), SECRET)),
+        ),
+    ];
+    for (what, token) in cases {
+        let body = app.gql(token.as_deref(), VIEWER, json!({})).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{what}: {body}");
+        assert!(body["data"].is_null(), "{what}: no data expected: {body}");
+    }
+    // A header that is not a bearer token.
+    let resp: Value = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .json(&json!({"query": VIEWER}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&resp), "UNAUTHENTICATED");
+}
+
+async fn issuer_and_audience_are_checked(app: &TestApp) {
+    let strict = TestApp::spawn_with(app.backend, |c| {
+        c.jwt_issuer = Some("https://id.scorebord.test".into());
+        c.jwt_audience = Some("scorebord-api".into());
+    })
+    .await;
+    let org = strict.seed_org("acme").await;
+    // Tokens the server issues carry iss and aud.
+    assert!(strict.gql(Some(&org.rep_token), VIEWER, json!({})).await.get("errors").is_none());
+    let now = chrono::Utc::now().timestamp();
+    let sub = member_uuid(&org.rep);
+    for (what, claims) in [
+        (
+            "wrong audience",
+            json!({"sub": sub, "org": org.slug, "exp": now + 300, "iss": "https://id.scorebord.test", "aud": "other"}),
+        ),
+        (
+            "wrong issuer",
+            json!({"sub": sub, "org": org.slug, "exp": now + 300, "iss": "https://evil.test", "aud": "scorebord-api"}),
+        ),
+        ("no audience", json!({"sub": sub, "org": org.slug, "exp": now + 300, "iss": "https://id.scorebord.test"})),
+    ] {
+        let body = strict.gql(Some(&sign(&claims, SECRET)), VIEWER, json!({})).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{what}: {body}");
+    }
+    // The org claim may be the slug.
+    let ok = json!({"sub": sub, "org": org.slug, "exp": now + 300, "iss": "https://id.scorebord.test", "aud": "scorebord-api"});
+    assert!(strict.gql(Some(&sign(&ok, SECRET)), VIEWER, json!({})).await.get("errors").is_none());
+}
+
+async fn deactivated_member_token_is_refused(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let data = app
+        .ok(
+            &org.admin_token,
+            "mutation($id: ID!) { deactivateMember(input: {id: $id}) { member { active deactivatedAt } userErrors { code } } }",
+            json!({"id": org.rep}),
+        )
+        .await;
+    assert_eq!(data["deactivateMember"]["member"]["active"], false);
+    let body = app.gql(Some(&org.rep_token), VIEWER, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    // …and cannot log in.
+    let body = login(app, &org.slug, "rep@acme.test", PASSWORD).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    // Reactivated: works again, history intact.
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!) { reactivateMember(input: {id: $id}) { member { active } } }",
+        json!({"id": org.rep}),
+    )
+    .await;
+    assert!(app.gql(Some(&org.rep_token), VIEWER, json!({})).await.get("errors").is_none());
+}
+
+async fn login(app: &TestApp, slug: &str, email: &str, password: &str) -> Value {
+    app.gql(
+        None,
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken accessTokenExpiresAt member { name } } }",
+        json!({"i": {"organizationSlug": slug, "email": email, "password": password}}),
+    )
+    .await
+}
+
+async fn refresh(app: &TestApp, token: &str) -> Value {
+    app.gql(
+        None,
+        "mutation($t: String!) { refreshToken(input: {refreshToken: $t}) { accessToken refreshToken } }",
+        json!({"t": token}),
+    )
+    .await
+}
+
+async fn login_and_refresh_rotation_with_reuse_detection(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    for (slug, email, password) in [
+        ("acme", "rep@acme.test", "wrong-password"),
+        ("nope", "rep@acme.test", PASSWORD),
+        ("acme", "ghost@acme.test", PASSWORD),
+    ] {
+        assert_eq!(error_code(&login(app, slug, email, password).await), "UNAUTHENTICATED", "{slug} {email}");
+    }
+    let body = login(app, &org.slug, " REP@acme.test ", PASSWORD).await;
+    let first = body["data"]["login"].clone();
+    assert_eq!(first["member"]["name"], "acme Rep", "{body}");
+    let access = first["accessToken"].as_str().unwrap();
+    assert!(app.gql(Some(access), VIEWER, json!({})).await.get("errors").is_none());
+
+    // Rotation: the refresh token gives new tokens, once.
+    let r1 = first["refreshToken"].as_str().unwrap().to_owned();
+    let second = refresh(app, &r1).await;
+    let r2 = second["data"]["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    let third = refresh(app, &r2).await;
+    let r3 = third["data"]["refreshToken"]["refreshToken"].as_str().unwrap().to_owned();
+
+    // Reusing r1 (already rotated) is theft: refused, and the whole family dies.
+    assert_eq!(error_code(&refresh(app, &r1).await), "UNAUTHENTICATED");
+    assert_eq!(
+        error_code(&refresh(app, &r3).await),
+        "UNAUTHENTICATED",
+        "the newest token of the family is revoked too"
+    );
+
+    // A separate login is unaffected.
+    let other = login(app, &org.slug, "rep@acme.test", PASSWORD).await;
+    let other_refresh = other["data"]["login"]["refreshToken"].as_str().unwrap();
+    assert!(refresh(app, other_refresh).await.get("errors").is_none());
+    assert_eq!(error_code(&refresh(app, "garbage").await), "UNAUTHENTICATED");
+}
+
+async fn logout_ends_the_login(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let body = login(app, &org.slug, "rep@acme.test", PASSWORD).await;
+    let r = body["data"]["login"]["refreshToken"].as_str().unwrap();
+    let out =
+        app.gql(None, "mutation($t: String!) { logout(input: {refreshToken: $t}) { revoked } }", json!({"t": r})).await;
+    assert_eq!(out["data"]["logout"]["revoked"], true);
+    assert_eq!(error_code(&refresh(app, r).await), "UNAUTHENTICATED");
+    let again =
+        app.gql(None, "mutation($t: String!) { logout(input: {refreshToken: $t}) { revoked } }", json!({"t": r})).await;
+    assert_eq!(again["data"]["logout"]["revoked"], false);
+}
+
+async fn change_password(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let body = login(app, &org.slug, "rep@acme.test", PASSWORD).await;
+    let r = body["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+    let q = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { member { name } userErrors { field code } } }";
+    let wrong = app.ok(&org.rep_token, q, json!({"i": {"currentPassword": "nope", "newPassword": "short"}})).await;
+    let errors = &wrong["changePassword"]["userErrors"];
+    assert_eq!(errors.as_array().unwrap().len(), 2, "{errors}");
+    assert_eq!(errors[0]["field"], json!(["input", "currentPassword"]));
+    assert_eq!(errors[1]["field"], json!(["input", "newPassword"]));
+    let ok = app
+        .ok(&org.rep_token, q, json!({"i": {"currentPassword": PASSWORD, "newPassword": "a-much-better-one"}}))
+        .await;
+    assert_eq!(ok["changePassword"]["userErrors"], json!([]));
+    assert_eq!(error_code(&login(app, &org.slug, "rep@acme.test", PASSWORD).await), "UNAUTHENTICATED");
+    assert!(login(app, &org.slug, "rep@acme.test", "a-much-better-one").await.get("errors").is_none());
+    assert_eq!(error_code(&refresh(app, &r).await), "UNAUTHENTICATED", "old logins end with a password change");
+}

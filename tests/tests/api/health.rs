@@ -1,0 +1,86 @@
+use scorebord_tests::{TestApp, backend_tests, error_code};
+use serde_json::json;
+
+backend_tests!(health_and_readiness, metrics_exposition, graphiql_on_get, body_limit, cors_from_configured_origins);
+
+async fn health_and_readiness(app: &TestApp) {
+    let health = app.client.get(format!("{}/healthz", app.base_url)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(format!("{}/readyz", app.base_url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+}
+
+async fn metrics_exposition(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    app.gql(Some(&org.rep_token), "query Viewer { viewer { role } }", json!({})).await;
+    let body = app.gql(None, "query Viewer { viewer { role } }", json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    let text = app.client.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"scorebord_graphql_requests_total{operation="Viewer",outcome="ok"} 1"#), "{text}");
+    assert!(text.contains(r#"scorebord_graphql_requests_total{operation="Viewer",outcome="error"} 1"#), "{text}");
+    assert!(text.contains(r#"scorebord_graphql_errors_total{code="UNAUTHENTICATED"} 1"#), "{text}");
+    assert!(text.contains("scorebord_graphql_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("scorebord_websocket_connections 0"), "{text}");
+    assert!(text.contains(r#"scorebord_db_pool_connections{state="open"}"#), "{text}");
+}
+
+async fn graphiql_on_get(app: &TestApp) {
+    let resp = app.client.get(format!("{}/graphql", app.base_url)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.to_lowercase().contains("graphiql"), "GraphiQL page expected");
+}
+
+async fn body_limit(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let before = app.count_rows("teams").await;
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(&org.admin_token)
+        .json(&json!({
+            "query": "mutation($n: String!) { createTeam(input: {name: $n}) { team { id } } }",
+            "variables": {"n": huge}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(app.count_rows("teams").await, before);
+}
+
+async fn cors_from_configured_origins(app: &TestApp) {
+    // The default test server allows no origin.
+    let resp = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.base_url))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    let allowed = TestApp::spawn_with(app.backend, |c| c.cors_origins = vec!["https://app.example".into()]).await;
+    let resp = allowed
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", allowed.base_url))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers().get("access-control-allow-origin").unwrap(), "https://app.example");
+    let resp = allowed
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", allowed.base_url))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: every test starts its own server on its own database and talks to it
+//! over HTTP and WebSocket, on SQLite and (with TEST_POSTGRES_URL) on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod conventions;
+mod demo;
+mod health;
+mod org;
+mod roles;
+mod schema;
+mod subscriptions;
+mod tenancy;
