@@ -122,20 +122,29 @@ impl JwtKeys {
     /// Verifies signature, `exp`, `nbf`, and `iss`/`aud` when configured.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let key = match header.alg {
-            Algorithm::HS256 => self.secret.as_ref().map(|(_, d)| d),
-            Algorithm::RS256 | Algorithm::ES256 | Algorithm::ES384 => self
-                .public
-                .iter()
-                .filter(|k| k.algorithm == header.alg)
-                .find(|k| match (&header.kid, &k.kid) {
-                    (Some(wanted), Some(have)) => wanted == have,
-                    _ => true,
-                })
-                .map(|k| &k.key),
+        let candidates: Vec<&DecodingKey> = match header.alg {
+            Algorithm::HS256 => self.secret.iter().map(|(_, d)| d).collect(),
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::ES384 => {
+                let same_alg = self.public.iter().filter(|k| k.algorithm == header.alg);
+                match &header.kid {
+                    // The key with that ID, else keys that have no ID (PEM files).
+                    Some(kid) => {
+                        let exact: Vec<&DecodingKey> =
+                            same_alg.clone().filter(|k| k.kid.as_deref() == Some(kid)).map(|k| &k.key).collect();
+                        if exact.is_empty() {
+                            same_alg.filter(|k| k.kid.is_none()).map(|k| &k.key).collect()
+                        } else {
+                            exact
+                        }
+                    }
+                    None => same_alg.map(|k| &k.key).collect(),
+                }
+            }
             _ => return Err(TokenError::Invalid),
+        };
+        if candidates.is_empty() {
+            return Err(TokenError::NoKey);
         }
-        .ok_or(TokenError::NoKey)?;
 
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECONDS;
@@ -156,18 +165,26 @@ impl JwtKeys {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
-                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => {
-                    TokenError::WrongIssuerOrAudience
+        let mut outcome = Err(TokenError::Invalid);
+        for key in candidates {
+            outcome = jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+                    ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => {
+                        TokenError::WrongIssuerOrAudience
+                    }
+                    _ => TokenError::Invalid,
                 }
-                _ => TokenError::Invalid,
+            });
+            // Only a signature that does not match this key sends us to the next key.
+            if outcome != Err(TokenError::Invalid) {
+                break;
             }
-        })
+        }
+        outcome
     }
 }
 

@@ -10,6 +10,7 @@ backend_tests!(
     login_and_refresh_rotation_with_reuse_detection,
     logout_ends_the_login,
     change_password,
+    identity_provider_keys_rs256_es256_jwks,
 );
 
 const VIEWER: &str = "{ viewer { member { name } } }";
@@ -222,4 +223,69 @@ async fn change_password(app: &TestApp) {
     assert_eq!(error_code(&login(app, &org.slug, "rep@acme.test", PASSWORD).await), "UNAUTHENTICATED");
     assert!(login(app, &org.slug, "rep@acme.test", "a-much-better-one").await.get("errors").is_none());
     assert_eq!(error_code(&refresh(app, &r).await), "UNAUTHENTICATED", "old logins end with a password change");
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jwt").join(name)
+}
+
+/// Tokens signed by an organization's identity provider: RS256 (PEM), ES256 (PEM) and RS256
+/// from a JWKS file with a key ID. Algorithm confusion (an HS256 token whose secret is the
+/// public key) is refused.
+async fn identity_provider_keys_rs256_es256_jwks(app: &TestApp) {
+    let idp = TestApp::spawn_with(app.backend, |c| {
+        c.jwt_public_keys = vec![fixture("rsa_public.pem"), fixture("ec_public.pem"), fixture("jwks.json")];
+    })
+    .await;
+    let org = idp.seed_org("acme").await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"sub": member_uuid(&org.rep), "org": org.slug, "exp": now + 300});
+    let pem = |name: &str| std::fs::read(fixture(name)).unwrap();
+
+    let rs = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).unwrap(),
+    )
+    .unwrap();
+    let es = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &claims,
+        &EncodingKey::from_ec_pem(&pem("ec_private.pem")).unwrap(),
+    )
+    .unwrap();
+    let mut kid_header = Header::new(Algorithm::RS256);
+    kid_header.kid = Some("idp-2026".into());
+    let jwks =
+        jsonwebtoken::encode(&kid_header, &claims, &EncodingKey::from_rsa_pem(&pem("jwks_private.pem")).unwrap())
+            .unwrap();
+    for (what, token) in [("RS256 PEM", &rs), ("ES256 PEM", &es), ("RS256 JWKS kid", &jwks)] {
+        let body = idp.gql(Some(token), VIEWER, json!({})).await;
+        assert_eq!(body["data"]["viewer"]["member"]["name"], "acme Rep", "{what}: {body}");
+    }
+    // A kid that the JWKS does not hold, signed with an unknown key.
+    let mut unknown = Header::new(Algorithm::RS256);
+    unknown.kid = Some("someone-else".into());
+    let forged =
+        jsonwebtoken::encode(&unknown, &claims, &EncodingKey::from_rsa_pem(&pem("jwks_private.pem")).unwrap()).unwrap();
+    assert_eq!(error_code(&idp.gql(Some(&forged), VIEWER, json!({})).await), "UNAUTHENTICATED");
+    // HS256 signed with the RSA public key as the secret: algorithm confusion, refused.
+    let confused = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&pem("rsa_public.pem")),
+    )
+    .unwrap();
+    assert_eq!(error_code(&idp.gql(Some(&confused), VIEWER, json!({})).await), "UNAUTHENTICATED");
+    // The same with the server's HS256 secret present as well.
+    let both = TestApp::spawn_with(app.backend, |c| c.jwt_public_keys = vec![fixture("rsa_public.pem")]).await;
+    let org2 = both.seed_org("bravo").await;
+    let claims2 = json!({"sub": member_uuid(&org2.rep), "org": org2.slug, "exp": now + 300});
+    let confused2 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims2,
+        &EncodingKey::from_secret(&pem("rsa_public.pem")),
+    )
+    .unwrap();
+    assert_eq!(error_code(&both.gql(Some(&confused2), VIEWER, json!({})).await), "UNAUTHENTICATED");
 }
