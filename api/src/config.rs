@@ -57,6 +57,16 @@ pub struct Config {
     /// Maximum number of database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+
+    /// Milliseconds (1 to 3600000) a WebSocket client has to send `connection_init` before the
+    /// socket is closed with 4408 (graphql-transport-ws). Lower it only to test the timeout.
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub ws_init_timeout_ms: u64,
 }
 
 impl Config {
@@ -73,6 +83,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
             database_max_connections: 16,
+            ws_init_timeout_ms: 10_000,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod org;
+pub mod scoring;
 pub mod state;
 pub mod ws;
 
@@ -40,11 +41,14 @@ impl App {
             db::connect(&config).await.with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         migration::Migrator::up(&db, None).await.context("running migrations")?;
         let jwt = auth::jwt::JwtKeys::from_config(&config)?;
+        let events = events::EventBus::start(&config.database_url, &db)
+            .await
+            .with_context(|| format!("listening for events on {}", redact(&config.database_url)))?;
         let state = AppState {
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),
-            events: events::EventBus::new(),
+            events,
             metrics: Arc::new(metrics::Metrics::new()?),
         };
         let schema = graphql::build_schema(state.clone());

@@ -1,26 +1,37 @@
 //! GraphQL over WebSocket (`graphql-transport-ws` and the legacy `graphql-ws`).
 //!
-//! async-graphql runs the operations; this module owns the connection's first message and
-//! its close codes, because the spec's codes differ from async-graphql's (DESIGN.md §8):
-//! no `connection_init` within 10 s closes 4408, a message before `connection_init` closes
-//! 4401, a refused token closes 4403, and a second subscription with an ID still in use
-//! closes 4409.
+//! async-graphql runs the operations; this module owns the connection's first message, checks
+//! every later message, and chooses the close codes, because the spec's codes differ from
+//! async-graphql's (DESIGN.md §8). For `graphql-transport-ws`:
+//!
+//! - no `connection_init` within `WS_INIT_TIMEOUT_MS` (10 s) closes 4408;
+//! - `subscribe` before `connection_init` closes 4401 (`ping` is answered and `pong`/`complete`
+//!   ignored meanwhile, as the spec allows them at any time);
+//! - a refused or missing token closes 4403;
+//! - a message that is not JSON or not a valid protocol message (unknown type, `subscribe`
+//!   without an `id` or a string `query`, …) closes 4400 with the reason (async-graphql would
+//!   close 1002);
+//! - a second `connection_init` closes 4429;
+//! - a `subscribe` whose ID is still in use closes 4409 (async-graphql would replace the stream).
+//!
+//! The legacy `graphql-ws` subprotocol (subscriptions-transport-ws) keeps async-graphql's
+//! message handling, with the same init timeout, 4401/4403 before the ack, and 4409.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::http::{WebSocketProtocols, WsMessage};
+use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt, future, stream};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::auth::{Auth, authenticate};
 use crate::graphql::request_data;
 use crate::http::HttpState;
 
-/// How long a client has to send `connection_init`.
-const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest close reason a close frame can carry (125-byte control payload minus the code).
+const MAX_CLOSE_REASON: usize = 123;
 
 struct OpenSocket(prometheus::IntGauge);
 
@@ -30,8 +41,13 @@ impl Drop for OpenSocket {
     }
 }
 
+/// A close frame; the reason is cut (on a character boundary) to what a frame can carry.
 fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame { code, reason: reason[..end].to_owned().into() }))
 }
 
 fn message_bytes(msg: Message) -> Option<Vec<u8>> {
@@ -48,45 +64,169 @@ fn token_from_payload(payload: Option<&Value>) -> Option<String> {
     obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).and_then(|(_, v)| v.as_str()).map(str::to_owned)
 }
 
+/// A `graphql-transport-ws` client message that is well-formed.
+#[derive(Debug, PartialEq)]
+enum TransportMsg {
+    ConnectionInit(Option<Value>),
+    Ping,
+    Pong,
+    Subscribe(String),
+    Complete(String),
+}
+
+fn invalid(detail: impl std::fmt::Display) -> String {
+    format!("Invalid message received: {detail}")
+}
+
+/// The message's `id`, which must be a non-empty string.
+fn required_id(obj: &Map<String, Value>, kind: &str) -> Result<String, String> {
+    match obj.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => Ok(id.to_owned()),
+        _ => Err(invalid(format_args!("\"{kind}\" needs a non-empty string \"id\""))),
+    }
+}
+
+/// The optional `payload` of `connection_init`, `ping` and `pong`: absent, null or an object.
+fn optional_payload(obj: &Map<String, Value>, kind: &str) -> Result<Option<Value>, String> {
+    match obj.get("payload") {
+        None | Some(Value::Null) => Ok(None),
+        Some(p @ Value::Object(_)) => Ok(Some(p.clone())),
+        Some(_) => Err(invalid(format_args!("\"{kind}\" payload must be an object"))),
+    }
+}
+
+/// Validates a `graphql-transport-ws` client message; `Err` is the 4400 close reason.
+fn parse_transport_ws(bytes: &[u8]) -> Result<TransportMsg, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|_| invalid("not JSON"))?;
+    let Value::Object(obj) = value else { return Err(invalid("not a JSON object")) };
+    let Some(kind) = obj.get("type").and_then(Value::as_str) else {
+        return Err(invalid("missing string \"type\""));
+    };
+    match kind {
+        "connection_init" => optional_payload(&obj, kind).map(TransportMsg::ConnectionInit),
+        "ping" => optional_payload(&obj, kind).map(|_| TransportMsg::Ping),
+        "pong" => optional_payload(&obj, kind).map(|_| TransportMsg::Pong),
+        "subscribe" => {
+            let id = required_id(&obj, kind)?;
+            let query = obj.get("payload").and_then(Value::as_object).and_then(|p| p.get("query"));
+            if !query.is_some_and(Value::is_string) {
+                return Err(invalid("\"subscribe\" payload needs a string \"query\""));
+            }
+            // What async-graphql would refuse (variables that are not an object, …) is refused here.
+            ClientMessage::from_bytes(bytes).map_err(|e| invalid(format_args!("\"subscribe\" payload: {e}")))?;
+            Ok(TransportMsg::Subscribe(id))
+        }
+        "complete" => required_id(&obj, kind).map(TransportMsg::Complete),
+        other => Err(invalid(format_args!("unexpected type \"{other}\""))),
+    }
+}
+
+/// What to do with a message that arrives before `connection_init`.
+#[derive(Debug, PartialEq)]
+enum BeforeInit {
+    /// It is `connection_init` with this payload.
+    Init(Option<Value>),
+    /// Answer with `{"type":"pong"}` and keep waiting.
+    Pong,
+    /// Keep waiting.
+    Ignore,
+    /// Close with this code and reason.
+    Close(u16, String),
+}
+
+fn before_init(protocol: WebSocketProtocols, bytes: &[u8]) -> BeforeInit {
+    match protocol {
+        WebSocketProtocols::GraphQLWS => match parse_transport_ws(bytes) {
+            Ok(TransportMsg::ConnectionInit(payload)) => BeforeInit::Init(payload),
+            Ok(TransportMsg::Subscribe(_)) => BeforeInit::Close(4401, "Unauthorized".into()),
+            Ok(TransportMsg::Ping) => BeforeInit::Pong,
+            Ok(TransportMsg::Pong | TransportMsg::Complete(_)) => BeforeInit::Ignore,
+            Err(reason) => BeforeInit::Close(4400, reason),
+        },
+        WebSocketProtocols::SubscriptionsTransportWS => {
+            let msg: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            match msg.get("type").and_then(Value::as_str) {
+                Some("connection_init") => BeforeInit::Init(msg.get("payload").cloned()),
+                Some("subscribe" | "start") => BeforeInit::Close(4401, "Unauthorized".into()),
+                _ => BeforeInit::Close(4400, "expected connection_init".into()),
+            }
+        }
+    }
+}
+
+/// Checks a message after `connection_init` and records operation IDs: `None` hands it to
+/// async-graphql, `Some` closes the socket with that code and reason.
+fn after_init(protocol: WebSocketProtocols, bytes: &[u8], active: &mut HashSet<String>) -> Option<(u16, String)> {
+    match protocol {
+        WebSocketProtocols::GraphQLWS => match parse_transport_ws(bytes) {
+            Err(reason) => Some((4400, reason)),
+            Ok(TransportMsg::ConnectionInit(_)) => Some((4429, "Too many initialisation requests".into())),
+            Ok(TransportMsg::Subscribe(id)) if active.contains(&id) => {
+                Some((4409, format!("Subscriber for {id} already exists")))
+            }
+            Ok(TransportMsg::Subscribe(id)) => {
+                active.insert(id);
+                None
+            }
+            Ok(TransportMsg::Complete(id)) => {
+                active.remove(&id);
+                None
+            }
+            Ok(TransportMsg::Ping | TransportMsg::Pong) => None,
+        },
+        WebSocketProtocols::SubscriptionsTransportWS => {
+            // async-graphql answers malformed legacy messages itself; only IDs are watched here.
+            let msg: Value = serde_json::from_slice(bytes).ok()?;
+            let id = msg.get("id").and_then(Value::as_str)?;
+            match msg.get("type").and_then(Value::as_str)? {
+                "subscribe" | "start" if !active.insert(id.to_owned()) => {
+                    Some((4409, format!("Subscriber for {id} already exists")))
+                }
+                "complete" | "stop" => {
+                    active.remove(id);
+                    None
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
 /// Serves one upgraded connection until either side closes it.
 pub async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols) {
     state.app.metrics.websockets.inc();
     let _open = OpenSocket(state.app.metrics.websockets.clone());
     let (mut sink, mut source) = socket.split();
 
-    // 1. The first message must be connection_init, within the timeout.
-    let first = tokio::time::timeout(INIT_TIMEOUT, async {
-        while let Some(Ok(msg)) = source.next().await {
-            if let Some(bytes) = message_bytes(msg) {
-                return Some(bytes);
+    // 1. Wait for connection_init, within the timeout.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.app.config.ws_init_timeout_ms);
+    let (init_bytes, payload) = loop {
+        let msg = match tokio::time::timeout_at(deadline, source.next()).await {
+            Err(_) => {
+                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                return;
+            }
+            Ok(Some(Ok(msg))) => msg,
+            Ok(_) => return,
+        };
+        let Some(bytes) = message_bytes(msg) else { continue };
+        match before_init(protocol, &bytes) {
+            BeforeInit::Init(payload) => break (bytes, payload),
+            BeforeInit::Pong => {
+                if sink.send(Message::Text(r#"{"type":"pong"}"#.into())).await.is_err() {
+                    return;
+                }
+            }
+            BeforeInit::Ignore => {}
+            BeforeInit::Close(code, reason) => {
+                let _ = sink.send(close(code, &reason)).await;
+                return;
             }
         }
-        None
-    })
-    .await;
-    let init_bytes = match first {
-        Err(_) => {
-            let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
-            return;
-        }
-        Ok(None) => return,
-        Ok(Some(bytes)) => bytes,
     };
-    let init: Value = serde_json::from_slice(&init_bytes).unwrap_or(Value::Null);
-    match init.get("type").and_then(Value::as_str) {
-        Some("connection_init") => {}
-        Some("subscribe" | "start") => {
-            let _ = sink.send(close(4401, "Unauthorized")).await;
-            return;
-        }
-        _ => {
-            let _ = sink.send(close(4400, "expected connection_init")).await;
-            return;
-        }
-    }
 
     // 2. Authenticate from the payload.
-    let token = token_from_payload(init.get("payload"));
+    let token = token_from_payload(payload.as_ref());
     let auth = match authenticate(&state.app.db, &state.app.jwt, token.as_deref()).await {
         Ok(Auth::Member(p)) => Auth::Member(p),
         Ok(Auth::Anonymous) => {
@@ -105,23 +245,29 @@ pub async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProto
         }
     };
 
-    // 3. Hand the connection (with the init message put back) to async-graphql, watching
-    //    operation IDs so a duplicate closes 4409 as the spec requires.
+    // 3. Hand the connection (with the init message put back) to async-graphql, checking each
+    //    later message first so that bad messages, a second init and duplicate IDs close with
+    //    the spec's codes.
     let active_ids: Arc<Mutex<HashSet<String>>> = Arc::default();
     let close_with: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
     let input = {
         let active_ids = active_ids.clone();
         let close_with = close_with.clone();
-        stream::once(future::ready(init_bytes))
-            .chain(
-                source
-                    .take_while(|r| future::ready(r.is_ok()))
-                    .filter_map(|r| future::ready(r.ok().and_then(message_bytes))),
-            )
+        let later = source
+            .take_while(|r| future::ready(r.is_ok()))
+            .filter_map(|r| future::ready(r.ok().and_then(message_bytes)))
             .take_while(move |bytes| {
-                let ok = track_ids(bytes, &active_ids, &close_with);
-                future::ready(ok)
-            })
+                let verdict = match active_ids.lock() {
+                    Ok(mut active) => after_init(protocol, bytes, &mut active),
+                    Err(_) => Some((1011, "Internal error".to_owned())),
+                };
+                let forward = verdict.is_none();
+                if let (Some(verdict), Ok(mut slot)) = (verdict, close_with.lock()) {
+                    *slot = Some(verdict);
+                }
+                future::ready(forward)
+            });
+        stream::once(future::ready(init_bytes)).chain(later)
     };
     let data = request_data(&state.app, auth);
     let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
@@ -147,27 +293,7 @@ pub async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProto
     }
 }
 
-/// Records subscribe/complete IDs; false (and a 4409 close reason) on a duplicate ID.
-fn track_ids(bytes: &[u8], active: &Mutex<HashSet<String>>, close_with: &Mutex<Option<(u16, String)>>) -> bool {
-    let Ok(msg) = serde_json::from_slice::<Value>(bytes) else { return true };
-    let id = msg.get("id").and_then(Value::as_str).map(str::to_owned);
-    let (Some(kind), Some(id)) = (msg.get("type").and_then(Value::as_str), id) else { return true };
-    let Ok(mut set) = active.lock() else { return true };
-    match kind {
-        "subscribe" | "start" if !set.insert(id.clone()) => {
-            if let Ok(mut c) = close_with.lock() {
-                *c = Some((4409, format!("Subscriber for {id} already exists")));
-            }
-            return false;
-        }
-        "complete" | "stop" => {
-            set.remove(&id);
-        }
-        _ => {}
-    }
-    true
-}
-
+/// A stream the server completed frees its ID for reuse.
 fn forget_completed(text: &str, active: &Mutex<HashSet<String>>) {
     if let Ok(msg) = serde_json::from_str::<Value>(text)
         && msg.get("type").and_then(Value::as_str) == Some("complete")
@@ -180,29 +306,167 @@ fn forget_completed(text: &str, active: &Mutex<HashSet<String>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    const TRANSPORT: WebSocketProtocols = WebSocketProtocols::GraphQLWS;
+    const LEGACY: WebSocketProtocols = WebSocketProtocols::SubscriptionsTransportWS;
+    const SUB: &str = r#"{"type":"subscribe","id":"1","payload":{"query":"subscription{organizationChanged{id}}"}}"#;
+
+    fn bytes(v: Value) -> Vec<u8> {
+        v.to_string().into_bytes()
+    }
+
+    fn code_after_init(protocol: WebSocketProtocols, msg: &[u8]) -> Option<u16> {
+        after_init(protocol, msg, &mut HashSet::new()).map(|(code, _)| code)
+    }
 
     #[test]
     fn token_lookup_ignores_key_case() {
-        let v = serde_json::json!({"Authorization": "Bearer abc"});
+        let v = json!({"Authorization": "Bearer abc"});
         assert_eq!(token_from_payload(Some(&v)).as_deref(), Some("Bearer abc"));
-        assert_eq!(token_from_payload(Some(&serde_json::json!({"authorization": 5}))), None);
-        assert_eq!(token_from_payload(Some(&serde_json::json!("x"))), None);
+        assert_eq!(token_from_payload(Some(&json!({"authorization": 5}))), None);
+        assert_eq!(token_from_payload(Some(&json!("x"))), None);
         assert_eq!(token_from_payload(None), None);
     }
 
     #[test]
+    fn well_formed_transport_messages_parse() {
+        let init = json!({"type": "connection_init", "payload": {"authorization": "Bearer x"}});
+        assert_eq!(
+            parse_transport_ws(&bytes(init)),
+            Ok(TransportMsg::ConnectionInit(Some(json!({"authorization": "Bearer x"}))))
+        );
+        assert_eq!(parse_transport_ws(br#"{"type":"connection_init"}"#), Ok(TransportMsg::ConnectionInit(None)));
+        assert_eq!(
+            parse_transport_ws(br#"{"type":"connection_init","payload":null}"#),
+            Ok(TransportMsg::ConnectionInit(None))
+        );
+        assert_eq!(parse_transport_ws(br#"{"type":"ping","payload":{"t":1}}"#), Ok(TransportMsg::Ping));
+        assert_eq!(parse_transport_ws(br#"{"type":"pong"}"#), Ok(TransportMsg::Pong));
+        assert_eq!(parse_transport_ws(SUB.as_bytes()), Ok(TransportMsg::Subscribe("1".into())));
+        let with_vars = json!({"type": "subscribe", "id": "2", "payload": {
+            "query": "subscription { organizationChanged { id } }",
+            "variables": null, "operationName": null, "extensions": {}
+        }});
+        assert_eq!(parse_transport_ws(&bytes(with_vars)), Ok(TransportMsg::Subscribe("2".into())));
+        assert_eq!(parse_transport_ws(br#"{"type":"complete","id":"1"}"#), Ok(TransportMsg::Complete("1".into())));
+    }
+
+    #[test]
+    fn malformed_messages_close_4400_after_init() {
+        let bad: &[&[u8]] = &[
+            b"not json",
+            b"",
+            b"[1,2]",
+            br#""connection_init""#,
+            br#"{"id":"1"}"#,
+            br#"{"type":5}"#,
+            br#"{"type":"unknown"}"#,
+            br#"{"type":"start","id":"1","payload":{"query":"subscription{organizationChanged{id}}"}}"#,
+            br#"{"type":"stop","id":"1"}"#,
+            br#"{"type":"connection_terminate"}"#,
+            br#"{"type":"connection_ack"}"#,
+            br#"{"type":"next","id":"1","payload":{}}"#,
+            br#"{"type":"subscribe","payload":{"query":"subscription{organizationChanged{id}}"}}"#,
+            br#"{"type":"subscribe","id":"","payload":{"query":"subscription{organizationChanged{id}}"}}"#,
+            br#"{"type":"subscribe","id":7,"payload":{"query":"subscription{organizationChanged{id}}"}}"#,
+            br#"{"type":"subscribe","id":"1"}"#,
+            br#"{"type":"subscribe","id":"1","payload":{}}"#,
+            br#"{"type":"subscribe","id":"1","payload":{"query":5}}"#,
+            br#"{"type":"subscribe","id":"1","payload":{"query":"{a}","variables":[1]}}"#,
+            br#"{"type":"complete"}"#,
+            br#"{"type":"ping","payload":"x"}"#,
+        ];
+        for msg in bad {
+            let shown = String::from_utf8_lossy(msg);
+            let verdict = after_init(TRANSPORT, msg, &mut HashSet::new());
+            let (code, reason) = verdict.unwrap_or_else(|| panic!("{shown} was accepted"));
+            assert_eq!(code, 4400, "{shown}");
+            assert!(reason.starts_with("Invalid message received"), "{shown}: {reason}");
+        }
+    }
+
+    #[test]
+    fn second_connection_init_closes_4429() {
+        let verdict = after_init(TRANSPORT, br#"{"type":"connection_init"}"#, &mut HashSet::new());
+        assert_eq!(verdict, Some((4429, "Too many initialisation requests".to_owned())));
+        // Also with a payload, and even when the payload is valid.
+        let again = bytes(json!({"type": "connection_init", "payload": {"authorization": "Bearer x"}}));
+        assert_eq!(code_after_init(TRANSPORT, &again), Some(4429));
+    }
+
+    #[test]
+    fn valid_messages_pass_after_init() {
+        for msg in [SUB, r#"{"type":"complete","id":"9"}"#, r#"{"type":"ping"}"#, r#"{"type":"pong","payload":{}}"#] {
+            assert_eq!(code_after_init(TRANSPORT, msg.as_bytes()), None, "{msg}");
+        }
+    }
+
+    #[test]
     fn duplicate_ids_are_refused_until_completed() {
-        let active = Mutex::new(HashSet::new());
-        let close_with = Mutex::new(None);
-        let sub = br#"{"type":"subscribe","id":"1","payload":{"query":"subscription{organizationChanged{id}}"}}"#;
-        assert!(track_ids(sub, &active, &close_with));
-        assert!(!track_ids(sub, &active, &close_with));
-        assert_eq!(close_with.lock().expect("lock").as_ref().map(|c| c.0), Some(4409));
-        *close_with.lock().expect("lock") = None;
-        assert!(track_ids(br#"{"type":"complete","id":"1"}"#, &active, &close_with));
-        assert!(track_ids(sub, &active, &close_with));
-        forget_completed(r#"{"type":"complete","id":"1"}"#, &active);
-        assert!(track_ids(sub, &active, &close_with));
-        assert!(track_ids(b"not json", &active, &close_with));
+        let mut active = HashSet::new();
+        assert_eq!(after_init(TRANSPORT, SUB.as_bytes(), &mut active), None);
+        assert_eq!(
+            after_init(TRANSPORT, SUB.as_bytes(), &mut active),
+            Some((4409, "Subscriber for 1 already exists".to_owned()))
+        );
+        assert_eq!(after_init(TRANSPORT, br#"{"type":"complete","id":"1"}"#, &mut active), None);
+        assert_eq!(after_init(TRANSPORT, SUB.as_bytes(), &mut active), None);
+        // A completion sent by the server frees the ID too.
+        let shared = Mutex::new(active);
+        forget_completed(r#"{"type":"complete","id":"1"}"#, &shared);
+        let mut active = shared.into_inner().expect("lock");
+        assert_eq!(after_init(TRANSPORT, SUB.as_bytes(), &mut active), None);
+    }
+
+    #[test]
+    fn before_init_transport_ws() {
+        let init = bytes(json!({"type": "connection_init", "payload": {"authorization": "Bearer t"}}));
+        assert_eq!(before_init(TRANSPORT, &init), BeforeInit::Init(Some(json!({"authorization": "Bearer t"}))));
+        assert_eq!(before_init(TRANSPORT, SUB.as_bytes()), BeforeInit::Close(4401, "Unauthorized".into()));
+        assert_eq!(before_init(TRANSPORT, br#"{"type":"ping"}"#), BeforeInit::Pong);
+        assert_eq!(before_init(TRANSPORT, br#"{"type":"pong"}"#), BeforeInit::Ignore);
+        assert_eq!(before_init(TRANSPORT, br#"{"type":"complete","id":"1"}"#), BeforeInit::Ignore);
+        for bad in [&b"nope"[..], br#"{"type":"start","id":"1","payload":{"query":"{a}"}}"#, br#"{"type":"subscribe"}"#]
+        {
+            assert!(
+                matches!(before_init(TRANSPORT, bad), BeforeInit::Close(4400, _)),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A payload that is not an object is a bad message, not a missing token.
+        assert!(matches!(
+            before_init(TRANSPORT, br#"{"type":"connection_init","payload":"Bearer x"}"#),
+            BeforeInit::Close(4400, _)
+        ));
+    }
+
+    #[test]
+    fn legacy_protocol_keeps_its_behaviour() {
+        let init = bytes(json!({"type": "connection_init", "payload": {"Authorization": "Bearer t"}}));
+        assert_eq!(before_init(LEGACY, &init), BeforeInit::Init(Some(json!({"Authorization": "Bearer t"}))));
+        let start = br#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#;
+        assert_eq!(before_init(LEGACY, start), BeforeInit::Close(4401, "Unauthorized".into()));
+        assert!(matches!(before_init(LEGACY, b"nope"), BeforeInit::Close(4400, _)));
+        // After init only duplicate IDs are checked; the rest is async-graphql's.
+        let mut active = HashSet::new();
+        assert_eq!(after_init(LEGACY, start, &mut active), None);
+        assert_eq!(after_init(LEGACY, start, &mut active).map(|c| c.0), Some(4409));
+        assert_eq!(after_init(LEGACY, br#"{"type":"stop","id":"a"}"#, &mut active), None);
+        assert_eq!(after_init(LEGACY, start, &mut active), None);
+        assert_eq!(after_init(LEGACY, b"not json", &mut active), None);
+        assert_eq!(after_init(LEGACY, br#"{"type":"connection_terminate"}"#, &mut active), None);
+    }
+
+    #[test]
+    fn close_reasons_fit_in_a_frame() {
+        let long = format!("Subscriber for {} already exists", "é".repeat(100));
+        let Message::Close(Some(frame)) = close(4409, &long) else { panic!("not a close frame") };
+        assert_eq!(frame.code, 4409);
+        assert!(frame.reason.len() <= MAX_CLOSE_REASON);
+        assert!(long.starts_with(frame.reason.as_str()));
+        let Message::Close(Some(frame)) = close(4400, "short") else { panic!("not a close frame") };
+        assert_eq!(frame.reason.as_str(), "short");
     }
 }

@@ -3,8 +3,14 @@
 //! Every tenant table carries `organization_id`; queries over them live in the
 //! `store.rs` of the owning domain in the `scorebord` crate, never here.
 
+pub mod activity;
+pub mod activity_day_total;
+pub mod activity_type;
+pub mod campaign;
 pub mod member;
 pub mod organization;
 pub mod persisted_query;
+pub mod points_target;
 pub mod refresh_token;
 pub mod team;
+pub mod work_item_progress;

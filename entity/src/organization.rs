@@ -16,6 +16,8 @@ pub struct Model {
     pub time_zone: String,
     pub currency: String,
     pub fiscal_year_start_month: i32,
+    /// How many days back activities may be logged.
+    pub activity_open_window_days: i32,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -378,3 +378,32 @@ impl Ws {
 pub fn error_code(body: &Value) -> String {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}")).to_owned()
 }
+
+impl TestApp {
+    /// Starts another server on this app's database with the same configuration, as a second
+    /// instance behind a load balancer. It does not own the database: the first app drops it.
+    pub async fn second_instance(&self) -> TestApp {
+        let app = App::build((*self.state.config).clone()).await.expect("build second instance");
+        let state = app.state.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(app.serve(listener, std::future::pending()));
+        TestApp {
+            base_url: format!("http://{addr}"),
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            backend: self.backend,
+            _dir: None,
+            _pg: None,
+        }
+    }
+}
+
+impl Ws {
+    /// The next JSON message or close frame if one arrives within `wait`, else `None` (to prove
+    /// that nothing more is sent).
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<WsEvent> {
+        tokio::time::timeout(wait, self.next()).await.ok()
+    }
+}

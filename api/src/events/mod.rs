@@ -1,29 +1,90 @@
 //! The event bus: changes are published after their transaction commits and reach every
-//! subscriber of this process through a broadcast channel. Subscribers filter by tenant
-//! and permission themselves; an event carries IDs, not data, so a subscriber loads what
-//! it may see.
+//! subscriber through a broadcast channel. Subscribers filter by tenant and permission
+//! themselves; an event carries IDs, not data, so a subscriber loads what it may see.
+//!
+//! # One process or several
+//!
+//! [`EventBus::start`] picks the transport from the database:
+//! - SQLite (or anything but PostgreSQL): in-process only, as [`EventBus::new`].
+//! - PostgreSQL: [`EventBus::publish`] still reaches this process's subscribers at once, and
+//!   also queues the event for other instances on the same database, which get it through
+//!   LISTEN/NOTIFY on channel `scorebord_events` (see `postgres.rs`). Each instance skips its
+//!   own notifications, so every subscriber receives an event once.
+//!
+//! `publish` never blocks and never fails; call it after the commit, never inside a
+//! transaction. An event crosses instances as JSON (`#[serde(tag = "type")]`): a new variant
+//! needs no transport code, only fields that serde can (de)serialize; keep them small (IDs),
+//! as a NOTIFY payload is limited to 8000 bytes.
+//!
+//! # Resync
+//!
+//! Across instances delivery is best effort: an instance whose LISTEN connection dropped
+//! misses what was sent meanwhile, and a publisher that could not send drops events. The
+//! instance that may have missed something gets [`Event::Resync`]: every subscriber should
+//! then reload its state, as it does on [`broadcast::error::RecvError::Lagged`]. `Resync`
+//! belongs to no tenant, so handle it before looking at the tenant:
+//!
+//! ```ignore
+//! match rx.recv().await {
+//!     Ok(Event::Resync) | Err(RecvError::Lagged(_)) => reload().await,
+//!     Ok(event) if event.org() == org => reload().await,
+//!     Ok(_) => continue,
+//!     Err(RecvError::Closed) => break,
+//! }
+//! ```
+//!
+//! [`Event::org`] keeps returning a plain `OrgId` for tenant events; for `Resync` it returns
+//! the nil ID, which is no organization's, so a subscriber that forgets `Resync` misses a
+//! reload but never sees another tenant. [`Event::concerns`] answers both at once.
 
+mod postgres;
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::org::model::OrgId;
 
 /// Something that changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
 pub enum Event {
     /// An organization's settings or branding changed.
     OrganizationChanged {
         /// The tenant.
         org: Uuid,
     },
+    /// A member's score moved: an activity was logged or voided.
+    ScoreChanged {
+        /// The tenant.
+        org: Uuid,
+        /// Whose score.
+        member: Uuid,
+        /// The member's team (for team-scoped subscribers).
+        team: Option<Uuid>,
+        /// The activity logged or voided.
+        activity: Uuid,
+        /// Points added (negative for a void), in hundredths.
+        points_delta_cents: i64,
+    },
+    /// This instance may have missed events (its connection to the other instances was
+    /// interrupted): subscribers should reload their state. Belongs to no tenant.
+    Resync,
 }
 
 impl Event {
-    /// The tenant the event belongs to.
+    /// The tenant the event belongs to; the nil ID (no organization's) for [`Event::Resync`].
     pub fn org(&self) -> OrgId {
         match self {
-            Event::OrganizationChanged { org } => OrgId(*org),
+            Event::OrganizationChanged { org } | Event::ScoreChanged { org, .. } => OrgId(*org),
+            Event::Resync => OrgId(Uuid::nil()),
         }
+    }
+
+    /// Whether a subscriber of `org` should react: the event is that tenant's, or a [`Event::Resync`].
+    pub fn concerns(&self, org: OrgId) -> bool {
+        matches!(self, Event::Resync) || self.org() == org
     }
 }
 
@@ -34,6 +95,8 @@ const CHANNEL_CAPACITY: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct EventBus {
     sender: broadcast::Sender<Event>,
+    /// On PostgreSQL: the queue to the task that notifies the other instances.
+    remote: Option<postgres::Outbox>,
 }
 
 impl Default for EventBus {
@@ -43,14 +106,35 @@ impl Default for EventBus {
 }
 
 impl EventBus {
-    /// A new, empty bus.
+    /// A new, empty bus that reaches this process only.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        EventBus { sender }
+        EventBus { sender, remote: None }
     }
 
-    /// Publishes an event. Call only after the transaction that caused it has committed.
+    /// The bus for an application on `db`. On PostgreSQL it also connects to the other instances
+    /// on the database (`database_url`, the one `db` was opened with): it listens before it
+    /// returns and spawns a publisher and a listener task, which stop when the last clone of the
+    /// bus is dropped (or with the runtime). Elsewhere it is [`EventBus::new`].
+    pub async fn start(database_url: &str, db: &DatabaseConnection) -> Result<EventBus, sea_orm::sqlx::Error> {
+        let mut bus = EventBus::new();
+        if db.get_database_backend() == DbBackend::Postgres {
+            bus.remote = Some(postgres::start(database_url, bus.sender.clone()).await?);
+        }
+        Ok(bus)
+    }
+
+    /// Whether events also reach other instances (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Publishes an event: to this process's subscribers at once, and on PostgreSQL queued for
+    /// the other instances. Call only after the transaction that caused it has committed.
     pub fn publish(&self, event: Event) {
+        if let Some(remote) = &self.remote {
+            remote.enqueue(event.clone());
+        }
         // No subscribers is not an error.
         let _ = self.sender.send(event);
     }
@@ -58,5 +142,41 @@ impl EventBus {
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_tagged_by_type() {
+        let org = Uuid::from_u128(42);
+        let changed = Event::OrganizationChanged { org };
+        let json = serde_json::to_value(&changed).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "OrganizationChanged", "org": org.to_string()}));
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), changed);
+        let json = serde_json::to_value(Event::Resync).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "Resync"}));
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), Event::Resync);
+    }
+
+    #[test]
+    fn resync_concerns_every_tenant_and_belongs_to_none() {
+        let org = OrgId(Uuid::from_u128(1));
+        assert!(Event::Resync.concerns(org));
+        assert_ne!(Event::Resync.org(), org);
+        assert!(Event::OrganizationChanged { org: org.0 }.concerns(org));
+        assert!(!Event::OrganizationChanged { org: Uuid::from_u128(2) }.concerns(org));
+    }
+
+    #[tokio::test]
+    async fn in_process_bus_delivers_once() {
+        let bus = EventBus::new();
+        assert!(!bus.is_shared());
+        let mut rx = bus.subscribe();
+        bus.publish(Event::Resync);
+        assert_eq!(rx.recv().await.unwrap(), Event::Resync);
+        assert!(rx.try_recv().is_err());
     }
 }

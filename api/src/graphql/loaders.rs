@@ -7,7 +7,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use entity::{member, team};
+use entity::{activity_type, campaign, member, team};
 
 use crate::error::AppError;
 use crate::org::model::OrgId;
@@ -38,6 +38,13 @@ pub struct TeamMembersKey(pub Uuid);
 /// Load the direct sub-teams of a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SubTeamsKey(pub Uuid);
+
+/// Load an activity type by ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActivityTypeKey(pub Uuid);
+/// Load a campaign by ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignKey(pub Uuid);
 
 /// Loader errors are shared between all waiters of a batch.
 #[derive(Clone, Debug)]
@@ -118,5 +125,27 @@ impl Loader<SubTeamsKey> for OrgLoader {
             }
         }
         Ok(out)
+    }
+}
+
+impl Loader<ActivityTypeKey> for OrgLoader {
+    type Value = activity_type::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ActivityTypeKey]) -> Result<HashMap<ActivityTypeKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::scoring::store::activity_types_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
+        Ok(rows.into_iter().map(|t| (ActivityTypeKey(t.id), t)).collect())
+    }
+}
+
+impl Loader<CampaignKey> for OrgLoader {
+    type Value = campaign::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CampaignKey]) -> Result<HashMap<CampaignKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::scoring::store::campaigns_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
+        Ok(rows.into_iter().map(|c| (CampaignKey(c.id), c)).collect())
     }
 }

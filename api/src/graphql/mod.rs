@@ -15,15 +15,24 @@ use crate::state::AppState;
 
 /// The root query: every domain's query segment.
 #[derive(MergedObject, Default)]
-pub struct Query(crate::org::graphql::OrgQuery, crate::auth::graphql::AuthQuery, relay_query::NodeQuery);
+pub struct Query(
+    crate::org::graphql::OrgQuery,
+    crate::auth::graphql::AuthQuery,
+    crate::scoring::graphql::ScoringQuery,
+    relay_query::NodeQuery,
+);
 
 /// The root mutation: every domain's mutation segment.
 #[derive(MergedObject, Default)]
-pub struct Mutation(crate::org::graphql::OrgMutation, crate::auth::graphql::AuthMutation);
+pub struct Mutation(
+    crate::org::graphql::OrgMutation,
+    crate::auth::graphql::AuthMutation,
+    crate::scoring::graphql::ScoringMutation,
+);
 
 /// The root subscription: every domain's subscription segment.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(crate::org::graphql::OrgSubscription);
+pub struct Subscription(crate::org::graphql::OrgSubscription, crate::scoring::graphql::ScoringSubscription);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
@@ -173,6 +182,20 @@ mod relay_query {
             NodeKind::Team => loader.load_one(super::loaders::TeamKey(uuid)).await?.map(|t| Node::Team(Team(t))),
             NodeKind::Member => {
                 loader.load_one(super::loaders::MemberKey(uuid)).await?.map(|m| Node::Member(Member(m)))
+            }
+            NodeKind::ActivityType => loader
+                .load_one(super::loaders::ActivityTypeKey(uuid))
+                .await?
+                .map(|t| Node::ActivityType(crate::scoring::graphql::ActivityType(t))),
+            NodeKind::Campaign => loader
+                .load_one(super::loaders::CampaignKey(uuid))
+                .await?
+                .map(|c| Node::Campaign(crate::scoring::graphql::Campaign(c))),
+            NodeKind::Activity => {
+                let state = ctx.state()?;
+                crate::scoring::store::find_activity(principal.org, &state.db, uuid)
+                    .await?
+                    .map(|a| Node::Activity(crate::scoring::graphql::Activity(a)))
             }
         })
     }

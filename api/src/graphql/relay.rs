@@ -18,6 +18,12 @@ pub enum NodeKind {
     Team,
     /// A member.
     Member,
+    /// An activity type.
+    ActivityType,
+    /// A logged activity.
+    Activity,
+    /// A campaign.
+    Campaign,
 }
 
 impl NodeKind {
@@ -26,6 +32,9 @@ impl NodeKind {
             NodeKind::Organization => "Organization",
             NodeKind::Team => "Team",
             NodeKind::Member => "Member",
+            NodeKind::ActivityType => "ActivityType",
+            NodeKind::Activity => "Activity",
+            NodeKind::Campaign => "Campaign",
         }
     }
 
@@ -34,6 +43,9 @@ impl NodeKind {
             "Organization" => NodeKind::Organization,
             "Team" => NodeKind::Team,
             "Member" => NodeKind::Member,
+            "ActivityType" => NodeKind::ActivityType,
+            "Activity" => NodeKind::Activity,
+            "Campaign" => NodeKind::Campaign,
             _ => return None,
         })
     }
@@ -177,7 +189,10 @@ impl PageArgs {
 #[derive(SimpleObject)]
 #[graphql(
     concrete(name = "TeamConnection", params(crate::org::graphql::Team)),
-    concrete(name = "MemberConnection", params(crate::org::graphql::Member))
+    concrete(name = "MemberConnection", params(crate::org::graphql::Member)),
+    concrete(name = "ActivityTypeConnection", params(crate::scoring::graphql::ActivityType)),
+    concrete(name = "ActivityConnection", params(crate::scoring::graphql::Activity)),
+    concrete(name = "CampaignConnection", params(crate::scoring::graphql::Campaign))
 )]
 pub struct Conn<T: async_graphql::OutputType> {
     /// The items of this page, each with the cursor to continue from it.

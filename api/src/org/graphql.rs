@@ -26,6 +26,12 @@ pub enum Node {
     Team(Team),
     /// A member.
     Member(Member),
+    /// An activity type.
+    ActivityType(crate::scoring::graphql::ActivityType),
+    /// A logged activity.
+    Activity(crate::scoring::graphql::Activity),
+    /// A campaign.
+    Campaign(crate::scoring::graphql::Campaign),
 }
 
 // ---------------------------------------------------------------- output types
@@ -845,9 +851,11 @@ impl OrgSubscription {
         Ok(futures_util::stream::unfold((rx, db), move |(mut rx, db)| async move {
             loop {
                 let changed = match rx.recv().await {
+                    // Each message is reloaded from the database, so after missed events (this
+                    // subscriber lagged, or this instance lost touch with the others) one reload
+                    // of the current state loses nothing.
+                    Ok(Event::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Ok(event) => event.org() == org,
-                    // Each message is reloaded from the database, so skipping missed events loses nothing.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
                 if changed {

@@ -51,6 +51,7 @@ pub async fn create_organization(db: &impl ConnectionTrait, new: NewOrganization
         time_zone: Set(new.time_zone),
         currency: Set(new.currency),
         fiscal_year_start_month: Set(new.fiscal_year_start_month),
+        activity_open_window_days: Set(35),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -396,6 +397,24 @@ pub async fn list_members(
         .order_by_asc(member::Column::Id)
         .offset(offset)
         .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Every member matching a filter (no paging: for scores and leaderboards, which rank all of them).
+pub async fn all_members(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    filter: &MemberFilter,
+) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find().filter(member_condition(org, filter)).order_by_asc(member::Column::Name).all(db).await?)
+}
+
+/// Every team of the tenant.
+pub async fn all_teams(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<team::Model>> {
+    Ok(team::Entity::find()
+        .filter(team::Column::OrganizationId.eq(org.0))
+        .order_by_asc(team::Column::Name)
         .all(db)
         .await?)
 }

@@ -1,0 +1,614 @@
+//! Scores and leaderboards: reads the per-day totals through the store and applies the
+//! rules of `model.rs` and `targets.rs`. Also the one place an activity is logged, so the
+//! points math is the same for `logActivity`, `logActivities` and the demo seed.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, DbBackend};
+use uuid::Uuid;
+
+use entity::{activity, activity_type, member};
+
+use super::model::{self, ActivityUnit, Period, PeriodGrain};
+use super::targets::{TargetBook, TargetEntry, scale_weekly};
+use super::{cents_to_decimal, decimal_to_cents, store};
+use crate::error::{AppError, AppResult};
+use crate::org::model::{FieldError, OrgId, SalesRole, TeamTree};
+use crate::org::store::{self as org_store, MemberFilter};
+
+/// What the scoring rules need to know about an organization.
+#[derive(Debug, Clone, Copy)]
+pub struct OrgSettings {
+    /// The tenant.
+    pub org: OrgId,
+    /// Its time zone.
+    pub tz: Tz,
+    /// First month of its fiscal year.
+    pub fiscal_year_start_month: u32,
+    /// How many days back activities may be logged.
+    pub open_window_days: i64,
+}
+
+/// Loads the organization's settings.
+pub async fn settings(org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSettings> {
+    let o = org_store::organization(org, db).await?.ok_or(AppError::NotFound("organization"))?;
+    Ok(OrgSettings {
+        org,
+        tz: o.time_zone.parse().unwrap_or(chrono_tz::Europe::Amsterdam),
+        fiscal_year_start_month: u32::try_from(o.fiscal_year_start_month).unwrap_or(1),
+        open_window_days: i64::from(o.activity_open_window_days),
+    })
+}
+
+/// Which period a score or board covers.
+#[derive(Debug, Clone, Copy)]
+pub enum PeriodSpec {
+    /// The period of this grain containing this local date (today when absent).
+    Grain(PeriodGrain, Option<NaiveDate>),
+    /// A campaign's window.
+    Campaign(Uuid),
+}
+
+/// Resolves a period specification.
+pub async fn resolve_period(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    spec: PeriodSpec,
+    now: DateTime<Utc>,
+) -> AppResult<Period> {
+    match spec {
+        PeriodSpec::Grain(grain, date) => {
+            let date = date.unwrap_or_else(|| model::local_date(now, s.tz));
+            Ok(model::period_containing(grain, date, s.tz, s.fiscal_year_start_month))
+        }
+        PeriodSpec::Campaign(id) => {
+            let c = store::find_campaign(s.org, db, id).await?.ok_or(AppError::NotFound("campaign"))?;
+            let rule = store::campaign_rule(&c);
+            Ok(model::custom_period(rule.starts_at, rule.effective_end(), s.tz))
+        }
+    }
+}
+
+/// The target book of an organization.
+pub async fn target_book(org: OrgId, db: &impl ConnectionTrait) -> AppResult<TargetBook> {
+    let rows = store::all_targets(org, db).await?;
+    Ok(TargetBook::new(
+        rows.into_iter()
+            .map(|t| TargetEntry {
+                sales_role: t.sales_role.as_deref().and_then(SalesRole::parse),
+                member_id: t.member_id,
+                weekly_points: cents_to_decimal(t.weekly_points_cents),
+                effective_from: t.effective_from,
+            })
+            .collect(),
+    ))
+}
+
+fn period_days(p: &Period) -> i64 {
+    (p.end_date - p.start_date).num_days().max(1)
+}
+
+/// A member's target for a period: the weekly target in effect at its start, scaled to its length.
+pub fn member_target(book: &TargetBook, m: &member::Model, p: &Period) -> Option<Decimal> {
+    let role = SalesRole::parse(&m.sales_role)?;
+    book.weekly_target(m.id, role, p.start_date).map(|w| scale_weekly(w, period_days(p)))
+}
+
+/// Points and counts per member in a period (exact window for campaigns, day totals otherwise).
+async fn totals(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    members: Option<&[Uuid]>,
+    p: &Period,
+) -> AppResult<HashMap<Uuid, (i64, i64)>> {
+    match p.grain {
+        Some(_) => store::member_totals(s.org, db, members, p.start_date, p.end_date).await,
+        None => store::member_totals_in_window(s.org, db, members, p.start, p.end).await,
+    }
+}
+
+/// A computed score.
+#[derive(Debug, Clone)]
+pub struct ScoreData {
+    /// The period.
+    pub period: Period,
+    /// Points, hundredths.
+    pub points_cents: i64,
+    /// Counting activities.
+    pub activity_count: i64,
+    /// Target for the period.
+    pub target: Option<Decimal>,
+    /// Points ÷ target.
+    pub attainment_percent: Option<f64>,
+    /// Attainment ÷ elapsed share.
+    pub pacing_percent: Option<f64>,
+    /// Consecutive complete weeks on target (members only).
+    pub streak_weeks: Option<u32>,
+    /// Per activity type: (type, count, points in hundredths), most points first.
+    pub by_type: Vec<(activity_type::Model, i64, i64)>,
+}
+
+async fn by_type(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    members: &[Uuid],
+    p: &Period,
+) -> AppResult<Vec<(activity_type::Model, i64, i64)>> {
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = match p.grain {
+        Some(_) => store::type_totals(s.org, db, members, p.start_date, p.end_date).await?,
+        None => store::type_totals_in_window(s.org, db, members, p.start, p.end).await?,
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let types: HashMap<Uuid, activity_type::Model> =
+        store::activity_types_by_ids(s.org, db, &ids).await?.into_iter().map(|t| (t.id, t)).collect();
+    let mut out: Vec<(activity_type::Model, i64, i64)> = rows
+        .into_iter()
+        .filter(|(_, points, count)| *points != 0 || *count != 0)
+        .filter_map(|(id, points, count)| types.get(&id).map(|t| (t.clone(), count, points)))
+        .collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.name.cmp(&b.0.name)));
+    Ok(out)
+}
+
+/// Weekly points of a member for the complete weeks before `current`, newest first, only
+/// weeks that started on or after the member's start date, at most `weeks`.
+async fn past_weeks(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    m: &member::Model,
+    current: &Period,
+    weeks: i64,
+) -> AppResult<Vec<(Period, Decimal)>> {
+    let from = current.start_date - Duration::weeks(weeks);
+    let daily = store::member_daily_points(s.org, db, m.id, from, current.start_date).await?;
+    let mut out = Vec::new();
+    let mut week = model::previous_period(current, s.tz, s.fiscal_year_start_month);
+    while let Some(w) = week {
+        if w.start_date < from || w.end_date <= m.start_date {
+            break;
+        }
+        let cents: i64 = daily.iter().filter(|(d, _)| *d >= w.start_date && *d < w.end_date).map(|(_, c)| c).sum();
+        out.push((w, cents_to_decimal(cents)));
+        week = model::previous_period(&w, s.tz, s.fiscal_year_start_month);
+    }
+    Ok(out)
+}
+
+/// A member's score in a period.
+pub async fn member_score(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    m: &member::Model,
+    p: Period,
+    now: DateTime<Utc>,
+) -> AppResult<ScoreData> {
+    let book = target_book(s.org, db).await?;
+    let t = totals(s, db, Some(&[m.id]), &p).await?;
+    let (points_cents, activity_count) = t.get(&m.id).copied().unwrap_or((0, 0));
+    let target = member_target(&book, m, &p);
+    let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
+    let this_week =
+        model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+    let history = past_weeks(s, db, m, &this_week, 52).await?;
+    let weeks: Vec<(Decimal, Option<Decimal>)> = history
+        .iter()
+        .map(|(w, points)| {
+            (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
+        })
+        .collect();
+    Ok(ScoreData {
+        period: p,
+        points_cents,
+        activity_count,
+        target,
+        attainment_percent: attainment,
+        pacing_percent: model::pacing_percent(attainment, model::elapsed_share(&p, now)),
+        streak_weeks: Some(model::streak_weeks(&weeks)),
+        by_type: by_type(s, db, &[m.id], &p).await?,
+    })
+}
+
+/// The active members of a team's subtree (or of the whole organization).
+pub async fn active_members(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    team: Option<Uuid>,
+) -> AppResult<Vec<member::Model>> {
+    let team_ids = match team {
+        Some(t) => Some(org_store::team_tree(org, db).await?.subtree([t]).into_iter().collect()),
+        None => None,
+    };
+    org_store::all_members(org, db, &MemberFilter { team_ids, active: Some(true), ..Default::default() }).await
+}
+
+/// A team's score: the sums over its subtree's active members.
+pub async fn team_score(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    team: Uuid,
+    p: Period,
+    now: DateTime<Utc>,
+) -> AppResult<ScoreData> {
+    let members = active_members(s.org, db, Some(team)).await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let book = target_book(s.org, db).await?;
+    let t = totals(s, db, Some(&ids), &p).await?;
+    let (points_cents, activity_count) = t.values().fold((0, 0), |acc, (p, n)| (acc.0 + p, acc.1 + n));
+    let targets: Vec<Decimal> = members.iter().filter_map(|m| member_target(&book, m, &p)).collect();
+    let target = (!targets.is_empty()).then(|| targets.iter().copied().sum());
+    let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
+    Ok(ScoreData {
+        period: p,
+        points_cents,
+        activity_count,
+        target,
+        attainment_percent: attainment,
+        pacing_percent: model::pacing_percent(attainment, model::elapsed_share(&p, now)),
+        streak_weeks: None,
+        by_type: by_type(s, db, &ids, &p).await?,
+    })
+}
+
+/// A member's suggested weekly target: the 80th percentile of their last 12 complete weeks.
+pub async fn suggested_target(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    m: &member::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Option<Decimal>> {
+    let this_week =
+        model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+    let weeks = past_weeks(s, db, m, &this_week, 12).await?;
+    let points: Vec<Decimal> = weeks.into_iter().map(|(_, p)| p).collect();
+    Ok(model::suggested_target(&points))
+}
+
+/// Who is ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardSubject {
+    /// Members.
+    Members,
+    /// Teams.
+    Teams,
+}
+
+/// What they are ranked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardMetric {
+    /// Raw points.
+    Points,
+    /// Percent of their own target.
+    TargetPercent,
+}
+
+/// A leaderboard request.
+#[derive(Debug, Clone, Copy)]
+pub struct BoardSpec {
+    /// The period.
+    pub period: Period,
+    /// Scope: a team's subtree, or the whole organization.
+    pub team: Option<Uuid>,
+    /// Members or teams.
+    pub subject: BoardSubject,
+    /// Points or target percent.
+    pub metric: BoardMetric,
+    /// Entries to return.
+    pub first: usize,
+}
+
+/// One ranked entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardEntry {
+    /// 1, 2, 2, 4…
+    pub rank: u32,
+    /// The ranked value (points or attainment).
+    pub value: Option<f64>,
+    /// Points, hundredths.
+    pub points_cents: i64,
+    /// Attainment of its own target.
+    pub attainment_percent: Option<f64>,
+    /// The member (MEMBERS boards).
+    pub member: Option<member::Model>,
+    /// The team (TEAMS boards).
+    pub team: Option<entity::team::Model>,
+}
+
+/// A computed leaderboard.
+#[derive(Debug, Clone)]
+pub struct BoardData {
+    /// The period.
+    pub period: Period,
+    /// The top entries.
+    pub entries: Vec<BoardEntry>,
+    /// Entries before truncation.
+    pub total_entries: usize,
+    /// When computed.
+    pub computed_at: DateTime<Utc>,
+}
+
+/// (member, team, rank, points in hundredths, attainment in hundredths of a percent) per entry.
+pub type Fingerprint = Vec<(Option<Uuid>, Option<Uuid>, u32, i64, Option<i64>)>;
+
+impl BoardData {
+    /// What subscribers compare to decide whether the board changed.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.entries
+            .iter()
+            .map(|e| {
+                (
+                    e.member.as_ref().map(|m| m.id),
+                    e.team.as_ref().map(|t| t.id),
+                    e.rank,
+                    e.points_cents,
+                    e.attainment_percent.map(|a| (a * 100.0).round() as i64),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Computes a leaderboard.
+pub async fn leaderboard(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    spec: BoardSpec,
+    now: DateTime<Utc>,
+) -> AppResult<BoardData> {
+    let book = target_book(s.org, db).await?;
+    let p = spec.period;
+    let members = active_members(s.org, db, spec.team).await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    let t = totals(s, db, Some(&ids), &p).await?;
+    let value = |points_cents: i64, attainment: Option<f64>| match spec.metric {
+        BoardMetric::Points => Some(points_cents as f64 / 100.0),
+        BoardMetric::TargetPercent => attainment,
+    };
+    let entries: Vec<BoardEntry> = match spec.subject {
+        BoardSubject::Members => members
+            .into_iter()
+            .map(|m| {
+                let points_cents = t.get(&m.id).map_or(0, |x| x.0);
+                let attainment =
+                    model::attainment_percent(cents_to_decimal(points_cents), member_target(&book, &m, &p));
+                BoardEntry {
+                    rank: 0,
+                    value: value(points_cents, attainment),
+                    points_cents,
+                    attainment_percent: attainment,
+                    member: Some(m),
+                    team: None,
+                }
+            })
+            .collect(),
+        BoardSubject::Teams => {
+            let teams = org_store::all_teams(s.org, db).await?;
+            let tree = TeamTree::new(teams.iter().map(|t| (t.id, t.parent_team_id)));
+            let ranked: Vec<&entity::team::Model> = teams.iter().filter(|t| t.parent_team_id == spec.team).collect();
+            ranked
+                .into_iter()
+                .map(|team| {
+                    let subtree: HashSet<Uuid> = tree.subtree([team.id]);
+                    let in_team: Vec<&member::Model> =
+                        members.iter().filter(|m| m.team_id.is_some_and(|t| subtree.contains(&t))).collect();
+                    let points_cents: i64 = in_team.iter().map(|m| t.get(&m.id).map_or(0, |x| x.0)).sum();
+                    let targets: Vec<Decimal> = in_team.iter().filter_map(|m| member_target(&book, m, &p)).collect();
+                    let target = (!targets.is_empty()).then(|| targets.iter().copied().sum());
+                    let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
+                    BoardEntry {
+                        rank: 0,
+                        value: value(points_cents, attainment),
+                        points_cents,
+                        attainment_percent: attainment,
+                        member: None,
+                        team: Some(team.clone()),
+                    }
+                })
+                .collect()
+        }
+    };
+    let total_entries = entries.len();
+    let ranked = model::rank(
+        entries,
+        |e| e.value,
+        |e| {
+            e.member
+                .as_ref()
+                .map(|m| m.name.clone())
+                .or_else(|| e.team.as_ref().map(|t| t.name.clone()))
+                .unwrap_or_default()
+        },
+    );
+    let entries = ranked.into_iter().take(spec.first).map(|(rank, e)| BoardEntry { rank, ..e }).collect();
+    Ok(BoardData { period: p, entries, total_entries, computed_at: now })
+}
+
+// ---------------------------------------------------------------- logging
+
+/// One activity to log, as parsed from the API.
+#[derive(Debug, Clone)]
+pub struct LogRequest {
+    /// Type.
+    pub activity_type_id: Uuid,
+    /// For whom.
+    pub member_id: Uuid,
+    /// COUNT quantity (default 1).
+    pub quantity: Option<i32>,
+    /// PROGRESS cumulative percent.
+    pub progress_percent: Option<i32>,
+    /// PROGRESS work item.
+    pub work_item_key: Option<String>,
+    /// When (default now).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Note.
+    pub note: Option<String>,
+    /// Retry key.
+    pub idempotency_key: Option<String>,
+}
+
+/// What logging did.
+#[derive(Debug, Clone)]
+pub struct LogOutcome {
+    /// The stored (or original, when replayed) activity.
+    pub activity: activity::Model,
+    /// True when the idempotency key was seen before and nothing was awarded.
+    pub replayed: bool,
+    /// The member's team, for event routing.
+    pub team_id: Option<Uuid>,
+}
+
+/// Logs one activity inside the caller's write transaction. Field problems come back as
+/// `Err(Ok(errors))`; permission and lookup failures as `Err(Err(AppError))`.
+pub async fn log_activity(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    logged_by: &crate::auth::Principal,
+    reach: &crate::auth::Reach,
+    req: LogRequest,
+    now: DateTime<Utc>,
+) -> Result<LogOutcome, Result<Vec<FieldError>, AppError>> {
+    let m = org_store::find_member(s.org, db, req.member_id)
+        .await
+        .map_err(Err)?
+        .ok_or(Err(AppError::NotFound("member")))?;
+    if m.id != logged_by.member_id {
+        reach.require(m.team_id, "this member").map_err(Err)?;
+    } else if logged_by.role == crate::org::model::Role::Viewer {
+        return Err(Err(AppError::forbidden("viewers cannot log activities")));
+    }
+    let key = match &req.idempotency_key {
+        Some(k) => Some(model::parse_idempotency_key(k).map_err(|e| Ok(vec![e]))?),
+        None => None,
+    };
+    if let Some(k) = &key
+        && let Some(original) = store::find_by_idempotency_key(s.org, db, m.id, k).await.map_err(Err)?
+    {
+        return Ok(LogOutcome { activity: original, replayed: true, team_id: m.team_id });
+    }
+    if !m.active {
+        return Err(Ok(vec![FieldError::new("memberId", "INACTIVE", "that member is deactivated")]));
+    }
+    let t = store::find_activity_type(s.org, db, req.activity_type_id)
+        .await
+        .map_err(Err)?
+        .ok_or(Err(AppError::NotFound("activity type")))?;
+    let mut errors = Vec::new();
+    if !t.active {
+        errors.push(FieldError::new("activityTypeId", "ARCHIVED", "this activity type is archived"));
+    }
+    let occurred_at = req.occurred_at.unwrap_or(now);
+    if let Err(e) = model::check_occurred_at(occurred_at, now, m.start_date, s.tz, s.open_window_days) {
+        errors.push(e);
+    }
+    let note = model::parse_note(req.note.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+    let unit = ActivityUnit::parse(&t.unit).unwrap_or(ActivityUnit::Count);
+    let per = cents_to_decimal(t.points_cents);
+    let (quantity, progress, work_key) = match unit {
+        ActivityUnit::Count => {
+            if req.progress_percent.is_some() || req.work_item_key.is_some() {
+                errors.push(FieldError::new(
+                    "progressPercent",
+                    "INVALID",
+                    "only PROGRESS types take progressPercent and workItemKey",
+                ));
+            }
+            let q = model::check_quantity(req.quantity.unwrap_or(1)).map_err(|e| errors.push(e)).ok();
+            (q, None, None)
+        }
+        ActivityUnit::Progress => {
+            if req.quantity.is_some() {
+                errors.push(FieldError::new(
+                    "quantity",
+                    "INVALID",
+                    "PROGRESS types take progressPercent, not quantity",
+                ));
+            }
+            let p = match req.progress_percent {
+                Some(p) => model::check_progress_percent(p).map_err(|e| errors.push(e)).ok(),
+                None => {
+                    errors.push(FieldError::new("progressPercent", "REQUIRED", "PROGRESS types need progressPercent"));
+                    None
+                }
+            };
+            let k = match req.work_item_key.as_deref() {
+                Some(k) => model::parse_work_item_key(k).map_err(|e| errors.push(e)).ok(),
+                None => {
+                    errors.push(FieldError::new("workItemKey", "REQUIRED", "PROGRESS types need workItemKey"));
+                    None
+                }
+            };
+            (None, p, k)
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Ok(errors));
+    }
+    let base = match (unit, quantity, progress, &work_key) {
+        (ActivityUnit::Count, Some(q), _, _) => model::count_points(per, q),
+        (ActivityUnit::Progress, _, Some(p), Some(k)) => {
+            let previous = locked_work_item_percent(s.org, db, m.id, t.id, k).await.map_err(Err)?;
+            let steps = model::progress_steps(previous, p, t.step_percent.unwrap_or(100));
+            if p > previous {
+                store::set_work_item_percent(s.org, db, m.id, t.id, k, p).await.map_err(Err)?;
+            }
+            per * Decimal::from(steps)
+        }
+        _ => Decimal::ZERO,
+    };
+    let member_teams = match m.team_id {
+        Some(team) => org_store::team_tree(s.org, db).await.map_err(Err)?.ancestors(team),
+        None => Vec::new(),
+    };
+    let campaigns = store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?;
+    let best = model::best_campaign(&campaigns, occurred_at, t.id, &member_teams);
+    let multiplier = best.map_or(Decimal::ONE, |c| c.multiplier);
+    let points = model::award(base, multiplier);
+    let row = store::ActivityRow {
+        member_id: m.id,
+        activity_type_id: t.id,
+        quantity,
+        progress_percent: progress,
+        work_item_key: work_key,
+        base_points_cents: decimal_to_cents(base),
+        multiplier_cents: decimal_to_cents(multiplier),
+        points_cents: decimal_to_cents(points),
+        campaign_id: best.map(|c| c.id),
+        occurred_at,
+        local_date: model::local_date(occurred_at, s.tz),
+        deal_id: None,
+        note,
+        source: if m.id == logged_by.member_id { "SELF" } else { "MANAGER" },
+        logged_by: logged_by.member_id,
+        idempotency_key: key,
+    };
+    let activity = store::insert_activity(s.org, db, row).await.map_err(Err)?;
+    Ok(LogOutcome { activity, replayed: false, team_id: m.team_id })
+}
+
+/// The work item's percent, with its row locked on PostgreSQL so two concurrent updates
+/// cannot both award the same step (SQLite writers are already serialized by IMMEDIATE).
+async fn locked_work_item_percent(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+) -> AppResult<i32> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let stmt = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT percent FROM work_item_progress WHERE organization_id = $1 AND member_id = $2 \
+             AND activity_type_id = $3 AND work_item_key = $4 FOR UPDATE",
+            [org.0.into(), member.into(), activity_type.into(), key.into()],
+        );
+        if let Some(row) = db.query_one_raw(stmt).await? {
+            return Ok(row.try_get::<i32>("", "percent")?);
+        }
+    }
+    store::work_item_percent(org, db, member, activity_type, key).await
+}

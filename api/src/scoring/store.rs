@@ -1,0 +1,794 @@
+//! Tenant-scoped reads and writes of the points engine. Logging an activity, its
+//! per-day total and a work item's progress happen in the caller's transaction, so the
+//! aggregates never disagree with the activities they sum.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use entity::{activity, activity_day_total, activity_type, campaign, points_target, work_item_progress};
+
+use super::model::{ActivityCategory, ActivityUnit, CampaignRule, CampaignStatus};
+use crate::error::{AppError, AppResult};
+use crate::org::model::{OrgId, SalesRole};
+
+// ---------------------------------------------------------------- activity types
+
+/// A new activity type.
+#[derive(Debug, Clone)]
+pub struct NewActivityType {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// ACTION or RESULT.
+    pub category: ActivityCategory,
+    /// COUNT or PROGRESS.
+    pub unit: ActivityUnit,
+    /// Points per unit or per step, in hundredths.
+    pub points_cents: i64,
+    /// PROGRESS step size.
+    pub step_percent: Option<i32>,
+    /// KPI this type feeds.
+    pub kpi_key: Option<String>,
+}
+
+/// Inserts an activity type.
+pub async fn create_activity_type(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    new: NewActivityType,
+) -> AppResult<activity_type::Model> {
+    let now = Utc::now();
+    Ok(activity_type::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(new.name),
+        description: Set(new.description),
+        category: Set(new.category.as_str().to_owned()),
+        unit: Set(new.unit.as_str().to_owned()),
+        points_cents: Set(new.points_cents),
+        step_percent: Set(new.step_percent),
+        kpi_key: Set(new.kpi_key),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Changes to an activity type; `None` leaves a field.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityTypePatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Description (`Some(None)` clears).
+    pub description: Option<Option<String>>,
+    /// Category.
+    pub category: Option<ActivityCategory>,
+    /// Points, in hundredths.
+    pub points_cents: Option<i64>,
+    /// Step size.
+    pub step_percent: Option<i32>,
+    /// KPI key (`Some(None)` clears).
+    pub kpi_key: Option<Option<String>>,
+    /// Active flag.
+    pub active: Option<bool>,
+}
+
+fn set<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
+    match v {
+        Some(v) => Set(v),
+        None => sea_orm::ActiveValue::NotSet,
+    }
+}
+
+/// Saves changes to an activity type of the tenant.
+pub async fn update_activity_type(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: ActivityTypePatch,
+) -> AppResult<activity_type::Model> {
+    let changes = activity_type::ActiveModel {
+        name: set(patch.name),
+        description: set(patch.description),
+        category: set(patch.category.map(|c| c.as_str().to_owned())),
+        points_cents: set(patch.points_cents),
+        step_percent: set(patch.step_percent.map(Some)),
+        kpi_key: set(patch.kpi_key),
+        active: set(patch.active),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let result = activity_type::Entity::update_many()
+        .set(changes)
+        .filter(activity_type::Column::OrganizationId.eq(org.0))
+        .filter(activity_type::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound("activity type"));
+    }
+    find_activity_type(org, db, id).await?.ok_or(AppError::NotFound("activity type"))
+}
+
+/// One activity type of the tenant.
+pub async fn find_activity_type(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<activity_type::Model>> {
+    Ok(activity_type::Entity::find_by_id(id).filter(activity_type::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Several activity types (DataLoader batch).
+pub async fn activity_types_by_ids(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<activity_type::Model>> {
+    Ok(activity_type::Entity::find()
+        .filter(activity_type::Column::OrganizationId.eq(org.0))
+        .filter(activity_type::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+fn activity_type_condition(org: OrgId, include_archived: bool) -> Condition {
+    let mut c = Condition::all().add(activity_type::Column::OrganizationId.eq(org.0));
+    if !include_archived {
+        c = c.add(activity_type::Column::Active.eq(true));
+    }
+    c
+}
+
+/// Counts activity types.
+pub async fn count_activity_types(org: OrgId, db: &impl ConnectionTrait, include_archived: bool) -> AppResult<u64> {
+    Ok(activity_type::Entity::find().filter(activity_type_condition(org, include_archived)).count(db).await?)
+}
+
+/// A page of activity types, by name.
+pub async fn list_activity_types(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    include_archived: bool,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<activity_type::Model>> {
+    Ok(activity_type::Entity::find()
+        .filter(activity_type_condition(org, include_archived))
+        .order_by_asc(activity_type::Column::Name)
+        .order_by_asc(activity_type::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- campaigns
+
+/// A new campaign.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    /// Name.
+    pub name: String,
+    /// Theme text.
+    pub theme: Option<String>,
+    /// Reward text.
+    pub reward: Option<String>,
+    /// Start.
+    pub starts_at: DateTime<Utc>,
+    /// End (exclusive).
+    pub ends_at: DateTime<Utc>,
+    /// Multiplier in hundredths.
+    pub multiplier_cents: i64,
+    /// Types it applies to; empty = all.
+    pub activity_type_ids: Vec<Uuid>,
+    /// Teams it applies to (with their sub-teams); empty = all.
+    pub team_ids: Vec<Uuid>,
+}
+
+fn ids_json(ids: &[Uuid]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The IDs stored in a JSON array column.
+pub fn parse_ids(json: &str) -> Vec<Uuid> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Inserts a campaign.
+pub async fn create_campaign(org: OrgId, db: &impl ConnectionTrait, new: NewCampaign) -> AppResult<campaign::Model> {
+    let now = Utc::now();
+    Ok(campaign::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(new.name),
+        theme: Set(new.theme),
+        reward: Set(new.reward),
+        starts_at: Set(new.starts_at),
+        ends_at: Set(new.ends_at),
+        ended_at: Set(None),
+        multiplier_cents: Set(new.multiplier_cents),
+        activity_type_ids: Set(ids_json(&new.activity_type_ids)),
+        team_ids: Set(ids_json(&new.team_ids)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Replaces a campaign's definition (the caller checked it has not started).
+pub async fn replace_campaign(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    new: NewCampaign,
+) -> AppResult<campaign::Model> {
+    let changes = campaign::ActiveModel {
+        name: Set(new.name),
+        theme: Set(new.theme),
+        reward: Set(new.reward),
+        starts_at: Set(new.starts_at),
+        ends_at: Set(new.ends_at),
+        multiplier_cents: Set(new.multiplier_cents),
+        activity_type_ids: Set(ids_json(&new.activity_type_ids)),
+        team_ids: Set(ids_json(&new.team_ids)),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    campaign::Entity::update_many()
+        .set(changes)
+        .filter(campaign::Column::OrganizationId.eq(org.0))
+        .filter(campaign::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find_campaign(org, db, id).await?.ok_or(AppError::NotFound("campaign"))
+}
+
+/// Ends a campaign now.
+pub async fn end_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<campaign::Model> {
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::EndedAt, Expr::value(Utc::now()))
+        .col_expr(campaign::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(campaign::Column::OrganizationId.eq(org.0))
+        .filter(campaign::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find_campaign(org, db, id).await?.ok_or(AppError::NotFound("campaign"))
+}
+
+/// One campaign of the tenant.
+pub async fn find_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<campaign::Model>> {
+    Ok(campaign::Entity::find_by_id(id).filter(campaign::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Several campaigns (DataLoader batch).
+pub async fn campaigns_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<campaign::Model>> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::OrganizationId.eq(org.0))
+        .filter(campaign::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+fn campaign_condition(org: OrgId, status: Option<CampaignStatus>, now: DateTime<Utc>) -> Condition {
+    let mut c = Condition::all().add(campaign::Column::OrganizationId.eq(org.0));
+    let not_ended = Condition::all()
+        .add(campaign::Column::EndsAt.gt(now))
+        .add(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(now)));
+    match status {
+        None => {}
+        Some(CampaignStatus::Upcoming) => c = c.add(campaign::Column::StartsAt.gt(now)).add(not_ended),
+        Some(CampaignStatus::Running) => c = c.add(campaign::Column::StartsAt.lte(now)).add(not_ended),
+        Some(CampaignStatus::Ended) => c = c.add(not_ended.not()),
+    }
+    c
+}
+
+/// Counts campaigns with a status at `now`.
+pub async fn count_campaigns(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    status: Option<CampaignStatus>,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    Ok(campaign::Entity::find().filter(campaign_condition(org, status, now)).count(db).await?)
+}
+
+/// A page of campaigns with a status at `now`, newest start first.
+pub async fn list_campaigns(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    status: Option<CampaignStatus>,
+    now: DateTime<Utc>,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<campaign::Model>> {
+    Ok(campaign::Entity::find()
+        .filter(campaign_condition(org, status, now))
+        .order_by_desc(campaign::Column::StartsAt)
+        .order_by_asc(campaign::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// A campaign as the rule engine sees it.
+pub fn campaign_rule(c: &campaign::Model) -> CampaignRule {
+    CampaignRule {
+        id: c.id,
+        starts_at: c.starts_at,
+        ends_at: c.ends_at,
+        ended_at: c.ended_at,
+        multiplier: super::cents_to_decimal(c.multiplier_cents),
+        activity_type_ids: parse_ids(&c.activity_type_ids),
+        team_ids: parse_ids(&c.team_ids),
+    }
+}
+
+/// Campaigns whose window contains `at`.
+pub async fn campaigns_at(org: OrgId, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<Vec<CampaignRule>> {
+    let rows = campaign::Entity::find()
+        .filter(campaign::Column::OrganizationId.eq(org.0))
+        .filter(campaign::Column::StartsAt.lte(at))
+        .filter(campaign::Column::EndsAt.gt(at))
+        .filter(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(at)))
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(campaign_rule).collect())
+}
+
+// ---------------------------------------------------------------- targets
+
+/// A target to record.
+#[derive(Debug, Clone)]
+pub struct NewTarget {
+    /// The sales role it is the default for…
+    pub sales_role: Option<SalesRole>,
+    /// …or the member it overrides for.
+    pub member_id: Option<Uuid>,
+    /// Weekly points, in hundredths.
+    pub weekly_points_cents: i64,
+    /// From which date.
+    pub effective_from: NaiveDate,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub set_by: Uuid,
+}
+
+/// Records a target (history is never rewritten).
+pub async fn insert_target(org: OrgId, db: &impl ConnectionTrait, new: NewTarget) -> AppResult<points_target::Model> {
+    Ok(points_target::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        sales_role: Set(new.sales_role.map(|r| r.as_str().to_owned())),
+        member_id: Set(new.member_id),
+        weekly_points_cents: Set(new.weekly_points_cents),
+        effective_from: Set(new.effective_from),
+        reason: Set(new.reason),
+        set_by: Set(new.set_by),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Every target row of the tenant, oldest first (the target book).
+pub async fn all_targets(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<points_target::Model>> {
+    Ok(points_target::Entity::find()
+        .filter(points_target::Column::OrganizationId.eq(org.0))
+        .order_by_asc(points_target::Column::EffectiveFrom)
+        .order_by_asc(points_target::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- activities
+
+/// An activity ready to store: points already computed by the rules.
+#[derive(Debug, Clone)]
+pub struct ActivityRow {
+    /// For whom.
+    pub member_id: Uuid,
+    /// What.
+    pub activity_type_id: Uuid,
+    /// COUNT quantity.
+    pub quantity: Option<i32>,
+    /// PROGRESS cumulative percent.
+    pub progress_percent: Option<i32>,
+    /// PROGRESS work item.
+    pub work_item_key: Option<String>,
+    /// Before the multiplier, hundredths.
+    pub base_points_cents: i64,
+    /// Multiplier, hundredths.
+    pub multiplier_cents: i64,
+    /// Awarded, hundredths.
+    pub points_cents: i64,
+    /// Campaign that set the multiplier.
+    pub campaign_id: Option<Uuid>,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// Its local day.
+    pub local_date: NaiveDate,
+    /// Related deal.
+    pub deal_id: Option<Uuid>,
+    /// Note.
+    pub note: Option<String>,
+    /// SELF | MANAGER | INTEGRATION.
+    pub source: &'static str,
+    /// Who logged it.
+    pub logged_by: Uuid,
+    /// Retry key.
+    pub idempotency_key: Option<String>,
+}
+
+/// The activity stored earlier under a member's idempotency key.
+pub async fn find_by_idempotency_key(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    key: &str,
+) -> AppResult<Option<activity::Model>> {
+    Ok(activity::Entity::find()
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::MemberId.eq(member))
+        .filter(activity::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Stores an activity and adds it to its day total.
+pub async fn insert_activity(org: OrgId, db: &impl ConnectionTrait, row: ActivityRow) -> AppResult<activity::Model> {
+    let model = activity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        member_id: Set(row.member_id),
+        activity_type_id: Set(row.activity_type_id),
+        quantity: Set(row.quantity),
+        progress_percent: Set(row.progress_percent),
+        work_item_key: Set(row.work_item_key),
+        base_points_cents: Set(row.base_points_cents),
+        multiplier_cents: Set(row.multiplier_cents),
+        points_cents: Set(row.points_cents),
+        campaign_id: Set(row.campaign_id),
+        occurred_at: Set(row.occurred_at),
+        local_date: Set(row.local_date),
+        deal_id: Set(row.deal_id),
+        note: Set(row.note),
+        source: Set(row.source.to_owned()),
+        logged_by: Set(row.logged_by),
+        idempotency_key: Set(row.idempotency_key),
+        voided_at: Set(None),
+        voided_by: Set(None),
+        void_reason: Set(None),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    add_to_day_total(org, db, model.member_id, model.activity_type_id, model.local_date, model.points_cents, 1).await?;
+    Ok(model)
+}
+
+async fn add_to_day_total(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    day: NaiveDate,
+    points_cents: i64,
+    count: i64,
+) -> AppResult<()> {
+    let row = activity_day_total::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        member_id: Set(member),
+        activity_type_id: Set(activity_type),
+        day: Set(day),
+        points_cents: Set(points_cents),
+        activity_count: Set(count),
+    };
+    activity_day_total::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                activity_day_total::Column::OrganizationId,
+                activity_day_total::Column::MemberId,
+                activity_day_total::Column::ActivityTypeId,
+                activity_day_total::Column::Day,
+            ])
+            .value(
+                activity_day_total::Column::PointsCents,
+                Expr::cust("activity_day_totals.points_cents + excluded.points_cents"),
+            )
+            .value(
+                activity_day_total::Column::ActivityCount,
+                Expr::cust("activity_day_totals.activity_count + excluded.activity_count"),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// One activity of the tenant.
+pub async fn find_activity(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<activity::Model>> {
+    Ok(activity::Entity::find_by_id(id).filter(activity::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Several activities (DataLoader batch).
+pub async fn activities_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<activity::Model>> {
+    Ok(activity::Entity::find()
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Voids an activity (if not voided yet) and takes its points out of the day total.
+/// Returns the updated row and whether this call voided it.
+pub async fn void_activity(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    by: Uuid,
+    reason: String,
+) -> AppResult<(activity::Model, bool)> {
+    let result = activity::Entity::update_many()
+        .col_expr(activity::Column::VoidedAt, Expr::value(Utc::now()))
+        .col_expr(activity::Column::VoidedBy, Expr::value(by))
+        .col_expr(activity::Column::VoidReason, Expr::value(reason))
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::Id.eq(id))
+        .filter(activity::Column::VoidedAt.is_null())
+        .exec(db)
+        .await?;
+    let row = find_activity(org, db, id).await?.ok_or(AppError::NotFound("activity"))?;
+    if result.rows_affected == 1 {
+        add_to_day_total(org, db, row.member_id, row.activity_type_id, row.local_date, -row.points_cents, -1).await?;
+    }
+    Ok((row, result.rows_affected == 1))
+}
+
+/// The cumulative percent reached on a work item.
+pub async fn work_item_percent(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+) -> AppResult<i32> {
+    Ok(work_item_progress::Entity::find()
+        .filter(work_item_progress::Column::OrganizationId.eq(org.0))
+        .filter(work_item_progress::Column::MemberId.eq(member))
+        .filter(work_item_progress::Column::ActivityTypeId.eq(activity_type))
+        .filter(work_item_progress::Column::WorkItemKey.eq(key))
+        .one(db)
+        .await?
+        .map_or(0, |w| w.percent))
+}
+
+/// Records a work item's new cumulative percent.
+pub async fn set_work_item_percent(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+    percent: i32,
+) -> AppResult<()> {
+    let row = work_item_progress::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        member_id: Set(member),
+        activity_type_id: Set(activity_type),
+        work_item_key: Set(key.to_owned()),
+        percent: Set(percent),
+        updated_at: Set(Utc::now()),
+    };
+    work_item_progress::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                work_item_progress::Column::OrganizationId,
+                work_item_progress::Column::MemberId,
+                work_item_progress::Column::ActivityTypeId,
+                work_item_progress::Column::WorkItemKey,
+            ])
+            .update_columns([work_item_progress::Column::Percent, work_item_progress::Column::UpdatedAt])
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Filter for [`list_activities`].
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    /// Only these members.
+    pub member_ids: Option<Vec<Uuid>>,
+    /// Only this type.
+    pub activity_type_id: Option<Uuid>,
+    /// From (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// To (exclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Only voided (true) or only counting (false).
+    pub voided: Option<bool>,
+}
+
+fn activity_condition(org: OrgId, f: &ActivityFilter) -> Condition {
+    let mut c = Condition::all().add(activity::Column::OrganizationId.eq(org.0));
+    if let Some(ids) = &f.member_ids {
+        c = c.add(activity::Column::MemberId.is_in(ids.iter().copied()));
+    }
+    if let Some(t) = f.activity_type_id {
+        c = c.add(activity::Column::ActivityTypeId.eq(t));
+    }
+    if let Some(from) = f.from {
+        c = c.add(activity::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = f.to {
+        c = c.add(activity::Column::OccurredAt.lt(to));
+    }
+    match f.voided {
+        Some(true) => c = c.add(activity::Column::VoidedAt.is_not_null()),
+        Some(false) => c = c.add(activity::Column::VoidedAt.is_null()),
+        None => {}
+    }
+    c
+}
+
+/// Counts activities matching a filter.
+pub async fn count_activities(org: OrgId, db: &impl ConnectionTrait, f: &ActivityFilter) -> AppResult<u64> {
+    Ok(activity::Entity::find().filter(activity_condition(org, f)).count(db).await?)
+}
+
+/// A page of activities, newest first.
+pub async fn list_activities(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    f: &ActivityFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<activity::Model>> {
+    Ok(activity::Entity::find()
+        .filter(activity_condition(org, f))
+        .order_by_desc(activity::Column::OccurredAt)
+        .order_by_desc(activity::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- aggregates
+
+/// Points (hundredths) and counts per member over local days `[from, to)`, from the day totals.
+pub async fn member_totals(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: Option<&[Uuid]>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<HashMap<Uuid, (i64, i64)>> {
+    let mut q = activity_day_total::Entity::find()
+        .select_only()
+        .column(activity_day_total::Column::MemberId)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .column_as(Expr::cust("CAST(SUM(activity_count) AS BIGINT)"), "n")
+        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
+        .filter(activity_day_total::Column::Day.gte(from))
+        .filter(activity_day_total::Column::Day.lt(to))
+        .group_by(activity_day_total::Column::MemberId);
+    if let Some(ids) = members {
+        q = q.filter(activity_day_total::Column::MemberId.is_in(ids.iter().copied()));
+    }
+    let rows: Vec<(Uuid, i64, i64)> = q.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(m, p, n)| (m, (p, n))).collect())
+}
+
+/// Points and counts per activity type for some members over local days `[from, to)`.
+pub async fn type_totals(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(Uuid, i64, i64)>> {
+    Ok(activity_day_total::Entity::find()
+        .select_only()
+        .column(activity_day_total::Column::ActivityTypeId)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .column_as(Expr::cust("CAST(SUM(activity_count) AS BIGINT)"), "n")
+        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
+        .filter(activity_day_total::Column::MemberId.is_in(members.iter().copied()))
+        .filter(activity_day_total::Column::Day.gte(from))
+        .filter(activity_day_total::Column::Day.lt(to))
+        .group_by(activity_day_total::Column::ActivityTypeId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Points per local day for one member over `[from, to)` (days without points are absent).
+pub async fn member_daily_points(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(NaiveDate, i64)>> {
+    Ok(activity_day_total::Entity::find()
+        .select_only()
+        .column(activity_day_total::Column::Day)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
+        .filter(activity_day_total::Column::MemberId.eq(member))
+        .filter(activity_day_total::Column::Day.gte(from))
+        .filter(activity_day_total::Column::Day.lt(to))
+        .group_by(activity_day_total::Column::Day)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Points and counts per member inside an exact window (a campaign's), from the activities.
+pub async fn member_totals_in_window(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: Option<&[Uuid]>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, (i64, i64)>> {
+    let mut q = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::MemberId)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::VoidedAt.is_null())
+        .filter(activity::Column::OccurredAt.gte(from))
+        .filter(activity::Column::OccurredAt.lt(to))
+        .group_by(activity::Column::MemberId);
+    if let Some(ids) = members {
+        q = q.filter(activity::Column::MemberId.is_in(ids.iter().copied()));
+    }
+    let rows: Vec<(Uuid, i64, i64)> = q.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(m, p, n)| (m, (p, n))).collect())
+}
+
+/// Points and counts per type inside an exact window, from the activities.
+pub async fn type_totals_in_window(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<(Uuid, i64, i64)>> {
+    Ok(activity::Entity::find()
+        .select_only()
+        .column(activity::Column::ActivityTypeId)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::MemberId.is_in(members.iter().copied()))
+        .filter(activity::Column::VoidedAt.is_null())
+        .filter(activity::Column::OccurredAt.gte(from))
+        .filter(activity::Column::OccurredAt.lt(to))
+        .group_by(activity::Column::ActivityTypeId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,29 @@
+//! `activity_types`: what can be logged and what it is worth.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "activity_types")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// `ACTION` | `RESULT`
+    pub category: String,
+    /// `COUNT` | `PROGRESS`
+    pub unit: String,
+    /// Points per unit (COUNT) or per completed step (PROGRESS), in hundredths.
+    pub points_cents: i64,
+    /// PROGRESS: the step size in percent.
+    pub step_percent: Option<i32>,
+    pub kpi_key: Option<String>,
+    pub active: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

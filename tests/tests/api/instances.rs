@@ -1,0 +1,134 @@
+//! Several API instances on one PostgreSQL database (DESIGN.md §2): a change made through one
+//! instance reaches subscribers on every instance, each exactly once, and an instance that lost
+//! its LISTEN connection reconnects and tells its subscribers to reload.
+
+use std::time::{Duration, Instant};
+
+use scorebord_tests::{Backend, Org, TestApp, Ws, postgres_configured};
+use sea_orm::ConnectionTrait as _;
+use serde_json::{Value, json};
+
+const SUB: &str = "subscription { organizationChanged { name version } }";
+
+/// How long a delivery across instances may take; NOTIFY itself takes milliseconds.
+const DELIVERY_BUDGET: Duration = Duration::from_secs(3);
+
+/// How long to wait to be reasonably sure that no duplicate follows.
+const QUIET_PERIOD: Duration = Duration::from_secs(1);
+
+/// A primary instance (owning a fresh database) and a second one on the same database.
+async fn two_instances() -> Option<(TestApp, TestApp)> {
+    if !postgres_configured() {
+        eprintln!("TEST_POSTGRES_URL is not set: the multi-instance test did not run (it needs PostgreSQL)");
+        return None;
+    }
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let b = a.second_instance().await;
+    assert!(a.state.events.is_shared() && b.state.events.is_shared(), "on PostgreSQL events cross instances");
+    Some((a, b))
+}
+
+async fn subscribe(app: &TestApp, token: &str) -> Ws {
+    let mut ws = app.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SUB}})).await;
+    ws
+}
+
+/// Gives freshly sent subscriptions a moment to register (there is no acknowledgement).
+async fn let_subscriptions_register() {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+async fn rename(app: &TestApp, org: &Org, name: &str) {
+    app.ok(
+        &org.admin_token,
+        "mutation($name: String!) { updateOrganization(input: {name: $name}) { organization { name } } }",
+        json!({"name": name}),
+    )
+    .await;
+}
+
+/// The organization pushed next, which must arrive within the delivery budget.
+async fn next_change(ws: &mut Ws) -> Value {
+    let start = Instant::now();
+    let msg = ws.next_json().await;
+    assert!(start.elapsed() < DELIVERY_BUDGET, "took {:?}", start.elapsed());
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(msg["id"], "1", "{msg}");
+    msg["payload"]["data"]["organizationChanged"].clone()
+}
+
+async fn assert_nothing_more(ws: &mut Ws) {
+    if let Some(extra) = ws.next_within(QUIET_PERIOD).await {
+        panic!("expected exactly one message, then got {extra:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_reaches_subscribers_on_every_instance_exactly_once() {
+    let Some((a, b)) = two_instances().await else { return };
+    let org = a.seed_org("acme").await;
+    let other = a.seed_org("other").await;
+    let mut on_b = subscribe(&b, &org.rep_token).await;
+    let mut on_a = subscribe(&a, &org.viewer_token).await;
+    let_subscriptions_register().await;
+
+    // Another tenant's change travels too, but no subscriber of acme sees it.
+    rename(&a, &other, "Other Renamed").await;
+    rename(&a, &org, "Acme Everywhere").await;
+
+    let expected = json!({"name": "Acme Everywhere", "version": 2});
+    assert_eq!(next_change(&mut on_b).await, expected, "through NOTIFY to instance B");
+    assert_eq!(next_change(&mut on_a).await, expected, "locally on instance A");
+    // A does not get its own notification back as a second copy, and B gets one copy.
+    assert_nothing_more(&mut on_a).await;
+    assert_nothing_more(&mut on_b).await;
+
+    // And the other way round.
+    rename(&b, &org, "Acme Again").await;
+    let expected = json!({"name": "Acme Again", "version": 3});
+    assert_eq!(next_change(&mut on_a).await, expected, "through NOTIFY to instance A");
+    assert_eq!(next_change(&mut on_b).await, expected, "locally on instance B");
+    assert_nothing_more(&mut on_a).await;
+    assert_nothing_more(&mut on_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_lost_its_listener_reconnects_and_subscribers_reload() {
+    let Some((a, b)) = two_instances().await else { return };
+    let org = a.seed_org("acme").await;
+    let mut on_b = subscribe(&b, &org.rep_token).await;
+    let_subscriptions_register().await;
+
+    // Kill both instances' LISTEN connections (the bus names them `scorebord-listen`).
+    let killed = a
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'scorebord-listen'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 2, "one listening connection per instance");
+
+    // B listens again and, as it may have missed changes, its subscriber reloads the current state.
+    let msg = tokio::time::timeout(Duration::from_secs(10), on_b.next_json()).await.expect("a resync within 10 s");
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(msg["payload"]["data"]["organizationChanged"], json!({"name": "acme B.V.", "version": 1}));
+    assert_nothing_more(&mut on_b).await;
+
+    // Changes made on A reach B again.
+    rename(&a, &org, "After Reconnect").await;
+    assert_eq!(next_change(&mut on_b).await, json!({"name": "After Reconnect", "version": 2}));
+    assert_nothing_more(&mut on_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_events_stay_in_the_process() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    assert!(!app.state.events.is_shared());
+}
