@@ -44,7 +44,9 @@ impl App {
         let events = events::EventBus::start(&config.database_url, &db)
             .await
             .with_context(|| format!("listening for events on {}", redact(&config.database_url)))?;
+        let hot = scoring::hot::HotBoards::start(db.clone(), &events);
         let state = AppState {
+            hot,
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),

@@ -22,4 +22,6 @@ pub struct AppState {
     pub events: EventBus,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Current-period leaderboards kept in memory.
+    pub hot: Arc<crate::scoring::hot::HotBoards>,
 }

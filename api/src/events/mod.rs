@@ -68,6 +68,12 @@ pub enum Event {
         /// Points added (negative for a void), in hundredths.
         points_delta_cents: i64,
     },
+    /// Who is ranked, or against which targets, changed: members added, edited, moved,
+    /// (de)activated; teams moved; targets set.
+    MembersChanged {
+        /// The tenant.
+        org: Uuid,
+    },
     /// This instance may have missed events (its connection to the other instances was
     /// interrupted): subscribers should reload their state. Belongs to no tenant.
     Resync,
@@ -77,7 +83,9 @@ impl Event {
     /// The tenant the event belongs to; the nil ID (no organization's) for [`Event::Resync`].
     pub fn org(&self) -> OrgId {
         match self {
-            Event::OrganizationChanged { org } | Event::ScoreChanged { org, .. } => OrgId(*org),
+            Event::OrganizationChanged { org } | Event::ScoreChanged { org, .. } | Event::MembersChanged { org } => {
+                OrgId(*org)
+            }
             Event::Resync => OrgId(Uuid::nil()),
         }
     }

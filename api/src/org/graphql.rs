@@ -661,6 +661,7 @@ impl OrgMutation {
         let patch = TeamPatch { parent_team_id: Some(parent), ..Default::default() };
         let team = store::update_team(p.org, &tx, team.id, patch).await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
     }
 
@@ -713,6 +714,7 @@ impl OrgMutation {
         match store::create_member(p.org, &tx, new).await {
             Ok(member) => {
                 tx.commit().await.map_err(AppError::from)?;
+                state.events.publish(Event::MembersChanged { org: p.org.0 });
                 Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
             }
             Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
@@ -784,6 +786,7 @@ impl OrgMutation {
         match store::update_member(p.org, &tx, target.id, patch).await {
             Ok(member) => {
                 tx.commit().await.map_err(AppError::from)?;
+                state.events.publish(Event::MembersChanged { org: p.org.0 });
                 Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
             }
             Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
@@ -827,6 +830,7 @@ async fn set_active(ctx: &Context<'_>, id: &ID, active: bool) -> Result<MemberPa
         crate::auth::store::revoke_member(p.org, &tx, target.id).await?;
     }
     tx.commit().await.map_err(AppError::from)?;
+    state.events.publish(Event::MembersChanged { org: p.org.0 });
     Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
 }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use entity::{activity, activity_type, campaign, points_target};
 
+use super::hot::BoardUpdate;
 use super::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
 use super::scores::{
     self, BoardData, BoardMetric, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec, ScoreData,
@@ -775,7 +776,10 @@ fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogR
     })
 }
 
-fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
+/// After a commit: brings this instance's hot rankings up to date (read-your-writes), then
+/// tells every subscriber (and the other instances).
+async fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
+    state.hot.refresh_member(org, outcome.activity.member_id).await;
     state.events.publish(Event::ScoreChanged {
         org: org.0,
         member: outcome.activity.member_id,
@@ -1000,7 +1004,7 @@ impl ScoringQuery {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let (s, spec_parts) = board_request(p, &state.db, &input).await?;
-        Ok(compute_board(&s, &state.db, spec_parts, Utc::now()).await?.into())
+        Ok(compute_board(state, &s, spec_parts, None, Utc::now()).await?.into())
     }
 
     /// The recorded weekly targets, oldest first: a member's overrides (with `memberId`), a
@@ -1103,12 +1107,33 @@ async fn board_request(
     ))
 }
 
+/// Computes a board. `scope` is the team's subtree when the caller already knows it.
 async fn compute_board(
+    state: &AppState,
     s: &OrgSettings,
-    db: &impl sea_orm::ConnectionTrait,
     r: BoardRequest,
+    scope: Option<&HashSet<Uuid>>,
     now: DateTime<Utc>,
 ) -> AppResult<BoardData> {
+    let db = &state.db;
+    // The current period's points board of members is served from the hot ranking.
+    if let (PeriodSpec::Grain(grain, date), BoardSubject::Members, BoardMetric::Points) = (r.spec, r.subject, r.metric)
+    {
+        let today = model::local_date(now, s.tz);
+        let current = model::period_containing(grain, today, s.tz, s.fiscal_year_start_month);
+        if date.is_none_or(|d| d >= current.start_date && d < current.end_date) {
+            let hot = state.hot.current(s, grain, now).await?;
+            let computed;
+            let scope = match (r.team, scope) {
+                (Some(t), None) => {
+                    computed = org_store::team_tree(s.org, db).await?.subtree([t]);
+                    Some(&computed)
+                }
+                (_, given) => given,
+            };
+            return Ok(hot.board(scope, r.first, now));
+        }
+    }
     let period = scores::resolve_period(s, db, r.spec, now).await?;
     scores::leaderboard(
         s,
@@ -1274,7 +1299,7 @@ impl ScoringMutation {
         };
         tx.commit().await.map_err(AppError::from)?;
         if !outcome.replayed {
-            publish(state, p.org, &outcome, outcome.activity.points_cents);
+            publish(state, p.org, &outcome, outcome.activity.points_cents).await;
         }
         let score = current_week_score(&s, &state.db, outcome.activity.member_id, now).await?;
         Ok(LogActivityPayload {
@@ -1326,7 +1351,7 @@ impl ScoringMutation {
             if o.replayed {
                 replayed += 1;
             } else {
-                publish(state, p.org, o, o.activity.points_cents);
+                publish(state, p.org, o, o.activity.points_cents).await;
             }
         }
         Ok(LogActivitiesPayload {
@@ -1376,7 +1401,7 @@ impl ScoringMutation {
         tx.commit().await.map_err(AppError::from)?;
         if changed {
             let outcome = scores::LogOutcome { activity: row.clone(), replayed: false, team_id: owner.team_id };
-            publish(state, p.org, &outcome, -row.points_cents);
+            publish(state, p.org, &outcome, -row.points_cents).await;
         }
         let score = current_week_score(&s, &state.db, row.member_id, now).await?;
         Ok(VoidActivityPayload { activity: Some(Activity(row)), score, user_errors: vec![] })
@@ -1487,6 +1512,7 @@ impl ScoringMutation {
             set_by: p.member_id,
         };
         let t = store::insert_target(p.org, &state.db, new).await?;
+        state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(PointsTargetPayload { target: Some(PointsTarget(t)), user_errors: vec![] })
     }
 }
@@ -1585,13 +1611,13 @@ impl ScoringSubscription {
             Some(t) => Some(org_store::team_tree(p.org, &db).await?.subtree([t])),
             None => None,
         };
-        let mut rx = state.events.subscribe();
+        let mut rx = state.hot.subscribe();
         let org = p.org;
         Ok(async_stream::stream! {
             let mut last = None;
             let mut last_sent = tokio::time::Instant::now();
             let mut settings = s;
-            match compute_board(&settings, &db, request, Utc::now()).await {
+            match compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await {
                 Ok(board) => {
                     last = Some(board.fingerprint());
                     yield Ok(Leaderboard::from(board));
@@ -1599,12 +1625,13 @@ impl ScoringSubscription {
                 Err(e) => yield Err(e.into()),
             }
             loop {
-                let relevant = match rx.recv().await {
-                    Ok(Event::Resync) | Err(RecvError::Lagged(_)) => true,
-                    Ok(Event::OrganizationChanged { org: o }) => OrgId(o) == org,
-                    Ok(Event::ScoreChanged { org: o, team, .. }) => {
-                        OrgId(o) == org && scope_teams.as_ref().is_none_or(|set| team.is_some_and(|t| set.contains(&t)))
+                let (relevant, reload) = match rx.recv().await {
+                    Ok(BoardUpdate::Reload { org: o }) => (o.is_none_or(|o| o == org), true),
+                    Ok(BoardUpdate::Scores { org: o, team }) => {
+                        (o == org && scope_teams.as_ref().is_none_or(|set| team.is_some_and(|t| set.contains(&t))), false)
                     }
+                    // Skipped updates are covered by recomputing the latest state.
+                    Err(RecvError::Lagged(_)) => (true, true),
                     Err(RecvError::Closed) => break,
                 };
                 if !relevant {
@@ -1615,11 +1642,19 @@ impl ScoringSubscription {
                     tokio::time::sleep(wait).await;
                 }
                 // Everything that arrived meanwhile is covered by the recomputation below.
-                while let Ok(_) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
-                if let Ok(fresh) = scores::settings(org, &db).await {
-                    settings = fresh;
+                let mut reload = reload;
+                loop {
+                    match rx.try_recv() {
+                        Ok(BoardUpdate::Reload { .. }) | Err(TryRecvError::Lagged(_)) => reload = true,
+                        Ok(BoardUpdate::Scores { .. }) => {}
+                        Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+                    }
                 }
-                match compute_board(&settings, &db, request, Utc::now()).await {
+                if reload
+                    && let Ok(fresh) = scores::settings(org, &state.db).await {
+                        settings = fresh;
+                    }
+                match compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await {
                     Ok(board) => {
                         let fingerprint = board.fingerprint();
                         if last.as_ref() != Some(&fingerprint) {

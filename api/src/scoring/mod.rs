@@ -2,6 +2,7 @@
 //! leaderboards and their live updates.
 
 pub mod graphql;
+pub mod hot;
 pub mod model;
 pub mod scores;
 pub mod store;

@@ -33,9 +33,13 @@ async fn graphiql_on_get(app: &TestApp) {
 }
 
 async fn body_limit(app: &TestApp) {
+    // The default limit is 1 MiB; a small one here keeps the oversized body inside the socket
+    // buffers, so the client always reads the 413 instead of racing the server's close.
+    assert_eq!(scorebord::Config::for_database("sqlite::memory:", "s").body_limit_bytes, 1024 * 1024);
+    let app = &TestApp::spawn_with(app.backend, |c| c.body_limit_bytes = 4096).await;
     let org = app.seed_org("acme").await;
     let before = app.count_rows("teams").await;
-    let huge = "x".repeat(2 * 1024 * 1024);
+    let huge = "x".repeat(16 * 1024);
     let resp = app
         .client
         .post(format!("{}/graphql", app.base_url))

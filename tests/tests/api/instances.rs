@@ -116,7 +116,7 @@ async fn an_instance_that_lost_its_listener_reconnects_and_subscribers_reload() 
     assert_eq!(killed.len(), 2, "one listening connection per instance");
 
     // B listens again and, as it may have missed changes, its subscriber reloads the current state.
-    let msg = tokio::time::timeout(Duration::from_secs(10), on_b.next_json()).await.expect("a resync within 10 s");
+    let msg = on_b.next_json().await;
     assert_eq!(msg["type"], "next", "{msg}");
     assert_eq!(msg["payload"]["data"]["organizationChanged"], json!({"name": "acme B.V.", "version": 1}));
     assert_nothing_more(&mut on_b).await;

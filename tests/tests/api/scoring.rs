@@ -12,6 +12,7 @@ backend_tests!(
     pacing_targets_and_suggestion,
     leaderboard_ties_and_target_percent,
     leaderboard_and_score_subscriptions,
+    hot_board_matches_the_database_after_concurrent_logs,
 );
 
 const CREATE_TYPE: &str = "mutation($i: CreateActivityTypeInput!) { createActivityType(input: $i) { activityType { id points } userErrors { field code } } }";
@@ -581,4 +582,39 @@ async fn leaderboard_and_score_subscriptions(app: &TestApp) {
     // A resolver error arrives as a result with errors (validation errors would be `error`).
     let errors = if err["type"] == "error" { err["payload"].clone() } else { err["payload"]["errors"].clone() };
     assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{err}");
+}
+
+/// The in-memory board of the current week is built, then 45 activities of three members
+/// arrive concurrently (and one is voided): afterwards it equals what the day totals say.
+async fn hot_board_matches_the_database_after_concurrent_logs(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let quote = activity_type(app, &org, "Quote sent", 1.25, None).await;
+    let q = "query($i: LeaderboardInput!) { leaderboard(input: $i) { entries { points member { id } } } }";
+    let hot_board = json!({"i": {"period": {"grain": "WEEK"}, "first": 200}});
+    app.ok(&org.admin_token, q, hot_board.clone()).await;
+    let tokens = [org.rep_token.as_str(), org.inbound_rep_token.as_str(), org.manager_token.as_str()];
+    let logs = (0..45).map(|i| {
+        let token = tokens[i % 3];
+        let input = json!({"activityTypeId": quote, "quantity": 1 + (i % 4) as i64});
+        async move { log(app, token, input).await }
+    });
+    let results = futures_util::future::join_all(logs).await;
+    let to_void = results[0]["activity"]["id"].clone();
+    app.ok(
+        &org.admin_token,
+        "mutation($i: VoidActivityInput!) { voidActivity(input: $i) { userErrors { code } } }",
+        json!({"i": {"id": to_void, "reason": "test"}}),
+    )
+    .await;
+    let hot = app.ok(&org.admin_token, q, hot_board).await;
+    for entry in hot["leaderboard"]["entries"].as_array().unwrap() {
+        let member = entry["member"]["id"].clone();
+        let s = app.ok(&org.admin_token, SCORE, json!({"m": member, "p": {"grain": "WEEK"}})).await;
+        assert_eq!(entry["points"], s["score"]["points"], "hot board and day totals agree for {member}");
+    }
+    let total: f64 =
+        hot["leaderboard"]["entries"].as_array().unwrap().iter().map(|e| e["points"].as_f64().unwrap()).sum();
+    // 45 logs of 1..4 quotes at 1.25, minus the voided first one (1 quote).
+    let expected: f64 = (0..45).map(|i| (1 + i % 4) as f64 * 1.25).sum::<f64>() - 1.25;
+    assert!((total - expected).abs() < 1e-9, "{total} vs {expected}");
 }

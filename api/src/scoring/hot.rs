@@ -1,0 +1,364 @@
+//! Hot leaderboards: the current period's ranking per organization and grain, kept in
+//! memory and updated per score change, so a logged activity costs one indexed read of that
+//! member's total and an O(log n) re-insert — never a re-aggregation per subscriber.
+//!
+//! One updater task applies the bus's events in order and then announces a [`BoardUpdate`];
+//! board subscribers listen to those announcements (not to the raw bus), so they never read
+//! a ranking the updater has not caught up with. Applying a change re-reads the member's
+//! absolute total from the day totals instead of adding the event's delta: replays, reorders
+//! and a build that raced a commit cannot double-count.
+//!
+//! Anything that changes who is ranked or their targets (members, teams, targets, the
+//! organization's time zone) invalidates the organization's rankings; a `Resync` or a lagging
+//! updater invalidates everything. Past periods, campaigns, team boards and TARGET_PERCENT
+//! boards are computed from the day totals instead (see `scores::leaderboard`).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use entity::member;
+
+use super::model::{self, Period, PeriodGrain};
+use super::scores::{self, BoardData, BoardEntry, OrgSettings};
+use super::{cents_to_decimal, store};
+use crate::error::AppResult;
+use crate::events::{Event, EventBus};
+use crate::org::model::OrgId;
+
+/// What board subscribers hear after the hot state has caught up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BoardUpdate {
+    /// A member's score in this organization changed (their team given for scoped boards).
+    Scores {
+        /// The tenant.
+        org: OrgId,
+        /// The member's team.
+        team: Option<Uuid>,
+    },
+    /// Rankings of this organization (or of every organization, `None`) were rebuilt.
+    Reload {
+        /// The tenant, or all.
+        org: Option<OrgId>,
+    },
+}
+
+struct Ranked {
+    member: member::Model,
+    target: Option<Decimal>,
+}
+
+/// One organization's ranking in one current period.
+pub struct HotPeriod {
+    period: Period,
+    state: RwLock<Ranking>,
+}
+
+#[derive(Default)]
+struct Ranking {
+    points: HashMap<Uuid, i64>,
+    order: BTreeSet<(Reverse<i64>, String, Uuid)>,
+    members: HashMap<Uuid, Ranked>,
+}
+
+impl Ranking {
+    fn key(&self, member: Uuid, points: i64) -> Option<(Reverse<i64>, String, Uuid)> {
+        self.members.get(&member).map(|r| (Reverse(points), r.member.name.to_lowercase(), member))
+    }
+
+    fn set(&mut self, member: Uuid, points: i64) {
+        let Some(old) = self.points.get(&member).copied() else { return };
+        if let Some(k) = self.key(member, old) {
+            self.order.remove(&k);
+        }
+        if let Some(k) = self.key(member, points) {
+            self.order.insert(k);
+        }
+        self.points.insert(member, points);
+    }
+}
+
+impl HotPeriod {
+    /// The period this ranking covers.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// The top `first` members by points among `scope` (all when `None`), with standard
+    /// competition ranks, and how many are ranked in all.
+    pub fn board(&self, scope: Option<&HashSet<Uuid>>, first: usize, now: DateTime<Utc>) -> BoardData {
+        let Ok(state) = self.state.read() else {
+            return BoardData { period: self.period, entries: Vec::new(), total_entries: 0, computed_at: now };
+        };
+        let mut entries = Vec::new();
+        let mut total = 0usize;
+        let mut previous: Option<(i64, u32)> = None;
+        for (Reverse(points), _, id) in &state.order {
+            let Some(r) = state.members.get(id) else { continue };
+            if scope.is_some_and(|s| !r.member.team_id.is_some_and(|t| s.contains(&t))) {
+                continue;
+            }
+            total += 1;
+            let place = u32::try_from(total).unwrap_or(u32::MAX);
+            let rank = match previous {
+                Some((p, r)) if p == *points => r,
+                _ => place,
+            };
+            previous = Some((*points, rank));
+            if entries.len() < first {
+                let attainment = model::attainment_percent(cents_to_decimal(*points), r.target);
+                entries.push(BoardEntry {
+                    rank,
+                    value: Some(*points as f64 / 100.0),
+                    points_cents: *points,
+                    attainment_percent: attainment,
+                    member: Some(r.member.clone()),
+                    team: None,
+                });
+            }
+        }
+        BoardData { period: self.period, entries, total_entries: total, computed_at: now }
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    periods: HashMap<(OrgId, PeriodGrain), Arc<HotPeriod>>,
+    epochs: HashMap<OrgId, u64>,
+}
+
+/// The hot rankings of this process.
+pub struct HotBoards {
+    db: DatabaseConnection,
+    cache: Mutex<Cache>,
+    updates: broadcast::Sender<BoardUpdate>,
+}
+
+impl std::fmt::Debug for HotBoards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HotBoards")
+    }
+}
+
+/// How often a build is retried when score changes keep landing while it reads.
+const BUILD_ATTEMPTS: usize = 5;
+
+impl HotBoards {
+    /// Starts the updater on the bus.
+    pub fn start(db: DatabaseConnection, events: &EventBus) -> Arc<HotBoards> {
+        let (updates, _) = broadcast::channel(4096);
+        let hot = Arc::new(HotBoards { db, cache: Mutex::default(), updates });
+        let rx = events.subscribe();
+        tokio::spawn(Self::run(Arc::downgrade(&hot), rx));
+        hot
+    }
+
+    /// Announcements that the hot state changed.
+    pub fn subscribe(&self) -> broadcast::Receiver<BoardUpdate> {
+        self.updates.subscribe()
+    }
+
+    async fn run(hot: std::sync::Weak<HotBoards>, mut rx: broadcast::Receiver<Event>) {
+        loop {
+            let event = rx.recv().await;
+            let Some(hot) = hot.upgrade() else { return };
+            let update = match event {
+                Ok(Event::ScoreChanged { org, member, team, .. }) => {
+                    let org = OrgId(org);
+                    hot.refresh_member(org, member).await;
+                    BoardUpdate::Scores { org, team }
+                }
+                Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {
+                    hot.invalidate(Some(OrgId(org)));
+                    BoardUpdate::Reload { org: Some(OrgId(org)) }
+                }
+                Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    hot.invalidate(None);
+                    BoardUpdate::Reload { org: None }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let _ = hot.updates.send(update);
+        }
+    }
+
+    fn invalidate(&self, org: Option<OrgId>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            match org {
+                Some(o) => {
+                    cache.periods.retain(|(k, _), _| *k != o);
+                    *cache.epochs.entry(o).or_default() += 1;
+                }
+                None => {
+                    cache.periods.clear();
+                    for e in cache.epochs.values_mut() {
+                        *e += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-reads a member's totals into the cached rankings of their organization. The updater
+    /// does this for every score change; the instance that made the change also calls it
+    /// before answering, so a client reads its own write at once.
+    pub async fn refresh_member(&self, org: OrgId, member: Uuid) {
+        let hot: Vec<Arc<HotPeriod>> = match self.cache.lock() {
+            Ok(mut cache) => {
+                *cache.epochs.entry(org).or_default() += 1;
+                cache.periods.iter().filter(|((o, _), _)| *o == org).map(|(_, p)| p.clone()).collect()
+            }
+            Err(_) => return,
+        };
+        for p in hot {
+            let total =
+                store::member_totals(org, &self.db, Some(&[member]), p.period.start_date, p.period.end_date).await;
+            match total {
+                Ok(t) => {
+                    let points = t.get(&member).map_or(0, |x| x.0);
+                    if let Ok(mut state) = p.state.write() {
+                        state.set(member, points);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = ?e, "refreshing a hot ranking failed; dropping it");
+                    self.invalidate(Some(org));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The ranking of the organization's current period of `grain`, built on first use.
+    pub async fn current(&self, s: &OrgSettings, grain: PeriodGrain, now: DateTime<Utc>) -> AppResult<Arc<HotPeriod>> {
+        let today = model::local_date(now, s.tz);
+        let key = (s.org, grain);
+        let mut built = None;
+        for _ in 0..BUILD_ATTEMPTS {
+            let epoch = match self.cache.lock() {
+                Ok(cache) => {
+                    if let Some(p) = cache.periods.get(&key)
+                        && p.period.start_date <= today
+                        && today < p.period.end_date
+                    {
+                        return Ok(p.clone());
+                    }
+                    cache.epochs.get(&s.org).copied().unwrap_or(0)
+                }
+                Err(_) => 0,
+            };
+            let period = model::period_containing(grain, today, s.tz, s.fiscal_year_start_month);
+            let fresh = Arc::new(self.build(s, period).await?);
+            if let Ok(mut cache) = self.cache.lock()
+                && cache.epochs.get(&s.org).copied().unwrap_or(0) == epoch
+            {
+                cache.periods.insert(key, fresh.clone());
+                return Ok(fresh);
+            }
+            // A score changed while we read: what we built may miss it. Build again.
+            built = Some(fresh);
+        }
+        // Under a steady stream of writes, serve the last build uncached rather than wait.
+        match built {
+            Some(b) => Ok(b),
+            None => Ok(Arc::new(
+                self.build(s, model::period_containing(grain, today, s.tz, s.fiscal_year_start_month)).await?,
+            )),
+        }
+    }
+
+    async fn build(&self, s: &OrgSettings, period: Period) -> AppResult<HotPeriod> {
+        let members = scores::active_members(s.org, &self.db, None).await?;
+        let totals = store::member_totals(s.org, &self.db, None, period.start_date, period.end_date).await?;
+        let book = scores::target_book(s.org, &self.db).await?;
+        let mut ranking = Ranking::default();
+        for m in members {
+            let points = totals.get(&m.id).map_or(0, |x| x.0);
+            let target = scores::member_target(&book, &m, &period);
+            ranking.order.insert((Reverse(points), m.name.to_lowercase(), m.id));
+            ranking.points.insert(m.id, points);
+            ranking.members.insert(m.id, Ranked { member: m, target });
+        }
+        Ok(HotPeriod { period, state: RwLock::new(ranking) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(n: u128, name: &str, team: Option<Uuid>) -> member::Model {
+        let now = Utc::now();
+        member::Model {
+            id: Uuid::from_u128(n),
+            organization_id: Uuid::nil(),
+            name: name.into(),
+            email: format!("{n}@x.test"),
+            role: "REP".into(),
+            sales_role: "INBOUND".into(),
+            team_id: team,
+            start_date: now.date_naive(),
+            active: true,
+            password_hash: None,
+            deactivated_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn hot(members: Vec<(member::Model, i64)>) -> HotPeriod {
+        let tz = chrono_tz::Europe::Amsterdam;
+        let period = model::period_containing(PeriodGrain::Week, Utc::now().date_naive(), tz, 1);
+        let mut r = Ranking::default();
+        for (m, p) in members {
+            r.order.insert((Reverse(p), m.name.to_lowercase(), m.id));
+            r.points.insert(m.id, p);
+            r.members.insert(m.id, Ranked { member: m, target: Some(Decimal::from(10)) });
+        }
+        HotPeriod { period, state: RwLock::new(r) }
+    }
+
+    fn ranks(b: &BoardData) -> Vec<(u32, String, i64)> {
+        b.entries
+            .iter()
+            .map(|e| (e.rank, e.member.as_ref().map(|m| m.name.clone()).unwrap_or_default(), e.points_cents))
+            .collect()
+    }
+
+    #[test]
+    fn competition_ranks_names_and_updates() {
+        let team_a = Uuid::from_u128(100);
+        let h = hot(vec![
+            (member(1, "bob", Some(team_a)), 500),
+            (member(2, "Alice", Some(team_a)), 500),
+            (member(3, "carol", None), 900),
+            (member(4, "dave", Some(team_a)), 100),
+        ]);
+        let now = Utc::now();
+        let b = h.board(None, 10, now);
+        assert_eq!(
+            ranks(&b),
+            vec![(1, "carol".into(), 900), (2, "Alice".into(), 500), (2, "bob".into(), 500), (4, "dave".into(), 100)]
+        );
+        assert_eq!(b.total_entries, 4);
+        assert_eq!(b.entries[0].attainment_percent, Some(90.0));
+        // Scoped to team A, top 2: ranks are within the scope.
+        let scope = HashSet::from([team_a]);
+        let b = h.board(Some(&scope), 2, now);
+        assert_eq!(ranks(&b), vec![(1, "Alice".into(), 500), (1, "bob".into(), 500)]);
+        assert_eq!(b.total_entries, 3);
+        // An update moves one member in O(log n).
+        h.state.write().expect("lock").set(Uuid::from_u128(4), 1000);
+        let b = h.board(None, 1, now);
+        assert_eq!(ranks(&b), vec![(1, "dave".into(), 1000)]);
+        // Unknown members (not active at build) are ignored.
+        h.state.write().expect("lock").set(Uuid::from_u128(99), 5);
+        assert_eq!(h.board(None, 10, now).total_entries, 4);
+    }
+}
