@@ -88,6 +88,10 @@ impl Organization {
     async fn fiscal_year_start_month(&self) -> i32 {
         self.0.fiscal_year_start_month
     }
+    /// How many days back activities may be logged (the open window).
+    async fn activity_open_window_days(&self) -> i32 {
+        self.0.activity_open_window_days
+    }
     /// Increases with every change; pass it to `updateOrganization` to refuse stale edits.
     async fn version(&self) -> i32 {
         self.0.version
@@ -372,6 +376,8 @@ pub struct UpdateOrganizationInput {
     currency: Option<String>,
     /// 1 (January) to 12.
     fiscal_year_start_month: Option<i32>,
+    /// How many days back activities may be logged, 1 to 3660 (default 35).
+    activity_open_window_days: Option<i32>,
 }
 
 /// Result of `updateOrganization`.
@@ -554,6 +560,9 @@ impl OrgMutation {
                 .and_then(|tz| e.check(model::parse_time_zone(&tz)).map(|tz| tz.name().to_owned())),
             currency: input.currency.and_then(|c| e.check(model::parse_currency(&c))),
             fiscal_year_start_month: input.fiscal_year_start_month.and_then(|m| e.check(model::parse_fiscal_month(m))),
+            activity_open_window_days: input
+                .activity_open_window_days
+                .and_then(|d| e.check(model::parse_open_window_days(d))),
         };
         if !e.0.is_empty() {
             return Ok(OrganizationPayload { organization: None, user_errors: e.0 });

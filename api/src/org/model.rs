@@ -219,6 +219,15 @@ pub fn check_start_date(date: chrono::NaiveDate) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// How many days back activities may be logged: 1 to 3660.
+pub fn parse_open_window_days(days: i32) -> Result<i32, FieldError> {
+    if (1..=3660).contains(&days) {
+        Ok(days)
+    } else {
+        Err(FieldError::new("activityOpenWindowDays", "OUT_OF_RANGE", "must be between 1 and 3660 days"))
+    }
+}
+
 /// The team tree of one organization, as `team -> parent`.
 #[derive(Debug, Default, Clone)]
 pub struct TeamTree {
@@ -365,6 +374,16 @@ mod tests {
         assert!(parse_fiscal_month(0).is_err());
         assert!(parse_fiscal_month(13).is_err());
         assert!(parse_fiscal_month(-1).is_err());
+    }
+
+    #[test]
+    fn open_windows() {
+        assert_eq!(parse_open_window_days(35), Ok(35));
+        assert!(parse_open_window_days(1).is_ok());
+        assert!(parse_open_window_days(3660).is_ok());
+        assert!(parse_open_window_days(0).is_err());
+        assert!(parse_open_window_days(3661).is_err());
+        assert!(parse_open_window_days(-5).is_err());
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub struct OrganizationPatch {
     pub currency: Option<String>,
     /// New fiscal year start month.
     pub fiscal_year_start_month: Option<i32>,
+    /// New open window for logging activities, in days.
+    pub activity_open_window_days: Option<i32>,
 }
 
 fn set_some<T: Into<sea_orm::Value>>(value: Option<T>) -> sea_orm::ActiveValue<T> {
@@ -124,6 +126,7 @@ pub async fn update_organization(
         time_zone: set_some(patch.time_zone),
         currency: set_some(patch.currency),
         fiscal_year_start_month: set_some(patch.fiscal_year_start_month),
+        activity_open_window_days: set_some(patch.activity_open_window_days),
         ..Default::default()
     };
     changes.version = Set(current_version + 1);

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use scorebord_tests::{Backend, Org, TestApp, Ws, postgres_configured};
+use scorebord_tests::{Backend, Org, TestApp, Ws, WsEvent, postgres_configured};
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
@@ -131,4 +131,50 @@ async fn an_instance_that_lost_its_listener_reconnects_and_subscribers_reload() 
 async fn on_sqlite_events_stay_in_the_process() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     assert!(!app.state.events.is_shared());
+}
+
+/// The scoring path across instances: a leaderboard subscriber on B sees an activity logged
+/// through A, and B's hot ranking agrees with the database; a retry of the same idempotency
+/// key through B awards nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_logged_on_one_instance_moves_the_board_on_the_other() {
+    let Some((a, b)) = two_instances().await else { return };
+    let org = a.seed_org("acme").await;
+    let created = a
+        .ok(
+            &org.admin_token,
+            "mutation { createActivityType(input: {name: \"Quote sent\", category: ACTION, unit: COUNT, points: 3}) { activityType { id } } }",
+            json!({}),
+        )
+        .await;
+    let quote = created["createActivityType"]["activityType"]["id"].clone();
+    let mut ws = b.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.rep_token)}}))
+        .await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    let board =
+        "subscription($i: LeaderboardInput!) { leaderboardChanged(input: $i) { entries { points member { name } } } }";
+    ws.send(json!({"id": "b", "type": "subscribe", "payload": {"query": board, "variables": {"i": {"period": {"grain": "WEEK"}, "teamId": org.outbound}}}})).await;
+    let first = ws.next_json().await;
+    assert_eq!(first["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 0.0);
+    let log = "mutation($i: LogActivityInput!) { logActivity(input: $i) { replayed activity { points } } }";
+    let input = json!({"i": {"activityTypeId": quote, "quantity": 2, "idempotencyKey": "cross-1"}});
+    let started = Instant::now();
+    let logged = a.ok(&org.rep_token, log, input.clone()).await;
+    assert_eq!(logged["logActivity"]["replayed"], false);
+    let update = match ws.next_within(DELIVERY_BUDGET).await {
+        Some(WsEvent::Json(v)) => v,
+        other => panic!("expected a board update on the other instance, got {other:?}"),
+    };
+    assert!(started.elapsed() < DELIVERY_BUDGET);
+    assert_eq!(
+        update["payload"]["data"]["leaderboardChanged"]["entries"][0],
+        json!({"points": 6.0, "member": {"name": "acme Rep"}})
+    );
+    let replay = b.ok(&org.rep_token, log, input).await;
+    assert_eq!(replay["logActivity"]["replayed"], true, "the key is shared through the database");
+    let q = "{ leaderboard(input: {period: {grain: WEEK}}) { entries { points member { name } } } }";
+    let on_b = b.ok(&org.admin_token, q, json!({})).await;
+    assert_eq!(on_b["leaderboard"]["entries"][0], json!({"points": 6.0, "member": {"name": "acme Rep"}}));
+    assert_nothing_more(&mut ws).await;
 }

@@ -349,8 +349,14 @@ async fn weeks_across_dst_and_streaks(app: &TestApp) {
 
     // Around the DST change of 2026-10-25 (CEST → CET): Sunday 23:30 local belongs to the
     // week of 19 October, Monday 00:30 local to the week of 26 October.
-    let dst_sunday = chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
-    if (today - dst_sunday).num_days() < 34 {
+    // Open the window wide enough to log around both DST changes of 2026.
+    app.ok(
+        &org.admin_token,
+        "mutation { updateOrganization(input: {activityOpenWindowDays: 3660}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    {
         log(app, &org.rep_token, json!({"activityTypeId": quote, "occurredAt": "2026-10-25T22:30:00Z"})).await;
         log(app, &org.rep_token, json!({"activityTypeId": quote, "quantity": 3, "occurredAt": "2026-10-25T23:30:00Z"}))
             .await;
@@ -362,9 +368,17 @@ async fn weeks_across_dst_and_streaks(app: &TestApp) {
         assert_eq!(w2["score"]["points"], 30.0);
         let day = app.ok(&org.rep_token, SCORE, json!({"p": {"grain": "DAY", "date": "2026-10-25"}})).await;
         assert_eq!(day["score"]["points"], 10.0);
+        // Spring forward (2026-03-29): that week is 167 hours, Monday 00:00 CET to Monday 00:00 CEST.
+        log(app, &org.rep_token, json!({"activityTypeId": quote, "occurredAt": "2026-03-29T21:59:00Z"})).await;
+        let spring = app.ok(&org.rep_token, SCORE, json!({"p": {"grain": "WEEK", "date": "2026-03-29"}})).await;
+        assert_eq!(spring["score"]["period"]["start"], "2026-03-22T23:00:00+00:00");
+        assert_eq!(spring["score"]["period"]["end"], "2026-03-29T22:00:00+00:00");
+        assert_eq!(spring["score"]["points"], 10.0);
+        let next = app.ok(&org.rep_token, SCORE, json!({"p": {"grain": "WEEK", "date": "2026-03-30"}})).await;
+        assert_eq!(next["score"]["points"], 0.0);
     }
-    let month = app.ok(&org.rep_token, SCORE, json!({"p": {"grain": "YEAR"}})).await;
-    assert!(month["score"]["points"].as_f64().unwrap() >= 40.0);
+    let year = app.ok(&org.rep_token, SCORE, json!({"p": {"grain": "YEAR", "date": "2026-06-01"}})).await;
+    assert!(year["score"]["points"].as_f64().unwrap() >= 50.0);
 }
 
 async fn pacing_targets_and_suggestion(app: &TestApp) {
