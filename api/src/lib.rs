@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod org;
+pub mod pipeline;
 pub mod scoring;
 pub mod state;
 pub mod ws;

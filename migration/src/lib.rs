@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
 mod m20261123_000002_scoring;
+mod m20261123_000003_pipeline;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_foundation::Migration), Box::new(m20261123_000002_scoring::Migration)]
+        vec![
+            Box::new(m20261123_000001_foundation::Migration),
+            Box::new(m20261123_000002_scoring::Migration),
+            Box::new(m20261123_000003_pipeline::Migration),
+        ]
     }
 }

@@ -68,6 +68,15 @@ pub enum Event {
         /// Points added (negative for a void), in hundredths.
         points_delta_cents: i64,
     },
+    /// A deal was created or changed (fields, stage, checklist, outcome).
+    DealChanged {
+        /// The tenant.
+        org: Uuid,
+        /// The deal.
+        deal: Uuid,
+        /// Its owner's team (for team-scoped subscribers).
+        team: Option<Uuid>,
+    },
     /// Who is ranked, or against which targets, changed: members added, edited, moved,
     /// (de)activated; teams moved; targets set.
     MembersChanged {
@@ -83,9 +92,10 @@ impl Event {
     /// The tenant the event belongs to; the nil ID (no organization's) for [`Event::Resync`].
     pub fn org(&self) -> OrgId {
         match self {
-            Event::OrganizationChanged { org } | Event::ScoreChanged { org, .. } | Event::MembersChanged { org } => {
-                OrgId(*org)
-            }
+            Event::OrganizationChanged { org }
+            | Event::ScoreChanged { org, .. }
+            | Event::MembersChanged { org }
+            | Event::DealChanged { org, .. } => OrgId(*org),
             Event::Resync => OrgId(Uuid::nil()),
         }
     }

@@ -19,6 +19,7 @@ pub struct Query(
     crate::org::graphql::OrgQuery,
     crate::auth::graphql::AuthQuery,
     crate::scoring::graphql::ScoringQuery,
+    crate::pipeline::graphql::PipelineQuery,
     relay_query::NodeQuery,
 );
 
@@ -28,11 +29,16 @@ pub struct Mutation(
     crate::org::graphql::OrgMutation,
     crate::auth::graphql::AuthMutation,
     crate::scoring::graphql::ScoringMutation,
+    crate::pipeline::graphql::PipelineMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(crate::org::graphql::OrgSubscription, crate::scoring::graphql::ScoringSubscription);
+pub struct Subscription(
+    crate::org::graphql::OrgSubscription,
+    crate::scoring::graphql::ScoringSubscription,
+    crate::pipeline::graphql::PipelineSubscription,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
@@ -191,6 +197,21 @@ mod relay_query {
                 .load_one(super::loaders::CampaignKey(uuid))
                 .await?
                 .map(|c| Node::Campaign(crate::scoring::graphql::Campaign(c))),
+            NodeKind::PipelineStage => crate::pipeline::store::find_stage(principal.org, &ctx.state()?.db, uuid)
+                .await?
+                .map(|s| Node::PipelineStage(crate::pipeline::graphql::PipelineStage(s))),
+            NodeKind::ChecklistItem => crate::pipeline::store::find_item(principal.org, &ctx.state()?.db, uuid)
+                .await?
+                .map(|i| Node::ChecklistItem(crate::pipeline::graphql::ChecklistItem(i))),
+            NodeKind::Deal => {
+                let db = &ctx.state()?.db;
+                match crate::pipeline::store::find_deal(principal.org, db, uuid).await? {
+                    Some(d) if crate::pipeline::graphql::may_read(principal, db, &d).await => {
+                        Some(Node::Deal(crate::pipeline::graphql::Deal(d)))
+                    }
+                    _ => None,
+                }
+            }
             NodeKind::Activity => {
                 let state = ctx.state()?;
                 crate::scoring::store::find_activity(principal.org, &state.db, uuid)

@@ -24,6 +24,12 @@ pub enum NodeKind {
     Activity,
     /// A campaign.
     Campaign,
+    /// A pipeline stage.
+    PipelineStage,
+    /// A checklist item of a stage.
+    ChecklistItem,
+    /// A deal.
+    Deal,
 }
 
 impl NodeKind {
@@ -35,6 +41,9 @@ impl NodeKind {
             NodeKind::ActivityType => "ActivityType",
             NodeKind::Activity => "Activity",
             NodeKind::Campaign => "Campaign",
+            NodeKind::PipelineStage => "PipelineStage",
+            NodeKind::ChecklistItem => "ChecklistItem",
+            NodeKind::Deal => "Deal",
         }
     }
 
@@ -46,6 +55,9 @@ impl NodeKind {
             "ActivityType" => NodeKind::ActivityType,
             "Activity" => NodeKind::Activity,
             "Campaign" => NodeKind::Campaign,
+            "PipelineStage" => NodeKind::PipelineStage,
+            "ChecklistItem" => NodeKind::ChecklistItem,
+            "Deal" => NodeKind::Deal,
             _ => return None,
         })
     }
@@ -192,7 +204,8 @@ impl PageArgs {
     concrete(name = "MemberConnection", params(crate::org::graphql::Member)),
     concrete(name = "ActivityTypeConnection", params(crate::scoring::graphql::ActivityType)),
     concrete(name = "ActivityConnection", params(crate::scoring::graphql::Activity)),
-    concrete(name = "CampaignConnection", params(crate::scoring::graphql::Campaign))
+    concrete(name = "CampaignConnection", params(crate::scoring::graphql::Campaign)),
+    concrete(name = "DealConnection", params(crate::pipeline::graphql::Deal))
 )]
 pub struct Conn<T: async_graphql::OutputType> {
     /// The items of this page, each with the cursor to continue from it.
@@ -239,7 +252,7 @@ mod tests {
             "!!!",
             "VGVhbTo",
             &URL_SAFE_NO_PAD.encode("Team:not-a-uuid"),
-            &URL_SAFE_NO_PAD.encode(format!("Deal:{u}")),
+            &URL_SAFE_NO_PAD.encode(format!("Quota:{u}")),
             &"A".repeat(500),
             &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
         ] {

@@ -32,6 +32,12 @@ pub enum Node {
     Activity(crate::scoring::graphql::Activity),
     /// A campaign.
     Campaign(crate::scoring::graphql::Campaign),
+    /// A pipeline stage.
+    PipelineStage(crate::pipeline::graphql::PipelineStage),
+    /// A checklist item of a stage.
+    ChecklistItem(crate::pipeline::graphql::ChecklistItem),
+    /// A deal.
+    Deal(crate::pipeline::graphql::Deal),
 }
 
 // ---------------------------------------------------------------- output types
@@ -868,7 +874,8 @@ impl OrgSubscription {
                     // subscriber lagged, or this instance lost touch with the others) one reload
                     // of the current state loses nothing.
                     Ok(Event::Resync) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
-                    Ok(event) => event.org() == org,
+                    Ok(Event::OrganizationChanged { org: changed }) => OrgId(changed) == org,
+                    Ok(_) => false,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
                 if changed {

@@ -1028,8 +1028,20 @@ impl ScoringQuery {
             None => None,
         };
         let rows = store::all_targets(p.org, db).await?;
+        // Role defaults are public within the organization; member overrides only where the
+        // viewer may read that member's score.
+        let scope = read_scope(p, db).await?;
+        let mut readable_overrides = HashSet::new();
+        for id in rows.iter().filter_map(|t| t.member_id).collect::<HashSet<Uuid>>() {
+            if let Some(m) = org_store::find_member(p.org, db, id).await?
+                && scope.member(p, &m).is_ok()
+            {
+                readable_overrides.insert(id);
+            }
+        }
         Ok(rows
             .into_iter()
+            .filter(|t| t.member_id.is_none_or(|m| readable_overrides.contains(&m)))
             .filter(|t| member.is_none_or(|m| t.member_id == Some(m)))
             .filter(|t| sales_role.is_none_or(|r| t.sales_role.as_deref() == Some(r.as_str())))
             .map(PointsTarget)
@@ -1555,7 +1567,12 @@ impl ScoringSubscription {
                 let t = decode_id(id, NodeKind::Team)?;
                 org_store::find_team(p.org, &db, t).await?.ok_or(AppError::NotFound("team"))?;
                 scope.board(Some(t))?;
-                Some(org_store::team_tree(p.org, &db).await?.subtree([t]))
+                let subtree = org_store::team_tree(p.org, &db).await?.subtree([t]);
+                // Score changes carry activities: only members whose scores the viewer may read.
+                Some(match &scope {
+                    ReadScope::All => subtree,
+                    ReadScope::Limited { member_teams, .. } => subtree.intersection(member_teams).copied().collect(),
+                })
             }
             None => match &scope {
                 ReadScope::All => None,

@@ -182,6 +182,7 @@ impl HotBoards {
                     hot.invalidate(None);
                     BoardUpdate::Reload { org: None }
                 }
+                Ok(Event::DealChanged { .. }) => continue,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let _ = hot.updates.send(update);

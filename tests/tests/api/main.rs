@@ -8,6 +8,7 @@ mod demo;
 mod health;
 mod instances;
 mod org;
+mod pipeline;
 mod roles;
 mod schema;
 mod scoring;

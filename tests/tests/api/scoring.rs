@@ -13,6 +13,7 @@ backend_tests!(
     leaderboard_ties_and_target_percent,
     leaderboard_and_score_subscriptions,
     hot_board_matches_the_database_after_concurrent_logs,
+    reps_read_only_what_is_theirs,
 );
 
 const CREATE_TYPE: &str = "mutation($i: CreateActivityTypeInput!) { createActivityType(input: $i) { activityType { id points } userErrors { field code } } }";
@@ -631,4 +632,52 @@ async fn hot_board_matches_the_database_after_concurrent_logs(app: &TestApp) {
     // 45 logs of 1..4 quotes at 1.25, minus the voided first one (1 quote).
     let expected: f64 = (0..45).map(|i| (1 + i % 4) as f64 * 1.25).sum::<f64>() - 1.25;
     assert!((total - expected).abs() < 1e-9, "{total} vs {expected}");
+}
+
+/// Found in review: a rep could read other members' target overrides through
+/// `pointsTargetHistory` and their activities through `scoreChanged(teamId:)` of a parent
+/// team, and `organizationChanged` fired for unrelated events.
+async fn reps_read_only_what_is_theirs(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let quote = activity_type(app, &org, "Quote sent", 3.0, None).await;
+    let set = "mutation($i: SetPointsTargetInput!) { setPointsTarget(input: $i) { userErrors { code } } }";
+    app.ok(
+        &org.admin_token,
+        set,
+        json!({"i": {"memberId": org.inbound_rep, "weeklyPoints": 9.0, "reason": "private"}}),
+    )
+    .await;
+    app.ok(&org.admin_token, set, json!({"i": {"memberId": org.rep, "weeklyPoints": 12.0, "reason": "mine"}})).await;
+    app.ok(&org.admin_token, set, json!({"i": {"salesRole": "INBOUND", "weeklyPoints": 20.0, "reason": "default"}}))
+        .await;
+    let history = app.ok(&org.rep_token, "{ pointsTargetHistory { reason } }", json!({})).await;
+    let reasons: Vec<&str> =
+        history["pointsTargetHistory"].as_array().unwrap().iter().map(|t| t["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, vec!["mine", "default"], "another member's override stays private");
+    let all = app.ok(&org.admin_token, "{ pointsTargetHistory { reason } }", json!({})).await;
+    assert_eq!(all["pointsTargetHistory"].as_array().unwrap().len(), 3);
+
+    let mut ws = app.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.rep_token)}}))
+        .await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    // Subscribing to the parent team's score changes: only the rep's own team is delivered.
+    ws.send(json!({"id": "s", "type": "subscribe", "payload": {"query": "subscription($t: ID) { scoreChanged(teamId: $t) { member { name } } }", "variables": {"t": org.sales}}})).await;
+    ws.send(
+        json!({"id": "o", "type": "subscribe", "payload": {"query": "subscription { organizationChanged { name } }"}}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    log(app, &org.inbound_rep_token, json!({"activityTypeId": quote})).await;
+    log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    let first = ws.next_json().await;
+    assert_eq!(first["id"], "s");
+    assert_eq!(
+        first["payload"]["data"]["scoreChanged"]["member"]["name"], "acme Rep",
+        "the Inbound rep's activity is not delivered"
+    );
+    assert!(
+        ws.next_within(std::time::Duration::from_millis(500)).await.is_none(),
+        "organizationChanged stays silent for activities"
+    );
 }

@@ -1,0 +1,6 @@
+//! The sales pipeline: ordered stages with checklists, deals with splits and their stage
+//! history.
+
+pub mod graphql;
+pub mod model;
+pub mod store;

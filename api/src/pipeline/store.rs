@@ -1,0 +1,602 @@
+//! Tenant-scoped reads and writes of the pipeline: stages, checklist items, deals, splits,
+//! checklist completions and stage history.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use entity::{checklist_item, deal, deal_checklist, deal_split, deal_stage_history, pipeline_stage};
+
+use super::model::{ChecklistKind, DealOutcome, ForecastCategory, Split, StageKind};
+use crate::error::{AppError, AppResult};
+use crate::org::model::OrgId;
+
+fn set<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
+    match v {
+        Some(v) => Set(v),
+        None => sea_orm::ActiveValue::NotSet,
+    }
+}
+
+// ---------------------------------------------------------------- stages
+
+/// A new stage (appended at the end).
+#[derive(Debug, Clone)]
+pub struct NewStage {
+    /// Name.
+    pub name: String,
+    /// OPEN, WON or LOST.
+    pub kind: StageKind,
+    /// 0..=100.
+    pub default_probability: i32,
+    /// Default forecast category.
+    pub default_forecast_category: ForecastCategory,
+}
+
+/// Every active stage of the tenant, in order.
+pub async fn stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<pipeline_stage::Model>> {
+    Ok(pipeline_stage::Entity::find()
+        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
+        .filter(pipeline_stage::Column::Active.eq(true))
+        .order_by_asc(pipeline_stage::Column::Position)
+        .order_by_asc(pipeline_stage::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// One stage of the tenant (active or not).
+pub async fn find_stage(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pipeline_stage::Model>> {
+    Ok(pipeline_stage::Entity::find_by_id(id).filter(pipeline_stage::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Inserts a stage after the last one.
+pub async fn create_stage(org: OrgId, db: &impl ConnectionTrait, new: NewStage) -> AppResult<pipeline_stage::Model> {
+    let position = stages(org, db).await?.last().map_or(0, |s| s.position + 1);
+    let now = Utc::now();
+    Ok(pipeline_stage::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(new.name),
+        position: Set(position),
+        kind: Set(new.kind.as_str().to_owned()),
+        default_probability: Set(new.default_probability),
+        default_forecast_category: Set(new.default_forecast_category.as_str().to_owned()),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Changes to a stage.
+#[derive(Debug, Clone, Default)]
+pub struct StagePatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Default probability.
+    pub default_probability: Option<i32>,
+    /// Default forecast category.
+    pub default_forecast_category: Option<ForecastCategory>,
+    /// Active flag (false archives it).
+    pub active: Option<bool>,
+    /// Position.
+    pub position: Option<i32>,
+}
+
+/// Saves changes to a stage of the tenant.
+pub async fn update_stage(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: StagePatch,
+) -> AppResult<pipeline_stage::Model> {
+    let changes = pipeline_stage::ActiveModel {
+        name: set(patch.name),
+        default_probability: set(patch.default_probability),
+        default_forecast_category: set(patch.default_forecast_category.map(|c| c.as_str().to_owned())),
+        active: set(patch.active),
+        position: set(patch.position),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let r = pipeline_stage::Entity::update_many()
+        .set(changes)
+        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
+        .filter(pipeline_stage::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(AppError::NotFound("stage"));
+    }
+    find_stage(org, db, id).await?.ok_or(AppError::NotFound("stage"))
+}
+
+/// How many deals sit in a stage.
+pub async fn deals_in_stage(org: OrgId, db: &impl ConnectionTrait, stage: Uuid) -> AppResult<u64> {
+    Ok(deal::Entity::find()
+        .filter(deal::Column::OrganizationId.eq(org.0))
+        .filter(deal::Column::StageId.eq(stage))
+        .count(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- checklist items
+
+/// A new checklist item (appended to its stage).
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    /// The stage.
+    pub stage_id: Uuid,
+    /// What to do or fill.
+    pub label: String,
+    /// CONTENT or PROCESS.
+    pub kind: ChecklistKind,
+    /// CONTENT: the field.
+    pub field_name: Option<String>,
+    /// Whether it blocks moving on.
+    pub required: bool,
+}
+
+/// Every checklist item of the tenant's stages, by stage and position.
+pub async fn all_items(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<checklist_item::Model>> {
+    Ok(checklist_item::Entity::find()
+        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+        .order_by_asc(checklist_item::Column::Position)
+        .order_by_asc(checklist_item::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// One checklist item of the tenant.
+pub async fn find_item(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<checklist_item::Model>> {
+    Ok(checklist_item::Entity::find_by_id(id).filter(checklist_item::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Inserts a checklist item.
+pub async fn create_item(org: OrgId, db: &impl ConnectionTrait, new: NewItem) -> AppResult<checklist_item::Model> {
+    let position = checklist_item::Entity::find()
+        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+        .filter(checklist_item::Column::StageId.eq(new.stage_id))
+        .count(db)
+        .await? as i32;
+    Ok(checklist_item::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        stage_id: Set(new.stage_id),
+        label: Set(new.label),
+        kind: Set(new.kind.as_str().to_owned()),
+        field_name: Set(new.field_name),
+        required: Set(new.required),
+        position: Set(position),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Removes a checklist item and its completions.
+pub async fn delete_item(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
+    deal_checklist::Entity::delete_many()
+        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
+        .filter(deal_checklist::Column::ItemId.eq(id))
+        .exec(db)
+        .await?;
+    let r = checklist_item::Entity::delete_many()
+        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+        .filter(checklist_item::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(AppError::NotFound("checklist item"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- deals
+
+/// Deal fields as validated by the API.
+#[derive(Debug, Clone, Default)]
+pub struct DealFields {
+    /// Name.
+    pub name: Option<String>,
+    /// Company (`Some(None)` clears).
+    pub company: Option<Option<String>>,
+    /// Owner.
+    pub owner_id: Option<Uuid>,
+    /// Amount in cents.
+    pub amount_cents: Option<i64>,
+    /// Probability set by hand.
+    pub probability: Option<i32>,
+    /// Forecast category set by hand.
+    pub forecast_category: Option<ForecastCategory>,
+    /// Expected close date (`Some(None)` clears).
+    pub expected_close_date: Option<Option<NaiveDate>>,
+    /// Lead source.
+    pub lead_source: Option<Option<String>>,
+    /// Lead created at.
+    pub lead_created_at: Option<Option<DateTime<Utc>>>,
+    /// First contact at.
+    pub first_contact_at: Option<Option<DateTime<Utc>>>,
+    /// Address.
+    pub address: Option<Option<String>>,
+    /// Country (ISO 3166 alpha-2).
+    pub country: Option<Option<String>>,
+    /// Postal code.
+    pub postal_code: Option<Option<String>>,
+    /// Industry.
+    pub industry: Option<Option<String>>,
+    /// Company size (employees).
+    pub company_size: Option<Option<i32>>,
+    /// External ID.
+    pub external_id: Option<Option<String>>,
+}
+
+/// Inserts a deal in a stage with its probability and category already decided.
+pub async fn create_deal(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    f: DealFields,
+    stage: &pipeline_stage::Model,
+    probability: (i32, bool),
+    category: (ForecastCategory, bool),
+) -> AppResult<deal::Model> {
+    let now = Utc::now();
+    Ok(deal::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        name: Set(f.name.unwrap_or_default()),
+        company: Set(f.company.flatten()),
+        owner_id: Set(f.owner_id.ok_or(AppError::bad_input("a deal needs an owner"))?),
+        amount_cents: Set(f.amount_cents.unwrap_or(0)),
+        stage_id: Set(stage.id),
+        probability: Set(probability.0),
+        probability_manual: Set(probability.1),
+        forecast_category: Set(category.0.as_str().to_owned()),
+        forecast_category_manual: Set(category.1),
+        expected_close_date: Set(f.expected_close_date.flatten()),
+        lead_source: Set(f.lead_source.flatten()),
+        lead_created_at: Set(f.lead_created_at.flatten()),
+        first_contact_at: Set(f.first_contact_at.flatten()),
+        closed_at: Set(None),
+        outcome: Set(None),
+        outcome_reason: Set(None),
+        address: Set(f.address.flatten()),
+        country: Set(f.country.flatten()),
+        postal_code: Set(f.postal_code.flatten()),
+        industry: Set(f.industry.flatten()),
+        company_size: Set(f.company_size.flatten()),
+        external_id: Set(f.external_id.flatten()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// State changes of a deal beyond its plain fields.
+#[derive(Debug, Clone, Default)]
+pub struct DealState {
+    /// New stage.
+    pub stage_id: Option<Uuid>,
+    /// New probability and whether it was set by hand.
+    pub probability: Option<(i32, bool)>,
+    /// New category and whether it was set by hand.
+    pub forecast_category: Option<(ForecastCategory, bool)>,
+    /// Closed at (`Some(None)` reopens).
+    pub closed_at: Option<Option<DateTime<Utc>>>,
+    /// Outcome (`Some(None)` reopens).
+    pub outcome: Option<Option<DealOutcome>>,
+    /// Outcome reason.
+    pub outcome_reason: Option<Option<String>>,
+}
+
+/// Saves a deal's changes and bumps its version.
+pub async fn update_deal(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    current: &deal::Model,
+    f: DealFields,
+    s: DealState,
+) -> AppResult<deal::Model> {
+    let changes = deal::ActiveModel {
+        name: set(f.name),
+        company: set(f.company),
+        owner_id: set(f.owner_id),
+        amount_cents: set(f.amount_cents),
+        expected_close_date: set(f.expected_close_date),
+        lead_source: set(f.lead_source),
+        lead_created_at: set(f.lead_created_at),
+        first_contact_at: set(f.first_contact_at),
+        address: set(f.address),
+        country: set(f.country),
+        postal_code: set(f.postal_code),
+        industry: set(f.industry),
+        company_size: set(f.company_size),
+        external_id: set(f.external_id),
+        stage_id: set(s.stage_id),
+        probability: set(s.probability.map(|p| p.0)),
+        probability_manual: set(s.probability.map(|p| p.1)),
+        forecast_category: set(s.forecast_category.map(|c| c.0.as_str().to_owned())),
+        forecast_category_manual: set(s.forecast_category.map(|c| c.1)),
+        closed_at: set(s.closed_at),
+        outcome: set(s.outcome.map(|o| o.map(|o| o.as_str().to_owned()))),
+        outcome_reason: set(s.outcome_reason),
+        version: Set(current.version + 1),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let r = deal::Entity::update_many()
+        .set(changes)
+        .filter(deal::Column::OrganizationId.eq(org.0))
+        .filter(deal::Column::Id.eq(current.id))
+        .filter(deal::Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(AppError::Conflict("the deal was changed by someone else; reload and try again".into()));
+    }
+    find_deal(org, db, current.id).await?.ok_or(AppError::NotFound("deal"))
+}
+
+/// One deal of the tenant.
+pub async fn find_deal(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<deal::Model>> {
+    Ok(deal::Entity::find_by_id(id).filter(deal::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// A deal of the tenant by its external ID.
+pub async fn find_deal_by_external_id(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    external_id: &str,
+) -> AppResult<Option<deal::Model>> {
+    Ok(deal::Entity::find()
+        .filter(deal::Column::OrganizationId.eq(org.0))
+        .filter(deal::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?)
+}
+
+/// Filter for [`list_deals`].
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    /// Only these owners.
+    pub owner_ids: Option<Vec<Uuid>>,
+    /// Only this stage.
+    pub stage_id: Option<Uuid>,
+    /// Only open (None inside) or closed with this outcome.
+    pub outcome: Option<Option<DealOutcome>>,
+    /// Only this forecast category.
+    pub forecast_category: Option<ForecastCategory>,
+    /// Expected close on or after.
+    pub close_from: Option<NaiveDate>,
+    /// Expected close on or before.
+    pub close_to: Option<NaiveDate>,
+    /// Text in name or company.
+    pub search: Option<String>,
+}
+
+fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
+    let mut c = Condition::all().add(deal::Column::OrganizationId.eq(org.0));
+    if let Some(ids) = &f.owner_ids {
+        c = c.add(deal::Column::OwnerId.is_in(ids.iter().copied()));
+    }
+    if let Some(s) = f.stage_id {
+        c = c.add(deal::Column::StageId.eq(s));
+    }
+    match f.outcome {
+        Some(None) => c = c.add(deal::Column::Outcome.is_null()),
+        Some(Some(o)) => c = c.add(deal::Column::Outcome.eq(o.as_str())),
+        None => {}
+    }
+    if let Some(cat) = f.forecast_category {
+        c = c.add(deal::Column::ForecastCategory.eq(cat.as_str()));
+    }
+    if let Some(d) = f.close_from {
+        c = c.add(deal::Column::ExpectedCloseDate.gte(d));
+    }
+    if let Some(d) = f.close_to {
+        c = c.add(deal::Column::ExpectedCloseDate.lte(d));
+    }
+    if let Some(text) = f.search.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
+        c = c.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(deal::Column::Name))).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(deal::Column::Company))).like(pattern)),
+        );
+    }
+    c
+}
+
+/// Counts deals matching a filter.
+pub async fn count_deals(org: OrgId, db: &impl ConnectionTrait, f: &DealFilter) -> AppResult<u64> {
+    Ok(deal::Entity::find().filter(deal_condition(org, f)).count(db).await?)
+}
+
+/// A page of deals, most recently updated first.
+pub async fn list_deals(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    f: &DealFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<deal::Model>> {
+    Ok(deal::Entity::find()
+        .filter(deal_condition(org, f))
+        .order_by_desc(deal::Column::UpdatedAt)
+        .order_by_asc(deal::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Several deals (DataLoader batch).
+pub async fn deals_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<deal::Model>> {
+    Ok(deal::Entity::find()
+        .filter(deal::Column::OrganizationId.eq(org.0))
+        .filter(deal::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- splits, checklist, history
+
+/// Replaces a deal's splits.
+pub async fn replace_splits(org: OrgId, db: &impl ConnectionTrait, deal_id: Uuid, splits: &[Split]) -> AppResult<()> {
+    deal_split::Entity::delete_many()
+        .filter(deal_split::Column::OrganizationId.eq(org.0))
+        .filter(deal_split::Column::DealId.eq(deal_id))
+        .exec(db)
+        .await?;
+    for s in splits {
+        deal_split::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(org.0),
+            deal_id: Set(deal_id),
+            member_id: Set(s.member_id),
+            kind: Set(s.kind.as_str().to_owned()),
+            percent: Set(s.percent),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Splits of several deals (DataLoader batch).
+pub async fn splits_of(org: OrgId, db: &impl ConnectionTrait, deals: &[Uuid]) -> AppResult<Vec<deal_split::Model>> {
+    Ok(deal_split::Entity::find()
+        .filter(deal_split::Column::OrganizationId.eq(org.0))
+        .filter(deal_split::Column::DealId.is_in(deals.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Ticks a checklist item off on a deal (again is a no-op).
+pub async fn complete_item(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deal_id: Uuid,
+    item: Uuid,
+    by: Uuid,
+) -> AppResult<()> {
+    deal_checklist::Entity::insert(deal_checklist::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        deal_id: Set(deal_id),
+        item_id: Set(item),
+        completed_at: Set(Utc::now()),
+        completed_by: Set(by),
+    })
+    .on_conflict_do_nothing_on([
+        deal_checklist::Column::OrganizationId,
+        deal_checklist::Column::DealId,
+        deal_checklist::Column::ItemId,
+    ])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Un-ticks a checklist item on a deal.
+pub async fn uncomplete_item(org: OrgId, db: &impl ConnectionTrait, deal_id: Uuid, item: Uuid) -> AppResult<()> {
+    deal_checklist::Entity::delete_many()
+        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
+        .filter(deal_checklist::Column::DealId.eq(deal_id))
+        .filter(deal_checklist::Column::ItemId.eq(item))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The completed checklist items of a deal.
+pub async fn completions(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deal_id: Uuid,
+) -> AppResult<Vec<deal_checklist::Model>> {
+    Ok(deal_checklist::Entity::find()
+        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
+        .filter(deal_checklist::Column::DealId.eq(deal_id))
+        .all(db)
+        .await?)
+}
+
+/// Records a stage change.
+pub async fn add_history(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deal_id: Uuid,
+    from: Option<Uuid>,
+    to: Uuid,
+    by: Uuid,
+) -> AppResult<()> {
+    deal_stage_history::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        deal_id: Set(deal_id),
+        from_stage_id: Set(from),
+        to_stage_id: Set(to),
+        changed_at: Set(Utc::now()),
+        changed_by: Set(by),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// A deal's stage history, oldest first.
+pub async fn history(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deal_id: Uuid,
+) -> AppResult<Vec<deal_stage_history::Model>> {
+    Ok(deal_stage_history::Entity::find()
+        .filter(deal_stage_history::Column::OrganizationId.eq(org.0))
+        .filter(deal_stage_history::Column::DealId.eq(deal_id))
+        .order_by_asc(deal_stage_history::Column::ChangedAt)
+        .order_by_asc(deal_stage_history::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Stage positions by stage ID.
+pub fn positions(stages: &[pipeline_stage::Model]) -> HashMap<Uuid, i32> {
+    stages.iter().map(|s| (s.id, s.position)).collect()
+}
+
+/// The deal fields that are filled, by the names CONTENT items use.
+pub fn filled_fields(d: &deal::Model) -> HashSet<&'static str> {
+    let mut f = HashSet::new();
+    let mut add = |name: &'static str, filled: bool| {
+        if filled {
+            f.insert(name);
+        }
+    };
+    add("company", d.company.as_deref().is_some_and(|s| !s.is_empty()));
+    add("amount", d.amount_cents > 0);
+    add("expectedCloseDate", d.expected_close_date.is_some());
+    add("leadSource", d.lead_source.as_deref().is_some_and(|s| !s.is_empty()));
+    add("firstContactAt", d.first_contact_at.is_some());
+    add("address", d.address.as_deref().is_some_and(|s| !s.is_empty()));
+    add("country", d.country.is_some());
+    add("postalCode", d.postal_code.is_some());
+    add("industry", d.industry.is_some());
+    add("companySize", d.company_size.is_some());
+    f
+}
+
+/// Count of rows (for `count(*)` checks in tools).
+pub async fn count_stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<u64> {
+    Ok(pipeline_stage::Entity::find().filter(pipeline_stage::Column::OrganizationId.eq(org.0)).count(db).await?)
+}
