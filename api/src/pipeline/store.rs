@@ -532,7 +532,7 @@ pub async fn completions(
         .await?)
 }
 
-/// Records a stage change.
+/// Records a stage change now.
 pub async fn add_history(
     org: OrgId,
     db: &impl ConnectionTrait,
@@ -541,13 +541,26 @@ pub async fn add_history(
     to: Uuid,
     by: Uuid,
 ) -> AppResult<()> {
+    add_history_at(org, db, deal_id, from, to, by, Utc::now()).await
+}
+
+/// Records a stage change at a given time (imports and demo history).
+pub async fn add_history_at(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deal_id: Uuid,
+    from: Option<Uuid>,
+    to: Uuid,
+    by: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
     deal_stage_history::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.0),
         deal_id: Set(deal_id),
         from_stage_id: Set(from),
         to_stage_id: Set(to),
-        changed_at: Set(Utc::now()),
+        changed_at: Set(at),
         changed_by: Set(by),
     }
     .insert(db)

@@ -2,14 +2,29 @@ use scorebord::demo;
 use scorebord_tests::{TestApp, backend_tests};
 use serde_json::json;
 
-backend_tests!(demo_seed_is_idempotent_and_answers_the_newcomer_query);
+backend_tests!(
+    demo_seed_is_idempotent_and_answers_the_newcomer_query,
+    demo_deal_past_an_open_checklist_item_is_refused
+);
 
 async fn demo_seed_is_idempotent_and_answers_the_newcomer_query(app: &TestApp) {
     let org = demo::seed(&app.state).await.expect("seed");
     let counts =
         (app.count_rows("organizations").await, app.count_rows("teams").await, app.count_rows("members").await);
     assert_eq!(counts, (1, 4, 12));
+    let scoring = (
+        app.count_rows("activity_types").await,
+        app.count_rows("campaigns").await,
+        app.count_rows("points_targets").await,
+    );
+    assert_eq!(scoring, (6, 1, 3));
+    let pipeline = (app.count_rows("pipeline_stages").await, app.count_rows("deals").await);
+    assert_eq!(pipeline, (7, 200));
+    let activities = app.count_rows("activities").await;
+    assert!(activities > 100, "six weeks of history: {activities}");
     let again = demo::seed(&app.state).await.expect("seed twice");
+    assert_eq!(app.count_rows("deals").await, 200);
+    assert_eq!(app.count_rows("activities").await, activities);
     assert_eq!(again, org);
     assert_eq!(
         (app.count_rows("organizations").await, app.count_rows("teams").await, app.count_rows("members").await),
@@ -41,4 +56,36 @@ async fn demo_seed_is_idempotent_and_answers_the_newcomer_query(app: &TestApp) {
         .gql(None, "mutation { login(input: {organizationSlug: \"demo\", email: \"closer@demo.test\", password: \"demo\"}) { member { salesRole } } }", json!({}))
         .await;
     assert_eq!(login["data"]["login"]["member"]["salesRole"], "CLOSER");
+}
+
+/// Done-when of the pipeline: moving a demo deal past an open required item names the item.
+async fn demo_deal_past_an_open_checklist_item_is_refused(app: &TestApp) {
+    let org = demo::seed(&app.state).await.expect("seed");
+    let tokens = demo::tokens(&app.state, org, chrono::Duration::hours(1)).await.expect("tokens");
+    let manager = &tokens.iter().find(|(e, _)| e == "manager@demo.test").expect("manager").1;
+    let stages = app.ok(manager, "{ pipelineStages { id name } }", json!({})).await;
+    let id_of = |name: &str| {
+        stages["pipelineStages"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["id"].clone()
+    };
+    let deals = app
+        .ok(
+            manager,
+            "query($s: ID) { deals(first: 1, filter: {stageId: $s}) { edges { node { id } } } }",
+            json!({"s": id_of("Qualified")}),
+        )
+        .await;
+    let deal = deals["deals"]["edges"][0]["node"]["id"].clone();
+    let moved = app
+        .ok(manager, "mutation($i: MoveDealStageInput!) { moveDealStage(input: $i) { deal { id } userErrors { message code } } }", json!({"i": {"id": deal, "stageId": id_of("Proposal")}}))
+        .await;
+    let errors = &moved["moveDealStage"]["userErrors"];
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"] == "open required checklist item: Summary e-mail sent after the call"),
+        "{errors}"
+    );
+    assert!(moved["moveDealStage"]["deal"].is_null());
 }
