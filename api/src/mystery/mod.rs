@@ -1,0 +1,7 @@
+//! Mystery checks: monthly peer quality audits. Each month one member per team audits a seeded,
+//! reproducible random sample of every other member's deals against the organization's criteria
+//! (DESIGN.md §5 "Mystery check"; issue 4 item 9).
+//!
+//! `model` holds the pure rules; the store and GraphQL layers build on it.
+
+pub mod model;
