@@ -139,7 +139,13 @@ async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> {
             unit,
             points_cents,
             step_percent,
-            kpi_key: None,
+            // These feed the built-in KPIs (call-to-appointment, quote-to-customer).
+            kpi_key: match name {
+                "Call" => Some("calls".into()),
+                "Appointment set" => Some("appointments".into()),
+                "Quote sent" => Some("quotes_sent".into()),
+                _ => None,
+            },
         };
         types.push(scoring_store::create_activity_type(org, &tx, new).await?);
     }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_000002_scoring;
 mod m20261123_000003_pipeline;
+mod m20261123_000004_kpi;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_scoring::Migration),
             Box::new(m20261123_000003_pipeline::Migration),
+            Box::new(m20261123_000004_kpi::Migration),
         ]
     }
 }

@@ -20,6 +20,8 @@ pub struct Query(
     crate::auth::graphql::AuthQuery,
     crate::scoring::graphql::ScoringQuery,
     crate::pipeline::graphql::PipelineQuery,
+    crate::kpi::graphql::KpiQuery,
+    crate::mystery::graphql::MysteryQuery,
     relay_query::NodeQuery,
 );
 
@@ -30,6 +32,8 @@ pub struct Mutation(
     crate::auth::graphql::AuthMutation,
     crate::scoring::graphql::ScoringMutation,
     crate::pipeline::graphql::PipelineMutation,
+    crate::kpi::graphql::KpiMutation,
+    crate::mystery::graphql::MysteryMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
@@ -212,6 +216,15 @@ mod relay_query {
                     _ => None,
                 }
             }
+            NodeKind::MysteryCriterion => crate::mystery::graphql::load_criterion(principal, &ctx.state()?.db, uuid)
+                .await?
+                .map(Node::MysteryCriterion),
+            NodeKind::MysteryRound => crate::mystery::graphql::load_round(principal, &ctx.state()?.db, uuid)
+                .await?
+                .map(Node::MysteryRound),
+            NodeKind::MysteryCheck => crate::mystery::graphql::load_check(principal, &ctx.state()?.db, uuid)
+                .await?
+                .map(Node::MysteryCheck),
             NodeKind::Activity => {
                 let state = ctx.state()?;
                 crate::scoring::store::find_activity(principal.org, &state.db, uuid)

@@ -7,6 +7,7 @@ mod conventions;
 mod demo;
 mod health;
 mod instances;
+mod kpi;
 mod org;
 mod pipeline;
 mod roles;
