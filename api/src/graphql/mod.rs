@@ -21,7 +21,6 @@ pub struct Query(
     crate::scoring::graphql::ScoringQuery,
     crate::pipeline::graphql::PipelineQuery,
     crate::kpi::graphql::KpiQuery,
-    crate::mystery::graphql::MysteryQuery,
     relay_query::NodeQuery,
 );
 
@@ -33,7 +32,6 @@ pub struct Mutation(
     crate::scoring::graphql::ScoringMutation,
     crate::pipeline::graphql::PipelineMutation,
     crate::kpi::graphql::KpiMutation,
-    crate::mystery::graphql::MysteryMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
@@ -216,15 +214,6 @@ mod relay_query {
                     _ => None,
                 }
             }
-            NodeKind::MysteryCriterion => crate::mystery::graphql::load_criterion(principal, &ctx.state()?.db, uuid)
-                .await?
-                .map(Node::MysteryCriterion),
-            NodeKind::MysteryRound => crate::mystery::graphql::load_round(principal, &ctx.state()?.db, uuid)
-                .await?
-                .map(Node::MysteryRound),
-            NodeKind::MysteryCheck => crate::mystery::graphql::load_check(principal, &ctx.state()?.db, uuid)
-                .await?
-                .map(Node::MysteryCheck),
             NodeKind::Activity => {
                 let state = ctx.state()?;
                 crate::scoring::store::find_activity(principal.org, &state.db, uuid)
