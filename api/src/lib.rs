@@ -56,6 +56,7 @@ impl App {
             events,
             metrics: Arc::new(metrics::Metrics::new()?),
         };
+        kpi::alerts::start_scheduler(state.clone());
         let schema = graphql::build_schema(state.clone());
         let router = http::router(http::HttpState { app: state.clone(), schema });
         Ok(App { state, router })

@@ -77,6 +77,15 @@ pub enum Event {
         /// Its owner's team (for team-scoped subscribers).
         team: Option<Uuid>,
     },
+    /// A pattern alert was raised.
+    AlertRaised {
+        /// The tenant.
+        org: Uuid,
+        /// The alert.
+        alert: Uuid,
+        /// The member's team (alerts go to the member's managers).
+        team: Option<Uuid>,
+    },
     /// Who is ranked, or against which targets, changed: members added, edited, moved,
     /// (de)activated; teams moved; targets set.
     MembersChanged {
@@ -95,7 +104,8 @@ impl Event {
             Event::OrganizationChanged { org }
             | Event::ScoreChanged { org, .. }
             | Event::MembersChanged { org }
-            | Event::DealChanged { org, .. } => OrgId(*org),
+            | Event::DealChanged { org, .. }
+            | Event::AlertRaised { org, .. } => OrgId(*org),
             Event::Resync => OrgId(Uuid::nil()),
         }
     }

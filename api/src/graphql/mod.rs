@@ -21,6 +21,8 @@ pub struct Query(
     crate::scoring::graphql::ScoringQuery,
     crate::pipeline::graphql::PipelineQuery,
     crate::kpi::graphql::KpiQuery,
+    crate::kpi::graphql::AlertQuery,
+    crate::mystery::graphql::MysteryQuery,
     relay_query::NodeQuery,
 );
 
@@ -32,6 +34,8 @@ pub struct Mutation(
     crate::scoring::graphql::ScoringMutation,
     crate::pipeline::graphql::PipelineMutation,
     crate::kpi::graphql::KpiMutation,
+    crate::kpi::graphql::AlertMutation,
+    crate::mystery::graphql::MysteryMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
@@ -40,6 +44,7 @@ pub struct Subscription(
     crate::org::graphql::OrgSubscription,
     crate::scoring::graphql::ScoringSubscription,
     crate::pipeline::graphql::PipelineSubscription,
+    crate::kpi::graphql::AlertSubscription,
 );
 
 /// The executable schema.
@@ -213,6 +218,15 @@ mod relay_query {
                     }
                     _ => None,
                 }
+            }
+            NodeKind::MysteryCriterion => crate::mystery::graphql::load_criterion(principal, &ctx.state()?.db, uuid)
+                .await?
+                .map(Node::MysteryCriterion),
+            NodeKind::MysteryRound => {
+                crate::mystery::graphql::load_round(principal, &ctx.state()?.db, uuid).await?.map(Node::MysteryRound)
+            }
+            NodeKind::MysteryCheck => {
+                crate::mystery::graphql::load_check(principal, &ctx.state()?.db, uuid).await?.map(Node::MysteryCheck)
             }
             NodeKind::Activity => {
                 let state = ctx.state()?;

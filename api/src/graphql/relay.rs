@@ -30,6 +30,12 @@ pub enum NodeKind {
     ChecklistItem,
     /// A deal.
     Deal,
+    /// A mystery-check criterion.
+    MysteryCriterion,
+    /// A mystery-check round.
+    MysteryRound,
+    /// A mystery check (one sampled deal).
+    MysteryCheck,
 }
 
 impl NodeKind {
@@ -44,6 +50,9 @@ impl NodeKind {
             NodeKind::PipelineStage => "PipelineStage",
             NodeKind::ChecklistItem => "ChecklistItem",
             NodeKind::Deal => "Deal",
+            NodeKind::MysteryCriterion => "MysteryCriterion",
+            NodeKind::MysteryRound => "MysteryRound",
+            NodeKind::MysteryCheck => "MysteryCheck",
         }
     }
 
@@ -58,6 +67,9 @@ impl NodeKind {
             "PipelineStage" => NodeKind::PipelineStage,
             "ChecklistItem" => NodeKind::ChecklistItem,
             "Deal" => NodeKind::Deal,
+            "MysteryCriterion" => NodeKind::MysteryCriterion,
+            "MysteryRound" => NodeKind::MysteryRound,
+            "MysteryCheck" => NodeKind::MysteryCheck,
             _ => return None,
         })
     }

@@ -723,3 +723,330 @@ impl KpiMutation {
         Ok(LockKpiWeekPayload { week_start: Some(week), user_errors: vec![] })
     }
 }
+
+// ---------------------------------------------------------------- alerts
+
+/// A pattern alert rule.
+pub struct AlertRule(entity::alert_rule::Model);
+
+/// A pattern alert rule.
+#[Object]
+impl AlertRule {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The KPI watched.
+    async fn kpi_key(&self) -> &str {
+        &self.0.kpi_key
+    }
+    /// BELOW_TARGET_STREAK or RATIO_DECLINING.
+    async fn kind(&self) -> model::AlertKind {
+        model::AlertKind::parse(&self.0.kind).unwrap_or(model::AlertKind::BelowTargetStreak)
+    }
+    /// How many weeks in a row.
+    async fn periods(&self) -> i32 {
+        self.0.periods
+    }
+    /// Only members of this team (and sub-teams).
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(t) = self.0.team_id else { return Ok(None) };
+        let p = ctx.principal()?;
+        Ok(org_store::find_team(p.org, &ctx.state()?.db, t).await?.map(Team))
+    }
+    /// Only members with this sales role.
+    async fn sales_role(&self) -> Option<SalesRole> {
+        self.0.sales_role.as_deref().and_then(SalesRole::parse)
+    }
+}
+
+/// A raised alert: a member's KPI showed the rule's pattern.
+pub struct Alert(entity::alert::Model);
+
+/// One week behind an alert.
+#[derive(SimpleObject, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertWeek {
+    /// Monday of the week.
+    week_start: NaiveDate,
+    /// The KPI's value that week (decimal string; null when undefined).
+    value: Option<String>,
+    /// The target that week (decimal string).
+    target: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AlertDetails {
+    weeks: Vec<AlertWeek>,
+}
+
+/// A raised alert: a member's KPI showed the rule's pattern.
+#[Object]
+impl Alert {
+    /// Opaque ID.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The member whose KPI it is.
+    async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let p = ctx.principal()?;
+        Ok(org_store::find_member(p.org, &ctx.state()?.db, self.0.member_id).await?.map(Member))
+    }
+    /// The KPI.
+    async fn kpi_key(&self) -> &str {
+        &self.0.kpi_key
+    }
+    /// The rule that fired.
+    async fn rule(&self, ctx: &Context<'_>) -> Result<Option<AlertRule>> {
+        let p = ctx.principal()?;
+        let rules = store::rules(p.org, &ctx.state()?.db).await?;
+        Ok(rules.into_iter().find(|r| r.id == self.0.rule_id).map(AlertRule))
+    }
+    /// Monday of the week whose closing raised it.
+    async fn week_start(&self) -> NaiveDate {
+        self.0.week
+    }
+    /// The weeks and values that triggered it, oldest first.
+    async fn weeks(&self) -> Vec<AlertWeek> {
+        serde_json::from_str::<AlertDetails>(&self.0.details).map(|d| d.weeks).unwrap_or_default()
+    }
+    /// OPEN or ACKNOWLEDGED.
+    async fn status(&self) -> model::AlertStatus {
+        model::AlertStatus::parse(&self.0.status).unwrap_or(model::AlertStatus::Open)
+    }
+    /// The manager's note when acknowledging.
+    async fn acknowledge_note(&self) -> Option<&str> {
+        self.0.acknowledge_note.as_deref()
+    }
+    /// When acknowledged.
+    async fn acknowledged_at(&self) -> Option<chrono::DateTime<Utc>> {
+        self.0.acknowledged_at
+    }
+    /// When raised.
+    async fn created_at(&self) -> chrono::DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A new alert rule (admins; managers for a team of theirs).
+#[derive(InputObject)]
+pub struct CreateAlertRuleInput {
+    /// The KPI to watch.
+    kpi_key: String,
+    /// BELOW_TARGET_STREAK (under target N weeks in a row) or RATIO_DECLINING (falling N weeks in a row).
+    kind: model::AlertKind,
+    /// N, 2 to 12.
+    periods: i32,
+    /// Only members of this team (and sub-teams)…
+    team_id: Option<ID>,
+    /// …or with this sales role.
+    sales_role: Option<SalesRole>,
+}
+
+/// Result of `createAlertRule`.
+#[derive(SimpleObject)]
+pub struct AlertRulePayload {
+    /// The rule; `null` when refused.
+    rule: Option<AlertRule>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
+/// Acknowledges an alert.
+#[derive(InputObject)]
+pub struct AcknowledgeAlertInput {
+    /// The alert.
+    id: ID,
+    /// What was done about it.
+    note: Option<String>,
+}
+
+/// Result of `acknowledgeAlert` and `evaluateAlerts`.
+#[derive(SimpleObject)]
+pub struct AlertsPayload {
+    /// The alerts concerned.
+    alerts: Vec<Alert>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
+fn alert_id(id: &ID) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input("not an alert ID"))
+}
+
+/// The members whose alerts a principal sees: all (admins, viewers), their teams' (managers), their own (reps).
+async fn alert_members(p: &Principal, db: &impl sea_orm::ConnectionTrait) -> AppResult<Option<Vec<Uuid>>> {
+    match (p.role, p.reach(db).await?) {
+        (Role::Admin | Role::Viewer, _) | (_, Reach::All) => Ok(None),
+        (Role::Manager, Reach::Teams(teams)) => Ok(Some(
+            org_store::all_members(
+                p.org,
+                db,
+                &org_store::MemberFilter { team_ids: Some(teams.into_iter().collect()), ..Default::default() },
+            )
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .chain(std::iter::once(p.member_id))
+            .collect(),
+        )),
+        _ => Ok(Some(vec![p.member_id])),
+    }
+}
+
+/// Alert queries.
+#[derive(Default)]
+pub struct AlertQuery;
+
+#[Object]
+impl AlertQuery {
+    /// The active alert rules.
+    async fn alert_rules(&self, ctx: &Context<'_>) -> Result<Vec<AlertRule>> {
+        let p = ctx.principal()?;
+        Ok(store::rules(p.org, &ctx.state()?.db).await?.into_iter().map(AlertRule).collect())
+    }
+
+    /// Raised alerts the viewer may see (reps: their own; managers: their teams'), newest first.
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only OPEN or only ACKNOWLEDGED.")] status: Option<model::AlertStatus>,
+    ) -> Result<Vec<Alert>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let members = alert_members(p, db).await?;
+        Ok(store::alerts(p.org, db, members.as_deref(), status.map(|s| s.as_str()))
+            .await?
+            .into_iter()
+            .map(Alert)
+            .collect())
+    }
+}
+
+/// Alert mutations.
+#[derive(Default)]
+pub struct AlertMutation;
+
+#[Object]
+impl AlertMutation {
+    /// Creates an alert rule, evaluated each time a week closes (admins; managers for their teams).
+    async fn create_alert_rule(&self, ctx: &Context<'_>, input: CreateAlertRuleInput) -> Result<AlertRulePayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::MembersWrite)?;
+        let db = &ctx.state()?.db;
+        let defs = values::definitions(p.org, db).await?;
+        let def = defs.iter().find(|d| d.key == input.kpi_key).ok_or(AppError::NotFound("KPI"))?;
+        let team = match &input.team_id {
+            Some(id) => {
+                let t = decode_id(id, NodeKind::Team)?;
+                org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
+                Some(t)
+            }
+            None => None,
+        };
+        if p.role != Role::Admin {
+            let Some(t) = team else {
+                return Err(AppError::forbidden("managers create rules for a team of theirs").into());
+            };
+            p.reach(db).await?.require(Some(t), "this team")?;
+        }
+        let mut e: Vec<FieldError> = Vec::new();
+        let periods = model::parse_periods(input.periods).map_err(|x| e.push(x)).ok();
+        if let Err(x) = model::check_alert_rule(input.kind, &def.shape) {
+            e.push(x);
+        }
+        let (Some(periods), true) = (periods, e.is_empty()) else {
+            return Ok(AlertRulePayload { rule: None, user_errors: e.into_iter().map(UserError::from).collect() });
+        };
+        let new = store::NewAlertRule {
+            kpi_key: def.key.clone(),
+            kind: input.kind,
+            periods: i32::try_from(periods).unwrap_or(2),
+            team_id: team,
+            sales_role: input.sales_role,
+            created_by: p.member_id,
+        };
+        Ok(AlertRulePayload { rule: Some(AlertRule(store::create_rule(p.org, db, new).await?)), user_errors: vec![] })
+    }
+
+    /// Evaluates the rules for a closed week now (admins and managers). Idempotent: an alert
+    /// already raised is not raised again. Returns the alerts raised by this call.
+    async fn evaluate_alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any date in the week (default: the last closed week).")] week: Option<NaiveDate>,
+    ) -> Result<AlertsPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::MembersWrite)?;
+        let state = ctx.state()?;
+        let s = scores::settings(p.org, &state.db).await?;
+        let today = scoring_model::local_date(Utc::now(), s.tz);
+        let week = week.map(model::week_start).unwrap_or_else(|| model::last_closed_week(today));
+        if week > model::last_closed_week(today) {
+            let e = FieldError::new("week", "OUT_OF_RANGE", "only closed weeks are evaluated");
+            return Ok(AlertsPayload { alerts: vec![], user_errors: vec![e.into()] });
+        }
+        let raised = super::alerts::evaluate(state, p.org, week).await?;
+        Ok(AlertsPayload { alerts: raised.into_iter().map(Alert).collect(), user_errors: vec![] })
+    }
+
+    /// Acknowledges an alert (the member's managers and admins).
+    async fn acknowledge_alert(&self, ctx: &Context<'_>, input: AcknowledgeAlertInput) -> Result<AlertsPayload> {
+        let p = ctx.principal()?;
+        p.require(Permission::MembersWrite)?;
+        let db = &ctx.state()?.db;
+        let a = store::find_alert(p.org, db, alert_id(&input.id)?).await?.ok_or(AppError::NotFound("alert"))?;
+        let m = org_store::find_member(p.org, db, a.member_id).await?.ok_or(AppError::NotFound("member"))?;
+        p.reach(db).await?.require(m.team_id, "this member")?;
+        let note = input.note.map(|n| n.trim().chars().take(2000).collect::<String>()).filter(|n| !n.is_empty());
+        let updated = store::acknowledge(p.org, db, a.id, p.member_id, note).await?;
+        Ok(AlertsPayload { alerts: vec![Alert(updated)], user_errors: vec![] })
+    }
+}
+
+/// Alert subscriptions.
+#[derive(Default)]
+pub struct AlertSubscription;
+
+#[async_graphql::Subscription]
+impl AlertSubscription {
+    /// Alerts raised for members the viewer manages (optionally only in one team's subtree).
+    async fn alert_raised(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only members of this team and its sub-teams.")] team_id: Option<ID>,
+    ) -> Result<impl futures_util::Stream<Item = Result<Alert>> + use<>> {
+        let p = ctx.principal()?.clone();
+        let state = ctx.state()?.clone();
+        let db = state.db.clone();
+        let reach = p.reach(&db).await?;
+        let scope: Option<HashSet<Uuid>> = match &team_id {
+            Some(id) => {
+                let t = decode_id(id, NodeKind::Team)?;
+                org_store::find_team(p.org, &db, t).await?.ok_or(AppError::NotFound("team"))?;
+                reach.require(Some(t), "this team")?;
+                Some(org_store::team_tree(p.org, &db).await?.subtree([t]))
+            }
+            None => None,
+        };
+        let mut rx = state.events.subscribe();
+        let org = p.org;
+        Ok(async_stream::stream! {
+            loop {
+                let (alert, team) = match rx.recv().await {
+                    Ok(crate::events::Event::AlertRaised { org: o, alert, team }) if o == org.0 => (alert, team),
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                if !reach.covers(team) || scope.as_ref().is_some_and(|s| !team.is_some_and(|t| s.contains(&t))) {
+                    continue;
+                }
+                match store::find_alert(org, &db, alert).await {
+                    Ok(Some(a)) => yield Ok(Alert(a)),
+                    Ok(None) => {}
+                    Err(e) => yield Err(e.into()),
+                }
+            }
+        })
+    }
+}

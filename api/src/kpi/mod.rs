@@ -5,6 +5,7 @@
 //!
 //! `model` holds the pure rules; the store and GraphQL layers build on it.
 
+pub mod alerts;
 pub mod graphql;
 pub mod model;
 pub mod store;

@@ -278,3 +278,131 @@ pub async fn activity_units(
         .await?;
     Ok(rows.into_iter().map(|(m, t, u, p)| ((m, t), (u, p))).collect())
 }
+
+// ---------------------------------------------------------------- alerts
+
+/// A new alert rule.
+#[derive(Debug, Clone)]
+pub struct NewAlertRule {
+    /// The KPI watched.
+    pub kpi_key: String,
+    /// BELOW_TARGET_STREAK or RATIO_DECLINING.
+    pub kind: super::model::AlertKind,
+    /// How many weeks.
+    pub periods: i32,
+    /// Only members of this team's subtree…
+    pub team_id: Option<Uuid>,
+    /// …or of this sales role.
+    pub sales_role: Option<SalesRole>,
+    /// Who created it.
+    pub created_by: Uuid,
+}
+
+/// Inserts an alert rule.
+pub async fn create_rule(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    new: NewAlertRule,
+) -> AppResult<entity::alert_rule::Model> {
+    Ok(entity::alert_rule::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        kpi_key: Set(new.kpi_key),
+        kind: Set(new.kind.as_str().to_owned()),
+        periods: Set(new.periods),
+        team_id: Set(new.team_id),
+        sales_role: Set(new.sales_role.map(|r| r.as_str().to_owned())),
+        active: Set(true),
+        created_by: Set(new.created_by),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Every active alert rule of the tenant.
+pub async fn rules(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::alert_rule::Model>> {
+    Ok(entity::alert_rule::Entity::find()
+        .filter(entity::alert_rule::Column::OrganizationId.eq(org.0))
+        .filter(entity::alert_rule::Column::Active.eq(true))
+        .order_by_asc(entity::alert_rule::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Raises an alert unless one with the same dedupe key exists; returns it when new.
+pub async fn raise_alert(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    rule: &entity::alert_rule::Model,
+    member: Uuid,
+    week: NaiveDate,
+    dedupe_key: String,
+    details: String,
+) -> AppResult<Option<entity::alert::Model>> {
+    let id = Uuid::now_v7();
+    let inserted = entity::alert::Entity::insert(entity::alert::ActiveModel {
+        id: Set(id),
+        organization_id: Set(org.0),
+        rule_id: Set(rule.id),
+        member_id: Set(member),
+        kpi_key: Set(rule.kpi_key.clone()),
+        week: Set(week),
+        dedupe_key: Set(dedupe_key),
+        details: Set(details),
+        status: Set("OPEN".into()),
+        acknowledged_by: Set(None),
+        acknowledged_at: Set(None),
+        acknowledge_note: Set(None),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing_on([entity::alert::Column::OrganizationId, entity::alert::Column::DedupeKey])
+    .exec(db)
+    .await?;
+    Ok(match inserted {
+        sea_orm::TryInsertResult::Inserted(_) => find_alert(org, db, id).await?,
+        _ => None,
+    })
+}
+
+/// One alert of the tenant.
+pub async fn find_alert(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<entity::alert::Model>> {
+    Ok(entity::alert::Entity::find_by_id(id).filter(entity::alert::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Alerts of some members (all when `None`) with a status, newest first.
+pub async fn alerts(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: Option<&[Uuid]>,
+    status: Option<&str>,
+) -> AppResult<Vec<entity::alert::Model>> {
+    let mut q = entity::alert::Entity::find().filter(entity::alert::Column::OrganizationId.eq(org.0));
+    if let Some(m) = members {
+        q = q.filter(entity::alert::Column::MemberId.is_in(m.iter().copied()));
+    }
+    if let Some(s) = status {
+        q = q.filter(entity::alert::Column::Status.eq(s));
+    }
+    Ok(q.order_by_desc(entity::alert::Column::CreatedAt).limit(500).all(db).await?)
+}
+
+/// Acknowledges an alert.
+pub async fn acknowledge(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    by: Uuid,
+    note: Option<String>,
+) -> AppResult<entity::alert::Model> {
+    entity::alert::Entity::update_many()
+        .col_expr(entity::alert::Column::Status, Expr::value("ACKNOWLEDGED"))
+        .col_expr(entity::alert::Column::AcknowledgedBy, Expr::value(by))
+        .col_expr(entity::alert::Column::AcknowledgedAt, Expr::value(Utc::now()))
+        .col_expr(entity::alert::Column::AcknowledgeNote, Expr::value(note))
+        .filter(entity::alert::Column::OrganizationId.eq(org.0))
+        .filter(entity::alert::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find_alert(org, db, id).await?.ok_or(AppError::NotFound("alert"))
+}

@@ -2,6 +2,8 @@
 //! reproducible random sample of every other member's deals against the organization's criteria
 //! (DESIGN.md §5 "Mystery check"; issue 4 item 9).
 //!
-//! `model` holds the pure rules; the store and GraphQL layers build on it.
+//! `model` holds the pure rules; `store` the queries; `graphql` the thin resolvers.
 
+pub mod graphql;
 pub mod model;
+pub mod store;

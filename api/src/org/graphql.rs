@@ -38,6 +38,12 @@ pub enum Node {
     ChecklistItem(crate::pipeline::graphql::ChecklistItem),
     /// A deal.
     Deal(crate::pipeline::graphql::Deal),
+    /// A mystery-check criterion.
+    MysteryCriterion(crate::mystery::graphql::MysteryCriterion),
+    /// A mystery-check round.
+    MysteryRound(crate::mystery::graphql::MysteryRound),
+    /// A mystery check (one sampled deal).
+    MysteryCheck(crate::mystery::graphql::MysteryCheck),
 }
 
 // ---------------------------------------------------------------- output types

@@ -65,6 +65,13 @@ pub async fn find_org_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResul
     Ok(organization::Entity::find().filter(organization::Column::Slug.eq(slug)).one(db).await?)
 }
 
+/// Every organization's ID (for schedulers that visit each tenant).
+pub async fn all_org_ids(db: &impl ConnectionTrait) -> AppResult<Vec<OrgId>> {
+    let ids: Vec<Uuid> =
+        organization::Entity::find().select_only().column(organization::Column::Id).into_tuple().all(db).await?;
+    Ok(ids.into_iter().map(OrgId).collect())
+}
+
 /// Resolves a token's `org` claim (an ID or a slug) to the tenant.
 pub async fn resolve_org(db: &impl ConnectionTrait, claim: &str) -> AppResult<Option<OrgId>> {
     let found = match Uuid::parse_str(claim) {

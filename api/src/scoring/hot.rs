@@ -182,7 +182,7 @@ impl HotBoards {
                     hot.invalidate(None);
                     BoardUpdate::Reload { org: None }
                 }
-                Ok(Event::DealChanged { .. }) => continue,
+                Ok(Event::DealChanged { .. } | Event::AlertRaised { .. }) => continue,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let _ = hot.updates.send(update);

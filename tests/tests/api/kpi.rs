@@ -5,7 +5,8 @@ backend_tests!(
     catalogue_and_custom_kpis,
     values_on_a_hand_computed_fixture,
     self_reported_values_and_week_locks,
-    scoreboard_rows_totals_and_permissions
+    scoreboard_rows_totals_and_permissions,
+    alert_streaks_raised_once_acknowledged_and_pushed,
 );
 
 const VALUES: &str = "query($i: KpiValuesInput!) { kpiValues(input: $i) { kpi { key } points { value target status numerator denominator } } }";
@@ -238,4 +239,87 @@ async fn scoreboard_rows_totals_and_permissions(app: &TestApp) {
     assert_eq!(error_code(&app.gql(Some(&org.rep_token), q, json!({"t": org.inbound})).await), "FORBIDDEN");
     let other = app.seed_org("other").await;
     assert_eq!(error_code(&app.gql(Some(&org.admin_token), q, json!({"t": other.sales})).await), "NOT_FOUND");
+}
+
+/// Three weeks in a row without the targeted won deals: one alert, raised once however often
+/// the week is evaluated, pushed to the member's manager, acknowledged with a note.
+async fn alert_streaks_raised_once_acknowledged_and_pushed(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    app.ok(&org.admin_token, "mutation($i: SetKpiTargetInput!) { setKpiTarget(input: $i) { userErrors { code } } }",
+        json!({"i": {"kpiKey": "deals_won", "memberId": org.rep, "perWeek": 5, "effectiveFrom": "2025-01-01", "reason": "stretch"}})).await;
+    let rule = "mutation($i: CreateAlertRuleInput!) { createAlertRule(input: $i) { rule { kpiKey kind periods } userErrors { field code } } }";
+    let bad = app
+        .ok(&org.admin_token, rule, json!({"i": {"kpiKey": "deals_won", "kind": "BELOW_TARGET_STREAK", "periods": 13}}))
+        .await;
+    assert_eq!(bad["createAlertRule"]["userErrors"][0]["field"], json!(["input", "periods"]));
+    assert_eq!(
+        error_code(
+            &app.gql(
+                Some(&org.rep_token),
+                rule,
+                json!({"i": {"kpiKey": "deals_won", "kind": "BELOW_TARGET_STREAK", "periods": 3}})
+            )
+            .await
+        ),
+        "FORBIDDEN"
+    );
+    app.ok(
+        &org.manager_token,
+        rule,
+        json!({"i": {"kpiKey": "deals_won", "kind": "BELOW_TARGET_STREAK", "periods": 3, "teamId": org.outbound}}),
+    )
+    .await;
+
+    let mut ws = app.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.manager_token)}}))
+        .await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    ws.send(json!({"id": "a", "type": "subscribe", "payload": {"query": "subscription { alertRaised { kpiKey member { name } } }"}})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let evaluate = "mutation { evaluateAlerts { alerts { kpiKey member { name } weeks { weekStart value target } status } userErrors { code } } }";
+    let first = app.ok(&org.manager_token, evaluate, json!({})).await;
+    let raised = first["evaluateAlerts"]["alerts"].as_array().unwrap();
+    assert_eq!(raised.len(), 1, "only the rep has a target: {first}");
+    assert_eq!(raised[0]["member"]["name"], "acme Rep");
+    assert_eq!(raised[0]["weeks"].as_array().unwrap().len(), 3);
+    assert_eq!(raised[0]["weeks"][0]["target"], "5");
+    let pushed = ws.next_json().await;
+    assert_eq!(pushed["payload"]["data"]["alertRaised"]["member"]["name"], "acme Rep");
+    // Evaluating the same week again raises nothing new.
+    let again = app.ok(&org.manager_token, evaluate, json!({})).await;
+    assert_eq!(again["evaluateAlerts"]["alerts"], json!([]));
+    assert_eq!(app.count_rows("alerts").await, 1);
+    // The rep sees their alert; another rep does not; the manager acknowledges it.
+    let list = "{ alerts(status: OPEN) { id kpiKey } }";
+    let mine = app.ok(&org.rep_token, list, json!({})).await;
+    assert_eq!(mine["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(app.ok(&org.inbound_rep_token, list, json!({})).await["alerts"], json!([]));
+    let id = mine["alerts"][0]["id"].clone();
+    let ack = app.ok(&org.manager_token, "mutation($i: AcknowledgeAlertInput!) { acknowledgeAlert(input: $i) { alerts { status acknowledgeNote } } }", json!({"i": {"id": id, "note": "talked it through"}})).await;
+    assert_eq!(
+        ack["acknowledgeAlert"]["alerts"][0],
+        json!({"status": "ACKNOWLEDGED", "acknowledgeNote": "talked it through"})
+    );
+    assert_eq!(app.ok(&org.manager_token, list, json!({})).await["alerts"], json!([]));
+    // Two instances evaluating at once on one database still raise it once (PostgreSQL).
+    if app.backend == scorebord_tests::Backend::Postgres {
+        let second = app.second_instance().await;
+        let org2 = app.seed_org("second").await;
+        app.ok(&org2.admin_token, "mutation($i: SetKpiTargetInput!) { setKpiTarget(input: $i) { userErrors { code } } }",
+            json!({"i": {"kpiKey": "deals_won", "salesRole": "OUTBOUND", "perWeek": 5, "effectiveFrom": "2025-01-01", "reason": "x"}})).await;
+        app.ok(
+            &org2.admin_token,
+            rule,
+            json!({"i": {"kpiKey": "deals_won", "kind": "BELOW_TARGET_STREAK", "periods": 2}}),
+        )
+        .await;
+        let (a, b) = tokio::join!(
+            app.ok(&org2.admin_token, evaluate, json!({})),
+            second.ok(&org2.admin_token, evaluate, json!({}))
+        );
+        let total = a["evaluateAlerts"]["alerts"].as_array().unwrap().len()
+            + b["evaluateAlerts"]["alerts"].as_array().unwrap().len();
+        assert_eq!(total, 1, "raised once across instances");
+    }
 }

@@ -8,6 +8,7 @@ mod demo;
 mod health;
 mod instances;
 mod kpi;
+mod mystery;
 mod org;
 mod pipeline;
 mod roles;
