@@ -4,7 +4,8 @@ use serde_json::json;
 
 backend_tests!(
     demo_seed_is_idempotent_and_answers_the_newcomer_query,
-    demo_deal_past_an_open_checklist_item_is_refused
+    demo_deal_past_an_open_checklist_item_is_refused,
+    demo_scoreboard_matches_a_hand_count_and_shows_the_demo_alert,
 );
 
 async fn demo_seed_is_idempotent_and_answers_the_newcomer_query(app: &TestApp) {
@@ -88,4 +89,93 @@ async fn demo_deal_past_an_open_checklist_item_is_refused(app: &TestApp) {
         "{errors}"
     );
     assert!(moved["moveDealStage"]["deal"].is_null());
+}
+
+/// Done-when of the KPI rhythm: as the demo manager, last week's Outbound scoreboard gives
+/// every rep's new leads and call-to-appointment rate as counted by hand from the demo's deals
+/// and activities, with targets and statuses; `alerts` shows the demo alert.
+async fn demo_scoreboard_matches_a_hand_count_and_shows_the_demo_alert(app: &TestApp) {
+    let org = demo::seed(&app.state).await.expect("seed");
+    let tokens = demo::tokens(&app.state, org, chrono::Duration::hours(1)).await.expect("tokens");
+    let manager = &tokens.iter().find(|(e, _)| e == "manager@demo.test").expect("manager").1;
+    let teams = app.ok(manager, "{ teams(filter: {search: \"Outbound\"}) { edges { node { id } } } }", json!({})).await;
+    let outbound = teams["teams"]["edges"][0]["node"]["id"].clone();
+    let tz: chrono_tz::Tz = "Europe/Amsterdam".parse().expect("tz");
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let monday =
+        today - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&today).num_days_from_monday()) + 7);
+    let start = monday
+        .and_hms_opt(0, 0, 0)
+        .expect("time")
+        .and_local_timezone(tz)
+        .single()
+        .expect("instant")
+        .with_timezone(&chrono::Utc);
+    let end = (monday + chrono::Duration::days(7))
+        .and_hms_opt(0, 0, 0)
+        .expect("time")
+        .and_local_timezone(tz)
+        .single()
+        .expect("instant")
+        .with_timezone(&chrono::Utc);
+    let board = app
+        .ok(manager, "query($t: ID!, $w: NaiveDate) { scoreboard(teamId: $t, week: $w) { rows { member { id name } cells { kpiKey value target status trend { values } } } } }", json!({"t": outbound, "w": monday.to_string()}))
+        .await;
+    let rows = board["scoreboard"]["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "the three Outbound reps");
+    for row in rows {
+        let member = row["member"]["id"].clone();
+        let cell = |key: &str| {
+            row["cells"].as_array().expect("cells").iter().find(|c| c["kpiKey"] == key).cloned().expect("cell")
+        };
+        // New leads by hand: the member's deals whose lead came in last week.
+        let deals = app
+            .ok(
+                manager,
+                "query($m: ID) { deals(first: 200, filter: {ownerId: $m}) { edges { node { leadCreatedAt } } } }",
+                json!({"m": member}),
+            )
+            .await;
+        let new_leads = deals["deals"]["edges"]
+            .as_array()
+            .expect("deals")
+            .iter()
+            .filter(|e| {
+                let at = chrono::DateTime::parse_from_rfc3339(e["node"]["leadCreatedAt"].as_str().expect("lead"))
+                    .expect("time")
+                    .with_timezone(&chrono::Utc);
+                at >= start && at < end
+            })
+            .count();
+        let leads = cell("new_leads");
+        assert_eq!(leads["value"].as_f64(), Some(new_leads as f64), "{}", row["member"]["name"]);
+        assert_eq!(leads["target"], 4.0);
+        assert_eq!(leads["status"], if new_leads >= 4 { "ON_TARGET" } else { "OFF_TARGET" });
+        assert_eq!(leads["trend"]["values"].as_array().expect("trend").len(), 6);
+        // Call-to-appointment by hand: appointments ÷ calls logged last week.
+        let acts = app
+            .ok(manager, "query($m: ID, $f: DateTime, $t: DateTime) { activities(first: 200, filter: {memberId: $m, from: $f, to: $t, voided: false}) { edges { node { quantity activityType { name } } } } }",
+                json!({"m": member, "f": start.to_rfc3339(), "t": end.to_rfc3339()}))
+            .await;
+        let count = |name: &str| {
+            acts["activities"]["edges"]
+                .as_array()
+                .expect("acts")
+                .iter()
+                .filter(|e| e["node"]["activityType"]["name"] == name)
+                .map(|e| e["node"]["quantity"].as_f64().unwrap_or(1.0))
+                .sum::<f64>()
+        };
+        let (appointments, calls) = (count("Appointment set"), count("Call"));
+        let rate = cell("call_to_appointment_rate");
+        match rate["value"].as_f64() {
+            Some(v) => assert!((v - appointments / calls * 100.0).abs() < 1e-6, "{v} vs {appointments}/{calls}"),
+            None => assert_eq!(calls, 0.0, "no value only without calls"),
+        }
+        assert_eq!(rate["target"], 30.0);
+    }
+    let alerts = app.ok(manager, "{ alerts(status: OPEN) { kpiKey weeks { value target } } }", json!({})).await;
+    let list = alerts["alerts"].as_array().expect("alerts");
+    assert!(!list.is_empty(), "the demo alert is there");
+    assert!(list.iter().all(|a| a["kpiKey"] == "new_leads"));
 }
