@@ -33,6 +33,8 @@ pub struct Model {
     pub industry: Option<String>,
     pub company_size: Option<i32>,
     pub external_id: Option<String>,
+    /// JSON object of custom field values, validated against `custom_fields`.
+    pub custom_fields: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

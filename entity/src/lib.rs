@@ -10,6 +10,7 @@ pub mod alert;
 pub mod alert_rule;
 pub mod campaign;
 pub mod checklist_item;
+pub mod custom_field;
 pub mod deal;
 pub mod deal_checklist;
 pub mod deal_split;

@@ -7,6 +7,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_scoring;
 mod m20261123_000003_pipeline;
 mod m20261123_000004_kpi;
+mod m20261123_000005_custom_fields;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_scoring::Migration),
             Box::new(m20261123_000003_pipeline::Migration),
             Box::new(m20261123_000004_kpi::Migration),
+            Box::new(m20261123_000005_custom_fields::Migration),
         ]
     }
 }

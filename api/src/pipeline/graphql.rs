@@ -270,6 +270,10 @@ impl Deal {
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }
+    /// Values of the organization's custom fields (see `customFields`), by key.
+    async fn custom_fields(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(serde_json::from_str(&self.0.custom_fields).unwrap_or_else(|_| serde_json::json!({})))
+    }
     /// The current stage's checklist and what is done.
     async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<DealChecklistEntry>> {
         let p = ctx.principal()?;
@@ -384,7 +388,7 @@ pub struct AddChecklistItemInput {
     /// CONTENT or PROCESS.
     kind: ChecklistKind,
     /// CONTENT: the deal field (company, amount, expectedCloseDate, leadSource, firstContactAt,
-    /// address, country, postalCode, industry, companySize).
+    /// address, country, postalCode, industry, companySize, or `custom.<key>` of a custom field).
     field_name: Option<String>,
     /// Whether it blocks moving on (default true).
     #[graphql(default = true)]
@@ -457,6 +461,9 @@ pub struct DealInput {
     splits: Option<Vec<DealSplitInput>>,
     /// ID in the CRM, unique in the organization.
     external_id: MaybeUndefined<String>,
+    /// Custom field values by key (merged into the current ones; `null` removes a value).
+    /// Keys must be defined fields and values of their type.
+    custom_fields: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 /// Changes to a deal.
@@ -621,10 +628,20 @@ async fn parse_deal(
     p: &Principal,
     db: &impl sea_orm::ConnectionTrait,
     input: DealInput,
-    create: bool,
+    current_custom: Option<&str>,
     e: &mut Vec<FieldError>,
 ) -> AppResult<(DealFields, Option<Vec<Split>>, Option<Uuid>)> {
+    let create = current_custom.is_none();
     let mut f = DealFields::default();
+    if let Some(changes) = &input.custom_fields {
+        let defs = store::custom_field_defs(&store::custom_fields(p.org, db).await?);
+        let current: serde_json::Map<String, serde_json::Value> =
+            current_custom.and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+        match model::merge_custom_fields(&defs, &current, &changes.0) {
+            Ok(merged) => f.custom_fields = Some(serde_json::Value::Object(merged).to_string()),
+            Err(errs) => e.extend(errs),
+        }
+    }
     match input.name {
         Some(n) => f.name = org_model::parse_name("name", &n).map_err(|x| e.push(x)).ok(),
         None if create => e.push(FieldError::new("name", "REQUIRED", "a deal needs a name")),
@@ -738,6 +755,7 @@ async fn gate(
     let items = gate_items(stages, store::all_items(org, db).await?);
     let done: HashSet<Uuid> = store::completions(org, db, d.id).await?.into_iter().map(|c| c.item_id).collect();
     let filled = store::filled_fields(d);
+    let filled: HashSet<&str> = filled.iter().map(String::as_str).collect();
     Ok(model::open_required_items(&items, from, to_position, &done, &filled)
         .into_iter()
         .map(|i| UserError {
@@ -757,6 +775,53 @@ fn admin(p: &Principal) -> AppResult<()> {
     p.require(Permission::OrganizationUpdate)
 }
 
+/// An organization-defined deal field.
+pub struct CustomField(entity::custom_field::Model);
+
+/// An organization-defined deal field.
+#[Object]
+impl CustomField {
+    /// camelCase key used in `Deal.customFields` (and `custom.<key>` in checklists).
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+    /// Label for forms.
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+    /// TEXT, NUMBER, DATE, BOOLEAN or CHOICE.
+    async fn field_type(&self) -> model::CustomFieldType {
+        model::CustomFieldType::parse(&self.0.field_type).unwrap_or(model::CustomFieldType::Text)
+    }
+    /// CHOICE: the allowed values.
+    async fn choices(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.choices).unwrap_or_default()
+    }
+}
+
+/// A new custom deal field (admins).
+#[derive(InputObject)]
+pub struct CreateCustomFieldInput {
+    /// camelCase key, e.g. `budgetOwner`.
+    key: String,
+    /// Label for forms.
+    label: String,
+    /// TEXT, NUMBER, DATE, BOOLEAN or CHOICE.
+    field_type: model::CustomFieldType,
+    /// CHOICE: the allowed values (1 to 50).
+    #[graphql(default)]
+    choices: Vec<String>,
+}
+
+/// Result of `createCustomField`.
+#[derive(SimpleObject)]
+pub struct CustomFieldPayload {
+    /// The field; `null` when refused.
+    field: Option<CustomField>,
+    /// What to fix; empty on success.
+    user_errors: Vec<UserError>,
+}
+
 // ---------------------------------------------------------------- queries
 
 /// Pipeline queries.
@@ -765,6 +830,12 @@ pub struct PipelineQuery;
 
 #[Object]
 impl PipelineQuery {
+    /// The organization's custom deal fields.
+    async fn custom_fields(&self, ctx: &Context<'_>) -> Result<Vec<CustomField>> {
+        let p = ctx.principal()?;
+        Ok(store::custom_fields(p.org, &ctx.state()?.db).await?.into_iter().map(CustomField).collect())
+    }
+
     /// The active stages in order, each with its checklist.
     async fn pipeline_stages(&self, ctx: &Context<'_>) -> Result<Vec<PipelineStage>> {
         let p = ctx.principal()?;
@@ -872,6 +943,48 @@ pub struct PipelineMutation;
 
 #[Object]
 impl PipelineMutation {
+    /// Defines a custom deal field (admins).
+    async fn create_custom_field(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomFieldInput,
+    ) -> Result<CustomFieldPayload> {
+        let p = ctx.principal()?;
+        admin(p)?;
+        let db = &ctx.state()?.db;
+        let mut e = Vec::new();
+        let key = model::parse_custom_field_key(&input.key).map_err(|x| e.push(x)).ok();
+        let label = org_model::parse_name("label", &input.label).map_err(|x| e.push(x)).ok();
+        let choices: Vec<String> =
+            input.choices.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        match input.field_type {
+            model::CustomFieldType::Choice
+                if choices.is_empty() || choices.len() > 50 || choices.iter().any(|c| c.chars().count() > 100) =>
+            {
+                e.push(FieldError::new(
+                    "choices",
+                    "INVALID",
+                    "a CHOICE field needs 1 to 50 choices of at most 100 characters",
+                ));
+            }
+            model::CustomFieldType::Choice => {}
+            _ if !choices.is_empty() => {
+                e.push(FieldError::new("choices", "INVALID", "only CHOICE fields have choices"))
+            }
+            _ => {}
+        }
+        if let Some(k) = &key
+            && store::custom_fields(p.org, db).await?.iter().any(|c| &c.key == k)
+        {
+            e.push(FieldError::new("key", "TAKEN", "a custom field with this key exists"));
+        }
+        let (Some(key), Some(label), true) = (key, label, e.is_empty()) else {
+            return Ok(CustomFieldPayload { field: None, user_errors: errors(e) });
+        };
+        let f = store::create_custom_field(p.org, db, key, label, input.field_type, &choices).await?;
+        Ok(CustomFieldPayload { field: Some(CustomField(f)), user_errors: vec![] })
+    }
+
     /// Adds a stage at the end of the pipeline (admins).
     async fn create_stage(&self, ctx: &Context<'_>, input: CreateStageInput) -> Result<StagePayload> {
         let p = ctx.principal()?;
@@ -980,8 +1093,16 @@ impl PipelineMutation {
         if label.is_none() && e.is_empty() {
             e.push(FieldError::new("label", "REQUIRED", "say what must be done"));
         }
+        let custom: Vec<String> = store::custom_fields(p.org, &state.db)
+            .await?
+            .into_iter()
+            .filter(|c| c.active)
+            .map(|c| format!("custom.{}", c.key))
+            .collect();
         let field_name = match (input.kind, input.field_name) {
-            (ChecklistKind::Content, Some(f)) if model::CONTENT_FIELDS.contains(&f.as_str()) => Some(f),
+            (ChecklistKind::Content, Some(f)) if model::CONTENT_FIELDS.contains(&f.as_str()) || custom.contains(&f) => {
+                Some(f)
+            }
             (ChecklistKind::Content, _) => {
                 e.push(FieldError::new(
                     "fieldName",
@@ -1265,7 +1386,7 @@ async fn create(
     let manual_probability = input.probability;
     let manual_category = input.forecast_category;
     let mut e = Vec::new();
-    let (fields, splits, stage_id) = parse_deal(p, tx, input, true, &mut e).await?;
+    let (fields, splits, stage_id) = parse_deal(p, tx, input, None, &mut e).await?;
     let owner = fields.owner_id.unwrap_or(p.member_id);
     require_deal_write(p, tx, owner).await?;
     let stages = store::stages(p.org, tx).await?;
@@ -1318,7 +1439,7 @@ async fn update(
     let manual_probability = input.probability;
     let manual_category = input.forecast_category;
     let mut e = Vec::new();
-    let (fields, splits, _) = parse_deal(p, tx, input, false, &mut e).await?;
+    let (fields, splits, _) = parse_deal(p, tx, input, Some(&d.custom_fields), &mut e).await?;
     if let Some(owner) = fields.owner_id {
         require_deal_write(p, tx, owner).await?;
     }

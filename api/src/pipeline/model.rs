@@ -82,6 +82,100 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// The type of an organization-defined deal field.
+    CustomFieldType {
+        /// Free text, at most 2000 characters.
+        Text => "TEXT",
+        /// A finite number.
+        Number => "NUMBER",
+        /// A date, `YYYY-MM-DD`.
+        Date => "DATE",
+        /// True or false.
+        Boolean => "BOOLEAN",
+        /// One of the field's choices.
+        Choice => "CHOICE",
+    }
+);
+
+/// An organization-defined deal field as the validator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomFieldDef {
+    /// camelCase key.
+    pub key: String,
+    /// Its type.
+    pub field_type: CustomFieldType,
+    /// CHOICE: the allowed values.
+    pub choices: Vec<String>,
+}
+
+/// A custom field key: camelCase (`^[a-z][A-Za-z0-9]{0,39}$`), not a built-in deal field.
+pub fn parse_custom_field_key(raw: &str) -> Result<String, FieldError> {
+    let k = raw.trim();
+    let ok = (1..=40).contains(&k.len())
+        && k.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && k.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ok {
+        return Err(FieldError::new(
+            "key",
+            "INVALID",
+            "must be camelCase letters and digits, starting lower-case, at most 40",
+        ));
+    }
+    if CONTENT_FIELDS.contains(&k) || ["name", "owner", "stage", "probability"].contains(&k) {
+        return Err(FieldError::new("key", "RESERVED", "that is a built-in deal field"));
+    }
+    Ok(k.to_owned())
+}
+
+/// Applies changes to a deal's custom fields: `changes` must be an object whose keys are
+/// defined fields (null removes a value) with values of the field's type. All problems are
+/// reported together, with the key in the path (`input.deal.customFields.<key>`).
+pub fn merge_custom_fields(
+    defs: &[CustomFieldDef],
+    current: &serde_json::Map<String, serde_json::Value>,
+    changes: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, Vec<FieldError>> {
+    use serde_json::Value;
+    let err = |key: &str, code: &'static str, message: String| FieldError {
+        field: vec!["input".into(), "customFields".into(), key.into()],
+        message,
+        code,
+    };
+    let Value::Object(changes) = changes else {
+        return Err(vec![FieldError::new("customFields", "INVALID", "must be an object of field keys to values")]);
+    };
+    let mut merged = current.clone();
+    let mut errors = Vec::new();
+    for (key, value) in changes {
+        let Some(def) = defs.iter().find(|d| &d.key == key) else {
+            errors.push(err(key, "UNKNOWN_FIELD", format!("'{key}' is not a defined custom field")));
+            continue;
+        };
+        if value.is_null() {
+            merged.remove(key);
+            continue;
+        }
+        let valid = match def.field_type {
+            CustomFieldType::Text => {
+                value.as_str().is_some_and(|s| s.chars().count() <= 2000 && !s.chars().any(|c| c == '\u{0}'))
+            }
+            CustomFieldType::Number => value.as_f64().is_some_and(f64::is_finite),
+            CustomFieldType::Date => {
+                value.as_str().is_some_and(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok())
+            }
+            CustomFieldType::Boolean => value.is_boolean(),
+            CustomFieldType::Choice => value.as_str().is_some_and(|s| def.choices.iter().any(|c| c == s)),
+        };
+        if valid {
+            merged.insert(key.clone(), value.clone());
+        } else {
+            errors.push(err(key, "INVALID", format!("'{key}' must be a {}", def.field_type.as_str())));
+        }
+    }
+    if errors.is_empty() { Ok(merged) } else { Err(errors) }
+}
+
 /// The deal fields a CONTENT checklist item may require.
 pub const CONTENT_FIELDS: [&str; 10] = [
     "company",
@@ -333,6 +427,46 @@ mod tests {
             check_splits(&[s(1, SplitKind::Revenue, 50), s(1, SplitKind::Revenue, 50)]).map_err(|e| e.code),
             Err("DUPLICATE")
         );
+    }
+
+    #[test]
+    fn custom_fields() {
+        let defs = vec![
+            CustomFieldDef { key: "budgetOwner".into(), field_type: CustomFieldType::Text, choices: vec![] },
+            CustomFieldDef { key: "seats".into(), field_type: CustomFieldType::Number, choices: vec![] },
+            CustomFieldDef { key: "renewal".into(), field_type: CustomFieldType::Date, choices: vec![] },
+            CustomFieldDef { key: "signed".into(), field_type: CustomFieldType::Boolean, choices: vec![] },
+            CustomFieldDef {
+                key: "tier".into(),
+                field_type: CustomFieldType::Choice,
+                choices: vec!["gold".into(), "silver".into()],
+            },
+        ];
+        let empty = serde_json::Map::new();
+        let ok = merge_custom_fields(
+            &defs,
+            &empty,
+            &serde_json::json!({"budgetOwner": "CFO", "seats": 12, "renewal": "2027-01-31", "signed": false, "tier": "gold"}),
+        )
+        .expect("valid");
+        assert_eq!(ok.len(), 5);
+        let removed = merge_custom_fields(&defs, &ok, &serde_json::json!({"tier": null})).expect("valid");
+        assert!(!removed.contains_key("tier"));
+        let bad = merge_custom_fields(
+            &defs,
+            &empty,
+            &serde_json::json!({"seats": "twelve", "renewal": "31-01-2027", "signed": "yes", "tier": "bronze", "color": "red"}),
+        )
+        .expect_err("invalid");
+        let codes: Vec<(&str, &str)> = bad.iter().map(|e| (e.field[2].as_str(), e.code)).collect();
+        assert_eq!(codes.len(), 5);
+        assert!(codes.contains(&("color", "UNKNOWN_FIELD")));
+        assert!(codes.contains(&("tier", "INVALID")));
+        assert!(merge_custom_fields(&defs, &empty, &serde_json::json!([1, 2])).is_err());
+        assert_eq!(parse_custom_field_key("budgetOwner").as_deref(), Ok("budgetOwner"));
+        for bad in ["", "BudgetOwner", "budget_owner", "amount", "1st", &"a".repeat(41)] {
+            assert!(parse_custom_field_key(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

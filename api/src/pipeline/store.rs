@@ -236,6 +236,8 @@ pub struct DealFields {
     pub company_size: Option<Option<i32>>,
     /// External ID.
     pub external_id: Option<Option<String>>,
+    /// Custom field values, already merged and validated (a JSON object).
+    pub custom_fields: Option<String>,
 }
 
 /// Inserts a deal in a stage with its probability and category already decided.
@@ -273,6 +275,7 @@ pub async fn create_deal(
         industry: Set(f.industry.flatten()),
         company_size: Set(f.company_size.flatten()),
         external_id: Set(f.external_id.flatten()),
+        custom_fields: Set(f.custom_fields.unwrap_or_else(|| "{}".into())),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -321,6 +324,7 @@ pub async fn update_deal(
         industry: set(f.industry),
         company_size: set(f.company_size),
         external_id: set(f.external_id),
+        custom_fields: set(f.custom_fields),
         stage_id: set(s.stage_id),
         probability: set(s.probability.map(|p| p.0)),
         probability_manual: set(s.probability.map(|p| p.1)),
@@ -588,12 +592,20 @@ pub fn positions(stages: &[pipeline_stage::Model]) -> HashMap<Uuid, i32> {
     stages.iter().map(|s| (s.id, s.position)).collect()
 }
 
-/// The deal fields that are filled, by the names CONTENT items use.
-pub fn filled_fields(d: &deal::Model) -> HashSet<&'static str> {
+/// The deal fields that are filled, by the names CONTENT items use (custom fields as
+/// `custom.<key>`).
+pub fn filled_fields(d: &deal::Model) -> HashSet<String> {
     let mut f = HashSet::new();
+    if let Ok(serde_json::Value::Object(custom)) = serde_json::from_str::<serde_json::Value>(&d.custom_fields) {
+        for (k, v) in custom {
+            if !serde_json::Value::is_null(&v) && v.as_str() != Some("") {
+                f.insert(format!("custom.{k}"));
+            }
+        }
+    }
     let mut add = |name: &'static str, filled: bool| {
         if filled {
-            f.insert(name);
+            f.insert(name.to_owned());
         }
     };
     add("company", d.company.as_deref().is_some_and(|s| !s.is_empty()));
@@ -612,4 +624,52 @@ pub fn filled_fields(d: &deal::Model) -> HashSet<&'static str> {
 /// Count of rows (for `count(*)` checks in tools).
 pub async fn count_stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(pipeline_stage::Entity::find().filter(pipeline_stage::Column::OrganizationId.eq(org.0)).count(db).await?)
+}
+
+// ---------------------------------------------------------------- custom fields
+
+/// Inserts a custom field definition.
+pub async fn create_custom_field(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    key: String,
+    label: String,
+    field_type: super::model::CustomFieldType,
+    choices: &[String],
+) -> AppResult<entity::custom_field::Model> {
+    Ok(entity::custom_field::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        key: Set(key),
+        label: Set(label),
+        field_type: Set(field_type.as_str().to_owned()),
+        choices: Set(serde_json::to_string(choices).unwrap_or_else(|_| "[]".into())),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The tenant's custom field definitions, by key.
+pub async fn custom_fields(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::custom_field::Model>> {
+    Ok(entity::custom_field::Entity::find()
+        .filter(entity::custom_field::Column::OrganizationId.eq(org.0))
+        .order_by_asc(entity::custom_field::Column::Key)
+        .all(db)
+        .await?)
+}
+
+/// The definitions as the validator sees them.
+pub fn custom_field_defs(rows: &[entity::custom_field::Model]) -> Vec<super::model::CustomFieldDef> {
+    rows.iter()
+        .filter(|r| r.active)
+        .filter_map(|r| {
+            Some(super::model::CustomFieldDef {
+                key: r.key.clone(),
+                field_type: super::model::CustomFieldType::parse(&r.field_type)?,
+                choices: serde_json::from_str(&r.choices).unwrap_or_default(),
+            })
+        })
+        .collect()
 }

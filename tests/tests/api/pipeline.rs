@@ -8,6 +8,7 @@ backend_tests!(
     external_id_upsert_and_splits,
     deal_permissions_and_tenancy,
     deal_changed_subscription,
+    custom_fields_validated_and_gated,
 );
 
 const CREATE_STAGE: &str = "mutation($i: CreateStageInput!) { createStage(input: $i) { stage { id name position kind defaultProbability defaultForecastCategory } userErrors { field code } } }";
@@ -378,4 +379,107 @@ async fn deal_changed_subscription(app: &TestApp) {
     .await;
     let msg = ws.next_json().await;
     assert_eq!(msg["payload"]["data"]["dealChanged"]["name"], "Renamed");
+}
+
+async fn custom_fields_validated_and_gated(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let p = pipeline(app, &org).await;
+    let create = "mutation($i: CreateCustomFieldInput!) { createCustomField(input: $i) { field { key fieldType choices } userErrors { field code } } }";
+    app.ok(
+        &org.admin_token,
+        create,
+        json!({"i": {"key": "budgetOwner", "label": "Budget owner", "fieldType": "TEXT"}}),
+    )
+    .await;
+    app.ok(&org.admin_token, create, json!({"i": {"key": "seats", "label": "Seats", "fieldType": "NUMBER"}})).await;
+    let tier = app
+        .ok(
+            &org.admin_token,
+            create,
+            json!({"i": {"key": "tier", "label": "Tier", "fieldType": "CHOICE", "choices": ["gold", "silver"]}}),
+        )
+        .await;
+    assert_eq!(
+        tier["createCustomField"]["field"],
+        json!({"key": "tier", "fieldType": "CHOICE", "choices": ["gold", "silver"]})
+    );
+    let bad =
+        app.ok(&org.admin_token, create, json!({"i": {"key": "amount", "label": "Amount", "fieldType": "TEXT"}})).await;
+    assert_eq!(bad["createCustomField"]["userErrors"][0]["code"], "RESERVED");
+    let bad =
+        app.ok(&org.admin_token, create, json!({"i": {"key": "size", "label": "Size", "fieldType": "CHOICE"}})).await;
+    assert_eq!(bad["createCustomField"]["userErrors"][0]["field"], json!(["input", "choices"]));
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&org.rep_token), create, json!({"i": {"key": "mine", "label": "Mine", "fieldType": "TEXT"}}))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    // A CONTENT checklist item can require a custom field.
+    let item =
+        "mutation($i: AddChecklistItemInput!) { addChecklistItem(input: $i) { item { id } userErrors { code } } }";
+    let added = app.ok(&org.admin_token, item, json!({"i": {"stageId": p.qualified, "label": "Budget owner known", "kind": "CONTENT", "fieldName": "custom.budgetOwner"}})).await;
+    assert_eq!(added["addChecklistItem"]["userErrors"], json!([]));
+    let unknown = app
+        .ok(
+            &org.admin_token,
+            item,
+            json!({"i": {"stageId": p.qualified, "label": "x", "kind": "CONTENT", "fieldName": "custom.nope"}}),
+        )
+        .await;
+    assert_eq!(unknown["addChecklistItem"]["userErrors"][0]["code"], "INVALID");
+    // Values are validated against the definitions; nothing is written on errors.
+    let before = app.count_rows("deals").await;
+    let refused = app
+        .ok(
+            &org.rep_token,
+            CREATE_DEAL,
+            json!({"i": {"name": "D", "customFields": {"seats": "twelve", "tier": "bronze", "color": "red"}}}),
+        )
+        .await;
+    let codes: Vec<(String, String)> = refused["createDeal"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"][2].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(codes.len(), 3, "{codes:?}");
+    assert!(codes.contains(&("color".into(), "UNKNOWN_FIELD".into())));
+    assert_eq!(app.count_rows("deals").await, before);
+    let d = app
+        .ok(
+            &org.rep_token,
+            "mutation($i: DealInput!) { createDeal(input: $i) { deal { id customFields } userErrors { code } } }",
+            json!({"i": {"name": "D", "company": "X", "customFields": {"seats": 12, "tier": "gold"}}}),
+        )
+        .await;
+    assert_eq!(d["createDeal"]["deal"]["customFields"], json!({"seats": 12, "tier": "gold"}));
+    let id = d["createDeal"]["deal"]["id"].clone();
+    // Updates merge; null removes.
+    let upd = "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { deal { customFields } userErrors { code } } }";
+    let u = app
+        .ok(
+            &org.rep_token,
+            upd,
+            json!({"i": {"id": id, "deal": {"customFields": {"tier": null, "budgetOwner": "CFO"}}}}),
+        )
+        .await;
+    assert_eq!(u["updateDeal"]["deal"]["customFields"], json!({"seats": 12, "budgetOwner": "CFO"}));
+    // The checklist gate sees the custom field: Lead's items done, then Qualified needs budgetOwner (filled) and the amount.
+    app.ok(
+        &org.rep_token,
+        "mutation($i: ChecklistItemOnDealInput!) { completeChecklistItem(input: $i) { userErrors { code } } }",
+        json!({"i": {"dealId": id, "itemId": p.summary_mail}}),
+    )
+    .await;
+    app.ok(&org.rep_token, MOVE, json!({"i": {"id": id, "stageId": p.qualified}})).await;
+    let gate = app.ok(&org.rep_token, MOVE, json!({"i": {"id": id, "stageId": p.proposal}})).await;
+    let messages: Vec<&str> = gate["moveDealStage"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, vec!["open required checklist item: Amount known"], "the filled custom field passes");
 }
