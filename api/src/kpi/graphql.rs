@@ -98,6 +98,21 @@ impl KpiPoint {
     }
 }
 
+/// One self-reported value as entered (every change is kept).
+#[derive(SimpleObject)]
+pub struct KpiReport {
+    /// The KPI.
+    kpi_key: String,
+    /// Monday of the week.
+    week_start: NaiveDate,
+    /// The value entered.
+    value: Option<f64>,
+    /// Who entered it.
+    reported_by: Option<Member>,
+    /// When.
+    reported_at: chrono::DateTime<Utc>,
+}
+
 /// One KPI's values over a range of periods.
 #[derive(SimpleObject)]
 pub struct KpiSeries {
@@ -412,6 +427,42 @@ impl KpiQuery {
             }
         }
         Ok(series)
+    }
+
+    /// Every self-reported value a member entered for a week, oldest first (the last counts).
+    async fn kpi_report_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member (default: the viewer).")] member_id: Option<ID>,
+        #[graphql(desc = "Any date in the week.")] week: NaiveDate,
+    ) -> Result<Vec<KpiReport>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let m = match &member_id {
+            Some(id) => org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+                .await?
+                .ok_or(AppError::NotFound("member"))?,
+            None => org_store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?,
+        };
+        if let Some((_, member_teams)) = readable(p, db).await?
+            && m.id != p.member_id
+            && !m.team_id.is_some_and(|t| member_teams.contains(&t))
+        {
+            return Err(AppError::forbidden("you may not read this member's KPIs").into());
+        }
+        let monday = model::week_start(week);
+        let rows = store::reports(p.org, db, &[m.id], monday, monday + chrono::Duration::days(7)).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(KpiReport {
+                kpi_key: r.kpi_key,
+                week_start: r.week,
+                value: r.value.parse::<Decimal>().ok().and_then(|v| v.to_f64()),
+                reported_by: org_store::find_member(p.org, db, r.reported_by).await?.map(Member),
+                reported_at: r.reported_at,
+            });
+        }
+        Ok(out)
     }
 
     /// The weekly meeting view: every active member of the team (and sub-teams) with each KPI

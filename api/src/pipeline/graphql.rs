@@ -395,6 +395,17 @@ pub struct AddChecklistItemInput {
     required: bool,
 }
 
+/// Changes a checklist item (admins).
+#[derive(InputObject)]
+pub struct UpdateChecklistItemInput {
+    /// The item.
+    id: ID,
+    /// New label.
+    label: Option<String>,
+    /// Whether it blocks moving on.
+    required: Option<bool>,
+}
+
 /// Removes a checklist item (admins).
 #[derive(InputObject)]
 pub struct RemoveChecklistItemInput {
@@ -1122,6 +1133,36 @@ impl PipelineMutation {
         };
         let new = store::NewItem { stage_id: stage, label, kind: input.kind, field_name, required: input.required };
         let item = store::create_item(p.org, &state.db, new).await?;
+        Ok(ChecklistItemPayload { item: Some(ChecklistItem(item)), user_errors: vec![] })
+    }
+
+    /// Renames a checklist item or changes whether it is required (admins).
+    async fn update_checklist_item(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateChecklistItemInput,
+    ) -> Result<ChecklistItemPayload> {
+        let p = ctx.principal()?;
+        admin(p)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.id, NodeKind::ChecklistItem)?;
+        store::find_item(p.org, &state.db, id).await?.ok_or(AppError::NotFound("checklist item"))?;
+        let mut e = Vec::new();
+        let label = match input.label {
+            Some(l) => match text("label", Some(l), 500, &mut e) {
+                Some(l) => Some(l),
+                None if e.is_empty() => {
+                    e.push(FieldError::new("label", "REQUIRED", "say what must be done"));
+                    None
+                }
+                None => None,
+            },
+            None => None,
+        };
+        if !e.is_empty() {
+            return Ok(ChecklistItemPayload { item: None, user_errors: errors(e) });
+        }
+        let item = store::update_item(p.org, &state.db, id, label, input.required).await?;
         Ok(ChecklistItemPayload { item: Some(ChecklistItem(item)), user_errors: vec![] })
     }
 

@@ -181,6 +181,26 @@ pub async fn create_item(org: OrgId, db: &impl ConnectionTrait, new: NewItem) ->
     .await?)
 }
 
+/// Changes a checklist item's label or whether it is required.
+pub async fn update_item(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    label: Option<String>,
+    required: Option<bool>,
+) -> AppResult<checklist_item::Model> {
+    let changes = checklist_item::ActiveModel { label: set(label), required: set(required), ..Default::default() };
+    if changes.is_changed() {
+        checklist_item::Entity::update_many()
+            .set(changes)
+            .filter(checklist_item::Column::OrganizationId.eq(org.0))
+            .filter(checklist_item::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    find_item(org, db, id).await?.ok_or(AppError::NotFound("checklist item"))
+}
+
 /// Removes a checklist item and its completions.
 pub async fn delete_item(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
     deal_checklist::Entity::delete_many()

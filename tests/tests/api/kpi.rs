@@ -215,6 +215,11 @@ async fn self_reported_values_and_week_locks(app: &TestApp) {
         .await;
     assert_eq!(locked["submitKpiValues"]["userErrors"][0]["code"], "LOCKED");
     assert_eq!(app.count_rows("kpi_reports").await, 2, "every change kept, nothing after the lock");
+    let history = app.ok(&org.manager_token, "query($m: ID, $w: NaiveDate!) { kpiReportHistory(memberId: $m, week: $w) { kpiKey value reportedBy { name } } }", json!({"m": org.rep, "w": today})).await;
+    assert_eq!(
+        history["kpiReportHistory"],
+        json!([{"kpiKey": "selling_time", "value": 40.0, "reportedBy": {"name": "acme Rep"}}, {"kpiKey": "selling_time", "value": 55.0, "reportedBy": {"name": "acme Rep"}}])
+    );
 }
 
 async fn scoreboard_rows_totals_and_permissions(app: &TestApp) {

@@ -121,6 +121,16 @@ async fn stages_checklists_and_reorder(app: &TestApp) {
     app.ok(&org.rep_token, CREATE_DEAL, json!({"i": {"name": "Deal", "stageId": p.proposal}})).await;
     let del = "mutation($id: ID!) { deleteStage(input: {id: $id}) { stage { active } userErrors { code } } }";
     assert_eq!(codes(&app.ok(&org.admin_token, del, json!({"id": p.proposal})).await["deleteStage"]), vec!["IN_USE"]);
+    let upd = "mutation($i: UpdateChecklistItemInput!) { updateChecklistItem(input: $i) { item { label required } userErrors { code } } }";
+    let changed = app
+        .ok(&org.admin_token, upd, json!({"i": {"id": p.summary_mail, "label": "Summary sent", "required": false}}))
+        .await;
+    assert_eq!(changed["updateChecklistItem"]["item"], json!({"label": "Summary sent", "required": false}));
+    assert_eq!(
+        app.ok(&org.admin_token, upd, json!({"i": {"id": p.summary_mail, "label": " "}})).await["updateChecklistItem"]
+            ["userErrors"][0]["code"],
+        "REQUIRED"
+    );
     let gone = app.ok(&org.admin_token, del, json!({"id": p.lost})).await;
     assert_eq!(gone["deleteStage"]["stage"]["active"], false);
 }
