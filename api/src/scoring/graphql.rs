@@ -178,6 +178,18 @@ impl Activity {
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// The deal it belongs to.
+    async fn deal(&self, ctx: &Context<'_>) -> Result<Option<crate::pipeline::graphql::Deal>> {
+        let Some(id) = self.0.deal_id else { return Ok(None) };
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        match crate::pipeline::store::find_deal(p.org, db, id).await? {
+            Some(d) if crate::pipeline::graphql::may_read(p, db, &d).await => {
+                Ok(Some(crate::pipeline::graphql::Deal(d)))
+            }
+            _ => Ok(None),
+        }
+    }
     /// Free text.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -590,6 +602,8 @@ pub struct LogActivityInput {
     occurred_at: Option<DateTime<Utc>>,
     /// Free text, at most 2000 characters.
     note: Option<String>,
+    /// The deal it belongs to (e.g. the quote sent for it).
+    deal_id: Option<ID>,
     /// A client-chosen key: sending the same key again for the same member returns the
     /// original activity with `replayed: true` and awards nothing. Use one per user action.
     idempotency_key: Option<String>,
@@ -773,6 +787,7 @@ fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogR
         occurred_at: input.occurred_at,
         note: input.note,
         idempotency_key: input.idempotency_key,
+        deal_id: input.deal_id.as_ref().map(|id| decode_id(id, NodeKind::Deal)).transpose()?,
     })
 }
 

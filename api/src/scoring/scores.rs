@@ -449,6 +449,8 @@ pub struct LogRequest {
     pub note: Option<String>,
     /// Retry key.
     pub idempotency_key: Option<String>,
+    /// The deal it belongs to.
+    pub deal_id: Option<Uuid>,
 }
 
 /// What logging did.
@@ -506,6 +508,12 @@ pub async fn log_activity(
         errors.push(e);
     }
     let note = model::parse_note(req.note.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+    if let Some(deal) = req.deal_id {
+        crate::pipeline::store::find_deal(s.org, db, deal)
+            .await
+            .map_err(Err)?
+            .ok_or(Err(AppError::NotFound("deal")))?;
+    }
     let unit = ActivityUnit::parse(&t.unit).unwrap_or(ActivityUnit::Count);
     let per = cents_to_decimal(t.points_cents);
     let (quantity, progress, work_key) = match unit {
@@ -580,7 +588,7 @@ pub async fn log_activity(
         campaign_id: best.map(|c| c.id),
         occurred_at,
         local_date: model::local_date(occurred_at, s.tz),
-        deal_id: None,
+        deal_id: req.deal_id,
         note,
         source: if m.id == logged_by.member_id { "SELF" } else { "MANAGER" },
         logged_by: logged_by.member_id,

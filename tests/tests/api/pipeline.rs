@@ -358,6 +358,19 @@ async fn deal_permissions_and_tenancy(app: &TestApp) {
         )
         .await;
     assert_eq!(by_team["deals"]["totalCount"], 1);
+    // Activities can name their deal (e.g. the quote sent for it); another org's deal is NOT_FOUND.
+    let t = app.ok(&org.admin_token, "mutation { createActivityType(input: {name: \"Quote sent\", category: ACTION, unit: COUNT, points: 3}) { activityType { id } } }", json!({})).await;
+    let quote = t["createActivityType"]["activityType"]["id"].clone();
+    let log =
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { deal { name } } userErrors { code } } }";
+    let logged = app.ok(&org.rep_token, log, json!({"i": {"activityTypeId": quote, "dealId": mine}})).await;
+    assert_eq!(logged["logActivity"]["activity"]["deal"]["name"], "Rep's");
+    assert_eq!(
+        error_code(
+            &app.gql(Some(&org.rep_token), log, json!({"i": {"activityTypeId": quote, "dealId": foreign}})).await
+        ),
+        "NOT_FOUND"
+    );
 }
 
 async fn deal_changed_subscription(app: &TestApp) {
