@@ -47,6 +47,14 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// `Set` when a patch carries a value, `NotSet` (leave the column alone) otherwise.
+pub fn set_if<T: Into<sea_orm::Value>>(value: Option<T>) -> sea_orm::ActiveValue<T> {
+    match value {
+        Some(v) => sea_orm::ActiveValue::Set(v),
+        None => sea_orm::ActiveValue::NotSet,
+    }
+}
+
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &impl ConnectionTrait) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()

@@ -24,7 +24,7 @@
 //! then reload its state, as it does on [`broadcast::error::RecvError::Lagged`]. `Resync`
 //! belongs to no tenant, so handle it before looking at the tenant:
 //!
-//! ```ignore
+//! ```text
 //! match rx.recv().await {
 //!     Ok(Event::Resync) | Err(RecvError::Lagged(_)) => reload().await,
 //!     Ok(event) if event.org() == org => reload().await,

@@ -377,6 +377,9 @@ impl KpiQuery {
         if input.kpi_keys.is_empty() || input.kpi_keys.len() > 20 {
             return Err(AppError::bad_input("give 1 to 20 KPI keys").into());
         }
+        if input.grain == PeriodGrain::Day {
+            return Err(AppError::bad_input("KPIs are weekly or longer: use WEEK, MONTH, QUARTER or YEAR").into());
+        }
         if input.to < input.from {
             return Err(AppError::bad_input("'to' must not be before 'from'").into());
         }
@@ -1038,7 +1041,16 @@ impl AlertMutation {
             return Ok(AlertsPayload { alerts: vec![], user_errors: vec![e.into()] });
         }
         let raised = super::alerts::evaluate(state, p.org, week).await?;
-        Ok(AlertsPayload { alerts: raised.into_iter().map(Alert).collect(), user_errors: vec![] })
+        // Evaluation covers the whole organization; the answer shows only what the caller may see.
+        let visible = alert_members(p, &state.db).await?;
+        Ok(AlertsPayload {
+            alerts: raised
+                .into_iter()
+                .filter(|a| visible.as_ref().is_none_or(|v| v.contains(&a.member_id)))
+                .map(Alert)
+                .collect(),
+            user_errors: vec![],
+        })
     }
 
     /// Acknowledges an alert (the member's managers and admins).

@@ -136,7 +136,9 @@ pub async fn gather(
         return Ok(facts);
     }
     let stages = crate::pipeline::store::stages(s.org, db).await?;
-    let positions = crate::pipeline::store::positions(&stages);
+    // A move into a LOST stage reaches no milestone (it comes after every open stage).
+    let positions: HashMap<Uuid, i32> =
+        stages.iter().filter(|s| s.kind != "LOST").map(|s| (s.id, s.position)).collect();
     let (qualified, proposal) = milestones(&stages);
     let deals = store::deals_of(s.org, db, &ids).await?;
     let deal_ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
@@ -151,7 +153,9 @@ pub async fn gather(
         history.get(&deal)?.iter().filter(|(_, pos)| *pos >= m).map(|(at, _)| *at).min()
     };
     for m in members {
-        facts.per_member.insert(m.id, SubjectFacts { deals: Vec::new(), activities: Vec::new(), rep_count: 1 });
+        // Only reps count as reps (average revenue per rep); admins, managers and viewers do not.
+        let rep_count = u32::from(m.role == "REP");
+        facts.per_member.insert(m.id, SubjectFacts { deals: Vec::new(), activities: Vec::new(), rep_count });
     }
     for d in &deals {
         let proposal_at = reached(d.id, proposal);

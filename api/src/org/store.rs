@@ -12,6 +12,7 @@ use uuid::Uuid;
 use entity::{member, organization, team};
 
 use super::model::{OrgId, Role, SalesRole, TeamTree};
+use crate::db::set_if;
 use crate::error::{AppError, AppResult};
 
 /// Everything needed to create an organization.
@@ -109,13 +110,6 @@ pub struct OrganizationPatch {
     pub activity_open_window_days: Option<i32>,
 }
 
-fn set_some<T: Into<sea_orm::Value>>(value: Option<T>) -> sea_orm::ActiveValue<T> {
-    match value {
-        Some(v) => Set(v),
-        None => sea_orm::ActiveValue::NotSet,
-    }
-}
-
 /// Saves changed organization fields if nobody else changed it since `current_version`;
 /// bumps `version`. A stale version is CONFLICT (nothing is overwritten silently).
 pub async fn update_organization(
@@ -125,15 +119,15 @@ pub async fn update_organization(
     current_version: i32,
 ) -> AppResult<organization::Model> {
     let mut changes = organization::ActiveModel {
-        name: set_some(patch.name),
-        display_name: set_some(patch.display_name),
-        logo_url: set_some(patch.logo_url),
-        primary_color: set_some(patch.primary_color),
-        secondary_color: set_some(patch.secondary_color),
-        time_zone: set_some(patch.time_zone),
-        currency: set_some(patch.currency),
-        fiscal_year_start_month: set_some(patch.fiscal_year_start_month),
-        activity_open_window_days: set_some(patch.activity_open_window_days),
+        name: set_if(patch.name),
+        display_name: set_if(patch.display_name),
+        logo_url: set_if(patch.logo_url),
+        primary_color: set_if(patch.primary_color),
+        secondary_color: set_if(patch.secondary_color),
+        time_zone: set_if(patch.time_zone),
+        currency: set_if(patch.currency),
+        fiscal_year_start_month: set_if(patch.fiscal_year_start_month),
+        activity_open_window_days: set_if(patch.activity_open_window_days),
         ..Default::default()
     };
     changes.version = Set(current_version + 1);
@@ -289,10 +283,10 @@ pub struct TeamPatch {
 /// Saves changed team fields. The caller has checked the team belongs to the tenant.
 pub async fn update_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid, patch: TeamPatch) -> AppResult<team::Model> {
     let changes = team::ActiveModel {
-        name: set_some(patch.name),
-        description: set_some(patch.description),
-        parent_team_id: set_some(patch.parent_team_id),
-        manager_id: set_some(patch.manager_id),
+        name: set_if(patch.name),
+        description: set_if(patch.description),
+        parent_team_id: set_if(patch.parent_team_id),
+        manager_id: set_if(patch.manager_id),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -500,15 +494,15 @@ pub async fn update_member(
 ) -> AppResult<member::Model> {
     let now = Utc::now();
     let changes = member::ActiveModel {
-        name: set_some(patch.name),
-        email: set_some(patch.email),
-        role: set_some(patch.role.map(|r| r.as_str().to_owned())),
-        sales_role: set_some(patch.sales_role.map(|r| r.as_str().to_owned())),
-        team_id: set_some(patch.team_id),
-        start_date: set_some(patch.start_date),
-        active: set_some(patch.active),
-        deactivated_at: set_some(patch.active.map(|active| (!active).then_some(now))),
-        password_hash: set_some(patch.password_hash.map(Some)),
+        name: set_if(patch.name),
+        email: set_if(patch.email),
+        role: set_if(patch.role.map(|r| r.as_str().to_owned())),
+        sales_role: set_if(patch.sales_role.map(|r| r.as_str().to_owned())),
+        team_id: set_if(patch.team_id),
+        start_date: set_if(patch.start_date),
+        active: set_if(patch.active),
+        deactivated_at: set_if(patch.active.map(|active| (!active).then_some(now))),
+        password_hash: set_if(patch.password_hash.map(Some)),
         updated_at: Set(now),
         ..Default::default()
     };

@@ -555,7 +555,7 @@ pub struct DealFilterInput {
     stage_id: Option<ID>,
     /// Only closed with this outcome.
     outcome: Option<DealOutcome>,
-    /// Only open deals.
+    /// Only open (true) or only closed (false) deals.
     open: Option<bool>,
     /// Only this forecast category.
     forecast_category: Option<ForecastCategory>,
@@ -608,6 +608,13 @@ async fn require_deal_write(p: &Principal, db: &impl sea_orm::ConnectionTrait, o
     }
     let m = org_store::find_member(p.org, db, owner).await?.ok_or(AppError::NotFound("member"))?;
     p.reach(db).await?.require(m.team_id, "this deal's owner")
+}
+
+/// Loads a deal of the tenant that the principal may change.
+async fn deal_for_write(p: &Principal, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<deal::Model> {
+    let d = store::find_deal(p.org, db, decode_id(id, NodeKind::Deal)?).await?.ok_or(AppError::NotFound("deal"))?;
+    require_deal_write(p, db, d.owner_id).await?;
+    Ok(d)
 }
 
 /// Whether the principal may read this deal (reps: their own and where they are a partner; managers: their teams).
@@ -924,6 +931,7 @@ impl PipelineQuery {
                 (None, Some(true)) => Some(None),
                 _ => None,
             },
+            closed_only: f.open == Some(false) && f.outcome.is_none(),
             forecast_category: f.forecast_category,
             close_from: f.expected_close_from,
             close_to: f.expected_close_to,
@@ -1252,10 +1260,7 @@ impl PipelineMutation {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let d = store::find_deal(p.org, &tx, decode_id(&input.id, NodeKind::Deal)?)
-            .await?
-            .ok_or(AppError::NotFound("deal"))?;
-        require_deal_write(p, &tx, d.owner_id).await?;
+        let d = deal_for_write(p, &tx, &input.id).await?;
         let stages = store::stages(p.org, &tx).await?;
         let target = stage_of(&stages, decode_id(&input.stage_id, NodeKind::PipelineStage)?)?.clone();
         if StageKind::parse(&target.kind) != Some(StageKind::Open) {
@@ -1281,10 +1286,7 @@ impl PipelineMutation {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let d = store::find_deal(p.org, &tx, decode_id(&input.id, NodeKind::Deal)?)
-            .await?
-            .ok_or(AppError::NotFound("deal"))?;
-        require_deal_write(p, &tx, d.owner_id).await?;
+        let d = deal_for_write(p, &tx, &input.id).await?;
         if d.outcome.is_some() {
             let e = FieldError::new("id", "CLOSED", "the deal is already closed");
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
@@ -1323,10 +1325,7 @@ impl PipelineMutation {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let d = store::find_deal(p.org, &tx, decode_id(&input.id, NodeKind::Deal)?)
-            .await?
-            .ok_or(AppError::NotFound("deal"))?;
-        require_deal_write(p, &tx, d.owner_id).await?;
+        let d = deal_for_write(p, &tx, &input.id).await?;
         if d.outcome.is_none() {
             let e = FieldError::new("id", "OPEN", "the deal is not closed");
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
@@ -1385,6 +1384,8 @@ async fn tick(ctx: &Context<'_>, input: ChecklistItemOnDealInput, done: bool) ->
     } else {
         store::uncomplete_item(p.org, &tx, d.id, item.id).await?;
     }
+    // The checklist is part of the deal: its version and updatedAt move.
+    let d = store::update_deal(p.org, &tx, &d, DealFields::default(), DealState::default()).await?;
     tx.commit().await.map_err(AppError::from)?;
     after_change(state, p, &d).await;
     Ok(DealPayload { deal: Some(Deal(d)), user_errors: vec![] })

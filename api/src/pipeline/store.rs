@@ -14,15 +14,9 @@ use uuid::Uuid;
 use entity::{checklist_item, deal, deal_checklist, deal_split, deal_stage_history, pipeline_stage};
 
 use super::model::{ChecklistKind, DealOutcome, ForecastCategory, Split, StageKind};
+use crate::db::set_if;
 use crate::error::{AppError, AppResult};
 use crate::org::model::OrgId;
-
-fn set<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
-    match v {
-        Some(v) => Set(v),
-        None => sea_orm::ActiveValue::NotSet,
-    }
-}
 
 // ---------------------------------------------------------------- stages
 
@@ -98,11 +92,11 @@ pub async fn update_stage(
     patch: StagePatch,
 ) -> AppResult<pipeline_stage::Model> {
     let changes = pipeline_stage::ActiveModel {
-        name: set(patch.name),
-        default_probability: set(patch.default_probability),
-        default_forecast_category: set(patch.default_forecast_category.map(|c| c.as_str().to_owned())),
-        active: set(patch.active),
-        position: set(patch.position),
+        name: set_if(patch.name),
+        default_probability: set_if(patch.default_probability),
+        default_forecast_category: set_if(patch.default_forecast_category.map(|c| c.as_str().to_owned())),
+        active: set_if(patch.active),
+        position: set_if(patch.position),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -189,7 +183,8 @@ pub async fn update_item(
     label: Option<String>,
     required: Option<bool>,
 ) -> AppResult<checklist_item::Model> {
-    let changes = checklist_item::ActiveModel { label: set(label), required: set(required), ..Default::default() };
+    let changes =
+        checklist_item::ActiveModel { label: set_if(label), required: set_if(required), ..Default::default() };
     if changes.is_changed() {
         checklist_item::Entity::update_many()
             .set(changes)
@@ -330,29 +325,29 @@ pub async fn update_deal(
     s: DealState,
 ) -> AppResult<deal::Model> {
     let changes = deal::ActiveModel {
-        name: set(f.name),
-        company: set(f.company),
-        owner_id: set(f.owner_id),
-        amount_cents: set(f.amount_cents),
-        expected_close_date: set(f.expected_close_date),
-        lead_source: set(f.lead_source),
-        lead_created_at: set(f.lead_created_at),
-        first_contact_at: set(f.first_contact_at),
-        address: set(f.address),
-        country: set(f.country),
-        postal_code: set(f.postal_code),
-        industry: set(f.industry),
-        company_size: set(f.company_size),
-        external_id: set(f.external_id),
-        custom_fields: set(f.custom_fields),
-        stage_id: set(s.stage_id),
-        probability: set(s.probability.map(|p| p.0)),
-        probability_manual: set(s.probability.map(|p| p.1)),
-        forecast_category: set(s.forecast_category.map(|c| c.0.as_str().to_owned())),
-        forecast_category_manual: set(s.forecast_category.map(|c| c.1)),
-        closed_at: set(s.closed_at),
-        outcome: set(s.outcome.map(|o| o.map(|o| o.as_str().to_owned()))),
-        outcome_reason: set(s.outcome_reason),
+        name: set_if(f.name),
+        company: set_if(f.company),
+        owner_id: set_if(f.owner_id),
+        amount_cents: set_if(f.amount_cents),
+        expected_close_date: set_if(f.expected_close_date),
+        lead_source: set_if(f.lead_source),
+        lead_created_at: set_if(f.lead_created_at),
+        first_contact_at: set_if(f.first_contact_at),
+        address: set_if(f.address),
+        country: set_if(f.country),
+        postal_code: set_if(f.postal_code),
+        industry: set_if(f.industry),
+        company_size: set_if(f.company_size),
+        external_id: set_if(f.external_id),
+        custom_fields: set_if(f.custom_fields),
+        stage_id: set_if(s.stage_id),
+        probability: set_if(s.probability.map(|p| p.0)),
+        probability_manual: set_if(s.probability.map(|p| p.1)),
+        forecast_category: set_if(s.forecast_category.map(|c| c.0.as_str().to_owned())),
+        forecast_category_manual: set_if(s.forecast_category.map(|c| c.1)),
+        closed_at: set_if(s.closed_at),
+        outcome: set_if(s.outcome.map(|o| o.map(|o| o.as_str().to_owned()))),
+        outcome_reason: set_if(s.outcome_reason),
         version: Set(current.version + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
@@ -397,6 +392,8 @@ pub struct DealFilter {
     pub stage_id: Option<Uuid>,
     /// Only open (None inside) or closed with this outcome.
     pub outcome: Option<Option<DealOutcome>>,
+    /// Only closed deals (either outcome).
+    pub closed_only: bool,
     /// Only this forecast category.
     pub forecast_category: Option<ForecastCategory>,
     /// Expected close on or after.
@@ -419,6 +416,9 @@ fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
         Some(None) => c = c.add(deal::Column::Outcome.is_null()),
         Some(Some(o)) => c = c.add(deal::Column::Outcome.eq(o.as_str())),
         None => {}
+    }
+    if f.closed_only {
+        c = c.add(deal::Column::Outcome.is_not_null());
     }
     if let Some(cat) = f.forecast_category {
         c = c.add(deal::Column::ForecastCategory.eq(cat.as_str()));

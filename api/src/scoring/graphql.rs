@@ -542,7 +542,7 @@ pub struct CreateActivityTypeInput {
     points: f64,
     /// PROGRESS only: step size in percent, 1 to 100.
     step_percent: Option<i32>,
-    /// The KPI it feeds.
+    /// The built-in KPI input it feeds: `calls`, `appointments` or `quotes_sent`.
     kpi_key: Option<String>,
 }
 
@@ -1191,7 +1191,11 @@ impl ScoringMutation {
         let mut errors = Vec::new();
         let name = org_model::parse_name("name", &input.name).map_err(|e| errors.push(e)).ok();
         let description = parse_text("description", input.description, 2000).map_err(|e| errors.push(e)).ok().flatten();
-        let kpi_key = parse_text("kpiKey", input.kpi_key, 100).map_err(|e| errors.push(e)).ok().flatten();
+        let kpi_key = crate::kpi::model::parse_activity_kpi_key(input.kpi_key.as_deref())
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten()
+            .map(str::to_owned);
         let points = model::parse_points("points", input.points).map_err(|e| errors.push(e)).ok();
         let step = match (input.unit, input.step_percent) {
             (ActivityUnit::Progress, Some(s)) => model::parse_step_percent(s).map_err(|e| errors.push(e)).ok(),
@@ -1261,7 +1265,10 @@ impl ScoringMutation {
             kpi_key: match input.kpi_key {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(k) => parse_text("kpiKey", Some(k), 100).map_err(|e| errors.push(e)).ok(),
+                MaybeUndefined::Value(k) => crate::kpi::model::parse_activity_kpi_key(Some(&k))
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .map(|k| k.map(str::to_owned)),
             },
             active: input.active,
         };

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use entity::{activity, activity_day_total, activity_type, campaign, points_target, work_item_progress};
 
 use super::model::{ActivityCategory, ActivityUnit, CampaignRule, CampaignStatus};
+use crate::db::set_if;
 use crate::error::{AppError, AppResult};
 use crate::org::model::{OrgId, SalesRole};
 
@@ -83,13 +84,6 @@ pub struct ActivityTypePatch {
     pub active: Option<bool>,
 }
 
-fn set<T: Into<sea_orm::Value>>(v: Option<T>) -> sea_orm::ActiveValue<T> {
-    match v {
-        Some(v) => Set(v),
-        None => sea_orm::ActiveValue::NotSet,
-    }
-}
-
 /// Saves changes to an activity type of the tenant.
 pub async fn update_activity_type(
     org: OrgId,
@@ -98,13 +92,13 @@ pub async fn update_activity_type(
     patch: ActivityTypePatch,
 ) -> AppResult<activity_type::Model> {
     let changes = activity_type::ActiveModel {
-        name: set(patch.name),
-        description: set(patch.description),
-        category: set(patch.category.map(|c| c.as_str().to_owned())),
-        points_cents: set(patch.points_cents),
-        step_percent: set(patch.step_percent.map(Some)),
-        kpi_key: set(patch.kpi_key),
-        active: set(patch.active),
+        name: set_if(patch.name),
+        description: set_if(patch.description),
+        category: set_if(patch.category.map(|c| c.as_str().to_owned())),
+        points_cents: set_if(patch.points_cents),
+        step_percent: set_if(patch.step_percent.map(Some)),
+        kpi_key: set_if(patch.kpi_key),
+        active: set_if(patch.active),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };

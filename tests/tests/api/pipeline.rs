@@ -167,7 +167,7 @@ async fn checklist_gate_names_every_open_item(app: &TestApp) {
         json!({"i": {"id": deal, "deal": {"company": "Acme Corp"}}}),
     )
     .await;
-    let tick = "mutation($i: ChecklistItemOnDealInput!) { completeChecklistItem(input: $i) { deal { checklist { item { label } done } } userErrors { code } } }";
+    let tick = "mutation($i: ChecklistItemOnDealInput!) { completeChecklistItem(input: $i) { deal { version checklist { item { label } done } } userErrors { code } } }";
     let ticked = app.ok(&org.rep_token, tick, json!({"i": {"dealId": deal, "itemId": p.summary_mail}})).await;
     let done: Vec<bool> = ticked["completeChecklistItem"]["deal"]["checklist"]
         .as_array()
@@ -176,6 +176,7 @@ async fn checklist_gate_names_every_open_item(app: &TestApp) {
         .map(|e| e["done"].as_bool().unwrap())
         .collect();
     assert_eq!(done, vec![true, true, false]);
+    assert_eq!(ticked["completeChecklistItem"]["deal"]["version"], 3, "the tick is a change of the deal");
     let moved = app.ok(&org.rep_token, MOVE, json!({"i": {"id": deal, "stageId": p.qualified}})).await;
     assert_eq!(moved["moveDealStage"]["userErrors"], json!([]));
     let history = &moved["moveDealStage"]["deal"]["stageHistory"];
@@ -243,6 +244,14 @@ async fn probability_and_category_rules(app: &TestApp) {
         json!({"probability": 60, "probabilityManual": false, "forecastCategory": "BEST_CASE", "outcome": null, "closedAt": null, "stage": {"name": "Proposal"}})
     );
     let lost = app.ok(&org.rep_token, CLOSE, json!({"i": {"id": id, "outcome": "LOST"}})).await;
+    let closed = app
+        .ok(
+            &org.rep_token,
+            "{ closed: deals(filter: {open: false}) { totalCount } open: deals(filter: {open: true}) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!((closed["closed"]["totalCount"].as_i64(), closed["open"]["totalCount"].as_i64()), (Some(1), Some(0)));
     assert_eq!(
         (lost["closeDeal"]["deal"]["probability"].as_i64(), lost["closeDeal"]["deal"]["forecastCategory"].as_str()),
         (Some(0), Some("OMITTED"))
