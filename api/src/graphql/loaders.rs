@@ -7,7 +7,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use entity::{activity_type, campaign, member, team};
+use entity::{activity_type, campaign, deal_split, member, pipeline_stage, team};
 
 use crate::error::AppError;
 use crate::org::model::OrgId;
@@ -45,6 +45,16 @@ pub struct ActivityTypeKey(pub Uuid);
 /// Load a campaign by ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CampaignKey(pub Uuid);
+
+/// Load a pipeline stage by ID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StageKey(pub Uuid);
+/// Load the splits of a deal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DealSplitsKey(pub Uuid);
+/// Load the tenant's currency (one per request, however many amounts are shown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CurrencyKey;
 
 /// Loader errors are shared between all waiters of a batch.
 #[derive(Clone, Debug)]
@@ -147,5 +157,41 @@ impl Loader<CampaignKey> for OrgLoader {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows = crate::scoring::store::campaigns_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
         Ok(rows.into_iter().map(|c| (CampaignKey(c.id), c)).collect())
+    }
+}
+
+impl Loader<StageKey> for OrgLoader {
+    type Value = pipeline_stage::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[StageKey]) -> Result<HashMap<StageKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::pipeline::store::stages_by_ids(self.org, &self.db, &ids).await.map_err(shared)?;
+        Ok(rows.into_iter().map(|s| (StageKey(s.id), s)).collect())
+    }
+}
+
+impl Loader<DealSplitsKey> for OrgLoader {
+    type Value = Vec<deal_split::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[DealSplitsKey]) -> Result<HashMap<DealSplitsKey, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::pipeline::store::splits_of(self.org, &self.db, &ids).await.map_err(shared)?;
+        let mut out: HashMap<DealSplitsKey, Vec<deal_split::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for s in rows {
+            out.entry(DealSplitsKey(s.deal_id)).or_default().push(s);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<CurrencyKey> for OrgLoader {
+    type Value = String;
+    type Error = LoadError;
+
+    async fn load(&self, _: &[CurrencyKey]) -> Result<HashMap<CurrencyKey, Self::Value>, Self::Error> {
+        let org = store::organization(self.org, &self.db).await.map_err(shared)?;
+        Ok(org.map(|o| (CurrencyKey, o.currency)).into_iter().collect())
     }
 }

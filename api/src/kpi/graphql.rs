@@ -843,8 +843,7 @@ impl Alert {
     }
     /// The member whose KPI it is.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        let p = ctx.principal()?;
-        Ok(org_store::find_member(p.org, &ctx.state()?.db, self.0.member_id).await?.map(Member))
+        Ok(ctx.loader()?.load_one(crate::graphql::loaders::MemberKey(self.0.member_id)).await?.map(Member))
     }
     /// The KPI.
     async fn kpi_key(&self) -> &str {

@@ -16,7 +16,7 @@ use super::store::{self, DealFields, DealFilter, DealState};
 use crate::auth::{Permission, Principal, Reach};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
-use crate::graphql::loaders::MemberKey;
+use crate::graphql::loaders::{CurrencyKey, DealSplitsKey, MemberKey, StageKey};
 use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
@@ -183,8 +183,7 @@ impl Deal {
     }
     /// Credit partners; without REVENUE splits the owner is credited 100 %.
     async fn splits(&self, ctx: &Context<'_>) -> Result<Vec<DealSplit>> {
-        let p = ctx.principal()?;
-        let rows = store::splits_of(p.org, &ctx.state()?.db, &[self.0.id]).await?;
+        let rows = ctx.loader()?.load_one(DealSplitsKey(self.0.id)).await?.unwrap_or_default();
         let mut out = Vec::new();
         for s in rows {
             out.push(DealSplit {
@@ -197,14 +196,12 @@ impl Deal {
     }
     /// The amount.
     async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
-        let p = ctx.principal()?;
-        let currency = org_store::organization(p.org, &ctx.state()?.db).await?.map(|o| o.currency).unwrap_or_default();
+        let currency = ctx.loader()?.load_one(CurrencyKey).await?.unwrap_or_default();
         Ok(Money { amount: model::format_amount(self.0.amount_cents), currency })
     }
     /// The current stage.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<PipelineStage>> {
-        let p = ctx.principal()?;
-        Ok(store::find_stage(p.org, &ctx.state()?.db, self.0.stage_id).await?.map(PipelineStage))
+        Ok(ctx.loader()?.load_one(StageKey(self.0.stage_id)).await?.map(PipelineStage))
     }
     /// Win probability, 0 to 100.
     async fn probability(&self) -> i32 {

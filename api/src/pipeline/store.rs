@@ -44,6 +44,19 @@ pub async fn stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<pipe
         .await?)
 }
 
+/// Several stages (DataLoader batch).
+pub async fn stages_by_ids(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<pipeline_stage::Model>> {
+    Ok(pipeline_stage::Entity::find()
+        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
+        .filter(pipeline_stage::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 /// One stage of the tenant (active or not).
 pub async fn find_stage(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pipeline_stage::Model>> {
     Ok(pipeline_stage::Entity::find_by_id(id).filter(pipeline_stage::Column::OrganizationId.eq(org.0)).one(db).await?)
