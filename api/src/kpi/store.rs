@@ -251,6 +251,41 @@ pub async fn histories(
     Ok(out)
 }
 
+/// The deals (of these) that have a counting activity whose type feeds `quotes_sent`.
+pub async fn quoted_deals(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deals: &[Uuid],
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    let types: Vec<Uuid> = entity::activity_type::Entity::find()
+        .select_only()
+        .column(entity::activity_type::Column::Id)
+        .filter(entity::activity_type::Column::OrganizationId.eq(org.0))
+        .filter(entity::activity_type::Column::KpiKey.eq(super::model::ACTIVITY_KEY_QUOTES_SENT))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = std::collections::HashSet::new();
+    if types.is_empty() {
+        return Ok(out);
+    }
+    for chunk in deals.chunks(500) {
+        let rows: Vec<Option<Uuid>> = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::DealId)
+            .filter(activity::Column::OrganizationId.eq(org.0))
+            .filter(activity::Column::DealId.is_in(chunk.iter().copied()))
+            .filter(activity::Column::ActivityTypeId.is_in(types.iter().copied()))
+            .filter(activity::Column::VoidedAt.is_null())
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().flatten());
+    }
+    Ok(out)
+}
+
 /// Units (sum of quantities; a PROGRESS activity counts 1) and points in hundredths per member
 /// and activity type in `[from, to)`, voids excluded.
 pub async fn activity_units(

@@ -142,6 +142,7 @@ pub async fn gather(
     let (qualified, proposal) = milestones(&stages);
     let deals = store::deals_of(s.org, db, &ids).await?;
     let deal_ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
+    let quoted = store::quoted_deals(s.org, db, &deal_ids).await?;
     let mut history: HashMap<Uuid, Vec<(chrono::DateTime<chrono::Utc>, i32)>> = HashMap::new();
     for h in store::histories(s.org, db, &deal_ids).await? {
         if let Some(pos) = positions.get(&h.to_stage_id) {
@@ -171,7 +172,8 @@ pub async fn gather(
             first_contact_at: d.first_contact_at,
             qualified_at: reached(d.id, qualified),
             proposal_at,
-            quoted: proposal_at.is_some(),
+            // A quote was sent: a `quotes_sent` activity names the deal, or it reached proposal.
+            quoted: proposal_at.is_some() || quoted.contains(&d.id),
             close,
         };
         if let Some(sf) = facts.per_member.get_mut(&d.owner_id) {

@@ -765,6 +765,7 @@ async fn gate(
     stages: &[pipeline_stage::Model],
     d: &deal::Model,
     to_position: i32,
+    field: &str,
 ) -> AppResult<Vec<UserError>> {
     let from = stage_of(stages, d.stage_id).map(|s| s.position).unwrap_or(0);
     let items = gate_items(stages, store::all_items(org, db).await?);
@@ -774,7 +775,7 @@ async fn gate(
     Ok(model::open_required_items(&items, from, to_position, &done, &filled)
         .into_iter()
         .map(|i| UserError {
-            field: vec!["input".into(), "stageId".into()],
+            field: vec!["input".into(), field.to_owned()],
             message: format!("open required checklist item: {}", i.label),
             code: "CHECKLIST_OPEN".into(),
         })
@@ -1268,7 +1269,7 @@ impl PipelineMutation {
             let e = FieldError::new("id", "CLOSED", "reopen the deal first");
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
         }
-        let open = gate(p.org, &tx, &stages, &d, target.position).await?;
+        let open = gate(p.org, &tx, &stages, &d, target.position, "stageId").await?;
         if !open.is_empty() {
             return Ok(DealPayload { deal: None, user_errors: open });
         }
@@ -1304,7 +1305,7 @@ impl PipelineMutation {
         }
         if input.outcome == DealOutcome::Won {
             let last_open = stages.iter().filter(|s| s.kind == "OPEN").map(|s| s.position).max().unwrap_or(0);
-            let open = gate(p.org, &tx, &stages, &d, last_open + 1).await?;
+            let open = gate(p.org, &tx, &stages, &d, last_open + 1, "outcome").await?;
             if !open.is_empty() {
                 return Ok(DealPayload { deal: None, user_errors: open });
             }

@@ -185,6 +185,11 @@ async fn checklist_gate_names_every_open_item(app: &TestApp) {
     // Closing as WON passes the remaining gates: the amount is still missing.
     let won = app.ok(&org.rep_token, CLOSE, json!({"i": {"id": deal, "outcome": "WON"}})).await;
     assert_eq!(won["closeDeal"]["userErrors"][0]["message"], "open required checklist item: Amount known");
+    assert_eq!(
+        won["closeDeal"]["userErrors"][0]["field"],
+        json!(["input", "outcome"]),
+        "the path names closeDeal's own input"
+    );
     // Moving back is never blocked; losing is not gated.
     let back = app.ok(&org.rep_token, MOVE, json!({"i": {"id": deal, "stageId": p.lead}})).await;
     assert_eq!(back["moveDealStage"]["userErrors"], json!([]));
