@@ -147,6 +147,63 @@ impl Reach {
     }
 }
 
+/// What a principal may read of other members' results (scores, activities, KPIs) and of
+/// teams' boards (leaderboards, team scores, scoreboards).
+#[derive(Debug, Clone)]
+pub enum ReadScope {
+    /// Everything in the organization (admins, viewers).
+    All,
+    /// Boards of these teams (their own team, the teams above it and, for managers, the teams
+    /// they manage); results of members of `member_teams` (and their own).
+    Limited {
+        /// Teams whose boards may be read.
+        board_teams: HashSet<Uuid>,
+        /// Teams whose members' results may be read.
+        member_teams: HashSet<Uuid>,
+    },
+}
+
+impl ReadScope {
+    /// FORBIDDEN unless the member's results may be read.
+    pub fn member(&self, p: &Principal, m: &entity::member::Model) -> AppResult<()> {
+        match self {
+            ReadScope::All => Ok(()),
+            _ if m.id == p.member_id => Ok(()),
+            ReadScope::Limited { member_teams, .. } if m.team_id.is_some_and(|t| member_teams.contains(&t)) => Ok(()),
+            _ => Err(AppError::forbidden("you may not read this member's results")),
+        }
+    }
+
+    /// FORBIDDEN unless the team's board may be read (the whole organization's always may).
+    pub fn board(&self, team: Option<Uuid>) -> AppResult<()> {
+        match (self, team) {
+            (ReadScope::All, _) | (_, None) => Ok(()),
+            (ReadScope::Limited { board_teams, .. }, Some(t)) if board_teams.contains(&t) => Ok(()),
+            _ => Err(AppError::forbidden("you may not read this team's results")),
+        }
+    }
+}
+
+impl Principal {
+    /// What this principal may read of others' results and teams' boards.
+    pub async fn read_scope(&self, db: &impl ConnectionTrait) -> AppResult<ReadScope> {
+        match self.role {
+            Role::Admin | Role::Viewer => Ok(ReadScope::All),
+            Role::Manager | Role::Rep => {
+                let tree = crate::org::store::team_tree(self.org, db).await?;
+                let ancestors: HashSet<Uuid> =
+                    self.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
+                let member_teams = match self.reach(db).await? {
+                    Reach::Teams(t) if self.role == Role::Manager => t,
+                    _ => self.team_id.into_iter().collect(),
+                };
+                let board_teams = ancestors.union(&member_teams).copied().collect();
+                Ok(ReadScope::Limited { board_teams, member_teams })
+            }
+        }
+    }
+}
+
 /// Turns an `Authorization` header value into an [`Auth`].
 pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Option<&str>) -> AppResult<Auth> {
     let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {

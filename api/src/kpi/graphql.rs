@@ -313,25 +313,6 @@ pub struct KpiValuesInput {
     to: NaiveDate,
 }
 
-/// What a principal may read: members' KPIs and teams' scoreboards.
-async fn readable(
-    p: &Principal,
-    db: &impl sea_orm::ConnectionTrait,
-) -> AppResult<Option<(HashSet<Uuid>, HashSet<Uuid>)>> {
-    match p.role {
-        Role::Admin | Role::Viewer => Ok(None),
-        _ => {
-            let tree = org_store::team_tree(p.org, db).await?;
-            let own: HashSet<Uuid> = p.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
-            let members = match p.reach(db).await? {
-                Reach::Teams(t) if p.role == Role::Manager => t,
-                _ => p.team_id.into_iter().collect(),
-            };
-            Ok(Some((own.union(&members).copied().collect(), members)))
-        }
-    }
-}
-
 fn defs_by_keys<'a>(defs: &'a [KpiDef], keys: &[String]) -> AppResult<Vec<&'a KpiDef>> {
     keys.iter().map(|k| defs.iter().find(|d| &d.key == k).ok_or(AppError::NotFound("KPI"))).collect()
 }
@@ -386,29 +367,20 @@ impl KpiQuery {
         let s = scores::settings(p.org, db).await?;
         let defs = values::definitions(p.org, db).await?;
         let wanted = defs_by_keys(&defs, &input.kpi_keys)?;
-        let scope = readable(p, db).await?;
+        let scope = p.read_scope(db).await?;
         let members = match (&input.member_id, &input.team_id) {
             (Some(_), Some(_)) => return Err(AppError::bad_input("give memberId or teamId, not both").into()),
             (Some(id), None) => {
                 let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
                     .await?
                     .ok_or(AppError::NotFound("member"))?;
-                if let Some((_, member_teams)) = &scope
-                    && m.id != p.member_id
-                    && !m.team_id.is_some_and(|t| member_teams.contains(&t))
-                {
-                    return Err(AppError::forbidden("you may not read this member's KPIs").into());
-                }
+                scope.member(p, &m)?;
                 vec![m]
             }
             (None, Some(id)) => {
                 let t = decode_id(id, NodeKind::Team)?;
                 org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
-                if let Some((boards, _)) = &scope
-                    && !boards.contains(&t)
-                {
-                    return Err(AppError::forbidden("you may not read this team's KPIs").into());
-                }
+                scope.board(Some(t))?;
                 scores::active_members(p.org, db, Some(t)).await?
             }
             (None, None) => scores::active_members(p.org, db, None).await?,
@@ -447,12 +419,7 @@ impl KpiQuery {
                 .ok_or(AppError::NotFound("member"))?,
             None => org_store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?,
         };
-        if let Some((_, member_teams)) = readable(p, db).await?
-            && m.id != p.member_id
-            && !m.team_id.is_some_and(|t| member_teams.contains(&t))
-        {
-            return Err(AppError::forbidden("you may not read this member's KPIs").into());
-        }
+        p.read_scope(db).await?.member(p, &m)?;
         let monday = model::week_start(week);
         let rows = store::reports(p.org, db, &[m.id], monday, monday + chrono::Duration::days(7)).await?;
         let mut out = Vec::new();
@@ -480,11 +447,7 @@ impl KpiQuery {
         let db = &ctx.state()?.db;
         let t = decode_id(&team_id, NodeKind::Team)?;
         let team = org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
-        if let Some((boards, _)) = readable(p, db).await?
-            && !boards.contains(&t)
-        {
-            return Err(AppError::forbidden("you may not read this team's scoreboard").into());
-        }
+        p.read_scope(db).await?.board(Some(t))?;
         let s = scores::settings(p.org, db).await?;
         let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
         let this_week = scoring_model::period_containing(PeriodGrain::Week, day, s.tz, s.fiscal_year_start_month);

@@ -18,7 +18,7 @@ use super::scores::{
     self, BoardData, BoardMetric, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec, ScoreData,
 };
 use super::{cents_to_f64, decimal_to_cents, store};
-use crate::auth::{Permission, Principal, Reach};
+use crate::auth::{Permission, Principal, ReadScope};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, MemberKey, TeamKey};
@@ -28,52 +28,6 @@ use crate::org::graphql::{Member, Team};
 use crate::org::model::{self as org_model, FieldError, OrgId, Role, SalesRole};
 use crate::org::store as org_store;
 use crate::state::AppState;
-
-// ---------------------------------------------------------------- read permissions
-
-/// What a principal may read of scores, boards and activities.
-enum ReadScope {
-    /// Everything in the organization (admins, viewers).
-    All,
-    /// Boards of these teams; scores and activities of members of `member_teams` (and self).
-    Limited { board_teams: HashSet<Uuid>, member_teams: HashSet<Uuid> },
-}
-
-async fn read_scope(p: &Principal, db: &impl sea_orm::ConnectionTrait) -> AppResult<ReadScope> {
-    match p.role {
-        Role::Admin | Role::Viewer => Ok(ReadScope::All),
-        Role::Manager | Role::Rep => {
-            let tree = org_store::team_tree(p.org, db).await?;
-            let ancestors: HashSet<Uuid> =
-                p.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
-            let member_teams = match p.reach(db).await? {
-                Reach::Teams(t) if p.role == Role::Manager => t,
-                _ => p.team_id.into_iter().collect(),
-            };
-            let board_teams = ancestors.union(&member_teams).copied().collect();
-            Ok(ReadScope::Limited { board_teams, member_teams })
-        }
-    }
-}
-
-impl ReadScope {
-    fn member(&self, p: &Principal, m: &entity::member::Model) -> AppResult<()> {
-        match self {
-            ReadScope::All => Ok(()),
-            _ if m.id == p.member_id => Ok(()),
-            ReadScope::Limited { member_teams, .. } if m.team_id.is_some_and(|t| member_teams.contains(&t)) => Ok(()),
-            _ => Err(AppError::forbidden("you may not read this member's score")),
-        }
-    }
-
-    fn board(&self, team: Option<Uuid>) -> AppResult<()> {
-        match (self, team) {
-            (ReadScope::All, _) | (_, None) => Ok(()),
-            (ReadScope::Limited { board_teams, .. }, Some(t)) if board_teams.contains(&t) => Ok(()),
-            _ => Err(AppError::forbidden("you may not read this team's scores")),
-        }
-    }
-}
 
 // ---------------------------------------------------------------- output types
 
@@ -899,7 +853,7 @@ impl ScoringQuery {
         let page = PageArgs { first, after, last, before };
         page.validate()?;
         let filter = filter.unwrap_or_default();
-        let scope = read_scope(p, db).await?;
+        let scope = p.read_scope(db).await?;
         let mut members: Option<Vec<Uuid>> = None;
         if let Some(id) = &filter.member_id {
             let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
@@ -990,7 +944,7 @@ impl ScoringQuery {
         let spec = period_spec(&period)?;
         let s = scores::settings(p.org, db).await?;
         let now = Utc::now();
-        let scope = read_scope(p, db).await?;
+        let scope = p.read_scope(db).await?;
         if member_id.is_some() && team_id.is_some() {
             return Err(AppError::bad_input("give memberId or teamId, not both").into());
         }
@@ -1037,7 +991,7 @@ impl ScoringQuery {
                 let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
                     .await?
                     .ok_or(AppError::NotFound("member"))?;
-                read_scope(p, db).await?.member(p, &m)?;
+                p.read_scope(db).await?.member(p, &m)?;
                 Some(m.id)
             }
             None => None,
@@ -1045,7 +999,7 @@ impl ScoringQuery {
         let rows = store::all_targets(p.org, db).await?;
         // Role defaults are public within the organization; member overrides only where the
         // viewer may read that member's score.
-        let scope = read_scope(p, db).await?;
+        let scope = p.read_scope(db).await?;
         let mut readable_overrides = HashSet::new();
         for id in rows.iter().filter_map(|t| t.member_id).collect::<HashSet<Uuid>>() {
             if let Some(m) = org_store::find_member(p.org, db, id).await?
@@ -1077,7 +1031,7 @@ impl ScoringQuery {
             None => p.member_id,
         };
         let m = org_store::find_member(p.org, db, id).await?.ok_or(AppError::NotFound("member"))?;
-        read_scope(p, db).await?.member(p, &m)?;
+        p.read_scope(db).await?.member(p, &m)?;
         let s = scores::settings(p.org, db).await?;
         Ok(scores::suggested_target(&s, db, &m, Utc::now()).await?.map(|d| cents_to_f64(decimal_to_cents(d))))
     }
@@ -1111,7 +1065,7 @@ async fn board_request(
         }
         None => None,
     };
-    read_scope(p, db).await?.board(team)?;
+    p.read_scope(db).await?.board(team)?;
     if let PeriodSpec::Campaign(c) = spec {
         store::find_campaign(p.org, db, c).await?.ok_or(AppError::NotFound("campaign"))?;
     }
@@ -1573,7 +1527,7 @@ impl ScoringSubscription {
         let p = ctx.principal()?.clone();
         let state = ctx.state()?.clone();
         let db = state.db.clone();
-        let scope = read_scope(&p, &db).await?;
+        let scope = p.read_scope(&db).await?;
         let member = match &member_id {
             Some(id) => {
                 let m = org_store::find_member(p.org, &db, decode_id(id, NodeKind::Member)?)

@@ -1,6 +1,7 @@
 //! Scores and leaderboards: reads the per-day totals through the store and applies the
-//! rules of `model.rs` and `targets.rs`. Also the one place an activity is logged, so the
-//! points math is the same for `logActivity`, `logActivities` and the demo seed.
+//! rules of `model.rs` and `targets.rs`. Also the one place the API logs an activity, so the
+//! points math is the same for `logActivity` and `logActivities` (the demo seed stores its
+//! history rows directly).
 
 use std::collections::{HashMap, HashSet};
 
