@@ -37,6 +37,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/exports/payouts.csv", get(payouts_csv))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(cors(&config.cors_origins))
         .with_state(state)
@@ -122,4 +123,65 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     state.app.metrics.db_pool.with_label_values(&["open"]).set(i64::from(open));
     state.app.metrics.db_pool.with_label_values(&["idle"]).set(idle as i64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render()).into_response()
+}
+
+/// Query of `/exports/payouts.csv`.
+#[derive(serde::Deserialize)]
+struct PayoutExportQuery {
+    /// Any day in the period (YYYY-MM-DD).
+    period: Option<String>,
+    /// MONTH, QUARTER (default) or YEAR.
+    grain: Option<String>,
+}
+
+fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": { "code": code, "message": message } }))).into_response()
+}
+
+/// The approved (and paid) statements of a period as CSV for payroll: one row per statement.
+/// Same authentication as `/graphql`; admins only.
+async fn payouts_csv(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PayoutExportQuery>,
+) -> Response {
+    let auth = match auth_from_headers(&state.app, &headers).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let p = match auth.principal() {
+        Ok(p) => p,
+        Err(e) => return plain_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.message()),
+    };
+    if let Err(e) = p.require(crate::auth::Permission::OrganizationUpdate) {
+        return plain_error(StatusCode::FORBIDDEN, "FORBIDDEN", &e.message());
+    }
+    let Some(date) = q.period.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "give ?period=YYYY-MM-DD (any day in the period)",
+        );
+    };
+    let grain = match q.grain.as_deref() {
+        None => crate::quota::model::QuotaGrain::Quarter,
+        Some(g) => match crate::quota::model::QuotaGrain::parse(&g.to_ascii_uppercase()) {
+            Some(g) => g,
+            None => return plain_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "grain is MONTH, QUARTER or YEAR"),
+        },
+    };
+    match crate::incentive::export::payouts_csv(p.org, &state.app.db, grain, date).await {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "payout export failed");
+            plain_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the export failed")
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! `main.rs` is a thin CLI; everything it starts is built here so the black-box tests and
 //! helper binaries start exactly the same server ([`App::build`]).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -11,13 +12,16 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod incentive;
 pub mod kpi;
 pub mod metrics;
 pub mod mystery;
 pub mod org;
 pub mod pipeline;
+pub mod quota;
 pub mod scoring;
 pub mod state;
+pub mod territory;
 pub mod ws;
 
 use std::future::Future;

@@ -33,6 +33,9 @@ pub struct Model {
     pub industry: Option<String>,
     pub company_size: Option<i32>,
     pub external_id: Option<String>,
+    /// Routed from the rules, or set by hand (`territory_manual`).
+    pub territory_id: Option<Uuid>,
+    pub territory_manual: bool,
     /// JSON object of custom field values, validated against `custom_fields`.
     pub custom_fields: String,
     pub version: i32,

@@ -20,6 +20,8 @@ pub struct Model {
     /// Argon2id PHC string; `None` for members who only sign in through an identity provider.
     pub password_hash: Option<String>,
     pub deactivated_at: Option<DateTimeUtc>,
+    /// JSON array: percent of full quota for tenure months 1..N.
+    pub ramp_percents: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

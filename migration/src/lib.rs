@@ -8,6 +8,7 @@ mod m20261123_000002_scoring;
 mod m20261123_000003_pipeline;
 mod m20261123_000004_kpi;
 mod m20261123_000005_custom_fields;
+mod m20261123_000006_compensation;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_pipeline::Migration),
             Box::new(m20261123_000004_kpi::Migration),
             Box::new(m20261123_000005_custom_fields::Migration),
+            Box::new(m20261123_000006_compensation::Migration),
         ]
     }
 }

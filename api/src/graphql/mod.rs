@@ -23,6 +23,10 @@ pub struct Query(
     crate::kpi::graphql::KpiQuery,
     crate::kpi::graphql::AlertQuery,
     crate::mystery::graphql::MysteryQuery,
+    crate::audit::graphql::AuditQuery,
+    crate::territory::graphql::TerritoryQuery,
+    crate::quota::graphql::QuotaQuery,
+    crate::incentive::graphql::IncentiveQuery,
     relay_query::NodeQuery,
 );
 
@@ -36,6 +40,9 @@ pub struct Mutation(
     crate::kpi::graphql::KpiMutation,
     crate::kpi::graphql::AlertMutation,
     crate::mystery::graphql::MysteryMutation,
+    crate::territory::graphql::TerritoryMutation,
+    crate::quota::graphql::QuotaMutation,
+    crate::incentive::graphql::IncentiveMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
@@ -234,6 +241,23 @@ mod relay_query {
                     .await?
                     .map(|a| Node::Activity(crate::scoring::graphql::Activity(a)))
             }
+            NodeKind::Territory => crate::territory::store::find(principal.org, &ctx.state()?.db, uuid)
+                .await?
+                .map(|t| Node::Territory(crate::territory::graphql::Territory(t))),
+            NodeKind::TerritoryAssignment => {
+                crate::territory::store::find_assignment(principal.org, &ctx.state()?.db, uuid)
+                    .await?
+                    .map(|a| Node::TerritoryAssignment(crate::territory::graphql::TerritoryAssignment(a)))
+            }
+            NodeKind::Quota => {
+                crate::quota::graphql::load_for_node(principal, &ctx.state()?.db, uuid).await?.map(Node::Quota)
+            }
+            NodeKind::IncentivePlan
+            | NodeKind::PlanAssignment
+            | NodeKind::Statement
+            | NodeKind::StatementLine
+            | NodeKind::Dispute => crate::incentive::graphql::node(principal, &ctx.state()?.db, kind, uuid).await?,
+            NodeKind::AuditEntry => crate::audit::graphql::node(principal, &ctx.state()?.db, uuid).await?,
         })
     }
 }

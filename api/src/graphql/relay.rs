@@ -36,10 +36,29 @@ pub enum NodeKind {
     MysteryRound,
     /// A mystery check (one sampled deal).
     MysteryCheck,
+    /// A sales territory.
+    Territory,
+    /// A member's assignment to a territory.
+    TerritoryAssignment,
+    /// A quota.
+    Quota,
+    /// An incentive plan.
+    IncentivePlan,
+    /// A member's assignment to an incentive plan.
+    PlanAssignment,
+    /// A payout statement (one version).
+    Statement,
+    /// A line of a payout statement.
+    StatementLine,
+    /// A dispute of a statement line.
+    Dispute,
+    /// An audit-log entry.
+    AuditEntry,
 }
 
 impl NodeKind {
-    fn name(self) -> &'static str {
+    /// The GraphQL type name.
+    pub fn name(self) -> &'static str {
         match self {
             NodeKind::Organization => "Organization",
             NodeKind::Team => "Team",
@@ -53,10 +72,20 @@ impl NodeKind {
             NodeKind::MysteryCriterion => "MysteryCriterion",
             NodeKind::MysteryRound => "MysteryRound",
             NodeKind::MysteryCheck => "MysteryCheck",
+            NodeKind::Territory => "Territory",
+            NodeKind::TerritoryAssignment => "TerritoryAssignment",
+            NodeKind::Quota => "Quota",
+            NodeKind::IncentivePlan => "IncentivePlan",
+            NodeKind::PlanAssignment => "PlanAssignment",
+            NodeKind::Statement => "Statement",
+            NodeKind::StatementLine => "StatementLine",
+            NodeKind::Dispute => "Dispute",
+            NodeKind::AuditEntry => "AuditEntry",
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The kind named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "Organization" => NodeKind::Organization,
             "Team" => NodeKind::Team,
@@ -70,6 +99,15 @@ impl NodeKind {
             "MysteryCriterion" => NodeKind::MysteryCriterion,
             "MysteryRound" => NodeKind::MysteryRound,
             "MysteryCheck" => NodeKind::MysteryCheck,
+            "Territory" => NodeKind::Territory,
+            "TerritoryAssignment" => NodeKind::TerritoryAssignment,
+            "Quota" => NodeKind::Quota,
+            "IncentivePlan" => NodeKind::IncentivePlan,
+            "PlanAssignment" => NodeKind::PlanAssignment,
+            "Statement" => NodeKind::Statement,
+            "StatementLine" => NodeKind::StatementLine,
+            "Dispute" => NodeKind::Dispute,
+            "AuditEntry" => NodeKind::AuditEntry,
             _ => return None,
         })
     }
@@ -217,7 +255,11 @@ impl PageArgs {
     concrete(name = "ActivityTypeConnection", params(crate::scoring::graphql::ActivityType)),
     concrete(name = "ActivityConnection", params(crate::scoring::graphql::Activity)),
     concrete(name = "CampaignConnection", params(crate::scoring::graphql::Campaign)),
-    concrete(name = "DealConnection", params(crate::pipeline::graphql::Deal))
+    concrete(name = "DealConnection", params(crate::pipeline::graphql::Deal)),
+    concrete(name = "AuditEntryConnection", params(crate::audit::graphql::AuditEntry)),
+    concrete(name = "TerritoryConnection", params(crate::territory::graphql::Territory)),
+    concrete(name = "QuotaConnection", params(crate::quota::graphql::Quota)),
+    concrete(name = "StatementConnection", params(crate::incentive::graphql::Statement))
 )]
 pub struct Conn<T: async_graphql::OutputType> {
     /// The items of this page, each with the cursor to continue from it.
@@ -264,7 +306,7 @@ mod tests {
             "!!!",
             "VGVhbTo",
             &URL_SAFE_NO_PAD.encode("Team:not-a-uuid"),
-            &URL_SAFE_NO_PAD.encode(format!("Quota:{u}")),
+            &URL_SAFE_NO_PAD.encode(format!("Widget:{u}")),
             &"A".repeat(500),
             &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
         ] {

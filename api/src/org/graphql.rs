@@ -44,6 +44,24 @@ pub enum Node {
     MysteryRound(crate::mystery::graphql::MysteryRound),
     /// A mystery check (one sampled deal).
     MysteryCheck(crate::mystery::graphql::MysteryCheck),
+    /// A sales territory.
+    Territory(crate::territory::graphql::Territory),
+    /// A member's assignment to a territory.
+    TerritoryAssignment(crate::territory::graphql::TerritoryAssignment),
+    /// A quota.
+    Quota(crate::quota::graphql::Quota),
+    /// An incentive plan.
+    IncentivePlan(crate::incentive::graphql::IncentivePlan),
+    /// A member's assignment to an incentive plan.
+    PlanAssignment(crate::incentive::graphql::PlanAssignment),
+    /// A payout statement (one version).
+    Statement(crate::incentive::graphql::Statement),
+    /// A line of a payout statement.
+    StatementLine(crate::incentive::graphql::StatementLine),
+    /// A dispute of a statement line.
+    Dispute(crate::incentive::graphql::Dispute),
+    /// An audit-log entry.
+    AuditEntry(crate::audit::graphql::AuditEntry),
 }
 
 // ---------------------------------------------------------------- output types

@@ -457,6 +457,7 @@ pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember
         active: Set(true),
         password_hash: Set(new.password_hash),
         deactivated_at: Set(None),
+        ramp_percents: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

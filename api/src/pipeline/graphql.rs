@@ -104,9 +104,9 @@ impl ChecklistItem {
 #[derive(SimpleObject)]
 pub struct Money {
     /// Decimal string, e.g. "1250.50".
-    amount: String,
+    pub amount: String,
     /// ISO 4217 code.
-    currency: String,
+    pub currency: String,
 }
 
 /// A credit partner of a deal.
@@ -262,6 +262,17 @@ impl Deal {
     /// Employees.
     async fn company_size(&self) -> Option<i32> {
         self.0.company_size
+    }
+    /// The territory: routed from address, country, postal code, industry and size to the most
+    /// specific matching territory, unless set by hand (`territoryManual`).
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Option<crate::territory::graphql::Territory>> {
+        let Some(id) = self.0.territory_id else { return Ok(None) };
+        let p = ctx.principal()?;
+        Ok(crate::territory::store::find(p.org, &ctx.state()?.db, id).await?.map(crate::territory::graphql::Territory))
+    }
+    /// Whether the territory was set by hand (routing leaves it alone).
+    async fn territory_manual(&self) -> bool {
+        self.0.territory_manual
     }
     /// ID in the CRM, unique in the organization.
     async fn external_id(&self) -> Option<&str> {
@@ -469,6 +480,9 @@ pub struct DealInput {
     splits: Option<Vec<DealSplitInput>>,
     /// ID in the CRM, unique in the organization.
     external_id: MaybeUndefined<String>,
+    /// A territory set by hand (routing then leaves the deal alone); `null` hands the deal back
+    /// to routing.
+    territory_id: MaybeUndefined<ID>,
     /// Custom field values by key (merged into the current ones; `null` removes a value).
     /// Keys must be defined fields and values of their type.
     custom_fields: Option<async_graphql::Json<serde_json::Value>>,
@@ -562,6 +576,8 @@ pub struct DealFilterInput {
     expected_close_to: Option<NaiveDate>,
     /// Text in name or company (at most 200 characters).
     search: Option<String>,
+    /// Only deals in this territory and its sub-territories.
+    territory_id: Option<ID>,
 }
 
 // ---------------------------------------------------------------- helpers
@@ -710,6 +726,11 @@ async fn parse_deal(
         Some(Some(x)) => model::parse_external_id(&x).map_err(|x| e.push(x)).ok().map(Some),
         other => other,
     };
+    f.territory = match &input.territory_id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some((None, false)),
+        MaybeUndefined::Value(id) => Some((Some(crate::territory::graphql::load(p, db, id).await?.id), true)),
+    };
     let splits = match input.splits {
         Some(list) => {
             let mut parsed = Vec::new();
@@ -735,6 +756,38 @@ async fn parse_deal(
         None => None,
     };
     Ok((f, splits, stage))
+}
+
+/// Routes a deal without a manual territory to the most specific matching territory, from its
+/// location fields as they will be after this change.
+async fn route_territory(
+    p: &Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    f: &mut DealFields,
+    current: Option<&deal::Model>,
+) -> AppResult<()> {
+    let manual = match (&f.territory, current) {
+        (Some((_, m)), _) => *m,
+        (None, Some(d)) => d.territory_manual,
+        (None, None) => false,
+    };
+    if manual {
+        return Ok(());
+    }
+    let pick = |new: &Option<Option<String>>, old: Option<&Option<String>>| {
+        new.clone().unwrap_or_else(|| old.cloned().flatten())
+    };
+    let location = crate::territory::model::DealLocation {
+        country: pick(&f.country, current.map(|d| &d.country)),
+        postal_code: pick(&f.postal_code, current.map(|d| &d.postal_code)),
+        industry: pick(&f.industry, current.map(|d| &d.industry)),
+        company_size: f.company_size.unwrap_or_else(|| current.and_then(|d| d.company_size)),
+    };
+    let routed = crate::territory::store::route(p.org, db, &location).await?;
+    if current.is_none_or(|d| d.territory_id != routed || d.territory_manual) {
+        f.territory = Some((routed, false));
+    }
+    Ok(())
 }
 
 fn stage_of(stages: &[pipeline_stage::Model], id: Uuid) -> AppResult<&pipeline_stage::Model> {
@@ -934,6 +987,13 @@ impl PipelineQuery {
             close_from: f.expected_close_from,
             close_to: f.expected_close_to,
             search: f.search,
+            territory_ids: match &f.territory_id {
+                Some(id) => {
+                    let t = crate::territory::graphql::load(p, db, id).await?;
+                    Some(crate::territory::store::tree(p.org, db).await?.subtree([t.id]).into_iter().collect())
+                }
+                None => None,
+            },
         };
         let total = store::count_deals(p.org, db, &store_filter).await?;
         let w = page.window(total)?;
@@ -1340,6 +1400,10 @@ impl PipelineMutation {
             let e = FieldError::new("stageId", "INVALID", "reopen into an OPEN stage");
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
         }
+        if d.outcome.as_deref() == Some("WON") {
+            // Commission already approved on this deal is taken back in the next open period.
+            crate::incentive::store::claw_back_deal(p.org, &tx, d.id, "the won deal was reopened").await?;
+        }
         let reset = deal::Model { probability_manual: false, forecast_category_manual: false, ..d.clone() };
         let deal = enter_stage(p, &tx, &reset, &target, None).await?;
         tx.commit().await.map_err(AppError::from)?;
@@ -1460,6 +1524,8 @@ async fn create(
             (ForecastCategory::parse(&stage.default_forecast_category).unwrap_or(ForecastCategory::Pipeline), false)
         }
     };
+    let mut fields = fields;
+    route_territory(p, tx, &mut fields, None).await?;
     let d = store::create_deal(p.org, tx, fields, &stage, probability, category).await?;
     if let Some(s) = &splits {
         store::replace_splits(p.org, tx, d.id, s).await?;
@@ -1497,6 +1563,8 @@ async fn update(
         forecast_category: manual_category.filter(|_| !closed).map(|c| (c, true)),
         ..Default::default()
     };
+    let mut fields = fields;
+    route_territory(p, tx, &mut fields, Some(&d)).await?;
     let updated = store::update_deal(p.org, tx, &d, fields, state).await?;
     if let Some(s) = &splits {
         store::replace_splits(p.org, tx, d.id, s).await?;

@@ -266,6 +266,8 @@ pub struct DealFields {
     pub external_id: Option<Option<String>>,
     /// Custom field values, already merged and validated (a JSON object).
     pub custom_fields: Option<String>,
+    /// Territory and whether it was set by hand (routed otherwise).
+    pub territory: Option<(Option<Uuid>, bool)>,
 }
 
 /// Inserts a deal in a stage with its probability and category already decided.
@@ -304,6 +306,8 @@ pub async fn create_deal(
         company_size: Set(f.company_size.flatten()),
         external_id: Set(f.external_id.flatten()),
         custom_fields: Set(f.custom_fields.unwrap_or_else(|| "{}".into())),
+        territory_id: Set(f.territory.and_then(|t| t.0)),
+        territory_manual: Set(f.territory.is_some_and(|t| t.1)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -353,6 +357,8 @@ pub async fn update_deal(
         company_size: set_if(f.company_size),
         external_id: set_if(f.external_id),
         custom_fields: set_if(f.custom_fields),
+        territory_id: set_if(f.territory.map(|t| t.0)),
+        territory_manual: set_if(f.territory.map(|t| t.1)),
         stage_id: set_if(s.stage_id),
         probability: set_if(s.probability.map(|p| p.0)),
         probability_manual: set_if(s.probability.map(|p| p.1)),
@@ -415,6 +421,8 @@ pub struct DealFilter {
     pub close_to: Option<NaiveDate>,
     /// Text in name or company.
     pub search: Option<String>,
+    /// Only deals in these territories.
+    pub territory_ids: Option<Vec<Uuid>>,
 }
 
 fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
@@ -441,6 +449,9 @@ fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
     }
     if let Some(d) = f.close_to {
         c = c.add(deal::Column::ExpectedCloseDate.lte(d));
+    }
+    if let Some(ids) = &f.territory_ids {
+        c = c.add(deal::Column::TerritoryId.is_in(ids.iter().copied()));
     }
     if let Some(text) = f.search.as_deref().filter(|t| !t.is_empty()) {
         let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

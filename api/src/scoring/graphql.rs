@@ -1178,7 +1178,20 @@ impl ScoringMutation {
             step_percent: step,
             kpi_key,
         };
-        let t = store::create_activity_type(p.org, &state.db, new).await?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let t = store::create_activity_type(p.org, &tx, new).await?;
+        crate::audit::store::record(
+            p.org,
+            &tx,
+            p.into(),
+            "activityType.create",
+            "ActivityType",
+            Some(t.id),
+            None,
+            crate::audit::store::snapshot(&t),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1229,7 +1242,20 @@ impl ScoringMutation {
         if !errors.is_empty() {
             return Ok(ActivityTypePayload { activity_type: None, user_errors: field_errors(errors) });
         }
-        let t = store::update_activity_type(p.org, &state.db, id, patch).await?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let t = store::update_activity_type(p.org, &tx, id, patch).await?;
+        crate::audit::store::record(
+            p.org,
+            &tx,
+            p.into(),
+            "activityType.update",
+            "ActivityType",
+            Some(t.id),
+            crate::audit::store::snapshot(&current),
+            crate::audit::store::snapshot(&t),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1244,7 +1270,21 @@ impl ScoringMutation {
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::ActivityType)?;
         let patch = store::ActivityTypePatch { active: Some(false), ..Default::default() };
-        let t = store::update_activity_type(p.org, &state.db, id, patch).await?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let before = store::find_activity_type(p.org, &tx, id).await?;
+        let t = store::update_activity_type(p.org, &tx, id, patch).await?;
+        crate::audit::store::record(
+            p.org,
+            &tx,
+            p.into(),
+            "activityType.archive",
+            "ActivityType",
+            Some(t.id),
+            before.as_ref().and_then(crate::audit::store::snapshot),
+            crate::audit::store::snapshot(&t),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1499,7 +1539,20 @@ impl ScoringMutation {
             reason,
             set_by: p.member_id,
         };
-        let t = store::insert_target(p.org, &state.db, new).await?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let t = store::insert_target(p.org, &tx, new).await?;
+        crate::audit::store::record(
+            p.org,
+            &tx,
+            p.into(),
+            "pointsTarget.set",
+            "PointsTarget",
+            Some(t.id),
+            None,
+            crate::audit::store::snapshot(&t),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
         state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(PointsTargetPayload { target: Some(PointsTarget(t)), user_errors: vec![] })
     }

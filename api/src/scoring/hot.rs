@@ -308,6 +308,7 @@ mod tests {
             active: true,
             password_hash: None,
             deactivated_at: None,
+            ramp_percents: None,
             created_at: now,
             updated_at: now,
         }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod compensation;
 mod conventions;
 mod demo;
 mod health;

@@ -1,0 +1,139 @@
+//! `auditLog`: who changed what, for admins.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::audit_entry;
+
+use crate::auth::Permission;
+use crate::error::AppError;
+use crate::graphql::ContextExt;
+use crate::graphql::loaders::MemberKey;
+use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_global_id, global_id};
+use crate::org::graphql::Member;
+
+use super::store::{self, AuditFilter};
+
+/// One recorded change.
+pub struct AuditEntry(pub audit_entry::Model);
+
+/// One recorded change: who, when, what, and the record before and after.
+#[Object]
+impl AuditEntry {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::AuditEntry, self.0.id)
+    }
+    /// When the change was made.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// The member who made it; `null` for the server itself (`actorKind` SYSTEM).
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        match self.0.actor_id {
+            Some(id) => Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member)),
+            None => Ok(None),
+        }
+    }
+    /// `member` or `system`.
+    async fn actor_kind(&self) -> &str {
+        &self.0.actor
+    }
+    /// What was done, `<record>.<verb>`: e.g. `quota.set`, `statement.approve`, `dispute.resolve`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// The kind of record changed, as its GraphQL type name (`Quota`, `Territory`, `PointsTarget`, …).
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+    /// The record changed: its global ID when the type is a `Node`, else its raw UUID.
+    async fn entity_id(&self) -> Option<ID> {
+        let id = self.0.entity_id?;
+        Some(match NodeKind::parse(&self.0.entity_type) {
+            Some(kind) => global_id(kind, id),
+            None => ID(id.to_string()),
+        })
+    }
+    /// The record before the change (JSON); `null` for a creation.
+    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.before.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(async_graphql::Json)
+    }
+    /// The record after the change (JSON); `null` for a deletion.
+    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.after.as_deref().and_then(|s| serde_json::from_str(s).ok()).map(async_graphql::Json)
+    }
+}
+
+/// An entry by ID for `node`: admins only; `None` otherwise.
+pub async fn node(
+    p: &crate::auth::Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    id: uuid::Uuid,
+) -> crate::error::AppResult<Option<crate::org::graphql::Node>> {
+    if !p.has(Permission::OrganizationUpdate) {
+        return Ok(None);
+    }
+    Ok(store::find(p.org, db, id).await?.map(|e| crate::org::graphql::Node::AuditEntry(AuditEntry(e))))
+}
+
+/// Filter for `auditLog`.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Only records of this type (`Quota`, `Territory`, `IncentivePlan`, `Statement`, …).
+    entity_type: Option<String>,
+    /// Only changes to this record (its global ID).
+    entity_id: Option<ID>,
+    /// Only changes by this member.
+    actor_id: Option<ID>,
+    /// Only this action, e.g. `quota.set`.
+    action: Option<String>,
+    /// At or after this instant.
+    from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    to: Option<DateTime<Utc>>,
+}
+
+/// Audit-log queries.
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Changes to configuration and money records, newest first. Admins only.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to include.")] filter: Option<AuditLogFilter>,
+        #[graphql(desc = "Page size from the start, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Result<Conn<AuditEntry>> {
+        let p = ctx.principal()?;
+        p.require(Permission::OrganizationUpdate)?;
+        let db = &ctx.state()?.db;
+        let page = PageArgs { first, after, last, before };
+        page.validate()?;
+        let f = filter.unwrap_or_default();
+        let too_long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > 100);
+        if too_long(&f.entity_type) || too_long(&f.action) {
+            return Err(AppError::bad_input("'entityType' and 'action' are at most 100 characters").into());
+        }
+        let filter = AuditFilter {
+            entity_type: f.entity_type,
+            entity_id: f.entity_id.as_ref().map(|id| decode_global_id(id).map(|(_, u)| u)).transpose()?,
+            actor_id: f
+                .actor_id
+                .as_ref()
+                .map(|id| crate::graphql::relay::decode_id(id, NodeKind::Member))
+                .transpose()?,
+            action: f.action,
+            from: f.from,
+            to: f.to,
+        };
+        let total = store::count(p.org, db, &filter).await?;
+        let window = page.window(total)?;
+        let rows = store::list(p.org, db, &filter, window.start, window.limit()).await?;
+        Ok(connection(window, rows.into_iter().map(AuditEntry).collect()))
+    }
+}

@@ -1,0 +1,9 @@
+//! Incentive compensation: versioned plans (commission tiers, bonuses, SPIFFs, team bonuses,
+//! draws), payout runs that produce explainable statements, their lifecycle, disputes and
+//! clawbacks (issue 5 items 3 and 4). `model` holds the exact money math.
+
+pub mod export;
+pub mod graphql;
+pub mod model;
+pub mod payouts;
+pub mod store;

@@ -1,0 +1,2306 @@
+//! Incentive money math: plan components, their validation, and one member's payout statement
+//! for one period ([`compute_statement`]). Pure functions, no I/O.
+//!
+//! Money is [`Decimal`], never a float. Rates, attainments and thresholds are percents
+//! (`5` means 5 %). Rounding to cents is half-even ([`round_cents`]) and happens per line
+//! only: a statement's total is the exact sum of its rounded lines, so a rep can add the lines
+//! up and get the total to the cent.
+//!
+//! # How a statement is computed
+//!
+//! Lines come in this order: commission, cap, bonus, SPIFF, team bonus, clawback, adjustment,
+//! draw. Within a kind, components keep the plan's order. The same input always gives the
+//! same output. Components are expected to have passed [`validate_components`].
+//!
+//! - **Credited revenue** is the sum of the member's credits for won deals closed in the
+//!   period: as owner, as a revenue-split partner and as an overlay partner (overlay credit
+//!   comes on top of the revenue shares, so it counts too). **Attainment** is credited revenue
+//!   ÷ quota × 100, rounded to 2 decimals; without a quota (none, or zero) there is none.
+//!   A ramp is the caller's business: the quota passed in is already ramped.
+//! - **Band edges** are money: quota × `from_attainment` ÷ 100, rounded to cents, so every
+//!   portion of a credit is a whole number of cents. An attainment level counts as reached when
+//!   credited revenue is at or above its edge (exact money comparison; the attainment shown is
+//!   rounded for display only).
+//! - **COMMISSION**: the credits, in order of (closed on, deal ID), fill the bands
+//!   cumulatively. Revenue below the first tier's `from_attainment` (when that is above 0) is
+//!   paid at `base_rate` (tier label `base`); tier *N* (1-based) is labelled
+//!   `tier N (from X %)` and runs from its edge up to the next tier's edge. A credit that
+//!   straddles edges becomes one line per band it touches, each with its portion as
+//!   `credited_base`, the attainment at the end of that portion, and the band's label and rate.
+//!   `MARGINAL`: each portion is paid at its band's rate. `RETROACTIVE`: when the tier finally
+//!   reached (the highest whose edge is at or below credited revenue) is `RETROACTIVE`, every
+//!   credit is paid at that tier's rate, one line per credit. Without a quota every credit is
+//!   paid at `base_rate` with no attainment. A line pays round_cents(portion × rate ÷ 100).
+//!   A tier above the base rate is an accelerator, below it a decelerator; the explanation
+//!   says so.
+//! - **Cap**: when the commission lines add up to more than `cap`, a negative CAP line brings
+//!   commission down to exactly the cap.
+//! - **BONUS**: every threshold reached pays its amount once. Without a quota, none is reached.
+//! - **SPIFF**: target `DEAL` pays once per credit as owner or revenue partner (not overlay)
+//!   closed inside `[starts_on, ends_on]` (both days count) whose deal amount is at least
+//!   `min_deal_amount` (when set); target `ACTIVITY` pays amount × quantity per activity of
+//!   `activity_type_id` inside the window (an activity without a positive quantity earns
+//!   nothing).
+//! - **TEAM_BONUS**: when the team's quota attainment (`QUOTA`) or mystery-check average
+//!   (`MYSTERY_AVERAGE`) is at or above the threshold and the team has active members, the
+//!   member gets round_cents(pool ÷ active members). Otherwise there is no line.
+//! - **Clawbacks**: every line originally paid on a reversed deal comes back negated, at its
+//!   original rate, tier and base.
+//! - **Adjustments**: a resolved dispute adds its amount (either sign); the explanation is the
+//!   resolution.
+//! - **DRAW** (last): let E be the sum of all lines above. `NON_RECOVERABLE`: when E is below
+//!   the draw amount, a DRAW line tops it up to the amount; nothing is recovered later.
+//!   `RECOVERABLE`: when E is below the amount, a DRAW line tops it up and the outstanding
+//!   balance grows by that much; otherwise, when a balance is outstanding, a DRAW_RECOVERY line
+//!   takes back min(balance, E − amount) and the balance shrinks by it. Without a recoverable
+//!   draw the balance is carried unchanged.
+
+use std::collections::HashSet;
+
+use async_graphql::Enum;
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::org::model::FieldError;
+
+macro_rules! stored_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+        impl $name {
+            /// The stored form.
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
+            /// Parses the stored form; unknown values are `None`.
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
+        }
+    };
+}
+
+stored_enum!(
+    /// How a commission tier's rate applies.
+    TierMode {
+        /// The tier's rate applies to the revenue inside its band only.
+        Marginal => "MARGINAL",
+        /// Once reached, the tier's rate applies to all credited revenue of the period.
+        Retroactive => "RETROACTIVE",
+    }
+);
+
+stored_enum!(
+    /// What a SPIFF pays for.
+    SpiffTarget {
+        /// A won deal.
+        Deal => "DEAL",
+        /// A logged activity of one type.
+        Activity => "ACTIVITY",
+    }
+);
+
+stored_enum!(
+    /// What a team must reach for its team bonus.
+    TeamBonusCondition {
+        /// The team's quota attainment, in percent.
+        Quota => "QUOTA",
+        /// The team's mystery-check average.
+        MysteryAverage => "MYSTERY_AVERAGE",
+    }
+);
+
+stored_enum!(
+    /// Whether a draw is paid back from later earnings.
+    DrawKind {
+        /// An advance: recovered from earnings above the draw in later periods.
+        Recoverable => "RECOVERABLE",
+        /// A guarantee: never paid back.
+        NonRecoverable => "NON_RECOVERABLE",
+    }
+);
+
+stored_enum!(
+    /// Where a payout statement stands.
+    StatementStatus {
+        /// Computed, may be recomputed.
+        Draft => "DRAFT",
+        /// Approved for payment; frozen.
+        Approved => "APPROVED",
+        /// Paid out.
+        Paid => "PAID",
+    }
+);
+
+impl StatementStatus {
+    /// Whether a statement may move from `from` to `to`: DRAFT → APPROVED and APPROVED → PAID only.
+    pub fn may_transition(from: StatementStatus, to: StatementStatus) -> bool {
+        matches!(
+            (from, to),
+            (StatementStatus::Draft, StatementStatus::Approved) | (StatementStatus::Approved, StatementStatus::Paid)
+        )
+    }
+}
+
+stored_enum!(
+    /// What a statement line pays (or takes back).
+    LineKind {
+        /// Commission on credited revenue.
+        Commission => "COMMISSION",
+        /// A bonus for reaching an attainment threshold.
+        Bonus => "BONUS",
+        /// A SPIFF for a qualifying deal or activity.
+        Spiff => "SPIFF",
+        /// A share of a team bonus pool.
+        TeamBonus => "TEAM_BONUS",
+        /// A draw topping earnings up to the guaranteed amount.
+        Draw => "DRAW",
+        /// Recovery of an earlier recoverable draw (negative).
+        DrawRecovery => "DRAW_RECOVERY",
+        /// Commission above the cap, held back (negative).
+        Cap => "CAP",
+        /// Commission taken back for a reversed deal (negative).
+        Clawback => "CLAWBACK",
+        /// A correction from a resolved dispute (either sign).
+        Adjustment => "ADJUSTMENT",
+    }
+);
+
+stored_enum!(
+    /// Where a rep's dispute of a statement line stands.
+    DisputeStatus {
+        /// Waiting for a manager.
+        Open => "OPEN",
+        /// Accepted; may carry an adjustment.
+        Accepted => "ACCEPTED",
+        /// Rejected with a reason.
+        Rejected => "REJECTED",
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// Plan components
+// ---------------------------------------------------------------------------------------------
+
+/// A tier of a commission: from this attainment (percent, inclusive) upward until the next tier.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Tier {
+    /// Attainment in percent where the tier starts (inclusive).
+    pub from_attainment: Decimal,
+    /// Commission rate in percent.
+    pub rate: Decimal,
+    /// Marginal or retroactive.
+    pub mode: TierMode,
+}
+
+/// A bonus step: `amount` is paid once when attainment reaches `attainment` (percent).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BonusThreshold {
+    /// Attainment in percent (inclusive).
+    pub attainment: Decimal,
+    /// Money paid when reached.
+    pub amount: Decimal,
+}
+
+/// A plan component as stored (JSON array in the database).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Component {
+    /// A rate on credited revenue, with attainment tiers and an optional cap.
+    Commission {
+        /// Unique within the plan.
+        name: String,
+        /// Rate in percent below the first tier, or everywhere without a quota or tiers.
+        base_rate: Decimal,
+        /// Ordered by `from_attainment`, strictly increasing.
+        tiers: Vec<Tier>,
+        /// Most commission paid in a period.
+        cap: Option<Decimal>,
+    },
+    /// Fixed amounts at attainment thresholds.
+    Bonus {
+        /// Unique within the plan.
+        name: String,
+        /// Ordered by attainment, strictly increasing.
+        thresholds: Vec<BonusThreshold>,
+    },
+    /// A fixed amount per qualifying deal or activity inside a window.
+    Spiff {
+        /// Unique within the plan.
+        name: String,
+        /// Deals or activities.
+        target: SpiffTarget,
+        /// ACTIVITY: the activity type that qualifies.
+        activity_type_id: Option<Uuid>,
+        /// DEAL: the smallest deal amount that qualifies.
+        min_deal_amount: Option<Decimal>,
+        /// Money per deal, or per unit of activity.
+        amount: Decimal,
+        /// First day of the window.
+        starts_on: NaiveDate,
+        /// Last day of the window (inclusive).
+        ends_on: NaiveDate,
+    },
+    /// A pool paid when a team reaches its goal, split equally over its active members.
+    TeamBonus {
+        /// Unique within the plan.
+        name: String,
+        /// The team.
+        team_id: Uuid,
+        /// What the team must reach.
+        condition: TeamBonusCondition,
+        /// Quota attainment in percent, or the mystery-check average.
+        threshold: Decimal,
+        /// Money split over the team's active members.
+        pool: Decimal,
+    },
+    /// A guaranteed minimum pay per period.
+    Draw {
+        /// Unique within the plan.
+        name: String,
+        /// Recoverable or not. Stored as `draw_kind`: `kind` is the component's tag.
+        #[serde(rename = "draw_kind")]
+        kind: DrawKind,
+        /// The guaranteed amount per period.
+        amount: Decimal,
+    },
+}
+
+impl Component {
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Component::Commission { name, .. }
+            | Component::Bonus { name, .. }
+            | Component::Spiff { name, .. }
+            | Component::TeamBonus { name, .. }
+            | Component::Draw { name, .. } => name,
+        }
+    }
+
+    /// The stored kind: `COMMISSION`, `BONUS`, `SPIFF`, `TEAM_BONUS` or `DRAW`.
+    pub fn kind_str(&self) -> &'static str {
+        match self {
+            Component::Commission { .. } => "COMMISSION",
+            Component::Bonus { .. } => "BONUS",
+            Component::Spiff { .. } => "SPIFF",
+            Component::TeamBonus { .. } => "TEAM_BONUS",
+            Component::Draw { .. } => "DRAW",
+        }
+    }
+}
+
+/// Most components in one plan.
+pub const MAX_COMPONENTS: usize = 20;
+/// Most tiers in one commission.
+pub const MAX_TIERS: usize = 10;
+/// Most thresholds in one bonus.
+pub const MAX_THRESHOLDS: usize = 10;
+/// Longest component name.
+pub const MAX_COMPONENT_NAME_LEN: usize = 100;
+/// Largest money amount in a plan: ten billion in the currency's units.
+pub const MAX_PLAN_AMOUNT: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0);
+/// Highest attainment a tier or bonus threshold may start at (100 times the quota).
+pub const MAX_ATTAINMENT_PERCENT: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// Highest team-bonus threshold (a mystery-check average is in points, not percent).
+pub const MAX_TEAM_THRESHOLD: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+fn err(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, code, message)
+}
+
+fn scale_of(d: Decimal) -> u32 {
+    d.normalize().scale()
+}
+
+/// A rate: 0 to 100 percent, at most 4 decimals.
+fn check_rate(field: &str, rate: Decimal) -> Result<(), FieldError> {
+    if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
+        return Err(err(field, "OUT_OF_RANGE", "must be between 0 and 100 (percent)"));
+    }
+    if scale_of(rate) > 4 {
+        return Err(err(field, "INVALID", "at most 4 decimals"));
+    }
+    Ok(())
+}
+
+/// A percent level (tier start, threshold): 0 to `max`, at most 4 decimals.
+fn check_level(field: &str, level: Decimal, max: Decimal) -> Result<(), FieldError> {
+    if level < Decimal::ZERO || level > max {
+        return Err(err(field, "OUT_OF_RANGE", format!("must be between 0 and {max}")));
+    }
+    if scale_of(level) > 4 {
+        return Err(err(field, "INVALID", "at most 4 decimals"));
+    }
+    Ok(())
+}
+
+/// A money amount: 0 to ten billion, at most 2 decimals.
+fn check_money(field: &str, amount: Decimal) -> Result<(), FieldError> {
+    if amount < Decimal::ZERO {
+        return Err(err(field, "OUT_OF_RANGE", "must not be negative"));
+    }
+    if amount > MAX_PLAN_AMOUNT {
+        return Err(err(field, "OUT_OF_RANGE", "must be at most 10000000000"));
+    }
+    if scale_of(amount) > 2 {
+        return Err(err(field, "INVALID", "at most 2 decimals"));
+    }
+    Ok(())
+}
+
+/// Checks a plan's components: 1 to 20 components; names trimmed, non-empty, at most 100
+/// characters, without control characters and unique (ignoring case); at most one COMMISSION
+/// and one DRAW; rates 0 to 100 with at most 4 decimals; at most 10 tiers, starting at 0 % or
+/// more and strictly increasing; a cap above 0; money amounts 0 to ten billion with at most
+/// 2 decimals; 1 to 10 bonus thresholds, strictly increasing; a SPIFF window that does not end
+/// before it starts, an activity type for (and only for) ACTIVITY SPIFFs; a team-bonus
+/// threshold of 0 or more. Attainment levels are at most 10000 % and team thresholds at most
+/// 1000000, both with at most 4 decimals.
+///
+/// The first problem is reported, on a path like `components[2].tiers[1].rate` (camelCase,
+/// as in the GraphQL input) with code `INVALID`, `OUT_OF_RANGE`, `REQUIRED`, `DUPLICATE` or
+/// `TOO_LONG`.
+pub fn validate_components(components: &[Component]) -> Result<(), FieldError> {
+    if components.is_empty() {
+        return Err(err("components", "REQUIRED", "a plan needs at least one component"));
+    }
+    if components.len() > MAX_COMPONENTS {
+        return Err(err("components", "TOO_LONG", format!("at most {MAX_COMPONENTS} components")));
+    }
+    let mut names = HashSet::new();
+    let (mut commissions, mut draws) = (0, 0);
+    for (i, component) in components.iter().enumerate() {
+        let at = |field: &str| format!("components[{i}].{field}");
+        let name = component.name().trim();
+        if name.is_empty() {
+            return Err(err(&at("name"), "REQUIRED", "must not be empty"));
+        }
+        if name.chars().count() > MAX_COMPONENT_NAME_LEN {
+            return Err(err(&at("name"), "TOO_LONG", format!("at most {MAX_COMPONENT_NAME_LEN} characters")));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(err(&at("name"), "INVALID", "must not contain control characters"));
+        }
+        if !names.insert(name.to_lowercase()) {
+            return Err(err(&at("name"), "DUPLICATE", format!("another component is already called '{name}'")));
+        }
+        match component {
+            Component::Commission { base_rate, tiers, cap, .. } => {
+                commissions += 1;
+                if commissions > 1 {
+                    return Err(err(&at("kind"), "DUPLICATE", "a plan has at most one COMMISSION component"));
+                }
+                check_rate(&at("baseRate"), *base_rate)?;
+                if tiers.len() > MAX_TIERS {
+                    return Err(err(&at("tiers"), "TOO_LONG", format!("at most {MAX_TIERS} tiers")));
+                }
+                for (j, tier) in tiers.iter().enumerate() {
+                    let from = at(&format!("tiers[{j}].fromAttainment"));
+                    check_level(&from, tier.from_attainment, MAX_ATTAINMENT_PERCENT)?;
+                    if j > 0 && tier.from_attainment <= tiers[j - 1].from_attainment {
+                        return Err(err(&from, "INVALID", "tiers must start at strictly increasing attainments"));
+                    }
+                    check_rate(&at(&format!("tiers[{j}].rate")), tier.rate)?;
+                }
+                if let Some(cap) = cap {
+                    check_money(&at("cap"), *cap)?;
+                    if cap.is_zero() {
+                        return Err(err(&at("cap"), "OUT_OF_RANGE", "must be above 0 (leave it out for no cap)"));
+                    }
+                }
+            }
+            Component::Bonus { thresholds, .. } => {
+                if thresholds.is_empty() {
+                    return Err(err(&at("thresholds"), "REQUIRED", "a bonus needs at least one threshold"));
+                }
+                if thresholds.len() > MAX_THRESHOLDS {
+                    return Err(err(&at("thresholds"), "TOO_LONG", format!("at most {MAX_THRESHOLDS} thresholds")));
+                }
+                for (j, threshold) in thresholds.iter().enumerate() {
+                    let level = at(&format!("thresholds[{j}].attainment"));
+                    check_level(&level, threshold.attainment, MAX_ATTAINMENT_PERCENT)?;
+                    if j > 0 && threshold.attainment <= thresholds[j - 1].attainment {
+                        return Err(err(&level, "INVALID", "thresholds must be strictly increasing"));
+                    }
+                    check_money(&at(&format!("thresholds[{j}].amount")), threshold.amount)?;
+                }
+            }
+            Component::Spiff { target, activity_type_id, min_deal_amount, amount, starts_on, ends_on, .. } => {
+                check_money(&at("amount"), *amount)?;
+                if let Some(min) = min_deal_amount {
+                    check_money(&at("minDealAmount"), *min)?;
+                }
+                if ends_on < starts_on {
+                    return Err(err(&at("endsOn"), "INVALID", "must not be before startsOn"));
+                }
+                match (target, activity_type_id) {
+                    (SpiffTarget::Activity, None) => {
+                        return Err(err(&at("activityTypeId"), "REQUIRED", "an ACTIVITY SPIFF needs an activity type"));
+                    }
+                    (SpiffTarget::Deal, Some(_)) => {
+                        return Err(err(&at("activityTypeId"), "INVALID", "a DEAL SPIFF has no activity type"));
+                    }
+                    _ => {}
+                }
+            }
+            Component::TeamBonus { threshold, pool, .. } => {
+                check_level(&at("threshold"), *threshold, MAX_TEAM_THRESHOLD)?;
+                check_money(&at("pool"), *pool)?;
+            }
+            Component::Draw { amount, .. } => {
+                draws += 1;
+                if draws > 1 {
+                    return Err(err(&at("kind"), "DUPLICATE", "a plan has at most one DRAW component"));
+                }
+                check_money(&at("amount"), *amount)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statement input and output
+// ---------------------------------------------------------------------------------------------
+
+/// How a member is credited for a deal.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CreditShare {
+    /// The deal's owner (without revenue splits, 100 %).
+    Owner,
+    /// A revenue-split partner with this percent (revenue shares sum to 100).
+    Revenue(i32),
+    /// An overlay partner with this percent, on top of the revenue shares.
+    Overlay(i32),
+}
+
+/// A won deal credited to the member, closed in the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealCredit {
+    /// The deal.
+    pub deal_id: Uuid,
+    /// Its name, for explanations.
+    pub deal_name: String,
+    /// The day it closed (in the organization's time zone).
+    pub closed_on: NaiveDate,
+    /// The deal's full amount.
+    pub deal_amount: Decimal,
+    /// The member's credited revenue from it.
+    pub credited: Decimal,
+    /// Why the member is credited.
+    pub share: CreditShare,
+}
+
+/// An activity the member logged in the period (not voided).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityFact {
+    /// The activity.
+    pub activity_id: Uuid,
+    /// Its type.
+    pub activity_type_id: Uuid,
+    /// The type's name, for explanations.
+    pub type_name: String,
+    /// The day it happened (in the organization's time zone).
+    pub occurred_on: NaiveDate,
+    /// Units logged.
+    pub quantity: i32,
+}
+
+/// What a TEAM_BONUS component needs to know about its team for the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamFact {
+    /// The team.
+    pub team_id: Uuid,
+    /// Its name, for explanations.
+    pub team_name: String,
+    /// The team's quota attainment in percent, when it has a quota.
+    pub quota_attainment: Option<Decimal>,
+    /// The team's mystery-check average, when checks were scored.
+    pub mystery_average: Option<Decimal>,
+    /// Active members sharing the pool.
+    pub active_members: u32,
+}
+
+/// A line originally paid on a deal that has since been reversed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OriginalLine {
+    /// What was paid.
+    pub amount: Decimal,
+    /// At which rate.
+    pub rate: Option<Decimal>,
+    /// On which credited revenue.
+    pub credited_base: Option<Decimal>,
+    /// In which tier.
+    pub tier: Option<String>,
+}
+
+/// A won deal reversed after it was paid: its lines are clawed back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClawbackFact {
+    /// The deal.
+    pub deal_id: Uuid,
+    /// Its name, for explanations.
+    pub deal_name: String,
+    /// The lines paid on it earlier.
+    pub original: Vec<OriginalLine>,
+    /// Why it was reversed.
+    pub reason: String,
+}
+
+/// A resolved dispute that changes the pay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdjustmentFact {
+    /// The dispute.
+    pub dispute_id: Uuid,
+    /// The correction (either sign).
+    pub amount: Decimal,
+    /// The manager's resolution, shown as the explanation.
+    pub resolution: String,
+}
+
+/// Everything one member's statement for one period is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementInput<'a> {
+    /// The plan's components.
+    pub components: &'a [Component],
+    /// First day of the period.
+    pub period_start: NaiveDate,
+    /// First day after the period (`[start, end)`).
+    pub period_end: NaiveDate,
+    /// ISO 4217 code shown in explanations.
+    pub currency: &'a str,
+    /// The member's revenue quota for the period, ramp already applied.
+    pub quota: Option<Decimal>,
+    /// Won deals credited to this member, closed in the period.
+    pub credits: Vec<DealCredit>,
+    /// The member's activities in the period (not voided).
+    pub activities: Vec<ActivityFact>,
+    /// Facts of teams named by TEAM_BONUS components.
+    pub teams: Vec<TeamFact>,
+    /// Recoverable draw still owed from earlier periods (0 or more).
+    pub draw_balance: Decimal,
+    /// Reversed deals whose pay comes back this period.
+    pub clawbacks: Vec<ClawbackFact>,
+    /// Resolved disputes that change the pay.
+    pub adjustments: Vec<AdjustmentFact>,
+}
+
+/// What a statement line is about.
+#[derive(Serialize, Deserialize, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LineSource {
+    /// A deal.
+    Deal(Uuid),
+    /// An activity.
+    Activity(Uuid),
+    /// A team.
+    Team(Uuid),
+    /// The draw balance.
+    Draw,
+    /// A dispute.
+    Dispute(Uuid),
+    /// The plan itself (a cap, a bonus threshold).
+    Plan,
+}
+
+/// One line of a statement: what it pays, from what, and how.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Line {
+    /// What it pays.
+    pub kind: LineKind,
+    /// The plan component's name, when a component pays it.
+    pub component: Option<String>,
+    /// What it is about.
+    pub source: LineSource,
+    /// The credited revenue the rate applies to.
+    pub credited_base: Option<Decimal>,
+    /// Attainment in percent at the end of this line's revenue (or the period's, for a bonus).
+    pub attainment: Option<Decimal>,
+    /// The tier's label (`base`, `tier 2 (from 50 %)`, `threshold 100 %`).
+    pub tier: Option<String>,
+    /// The rate in percent.
+    pub rate: Option<Decimal>,
+    /// Money, rounded to cents.
+    pub amount: Decimal,
+    /// One sentence with the numbers.
+    pub explanation: String,
+}
+
+/// A computed statement.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StatementResult {
+    /// The lines, in statement order.
+    pub lines: Vec<Line>,
+    /// The exact sum of the lines.
+    pub total: Decimal,
+    /// Sum of the member's credits in the period.
+    pub credited_revenue: Decimal,
+    /// Credited revenue against quota in percent (2 decimals), without a quota `None`.
+    pub attainment: Option<Decimal>,
+    /// Recoverable draw still owed after this statement.
+    pub draw_balance_after: Decimal,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounding and formatting
+// ---------------------------------------------------------------------------------------------
+
+/// Rounds to cents, half to even (0.125 → 0.12, 0.135 → 0.14), always with 2 decimals.
+pub fn round_cents(d: Decimal) -> Decimal {
+    let mut rounded = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    rounded.rescale(2);
+    rounded
+}
+
+/// `achieved` against `quota` in percent, rounded half-even to 2 decimals; `None` without a
+/// quota (none, zero or negative).
+pub fn attainment_percent(achieved: Decimal, quota: Option<Decimal>) -> Option<Decimal> {
+    let quota = quota.filter(|q| *q > Decimal::ZERO)?;
+    let mut percent =
+        (achieved * Decimal::ONE_HUNDRED / quota).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    percent.rescale(2);
+    Some(percent)
+}
+
+/// The money edge of an attainment level: quota × percent ÷ 100, in cents.
+fn edge(quota: Decimal, percent: Decimal) -> Decimal {
+    round_cents(quota * percent / Decimal::ONE_HUNDRED)
+}
+
+/// Money with 2 decimals and the currency code: `1250.50 EUR`.
+fn money(d: Decimal, currency: &str) -> String {
+    format!("{} {currency}", round_cents(d))
+}
+
+/// A percent without trailing zeros: `5`, `2.5`, `104.5`.
+fn percent(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn tier_label(index: usize, tier: &Tier) -> String {
+    format!("tier {} (from {} %)", index + 1, percent(tier.from_attainment))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The statement
+// ---------------------------------------------------------------------------------------------
+
+/// Computes one member's statement for one period; see the module documentation for the rules.
+pub fn compute_statement(input: &StatementInput) -> StatementResult {
+    let currency = input.currency;
+    let mut credits: Vec<&DealCredit> = input.credits.iter().collect();
+    credits.sort_by_key(|c| (c.closed_on, c.deal_id));
+    let credited_revenue: Decimal = credits.iter().map(|c| c.credited).sum();
+    let quota = input.quota.filter(|q| *q > Decimal::ZERO);
+    let attainment = attainment_percent(credited_revenue, quota);
+
+    let mut lines = Vec::new();
+    for component in input.components {
+        if let Component::Commission { name, base_rate, tiers, cap } = component {
+            let commission = commission_lines(name, *base_rate, tiers, &credits, quota, currency);
+            let earned: Decimal = commission.iter().map(|l| l.amount).sum();
+            lines.extend(commission);
+            if let Some(cap) = *cap
+                && earned > cap
+            {
+                lines.push(Line {
+                    kind: LineKind::Cap,
+                    component: Some(name.clone()),
+                    source: LineSource::Plan,
+                    credited_base: None,
+                    attainment,
+                    tier: None,
+                    rate: None,
+                    amount: round_cents(cap - earned),
+                    explanation: format!(
+                        "Commission '{name}' came to {}, above its cap of {}: {} is held back.",
+                        money(earned, currency),
+                        money(cap, currency),
+                        money(earned - cap, currency),
+                    ),
+                });
+            }
+        }
+    }
+    for component in input.components {
+        if let Component::Bonus { name, thresholds } = component {
+            lines.extend(bonus_lines(name, thresholds, credited_revenue, quota, attainment, currency));
+        }
+    }
+    for component in input.components {
+        if let Component::Spiff { name, target, activity_type_id, min_deal_amount, amount, starts_on, ends_on } =
+            component
+        {
+            let window = Window { name, amount: *amount, starts_on: *starts_on, ends_on: *ends_on, currency };
+            match target {
+                SpiffTarget::Deal => lines.extend(deal_spiff_lines(&window, *min_deal_amount, &credits)),
+                SpiffTarget::Activity => {
+                    if let Some(type_id) = activity_type_id {
+                        lines.extend(activity_spiff_lines(&window, *type_id, &input.activities));
+                    }
+                }
+            }
+        }
+    }
+    for component in input.components {
+        if let Component::TeamBonus { name, team_id, condition, threshold, pool } = component
+            && let Some(line) = team_bonus_line(name, *team_id, *condition, *threshold, *pool, &input.teams, currency)
+        {
+            lines.push(line);
+        }
+    }
+    for clawback in &input.clawbacks {
+        lines.extend(clawback_lines(clawback, currency));
+    }
+    for adjustment in &input.adjustments {
+        let amount = round_cents(adjustment.amount);
+        let resolution = adjustment.resolution.trim();
+        lines.push(Line {
+            kind: LineKind::Adjustment,
+            component: None,
+            source: LineSource::Dispute(adjustment.dispute_id),
+            credited_base: None,
+            attainment: None,
+            tier: None,
+            rate: None,
+            amount,
+            explanation: if resolution.is_empty() {
+                format!("Adjustment of {} from a resolved dispute.", money(amount, currency))
+            } else {
+                resolution.to_owned()
+            },
+        });
+    }
+
+    let mut draw_balance_after = input.draw_balance;
+    if let Some(Component::Draw { name, kind, amount }) =
+        input.components.iter().find(|c| matches!(c, Component::Draw { .. }))
+    {
+        let earned: Decimal = lines.iter().map(|l| l.amount).sum();
+        let (line, balance) = draw_line(name, *kind, *amount, earned, input.draw_balance, currency);
+        lines.extend(line);
+        draw_balance_after = balance;
+    }
+
+    let total = lines.iter().map(|l| l.amount).sum();
+    StatementResult { lines, total, credited_revenue, attainment, draw_balance_after }
+}
+
+/// One attainment band of a commission, in money.
+struct Band {
+    start: Decimal,
+    /// `None`: open-ended.
+    end: Option<Decimal>,
+    rate: Decimal,
+    label: String,
+    /// The tier this band is, `None` for the base band.
+    tier: Option<usize>,
+}
+
+fn bands(base_rate: Decimal, tiers: &[Tier], quota: Decimal) -> Vec<Band> {
+    let edges: Vec<Decimal> = tiers.iter().map(|t| edge(quota, t.from_attainment)).collect();
+    let mut bands = Vec::with_capacity(tiers.len() + 1);
+    if tiers.first().is_none_or(|t| t.from_attainment > Decimal::ZERO) {
+        bands.push(Band {
+            start: Decimal::ZERO,
+            end: edges.first().copied(),
+            rate: base_rate,
+            label: "base".to_owned(),
+            tier: None,
+        });
+    }
+    for (i, tier) in tiers.iter().enumerate() {
+        bands.push(Band {
+            start: edges[i],
+            end: edges.get(i + 1).copied(),
+            rate: tier.rate,
+            label: tier_label(i, tier),
+            tier: Some(i),
+        });
+    }
+    bands
+}
+
+/// The band where money position `at` falls: the last one starting at or below it.
+fn band_at(bands: &[Band], at: Decimal) -> usize {
+    bands.iter().rposition(|b| b.start <= at).unwrap_or(0)
+}
+
+/// "(part of 12000.00 EUR; 60 % revenue split of 20000.00 EUR)", or nothing.
+fn credit_notes(credit: &DealCredit, portion: Decimal, currency: &str) -> String {
+    let mut notes = Vec::new();
+    if portion != credit.credited {
+        notes.push(format!("part of {}", money(credit.credited, currency)));
+    }
+    match credit.share {
+        CreditShare::Owner => {}
+        CreditShare::Revenue(p) => {
+            notes.push(format!("{p} % revenue split of {}", money(credit.deal_amount, currency)))
+        }
+        CreditShare::Overlay(p) => {
+            notes.push(format!("{p} % overlay credit on {}", money(credit.deal_amount, currency)))
+        }
+    }
+    if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
+}
+
+/// "at 8 % (an accelerator; base rate 2 %)".
+fn rate_phrase(rate: Decimal, base_rate: Decimal, is_base: bool) -> String {
+    if is_base {
+        format!("at the base rate of {} %", percent(base_rate))
+    } else if rate > base_rate {
+        format!("at {} % (an accelerator; base rate {} %)", percent(rate), percent(base_rate))
+    } else if rate < base_rate {
+        format!("at {} % (a decelerator; base rate {} %)", percent(rate), percent(base_rate))
+    } else {
+        format!("at {} %", percent(rate))
+    }
+}
+
+fn commission_lines(
+    name: &str,
+    base_rate: Decimal,
+    tiers: &[Tier],
+    credits: &[&DealCredit],
+    quota: Option<Decimal>,
+    currency: &str,
+) -> Vec<Line> {
+    let line = |credit: &DealCredit,
+                portion: Decimal,
+                attainment: Option<Decimal>,
+                tier: String,
+                rate: Decimal,
+                how: String| {
+        let amount = round_cents(portion * rate / Decimal::ONE_HUNDRED);
+        Line {
+            kind: LineKind::Commission,
+            component: Some(name.to_owned()),
+            source: LineSource::Deal(credit.deal_id),
+            credited_base: Some(portion),
+            attainment,
+            tier: Some(tier),
+            rate: Some(rate),
+            amount,
+            explanation: format!(
+                "Deal '{}' closed {}: {} of credited revenue{} {how} = {}.",
+                credit.deal_name,
+                credit.closed_on,
+                money(portion, currency),
+                credit_notes(credit, portion, currency),
+                money(amount, currency),
+            ),
+        }
+    };
+
+    let Some(quota) = quota else {
+        return credits
+            .iter()
+            .map(|c| {
+                let how = format!(
+                    "{} (there is no quota for the period, so no tiers apply)",
+                    rate_phrase(base_rate, base_rate, true)
+                );
+                line(c, c.credited, None, "base".to_owned(), base_rate, how)
+            })
+            .collect();
+    };
+
+    let bands = bands(base_rate, tiers, quota);
+    let placement = |band: &Band| match band.tier {
+        Some(_) => format!("in {}", band.label),
+        None => match tiers.first() {
+            Some(first) => format!("below {}", tier_label(0, first)),
+            None => String::new(),
+        },
+    };
+    let how = |band: &Band| {
+        let placed = placement(band);
+        let rate = rate_phrase(band.rate, base_rate, band.tier.is_none());
+        if placed.is_empty() { rate } else { format!("{placed} {rate}") }
+    };
+
+    let total: Decimal = credits.iter().map(|c| c.credited).sum();
+    let reached = &bands[band_at(&bands, total)];
+    let mut lines = Vec::new();
+    let mut running = Decimal::ZERO;
+
+    if let Some(t) = reached.tier
+        && tiers[t].mode == TierMode::Retroactive
+    {
+        let final_attainment = attainment_percent(total, Some(quota)).unwrap_or_default();
+        for credit in credits {
+            running += credit.credited;
+            let how = format!(
+                "in {}, reached at {} % attainment and paid retroactively on everything, {}",
+                reached.label,
+                percent(final_attainment),
+                rate_phrase(reached.rate, base_rate, false)
+            );
+            let attainment = attainment_percent(running, Some(quota));
+            lines.push(line(credit, credit.credited, attainment, reached.label.clone(), reached.rate, how));
+        }
+        return lines;
+    }
+
+    for credit in credits {
+        let start = running;
+        let end = running + credit.credited;
+        if credit.credited <= Decimal::ZERO {
+            let band = &bands[band_at(&bands, start)];
+            let attainment = attainment_percent(end, Some(quota));
+            lines.push(line(credit, credit.credited, attainment, band.label.clone(), band.rate, how(band)));
+        } else {
+            for band in &bands {
+                let low = start.max(band.start);
+                let high = band.end.map_or(end, |band_end| end.min(band_end));
+                if high > low {
+                    let attainment = attainment_percent(high, Some(quota));
+                    lines.push(line(credit, high - low, attainment, band.label.clone(), band.rate, how(band)));
+                }
+            }
+        }
+        running = end;
+    }
+    lines
+}
+
+fn bonus_lines(
+    name: &str,
+    thresholds: &[BonusThreshold],
+    credited_revenue: Decimal,
+    quota: Option<Decimal>,
+    attainment: Option<Decimal>,
+    currency: &str,
+) -> Vec<Line> {
+    let (Some(quota), Some(attainment)) = (quota, attainment) else {
+        return Vec::new();
+    };
+    thresholds
+        .iter()
+        .filter(|t| credited_revenue >= edge(quota, t.attainment))
+        .map(|t| {
+            let amount = round_cents(t.amount);
+            Line {
+                kind: LineKind::Bonus,
+                component: Some(name.to_owned()),
+                source: LineSource::Plan,
+                credited_base: Some(credited_revenue),
+                attainment: Some(attainment),
+                tier: Some(format!("threshold {} %", percent(t.attainment))),
+                rate: None,
+                amount,
+                explanation: format!(
+                    "Bonus '{name}': attainment of {} % ({} of a {} quota) reached the {} % threshold = {}.",
+                    percent(attainment),
+                    money(credited_revenue, currency),
+                    money(quota, currency),
+                    percent(t.attainment),
+                    money(amount, currency),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// A SPIFF's name, amount and window.
+struct Window<'a> {
+    name: &'a str,
+    amount: Decimal,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    currency: &'a str,
+}
+
+impl Window<'_> {
+    fn contains(&self, day: NaiveDate) -> bool {
+        self.starts_on <= day && day <= self.ends_on
+    }
+
+    fn describe(&self) -> String {
+        format!("SPIFF '{}' ({} to {})", self.name, self.starts_on, self.ends_on)
+    }
+}
+
+fn deal_spiff_lines(window: &Window, min_deal_amount: Option<Decimal>, credits: &[&DealCredit]) -> Vec<Line> {
+    let currency = window.currency;
+    let amount = round_cents(window.amount);
+    credits
+        .iter()
+        .filter(|c| matches!(c.share, CreditShare::Owner | CreditShare::Revenue(_)))
+        .filter(|c| window.contains(c.closed_on))
+        .filter(|c| min_deal_amount.is_none_or(|min| c.deal_amount >= min))
+        .map(|c| Line {
+            kind: LineKind::Spiff,
+            component: Some(window.name.to_owned()),
+            source: LineSource::Deal(c.deal_id),
+            credited_base: None,
+            attainment: None,
+            tier: None,
+            rate: None,
+            amount,
+            explanation: format!(
+                "Deal '{}' of {} closed {} qualifies for {}{} = {}.",
+                c.deal_name,
+                money(c.deal_amount, currency),
+                c.closed_on,
+                window.describe(),
+                min_deal_amount.map(|m| format!(", minimum deal {}", money(m, currency))).unwrap_or_default(),
+                money(amount, currency),
+            ),
+        })
+        .collect()
+}
+
+fn activity_spiff_lines(window: &Window, activity_type_id: Uuid, activities: &[ActivityFact]) -> Vec<Line> {
+    let currency = window.currency;
+    let mut qualifying: Vec<&ActivityFact> = activities
+        .iter()
+        .filter(|a| a.activity_type_id == activity_type_id && a.quantity > 0 && window.contains(a.occurred_on))
+        .collect();
+    qualifying.sort_by_key(|a| (a.occurred_on, a.activity_id));
+    qualifying
+        .into_iter()
+        .map(|a| {
+            let amount = round_cents(window.amount * Decimal::from(a.quantity));
+            Line {
+                kind: LineKind::Spiff,
+                component: Some(window.name.to_owned()),
+                source: LineSource::Activity(a.activity_id),
+                credited_base: None,
+                attainment: None,
+                tier: None,
+                rate: None,
+                amount,
+                explanation: format!(
+                    "{} × '{}' on {} qualify for {} at {} each = {}.",
+                    a.quantity,
+                    a.type_name,
+                    a.occurred_on,
+                    window.describe(),
+                    money(window.amount, currency),
+                    money(amount, currency),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn team_bonus_line(
+    name: &str,
+    team_id: Uuid,
+    condition: TeamBonusCondition,
+    threshold: Decimal,
+    pool: Decimal,
+    teams: &[TeamFact],
+    currency: &str,
+) -> Option<Line> {
+    let team = teams.iter().find(|t| t.team_id == team_id)?;
+    let (reached, what) = match condition {
+        TeamBonusCondition::Quota => (team.quota_attainment?, "quota attainment"),
+        TeamBonusCondition::MysteryAverage => (team.mystery_average?, "mystery-check average"),
+    };
+    if reached < threshold || team.active_members == 0 {
+        return None;
+    }
+    let amount = round_cents(pool / Decimal::from(team.active_members));
+    let unit = if condition == TeamBonusCondition::Quota { " %" } else { "" };
+    Some(Line {
+        kind: LineKind::TeamBonus,
+        component: Some(name.to_owned()),
+        source: LineSource::Team(team_id),
+        credited_base: None,
+        attainment: (condition == TeamBonusCondition::Quota).then_some(reached),
+        tier: None,
+        rate: None,
+        amount,
+        explanation: format!(
+            "Team '{}' reached a {what} of {}{unit} (threshold {}{unit}): \
+             team bonus '{name}' of {} split over {} active member{} = {}.",
+            team.team_name,
+            percent(reached),
+            percent(threshold),
+            money(pool, currency),
+            team.active_members,
+            if team.active_members == 1 { "" } else { "s" },
+            money(amount, currency),
+        ),
+    })
+}
+
+fn clawback_lines(clawback: &ClawbackFact, currency: &str) -> Vec<Line> {
+    let reason = clawback.reason.trim();
+    clawback
+        .original
+        .iter()
+        .map(|original| {
+            let amount = round_cents(-original.amount);
+            let rate = original.rate.map(|r| format!(" at the original rate of {} %", percent(r))).unwrap_or_default();
+            let base = original.credited_base.map(|b| format!(" on {}", money(b, currency))).unwrap_or_default();
+            let tier = original.tier.as_deref().map(|t| format!(" in {t}")).unwrap_or_default();
+            let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+            Line {
+                kind: LineKind::Clawback,
+                component: None,
+                source: LineSource::Deal(clawback.deal_id),
+                credited_base: original.credited_base,
+                attainment: None,
+                tier: original.tier.clone(),
+                rate: original.rate,
+                amount,
+                explanation: format!(
+                    "Deal '{}' was reversed{why}: {} paid earlier{base}{tier}{rate} is clawed back.",
+                    clawback.deal_name,
+                    money(original.amount, currency),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The draw line (if any) and the recoverable balance after it.
+fn draw_line(
+    name: &str,
+    kind: DrawKind,
+    amount: Decimal,
+    earned: Decimal,
+    balance: Decimal,
+    currency: &str,
+) -> (Option<Line>, Decimal) {
+    let draw = |kind: LineKind, value: Decimal, explanation: String| Line {
+        kind,
+        component: Some(name.to_owned()),
+        source: LineSource::Draw,
+        credited_base: None,
+        attainment: None,
+        tier: None,
+        rate: None,
+        amount: round_cents(value),
+        explanation,
+    };
+    let (earned_m, amount_m) = (money(earned, currency), money(amount, currency));
+    if earned < amount {
+        let top_up = round_cents(amount - earned);
+        return match kind {
+            DrawKind::NonRecoverable => {
+                let text = format!(
+                    "Earnings of {earned_m} are below the non-recoverable draw '{name}' of {amount_m}: \
+                     {} tops them up and is never recovered.",
+                    money(top_up, currency)
+                );
+                (Some(draw(LineKind::Draw, top_up, text)), balance)
+            }
+            DrawKind::Recoverable => {
+                let after = balance + top_up;
+                let text = format!(
+                    "Earnings of {earned_m} are below the recoverable draw '{name}' of {amount_m}: \
+                     {} is advanced and will be recovered from later earnings (outstanding {}).",
+                    money(top_up, currency),
+                    money(after, currency)
+                );
+                (Some(draw(LineKind::Draw, top_up, text)), after)
+            }
+        };
+    }
+    if kind == DrawKind::Recoverable && balance > Decimal::ZERO && earned > amount {
+        let recovered = round_cents(balance.min(earned - amount));
+        let after = balance - recovered;
+        let text = format!(
+            "Earnings of {earned_m} exceed the recoverable draw '{name}' of {amount_m}: \
+             {} of the {} advanced earlier is recovered (outstanding {}).",
+            money(recovered, currency),
+            money(balance, currency),
+            money(after, currency)
+        );
+        return (Some(draw(LineKind::DrawRecovery, -recovered, text)), after);
+    }
+    (None, balance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().expect("decimal")
+    }
+
+    fn day(month: u32, dd: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, month, dd).expect("date")
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// A credit to the owner of the whole deal.
+    fn owned(n: u128, name: &str, closed_on: NaiveDate, amount: &str) -> DealCredit {
+        DealCredit {
+            deal_id: id(n),
+            deal_name: name.to_owned(),
+            closed_on,
+            deal_amount: d(amount),
+            credited: d(amount),
+            share: CreditShare::Owner,
+        }
+    }
+
+    fn input(components: &[Component]) -> StatementInput<'_> {
+        StatementInput {
+            components,
+            period_start: day(10, 1),
+            period_end: day(11, 1),
+            currency: "EUR",
+            quota: None,
+            credits: vec![],
+            activities: vec![],
+            teams: vec![],
+            draw_balance: Decimal::ZERO,
+            clawbacks: vec![],
+            adjustments: vec![],
+        }
+    }
+
+    /// Tiers 0 % at 2, 50 % at 5, 100 % at 8 (base rate 2), all in one mode.
+    fn commission(mode: TierMode) -> Component {
+        commission_with("2", &[("0", "2"), ("50", "5"), ("100", "8")].map(|(from, rate)| (from, rate, mode)), None)
+    }
+
+    fn commission_with(base_rate: &str, tiers: &[(&str, &str, TierMode)], cap: Option<&str>) -> Component {
+        Component::Commission {
+            name: "Commission".into(),
+            base_rate: d(base_rate),
+            tiers: tiers
+                .iter()
+                .map(|(from, rate, mode)| Tier { from_attainment: d(from), rate: d(rate), mode: *mode })
+                .collect(),
+            cap: cap.map(d),
+        }
+    }
+
+    fn amounts(result: &StatementResult) -> Vec<Decimal> {
+        result.lines.iter().map(|l| l.amount).collect()
+    }
+
+    fn kinds(result: &StatementResult) -> Vec<LineKind> {
+        result.lines.iter().map(|l| l.kind).collect()
+    }
+
+    fn statement(components: &[Component], quota: Option<&str>, credits: Vec<DealCredit>) -> StatementResult {
+        let mut i = input(components);
+        i.quota = quota.map(d);
+        i.credits = credits;
+        compute_statement(&i)
+    }
+
+    #[test]
+    fn marginal_and_retroactive_at_the_exact_edges() {
+        let marginal = [commission(TierMode::Marginal)];
+        let retro = [commission(TierMode::Retroactive)];
+        let q = Some("100000.00");
+        let a = || owned(1, "Acme", day(10, 2), "30000.00");
+        let b = |amount: &str| owned(2, "Bolt", day(10, 9), amount);
+        let c = || owned(3, "Crane", day(10, 20), "50000.00");
+
+        // 49.99 %: 49990 all in tier 1 (below the 50000 edge).
+        // Marginal: 30000 × 2 % = 600.00, 19990 × 2 % = 399.80 → 999.80.
+        // Retroactive: tier 1 reached (from 0 %, 2 %) → the same 999.80.
+        let m = statement(&marginal, q, vec![b("19990.00"), a()]);
+        assert_eq!(m.attainment, Some(d("49.99")));
+        assert_eq!(m.credited_revenue, d("49990.00"));
+        assert_eq!(amounts(&m), vec![d("600.00"), d("399.80")], "sorted by closing day");
+        assert_eq!(m.total, d("999.80"));
+        let r = statement(&retro, q, vec![a(), b("19990.00")]);
+        assert_eq!(r.total, d("999.80"));
+        assert!(r.lines.iter().all(|l| l.tier.as_deref() == Some("tier 1 (from 0 %)")));
+
+        // Exactly 50 %: the 50000 edge is reached.
+        // Marginal: everything below the edge is tier 1: 600.00 + 400.00 = 1000.00 (no empty tier-2 line).
+        // Retroactive: tier 2 reached → 5 % on everything: 1500.00 + 1000.00 = 2500.00.
+        let m = statement(&marginal, q, vec![a(), b("20000.00")]);
+        assert_eq!(m.attainment, Some(d("50.00")));
+        assert_eq!(amounts(&m), vec![d("600.00"), d("400.00")]);
+        assert_eq!(m.total, d("1000.00"));
+        let r = statement(&retro, q, vec![a(), b("20000.00")]);
+        assert_eq!(amounts(&r), vec![d("1500.00"), d("1000.00")]);
+        assert_eq!(r.total, d("2500.00"));
+        assert!(r.lines.iter().all(|l| l.tier.as_deref() == Some("tier 2 (from 50 %)") && l.rate == Some(d("5"))));
+        assert_eq!(r.lines[0].attainment, Some(d("30.00")), "attainment at the end of the deal's credit");
+        assert!(r.lines[0].explanation.contains("retroactively on everything"), "{}", r.lines[0].explanation);
+
+        // Exactly 100 %: Crane fills tier 2 up to the 100000 edge.
+        // Marginal: 600.00 + 400.00 + 50000 × 5 % = 2500.00 → 3500.00.
+        // Retroactive: tier 3 reached → 8 % on 100000 = 2400.00 + 1600.00 + 4000.00 = 8000.00.
+        let m = statement(&marginal, q, vec![c(), b("20000.00"), a()]);
+        assert_eq!(m.attainment, Some(d("100.00")));
+        assert_eq!(amounts(&m), vec![d("600.00"), d("400.00"), d("2500.00")]);
+        assert_eq!(m.lines[2].tier.as_deref(), Some("tier 2 (from 50 %)"));
+        assert_eq!(m.lines[2].attainment, Some(d("100.00")));
+        assert_eq!(m.total, d("3500.00"));
+        let r = statement(&retro, q, vec![a(), b("20000.00"), c()]);
+        assert_eq!(amounts(&r), vec![d("2400.00"), d("1600.00"), d("4000.00")]);
+        assert_eq!(r.total, d("8000.00"));
+        assert!(r.lines.iter().all(|l| l.tier.as_deref() == Some("tier 3 (from 100 %)")));
+    }
+
+    #[test]
+    fn a_deal_straddling_two_edges_is_three_lines() {
+        // Quota 100000: Acme 10000 (tier 1, 200.00), then Bolt 120000 runs from 10000 to 130000:
+        // 40000 in tier 1 at 2 % = 800.00, 50000 in tier 2 at 5 % = 2500.00,
+        // 30000 in tier 3 at 8 % = 2400.00. Total 200 + 800 + 2500 + 2400 = 5900.00.
+        let plan = [commission(TierMode::Marginal)];
+        let r = statement(
+            &plan,
+            Some("100000.00"),
+            vec![owned(2, "Bolt", day(10, 15), "120000.00"), owned(1, "Acme", day(10, 1), "10000.00")],
+        );
+        assert_eq!(amounts(&r), vec![d("200.00"), d("800.00"), d("2500.00"), d("2400.00")]);
+        let bolt: Vec<&Line> = r.lines.iter().filter(|l| l.source == LineSource::Deal(id(2))).collect();
+        assert_eq!(bolt.len(), 3);
+        let bases: Vec<Option<Decimal>> = bolt.iter().map(|l| l.credited_base).collect();
+        assert_eq!(bases, vec![Some(d("40000")), Some(d("50000")), Some(d("30000"))]);
+        let attainments: Vec<Option<Decimal>> = bolt.iter().map(|l| l.attainment).collect();
+        assert_eq!(attainments, vec![Some(d("50.00")), Some(d("100.00")), Some(d("130.00"))]);
+        let tiers: Vec<&str> = bolt.iter().filter_map(|l| l.tier.as_deref()).collect();
+        assert_eq!(tiers, vec!["tier 1 (from 0 %)", "tier 2 (from 50 %)", "tier 3 (from 100 %)"]);
+        assert_eq!(r.total, d("5900.00"));
+        assert_eq!(r.attainment, Some(d("130.00")));
+        assert_eq!(
+            bolt[2].explanation,
+            "Deal 'Bolt' closed 2026-10-15: 30000.00 EUR of credited revenue (part of 120000.00 EUR) \
+             in tier 3 (from 100 %) at 8 % (an accelerator; base rate 2 %) = 2400.00 EUR."
+        );
+    }
+
+    #[test]
+    fn the_base_band_below_the_first_tier_and_explanations() {
+        // Base 3 % below 50 %; tier 1 from 50 % at 3 % (neither accelerator nor decelerator).
+        let plan = [commission_with("3", &[("50", "3", TierMode::Marginal)], None)];
+        let r = statement(&plan, Some("20000.00"), vec![owned(1, "Acme renewal", day(10, 14), "12000.00")]);
+        // 10000 × 3 % = 300.00 in the base band, 2000 × 3 % = 60.00 in tier 1.
+        assert_eq!(amounts(&r), vec![d("300.00"), d("60.00")]);
+        assert_eq!(r.lines[0].tier.as_deref(), Some("base"));
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'Acme renewal' closed 2026-10-14: 10000.00 EUR of credited revenue (part of 12000.00 EUR) \
+             below tier 1 (from 50 %) at the base rate of 3 % = 300.00 EUR."
+        );
+        assert_eq!(
+            r.lines[1].explanation,
+            "Deal 'Acme renewal' closed 2026-10-14: 2000.00 EUR of credited revenue (part of 12000.00 EUR) \
+             in tier 1 (from 50 %) at 3 % = 60.00 EUR."
+        );
+
+        // No quota: base rate on everything, no attainment.
+        let r = statement(&[commission(TierMode::Marginal)], None, vec![owned(1, "Acme", day(10, 2), "12000.00")]);
+        assert_eq!(amounts(&r), vec![d("240.00")]);
+        assert_eq!(r.attainment, None);
+        assert_eq!(r.lines[0].attainment, None);
+        assert_eq!(r.lines[0].tier.as_deref(), Some("base"));
+        assert!(r.lines[0].explanation.contains("no quota"), "{}", r.lines[0].explanation);
+        // A zero quota is no quota.
+        let zero =
+            statement(&[commission(TierMode::Marginal)], Some("0"), vec![owned(1, "Acme", day(10, 2), "12000.00")]);
+        assert_eq!(zero.lines, r.lines);
+    }
+
+    #[test]
+    fn a_decelerator_tier() {
+        // Base 10 %; above 100 % only 5 %. Quota 10000, deal 15000:
+        // 10000 × 10 % = 1000.00, 5000 × 5 % = 250.00 → 1250.00.
+        let plan = [commission_with("10", &[("0", "10", TierMode::Marginal), ("100", "5", TierMode::Marginal)], None)];
+        let r = statement(&plan, Some("10000.00"), vec![owned(1, "Acme", day(10, 2), "15000.00")]);
+        assert_eq!(amounts(&r), vec![d("1000.00"), d("250.00")]);
+        assert_eq!(r.total, d("1250.00"));
+        assert!(r.lines[1].explanation.contains("decelerator"), "{}", r.lines[1].explanation);
+        assert!(!r.lines[0].explanation.contains("celerator"), "{}", r.lines[0].explanation);
+    }
+
+    #[test]
+    fn the_cap() {
+        // Marginal commission on 100000 of 100000 is 3500.00; capped at 3000.00 → CAP −500.00.
+        let tiers = [("0", "2", TierMode::Marginal), ("50", "5", TierMode::Marginal), ("100", "8", TierMode::Marginal)];
+        let credits = || vec![owned(1, "Acme", day(10, 2), "50000.00"), owned(2, "Bolt", day(10, 3), "50000.00")];
+        let r = statement(&[commission_with("2", &tiers, Some("3000.00"))], Some("100000.00"), credits());
+        assert_eq!(kinds(&r), vec![LineKind::Commission, LineKind::Commission, LineKind::Cap]);
+        assert_eq!(amounts(&r), vec![d("1000.00"), d("2500.00"), d("-500.00")]);
+        assert_eq!(r.total, d("3000.00"));
+        assert_eq!(r.lines[2].source, LineSource::Plan);
+        assert!(r.lines[2].explanation.contains("cap of 3000.00 EUR"), "{}", r.lines[2].explanation);
+        // Under the cap (or exactly at it): no CAP line.
+        let r = statement(&[commission_with("2", &tiers, Some("3500.00"))], Some("100000.00"), credits());
+        assert!(!kinds(&r).contains(&LineKind::Cap));
+        assert_eq!(r.total, d("3500.00"));
+    }
+
+    #[test]
+    fn bonus_thresholds() {
+        let plan = [Component::Bonus {
+            name: "Quarter bonus".into(),
+            thresholds: vec![
+                BonusThreshold { attainment: d("50"), amount: d("500.00") },
+                BonusThreshold { attainment: d("100"), amount: d("1000.00") },
+                BonusThreshold { attainment: d("120"), amount: d("2000.00") },
+            ],
+        }];
+        // 100 % reached: 500.00 + 1000.00, not the 120 % step.
+        let r = statement(&plan, Some("100000.00"), vec![owned(1, "Acme", day(10, 2), "100000.00")]);
+        assert_eq!(kinds(&r), vec![LineKind::Bonus, LineKind::Bonus]);
+        assert_eq!(amounts(&r), vec![d("500.00"), d("1000.00")]);
+        assert_eq!(r.lines[1].tier.as_deref(), Some("threshold 100 %"));
+        assert_eq!(r.lines[1].source, LineSource::Plan);
+        assert_eq!(r.total, d("1500.00"));
+        // One cent short: the attainment shows 100.00 % (rounded), but 100 % is not reached.
+        let r = statement(&plan, Some("100000.00"), vec![owned(1, "Acme", day(10, 2), "99999.99")]);
+        assert_eq!(r.attainment, Some(d("100.00")));
+        assert_eq!(amounts(&r), vec![d("500.00")]);
+        // Without a quota no threshold is reached.
+        let r = statement(&plan, None, vec![owned(1, "Acme", day(10, 2), "100000.00")]);
+        assert!(r.lines.is_empty());
+        assert_eq!(r.total, Decimal::ZERO);
+    }
+
+    #[test]
+    fn deal_spiff_window_minimum_and_shares() {
+        let plan = [Component::Spiff {
+            name: "Autumn push".into(),
+            target: SpiffTarget::Deal,
+            activity_type_id: None,
+            min_deal_amount: Some(d("5000.00")),
+            amount: d("250.00"),
+            starts_on: day(10, 10),
+            ends_on: day(10, 20),
+        }];
+        let split = |n: u128, share: CreditShare, deal: &str, credited: &str, on: NaiveDate| DealCredit {
+            deal_id: id(n),
+            deal_name: format!("deal {n}"),
+            closed_on: on,
+            deal_amount: d(deal),
+            credited: d(credited),
+            share,
+        };
+        let credits = vec![
+            owned(1, "day before", day(10, 9), "9000.00"),
+            owned(2, "first day", day(10, 10), "6000.00"),
+            owned(3, "last day, exactly the minimum", day(10, 20), "5000.00"),
+            owned(4, "day after", day(10, 21), "9000.00"),
+            owned(5, "too small", day(10, 15), "4999.99"),
+            split(6, CreditShare::Overlay(50), "10000.00", "5000.00", day(10, 15)),
+            split(7, CreditShare::Revenue(60), "10000.00", "6000.00", day(10, 12)),
+        ];
+        let r = statement(&plan, None, credits);
+        let paid: Vec<LineSource> = r.lines.iter().map(|l| l.source).collect();
+        assert_eq!(paid, vec![LineSource::Deal(id(2)), LineSource::Deal(id(7)), LineSource::Deal(id(3))]);
+        assert!(r.lines.iter().all(|l| l.kind == LineKind::Spiff && l.amount == d("250.00")));
+        assert_eq!(r.total, d("750.00"));
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'first day' of 6000.00 EUR closed 2026-10-10 qualifies for SPIFF 'Autumn push' \
+             (2026-10-10 to 2026-10-20), minimum deal 5000.00 EUR = 250.00 EUR."
+        );
+    }
+
+    #[test]
+    fn activity_spiff_window() {
+        let demo = id(900);
+        let plan = [Component::Spiff {
+            name: "Demo drive".into(),
+            target: SpiffTarget::Activity,
+            activity_type_id: Some(demo),
+            min_deal_amount: None,
+            amount: d("25.00"),
+            starts_on: day(10, 10),
+            ends_on: day(10, 20),
+        }];
+        let act = |n: u128, type_id: Uuid, on: NaiveDate, quantity: i32| ActivityFact {
+            activity_id: id(n),
+            activity_type_id: type_id,
+            type_name: "Demo booked".into(),
+            occurred_on: on,
+            quantity,
+        };
+        let mut i = input(&plan);
+        i.activities = vec![
+            act(5, demo, day(10, 20), 1),
+            act(1, demo, day(10, 10), 2),
+            act(2, demo, day(10, 9), 4),
+            act(3, demo, day(10, 21), 4),
+            act(4, id(901), day(10, 15), 4),
+            act(6, demo, day(10, 15), 0),
+        ];
+        let r = compute_statement(&i);
+        // 2 × 25.00 on the first day, 1 × 25.00 on the last day.
+        assert_eq!(amounts(&r), vec![d("50.00"), d("25.00")]);
+        assert_eq!(r.lines[0].source, LineSource::Activity(id(1)));
+        assert_eq!(r.total, d("75.00"));
+        assert_eq!(
+            r.lines[0].explanation,
+            "2 × 'Demo booked' on 2026-10-10 qualify for SPIFF 'Demo drive' (2026-10-10 to 2026-10-20) \
+             at 25.00 EUR each = 50.00 EUR."
+        );
+    }
+
+    #[test]
+    fn team_bonus_met_not_met_and_empty() {
+        let team = id(77);
+        let quota_plan = [Component::TeamBonus {
+            name: "Team quota".into(),
+            team_id: team,
+            condition: TeamBonusCondition::Quota,
+            threshold: d("100"),
+            pool: d("1000.00"),
+        }];
+        let fact = |attainment: Option<&str>, average: Option<&str>, members: u32| TeamFact {
+            team_id: team,
+            team_name: "North".into(),
+            quota_attainment: attainment.map(d),
+            mystery_average: average.map(d),
+            active_members: members,
+        };
+        let run = |plan: &[Component], teams: Vec<TeamFact>| {
+            let mut i = input(plan);
+            i.teams = teams;
+            compute_statement(&i)
+        };
+        // Met: 1000.00 over 3 members = 333.333… → 333.33.
+        let r = run(&quota_plan, vec![fact(Some("100.00"), None, 3)]);
+        assert_eq!(kinds(&r), vec![LineKind::TeamBonus]);
+        assert_eq!(amounts(&r), vec![d("333.33")]);
+        assert_eq!(r.lines[0].source, LineSource::Team(team));
+        assert!(r.lines[0].explanation.contains("split over 3 active members"), "{}", r.lines[0].explanation);
+        // Not met, no quota, no members, team unknown: no line.
+        assert!(run(&quota_plan, vec![fact(Some("99.99"), None, 3)]).lines.is_empty());
+        assert!(run(&quota_plan, vec![fact(None, Some("99"), 3)]).lines.is_empty());
+        assert!(run(&quota_plan, vec![fact(Some("120"), None, 0)]).lines.is_empty());
+        assert!(run(&quota_plan, vec![]).lines.is_empty());
+        // Mystery-check average.
+        let mystery_plan = [Component::TeamBonus {
+            name: "Quality".into(),
+            team_id: team,
+            condition: TeamBonusCondition::MysteryAverage,
+            threshold: d("80"),
+            pool: d("500.00"),
+        }];
+        assert_eq!(amounts(&run(&mystery_plan, vec![fact(None, Some("85"), 4)])), vec![d("125.00")]);
+        assert!(run(&mystery_plan, vec![fact(Some("200"), Some("79.5"), 4)]).lines.is_empty());
+    }
+
+    #[test]
+    fn revenue_splits_and_overlay_credit_raise_attainment() {
+        // Quota 100000, retroactive tiers. A 60 % revenue split of a 100000 deal credits 60000;
+        // a 50 % overlay on an 80000 deal credits 40000 on top: 100000 = 100 % → tier 3 at 8 %:
+        // 60000 × 8 % = 4800.00 and 40000 × 8 % = 3200.00 → 8000.00.
+        let plan = [commission(TierMode::Retroactive)];
+        let revenue = DealCredit {
+            deal_id: id(1),
+            deal_name: "Shared".into(),
+            closed_on: day(10, 3),
+            deal_amount: d("100000.00"),
+            credited: d("60000.00"),
+            share: CreditShare::Revenue(60),
+        };
+        let overlay = DealCredit {
+            deal_id: id(2),
+            deal_name: "Overlay".into(),
+            closed_on: day(10, 4),
+            deal_amount: d("80000.00"),
+            credited: d("40000.00"),
+            share: CreditShare::Overlay(50),
+        };
+        let r = statement(&plan, Some("100000.00"), vec![revenue.clone(), overlay]);
+        assert_eq!(r.credited_revenue, d("100000.00"));
+        assert_eq!(r.attainment, Some(d("100.00")));
+        assert_eq!(amounts(&r), vec![d("4800.00"), d("3200.00")]);
+        assert!(r.lines[0].explanation.contains("60 % revenue split of 100000.00 EUR"), "{}", r.lines[0].explanation);
+        assert!(r.lines[1].explanation.contains("50 % overlay credit on 80000.00 EUR"), "{}", r.lines[1].explanation);
+        // Without the overlay: 60 % → tier 2 at 5 % → 3000.00.
+        let r = statement(&plan, Some("100000.00"), vec![revenue]);
+        assert_eq!(r.attainment, Some(d("60.00")));
+        assert_eq!(r.total, d("3000.00"));
+    }
+
+    #[test]
+    fn a_ramped_quota_reaches_a_higher_tier() {
+        // A new rep closes 50000. Full quota 100000: 50 % → tier 2 at 5 % → 2500.00.
+        // The caller applies a 50 % ramp and passes 50000: 100 % → tier 3 at 8 % → 4000.00.
+        let plan = [commission(TierMode::Retroactive)];
+        let credits = || vec![owned(1, "First win", day(10, 5), "50000.00")];
+        let full = statement(&plan, Some("100000.00"), credits());
+        assert_eq!(full.attainment, Some(d("50.00")));
+        assert_eq!(full.lines[0].tier.as_deref(), Some("tier 2 (from 50 %)"));
+        assert_eq!(full.total, d("2500.00"));
+        let ramped = statement(&plan, Some("50000.00"), credits());
+        assert_eq!(ramped.attainment, Some(d("100.00")));
+        assert_eq!(ramped.lines[0].tier.as_deref(), Some("tier 3 (from 100 %)"));
+        assert_eq!(ramped.total, d("4000.00"));
+    }
+
+    #[test]
+    fn clawbacks_and_adjustments() {
+        let plan = [commission(TierMode::Marginal)];
+        let mut i = input(&plan);
+        i.clawbacks = vec![ClawbackFact {
+            deal_id: id(9),
+            deal_name: "Acme renewal".into(),
+            original: vec![
+                OriginalLine {
+                    amount: d("600.00"),
+                    rate: Some(d("5")),
+                    credited_base: Some(d("12000.00")),
+                    tier: Some("tier 2 (from 50 %)".into()),
+                },
+                OriginalLine {
+                    amount: d("200.00"),
+                    rate: Some(d("2")),
+                    credited_base: Some(d("10000.00")),
+                    tier: None,
+                },
+            ],
+            reason: "customer cancelled within 30 days".into(),
+        }];
+        i.adjustments = vec![
+            AdjustmentFact {
+                dispute_id: id(50),
+                amount: d("150.00"),
+                resolution: "Missed split credit on deal Bolt restored.".into(),
+            },
+            AdjustmentFact { dispute_id: id(51), amount: d("-20.50"), resolution: "  ".into() },
+        ];
+        let r = compute_statement(&i);
+        assert_eq!(kinds(&r), vec![LineKind::Clawback, LineKind::Clawback, LineKind::Adjustment, LineKind::Adjustment]);
+        assert_eq!(amounts(&r), vec![d("-600.00"), d("-200.00"), d("150.00"), d("-20.50")]);
+        assert_eq!(r.lines[0].rate, Some(d("5")));
+        assert_eq!(r.lines[0].credited_base, Some(d("12000.00")));
+        assert_eq!(r.lines[0].tier.as_deref(), Some("tier 2 (from 50 %)"));
+        assert_eq!(r.lines[0].source, LineSource::Deal(id(9)));
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'Acme renewal' was reversed (customer cancelled within 30 days): 600.00 EUR paid earlier \
+             on 12000.00 EUR in tier 2 (from 50 %) at the original rate of 5 % is clawed back."
+        );
+        assert_eq!(r.lines[2].explanation, "Missed split credit on deal Bolt restored.");
+        assert_eq!(r.lines[2].source, LineSource::Dispute(id(50)));
+        assert_eq!(r.lines[3].explanation, "Adjustment of -20.50 EUR from a resolved dispute.");
+        // −600 − 200 + 150 − 20.50
+        assert_eq!(r.total, d("-670.50"));
+    }
+
+    #[test]
+    fn a_recoverable_draw_over_three_periods() {
+        // Flat 10 % without a quota, so earnings are a tenth of the revenue; draw 3000.00.
+        let plan = [
+            commission_with("10", &[], None),
+            Component::Draw { name: "Ramp draw".into(), kind: DrawKind::Recoverable, amount: d("3000.00") },
+        ];
+        let period = |revenue: &str, balance: Decimal| {
+            let mut i = input(&plan);
+            i.credits = vec![owned(1, "Deal", day(10, 5), revenue)];
+            i.draw_balance = balance;
+            compute_statement(&i)
+        };
+        // Period 1: earnings 1000 < 3000 → DRAW 2000.00, balance 0 → 2000.
+        let p1 = period("10000.00", Decimal::ZERO);
+        assert_eq!(kinds(&p1), vec![LineKind::Commission, LineKind::Draw]);
+        assert_eq!(amounts(&p1), vec![d("1000.00"), d("2000.00")]);
+        assert_eq!(p1.total, d("3000.00"));
+        assert_eq!(p1.draw_balance_after, d("2000.00"));
+        assert_eq!(p1.lines[1].source, LineSource::Draw);
+        // Period 2: earnings 4500 → 1500 above the draw is recovered: −1500.00, balance 500.
+        let p2 = period("45000.00", p1.draw_balance_after);
+        assert_eq!(kinds(&p2), vec![LineKind::Commission, LineKind::DrawRecovery]);
+        assert_eq!(amounts(&p2), vec![d("4500.00"), d("-1500.00")]);
+        assert_eq!(p2.total, d("3000.00"));
+        assert_eq!(p2.draw_balance_after, d("500.00"));
+        // Period 3: earnings 3800 → 800 above the draw, only 500 outstanding: −500.00, balance 0.
+        let p3 = period("38000.00", p2.draw_balance_after);
+        assert_eq!(amounts(&p3), vec![d("3800.00"), d("-500.00")]);
+        assert_eq!(p3.total, d("3300.00"));
+        assert_eq!(p3.draw_balance_after, Decimal::ZERO);
+        assert!(
+            p3.lines[1].explanation.contains("500.00 EUR of the 500.00 EUR advanced earlier is recovered"),
+            "{}",
+            p3.lines[1].explanation
+        );
+        // Period 4: nothing outstanding, nothing recovered.
+        let p4 = period("50000.00", p3.draw_balance_after);
+        assert_eq!(kinds(&p4), vec![LineKind::Commission]);
+    }
+
+    #[test]
+    fn a_non_recoverable_draw_is_never_recovered() {
+        let plan = [
+            commission_with("10", &[], None),
+            Component::Draw { name: "Guarantee".into(), kind: DrawKind::NonRecoverable, amount: d("3000.00") },
+        ];
+        let period = |revenue: &str, balance: &str| {
+            let mut i = input(&plan);
+            i.credits = vec![owned(1, "Deal", day(10, 5), revenue)];
+            i.draw_balance = d(balance);
+            compute_statement(&i)
+        };
+        let p1 = period("10000.00", "0");
+        assert_eq!(amounts(&p1), vec![d("1000.00"), d("2000.00")]);
+        assert_eq!(p1.draw_balance_after, Decimal::ZERO);
+        assert!(p1.lines[1].explanation.contains("never recovered"), "{}", p1.lines[1].explanation);
+        let p2 = period("45000.00", "0");
+        assert_eq!(amounts(&p2), vec![d("4500.00")]);
+        assert_eq!(p2.total, d("4500.00"));
+        // A balance left from an earlier recoverable plan is carried, not recovered here.
+        let p3 = period("45000.00", "700.00");
+        assert_eq!(p3.total, d("4500.00"));
+        assert_eq!(p3.draw_balance_after, d("700.00"));
+        // Without a DRAW component the balance is carried unchanged too.
+        let commission_only = [commission_with("10", &[], None)];
+        let mut i = input(&commission_only);
+        i.draw_balance = d("700.00");
+        assert_eq!(compute_statement(&i).draw_balance_after, d("700.00"));
+    }
+
+    #[test]
+    fn half_even_rounding_per_line() {
+        assert_eq!(round_cents(d("0.125")), d("0.12"));
+        assert_eq!(round_cents(d("0.135")), d("0.14"));
+        assert_eq!(round_cents(d("-0.125")), d("-0.12"));
+        assert_eq!(round_cents(d("0.1251")), d("0.13"));
+        assert_eq!(round_cents(d("2.5")).to_string(), "2.50");
+        assert_eq!(attainment_percent(d("49990"), Some(d("100000"))), Some(d("49.99")));
+        assert_eq!(attainment_percent(d("1"), Some(d("3"))), Some(d("33.33")));
+        assert_eq!(attainment_percent(d("0.125"), Some(d("100"))), Some(d("0.12")));
+        assert_eq!(attainment_percent(d("5"), Some(d("0"))), None);
+        assert_eq!(attainment_percent(d("5"), None), None);
+        // 2.5 % of 5.00 is 0.125 → 0.12 (three times) and of 5.40 is 0.135 → 0.14. The total is the
+        // sum of the rounded lines, 0.50, not the rounded sum of the exact amounts (0.51).
+        let plan = [commission_with("2.5", &[], None)];
+        let r = statement(
+            &plan,
+            None,
+            vec![
+                owned(1, "a", day(10, 1), "5.00"),
+                owned(2, "b", day(10, 2), "5.00"),
+                owned(3, "c", day(10, 3), "5.00"),
+                owned(4, "d", day(10, 4), "5.40"),
+            ],
+        );
+        assert_eq!(amounts(&r), vec![d("0.12"), d("0.12"), d("0.12"), d("0.14")]);
+        assert_eq!(r.total, d("0.50"));
+        assert_eq!(r.total.to_string(), "0.50");
+    }
+
+    #[test]
+    fn statement_order() {
+        let team = id(77);
+        let plan = [
+            Component::Draw { name: "Draw".into(), kind: DrawKind::NonRecoverable, amount: d("10000.00") },
+            Component::TeamBonus {
+                name: "Team".into(),
+                team_id: team,
+                condition: TeamBonusCondition::Quota,
+                threshold: d("0"),
+                pool: d("100.00"),
+            },
+            Component::Spiff {
+                name: "Spiff".into(),
+                target: SpiffTarget::Deal,
+                activity_type_id: None,
+                min_deal_amount: None,
+                amount: d("10.00"),
+                starts_on: day(10, 1),
+                ends_on: day(10, 31),
+            },
+            Component::Bonus {
+                name: "Bonus".into(),
+                thresholds: vec![BonusThreshold { attainment: d("0"), amount: d("1.00") }],
+            },
+            commission_with("2", &[], Some("1.00")),
+        ];
+        let mut i = input(&plan);
+        i.quota = Some(d("1000.00"));
+        i.credits = vec![owned(1, "Deal", day(10, 5), "100.00")];
+        i.teams = vec![TeamFact {
+            team_id: team,
+            team_name: "North".into(),
+            quota_attainment: Some(d("50")),
+            mystery_average: None,
+            active_members: 2,
+        }];
+        i.clawbacks = vec![ClawbackFact {
+            deal_id: id(2),
+            deal_name: "Old".into(),
+            original: vec![OriginalLine { amount: d("3.00"), rate: None, credited_base: None, tier: None }],
+            reason: String::new(),
+        }];
+        i.adjustments = vec![AdjustmentFact { dispute_id: id(3), amount: d("4.00"), resolution: "Fixed.".into() }];
+        let r = compute_statement(&i);
+        use LineKind::*;
+        assert_eq!(kinds(&r), vec![Commission, Cap, Bonus, Spiff, TeamBonus, Clawback, Adjustment, Draw]);
+        // 2.00 − 1.00 + 1.00 + 10.00 + 50.00 − 3.00 + 4.00 = 63.00; the draw tops up to 10000.00.
+        assert_eq!(r.lines[7].amount, d("9937.00"));
+        assert_eq!(r.total, d("10000.00"));
+        assert_eq!(r.total, r.lines.iter().map(|l| l.amount).sum::<Decimal>());
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        fn check<T: Copy + PartialEq + std::fmt::Debug + Serialize>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for v in all {
+                assert_eq!(parse(as_str(*v)), Some(*v));
+                assert_eq!(serde_json::to_value(v).expect("json"), serde_json::Value::from(as_str(*v)));
+            }
+            assert_eq!(parse("nonsense"), None);
+        }
+        check(&[TierMode::Marginal, TierMode::Retroactive], TierMode::as_str, TierMode::parse);
+        check(&[SpiffTarget::Deal, SpiffTarget::Activity], SpiffTarget::as_str, SpiffTarget::parse);
+        check(
+            &[TeamBonusCondition::Quota, TeamBonusCondition::MysteryAverage],
+            TeamBonusCondition::as_str,
+            TeamBonusCondition::parse,
+        );
+        check(&[DrawKind::Recoverable, DrawKind::NonRecoverable], DrawKind::as_str, DrawKind::parse);
+        use StatementStatus::*;
+        check(&[Draft, Approved, Paid], StatementStatus::as_str, StatementStatus::parse);
+        use LineKind::*;
+        check(
+            &[Commission, Bonus, Spiff, TeamBonus, Draw, DrawRecovery, Cap, Clawback, Adjustment],
+            LineKind::as_str,
+            LineKind::parse,
+        );
+        check(
+            &[DisputeStatus::Open, DisputeStatus::Accepted, DisputeStatus::Rejected],
+            DisputeStatus::as_str,
+            DisputeStatus::parse,
+        );
+        assert_eq!(DrawKind::parse("NON_RECOVERABLE"), Some(DrawKind::NonRecoverable));
+        assert_eq!(LineKind::DrawRecovery.as_str(), "DRAW_RECOVERY");
+
+        assert!(StatementStatus::may_transition(Draft, Approved));
+        assert!(StatementStatus::may_transition(Approved, Paid));
+        for (from, to) in [(Draft, Paid), (Approved, Draft), (Paid, Approved), (Paid, Draft), (Draft, Draft)] {
+            assert!(!StatementStatus::may_transition(from, to), "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn components_as_stored_json() {
+        let plan = vec![
+            commission(TierMode::Marginal),
+            Component::TeamBonus {
+                name: "Team".into(),
+                team_id: id(7),
+                condition: TeamBonusCondition::MysteryAverage,
+                threshold: d("80"),
+                pool: d("500.00"),
+            },
+            Component::Draw { name: "Draw".into(), kind: DrawKind::NonRecoverable, amount: d("1000.00") },
+        ];
+        let json = serde_json::to_value(&plan).expect("json");
+        assert_eq!(json[0]["kind"], "COMMISSION");
+        assert_eq!(json[0]["tiers"][1]["mode"], "MARGINAL");
+        assert_eq!(json[1]["kind"], "TEAM_BONUS");
+        assert_eq!(json[1]["condition"], "MYSTERY_AVERAGE");
+        assert_eq!(json[2]["kind"], "DRAW");
+        assert_eq!(json[2]["draw_kind"], "NON_RECOVERABLE", "`kind` is taken by the tag");
+        assert_eq!(json[2]["amount"], "1000.00", "money is stored as a string, never a float");
+        let back: Vec<Component> = serde_json::from_value(json).expect("parse");
+        assert_eq!(back, plan);
+        assert_eq!(plan[1].name(), "Team");
+        assert_eq!(plan.iter().map(Component::kind_str).collect::<Vec<_>>(), vec!["COMMISSION", "TEAM_BONUS", "DRAW"]);
+        assert_eq!(MAX_PLAN_AMOUNT, d("10000000000"));
+        assert_eq!(MAX_ATTAINMENT_PERCENT, d("10000"));
+        assert_eq!(MAX_TEAM_THRESHOLD, d("1000000"));
+    }
+
+    fn spiff(target: SpiffTarget, activity_type_id: Option<Uuid>) -> Component {
+        Component::Spiff {
+            name: "Spiff".into(),
+            target,
+            activity_type_id,
+            min_deal_amount: None,
+            amount: d("50.00"),
+            starts_on: day(10, 1),
+            ends_on: day(10, 31),
+        }
+    }
+
+    #[track_caller]
+    fn rejects(components: Vec<Component>, field: &str, code: &str) {
+        let e = validate_components(&components).expect_err("invalid");
+        assert_eq!((e.field[1].as_str(), e.code), (field, code), "{}", e.message);
+    }
+
+    #[test]
+    fn validation() {
+        let good = vec![
+            commission(TierMode::Marginal),
+            Component::Bonus {
+                name: "Bonus".into(),
+                thresholds: vec![BonusThreshold { attainment: d("100"), amount: d("500.00") }],
+            },
+            spiff(SpiffTarget::Deal, None),
+            Component::TeamBonus {
+                name: "Team".into(),
+                team_id: id(7),
+                condition: TeamBonusCondition::Quota,
+                threshold: d("100"),
+                pool: d("1000.00"),
+            },
+            Component::Draw { name: "Draw".into(), kind: DrawKind::Recoverable, amount: d("3000.00") },
+        ];
+        assert_eq!(validate_components(&good), Ok(()));
+        let with = |i: usize, c: Component| {
+            let mut v = good.clone();
+            v[i] = c;
+            v
+        };
+        let m = TierMode::Marginal;
+
+        // REQUIRED
+        rejects(vec![], "components", "REQUIRED");
+        rejects(
+            with(4, Component::Draw { name: "  ".into(), kind: DrawKind::Recoverable, amount: d("1") }),
+            "components[4].name",
+            "REQUIRED",
+        );
+        rejects(with(2, spiff(SpiffTarget::Activity, None)), "components[2].activityTypeId", "REQUIRED");
+        rejects(
+            with(1, Component::Bonus { name: "Bonus".into(), thresholds: vec![] }),
+            "components[1].thresholds",
+            "REQUIRED",
+        );
+        // TOO_LONG
+        rejects(vec![spiff(SpiffTarget::Deal, None); 21], "components", "TOO_LONG");
+        let long_name = Component::Draw { name: "x".repeat(101), kind: DrawKind::Recoverable, amount: d("1") };
+        rejects(with(4, long_name), "components[4].name", "TOO_LONG");
+        let eleven: Vec<(String, &str, TierMode)> = (0..11).map(|n| ((n * 10).to_string(), "5", m)).collect();
+        let eleven: Vec<(&str, &str, TierMode)> = eleven.iter().map(|(f, r, m)| (f.as_str(), *r, *m)).collect();
+        rejects(with(0, commission_with("2", &eleven, None)), "components[0].tiers", "TOO_LONG");
+        // DUPLICATE
+        let mut twice = good.clone();
+        twice.push(spiff(SpiffTarget::Deal, None));
+        rejects(twice, "components[5].name", "DUPLICATE");
+        let mut two_commissions = good.clone();
+        two_commissions.push(Component::Commission {
+            name: "Second".into(),
+            base_rate: d("1"),
+            tiers: vec![],
+            cap: None,
+        });
+        rejects(two_commissions, "components[5].kind", "DUPLICATE");
+        let mut two_draws = good.clone();
+        two_draws.push(Component::Draw { name: "Second draw".into(), kind: DrawKind::NonRecoverable, amount: d("1") });
+        rejects(two_draws, "components[5].kind", "DUPLICATE");
+        let mut same_name_other_case = good.clone();
+        same_name_other_case.push(Component::Draw {
+            name: " bonus ".into(),
+            kind: DrawKind::NonRecoverable,
+            amount: d("1"),
+        });
+        rejects(same_name_other_case, "components[5].name", "DUPLICATE");
+        // OUT_OF_RANGE
+        rejects(with(0, commission_with("100.01", &[], None)), "components[0].baseRate", "OUT_OF_RANGE");
+        rejects(
+            with(0, commission_with("2", &[("0", "5", m), ("50", "-1", m)], None)),
+            "components[0].tiers[1].rate",
+            "OUT_OF_RANGE",
+        );
+        rejects(
+            with(0, commission_with("2", &[("-1", "5", m)], None)),
+            "components[0].tiers[0].fromAttainment",
+            "OUT_OF_RANGE",
+        );
+        rejects(with(0, commission_with("2", &[], Some("0"))), "components[0].cap", "OUT_OF_RANGE");
+        rejects(
+            with(4, Component::Draw { name: "Draw".into(), kind: DrawKind::Recoverable, amount: d("-1") }),
+            "components[4].amount",
+            "OUT_OF_RANGE",
+        );
+        rejects(
+            with(4, Component::Draw { name: "Draw".into(), kind: DrawKind::Recoverable, amount: d("10000000000.01") }),
+            "components[4].amount",
+            "OUT_OF_RANGE",
+        );
+        rejects(
+            with(
+                3,
+                Component::TeamBonus {
+                    name: "Team".into(),
+                    team_id: id(7),
+                    condition: TeamBonusCondition::Quota,
+                    threshold: d("-1"),
+                    pool: d("1000.00"),
+                },
+            ),
+            "components[3].threshold",
+            "OUT_OF_RANGE",
+        );
+        // INVALID
+        rejects(with(0, commission_with("2.00001", &[], None)), "components[0].baseRate", "INVALID");
+        rejects(
+            with(0, commission_with("2", &[("0", "5", m), ("50", "6", m), ("50", "7", m)], None)),
+            "components[0].tiers[2].fromAttainment",
+            "INVALID",
+        );
+        rejects(with(0, commission_with("2", &[("0", "5", m)], Some("100.001"))), "components[0].cap", "INVALID");
+        rejects(with(2, spiff(SpiffTarget::Deal, Some(id(1)))), "components[2].activityTypeId", "INVALID");
+        let window = |min_deal_amount: Option<&str>, starts_on: NaiveDate, ends_on: NaiveDate| Component::Spiff {
+            name: "Spiff".into(),
+            target: SpiffTarget::Deal,
+            activity_type_id: None,
+            min_deal_amount: min_deal_amount.map(d),
+            amount: d("50.00"),
+            starts_on,
+            ends_on,
+        };
+        rejects(with(2, window(Some("100.005"), day(10, 1), day(10, 31))), "components[2].minDealAmount", "INVALID");
+        rejects(with(2, window(None, day(10, 31), day(10, 1))), "components[2].endsOn", "INVALID");
+        let unordered = Component::Bonus {
+            name: "Bonus".into(),
+            thresholds: vec![
+                BonusThreshold { attainment: d("100"), amount: d("500.00") },
+                BonusThreshold { attainment: d("90"), amount: d("500.00") },
+            ],
+        };
+        rejects(with(1, unordered), "components[1].thresholds[1].attainment", "INVALID");
+        // A one-day window and a 0 % first tier are fine.
+        let one_day = Component::Spiff {
+            name: "Spiff".into(),
+            target: SpiffTarget::Activity,
+            activity_type_id: Some(id(3)),
+            min_deal_amount: None,
+            amount: d("0"),
+            starts_on: day(10, 5),
+            ends_on: day(10, 5),
+        };
+        assert_eq!(validate_components(&with(2, one_day)), Ok(()));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn cents(max: i64) -> impl Strategy<Value = Decimal> {
+            (0..=max).prop_map(|c| Decimal::new(c, 2))
+        }
+
+        fn tiers(mode: Option<TierMode>) -> impl Strategy<Value = Vec<Tier>> {
+            proptest::collection::vec((1u32..=80, 0u32..=3000, any::<bool>()), 0..=4).prop_flat_map(move |raw| {
+                (Just(raw), any::<bool>()).prop_map(move |(raw, start_at_zero)| {
+                    let mut from = 0u32;
+                    raw.iter()
+                        .enumerate()
+                        .map(|(i, (step, rate, retro))| {
+                            from = if i == 0 && start_at_zero { 0 } else { from + step };
+                            let mode = mode.unwrap_or(if *retro { TierMode::Retroactive } else { TierMode::Marginal });
+                            Tier { from_attainment: Decimal::from(from), rate: Decimal::new(i64::from(*rate), 2), mode }
+                        })
+                        .collect()
+                })
+            })
+        }
+
+        fn credit() -> impl Strategy<Value = DealCredit> {
+            (any::<u128>(), 0u32..31, cents(50_000_000), 0u8..3, 1i32..=100).prop_map(
+                |(n, offset, amount, share, p)| {
+                    let share = match share {
+                        0 => CreditShare::Owner,
+                        1 => CreditShare::Revenue(p),
+                        _ => CreditShare::Overlay(p),
+                    };
+                    let credited = match share {
+                        CreditShare::Owner => amount,
+                        CreditShare::Revenue(p) | CreditShare::Overlay(p) => {
+                            round_cents(amount * Decimal::from(p) / Decimal::ONE_HUNDRED)
+                        }
+                    };
+                    DealCredit {
+                        deal_id: Uuid::from_u128(n),
+                        deal_name: format!("deal {n}"),
+                        closed_on: day(10, 1) + chrono::Days::new(u64::from(offset)),
+                        deal_amount: amount,
+                        credited,
+                        share,
+                    }
+                },
+            )
+        }
+
+        fn plan() -> impl Strategy<Value = Vec<Component>> {
+            (
+                0u32..=2000,
+                tiers(None),
+                proptest::option::of(cents(1_000_000).prop_filter("cap above 0", |c| !c.is_zero())),
+                proptest::option::of((any::<bool>(), cents(1_000_000))),
+                proptest::collection::vec((0u32..=200, cents(100_000)), 0..=3),
+            )
+                .prop_map(|(base, tiers, cap, draw, thresholds)| {
+                    let mut plan = vec![Component::Commission {
+                        name: "Commission".into(),
+                        base_rate: Decimal::new(i64::from(base), 2),
+                        tiers,
+                        cap,
+                    }];
+                    let mut level = 0u32;
+                    let thresholds: Vec<BonusThreshold> = thresholds
+                        .into_iter()
+                        .map(|(step, amount)| {
+                            level += step + 1;
+                            BonusThreshold { attainment: Decimal::from(level), amount }
+                        })
+                        .collect();
+                    if !thresholds.is_empty() {
+                        plan.push(Component::Bonus { name: "Bonus".into(), thresholds });
+                    }
+                    if let Some((recoverable, amount)) = draw {
+                        let kind = if recoverable { DrawKind::Recoverable } else { DrawKind::NonRecoverable };
+                        plan.push(Component::Draw { name: "Draw".into(), kind, amount });
+                    }
+                    plan
+                })
+        }
+
+        fn clawbacks() -> impl Strategy<Value = Vec<ClawbackFact>> {
+            proptest::collection::vec(proptest::collection::vec(cents(1_000_000), 1..=3), 0..=2).prop_map(|all| {
+                all.into_iter()
+                    .enumerate()
+                    .map(|(i, amounts)| ClawbackFact {
+                        deal_id: Uuid::from_u128(i as u128),
+                        deal_name: format!("reversed {i}"),
+                        original: amounts
+                            .into_iter()
+                            .map(|amount| OriginalLine { amount, rate: None, credited_base: None, tier: None })
+                            .collect(),
+                        reason: "reversed".into(),
+                    })
+                    .collect()
+            })
+        }
+
+        fn adjustments() -> impl Strategy<Value = Vec<AdjustmentFact>> {
+            proptest::collection::vec(-100_000i64..=100_000, 0..=2).prop_map(|all| {
+                all.into_iter()
+                    .enumerate()
+                    .map(|(i, c)| AdjustmentFact {
+                        dispute_id: Uuid::from_u128(i as u128),
+                        amount: Decimal::new(c, 2),
+                        resolution: "resolved".into(),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn totals_add_up_deterministically_in_cents(
+                plan in plan(),
+                credits in proptest::collection::vec(credit(), 0..=8),
+                quota in proptest::option::of(cents(100_000_000)),
+                balance in cents(1_000_000),
+                clawbacks in clawbacks(),
+                adjustments in adjustments(),
+            ) {
+                prop_assert_eq!(validate_components(&plan), Ok(()));
+                let mut i = input(&plan);
+                i.quota = quota;
+                i.credits = credits;
+                i.draw_balance = balance;
+                i.clawbacks = clawbacks;
+                i.adjustments = adjustments;
+                let r = compute_statement(&i);
+                prop_assert_eq!(r.total, r.lines.iter().map(|l| l.amount).sum::<Decimal>());
+                for line in &r.lines {
+                    prop_assert!(line.amount.scale() == 2, "{:?}", line);
+                    prop_assert_eq!(round_cents(line.amount), line.amount);
+                }
+                prop_assert_eq!(&compute_statement(&i), &r);
+                // The order credits arrive in does not matter (deal IDs are distinct here).
+                let mut unique = HashSet::new();
+                if i.credits.iter().all(|c| unique.insert(c.deal_id)) {
+                    i.credits.reverse();
+                    prop_assert_eq!(&compute_statement(&i), &r);
+                }
+                prop_assert!(r.draw_balance_after >= Decimal::ZERO);
+            }
+
+            #[test]
+            fn a_non_recoverable_draw_is_a_floor(
+                plan in plan(),
+                credits in proptest::collection::vec(credit(), 0..=8),
+                quota in proptest::option::of(cents(100_000_000)),
+                amount in cents(1_000_000),
+                clawbacks in clawbacks(),
+                adjustments in adjustments(),
+                with_corrections in any::<bool>(),
+            ) {
+                let mut plan: Vec<Component> =
+                    plan.into_iter().filter(|c| !matches!(c, Component::Draw { .. })).collect();
+                plan.push(Component::Draw { name: "Guarantee".into(), kind: DrawKind::NonRecoverable, amount });
+                let mut i = input(&plan);
+                i.quota = quota;
+                i.credits = credits;
+                i.draw_balance = Decimal::new(12_345, 2);
+                if with_corrections {
+                    i.clawbacks = clawbacks;
+                    i.adjustments = adjustments;
+                }
+                let r = compute_statement(&i);
+                for line in r.lines.iter().filter(|l| l.kind == LineKind::Draw) {
+                    prop_assert!(line.amount >= Decimal::ZERO, "{:?}", line);
+                }
+                prop_assert!(!r.lines.iter().any(|l| l.kind == LineKind::DrawRecovery));
+                if !with_corrections {
+                    prop_assert!(r.total >= amount, "total {} below the draw {}", r.total, amount);
+                }
+                prop_assert_eq!(r.draw_balance_after, i.draw_balance);
+            }
+
+            /// With whole-unit credits, a quota in hundreds and whole-percent rates, no line needs
+            /// rounding, so the comparison is exact.
+            #[test]
+            fn retroactive_pays_at_least_marginal_when_rates_rise(
+                base in 0u32..=5,
+                steps in proptest::collection::vec((1u32..=60, 1u32..=5), 1..=4),
+                start_at_zero in any::<bool>(),
+                amounts in proptest::collection::vec(0i64..=200_000, 0..=8),
+                quota_hundreds in 1i64..=2_000,
+            ) {
+                let plan_in = |mode: TierMode| {
+                    let (mut from, mut rate) = (0u32, base);
+                    let tiers = steps
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (step, raise))| {
+                            from = if i == 0 && start_at_zero { 0 } else { from + step };
+                            rate += raise;
+                            Tier { from_attainment: Decimal::from(from), rate: Decimal::from(rate), mode }
+                        })
+                        .collect();
+                    [Component::Commission { name: "C".into(), base_rate: Decimal::from(base), tiers, cap: None }]
+                };
+                let (marginal, retro) = (plan_in(TierMode::Marginal), plan_in(TierMode::Retroactive));
+                let credits: Vec<DealCredit> = amounts
+                    .iter()
+                    .enumerate()
+                    .map(|(n, a)| DealCredit {
+                        deal_id: Uuid::from_u128(n as u128),
+                        deal_name: format!("deal {n}"),
+                        closed_on: day(10, 1),
+                        deal_amount: Decimal::from(*a),
+                        credited: Decimal::from(*a),
+                        share: CreditShare::Owner,
+                    })
+                    .collect();
+                let quota = Some(Decimal::from(quota_hundreds * 100));
+                let run = |plan: &[Component]| {
+                    let mut i = input(plan);
+                    i.quota = quota;
+                    i.credits = credits.clone();
+                    compute_statement(&i)
+                };
+                let (m, r) = (run(&marginal), run(&retro));
+                prop_assert!(r.total >= m.total, "retroactive {} < marginal {}", r.total, m.total);
+            }
+        }
+    }
+}
