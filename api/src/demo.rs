@@ -636,7 +636,7 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
         pipeline_store::update_deal(org, &tx, &d, fields, Default::default()).await?;
     }
 
-    // Quotas: 20,000 a quarter per closer; the newest closer ramps 25 / 50 / 75 %.
+    // Quotas: 150,000 a quarter per closer; the newest closer ramps 25 / 50 / 75 %.
     let closers: Vec<&entity::member::Model> = members.iter().filter(|m| m.sales_role == "CLOSER").collect();
     let newest = closers.iter().max_by_key(|m| m.start_date).map(|m| m.id);
     if let Some(id) = newest {
@@ -655,7 +655,7 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
                 period_start: period.start_date,
                 label: String::new(),
             };
-            crate::quota::store::upsert(org, &tx, &key, Decimal::from(20_000), true, None, None).await?;
+            crate::quota::store::upsert(org, &tx, &key, Decimal::from(150_000), true, None, None).await?;
         }
         if let Some(team) = &closers_team {
             let key = crate::quota::store::QuotaKey {
@@ -668,13 +668,21 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
                 period_start: period.start_date,
                 label: String::new(),
             };
-            crate::quota::store::upsert(org, &tx, &key, Decimal::from(20_000 * closers.len() as i64), true, None, None)
-                .await?;
+            crate::quota::store::upsert(
+                org,
+                &tx,
+                &key,
+                Decimal::from(150_000 * closers.len() as i64),
+                true,
+                None,
+                None,
+            )
+            .await?;
         }
     }
 
-    // A big open deal for closer@demo.test in the last open stage: `simulatePayout` on it shows
-    // the higher tier it would reach.
+    // A big open deal for closer@demo.test in the last open stage, worth a full quarter's quota:
+    // `simulatePayout` on it always shows a higher tier than the closer has reached.
     let stages = pipeline_store::stages(org, &tx).await?;
     if let (Some(stage), Some(closer)) =
         (stages.iter().filter(|s| s.kind == "OPEN").max_by_key(|s| s.position), member("closer@demo.test"))
@@ -683,7 +691,7 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
             name: Some("Vandermolen Bouw — expansion".into()),
             company: Some(Some("Vandermolen Bouw".into())),
             owner_id: Some(closer.id),
-            amount_cents: Some(4_000_000),
+            amount_cents: Some(15_000_000),
             expected_close_date: Some(Some(this_quarter.end_date.pred_opt().unwrap_or(this_quarter.end_date))),
             lead_created_at: Some(Some(Utc::now() - Duration::days(40))),
             first_contact_at: Some(Some(Utc::now() - Duration::days(39))),

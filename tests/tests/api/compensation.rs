@@ -956,7 +956,7 @@ async fn demo_closer_statement_matches_a_hand_calculation(app: &TestApp) {
     let st = &d["statements"]["edges"][0]["node"];
     assert_eq!(st["status"], "DRAFT", "{d}");
     let quota = dec(&st["quota"]["amount"]);
-    assert_eq!(quota, Decimal::from(20_000));
+    assert_eq!(quota, Decimal::from(150_000));
     let lines = st["lines"].as_array().unwrap();
 
     // Every deal the closer won this quarter is on the statement.
@@ -1019,12 +1019,29 @@ async fn demo_closer_statement_matches_a_hand_calculation(app: &TestApp) {
         .await;
     let big = big["deals"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
     let s = app
-        .ok(&closer, "query($i: SimulatePayoutInput!) { simulatePayout(input: $i) { baselineAttainmentPercent attainmentPercent total baselineTotal lines { tier ratePercent simulated } } }", json!({"i": {"dealIds": [big]}}))
+        .ok(&closer, "query($i: SimulatePayoutInput!) { simulatePayout(input: $i) { baselineAttainmentPercent attainmentPercent total baselineTotal lines { kind tier ratePercent simulated } } }", json!({"i": {"dealIds": [big]}}))
         .await["simulatePayout"]
         .clone();
-    assert!(s["attainmentPercent"].as_f64().unwrap() > 100.0, "{s}");
+    let baseline = s["baselineAttainmentPercent"].as_f64().unwrap();
+    assert!(s["attainmentPercent"].as_f64().unwrap() >= baseline + 100.0, "the deal is a full quota: {s}");
     assert!(dec(&s["total"]) > dec(&s["baselineTotal"]));
-    assert!(s["lines"].as_array().unwrap().iter().any(|l| l["simulated"] == true && l["ratePercent"] == "8"), "{s}");
+    let rate_now = if baseline < 50.0 {
+        2
+    } else if baseline < 100.0 {
+        5
+    } else {
+        8
+    };
+    let top = s["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["simulated"] == true && l["kind"] == "COMMISSION")
+        .map(|l| l["ratePercent"].as_str().unwrap().parse::<i32>().unwrap())
+        .max()
+        .unwrap();
+    assert!(top > rate_now || rate_now == 8, "a higher tier than today's {rate_now} %: {s}");
+    assert_eq!(top, 8, "past 100 % it pays the top tier: {s}");
 
     // Last quarter's statement is approved; a dispute on this quarter's line reaches the manager.
     let last = today.checked_sub_months(Months::new(3)).unwrap();
