@@ -67,6 +67,24 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..=3_600_000)
     )]
     pub ws_init_timeout_ms: u64,
+
+    /// Cost budget of each principal (member or API key), in complexity points: the most one
+    /// operation may cost, and the size of the leaky bucket.
+    #[arg(long, env = "RATE_LIMIT_POINTS", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_points: u32,
+
+    /// Points restored to each budget per second.
+    #[arg(long, env = "RATE_LIMIT_RESTORE_PER_SECOND", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_restore_per_second: u32,
+
+    /// Deliver webhooks to loopback and private addresses too (for local receivers and tests).
+    #[arg(long, env = "WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
+
+    /// Milliseconds before the first webhook retry; each later retry waits twice as long
+    /// (default 2 minutes: 8 attempts span about 4 hours).
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 120_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
 }
 
 impl Config {
@@ -84,6 +102,10 @@ impl Config {
             body_limit_bytes: 1024 * 1024,
             database_max_connections: 16,
             ws_init_timeout_ms: 10_000,
+            rate_limit_points: 1_000,
+            rate_limit_restore_per_second: 50,
+            webhooks_allow_private: false,
+            webhook_retry_base_ms: 120_000,
         }
     }
 

@@ -57,8 +57,9 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth, Response> {
-    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    authenticate(&state.db, &state.jwt, header).await.map_err(|e| {
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| format!("Bearer {}", k.trim()));
+    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned).or(api_key);
+    authenticate(&state.db, &state.jwt, header.as_deref()).await.map_err(|e| {
         let err: async_graphql::Error = e.into();
         let body = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
@@ -153,7 +154,9 @@ async fn payouts_csv(
         Ok(p) => p,
         Err(e) => return plain_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.message()),
     };
-    if let Err(e) = p.require(crate::auth::Permission::OrganizationUpdate) {
+    if let Err(e) =
+        p.require(crate::auth::Permission::OrganizationUpdate).and_then(|()| p.require_scope("payouts:read"))
+    {
         return plain_error(StatusCode::FORBIDDEN, "FORBIDDEN", &e.message());
     }
     let Some(date) = q.period.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {

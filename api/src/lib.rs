@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod forecast;
 pub mod graphql;
 pub mod http;
 pub mod incentive;
@@ -22,6 +23,7 @@ pub mod quota;
 pub mod scoring;
 pub mod state;
 pub mod territory;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::Future;
@@ -52,6 +54,7 @@ impl App {
             .await
             .with_context(|| format!("listening for events on {}", redact(&config.database_url)))?;
         let hot = scoring::hot::HotBoards::start(db.clone(), &events);
+        let config_limits = (config.rate_limit_points, config.rate_limit_restore_per_second);
         let state = AppState {
             hot,
             db,
@@ -59,8 +62,10 @@ impl App {
             jwt: Arc::new(jwt),
             events,
             metrics: Arc::new(metrics::Metrics::new()?),
+            limiter: Arc::new(graphql::access::RateLimiter::new(config_limits.0, config_limits.1)),
         };
         kpi::alerts::start_scheduler(state.clone());
+        webhooks::dispatcher::start(state.clone());
         let schema = graphql::build_schema(state.clone());
         let router = http::router(http::HttpState { app: state.clone(), schema });
         Ok(App { state, router })

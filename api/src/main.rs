@@ -157,6 +157,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         for (email, token) in tokens {
             println!("  {email:<20} {token}");
         }
+        let key = scorebord::demo::forecast_key(&app.state, org).await.map_err(scorebord::error::into_anyhow)?;
+        println!("API key with scope forecasts:read (send as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'):");
+        println!("  {key}");
     }
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;

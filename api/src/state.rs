@@ -24,4 +24,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Current-period leaderboards kept in memory.
     pub hot: Arc<crate::scoring::hot::HotBoards>,
+    /// Cost budgets per principal.
+    pub limiter: Arc<crate::graphql::access::RateLimiter>,
 }

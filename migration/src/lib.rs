@@ -9,6 +9,7 @@ mod m20261123_000003_pipeline;
 mod m20261123_000004_kpi;
 mod m20261123_000005_custom_fields;
 mod m20261123_000006_compensation;
+mod m20261123_000007_integrations;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_kpi::Migration),
             Box::new(m20261123_000005_custom_fields::Migration),
             Box::new(m20261123_000006_compensation::Migration),
+            Box::new(m20261123_000007_integrations::Migration),
         ]
     }
 }

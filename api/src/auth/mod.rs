@@ -6,8 +6,10 @@
 //! token expires. The result is an [`Auth`] value in the GraphQL context; resolvers ask it for
 //! a [`Principal`] and check a [`Permission`] with one call.
 
+pub mod api_keys;
 pub mod graphql;
 pub mod jwt;
+pub mod keys_graphql;
 pub mod password;
 pub mod store;
 
@@ -32,6 +34,30 @@ pub struct Principal {
     pub role: Role,
     /// The member's own team.
     pub team_id: Option<Uuid>,
+    /// Set when the caller is an API key: it acts with an admin's reach, limited to its scopes
+    /// (`member_id` is then the admin who created the key).
+    pub api_key: Option<ApiKeyAccess>,
+}
+
+/// The key behind a request, and what it may do.
+#[derive(Clone, Debug)]
+pub struct ApiKeyAccess {
+    /// The key.
+    pub id: Uuid,
+    /// Its scopes, e.g. `forecasts:read`.
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// FORBIDDEN for an API key without the scope; members pass (their role decides).
+    pub fn require_scope(&self, scope: &str) -> AppResult<()> {
+        match &self.api_key {
+            Some(k) if !k.scopes.iter().any(|s| s == scope) => {
+                Err(AppError::forbidden(format!("this API key lacks the '{scope}' scope")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The authentication state of one request or WebSocket connection.
@@ -212,6 +238,18 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Opt
     let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
         return Ok(Auth::Invalid("the Authorization header must be 'Bearer <token>'".into()));
     };
+    if token.trim().starts_with(api_keys::KEY_MARK) {
+        return match api_keys::verify(db, token.trim()).await? {
+            Some(k) => Ok(Auth::Member(Principal {
+                org: OrgId(k.organization_id),
+                member_id: k.created_by,
+                role: Role::Admin,
+                team_id: None,
+                api_key: Some(ApiKeyAccess { id: k.id, scopes: api_keys::scopes_of(&k) }),
+            })),
+            None => Ok(Auth::Invalid("API key is unknown or revoked".into())),
+        };
+    }
     let claims = match keys.verify(token.trim()) {
         Ok(c) => c,
         Err(e) => return Ok(Auth::Invalid(e.to_string())),
@@ -228,6 +266,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Opt
             member_id: m.id,
             role: Role::parse(&m.role).unwrap_or(Role::Viewer),
             team_id: m.team_id,
+            api_key: None,
         })),
         Some(_) => Ok(Auth::Invalid("member is deactivated".into())),
         None => Ok(Auth::Invalid("token member is unknown".into())),

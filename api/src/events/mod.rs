@@ -86,6 +86,15 @@ pub enum Event {
         /// The member's team (alerts go to the member's managers).
         team: Option<Uuid>,
     },
+    /// A forecast was submitted or adjusted.
+    ForecastChanged {
+        /// The tenant.
+        org: Uuid,
+        /// The team the numbers belong to (a member's team, or the team itself).
+        team: Option<Uuid>,
+        /// Whose numbers: a member or a team.
+        subject: Uuid,
+    },
     /// Who is ranked, or against which targets, changed: members added, edited, moved,
     /// (de)activated; teams moved; targets set.
     MembersChanged {
@@ -105,7 +114,8 @@ impl Event {
             | Event::ScoreChanged { org, .. }
             | Event::MembersChanged { org }
             | Event::DealChanged { org, .. }
-            | Event::AlertRaised { org, .. } => OrgId(*org),
+            | Event::AlertRaised { org, .. }
+            | Event::ForecastChanged { org, .. } => OrgId(*org),
             Event::Resync => OrgId(Uuid::nil()),
         }
     }

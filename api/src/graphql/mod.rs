@@ -1,6 +1,7 @@
 //! Schema assembly: each domain contributes a `Query`/`Mutation`/`Subscription` segment,
 //! merged here; limits, extensions and per-request data are set up in one place.
 
+pub mod access;
 pub mod apq;
 pub mod loaders;
 pub mod observability;
@@ -18,6 +19,8 @@ use crate::state::AppState;
 pub struct Query(
     crate::org::graphql::OrgQuery,
     crate::auth::graphql::AuthQuery,
+    crate::auth::keys_graphql::ApiKeyQuery,
+    crate::webhooks::graphql::WebhookQuery,
     crate::scoring::graphql::ScoringQuery,
     crate::pipeline::graphql::PipelineQuery,
     crate::kpi::graphql::KpiQuery,
@@ -27,6 +30,7 @@ pub struct Query(
     crate::territory::graphql::TerritoryQuery,
     crate::quota::graphql::QuotaQuery,
     crate::incentive::graphql::IncentiveQuery,
+    crate::forecast::graphql::ForecastQuery,
     relay_query::NodeQuery,
 );
 
@@ -35,6 +39,8 @@ pub struct Query(
 pub struct Mutation(
     crate::org::graphql::OrgMutation,
     crate::auth::graphql::AuthMutation,
+    crate::auth::keys_graphql::ApiKeyMutation,
+    crate::webhooks::graphql::WebhookMutation,
     crate::scoring::graphql::ScoringMutation,
     crate::pipeline::graphql::PipelineMutation,
     crate::kpi::graphql::KpiMutation,
@@ -43,6 +49,7 @@ pub struct Mutation(
     crate::territory::graphql::TerritoryMutation,
     crate::quota::graphql::QuotaMutation,
     crate::incentive::graphql::IncentiveMutation,
+    crate::forecast::graphql::ForecastMutation,
 );
 
 /// The root subscription: every domain's subscription segment.
@@ -52,6 +59,7 @@ pub struct Subscription(
     crate::scoring::graphql::ScoringSubscription,
     crate::pipeline::graphql::PipelineSubscription,
     crate::kpi::graphql::AlertSubscription,
+    crate::forecast::graphql::ForecastSubscription,
 );
 
 /// The executable schema.
@@ -77,6 +85,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     schema_builder()
         .extension(observability::Observability::new(state.metrics.clone()))
         .extension(apq::PersistedQueries::new(state.db.clone()))
+        .extension(access::Access::new(state.limiter.clone()))
         .data(state)
         .finish()
 }
@@ -258,6 +267,8 @@ mod relay_query {
             | NodeKind::StatementLine
             | NodeKind::Dispute => crate::incentive::graphql::node(principal, &ctx.state()?.db, kind, uuid).await?,
             NodeKind::AuditEntry => crate::audit::graphql::node(principal, &ctx.state()?.db, uuid).await?,
+            // Keys and webhooks are read through `apiKeys` and `webhooks` (admins), not `node`.
+            NodeKind::ApiKey | NodeKind::Webhook | NodeKind::WebhookDelivery => None,
         })
     }
 }

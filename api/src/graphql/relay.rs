@@ -54,6 +54,12 @@ pub enum NodeKind {
     Dispute,
     /// An audit-log entry.
     AuditEntry,
+    /// An API key.
+    ApiKey,
+    /// A webhook.
+    Webhook,
+    /// A webhook delivery.
+    WebhookDelivery,
 }
 
 impl NodeKind {
@@ -81,6 +87,9 @@ impl NodeKind {
             NodeKind::StatementLine => "StatementLine",
             NodeKind::Dispute => "Dispute",
             NodeKind::AuditEntry => "AuditEntry",
+            NodeKind::ApiKey => "ApiKey",
+            NodeKind::Webhook => "Webhook",
+            NodeKind::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -108,6 +117,9 @@ impl NodeKind {
             "StatementLine" => NodeKind::StatementLine,
             "Dispute" => NodeKind::Dispute,
             "AuditEntry" => NodeKind::AuditEntry,
+            "ApiKey" => NodeKind::ApiKey,
+            "Webhook" => NodeKind::Webhook,
+            "WebhookDelivery" => NodeKind::WebhookDelivery,
             _ => return None,
         })
     }

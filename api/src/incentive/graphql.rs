@@ -1542,6 +1542,16 @@ impl IncentiveMutation {
             .map(|c| c.id)
             .collect();
         store::mark_applied(p.org, &tx, s.id, &disputes, &clawbacks).await?;
+        let event = serde_json::json!({
+            "statementId": global_id(NodeKind::Statement, s.id),
+            "memberId": global_id(NodeKind::Member, s.member_id),
+            "grain": s.grain,
+            "periodStart": s.period_start,
+            "periodEnd": s.period_end,
+            "version": s.version,
+            "total": money_str(Decimal::new(s.total_cents, 2)),
+        });
+        crate::webhooks::store::enqueue(p.org, &tx, "statement.approved", event).await?;
         audit::record(
             p.org,
             &tx,

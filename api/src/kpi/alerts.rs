@@ -67,6 +67,14 @@ pub async fn evaluate(state: &AppState, org: OrgId, week: NaiveDate) -> AppResul
             .to_string();
             let key = model::alert_dedupe_key(rule.id, m.id, trigger.closed_week);
             if let Some(a) = store::raise_alert(org, db, &rule, m.id, trigger.closed_week, key, details).await? {
+                let event = serde_json::json!({
+                    "alertId": a.id,
+                    "memberId": crate::graphql::relay::global_id(crate::graphql::relay::NodeKind::Member, m.id),
+                    "kpiKey": rule.kpi_key,
+                    "kind": kind.as_str(),
+                    "week": trigger.closed_week,
+                });
+                crate::webhooks::store::enqueue(org, db, "alert.raised", event).await?;
                 state.events.publish(Event::AlertRaised { org: org.0, alert: a.id, team: m.team_id });
                 raised.push(a);
             }

@@ -1371,6 +1371,9 @@ impl PipelineMutation {
             }
         }
         let deal = enter_stage(p, &tx, &d, &target, Some((input.outcome, reason))).await?;
+        let event = if input.outcome == DealOutcome::Won { "deal.won" } else { "deal.lost" };
+        let currency = org_store::organization(p.org, &tx).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+        crate::webhooks::store::enqueue(p.org, &tx, event, deal_event(&deal, &currency)).await?;
         tx.commit().await.map_err(AppError::from)?;
         after_change(state, p, &deal).await;
         Ok(DealPayload { deal: Some(Deal(deal)), user_errors: vec![] })
@@ -1639,4 +1642,19 @@ impl PipelineSubscription {
             }
         })
     }
+}
+
+/// The `data` of a `deal.won` / `deal.lost` webhook event.
+fn deal_event(d: &deal::Model, currency: &str) -> serde_json::Value {
+    serde_json::json!({
+        "dealId": global_id(NodeKind::Deal, d.id),
+        "externalId": d.external_id,
+        "name": d.name,
+        "company": d.company,
+        "ownerId": global_id(NodeKind::Member, d.owner_id),
+        "amount": { "amount": model::format_amount(d.amount_cents), "currency": currency },
+        "outcome": d.outcome,
+        "reason": d.outcome_reason,
+        "closedAt": d.closed_at,
+    })
 }

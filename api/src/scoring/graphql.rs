@@ -1325,6 +1325,9 @@ impl ScoringMutation {
             }
             Err(Err(e)) => return Err(e.into()),
         };
+        if !outcome.replayed {
+            crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&outcome.activity)).await?;
+        }
         tx.commit().await.map_err(AppError::from)?;
         if !outcome.replayed {
             publish(state, p.org, &outcome, outcome.activity.points_cents).await;
@@ -1372,6 +1375,9 @@ impl ScoringMutation {
         }
         if !errors.is_empty() {
             return Ok(LogActivitiesPayload { activities: vec![], replayed_count: 0, user_errors: errors });
+        }
+        for o in outcomes.iter().filter(|o| !o.replayed) {
+            crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&o.activity)).await?;
         }
         tx.commit().await.map_err(AppError::from)?;
         let mut replayed = 0;
@@ -1714,4 +1720,19 @@ impl ScoringSubscription {
             }
         })
     }
+}
+
+/// The `data` of an `activity.logged` webhook event.
+fn activity_event(a: &entity::activity::Model) -> serde_json::Value {
+    serde_json::json!({
+        "activityId": global_id(NodeKind::Activity, a.id),
+        "memberId": global_id(NodeKind::Member, a.member_id),
+        "activityTypeId": global_id(NodeKind::ActivityType, a.activity_type_id),
+        "quantity": a.quantity,
+        "progressPercent": a.progress_percent,
+        "points": crate::scoring::cents_to_decimal(a.points_cents).to_string(),
+        "occurredAt": a.occurred_at,
+        "dealId": a.deal_id.map(|d| global_id(NodeKind::Deal, d)),
+        "source": a.source,
+    })
 }

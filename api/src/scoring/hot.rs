@@ -182,7 +182,7 @@ impl HotBoards {
                     hot.invalidate(None);
                     BoardUpdate::Reload { org: None }
                 }
-                Ok(Event::DealChanged { .. } | Event::AlertRaised { .. }) => continue,
+                Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => continue,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let _ = hot.updates.send(update);

@@ -8,6 +8,7 @@ mod conventions;
 mod demo;
 mod health;
 mod instances;
+mod integrations;
 mod kpi;
 mod mystery;
 mod org;

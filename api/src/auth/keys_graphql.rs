@@ -1,0 +1,169 @@
+//! `apiKeys`, `createApiKey`, `revokeApiKey`: integration keys, managed by admins.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entity::api_key;
+
+use super::Permission;
+use super::api_keys;
+use crate::audit::store::{self as audit};
+use crate::error::AppError;
+use crate::graphql::loaders::MemberKey;
+use crate::graphql::relay::{NodeKind, decode_id, global_id};
+use crate::graphql::{ContextExt, UserError};
+use crate::org::graphql::Member;
+use crate::org::model::FieldError;
+
+/// An integration key. The secret itself is shown once, by `createApiKey`.
+pub struct ApiKey(pub api_key::Model);
+
+/// An integration key. The secret itself is shown once, by `createApiKey`.
+#[Object]
+impl ApiKey {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::ApiKey, self.0.id)
+    }
+    /// Name, e.g. "Power BI".
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The public start of the key (`sbk_` and 12 hex digits): tells keys apart in lists and logs.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    /// What it may do: `org:read`, `forecasts:read`, `kpis:read`, `scores:read`, `payouts:read`,
+    /// `activities:write`, `deals:write`.
+    async fn scopes(&self) -> Vec<String> {
+        api_keys::scopes_of(&self.0)
+    }
+    /// The admin who created it (its writes are recorded under them).
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        Ok(ctx.loader()?.load_one(MemberKey(self.0.created_by)).await?.map(Member))
+    }
+    /// Created at.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last used (to the minute); `null` if never.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    /// Revoked at; a revoked key is refused at once.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+/// A new key.
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    /// Name, e.g. "Power BI".
+    name: String,
+    /// Scopes: `org:read`, `forecasts:read`, `kpis:read`, `scores:read`, `payouts:read`,
+    /// `activities:write`, `deals:write`.
+    scopes: Vec<String>,
+}
+
+/// Revokes a key.
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    /// The key.
+    id: ID,
+}
+
+/// Result of `createApiKey`.
+#[derive(SimpleObject)]
+pub struct CreateApiKeyPayload {
+    /// The key; `null` when refused.
+    api_key: Option<ApiKey>,
+    /// The whole secret, shown this once: send it as `Authorization: Bearer <key>` or `X-Api-Key: <key>`.
+    secret: Option<String>,
+    /// What to fix.
+    user_errors: Vec<UserError>,
+}
+
+/// Result of `revokeApiKey`.
+#[derive(SimpleObject)]
+pub struct RevokeApiKeyPayload {
+    /// The key, now revoked.
+    api_key: Option<ApiKey>,
+    /// What to fix.
+    user_errors: Vec<UserError>,
+}
+
+fn admin_member<'a>(ctx: &'a Context<'_>) -> Result<&'a super::Principal> {
+    let p = ctx.principal()?;
+    p.require(Permission::OrganizationUpdate)?;
+    if p.api_key.is_some() {
+        return Err(AppError::forbidden("API keys cannot manage API keys").into());
+    }
+    Ok(p)
+}
+
+/// API key queries.
+#[derive(Default)]
+pub struct ApiKeyQuery;
+
+#[Object]
+impl ApiKeyQuery {
+    /// The organization's API keys, newest first, revoked ones included (admins).
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
+        let p = admin_member(ctx)?;
+        Ok(api_keys::list(p.org, &ctx.state()?.db).await?.into_iter().map(ApiKey).collect())
+    }
+}
+
+/// API key mutations.
+#[derive(Default)]
+pub struct ApiKeyMutation;
+
+#[Object]
+impl ApiKeyMutation {
+    /// Creates a key (admins). The answer carries the secret once; only a hash is kept.
+    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
+        let p = admin_member(ctx)?;
+        let state = ctx.state()?;
+        let mut e = Vec::new();
+        let name = crate::org::model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
+        let scopes = api_keys::parse_scopes(&input.scopes).map_err(|x| e.push(x)).ok();
+        let (Some(name), Some(scopes), true) = (name, scopes, e.is_empty()) else {
+            let user_errors = e.into_iter().map(UserError::from).collect();
+            return Ok(CreateApiKeyPayload { api_key: None, secret: None, user_errors });
+        };
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let (row, secret) = api_keys::create(p.org, &tx, name, &scopes, p.member_id).await?;
+        audit::record(p.org, &tx, p.into(), "apiKey.create", "ApiKey", Some(row.id), None, audit::snapshot(&row))
+            .await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(CreateApiKeyPayload { api_key: Some(ApiKey(row)), secret: Some(secret), user_errors: vec![] })
+    }
+
+    /// Revokes a key (admins): it is refused from the next request on.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<RevokeApiKeyPayload> {
+        let p = admin_member(ctx)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.id, NodeKind::ApiKey)?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let before = api_keys::find(p.org, &tx, id).await?.ok_or(AppError::NotFound("API key"))?;
+        if before.revoked_at.is_some() {
+            let e = FieldError::new("id", "REVOKED", "the key is already revoked");
+            return Ok(RevokeApiKeyPayload { api_key: None, user_errors: vec![e.into()] });
+        }
+        let after = api_keys::revoke(p.org, &tx, id).await?;
+        audit::record(
+            p.org,
+            &tx,
+            p.into(),
+            "apiKey.revoke",
+            "ApiKey",
+            Some(id),
+            audit::snapshot(&before),
+            audit::snapshot(&after),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(RevokeApiKeyPayload { api_key: Some(ApiKey(after)), user_errors: vec![] })
+    }
+}

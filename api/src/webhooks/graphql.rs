@@ -1,0 +1,294 @@
+//! `webhooks`, `webhookDeliveries`, `createWebhook`, `testWebhook`, `redeliverWebhook`,
+//! `disableWebhook` (admins; not API keys).
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entity::{webhook, webhook_delivery};
+
+use super::{dispatcher, model, store};
+use crate::audit::store::{self as audit};
+use crate::auth::{Permission, Principal};
+use crate::error::AppError;
+use crate::graphql::relay::{NodeKind, PageArgs, decode_id, global_id};
+use crate::graphql::{ContextExt, UserError};
+use crate::org::model::FieldError;
+
+/// Where events are sent.
+pub struct Webhook(pub webhook::Model);
+
+/// Where events are sent.
+#[Object]
+impl Webhook {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Webhook, self.0.id)
+    }
+    /// The receiver (http or https).
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// What it is for.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Subscribed events.
+    async fn events(&self) -> Vec<String> {
+        store::events_of(&self.0)
+    }
+    /// Disabled webhooks get nothing.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Created at.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One event sent (or to be sent) to one webhook.
+pub struct WebhookDelivery(pub webhook_delivery::Model);
+
+/// One event sent (or to be sent) to one webhook.
+#[Object]
+impl WebhookDelivery {
+    /// Opaque global ID (pass it to `redeliverWebhook`).
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::WebhookDelivery, self.0.id)
+    }
+    /// The webhook.
+    async fn webhook_id(&self) -> ID {
+        global_id(NodeKind::Webhook, self.0.webhook_id)
+    }
+    /// The event type, e.g. `deal.won`.
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    /// PENDING (queued or waiting to retry), DELIVERED or FAILED (after 8 attempts).
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// Attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// HTTP status of the last attempt.
+    async fn last_response_code(&self) -> Option<i32> {
+        self.0.last_status_code
+    }
+    /// Why the last attempt failed.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// The next attempt, while PENDING.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == "PENDING").then_some(self.0.next_attempt_at)
+    }
+    /// The JSON body sent: `{id, type, created, data}`.
+    async fn payload(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(serde_json::from_str(&self.0.payload).unwrap_or_default())
+    }
+    /// Queued at.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Delivered at.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+}
+
+/// A new webhook.
+#[derive(InputObject)]
+pub struct CreateWebhookInput {
+    /// http or https receiver. Addresses inside private networks are refused unless the operator
+    /// sets `WEBHOOKS_ALLOW_PRIVATE`.
+    url: String,
+    /// Events: `activity.logged`, `deal.won`, `deal.lost`, `forecast.submitted`,
+    /// `statement.approved`, `alert.raised`.
+    events: Vec<String>,
+    /// What it is for.
+    description: Option<String>,
+}
+
+/// A webhook to act on.
+#[derive(InputObject)]
+pub struct WebhookActionInput {
+    /// The webhook.
+    id: ID,
+}
+
+/// A delivery to send again.
+#[derive(InputObject)]
+pub struct RedeliverWebhookInput {
+    /// The delivery.
+    delivery_id: ID,
+}
+
+/// Result of `createWebhook`.
+#[derive(SimpleObject)]
+pub struct CreateWebhookPayload {
+    /// The webhook; `null` when refused.
+    webhook: Option<Webhook>,
+    /// The signing secret, shown this once. Verify `Scorebord-Signature: t=<unix>,v1=<hex>` as
+    /// HMAC-SHA256 of `"<t>.<body>"` with it.
+    signing_secret: Option<String>,
+    /// What to fix.
+    user_errors: Vec<UserError>,
+}
+
+/// Result of `disableWebhook`.
+#[derive(SimpleObject)]
+pub struct WebhookPayload {
+    /// The webhook.
+    webhook: Option<Webhook>,
+    /// What to fix.
+    user_errors: Vec<UserError>,
+}
+
+/// Result of `testWebhook` and `redeliverWebhook`.
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryPayload {
+    /// The queued delivery.
+    delivery: Option<WebhookDelivery>,
+    /// What to fix.
+    user_errors: Vec<UserError>,
+}
+
+/// A page of deliveries.
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryPage {
+    /// Deliveries, newest first.
+    nodes: Vec<WebhookDelivery>,
+    /// How many match.
+    total_count: u64,
+}
+
+fn admin<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
+    let p = ctx.principal()?;
+    p.require(Permission::OrganizationUpdate)?;
+    if p.api_key.is_some() {
+        return Err(AppError::forbidden("API keys cannot manage webhooks").into());
+    }
+    Ok(p)
+}
+
+/// Webhook queries.
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    /// The organization's webhooks (admins).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        let p = admin(ctx)?;
+        Ok(store::list(p.org, &ctx.state()?.db).await?.into_iter().map(Webhook).collect())
+    }
+
+    /// Deliveries, newest first (admins).
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this webhook's.")] webhook_id: Option<ID>,
+        #[graphql(desc = "Only PENDING, DELIVERED or FAILED.")] status: Option<String>,
+        #[graphql(desc = "Page size, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> Result<WebhookDeliveryPage> {
+        let p = admin(ctx)?;
+        let db = &ctx.state()?.db;
+        if status.as_deref().is_some_and(|s| !matches!(s, "PENDING" | "DELIVERED" | "FAILED")) {
+            return Err(AppError::bad_input("status is PENDING, DELIVERED or FAILED").into());
+        }
+        let hook = webhook_id.as_ref().map(|id| decode_id(id, NodeKind::Webhook)).transpose()?;
+        let page = PageArgs { first, after, last: None, before: None };
+        let total = store::count_deliveries(p.org, db, hook, status.as_deref()).await?;
+        let w = page.window(total)?;
+        let rows = store::deliveries(p.org, db, hook, status.as_deref(), w.start, w.limit()).await?;
+        Ok(WebhookDeliveryPage { nodes: rows.into_iter().map(WebhookDelivery).collect(), total_count: total })
+    }
+}
+
+/// Webhook mutations.
+#[derive(Default)]
+pub struct WebhookMutation;
+
+#[Object]
+impl WebhookMutation {
+    /// Creates a webhook (admins). The answer carries the signing secret once.
+    async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> Result<CreateWebhookPayload> {
+        let p = admin(ctx)?;
+        let state = ctx.state()?;
+        let mut e = Vec::new();
+        let url = model::parse_url(&input.url).map_err(|x| e.push(x)).ok();
+        if let Some(u) = &url
+            && let Err((code, why)) =
+                dispatcher::check_destination(u.as_str(), state.config.webhooks_allow_private).await
+        {
+            e.push(FieldError::new("url", code, why));
+        }
+        let events = model::parse_events(&input.events).map_err(|x| e.push(x)).ok();
+        let description = input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+            e.push(FieldError::new("description", "TOO_LONG", "at most 500 characters"));
+        }
+        let (Some(url), Some(events), true) = (url, events, e.is_empty()) else {
+            let user_errors = e.into_iter().map(UserError::from).collect();
+            return Ok(CreateWebhookPayload { webhook: None, signing_secret: None, user_errors });
+        };
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let w = store::create(p.org, &tx, url.to_string(), &events, description, p.member_id).await?;
+        audit::record(p.org, &tx, p.into(), "webhook.create", "Webhook", Some(w.id), None, audit::snapshot(&w)).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        let secret = w.secret.clone();
+        Ok(CreateWebhookPayload { webhook: Some(Webhook(w)), signing_secret: Some(secret), user_errors: vec![] })
+    }
+
+    /// Queues a `webhook.ping` to the webhook (admins).
+    async fn test_webhook(&self, ctx: &Context<'_>, input: WebhookActionInput) -> Result<WebhookDeliveryPayload> {
+        let p = admin(ctx)?;
+        let db = &ctx.state()?.db;
+        let w = store::find(p.org, db, decode_id(&input.id, NodeKind::Webhook)?)
+            .await?
+            .ok_or(AppError::NotFound("webhook"))?;
+        let d = store::ping(p.org, db, &w).await?;
+        Ok(WebhookDeliveryPayload { delivery: Some(WebhookDelivery(d)), user_errors: vec![] })
+    }
+
+    /// Queues a delivery again, same body and event ID (admins).
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: RedeliverWebhookInput,
+    ) -> Result<WebhookDeliveryPayload> {
+        let p = admin(ctx)?;
+        let db = &ctx.state()?.db;
+        let d = store::find_delivery(p.org, db, decode_id(&input.delivery_id, NodeKind::WebhookDelivery)?)
+            .await?
+            .ok_or(AppError::NotFound("delivery"))?;
+        let again = store::redeliver(p.org, db, &d).await?;
+        Ok(WebhookDeliveryPayload { delivery: Some(WebhookDelivery(again)), user_errors: vec![] })
+    }
+
+    /// Stops deliveries to a webhook (admins); queued ones fail without being sent.
+    async fn disable_webhook(&self, ctx: &Context<'_>, input: WebhookActionInput) -> Result<WebhookPayload> {
+        let p = admin(ctx)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.id, NodeKind::Webhook)?;
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let before = store::find(p.org, &tx, id).await?.ok_or(AppError::NotFound("webhook"))?;
+        let after = store::set_active(p.org, &tx, id, false).await?;
+        audit::record(
+            p.org,
+            &tx,
+            p.into(),
+            "webhook.disable",
+            "Webhook",
+            Some(id),
+            audit::snapshot(&before),
+            audit::snapshot(&after),
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(WebhookPayload { webhook: Some(Webhook(after)), user_errors: vec![] })
+    }
+}

@@ -1,0 +1,281 @@
+//! Tenant-scoped webhooks and the delivery queue. Events are enqueued in the transaction of the
+//! change they announce (an outbox), so a committed change always gets its deliveries and a
+//! rolled-back one never does.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use entity::{webhook, webhook_delivery};
+
+use crate::error::{AppError, AppResult};
+use crate::org::model::OrgId;
+
+/// The organization's webhooks, newest first.
+pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<webhook::Model>> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::OrganizationId.eq(org.0))
+        .order_by_desc(webhook::Column::CreatedAt)
+        .order_by_desc(webhook::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One webhook.
+pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<webhook::Model>> {
+    Ok(webhook::Entity::find_by_id(id).filter(webhook::Column::OrganizationId.eq(org.0)).one(db).await?)
+}
+
+/// Stores a webhook with a fresh signing secret.
+pub async fn create(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    url: String,
+    events: &[String],
+    description: Option<String>,
+    by: Uuid,
+) -> AppResult<webhook::Model> {
+    let secret: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..32).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+    };
+    Ok(webhook::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        url: Set(url),
+        description: Set(description),
+        events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".into())),
+        secret: Set(format!("whsec_{secret}")),
+        active: Set(true),
+        created_by: Set(by),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Stops (or restarts) deliveries to a webhook.
+pub async fn set_active(org: OrgId, db: &impl ConnectionTrait, id: Uuid, active: bool) -> AppResult<webhook::Model> {
+    webhook::Entity::update_many()
+        .set(webhook::ActiveModel { active: Set(active), ..Default::default() })
+        .filter(webhook::Column::OrganizationId.eq(org.0))
+        .filter(webhook::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find(org, db, id).await?.ok_or(AppError::NotFound("webhook"))
+}
+
+/// The events of a webhook.
+pub fn events_of(w: &webhook::Model) -> Vec<String> {
+    serde_json::from_str(&w.events).unwrap_or_default()
+}
+
+/// The JSON body of an event: `{id, type, created, data}`.
+pub fn body(event_id: Uuid, event_type: &str, created: DateTime<Utc>, data: serde_json::Value) -> String {
+    serde_json::json!({ "id": event_id, "type": event_type, "created": created, "data": data }).to_string()
+}
+
+async fn insert_delivery(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    webhook_id: Uuid,
+    event_type: &str,
+    payload: String,
+) -> AppResult<webhook_delivery::Model> {
+    let now = Utc::now();
+    Ok(webhook_delivery::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        webhook_id: Set(webhook_id),
+        event_type: Set(event_type.to_owned()),
+        payload: Set(payload),
+        status: Set("PENDING".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        delivered_at: Set(None),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Queues an event for every active webhook of the organization that subscribed to it. Call it
+/// inside the transaction of the change.
+pub async fn enqueue(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    event_type: &str,
+    data: serde_json::Value,
+) -> AppResult<()> {
+    let hooks: Vec<webhook::Model> =
+        list(org, db).await?.into_iter().filter(|w| w.active && events_of(w).iter().any(|e| e == event_type)).collect();
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let payload = body(Uuid::now_v7(), event_type, Utc::now(), data);
+    for w in hooks {
+        insert_delivery(org, db, w.id, event_type, payload.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Queues a ping for one webhook.
+pub async fn ping(org: OrgId, db: &impl ConnectionTrait, w: &webhook::Model) -> AppResult<webhook_delivery::Model> {
+    let payload = body(Uuid::now_v7(), super::model::PING, Utc::now(), serde_json::json!({ "webhookId": w.id }));
+    insert_delivery(org, db, w.id, super::model::PING, payload).await
+}
+
+/// Queues a delivery again with the same body (same event ID, so receivers can de-duplicate).
+pub async fn redeliver(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    d: &webhook_delivery::Model,
+) -> AppResult<webhook_delivery::Model> {
+    insert_delivery(org, db, d.webhook_id, &d.event_type, d.payload.clone()).await
+}
+
+/// One delivery.
+pub async fn find_delivery(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<webhook_delivery::Model>> {
+    Ok(webhook_delivery::Entity::find_by_id(id)
+        .filter(webhook_delivery::Column::OrganizationId.eq(org.0))
+        .one(db)
+        .await?)
+}
+
+fn deliveries_query(
+    org: OrgId,
+    webhook: Option<Uuid>,
+    status: Option<&str>,
+) -> sea_orm::Select<webhook_delivery::Entity> {
+    let mut c = Condition::all().add(webhook_delivery::Column::OrganizationId.eq(org.0));
+    if let Some(w) = webhook {
+        c = c.add(webhook_delivery::Column::WebhookId.eq(w));
+    }
+    if let Some(s) = status {
+        c = c.add(webhook_delivery::Column::Status.eq(s));
+    }
+    webhook_delivery::Entity::find().filter(c)
+}
+
+/// How many deliveries match.
+pub async fn count_deliveries(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    webhook: Option<Uuid>,
+    status: Option<&str>,
+) -> AppResult<u64> {
+    Ok(deliveries_query(org, webhook, status).count(db).await?)
+}
+
+/// A page of deliveries, newest first.
+pub async fn deliveries(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    webhook: Option<Uuid>,
+    status: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<webhook_delivery::Model>> {
+    Ok(deliveries_query(org, webhook, status)
+        .order_by_desc(webhook_delivery::Column::CreatedAt)
+        .order_by_desc(webhook_delivery::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- the dispatcher's queries (all tenants)
+
+/// Pending deliveries due now, oldest first (candidates; [`claim`] decides who sends).
+pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> AppResult<Vec<webhook_delivery::Model>> {
+    Ok(webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq("PENDING"))
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(webhook_delivery::Column::LockedUntil.is_null())
+                .add(webhook_delivery::Column::LockedUntil.lt(now)),
+        )
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Claims a delivery for `lease`: true for exactly one instance, however many try at once (the
+/// conditional update matches only while nobody holds it).
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    d: &webhook_delivery::Model,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> AppResult<bool> {
+    let mut cond = Condition::all()
+        .add(webhook_delivery::Column::Id.eq(d.id))
+        .add(webhook_delivery::Column::Status.eq("PENDING"))
+        .add(webhook_delivery::Column::Attempts.eq(d.attempts));
+    cond = match d.locked_until {
+        Some(t) => cond.add(webhook_delivery::Column::LockedUntil.eq(t)),
+        None => cond.add(webhook_delivery::Column::LockedUntil.is_null()),
+    };
+    let r = webhook_delivery::Entity::update_many()
+        .set(webhook_delivery::ActiveModel { locked_until: Set(Some(now + lease)), ..Default::default() })
+        .filter(cond)
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Records an attempt's outcome.
+pub async fn record_attempt(
+    db: &impl ConnectionTrait,
+    d: &webhook_delivery::Model,
+    status_code: Option<i32>,
+    error: Option<String>,
+    delivered: bool,
+    next_attempt_at: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    let attempts = d.attempts + 1;
+    let status = if delivered {
+        "DELIVERED"
+    } else if next_attempt_at.is_some() {
+        "PENDING"
+    } else {
+        "FAILED"
+    };
+    webhook_delivery::Entity::update_many()
+        .set(webhook_delivery::ActiveModel {
+            status: Set(status.to_owned()),
+            attempts: Set(attempts),
+            last_status_code: Set(status_code),
+            last_error: Set(error.map(|e| e.chars().take(500).collect())),
+            next_attempt_at: Set(next_attempt_at.unwrap_or(d.next_attempt_at)),
+            locked_until: Set(None),
+            delivered_at: Set(delivered.then(Utc::now)),
+            ..Default::default()
+        })
+        .filter(webhook_delivery::Column::Id.eq(d.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The webhook of a delivery, across tenants (for the dispatcher).
+pub async fn webhook_of(db: &impl ConnectionTrait, d: &webhook_delivery::Model) -> AppResult<Option<webhook::Model>> {
+    Ok(webhook::Entity::find_by_id(d.webhook_id)
+        .filter(webhook::Column::OrganizationId.eq(d.organization_id))
+        .one(db)
+        .await?)
+}
