@@ -54,6 +54,11 @@ pub struct Config {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
 
+    /// Largest accepted multipart upload (CSV imports) in bytes; uploads go to a temporary file,
+    /// not memory.
+    #[arg(long, env = "UPLOAD_LIMIT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub upload_limit_bytes: usize,
+
     /// Maximum number of database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
@@ -100,6 +105,7 @@ impl Config {
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
+            upload_limit_bytes: 64 * 1024 * 1024,
             database_max_connections: 16,
             ws_init_timeout_ms: 10_000,
             rate_limit_points: 1_000,

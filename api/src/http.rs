@@ -14,7 +14,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use migration::MigratorTrait;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{Auth, authenticate};
 use crate::graphql::{AppSchema, with_request_data};
@@ -38,7 +37,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/exports/payouts.csv", get(payouts_csv))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state((config.body_limit_bytes, config.upload_limit_bytes), limit_body))
         .layer(cors(&config.cors_origins))
         .with_state(state)
 }
@@ -187,4 +186,31 @@ async fn payouts_csv(
             plain_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the export failed")
         }
     }
+}
+
+/// Caps request bodies: `BODY_LIMIT_BYTES` for JSON, `UPLOAD_LIMIT_BYTES` for multipart uploads
+/// (CSV imports). A declared length over the cap is refused with 413 before reading; a body that
+/// grows past it while streaming fails the request.
+async fn limit_body(
+    State((body_limit, upload_limit)): State<(usize, usize)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart { upload_limit } else { body_limit };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body over the limit of {limit} bytes"))
+            .into_response();
+    }
+    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }

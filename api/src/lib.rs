@@ -13,6 +13,7 @@ pub mod events;
 pub mod forecast;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod incentive;
 pub mod kpi;
 pub mod metrics;

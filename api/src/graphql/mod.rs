@@ -50,6 +50,7 @@ pub struct Mutation(
     crate::quota::graphql::QuotaMutation,
     crate::incentive::graphql::IncentiveMutation,
     crate::forecast::graphql::ForecastMutation,
+    crate::import::graphql::ImportMutation,
 );
 
 /// The root subscription: every domain's subscription segment.

@@ -1470,6 +1470,14 @@ impl IncentiveMutation {
             let e = FieldError::new("endsOn", "INVALID", "must not be before the assignment starts");
             return Ok(PlanAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
         }
+        let others = store::assignments(p.org, &tx, Some(a.member_id), None).await?;
+        if others
+            .iter()
+            .any(|x| x.id != a.id && store::spans_overlap((x.starts_on, x.ends_on), (a.starts_on, Some(input.ends_on))))
+        {
+            let e = FieldError::new("endsOn", "OVERLAP", "the member would be on two plans at once");
+            return Ok(PlanAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
+        }
         let ended = store::end_assignment(p.org, &tx, a.id, input.ends_on).await?;
         audit::record(
             p.org,
@@ -1509,6 +1517,22 @@ impl IncentiveMutation {
         }
         let members = org_store::members_by_ids(p.org, &tx, &member_ids).await?;
         let (out, unchanged) = run(p.org, &tx, &s, input.period.grain, &period, &assignments, &members).await?;
+        audit::record(
+            p.org,
+            &tx,
+            p.into(),
+            "payouts.run",
+            "PayoutRun",
+            None,
+            None,
+            Some(serde_json::json!({
+                "grain": input.period.grain.as_str(),
+                "periodStart": period.start_date,
+                "drafts": out.iter().map(|s| serde_json::json!({"id": s.0.id, "memberId": s.0.member_id, "version": s.0.version, "totalCents": s.0.total_cents})).collect::<Vec<_>>(),
+                "unchanged": unchanged.len(),
+            })),
+        )
+        .await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(RunPayoutsPayload { statements: out, unchanged, user_errors: vec![] })
     }

@@ -263,7 +263,7 @@ impl Deal {
     async fn company_size(&self) -> Option<i32> {
         self.0.company_size
     }
-    /// The territory: routed from address, country, postal code, industry and size to the most
+    /// The territory: routed from country, postal code, industry and company size to the most
     /// specific matching territory, unless set by hand (`territoryManual`).
     async fn territory(&self, ctx: &Context<'_>) -> Result<Option<crate::territory::graphql::Territory>> {
         let Some(id) = self.0.territory_id else { return Ok(None) };
@@ -445,47 +445,47 @@ pub struct DealSplitInput {
 #[derive(InputObject)]
 pub struct DealInput {
     /// Name (required on create).
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The customer's company.
-    company: MaybeUndefined<String>,
+    pub(crate) company: MaybeUndefined<String>,
     /// The owner (default: the viewer). Reps own their deals; managers assign within their teams.
-    owner_id: Option<ID>,
+    pub(crate) owner_id: Option<ID>,
     /// Amount as a decimal string, e.g. "1250.50".
-    amount: Option<String>,
+    pub(crate) amount: Option<String>,
     /// The stage (create only; default: the first stage). Use `moveDealStage` afterwards.
-    stage_id: Option<ID>,
+    pub(crate) stage_id: Option<ID>,
     /// A probability set by hand, 0 to 100: it survives stage moves.
-    probability: Option<i32>,
+    pub(crate) probability: Option<i32>,
     /// A forecast category set by hand.
-    forecast_category: Option<ForecastCategory>,
+    pub(crate) forecast_category: Option<ForecastCategory>,
     /// Expected close date.
-    expected_close_date: MaybeUndefined<NaiveDate>,
+    pub(crate) expected_close_date: MaybeUndefined<NaiveDate>,
     /// Where the lead came from.
-    lead_source: MaybeUndefined<String>,
+    pub(crate) lead_source: MaybeUndefined<String>,
     /// When the lead came in.
-    lead_created_at: MaybeUndefined<DateTime<Utc>>,
+    pub(crate) lead_created_at: MaybeUndefined<DateTime<Utc>>,
     /// First contact with the lead.
-    first_contact_at: MaybeUndefined<DateTime<Utc>>,
+    pub(crate) first_contact_at: MaybeUndefined<DateTime<Utc>>,
     /// Street address.
-    address: MaybeUndefined<String>,
+    pub(crate) address: MaybeUndefined<String>,
     /// Country, ISO 3166-1 alpha-2 (e.g. NL).
-    country: MaybeUndefined<String>,
+    pub(crate) country: MaybeUndefined<String>,
     /// Postal code.
-    postal_code: MaybeUndefined<String>,
+    pub(crate) postal_code: MaybeUndefined<String>,
     /// Industry.
-    industry: MaybeUndefined<String>,
+    pub(crate) industry: MaybeUndefined<String>,
     /// Employees, 0 or more.
-    company_size: MaybeUndefined<i32>,
+    pub(crate) company_size: MaybeUndefined<i32>,
     /// Split partners (replaces all).
-    splits: Option<Vec<DealSplitInput>>,
+    pub(crate) splits: Option<Vec<DealSplitInput>>,
     /// ID in the CRM, unique in the organization.
-    external_id: MaybeUndefined<String>,
+    pub(crate) external_id: MaybeUndefined<String>,
     /// A territory set by hand (routing then leaves the deal alone); `null` hands the deal back
     /// to routing.
-    territory_id: MaybeUndefined<ID>,
+    pub(crate) territory_id: MaybeUndefined<ID>,
     /// Custom field values by key (merged into the current ones; `null` removes a value).
     /// Keys must be defined fields and values of their type.
-    custom_fields: Option<async_graphql::Json<serde_json::Value>>,
+    pub(crate) custom_fields: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 /// Changes to a deal.
@@ -550,9 +550,9 @@ pub struct ChecklistItemOnDealInput {
 #[derive(SimpleObject)]
 pub struct DealPayload {
     /// The deal after the change; `null` when refused.
-    deal: Option<Deal>,
+    pub(crate) deal: Option<Deal>,
     /// What to fix; for a refused move, one entry per open required checklist item.
-    user_errors: Vec<UserError>,
+    pub(crate) user_errors: Vec<UserError>,
 }
 
 /// Filter for `deals`.
@@ -835,7 +835,7 @@ async fn gate(
         .collect())
 }
 
-async fn after_change(state: &AppState, p: &Principal, d: &deal::Model) {
+pub(crate) async fn after_change(state: &AppState, p: &Principal, d: &deal::Model) {
     let team = org_store::find_member(p.org, &state.db, d.owner_id).await.ok().flatten().and_then(|m| m.team_id);
     state.events.publish(Event::DealChanged { org: p.org.0, deal: d.id, team });
 }
@@ -1484,7 +1484,7 @@ async fn enter_stage(
     Ok(updated)
 }
 
-async fn create(
+pub(crate) async fn create(
     _state: &AppState,
     p: &Principal,
     tx: &sea_orm::DatabaseTransaction,
@@ -1537,7 +1537,7 @@ async fn create(
     Ok((DealPayload { deal: Some(Deal(d.clone())), user_errors: vec![] }, Some(d)))
 }
 
-async fn update(
+pub(crate) async fn update(
     _state: &AppState,
     p: &Principal,
     tx: &sea_orm::DatabaseTransaction,

@@ -299,6 +299,18 @@ pub struct TerritoryFilter {
     include_archived: Option<bool>,
 }
 
+/// The model names span edges `from`/`to`; the inputs call them `startsOn`/`endsOn`.
+fn input_names(mut e: FieldError) -> FieldError {
+    for f in &mut e.field {
+        match f.as_str() {
+            "from" => *f = "startsOn".into(),
+            "to" => *f = "endsOn".into(),
+            _ => {}
+        }
+    }
+    e
+}
+
 fn errors(list: Vec<FieldError>) -> Vec<UserError> {
     list.into_iter().map(UserError::from).collect()
 }
@@ -552,7 +564,7 @@ impl TerritoryMutation {
         let existing: Vec<AssignmentSpan> =
             store::assignments(p.org, &tx, Some(&[t.id])).await?.iter().map(store::span).collect();
         if let Err(e) = model::check_assignment(&span, &existing) {
-            return refused(e);
+            return refused(input_names(e));
         }
         let a = store::create_assignment(p.org, &tx, &span).await?;
         audit::record(
@@ -590,6 +602,17 @@ impl TerritoryMutation {
         if ends_on < a.starts_on {
             let e = FieldError::new("endsOn", "INVALID", "must not be before the assignment starts");
             return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
+        }
+        // Moving the end later must not create a second owner or a double assignment.
+        let others: Vec<AssignmentSpan> = store::assignments(p.org, &tx, Some(&[a.territory_id]))
+            .await?
+            .iter()
+            .filter(|x| x.id != a.id)
+            .map(store::span)
+            .collect();
+        let moved = AssignmentSpan { to: Some(ends_on), ..store::span(&a) };
+        if let Err(e) = model::check_assignment(&moved, &others) {
+            return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![input_names(e)]) });
         }
         let ended = store::end_assignment(p.org, &tx, &a, ends_on).await?;
         audit::record(

@@ -7,6 +7,7 @@ mod compensation;
 mod conventions;
 mod demo;
 mod health;
+mod import;
 mod instances;
 mod integrations;
 mod kpi;

@@ -1,0 +1,495 @@
+//! `importDeals` and `importActivities`.
+//!
+//! Each row runs in its own savepoint inside one transaction: in SKIP_INVALID mode a bad row is
+//! rolled back alone and reported; in ALL_OR_NOTHING mode every row is still checked (so the
+//! answer lists every error) and the whole transaction is rolled back if any row failed.
+
+use std::collections::HashMap;
+use std::io::BufReader;
+
+use async_graphql::{Context, Enum, MaybeUndefined, Object, Result, SimpleObject, Upload};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
+
+use crate::auth::{Permission, Principal};
+use crate::error::{AppError, AppResult};
+use crate::events::Event;
+use crate::graphql::ContextExt;
+use crate::graphql::relay::{NodeKind, global_id};
+use crate::org::store as org_store;
+use crate::pipeline::graphql::DealInput;
+use crate::pipeline::model::ForecastCategory;
+use crate::scoring::scores::{self, LogRequest};
+
+/// Most errors listed in an answer (the count covers all).
+const MAX_LISTED_ERRORS: usize = 1000;
+
+/// What to do with bad rows.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Import nothing if any row is bad.
+    AllOrNothing,
+    /// Import the good rows; report the bad ones.
+    SkipInvalid,
+}
+
+/// A bad row.
+#[derive(SimpleObject, Clone)]
+pub struct ImportRowError {
+    /// Line number in the file (the header is line 1).
+    row: u64,
+    /// The column at fault; `null` for the row as a whole.
+    column: Option<String>,
+    /// What is wrong.
+    message: String,
+}
+
+/// What an import did.
+#[derive(SimpleObject)]
+pub struct ImportResult {
+    /// The mode used.
+    mode: ImportMode,
+    /// Data rows read.
+    rows: u64,
+    /// Records created.
+    created: u64,
+    /// Records updated (same `externalId`).
+    updated: u64,
+    /// Rows not imported: bad rows, and activities whose `externalId` was imported before.
+    skipped: u64,
+    /// Whether anything was written (false when ALL_OR_NOTHING met a bad row).
+    committed: bool,
+    /// Bad rows, at most 1000 listed.
+    errors: Vec<ImportRowError>,
+    /// How many bad rows there were in all.
+    error_count: u64,
+}
+
+struct Tally {
+    rows: u64,
+    created: u64,
+    updated: u64,
+    skipped: u64,
+    errors: Vec<ImportRowError>,
+    error_count: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally { rows: 0, created: 0, updated: 0, skipped: 0, errors: Vec::new(), error_count: 0 }
+    }
+
+    fn error(&mut self, row: u64, column: Option<&str>, message: impl Into<String>) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(ImportRowError { row, column: column.map(str::to_owned), message: message.into() });
+        }
+    }
+}
+
+fn reader(ctx: &Context<'_>, file: &Upload) -> Result<csv::Reader<BufReader<std::fs::File>>> {
+    let value = file.value(ctx).map_err(|e| AppError::bad_input(format!("cannot read the upload: {e}")))?;
+    let content = value.content;
+    Ok(csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(BufReader::new(content)))
+}
+
+fn headers(
+    r: &mut csv::Reader<BufReader<std::fs::File>>,
+    known: &[&str],
+    required: &[&str],
+) -> AppResult<HashMap<String, usize>> {
+    let h = r.headers().map_err(|e| AppError::bad_input(format!("the file has no readable header row: {e}")))?.clone();
+    let mut map = HashMap::new();
+    for (i, name) in h.iter().enumerate() {
+        if !known.contains(&name) {
+            return Err(AppError::bad_input(format!(
+                "unknown column '{}'; the columns are {}",
+                name.chars().take(60).collect::<String>(),
+                known.join(", ")
+            )));
+        }
+        map.insert(name.to_owned(), i);
+    }
+    for r in required {
+        if !map.contains_key(*r) {
+            return Err(AppError::bad_input(format!("the header row lacks the '{r}' column")));
+        }
+    }
+    Ok(map)
+}
+
+fn cell<'a>(rec: &'a csv::StringRecord, cols: &HashMap<String, usize>, name: &str) -> Option<&'a str> {
+    cols.get(name).and_then(|i| rec.get(*i)).filter(|v| !v.is_empty())
+}
+
+fn text(v: Option<&str>) -> MaybeUndefined<String> {
+    v.map_or(MaybeUndefined::Undefined, |s| MaybeUndefined::Value(s.to_owned()))
+}
+
+fn require_admin(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)
+}
+
+/// The CSV column a deal field's user error is about.
+fn deal_column(field: &[String]) -> Option<String> {
+    let f = field.get(1)?.as_str();
+    Some(
+        match f {
+            "ownerId" => "ownerEmail",
+            "stageId" => "stage",
+            other => other,
+        }
+        .to_owned(),
+    )
+}
+
+const DEAL_COLUMNS: [&str; 14] = [
+    "externalId",
+    "name",
+    "company",
+    "ownerEmail",
+    "amount",
+    "stage",
+    "probability",
+    "forecastCategory",
+    "expectedCloseDate",
+    "leadSource",
+    "country",
+    "postalCode",
+    "industry",
+    "companySize",
+];
+
+const ACTIVITY_COLUMNS: [&str; 6] = ["externalId", "memberEmail", "activityType", "quantity", "occurredAt", "note"];
+
+/// Import mutations.
+#[derive(Default)]
+pub struct ImportMutation;
+
+#[Object]
+impl ImportMutation {
+    /// Imports deals from a CSV file (header row; columns `externalId` (required), `name`,
+    /// `company`, `ownerEmail`, `amount`, `stage` (name, new deals only), `probability`,
+    /// `forecastCategory`, `expectedCloseDate` (YYYY-MM-DD), `leadSource`, `country`,
+    /// `postalCode`, `industry`, `companySize`). A row whose `externalId` exists updates that
+    /// deal; otherwise it creates one. Admins, or API keys with `deals:write`.
+    async fn import_deals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The CSV file (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "ALL_OR_NOTHING or SKIP_INVALID.")] mode: ImportMode,
+    ) -> Result<ImportResult> {
+        let p = ctx.principal()?;
+        require_admin(p)?;
+        let state = ctx.state()?;
+        let mut r = reader(ctx, &file)?;
+        let cols = headers(&mut r, &DEAL_COLUMNS, &["externalId"])?;
+        let stages = crate::pipeline::store::stages(p.org, &state.db).await?;
+        let mut owners: HashMap<String, Option<Uuid>> = HashMap::new();
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let mut t = Tally::new();
+        for (i, rec) in r.records().enumerate() {
+            let line = i as u64 + 2;
+            t.rows += 1;
+            let rec = match rec {
+                Ok(rec) => rec,
+                Err(e) => {
+                    t.error(line, None, format!("unreadable row: {e}"));
+                    t.skipped += 1;
+                    continue;
+                }
+            };
+            match import_deal(p, state, &tx, &rec, &cols, &stages, &mut owners).await? {
+                Ok(created) => {
+                    if created {
+                        t.created += 1;
+                    } else {
+                        t.updated += 1;
+                    }
+                }
+                Err(errors) => {
+                    t.skipped += 1;
+                    for (column, message) in errors {
+                        t.error(line, column.as_deref(), message);
+                    }
+                }
+            }
+        }
+        finish(state, p, tx, mode, t, false).await
+    }
+
+    /// Imports activities from a CSV file (header row; columns `externalId` (required: the
+    /// idempotency key), `memberEmail`, `activityType` (name), `quantity`, `occurredAt`
+    /// (RFC 3339), `note`). A row whose `externalId` was imported before is skipped, never
+    /// counted twice. Admins, or API keys with `activities:write`. Imported activities raise no
+    /// `activity.logged` webhooks.
+    async fn import_activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The CSV file (GraphQL multipart request).")] file: Upload,
+        #[graphql(desc = "ALL_OR_NOTHING or SKIP_INVALID.")] mode: ImportMode,
+    ) -> Result<ImportResult> {
+        let p = ctx.principal()?;
+        require_admin(p)?;
+        let state = ctx.state()?;
+        let mut r = reader(ctx, &file)?;
+        let cols = headers(&mut r, &ACTIVITY_COLUMNS, &["externalId", "memberEmail", "activityType"])?;
+        let s = scores::settings(p.org, &state.db).await?;
+        let reach = p.reach(&state.db).await?;
+        let types: HashMap<String, Uuid> =
+            crate::scoring::store::list_activity_types(p.org, &state.db, false, 0, 10_000)
+                .await?
+                .into_iter()
+                .map(|t| (t.name.to_lowercase(), t.id))
+                .collect();
+        let mut members: HashMap<String, Option<Uuid>> = HashMap::new();
+        let now = Utc::now();
+        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        let mut t = Tally::new();
+        for (i, rec) in r.records().enumerate() {
+            let line = i as u64 + 2;
+            t.rows += 1;
+            let rec = match rec {
+                Ok(rec) => rec,
+                Err(e) => {
+                    t.error(line, None, format!("unreadable row: {e}"));
+                    t.skipped += 1;
+                    continue;
+                }
+            };
+            let bad = |t: &mut Tally, column: &str, message: String| {
+                t.error(line, Some(column), message);
+                t.skipped += 1;
+            };
+            let Some(key) = cell(&rec, &cols, "externalId") else {
+                bad(&mut t, "externalId", "required".into());
+                continue;
+            };
+            let email = cell(&rec, &cols, "memberEmail").unwrap_or_default().to_lowercase();
+            let member = match members.get(&email) {
+                Some(m) => *m,
+                None => {
+                    let m = org_store::find_member_by_email(p.org, &tx, &email).await?.map(|m| m.id);
+                    members.insert(email.clone(), m);
+                    m
+                }
+            };
+            let Some(member) = member else {
+                bad(
+                    &mut t,
+                    "memberEmail",
+                    format!("no member with e-mail '{}'", email.chars().take(100).collect::<String>()),
+                );
+                continue;
+            };
+            let Some(type_id) = cell(&rec, &cols, "activityType").and_then(|n| types.get(&n.to_lowercase())) else {
+                bad(&mut t, "activityType", "no active activity type with this name".into());
+                continue;
+            };
+            let quantity = match cell(&rec, &cols, "quantity").map(str::parse::<i32>) {
+                None => None,
+                Some(Ok(q)) => Some(q),
+                Some(Err(_)) => {
+                    bad(&mut t, "quantity", "must be a whole number".into());
+                    continue;
+                }
+            };
+            let occurred_at = match cell(&rec, &cols, "occurredAt").map(DateTime::parse_from_rfc3339) {
+                None => None,
+                Some(Ok(at)) => Some(at.with_timezone(&Utc)),
+                Some(Err(_)) => {
+                    bad(&mut t, "occurredAt", "must be an RFC 3339 time like 2026-11-23T09:30:00Z".into());
+                    continue;
+                }
+            };
+            let req = LogRequest {
+                activity_type_id: *type_id,
+                member_id: member,
+                quantity,
+                progress_percent: None,
+                work_item_key: None,
+                occurred_at,
+                note: cell(&rec, &cols, "note").map(str::to_owned),
+                idempotency_key: Some(key.to_owned()),
+                deal_id: None,
+            };
+            let sp = tx.begin().await.map_err(AppError::from)?;
+            match scores::log_activity(&s, &sp, p, &reach, req, now).await {
+                Ok(o) if o.replayed => {
+                    t.skipped += 1;
+                }
+                Ok(_) => {
+                    sp.commit().await.map_err(AppError::from)?;
+                    t.created += 1;
+                }
+                Err(Ok(errors)) => {
+                    t.skipped += 1;
+                    for e in errors {
+                        t.error(line, e.field.get(1).map(String::as_str), e.message);
+                    }
+                }
+                Err(Err(e)) => return Err(e.into()),
+            }
+        }
+        finish(state, p, tx, mode, t, true).await
+    }
+}
+
+async fn finish(
+    state: &crate::state::AppState,
+    p: &Principal,
+    tx: sea_orm::DatabaseTransaction,
+    mode: ImportMode,
+    t: Tally,
+    activities: bool,
+) -> Result<ImportResult> {
+    let committed = !(mode == ImportMode::AllOrNothing && t.error_count > 0);
+    if committed {
+        tx.commit().await.map_err(AppError::from)?;
+        if activities {
+            // Boards and scores are rebuilt once for the whole batch.
+            state.events.publish(Event::MembersChanged { org: p.org.0 });
+        }
+    } else {
+        tx.rollback().await.map_err(AppError::from)?;
+    }
+    let (created, updated) = if committed { (t.created, t.updated) } else { (0, 0) };
+    Ok(ImportResult {
+        mode,
+        rows: t.rows,
+        created,
+        updated,
+        skipped: if committed { t.skipped } else { t.rows },
+        committed,
+        errors: t.errors,
+        error_count: t.error_count,
+    })
+}
+
+/// One deal row: `Ok(created?)` or the row's errors (column, message).
+async fn import_deal(
+    p: &Principal,
+    state: &crate::state::AppState,
+    tx: &sea_orm::DatabaseTransaction,
+    rec: &csv::StringRecord,
+    cols: &HashMap<String, usize>,
+    stages: &[entity::pipeline_stage::Model],
+    owners: &mut HashMap<String, Option<Uuid>>,
+) -> AppResult<Result<bool, Vec<(Option<String>, String)>>> {
+    let mut errors: Vec<(Option<String>, String)> = Vec::new();
+    let Some(external_id) = cell(rec, cols, "externalId") else {
+        return Ok(Err(vec![(Some("externalId".into()), "required".into())]));
+    };
+    let owner_id = match cell(rec, cols, "ownerEmail") {
+        None => None,
+        Some(email) => {
+            let email = email.to_lowercase();
+            let id = match owners.get(&email) {
+                Some(id) => *id,
+                None => {
+                    let id = org_store::find_member_by_email(p.org, tx, &email).await?.map(|m| m.id);
+                    owners.insert(email.clone(), id);
+                    id
+                }
+            };
+            match id {
+                Some(id) => Some(global_id(NodeKind::Member, id)),
+                None => {
+                    errors.push((
+                        Some("ownerEmail".into()),
+                        format!("no member with e-mail '{}'", email.chars().take(100).collect::<String>()),
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let stage_id = match cell(rec, cols, "stage") {
+        None => None,
+        Some(name) => match stages.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+            Some(s) => Some(global_id(NodeKind::PipelineStage, s.id)),
+            None => {
+                errors.push((Some("stage".into()), "no stage with this name".into()));
+                None
+            }
+        },
+    };
+    let probability = match cell(rec, cols, "probability").map(str::parse::<i32>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            errors.push((Some("probability".into()), "must be a whole number 0 to 100".into()));
+            None
+        }
+    };
+    let forecast_category = match cell(rec, cols, "forecastCategory") {
+        None => None,
+        Some(c) => match ForecastCategory::parse(&c.to_ascii_uppercase()) {
+            Some(c) => Some(c),
+            None => {
+                errors.push((Some("forecastCategory".into()), "PIPELINE, BEST_CASE, COMMIT, CLOSED or OMITTED".into()));
+                None
+            }
+        },
+    };
+    let expected_close_date =
+        match cell(rec, cols, "expectedCloseDate").map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
+            None => MaybeUndefined::Undefined,
+            Some(Ok(d)) => MaybeUndefined::Value(d),
+            Some(Err(_)) => {
+                errors.push((Some("expectedCloseDate".into()), "must be a date like 2026-12-31".into()));
+                MaybeUndefined::Undefined
+            }
+        };
+    let company_size = match cell(rec, cols, "companySize").map(str::parse::<i32>) {
+        None => MaybeUndefined::Undefined,
+        Some(Ok(v)) => MaybeUndefined::Value(v),
+        Some(Err(_)) => {
+            errors.push((Some("companySize".into()), "must be a whole number".into()));
+            MaybeUndefined::Undefined
+        }
+    };
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let input = DealInput {
+        name: cell(rec, cols, "name").map(str::to_owned),
+        company: text(cell(rec, cols, "company")),
+        owner_id,
+        amount: cell(rec, cols, "amount").map(str::to_owned),
+        stage_id: None,
+        probability,
+        forecast_category,
+        expected_close_date,
+        lead_source: text(cell(rec, cols, "leadSource")),
+        lead_created_at: MaybeUndefined::Undefined,
+        first_contact_at: MaybeUndefined::Undefined,
+        address: MaybeUndefined::Undefined,
+        country: text(cell(rec, cols, "country")),
+        postal_code: text(cell(rec, cols, "postalCode")),
+        industry: text(cell(rec, cols, "industry")),
+        company_size,
+        splits: None,
+        external_id: MaybeUndefined::Value(external_id.to_owned()),
+        territory_id: MaybeUndefined::Undefined,
+        custom_fields: None,
+    };
+    let sp = tx.begin().await.map_err(AppError::from)?;
+    let existing = crate::pipeline::store::find_deal_by_external_id(p.org, &sp, external_id).await?;
+    let created = existing.is_none();
+    let payload = match existing {
+        Some(d) => crate::pipeline::graphql::update(state, p, &sp, d, input).await?,
+        None => {
+            let mut input = input;
+            input.stage_id = stage_id;
+            crate::pipeline::graphql::create(state, p, &sp, input).await?.0
+        }
+    };
+    if payload.deal.is_some() {
+        sp.commit().await.map_err(AppError::from)?;
+        Ok(Ok(created))
+    } else {
+        Ok(Err(payload.user_errors.into_iter().map(|e| (deal_column(&e.field), e.message)).collect()))
+    }
+}
