@@ -738,6 +738,9 @@ impl ForecastMutation {
                 require_team(p, db, t).await?;
                 ("TEAM", t, Some(t))
             }
+            None if p.role == Role::Viewer || p.api_key.is_some() => {
+                return Err(AppError::forbidden("viewers have no forecast of their own").into());
+            }
             None => ("MEMBER", p.member_id, p.team_id),
         };
         let Some((commit, best)) = numbers.filter(|_| e.is_empty()) else {

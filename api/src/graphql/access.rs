@@ -61,7 +61,7 @@ pub fn scopes_for(operation: OperationType, field: &str) -> Option<&'static [&'s
             OperationType::Query,
             "incentivePlans" | "incentivePlan" | "statements" | "statement" | "disputes" | "simulatePayout",
         ) => PAYOUTS,
-        (OperationType::Query, "forecast" | "forecastAccuracy" | "forecastSubmissions") => FORECASTS,
+        (OperationType::Query, "forecast" | "forecastAccuracy") => FORECASTS,
         (OperationType::Query, "quotas" | "quota") => QUOTAS_R,
         (OperationType::Mutation, "logActivity" | "logActivities" | "voidActivity" | "importActivities") => {
             ACTIVITIES_W
@@ -85,6 +85,21 @@ pub fn scopes_for(operation: OperationType, field: &str) -> Option<&'static [&'s
         (OperationType::Subscription, "forecastChanged") => FORECASTS,
         _ => return None,
     })
+}
+
+/// The scopes that let an API key load an object of this kind through `node`/`nodes`.
+pub fn node_scopes(kind: crate::graphql::relay::NodeKind) -> &'static [&'static str] {
+    use crate::graphql::relay::NodeKind as K;
+    match kind {
+        K::Organization | K::Team | K::Member | K::Territory | K::TerritoryAssignment | K::Campaign => &["org:read"],
+        K::ActivityType => &["org:read", "activities:write"],
+        K::PipelineStage | K::ChecklistItem | K::Deal => &["org:read", "deals:write"],
+        K::Activity => &["scores:read"],
+        K::MysteryCriterion | K::MysteryRound | K::MysteryCheck => &["kpis:read"],
+        K::Quota => &["forecasts:read", "payouts:read", "scores:read"],
+        K::IncentivePlan | K::PlanAssignment | K::Statement | K::StatementLine | K::Dispute => &["payouts:read"],
+        K::AuditEntry | K::ApiKey | K::Webhook | K::WebhookDelivery => &[],
+    }
 }
 
 fn root_fields<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {

@@ -200,6 +200,12 @@ mod relay_query {
     async fn load(ctx: &Context<'_>, id: &ID) -> crate::error::AppResult<Option<Node>> {
         let principal = ctx.principal()?;
         let (kind, uuid) = decode_global_id(id)?;
+        // An API key reaches through `node` only the kinds its scopes open.
+        if let Some(key) = &principal.api_key
+            && !super::access::node_scopes(kind).iter().any(|n| key.scopes.iter().any(|s| s == n))
+        {
+            return Ok(None);
+        }
         let loader = ctx.loader()?;
         Ok(match kind {
             NodeKind::Organization if uuid == principal.org.0 => {

@@ -611,8 +611,10 @@ impl TerritoryMutation {
             .map(store::span)
             .collect();
         let moved = AssignmentSpan { to: Some(ends_on), ..store::span(&a) };
-        if let Err(e) = model::check_assignment(&moved, &others) {
-            return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![input_names(e)]) });
+        if let Err(mut e) = model::check_assignment(&moved, &others) {
+            // Only the end moved, so that is the field at fault.
+            e.field = vec!["input".into(), "endsOn".into()];
+            return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
         }
         let ended = store::end_assignment(p.org, &tx, &a, ends_on).await?;
         audit::record(

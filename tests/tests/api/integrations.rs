@@ -341,6 +341,10 @@ async fn forecast_permissions_and_validation(app: &TestApp) {
         )
         .await;
     assert_eq!(no_reason["adjustForecast"]["userErrors"][0]["code"], "INVALID");
+    assert_eq!(
+        error_code(&app.gql(Some(&org.viewer_token), SUBMIT, json!({"i": {"commit": "1", "bestCase": "1"}})).await),
+        "FORBIDDEN"
+    );
     // forecastChanged reaches the manager's subscription.
     let mut ws = app.ws("graphql-transport-ws").await;
     ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.manager_token)}}))
@@ -413,6 +417,17 @@ async fn api_keys_are_scoped_shown_once_and_revocable(app: &TestApp) {
     // Another tenant's team is not there for it.
     let r = app.gql(Some(&secret), f, json!({"t": other.sales})).await;
     assert_eq!(error_code(&r), "NOT_FOUND");
+    // `node` opens only the kinds a key's scopes open: an org:read key reads a team, not the audit log.
+    let o = app.ok(&org.admin_token, CREATE_KEY, json!({"i": {"name": "Org", "scopes": ["org:read"]}})).await;
+    let org_key = o["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let t = app.ok(&org_key, "query($id: ID!) { node(id: $id) { id } }", json!({"id": org.sales})).await;
+    assert_eq!(t["node"]["id"], org.sales.as_str());
+    let log = app.ok(&org.admin_token, "{ auditLog(first: 1) { edges { node { id } } } }", json!({})).await;
+    let entry = log["auditLog"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    let r = app.gql(Some(&org_key), "query($id: ID!) { node(id: $id) { id } }", json!({"id": entry})).await;
+    assert_eq!(error_code(&r), "NOT_FOUND", "{r}");
+    let r = app.gql(Some(&secret), "query($id: ID!) { node(id: $id) { id } }", json!({"id": org.sales})).await;
+    assert_eq!(error_code(&r), "FORBIDDEN", "forecasts:read does not open node at all: {r}");
     // Revoked: refused from the next request on.
     let rv = app
         .ok(
