@@ -3,6 +3,9 @@
 //! `main.rs` is a thin CLI; everything it starts is built here so the black-box tests and
 //! helper binaries start exactly the same server ([`App::build`]).
 
+#[macro_use]
+mod macros;
+
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -6,7 +6,6 @@
 //! Money is [`Decimal`], never a float. Money results are rounded to cents half-even; ratios
 //! (coverage 2 decimals, accuracy and errors 4 decimals) likewise half-even.
 
-use async_graphql::Enum;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -14,20 +13,6 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::org::model::FieldError;
 use crate::pipeline::model::{DealOutcome, ForecastCategory};
 use crate::scoring::model::{Period, PeriodGrain, period_containing, previous_period, start_of_day};
-
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-        impl $name {
-            /// The stored form.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            /// Parses the stored form; unknown values are `None`.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
 
 stored_enum!(
     /// The length of a forecast period.

@@ -57,7 +57,6 @@
 
 use std::collections::HashSet;
 
-use async_graphql::Enum;
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -65,22 +64,14 @@ use uuid::Uuid;
 
 use crate::org::model::FieldError;
 
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-        impl $name {
-            /// The stored form.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            /// Parses the stored form; unknown values are `None`.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
+/// Like `stored_enum!`, also (de)serialized in plan JSON by its stored form.
+macro_rules! serde_stored_enum {
+    ($($t:tt)*) => {
+        stored_enum!(#[derive(Serialize, Deserialize)] #[serde(rename_all = "SCREAMING_SNAKE_CASE")] $($t)*);
     };
 }
 
-stored_enum!(
+serde_stored_enum!(
     /// How a commission tier's rate applies.
     TierMode {
         /// The tier's rate applies to the revenue inside its band only.
@@ -90,7 +81,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+serde_stored_enum!(
     /// What a SPIFF pays for.
     SpiffTarget {
         /// A won deal.
@@ -100,7 +91,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+serde_stored_enum!(
     /// What a team must reach for its team bonus.
     TeamBonusCondition {
         /// The team's quota attainment, in percent.
@@ -110,7 +101,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+serde_stored_enum!(
     /// Whether a draw is paid back from later earnings.
     DrawKind {
         /// An advance: recovered from earnings above the draw in later periods.
@@ -120,7 +111,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+serde_stored_enum!(
     /// Where a payout statement stands.
     StatementStatus {
         /// Computed, may be recomputed.
@@ -142,7 +133,7 @@ impl StatementStatus {
     }
 }
 
-stored_enum!(
+serde_stored_enum!(
     /// What a statement line pays (or takes back).
     LineKind {
         /// Commission on credited revenue.
@@ -166,7 +157,7 @@ stored_enum!(
     }
 );
 
-stored_enum!(
+serde_stored_enum!(
     /// Where a rep's dispute of a statement line stands.
     DisputeStatus {
         /// Waiting for a manager.

@@ -3,7 +3,6 @@
 //! quota with largest-remainder rounding; deal credit for owners and split partners.
 //! Pure functions, no I/O.
 
-use async_graphql::Enum;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -11,20 +10,6 @@ use uuid::Uuid;
 
 use crate::org::model::FieldError;
 use crate::scoring::model::PeriodGrain;
-
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-        impl $name {
-            /// The stored form.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            /// Parses the stored form; unknown values are `None`.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
 
 stored_enum!(
     /// What a quota measures.

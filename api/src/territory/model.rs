@@ -5,25 +5,10 @@
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
-use async_graphql::Enum;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::org::model::{FieldError, TeamTree};
-
-macro_rules! stored_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-        impl $name {
-            /// The stored form.
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            /// Parses the stored form; unknown values are `None`.
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
 
 stored_enum!(
     /// What a territory groups.
