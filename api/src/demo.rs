@@ -768,11 +768,9 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
     let assignments = crate::incentive::store::assignments(org, &tx, None, None).await?;
     let closer_models: Vec<entity::member::Model> = closers.iter().map(|m| (*m).clone()).collect();
     let (last, _) =
-        crate::incentive::graphql::run(org, &tx, &s, QuotaGrain::Quarter, &last_quarter, &assignments, &closer_models)
+        crate::incentive::payouts::run(org, &tx, &s, QuotaGrain::Quarter, &last_quarter, &assignments, &closer_models)
             .await?;
-    if let Some(st) =
-        last.into_iter().map(|s| s.0).find(|st| member("closer@demo.test").is_some_and(|m| m.id == st.member_id))
-    {
+    if let Some(st) = last.into_iter().find(|st| member("closer@demo.test").is_some_and(|m| m.id == st.member_id)) {
         let admin = member("admin@demo.test").map_or(st.member_id, |m| m.id);
         crate::incentive::store::set_status(
             org,
@@ -785,7 +783,7 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
         .await?;
         crate::incentive::store::lock_version(org, &tx, st.plan_version_id).await?;
     }
-    crate::incentive::graphql::run(org, &tx, &s, QuotaGrain::Quarter, &this_quarter, &assignments, &closer_models)
+    crate::incentive::payouts::run(org, &tx, &s, QuotaGrain::Quarter, &this_quarter, &assignments, &closer_models)
         .await?;
     tx.commit().await?;
     Ok(())

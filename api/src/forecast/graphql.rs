@@ -321,7 +321,7 @@ async fn gather(
         let m = members.iter().find(|m| m.id == q.subject_id);
         *quotas.entry(q.subject_id).or_default() += quota_store::effective_amount(q, m, period);
     }
-    let currency = org_store::organization(org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+    let currency = org_store::currency(org, db).await?;
     let elapsed =
         Decimal::from_f64_retain(crate::scoring::model::elapsed_share(period, Utc::now())).unwrap_or(Decimal::ONE);
     Ok(Facts {
@@ -616,13 +616,20 @@ impl ForecastQuery {
             let mut system = Vec::new();
             for (period, subs) in closed.iter().zip(&per_period_subs) {
                 let at = model::local_cutoff_instant(period, cutoff, s.tz);
-                let mine: Vec<&deal::Model> = deals.iter().filter(|d| members.contains(&d.owner_id)).collect();
-                let actual: Decimal = mine
+                let mine: Vec<model::DealHistory> = deals
                     .iter()
-                    .filter(|d| d.outcome.as_deref() == Some("WON"))
-                    .filter(|d| d.closed_at.is_some_and(|t| t >= period.start && t < period.end))
-                    .map(|d| Decimal::new(d.amount_cents, 2))
-                    .sum();
+                    .filter(|d| members.contains(&d.owner_id))
+                    .map(|d| model::DealHistory {
+                        amount: Decimal::new(d.amount_cents, 2),
+                        probability: d.probability,
+                        omitted: d.forecast_category == ForecastCategory::Omitted.as_str(),
+                        won: d.outcome.as_deref() == Some(DealOutcome::Won.as_str()),
+                        created_at: d.created_at,
+                        closed_at: d.closed_at,
+                        expected_close: d.expected_close_date,
+                    })
+                    .collect();
+                let actual = model::closed_won(&mine, period);
                 let history = |subject: Uuid, k: &str| -> Vec<Submission> {
                     subs.iter()
                         .filter(|x| x.subject_id == subject && x.subject_kind == k)
@@ -647,25 +654,7 @@ impl ForecastQuery {
                 };
                 let point = model::accuracy(forecast, actual);
                 points.push((period.start_date, point));
-                // The system forecast as it stood at the cut-off: won before it, plus open deals
-                // (created before it and not closed by then) weighted by today's probability.
-                let won_by_cutoff: Decimal = mine
-                    .iter()
-                    .filter(|d| d.outcome.as_deref() == Some("WON"))
-                    .filter(|d| d.closed_at.is_some_and(|t| t >= period.start && t < period.end && t <= at))
-                    .map(|d| Decimal::new(d.amount_cents, 2))
-                    .sum();
-                let weighted: Decimal = mine
-                    .iter()
-                    .filter(|d| d.created_at <= at && d.closed_at.is_none_or(|t| t > at))
-                    .filter(|d| d.expected_close_date.is_some_and(|e| e >= period.start_date && e < period.end_date))
-                    .filter(|d| d.forecast_category != "OMITTED")
-                    .map(|d| Decimal::new(d.amount_cents, 2) * Decimal::from(d.probability) / Decimal::ONE_HUNDRED)
-                    .sum();
-                let sys = model::system_forecast(
-                    won_by_cutoff,
-                    weighted.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven),
-                );
+                let sys = model::system_forecast_at(&mine, period, at);
                 system.push((period.start_date, model::accuracy(Some(sys), actual)));
             }
             let to_out = |list: &[(NaiveDate, model::AccuracyPoint)]| -> Vec<AccuracyPoint> {
@@ -777,7 +766,7 @@ impl ForecastMutation {
         crate::webhooks::store::enqueue(p.org, &tx, "forecast.submitted", event).await?;
         tx.commit().await.map_err(AppError::from)?;
         notify(state, p.org, team, subject);
-        let currency = org_store::organization(p.org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+        let currency = org_store::currency(p.org, db).await?;
         let by = org_store::find_member(p.org, db, p.member_id).await?.map(Member);
         Ok(ForecastPayload {
             numbers: Some(ForecastNumbers {
@@ -858,7 +847,7 @@ impl ForecastMutation {
         .await?;
         tx.commit().await.map_err(AppError::from)?;
         notify(state, p.org, team, subject);
-        let currency = org_store::organization(p.org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+        let currency = org_store::currency(p.org, db).await?;
         let by = org_store::find_member(p.org, db, p.member_id).await?.map(Member);
         Ok(ForecastPayload {
             numbers: Some(ForecastNumbers {

@@ -292,6 +292,52 @@ fn round4(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
 }
 
+/// A deal as accuracy needs it: what it is worth, and when it was created and closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DealHistory {
+    /// Amount.
+    pub amount: Decimal,
+    /// Win probability today, 0 to 100.
+    pub probability: i32,
+    /// In the OMITTED category.
+    pub omitted: bool,
+    /// Closed won.
+    pub won: bool,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Closed at, if closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Expected close date.
+    pub expected_close: Option<NaiveDate>,
+}
+
+/// The amount won and closed in `period`: the actual a forecast is measured against.
+pub fn closed_won(deals: &[DealHistory], period: &Period) -> Decimal {
+    deals
+        .iter()
+        .filter(|d| d.won && d.closed_at.is_some_and(|t| t >= period.start && t < period.end))
+        .map(|d| d.amount)
+        .sum()
+}
+
+/// The system forecast as it stood at `at`: won in the period by then, plus deals open at that
+/// moment (created before it, not closed by then) expected in the period, weighted by their
+/// probability today (no probability history is kept), OMITTED left out.
+pub fn system_forecast_at(deals: &[DealHistory], period: &Period, at: DateTime<Utc>) -> Decimal {
+    let won: Decimal = deals
+        .iter()
+        .filter(|d| d.won && d.closed_at.is_some_and(|t| t >= period.start && t < period.end && t <= at))
+        .map(|d| d.amount)
+        .sum();
+    let weighted: Decimal = deals
+        .iter()
+        .filter(|d| d.created_at <= at && d.closed_at.is_none_or(|t| t > at) && !d.omitted)
+        .filter(|d| d.expected_close.is_some_and(|e| e >= period.start_date && e < period.end_date))
+        .map(|d| d.amount * Decimal::from(d.probability.clamp(0, 100)) / Decimal::ONE_HUNDRED)
+        .sum();
+    system_forecast(won, round_cents(weighted))
+}
+
 /// The system forecast: closed won so far + weighted pipeline (both already in cents).
 pub fn system_forecast(closed_won: Decimal, weighted_pipeline: Decimal) -> Decimal {
     closed_won.saturating_add(weighted_pipeline)
@@ -829,5 +875,32 @@ mod tests {
         let months = closed_periods(ForecastGrain::Month, date(2026, 2, 3), 3, AMS, 4);
         let starts: Vec<NaiveDate> = months.iter().map(|p| p.start_date).collect();
         assert_eq!(starts, [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]);
+    }
+
+    #[test]
+    fn actuals_and_the_system_forecast_at_a_cutoff() {
+        let q = period_containing(PeriodGrain::Quarter, date(2026, 2, 10), AMS, 1);
+        let at = q.start + chrono::Duration::days(14);
+        let deal =
+            |amount: i64, probability: i32, won: bool, created: i64, closed: Option<i64>, omitted: bool| DealHistory {
+                amount: Decimal::from(amount),
+                probability,
+                omitted,
+                won,
+                created_at: q.start + chrono::Duration::days(created),
+                closed_at: closed.map(|d| q.start + chrono::Duration::days(d)),
+                expected_close: Some(date(2026, 3, 1)),
+            };
+        let deals = vec![
+            deal(1000, 100, true, -30, Some(5), false),  // won before the cut-off
+            deal(2000, 100, true, -30, Some(40), false), // won after it: open then, 100 % today
+            deal(4000, 25, false, -10, None, false),     // open: 25 %
+            deal(8000, 50, false, 20, None, false),      // created after the cut-off
+            deal(16000, 50, false, -10, None, true),     // omitted
+            deal(500, 0, false, -10, Some(3), false),    // lost before the cut-off
+        ];
+        assert_eq!(closed_won(&deals, &q), Decimal::from(3000));
+        // 1000 won + 2000 × 100 % + 4000 × 25 %.
+        assert_eq!(system_forecast_at(&deals, &q, at), Decimal::new(400000, 2));
     }
 }

@@ -169,7 +169,9 @@ impl RateLimiter {
         let max = f64::from(self.maximum);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
-            buckets.retain(|_, (avail, at)| *avail + now.duration_since(*at).as_secs_f64() * 1.0 < max);
+            // Drop buckets that have refilled: they hold nothing a fresh bucket would not.
+            let rate = f64::from(self.restore_rate);
+            buckets.retain(|_, (avail, at)| *avail + now.saturating_duration_since(*at).as_secs_f64() * rate < max);
         }
         let entry = buckets.entry(who.to_owned()).or_insert((max, now));
         let refilled =

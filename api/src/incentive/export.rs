@@ -18,7 +18,7 @@ pub async fn payouts_csv(
 ) -> AppResult<(String, String)> {
     let s = crate::scoring::scores::settings(org, db).await?;
     let period = crate::quota::store::period_of(&s, grain, date);
-    let currency = crate::org::store::organization(org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+    let currency = crate::org::store::currency(org, db).await?;
     let statements = store::approved_in_period(org, db, grain.as_str(), period.start_date).await?;
     let ids: Vec<uuid::Uuid> = statements.iter().map(|s| s.member_id).collect();
     let members = crate::org::store::members_by_ids(org, db, &ids).await?;

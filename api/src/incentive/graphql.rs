@@ -1226,11 +1226,11 @@ impl IncentiveQuery {
             .ok_or_else(|| AppError::bad_input("the member is on no incentive plan in that period"))?;
         let plan = store::find_plan(p.org, db, assignment.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
         let version = store::current_version(p.org, db, &plan).await?;
-        let base = payouts::compute(&s, db, &member, period_input.grain, &period, &version, &[]).await?;
-        let sim = payouts::compute(&s, db, &member, period_input.grain, &period, &version, &pretend).await?;
+        let won = quota_store::won_deals(p.org, db, period.start, period.end).await?;
+        let base = payouts::compute(&s, db, &member, period_input.grain, &period, &version, &won, &[]).await?;
+        let sim = payouts::compute(&s, db, &member, period_input.grain, &period, &version, &won, &pretend).await?;
         let simulated: HashSet<Uuid> = pretend.iter().map(|x| x.deal.id).collect();
-        let currency =
-            crate::org::store::organization(p.org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+        let currency = crate::org::store::currency(p.org, db).await?;
         let lines = sim
             .result
             .lines
@@ -1516,7 +1516,8 @@ impl IncentiveMutation {
             member_ids.retain(|m| only.contains(m));
         }
         let members = org_store::members_by_ids(p.org, &tx, &member_ids).await?;
-        let (out, unchanged) = run(p.org, &tx, &s, input.period.grain, &period, &assignments, &members).await?;
+        let (out, unchanged) =
+            payouts::run(p.org, &tx, &s, input.period.grain, &period, &assignments, &members).await?;
         audit::record(
             p.org,
             &tx,
@@ -1528,13 +1529,17 @@ impl IncentiveMutation {
             Some(serde_json::json!({
                 "grain": input.period.grain.as_str(),
                 "periodStart": period.start_date,
-                "drafts": out.iter().map(|s| serde_json::json!({"id": s.0.id, "memberId": s.0.member_id, "version": s.0.version, "totalCents": s.0.total_cents})).collect::<Vec<_>>(),
+                "drafts": out.iter().map(|s| serde_json::json!({"id": s.id, "memberId": s.member_id, "version": s.version, "totalCents": s.total_cents})).collect::<Vec<_>>(),
                 "unchanged": unchanged.len(),
             })),
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
-        Ok(RunPayoutsPayload { statements: out, unchanged, user_errors: vec![] })
+        Ok(RunPayoutsPayload {
+            statements: out.into_iter().map(Statement).collect(),
+            unchanged: unchanged.into_iter().map(Statement).collect(),
+            user_errors: vec![],
+        })
     }
 
     /// Approves a member's current DRAFT statement (admins). From now on it never changes, its
@@ -1730,40 +1735,4 @@ fn dispute_json(d: &dispute::Model) -> serde_json::Value {
         "id": d.id, "lineId": d.line_id, "statementId": d.statement_id, "memberId": d.member_id,
         "reason": d.reason, "status": d.status, "resolution": d.resolution, "adjustmentCents": d.adjustment_cents,
     })
-}
-
-/// Computes and stores drafts for the members; returns (new drafts, untouched approved/paid).
-pub async fn run(
-    org: crate::org::model::OrgId,
-    db: &impl ConnectionTrait,
-    s: &scores::OrgSettings,
-    grain: QuotaGrain,
-    period: &crate::scoring::model::Period,
-    assignments: &[plan_assignment::Model],
-    members: &[entity::member::Model],
-) -> AppResult<(Vec<Statement>, Vec<Statement>)> {
-    let mut out = Vec::new();
-    let mut unchanged = Vec::new();
-    for m in members {
-        let Some(a) = payouts::governing_assignment(assignments, m.id, period) else { continue };
-        let current =
-            store::statement_versions(org, db, m.id, grain.as_str(), period.start_date).await?.into_iter().next();
-        if let Some(c) = current
-            && c.status != StatementStatus::Draft.as_str()
-        {
-            unchanged.push(Statement(c));
-            continue;
-        }
-        let plan = store::find_plan(org, db, a.plan_id).await?.ok_or(AppError::NotFound("plan"))?;
-        let version = store::current_version(org, db, &plan).await?;
-        let computed = payouts::compute(s, db, m, grain, period, &version, &[]).await?;
-        let row = store::insert_statement(
-            org,
-            db,
-            payouts::to_new_statement(m.id, grain, period, plan.id, &version, &computed),
-        )
-        .await?;
-        out.push(Statement(row));
-    }
-    Ok((out, unchanged))
 }

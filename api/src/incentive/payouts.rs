@@ -60,7 +60,10 @@ pub struct Pretend {
     pub closed_on: NaiveDate,
 }
 
-/// Computes a member's statement for a period under a plan version.
+/// Computes a member's statement for a period under a plan version. `won` are the period's won
+/// deals with their credits ([`quota_store::won_deals`]), loaded once by the caller for all
+/// members of a run.
+#[allow(clippy::too_many_arguments)]
 pub async fn compute(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
@@ -68,11 +71,12 @@ pub async fn compute(
     grain: QuotaGrain,
     period: &Period,
     version: &plan_version::Model,
+    won: &[quota_store::CreditedDeal],
     pretend: &[Pretend],
 ) -> AppResult<Computed> {
     let org = s.org;
     let components = store::components_of(version);
-    let currency = crate::org::store::organization(org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+    let currency = crate::org::store::currency(org, db).await?;
 
     // Revenue quota: every REVENUE quota of the member for this period (all labels), ramped.
     let quotas: Vec<quota::Model> = quota_store::list(
@@ -94,7 +98,7 @@ pub async fn compute(
     };
 
     // Credited won deals closed in the period, plus pretend ones.
-    let mut deals = quota_store::won_deals(org, db, period.start, period.end).await?;
+    let mut deals = won.to_vec();
     let mut closed_on: HashMap<Uuid, NaiveDate> = deals
         .iter()
         .map(|d| (d.deal.id, d.deal.closed_at.map_or(period.start_date, |t| local_date(t, s.tz))))
@@ -348,4 +352,40 @@ pub fn source(s: &LineSource) -> (&'static str, Option<Uuid>) {
         LineSource::Dispute(id) => ("DISPUTE", Some(*id)),
         LineSource::Plan => ("PLAN", None),
     }
+}
+
+/// Computes and stores drafts for the members of a payout run; returns (new drafts, statements
+/// left alone because they are APPROVED or PAID).
+pub async fn run(
+    org: crate::org::model::OrgId,
+    db: &impl ConnectionTrait,
+    s: &OrgSettings,
+    grain: QuotaGrain,
+    period: &Period,
+    assignments: &[plan_assignment::Model],
+    members: &[member::Model],
+) -> AppResult<(Vec<entity::statement::Model>, Vec<entity::statement::Model>)> {
+    use super::model::StatementStatus;
+    let won = quota_store::won_deals(org, db, period.start, period.end).await?;
+    let mut out = Vec::new();
+    let mut unchanged = Vec::new();
+    for m in members {
+        let Some(a) = governing_assignment(assignments, m.id, period) else { continue };
+        let current =
+            store::statement_versions(org, db, m.id, grain.as_str(), period.start_date).await?.into_iter().next();
+        if let Some(c) = current
+            && c.status != StatementStatus::Draft.as_str()
+        {
+            unchanged.push(c);
+            continue;
+        }
+        let plan = store::find_plan(org, db, a.plan_id).await?.ok_or(crate::error::AppError::NotFound("plan"))?;
+        let version = store::current_version(org, db, &plan).await?;
+        let computed = compute(s, db, m, grain, period, &version, &won, &[]).await?;
+        out.push(
+            store::insert_statement(org, db, to_new_statement(m.id, grain, period, plan.id, &version, &computed))
+                .await?,
+        );
+    }
+    Ok((out, unchanged))
 }

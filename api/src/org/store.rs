@@ -87,6 +87,11 @@ pub async fn organization(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Op
     Ok(organization::Entity::find_by_id(org.0).one(db).await?)
 }
 
+/// The organization's currency (ISO 4217; EUR if the organization is gone).
+pub async fn currency(org: OrgId, db: &impl ConnectionTrait) -> AppResult<String> {
+    Ok(organization(org, db).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency))
+}
+
 /// Validated changes to an organization; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
 pub struct OrganizationPatch {

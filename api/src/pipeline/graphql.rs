@@ -1372,7 +1372,7 @@ impl PipelineMutation {
         }
         let deal = enter_stage(p, &tx, &d, &target, Some((input.outcome, reason))).await?;
         let event = if input.outcome == DealOutcome::Won { "deal.won" } else { "deal.lost" };
-        let currency = org_store::organization(p.org, &tx).await?.map_or_else(|| "EUR".to_owned(), |o| o.currency);
+        let currency = org_store::currency(p.org, &tx).await?;
         crate::webhooks::store::enqueue(p.org, &tx, event, deal_event(&deal, &currency)).await?;
         tx.commit().await.map_err(AppError::from)?;
         after_change(state, p, &deal).await;

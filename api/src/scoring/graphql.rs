@@ -1376,9 +1376,8 @@ impl ScoringMutation {
         if !errors.is_empty() {
             return Ok(LogActivitiesPayload { activities: vec![], replayed_count: 0, user_errors: errors });
         }
-        for o in outcomes.iter().filter(|o| !o.replayed) {
-            crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&o.activity)).await?;
-        }
+        let events = outcomes.iter().filter(|o| !o.replayed).map(|o| activity_event(&o.activity)).collect();
+        crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?;
         tx.commit().await.map_err(AppError::from)?;
         let mut replayed = 0;
         for o in &outcomes {

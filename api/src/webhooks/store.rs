@@ -114,14 +114,29 @@ pub async fn enqueue(
     event_type: &str,
     data: serde_json::Value,
 ) -> AppResult<()> {
+    enqueue_all(org, db, event_type, vec![data]).await
+}
+
+/// Queues several events of one type (a batch), reading the subscribed webhooks once.
+pub async fn enqueue_all(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    event_type: &str,
+    events: Vec<serde_json::Value>,
+) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let hooks: Vec<webhook::Model> =
         list(org, db).await?.into_iter().filter(|w| w.active && events_of(w).iter().any(|e| e == event_type)).collect();
     if hooks.is_empty() {
         return Ok(());
     }
-    let payload = body(Uuid::now_v7(), event_type, Utc::now(), data);
-    for w in hooks {
-        insert_delivery(org, db, w.id, event_type, payload.clone()).await?;
+    for data in events {
+        let payload = body(Uuid::now_v7(), event_type, Utc::now(), data);
+        for w in &hooks {
+            insert_delivery(org, db, w.id, event_type, payload.clone()).await?;
+        }
     }
     Ok(())
 }
