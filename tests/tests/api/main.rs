@@ -14,6 +14,7 @@ mod kpi;
 mod mystery;
 mod org;
 mod pipeline;
+mod real_clients;
 mod roles;
 mod schema;
 mod scoring;
