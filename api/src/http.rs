@@ -8,7 +8,7 @@ use async_graphql::http::WebSocketProtocols;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -65,13 +65,119 @@ async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth
     })
 }
 
-async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let auth = match auth_from_headers(&state.app, &headers).await {
+async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let auth = match auth_from_headers(&state.app, request.headers()).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let request = with_request_data(request.into_inner(), &state.app, auth);
+    let request = match read_graphql_request(request).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let request = with_request_data(request, &state.app, auth);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+/// A request refused before it reaches GraphQL, answered like a GraphQL error (`data: null`,
+/// `errors[0].extensions.code` BAD_USER_INPUT) so clients need one error path.
+fn request_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let mut err = async_graphql::ServerError::new(message, None);
+    err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+    (status, axum::Json(async_graphql::Response::from_errors(vec![err]))).into_response()
+}
+
+/// The body limit [`limit_body`] applied, for the message when a streamed body outgrows it.
+#[derive(Clone, Copy)]
+struct BodyLimit(usize);
+
+fn over_limit(limit: Option<usize>) -> Response {
+    let message = match limit {
+        Some(n) => format!("request body over the limit of {n} bytes"),
+        None => "request body over the size limit".to_owned(),
+    };
+    request_error(StatusCode::PAYLOAD_TOO_LARGE, message)
+}
+
+/// Whether a body read failed because [`limit_body`]'s cap was hit.
+fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() || e.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// The GraphQL request in a POST body: JSON (`application/json`, or no content type), or a
+/// multipart upload. Anything else is refused with a status and a message a developer can act
+/// on, never a debug dump: 415 for another content type, 413 over the size limit, 400 for a
+/// body that is not UTF-8, not JSON, a batch, or not shaped like a GraphQL request.
+async fn read_graphql_request(request: axum::extract::Request) -> Result<async_graphql::Request, Response> {
+    let limit = request.extensions().get::<BodyLimit>().map(|l| l.0);
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
+    let media = content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim().to_owned());
+    match media.as_deref() {
+        None | Some("application/json") => {}
+        Some("multipart/form-data") => {
+            return match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
+                .await
+            {
+                Ok(r) => Ok(r.into_inner()),
+                Err(rejection) => Err(match rejection.0 {
+                    async_graphql::ParseRequestError::PayloadTooLarge => over_limit(limit),
+                    async_graphql::ParseRequestError::Io(e) if is_length_limit(&e) => over_limit(limit),
+                    async_graphql::ParseRequestError::InvalidMultipart(e) if is_length_limit(&e) => over_limit(limit),
+                    async_graphql::ParseRequestError::MissingOperatorsPart => request_error(
+                        StatusCode::BAD_REQUEST,
+                        "the multipart request lacks the \"operations\" part (GraphQL multipart request spec)",
+                    ),
+                    other => request_error(StatusCode::BAD_REQUEST, format!("invalid multipart request: {other}")),
+                }),
+            };
+        }
+        Some(other) => {
+            return Err(request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content-Type {} is not supported: send application/json (or multipart/form-data for uploads)",
+                    other.chars().take(100).collect::<String>()
+                ),
+            ));
+        }
+    }
+    let bytes = match axum::body::to_bytes(request.into_body(), usize::MAX).await {
+        Ok(b) => b,
+        Err(e) if is_length_limit(&e) => return Err(over_limit(limit)),
+        Err(e) => return Err(request_error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}"))),
+    };
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        return Err(request_error(
+            StatusCode::BAD_REQUEST,
+            format!("the request body is not valid UTF-8 (invalid bytes at offset {})", e.valid_up_to()),
+        ));
+    }
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[') => {
+            return Err(request_error(
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported: send one operation per request",
+            ));
+        }
+        _ => {
+            return Err(request_error(
+                StatusCode::BAD_REQUEST,
+                "the request body must be a JSON object: {\"query\": \"…\", \"variables\": {…}, \"operationName\": \"…\"}",
+            ));
+        }
+    }
+    serde_json::from_slice::<async_graphql::Request>(&bytes).map_err(|e| {
+        let what = if e.is_data() { "not a GraphQL request" } else { "not valid JSON" };
+        request_error(StatusCode::BAD_REQUEST, format!("the request body is {what}: {e}"))
+    })
 }
 
 /// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a browser gets GraphiQL.
@@ -158,11 +264,16 @@ async fn payouts_csv(
     {
         return plain_error(StatusCode::FORBIDDEN, "FORBIDDEN", &e.message());
     }
-    let Some(date) = q.period.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+    let Some(date) = q
+        .period
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .filter(|d| crate::org::model::check_business_date("period", *d).is_ok())
+    else {
         return plain_error(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
-            "give ?period=YYYY-MM-DD (any day in the period)",
+            "give ?period=YYYY-MM-DD (any day in the period, 1900-01-01 to 2100-12-31)",
         );
     };
     let grain = match q.grain.as_deref() {
@@ -208,9 +319,9 @@ async fn limit_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body over the limit of {limit} bytes"))
-            .into_response();
+        return over_limit(Some(limit));
     }
-    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    let mut request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    request.extensions_mut().insert(BodyLimit(limit));
     next.run(request).await
 }

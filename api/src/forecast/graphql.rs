@@ -732,6 +732,11 @@ impl ForecastMutation {
             }
             None => ("MEMBER", p.member_id, p.team_id),
         };
+        if let Some(Err(x)) =
+            input.period.and_then(|p| p.date).map(|d| crate::org::model::check_business_date("period", d))
+        {
+            e.push(x);
+        }
         let Some((commit, best)) = numbers.filter(|_| e.is_empty()) else {
             return Ok(ForecastPayload { numbers: None, user_errors: e.into_iter().map(UserError::from).collect() });
         };
@@ -812,6 +817,11 @@ impl ForecastMutation {
         let reason = input.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 2000 {
             e.push(FieldError::new("reason", "INVALID", "give a reason of 1 to 2000 characters"));
+        }
+        if let Some(Err(x)) =
+            input.period.and_then(|p| p.date).map(|d| crate::org::model::check_business_date("period", d))
+        {
+            e.push(x);
         }
         let Some((commit, best)) = numbers.filter(|_| e.is_empty()) else {
             return Ok(ForecastPayload { numbers: None, user_errors: e.into_iter().map(UserError::from).collect() });

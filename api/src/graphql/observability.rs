@@ -7,7 +7,8 @@ use std::time::Instant;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextRequest,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 
 use crate::metrics::Metrics;
@@ -57,6 +58,111 @@ pub fn document_fields(doc: &ExecutableDocument) -> usize {
     ops + frags
 }
 
+/// Deepest nesting of brackets (`{`, `[`, `(`) a document may have. The parser turns list and
+/// object literals into values recursively without a limit of its own, so a few thousand
+/// nested `{a: {a: …}}` overflow a worker thread's stack and abort the process: refuse them
+/// before parsing. Legitimate documents stay far below this (selection depth is capped at 15).
+pub const MAX_NESTING: usize = 64;
+
+/// The deepest bracket nesting in a GraphQL document, counting up to just over `stop_at`;
+/// brackets inside strings, block strings and comments do not count.
+pub fn nesting_depth(query: &str, stop_at: usize) -> usize {
+    let b = query.as_bytes();
+    let (mut i, mut depth, mut max) = (0, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if b[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
+                    i += if b[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 3;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                max = max.max(depth);
+                if max > stop_at {
+                    return max;
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+fn const_has_nul(v: &async_graphql::Value) -> bool {
+    match v {
+        async_graphql::Value::String(s) => s.contains('\0'),
+        async_graphql::Value::List(l) => l.iter().any(const_has_nul),
+        async_graphql::Value::Object(o) => o.values().any(const_has_nul),
+        _ => false,
+    }
+}
+
+/// An argument's literal, its variables as null (variables are checked apart). The parser's
+/// non-constant value type is not exported, hence the conversion.
+macro_rules! literal {
+    ($value:expr) => {
+        $value
+            .clone()
+            .into_const_with(|_| Ok::<_, std::convert::Infallible>(async_graphql::Value::Null))
+            .unwrap_or(async_graphql::Value::Null)
+    };
+}
+
+fn directives_have_nul(directives: &[Positioned<Directive>]) -> bool {
+    directives.iter().any(|d| d.node.arguments.iter().any(|(_, v)| const_has_nul(&literal!(v.node))))
+}
+
+fn selections_have_nul(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(f) => {
+            f.node.arguments.iter().any(|(_, v)| const_has_nul(&literal!(v.node)))
+                || directives_have_nul(&f.node.directives)
+                || selections_have_nul(&f.node.selection_set.node)
+        }
+        Selection::InlineFragment(i) => {
+            directives_have_nul(&i.node.directives) || selections_have_nul(&i.node.selection_set.node)
+        }
+        Selection::FragmentSpread(s) => directives_have_nul(&s.node.directives),
+    })
+}
+
+/// Whether any string in the request, a variable or a literal (`"\u0000"`), holds U+0000.
+/// PostgreSQL cannot store it in text at all (SQLite can), so it is refused here, once, for
+/// every field, instead of failing as an INTERNAL database error on one backend.
+pub fn request_has_nul(doc: &ExecutableDocument, variables: &Variables) -> bool {
+    variables.values().any(const_has_nul)
+        || doc.operations.iter().any(|(_, op)| {
+            directives_have_nul(&op.node.directives)
+                || op
+                    .node
+                    .variable_definitions
+                    .iter()
+                    .any(|d| d.node.default_value.as_ref().is_some_and(|v| const_has_nul(&v.node)))
+                || selections_have_nul(&op.node.selection_set.node)
+        })
+        || doc
+            .fragments
+            .values()
+            .any(|f| directives_have_nul(&f.node.directives) || selections_have_nul(&f.node.selection_set.node))
+}
+
 /// The code for an error that async-graphql produced without one.
 fn code_for(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
@@ -100,6 +206,14 @@ impl Extension for ObservabilityExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if nesting_depth(query, MAX_NESTING) > MAX_NESTING {
+            let mut err = ServerError::new(
+                format!("Query is nested more than {MAX_NESTING} brackets deep (query too complex)."),
+                None,
+            );
+            err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+            return Err(err);
+        }
         let doc = next.run(ctx, query, variables).await?;
         let fields = document_fields(&doc);
         if fields > MAX_FIELDS {
@@ -108,6 +222,11 @@ impl Extension for ObservabilityExtension {
                 None,
             );
             err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+            return Err(err);
+        }
+        if request_has_nul(&doc, variables) {
+            let mut err = ServerError::new("Text must not contain the NUL character (U+0000).", None);
+            err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
             return Err(err);
         }
         Ok(doc)
@@ -167,6 +286,30 @@ mod tests {
         let aliases: String = (0..3000).map(|i| format!("a{i}: __typename ")).collect();
         let doc = async_graphql::parser::parse_query(format!("{{ {aliases} }}")).expect("parse");
         assert_eq!(document_fields(&doc), 3000);
+    }
+
+    #[test]
+    fn nesting_ignores_strings_and_comments() {
+        assert_eq!(nesting_depth("{ a(x: [[1]]) { b } }", 64), 4);
+        assert_eq!(nesting_depth("{ a(s: \"{{{{[[[\\\"(((\") }", 64), 2);
+        assert_eq!(nesting_depth("{ a(s: \"\"\"{{{\\\"\"\"{{\"\"\") } # {{{{{{\n", 64), 2);
+        assert_eq!(nesting_depth(&format!("{}1{}", "[".repeat(1000), "]".repeat(1000)), 64), 65);
+        assert_eq!(nesting_depth("}}}{", 64), 1);
+    }
+
+    #[test]
+    fn finds_nul_in_variables_and_literals() {
+        let doc = |q: &str| async_graphql::parser::parse_query(q).expect("parse");
+        let none = Variables::default();
+        assert!(!request_has_nul(&doc("{ a(x: \"ok\", y: [{z: \"fine\"}]) { b } }"), &none));
+        assert!(request_has_nul(&doc("{ a(y: [{z: \"n\\u0000\"}]) { b } }"), &none));
+        assert!(request_has_nul(
+            &doc("{ ...F } fragment F on Query { a @include(if: true) { b(s: \"\\u0000\") } }"),
+            &none
+        ));
+        assert!(request_has_nul(&doc("query($v: String = \"\\u0000\") { a }"), &none));
+        let vars = Variables::from_json(serde_json::json!({"i": {"list": ["ok", "bad\u{0}"]}}));
+        assert!(request_has_nul(&doc("{ a }"), &vars));
     }
 
     #[test]

@@ -450,6 +450,8 @@ impl KpiQuery {
         p.read_scope(db).await?.board(Some(t))?;
         let s = scores::settings(p.org, db).await?;
         let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
+        crate::org::model::check_business_date("week", day)
+            .map_err(|e| AppError::bad_input(format!("'week' {}", e.message)))?;
         let this_week = scoring_model::period_containing(PeriodGrain::Week, day, s.tz, s.fiscal_year_start_month);
         let members = scores::active_members(p.org, db, Some(t)).await?;
         let defs = values::definitions(p.org, db).await?;
@@ -1000,6 +1002,9 @@ impl AlertMutation {
         let week = week.map(model::week_start).unwrap_or_else(|| model::last_closed_week(today));
         if week > model::last_closed_week(today) {
             let e = FieldError::new("week", "OUT_OF_RANGE", "only closed weeks are evaluated");
+            return Ok(AlertsPayload { alerts: vec![], user_errors: vec![e.into()] });
+        }
+        if let Err(e) = crate::org::model::check_business_date("week", week) {
             return Ok(AlertsPayload { alerts: vec![], user_errors: vec![e.into()] });
         }
         let raised = super::alerts::evaluate(state, p.org, week).await?;

@@ -219,6 +219,18 @@ pub fn check_start_date(date: chrono::NaiveDate) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A calendar day stored as business data (a deal's dates, a quota's or forecast's period):
+/// 1900-01-01 to 2100-12-31. Year 0 or 9999 is a typo or a probe, and periods near the ends of
+/// the calendar would overflow date arithmetic.
+pub fn check_business_date(field: &str, date: chrono::NaiveDate) -> Result<(), FieldError> {
+    let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let latest = chrono::NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(chrono::NaiveDate::MAX);
+    if date < earliest || date > latest {
+        return Err(FieldError::new(field, "OUT_OF_RANGE", "must be between 1900-01-01 and 2100-12-31"));
+    }
+    Ok(())
+}
+
 /// How many days back activities may be logged: 1 to 3660.
 pub fn parse_open_window_days(days: i32) -> Result<i32, FieldError> {
     if (1..=3660).contains(&days) {
@@ -394,6 +406,11 @@ mod tests {
         assert!(check_start_date(today + chrono::Duration::days(367)).is_err());
         assert!(check_start_date(chrono::NaiveDate::from_ymd_opt(1899, 12, 31).expect("date")).is_err());
         assert!(check_start_date(chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("date")).is_ok());
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert!(check_business_date("d", day(1900, 1, 1)).is_ok());
+        assert!(check_business_date("d", day(2100, 12, 31)).is_ok());
+        assert_eq!(check_business_date("d", day(0, 1, 1)).map_err(|e| e.code), Err("OUT_OF_RANGE"));
+        assert_eq!(check_business_date("d", day(9999, 12, 31)).map_err(|e| e.code), Err("OUT_OF_RANGE"));
         assert!(check_start_date(chrono::NaiveDate::MIN).is_err());
     }
 

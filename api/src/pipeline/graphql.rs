@@ -702,6 +702,15 @@ async fn parse_deal(
     f.lead_source = maybe_text("leadSource", input.lead_source, 200, e);
     f.lead_created_at = maybe(input.lead_created_at);
     f.first_contact_at = maybe(input.first_contact_at);
+    for (field, date) in [
+        ("expectedCloseDate", f.expected_close_date.flatten()),
+        ("leadCreatedAt", f.lead_created_at.flatten().map(|t| t.date_naive())),
+        ("firstContactAt", f.first_contact_at.flatten().map(|t| t.date_naive())),
+    ] {
+        if let Some(Err(x)) = date.map(|d| crate::org::model::check_business_date(field, d)) {
+            e.push(x);
+        }
+    }
     f.address = maybe_text("address", input.address, 500, e);
     f.country = match maybe_text("country", input.country, 2, e) {
         Some(Some(c)) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {

@@ -452,6 +452,9 @@ impl QuotaMutation {
         let mut e = Vec::new();
         let amount = model::parse_quota_amount(input.metric, &input.amount).map_err(|x| e.push(x)).ok();
         let label = model::check_label(input.label.as_deref()).map_err(|x| e.push(x)).ok();
+        if let Err(x) = crate::org::model::check_business_date("period", input.period) {
+            e.push(x);
+        }
         let activity_type_id = match (&input.activity_type_id, input.metric) {
             (Some(id), QuotaMetric::ActivityCount) => {
                 let t = crate::scoring::store::find_activity_type(p.org, &tx, decode_id(id, NodeKind::ActivityType)?)

@@ -60,8 +60,9 @@ pub fn parse_url(raw: &str) -> Result<url::Url, FieldError> {
     Ok(url)
 }
 
-/// Loopback, private, link-local, unique-local, unspecified, broadcast or documentation
-/// addresses: inside a network, not a receiver on the internet.
+/// Loopback, private, link-local, unique-local, unspecified, broadcast, documentation,
+/// multicast or reserved addresses, also when an IPv6 form (mapped, NAT64, 6to4) wraps one:
+/// inside a network, not a receiver on the internet.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -73,13 +74,33 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || v4.octets()[0] == 0
                 || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])) // CGNAT
+                || v4.is_multicast()
+                || v4.octets()[0] >= 240 // reserved
+                || (v4.octets()[0] == 198 && (18..20).contains(&v4.octets()[1])) // benchmarking
+                || (v4.octets()[0] == 192 && v4.octets()[1] == 0 && v4.octets()[2] == 0) // IETF protocol assignments
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private(IpAddr::V4(v4));
             }
-            let seg0 = v6.segments()[0];
-            v6.is_loopback() || v6.is_unspecified() || (seg0 & 0xfe00) == 0xfc00 || (seg0 & 0xffc0) == 0xfe80
+            let seg = v6.segments();
+            let embedded =
+                |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            // IPv4 reached through IPv6: NAT64 (64:ff9b::/96), 6to4 (2002::/16) and the old
+            // IPv4-compatible form (::a.b.c.d) lead to the IPv4 address inside.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || (seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
+            {
+                return is_private(embedded(seg[6], seg[7]));
+            }
+            if seg[0] == 0x2002 {
+                return is_private(embedded(seg[1], seg[2]));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -134,10 +155,17 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "198.18.0.1",
+            "ff02::1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "::10.0.0.1",
         ] {
             assert!(is_private(ip.parse().unwrap_or_else(|_| panic!("{ip}"))), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::"] {
             assert!(!is_private(ip.parse().unwrap_or_else(|_| panic!("{ip}"))), "{ip}");
         }
     }

@@ -7,6 +7,7 @@ mod compensation;
 mod conventions;
 mod demo;
 mod health;
+mod hostile;
 mod import;
 mod instances;
 mod integrations;
