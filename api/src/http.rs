@@ -205,7 +205,12 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
+    // Board messages are a few KiB: small buffers keep 10,000 idle sockets in tens of MiB
+    // (the 128 KiB defaults cost about 150 KiB per connection), and an empty write buffer
+    // sends each frame at once.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .protocols([protocol.sec_websocket_protocol()])
         .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol))
         .into_response()

@@ -67,6 +67,10 @@ pub enum Event {
         activity: Uuid,
         /// Points added (negative for a void), in hundredths.
         points_delta_cents: i64,
+        /// The local day the points count on (cached past boards containing it are dropped);
+        /// `None` drops every cached past board of the organization.
+        #[serde(default)]
+        day: Option<chrono::NaiveDate>,
     },
     /// A deal was created or changed (fields, stage, checklist, outcome).
     DealChanged {

@@ -15,7 +15,7 @@ use entity::{activity, activity_type, campaign, points_target};
 use super::hot::BoardUpdate;
 use super::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
 use super::scores::{
-    self, BoardData, BoardMetric, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec, ScoreData,
+    self, BoardData, BoardMetric, BoardRequest, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec, ScoreData,
 };
 use super::{cents_to_f64, decimal_to_cents, store};
 use crate::auth::{Permission, Principal, ReadScope};
@@ -565,15 +565,26 @@ pub struct LogActivityInput {
 
 /// Result of `logActivity`.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct LogActivityPayload {
     /// The logged activity (the original one when replayed); `null` when refused.
     activity: Option<Activity>,
-    /// The member's score for the current week, after logging.
-    score: Option<Score>,
+    /// Whose current-week score `score` reports (computed only when asked for).
+    #[graphql(skip)]
+    score_of: Option<(OrgSettings, Uuid, DateTime<Utc>)>,
     /// True when the idempotency key was seen before: nothing new was awarded.
     replayed: bool,
     /// What to fix; empty on success.
     user_errors: Vec<UserError>,
+}
+
+#[async_graphql::ComplexObject]
+impl LogActivityPayload {
+    /// The member's score for the current week, after logging.
+    async fn score(&self, ctx: &Context<'_>) -> Result<Option<Score>> {
+        let Some((s, member, now)) = &self.score_of else { return Ok(None) };
+        Ok(current_week_score(s, &ctx.state()?.db, *member, *now).await?)
+    }
 }
 
 /// Several activities, all or nothing.
@@ -755,6 +766,7 @@ async fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, del
         team: outcome.team_id,
         activity: outcome.activity.id,
         points_delta_cents: delta_cents,
+        day: Some(outcome.activity.local_date),
     });
 }
 
@@ -1037,17 +1049,6 @@ impl ScoringQuery {
     }
 }
 
-/// A validated leaderboard request, before the period is resolved (subscriptions resolve it
-/// again at every update, so "this week" rolls over).
-#[derive(Clone, Copy)]
-struct BoardRequest {
-    spec: PeriodSpec,
-    team: Option<Uuid>,
-    subject: BoardSubject,
-    metric: BoardMetric,
-    first: usize,
-}
-
 async fn board_request(
     p: &Principal,
     db: &impl sea_orm::ConnectionTrait,
@@ -1116,13 +1117,23 @@ async fn compute_board(
         }
     }
     let period = scores::resolve_period(s, db, r.spec, now).await?;
-    scores::leaderboard(
+    // An ended period's board changes only when one of its days does: served from memory.
+    let ended = period.end_date <= model::local_date(now, s.tz);
+    if ended && let Some(board) = state.hot.past_board(s.org, r, &period) {
+        return Ok(BoardData::clone(&board));
+    }
+    let sequence = state.hot.past_sequence(s.org);
+    let board = scores::leaderboard(
         s,
         db,
         BoardSpec { period, team: r.team, subject: r.subject, metric: r.metric, first: r.first },
         now,
     )
-    .await
+    .await?;
+    if ended {
+        state.hot.keep_past_board(s.org, r, sequence, &board);
+    }
+    Ok(board)
 }
 
 // ---------------------------------------------------------------- mutations
@@ -1303,7 +1314,7 @@ impl ScoringMutation {
             Err(Ok(errors)) => {
                 return Ok(LogActivityPayload {
                     activity: None,
-                    score: None,
+                    score_of: None,
                     replayed: false,
                     user_errors: field_errors(errors),
                 });
@@ -1315,10 +1326,9 @@ impl ScoringMutation {
                 let original = store::find_by_idempotency_key(p.org, &state.db, req.member_id, key)
                     .await?
                     .ok_or(AppError::Conflict("a concurrent request clashed; retry".into()))?;
-                let score = current_week_score(&s, &state.db, original.member_id, now).await?;
                 return Ok(LogActivityPayload {
+                    score_of: Some((s, original.member_id, now)),
                     activity: Some(Activity(original)),
-                    score,
                     replayed: true,
                     user_errors: vec![],
                 });
@@ -1332,11 +1342,10 @@ impl ScoringMutation {
         if !outcome.replayed {
             publish(state, p.org, &outcome, outcome.activity.points_cents).await;
         }
-        let score = current_week_score(&s, &state.db, outcome.activity.member_id, now).await?;
         Ok(LogActivityPayload {
             replayed: outcome.replayed,
+            score_of: Some((s, outcome.activity.member_id, now)),
             activity: Some(Activity(outcome.activity)),
-            score,
             user_errors: vec![],
         })
     }
@@ -1625,7 +1634,7 @@ impl ScoringSubscription {
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 };
-                let Event::ScoreChanged { org: event_org, member: who, team, activity, points_delta_cents } = event else { continue };
+                let Event::ScoreChanged { org: event_org, member: who, team, activity, points_delta_cents, .. } = event else { continue };
                 if OrgId(event_org) != org || member.is_some_and(|m| m != who) {
                     continue;
                 }
@@ -1658,67 +1667,115 @@ impl ScoringSubscription {
         let state = ctx.state()?.clone();
         let db = state.db.clone();
         let (s, request) = board_request(&p, &db, &input).await?;
-        let scope_teams: Option<HashSet<Uuid>> = match request.team {
-            Some(t) => Some(org_store::team_tree(p.org, &db).await?.subtree([t])),
-            None => None,
-        };
-        let mut rx = state.hot.subscribe();
         let org = p.org;
-        Ok(async_stream::stream! {
-            let mut last = None;
-            let mut last_sent = tokio::time::Instant::now();
-            let mut settings = s;
-            match compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await {
-                Ok(board) => {
-                    last = Some(board.fingerprint());
-                    yield Ok(Leaderboard::from(board));
-                }
-                Err(e) => yield Err(e.into()),
+        // Subscribers of the same board share one feed; the first one starts it (and the
+        // team's subtree is resolved once per feed, not per subscriber).
+        let mut feed = match state.hot.existing_feed(org, request) {
+            Some(rx) => rx,
+            None => {
+                let scope_teams: Option<HashSet<Uuid>> = match request.team {
+                    Some(t) => Some(org_store::team_tree(p.org, &db).await?.subtree([t])),
+                    None => None,
+                };
+                let st = state.clone();
+                state.hot.feed(org, request, move |tx| start_board_feed(st, s, request, scope_teams, tx))
             }
+        };
+        Ok(async_stream::stream! {
             loop {
-                let (relevant, reload) = match rx.recv().await {
+                let current = feed.borrow_and_update().clone();
+                match current {
+                    Some(Ok(board)) => yield Ok(Leaderboard::from(BoardData::clone(&board))),
+                    Some(Err(e)) => yield Err(feed_error(&e)),
+                    None => {}
+                }
+                if feed.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+}
+
+fn feed_error(e: &AppError) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions as _;
+    let code = e.code();
+    async_graphql::Error::new(e.message()).extend_with(|_, x| x.set("code", code))
+}
+
+/// Keeps one board's feed current: the board at once, then a recomputation whenever an entry
+/// may have changed, at most one per [`BOARD_COALESCE`], published only when it differs. Every
+/// subscriber of the board reads the same computed board; a slow subscriber skips to the
+/// latest. Ends when the last subscriber has gone.
+fn start_board_feed(
+    state: AppState,
+    settings: OrgSettings,
+    request: BoardRequest,
+    scope_teams: Option<HashSet<Uuid>>,
+    tx: std::sync::Arc<tokio::sync::watch::Sender<super::hot::FeedValue>>,
+) {
+    let mut rx = state.hot.subscribe();
+    tokio::spawn(async move {
+        let org = settings.org;
+        let mut settings = settings;
+        let mut last = None;
+        let publish = |result: AppResult<BoardData>, last: &mut Option<scores::Fingerprint>| match result {
+            Ok(board) => {
+                let fingerprint = board.fingerprint();
+                if last.as_ref() != Some(&fingerprint) {
+                    *last = Some(fingerprint);
+                    tx.send_replace(Some(Ok(std::sync::Arc::new(board))));
+                }
+            }
+            Err(e) => {
+                tx.send_replace(Some(Err(std::sync::Arc::new(e))));
+            }
+        };
+        publish(compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await, &mut last);
+        let mut last_sent = tokio::time::Instant::now();
+        let mut idle = tokio::time::interval(StdDuration::from_secs(5));
+        loop {
+            let (relevant, reload) = tokio::select! {
+                update = rx.recv() => match update {
                     Ok(BoardUpdate::Reload { org: o }) => (o.is_none_or(|o| o == org), true),
                     Ok(BoardUpdate::Scores { org: o, team }) => {
                         (o == org && scope_teams.as_ref().is_none_or(|set| team.is_some_and(|t| set.contains(&t))), false)
                     }
                     // Skipped updates are covered by recomputing the latest state.
                     Err(RecvError::Lagged(_)) => (true, true),
-                    Err(RecvError::Closed) => break,
-                };
-                if !relevant {
-                    continue;
-                }
-                let wait = (last_sent + BOARD_COALESCE).saturating_duration_since(tokio::time::Instant::now());
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                // Everything that arrived meanwhile is covered by the recomputation below.
-                let mut reload = reload;
-                loop {
-                    match rx.try_recv() {
-                        Ok(BoardUpdate::Reload { .. }) | Err(TryRecvError::Lagged(_)) => reload = true,
-                        Ok(BoardUpdate::Scores { .. }) => {}
-                        Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+                    Err(RecvError::Closed) => {
+                        state.hot.retire_feed(org, request, &tx, true);
+                        return;
                     }
-                }
-                if reload
-                    && let Ok(fresh) = scores::settings(org, &state.db).await {
-                        settings = fresh;
-                    }
-                match compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await {
-                    Ok(board) => {
-                        let fingerprint = board.fingerprint();
-                        if last.as_ref() != Some(&fingerprint) {
-                            last = Some(fingerprint);
-                            last_sent = tokio::time::Instant::now();
-                            yield Ok(Leaderboard::from(board));
-                        }
-                    }
-                    Err(e) => yield Err(e.into()),
+                },
+                _ = idle.tick() => (false, false),
+            };
+            if state.hot.retire_feed(org, request, &tx, false) {
+                return;
+            }
+            if !relevant {
+                continue;
+            }
+            let wait = (last_sent + BOARD_COALESCE).saturating_duration_since(tokio::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            // Everything that arrived meanwhile is covered by the recomputation below.
+            let mut reload = reload;
+            loop {
+                match rx.try_recv() {
+                    Ok(BoardUpdate::Reload { .. }) | Err(TryRecvError::Lagged(_)) => reload = true,
+                    Ok(BoardUpdate::Scores { .. }) => {}
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
                 }
             }
-        })
-    }
+            if reload && let Ok(fresh) = scores::settings(org, &state.db).await {
+                settings = fresh;
+            }
+            last_sent = tokio::time::Instant::now();
+            publish(compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await, &mut last);
+        }
+    });
 }
 
 /// The `data` of an `activity.logged` webhook event.

@@ -14,21 +14,21 @@
 //! boards are computed from the day totals instead (see `scores::leaderboard`).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use entity::member;
 
 use super::model::{self, Period, PeriodGrain};
-use super::scores::{self, BoardData, BoardEntry, OrgSettings};
+use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
 use super::{cents_to_decimal, store};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{Event, EventBus};
 use crate::org::model::OrgId;
 
@@ -127,6 +127,90 @@ impl HotPeriod {
     }
 }
 
+/// Computed boards of periods that have ended, per organization: they change only when an
+/// activity is logged or voided on one of their days (or members, teams or targets change),
+/// so they are served from memory instead of re-aggregating the day totals each time.
+#[derive(Default)]
+struct PastBoards {
+    boards: HashMap<(OrgId, BoardRequest, NaiveDate), (Period, Arc<BoardData>)>,
+    /// Per organization: a sequence number and the recently changed days (`None`: all), so a
+    /// board computed while one of its days changed is not kept.
+    changes: HashMap<OrgId, Changes>,
+    /// Bumped when every organization's boards are dropped at once.
+    generation: u64,
+}
+
+/// Where an organization's changes stood: (generation, sequence).
+pub type PastMark = (u64, u64);
+
+impl PastBoards {
+    fn get(&self, org: OrgId, request: BoardRequest, period: &Period) -> Option<Arc<BoardData>> {
+        self.boards.get(&(org, request, period.start_date)).filter(|(p, _)| p == period).map(|(_, b)| b.clone())
+    }
+
+    fn sequence(&self, org: OrgId) -> PastMark {
+        (self.generation, self.changes.get(&org).map_or(0, |c| c.0))
+    }
+
+    /// Keeps a board computed from `sequence` on, unless one of its days changed since then
+    /// (or too much changed to tell).
+    fn keep(&mut self, org: OrgId, request: BoardRequest, (generation, sequence): PastMark, board: &BoardData) {
+        let period = board.period;
+        if generation != self.generation {
+            return;
+        }
+        if let Some((now, recent)) = self.changes.get(&org)
+            && *now != sequence
+        {
+            let oldest = recent.front().map_or(*now, |(s, _)| *s);
+            let touched = recent
+                .iter()
+                .any(|(s, day)| *s > sequence && day.is_none_or(|d| d >= period.start_date && d < period.end_date));
+            if sequence + 1 < oldest || touched {
+                return;
+            }
+        }
+        if self.boards.len() >= PAST_BOARDS {
+            self.boards.clear();
+        }
+        self.boards.insert((org, request, period.start_date), (period, Arc::new(board.clone())));
+    }
+
+    /// Drops boards containing `day` (all of the organization's when `None`; of every
+    /// organization when `org` is `None`) and records the change.
+    fn forget(&mut self, org: Option<OrgId>, day: Option<NaiveDate>) {
+        self.boards.retain(|(o, _, _), (p, _)| {
+            org.is_some_and(|x| x != *o) || day.is_some_and(|d| d < p.start_date || d >= p.end_date)
+        });
+        let Some(o) = org else {
+            self.generation += 1;
+            return;
+        };
+        {
+            let (seq, recent) = self.changes.entry(o).or_default();
+            *seq += 1;
+            recent.push_back((*seq, day));
+            if recent.len() > RECENT_CHANGES {
+                recent.pop_front();
+            }
+        }
+    }
+}
+
+/// An organization's change sequence and its recent changes: (sequence, day or all).
+type Changes = (u64, VecDeque<(u64, Option<NaiveDate>)>);
+
+/// The live feeds by board.
+type Feeds = HashMap<(OrgId, BoardRequest), Arc<watch::Sender<FeedValue>>>;
+
+/// Most remembered changes per organization (about 20 s of a busy floor).
+const RECENT_CHANGES: usize = 4096;
+/// Most cached past boards in all.
+const PAST_BOARDS: usize = 10_000;
+
+/// The latest board of a live feed (`None` until its first computation).
+pub type FeedValue = Option<Result<Arc<BoardData>, Arc<AppError>>>;
+
 #[derive(Default)]
 struct Cache {
     periods: HashMap<(OrgId, PeriodGrain), Arc<HotPeriod>>,
@@ -138,6 +222,9 @@ pub struct HotBoards {
     db: DatabaseConnection,
     cache: Mutex<Cache>,
     updates: broadcast::Sender<BoardUpdate>,
+    /// One feed per distinct board: subscribers of the same board share its computation.
+    feeds: Mutex<Feeds>,
+    past: Mutex<PastBoards>,
 }
 
 impl std::fmt::Debug for HotBoards {
@@ -153,7 +240,13 @@ impl HotBoards {
     /// Starts the updater on the bus.
     pub fn start(db: DatabaseConnection, events: &EventBus) -> Arc<HotBoards> {
         let (updates, _) = broadcast::channel(4096);
-        let hot = Arc::new(HotBoards { db, cache: Mutex::default(), updates });
+        let hot = Arc::new(HotBoards {
+            db,
+            cache: Mutex::default(),
+            updates,
+            feeds: Mutex::default(),
+            past: Mutex::default(),
+        });
         let rx = events.subscribe();
         tokio::spawn(Self::run(Arc::downgrade(&hot), rx));
         hot
@@ -164,22 +257,91 @@ impl HotBoards {
         self.updates.subscribe()
     }
 
+    /// A cached board of an ended period, if there is one.
+    pub fn past_board(&self, org: OrgId, request: BoardRequest, period: &Period) -> Option<Arc<BoardData>> {
+        self.past.lock().ok()?.get(org, request, period)
+    }
+
+    /// Where the organization's change sequence stands (read before computing a past board).
+    pub fn past_sequence(&self, org: OrgId) -> PastMark {
+        self.past.lock().ok().map_or((u64::MAX, 0), |p| p.sequence(org))
+    }
+
+    /// Keeps a computed past board unless one of its days changed since `sequence`.
+    pub fn keep_past_board(&self, org: OrgId, request: BoardRequest, sequence: PastMark, board: &BoardData) {
+        if let Ok(mut past) = self.past.lock() {
+            past.keep(org, request, sequence, board);
+        }
+    }
+
+    fn forget_past(&self, org: Option<OrgId>, day: Option<NaiveDate>) {
+        if let Ok(mut past) = self.past.lock() {
+            past.forget(org, day);
+        }
+    }
+
+    /// A receiver of the board's running live feed, if there is one.
+    pub fn existing_feed(&self, org: OrgId, request: BoardRequest) -> Option<watch::Receiver<FeedValue>> {
+        self.feeds.lock().ok()?.get(&(org, request)).map(|tx| tx.subscribe())
+    }
+
+    /// A receiver of the board's live feed; when none runs, registers one and calls `start`
+    /// with its sender (which must keep it fed and call [`HotBoards::retire_feed`]).
+    pub fn feed(
+        &self,
+        org: OrgId,
+        request: BoardRequest,
+        start: impl FnOnce(Arc<watch::Sender<FeedValue>>),
+    ) -> watch::Receiver<FeedValue> {
+        let Ok(mut feeds) = self.feeds.lock() else {
+            // A poisoned registry: an unshared feed still works.
+            let (tx, rx) = watch::channel(None);
+            start(Arc::new(tx));
+            return rx;
+        };
+        if let Some(tx) = feeds.get(&(org, request)) {
+            return tx.subscribe();
+        }
+        let (tx, rx) = watch::channel(None);
+        let tx = Arc::new(tx);
+        feeds.insert((org, request), tx.clone());
+        start(tx);
+        rx
+    }
+
+    /// Removes a feed nobody listens to; true when removed (its task should end). Checked
+    /// under the registry's lock, so a subscriber arriving at the same time is never left on
+    /// a dead feed. `force` removes it regardless.
+    pub fn retire_feed(&self, org: OrgId, request: BoardRequest, tx: &watch::Sender<FeedValue>, force: bool) -> bool {
+        let Ok(mut feeds) = self.feeds.lock() else { return tx.receiver_count() == 0 };
+        if !force && tx.receiver_count() > 0 {
+            return false;
+        }
+        if feeds.get(&(org, request)).is_some_and(|t| std::ptr::eq(t.as_ref(), tx)) {
+            feeds.remove(&(org, request));
+        }
+        true
+    }
+
     async fn run(hot: std::sync::Weak<HotBoards>, mut rx: broadcast::Receiver<Event>) {
         loop {
             let event = rx.recv().await;
             let Some(hot) = hot.upgrade() else { return };
             let update = match event {
-                Ok(Event::ScoreChanged { org, member, team, .. }) => {
+                Ok(Event::ScoreChanged { org, member, team, day, .. }) => {
                     let org = OrgId(org);
+                    hot.forget_past(Some(org), day);
                     hot.refresh_member(org, member).await;
                     BoardUpdate::Scores { org, team }
                 }
                 Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {
                     hot.invalidate(Some(OrgId(org)));
+                    hot.forget_past(Some(OrgId(org)), None);
                     BoardUpdate::Reload { org: Some(OrgId(org)) }
                 }
                 Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     hot.invalidate(None);
+                    hot.forget_past(None, None);
                     BoardUpdate::Reload { org: None }
                 }
                 Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => continue,
@@ -331,6 +493,67 @@ mod tests {
             .iter()
             .map(|e| (e.rank, e.member.as_ref().map(|m| m.name.clone()).unwrap_or_default(), e.points_cents))
             .collect()
+    }
+
+    fn past(start: NaiveDate, days: i64) -> BoardData {
+        let period = Period {
+            start_date: start,
+            end_date: start + chrono::Duration::days(days),
+            ..model::period_containing(PeriodGrain::Week, start, chrono_tz::UTC, 1)
+        };
+        BoardData { period, entries: Vec::new(), total_entries: 0, computed_at: Utc::now() }
+    }
+
+    #[test]
+    fn past_boards_are_kept_until_one_of_their_days_changes() {
+        use super::super::scores::{BoardMetric, BoardSubject, PeriodSpec};
+        let org = OrgId(Uuid::from_u128(1));
+        let other = OrgId(Uuid::from_u128(2));
+        let req = BoardRequest {
+            spec: PeriodSpec::Grain(PeriodGrain::Quarter, None),
+            team: None,
+            subject: BoardSubject::Members,
+            metric: BoardMetric::Points,
+            first: 50,
+        };
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+        let q3 = past(d(7, 1), 92);
+        let mut p = PastBoards::default();
+        // Nothing changed since the computation began: kept, and served for the same period only.
+        let seq = p.sequence(org);
+        p.keep(org, req, seq, &q3);
+        assert!(p.get(org, req, &q3.period).is_some());
+        assert!(p.get(other, req, &q3.period).is_none());
+        assert!(p.get(org, req, &past(d(7, 1), 30).period).is_none());
+        // A change on a day outside the period keeps it; inside drops it.
+        p.forget(Some(org), Some(d(10, 5)));
+        assert!(p.get(org, req, &q3.period).is_some());
+        p.forget(Some(other), Some(d(8, 5)));
+        assert!(p.get(org, req, &q3.period).is_some());
+        p.forget(Some(org), Some(d(8, 5)));
+        assert!(p.get(org, req, &q3.period).is_none());
+        // A computation that raced a change inside the period is not kept; outside it is.
+        let seq = p.sequence(org);
+        p.forget(Some(org), Some(d(9, 30)));
+        p.keep(org, req, seq, &q3);
+        assert!(p.get(org, req, &q3.period).is_none());
+        let seq = p.sequence(org);
+        p.forget(Some(org), Some(d(10, 1)));
+        p.keep(org, req, seq, &q3);
+        assert!(p.get(org, req, &q3.period).is_some());
+        // "Everything changed" drops every board, and a race with it is not kept.
+        let seq = p.sequence(org);
+        p.forget(None, None);
+        assert!(p.get(org, req, &q3.period).is_none());
+        p.keep(org, req, seq, &q3);
+        assert!(p.get(org, req, &q3.period).is_none());
+        // Too many changes to tell: not kept.
+        let seq = p.sequence(org);
+        for _ in 0..=RECENT_CHANGES {
+            p.forget(Some(org), Some(d(12, 1)));
+        }
+        p.keep(org, req, seq, &q3);
+        assert!(p.get(org, req, &q3.period).is_none());
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub async fn settings(org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSet
 }
 
 /// Which period a score or board covers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeriodSpec {
     /// The period of this grain containing this local date (today when absent).
     Grain(PeriodGrain, Option<NaiveDate>),
@@ -270,8 +270,25 @@ pub async fn suggested_target(
     Ok(model::suggested_target(&points))
 }
 
+/// A validated leaderboard request, before the period is resolved (subscriptions resolve it
+/// again at every update, so "this week" rolls over). Equal requests of one organization
+/// share one live feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BoardRequest {
+    /// The period.
+    pub spec: PeriodSpec,
+    /// The team whose subtree is ranked (all when `None`).
+    pub team: Option<Uuid>,
+    /// Members or teams.
+    pub subject: BoardSubject,
+    /// Points or attainment.
+    pub metric: BoardMetric,
+    /// How many entries.
+    pub first: usize,
+}
+
 /// Who is ranked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BoardSubject {
     /// Members.
     Members,
@@ -280,7 +297,7 @@ pub enum BoardSubject {
 }
 
 /// What they are ranked by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BoardMetric {
     /// Raw points.
     Points,
