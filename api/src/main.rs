@@ -1,5 +1,10 @@
 //! The `scorebord` command. Thin: parses the command line and calls into the library.
 
+/// mimalloc: the live path allocates small, short-lived values per message per subscriber,
+/// where glibc malloc cost about 15 % of the server's CPU in the fan-out profile.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use migration::MigratorTrait;

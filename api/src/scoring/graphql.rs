@@ -15,7 +15,8 @@ use entity::{activity, activity_type, campaign, points_target};
 use super::hot::BoardUpdate;
 use super::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
 use super::scores::{
-    self, BoardData, BoardMetric, BoardRequest, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec, ScoreData,
+    self, BoardData, BoardMetric, BoardRequest, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec,
+    ScoreData, ScoreParts,
 };
 use super::{cents_to_f64, decimal_to_cents, store};
 use crate::auth::{Permission, Principal, ReadScope};
@@ -583,7 +584,7 @@ impl LogActivityPayload {
     /// The member's score for the current week, after logging.
     async fn score(&self, ctx: &Context<'_>) -> Result<Option<Score>> {
         let Some((s, member, now)) = &self.score_of else { return Ok(None) };
-        Ok(current_week_score(s, &ctx.state()?.db, *member, *now).await?)
+        Ok(current_week_score(s, &ctx.state()?.db, *member, *now, score_parts(ctx)).await?)
     }
 }
 
@@ -728,15 +729,22 @@ fn parse_text(field: &str, raw: Option<String>, max: usize) -> Result<Option<Str
     Ok(Some(text))
 }
 
+/// The parts of `Score` the operation selects.
+fn score_parts(ctx: &Context<'_>) -> ScoreParts {
+    let look = ctx.look_ahead();
+    ScoreParts { streak: look.field("streakWeeks").exists(), by_type: look.field("byActivityType").exists() }
+}
+
 async fn current_week_score(
     s: &OrgSettings,
     db: &impl sea_orm::ConnectionTrait,
     member: Uuid,
     now: DateTime<Utc>,
+    parts: ScoreParts,
 ) -> AppResult<Option<Score>> {
     let Some(m) = org_store::find_member(s.org, db, member).await? else { return Ok(None) };
     let p = model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
-    Ok(Some(scores::member_score(s, db, &m, p, now).await?.into()))
+    Ok(Some(scores::member_score(s, db, &m, p, now, parts).await?.into()))
 }
 
 fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogRequest> {
@@ -973,7 +981,7 @@ impl ScoringQuery {
         };
         let m = org_store::find_member(p.org, db, member).await?.ok_or(AppError::NotFound("member"))?;
         scope.member(p, &m)?;
-        Ok(scores::member_score(&s, db, &m, period, now).await?.into())
+        Ok(scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?.into())
     }
 
     /// Members or teams ranked by points or by percent of their own target.
@@ -1445,7 +1453,7 @@ impl ScoringMutation {
             let outcome = scores::LogOutcome { activity: row.clone(), replayed: false, team_id: owner.team_id };
             publish(state, p.org, &outcome, -row.points_cents).await;
         }
-        let score = current_week_score(&s, &state.db, row.member_id, now).await?;
+        let score = current_week_score(&s, &state.db, row.member_id, now, ScoreParts::ALL).await?;
         Ok(VoidActivityPayload { activity: Some(Activity(row)), score, user_errors: vec![] })
     }
 
@@ -1646,7 +1654,7 @@ impl ScoringSubscription {
                     let s = scores::settings(org, &db).await?;
                     let m = org_store::find_member(org, &db, who).await?.ok_or(AppError::NotFound("member"))?;
                     let a = store::find_activity(org, &db, activity).await?.ok_or(AppError::NotFound("activity"))?;
-                    let score = current_week_score(&s, &db, who, Utc::now()).await?.ok_or(AppError::NotFound("member"))?;
+                    let score = current_week_score(&s, &db, who, Utc::now(), ScoreParts::ALL).await?.ok_or(AppError::NotFound("member"))?;
                     AppResult::Ok(ScoreChange { member: Member(m), activity: Activity(a), points_delta: cents_to_f64(points_delta_cents), score })
                 }
                 .await;

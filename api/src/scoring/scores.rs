@@ -181,13 +181,29 @@ async fn past_weeks(
     Ok(out)
 }
 
-/// A member's score in a period.
+/// Which of a score's costlier parts to compute (a client that does not select them does not
+/// pay for the 52-week streak history or the per-type breakdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScoreParts {
+    /// `streakWeeks`.
+    pub streak: bool,
+    /// `byActivityType`.
+    pub by_type: bool,
+}
+
+impl ScoreParts {
+    /// Everything.
+    pub const ALL: ScoreParts = ScoreParts { streak: true, by_type: true };
+}
+
+/// A member's score in a period (`streak_weeks` is `None` and `by_type` empty when not asked for).
 pub async fn member_score(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
     m: &member::Model,
     p: Period,
     now: DateTime<Utc>,
+    parts: ScoreParts,
 ) -> AppResult<ScoreData> {
     let book = target_book(s.org, db).await?;
     let t = totals(s, db, Some(&[m.id]), &p).await?;
@@ -196,13 +212,18 @@ pub async fn member_score(
     let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
     let this_week =
         model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
-    let history = past_weeks(s, db, m, &this_week, 52).await?;
-    let weeks: Vec<(Decimal, Option<Decimal>)> = history
-        .iter()
-        .map(|(w, points)| {
-            (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
-        })
-        .collect();
+    let streak = if parts.streak {
+        let history = past_weeks(s, db, m, &this_week, 52).await?;
+        let weeks: Vec<(Decimal, Option<Decimal>)> = history
+            .iter()
+            .map(|(w, points)| {
+                (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
+            })
+            .collect();
+        Some(model::streak_weeks(&weeks))
+    } else {
+        None
+    };
     Ok(ScoreData {
         period: p,
         points_cents,
@@ -210,8 +231,8 @@ pub async fn member_score(
         target,
         attainment_percent: attainment,
         pacing_percent: model::pacing_percent(attainment, model::elapsed_share(&p, now)),
-        streak_weeks: Some(model::streak_weeks(&weeks)),
-        by_type: by_type(s, db, &[m.id], &p).await?,
+        streak_weeks: streak,
+        by_type: if parts.by_type { by_type(s, db, &[m.id], &p).await? } else { Vec::new() },
     })
 }
 
