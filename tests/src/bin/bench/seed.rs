@@ -248,7 +248,8 @@ pub async fn activities(db: &DatabaseConnection, s: &mut Seeded, count: u64) -> 
         .await
         .context("inserting day totals")?;
     if backend == sea_orm::DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE").await?;
+        // Settle the bulk load now, so autovacuum does not compete with the measurements.
+        db.execute_unprepared("VACUUM ANALYZE activities, activity_day_totals").await?;
     }
     Ok(())
 }
