@@ -245,6 +245,7 @@ impl ImportMutation {
                 .collect();
         let mut members: HashMap<String, Option<Uuid>> = HashMap::new();
         let now = Utc::now();
+        let mut memo = scores::LogMemo::default();
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let mut t = Tally::new();
         for (i, rec) in r.records().enumerate() {
@@ -315,7 +316,7 @@ impl ImportMutation {
                 deal_id: None,
             };
             let sp = tx.begin().await.map_err(AppError::from)?;
-            match scores::log_activity(&s, &sp, p, &reach, req, now).await {
+            match scores::log_activity(&s, &sp, p, &reach, req, now, &mut memo).await {
                 Ok(o) if o.replayed => {
                     t.skipped += 1;
                 }

@@ -768,6 +768,11 @@ fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogR
 /// tells every subscriber (and the other instances).
 async fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
     state.hot.refresh_member(org, outcome.activity.member_id).await;
+    announce(state, org, outcome, delta_cents);
+}
+
+/// Tells every instance a score changed (after this instance's ranking has the new total).
+fn announce(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
     state.events.publish(Event::ScoreChanged {
         org: org.0,
         member: outcome.activity.member_id,
@@ -1317,7 +1322,7 @@ impl ScoringMutation {
         let s = scores::settings(p.org, &state.db).await?;
         let reach = p.reach(&state.db).await?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let outcome = match scores::log_activity(&s, &tx, p, &reach, req.clone(), now).await {
+        let outcome = match scores::log_activity(&s, &tx, p, &reach, req.clone(), now, &mut Default::default()).await {
             Ok(o) => o,
             Err(Ok(errors)) => {
                 return Ok(LogActivityPayload {
@@ -1373,8 +1378,9 @@ impl ScoringMutation {
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
+        let mut memo = scores::LogMemo::default();
         for (index, req) in requests.into_iter().enumerate() {
-            match scores::log_activity(&s, &tx, p, &reach, req, now).await {
+            match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
                 Ok(o) => outcomes.push(o),
                 Err(Ok(item_errors)) => errors.extend(item_errors.into_iter().map(|mut e| {
                     let field = e.field.pop().unwrap_or_default();
@@ -1397,11 +1403,16 @@ impl ScoringMutation {
         crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?;
         tx.commit().await.map_err(AppError::from)?;
         let mut replayed = 0;
+        let mut refreshed = HashSet::new();
         for o in &outcomes {
             if o.replayed {
                 replayed += 1;
             } else {
-                publish(state, p.org, o, o.activity.points_cents).await;
+                // One re-read of each member's total, however many of their activities.
+                if refreshed.insert(o.activity.member_id) {
+                    state.hot.refresh_member(p.org, o.activity.member_id).await;
+                }
+                announce(state, p.org, o, o.activity.points_cents);
             }
         }
         Ok(LogActivitiesPayload {

@@ -233,6 +233,9 @@ impl std::fmt::Debug for HotBoards {
     }
 }
 
+/// Most bus events the updater takes in one run.
+const DRAIN: usize = 64;
+
 /// How often a build is retried when score changes keep landing while it reads.
 const BUILD_ATTEMPTS: usize = 5;
 
@@ -325,29 +328,56 @@ impl HotBoards {
 
     async fn run(hot: std::sync::Weak<HotBoards>, mut rx: broadcast::Receiver<Event>) {
         loop {
-            let event = rx.recv().await;
+            let first = rx.recv().await;
             let Some(hot) = hot.upgrade() else { return };
-            let update = match event {
-                Ok(Event::ScoreChanged { org, member, team, day, .. }) => {
-                    let org = OrgId(org);
-                    hot.forget_past(Some(org), day);
-                    hot.refresh_member(org, member).await;
-                    BoardUpdate::Scores { org, team }
+            // Take what else is already queued (up to a bound): a member with several changes
+            // in the run is re-read once, and the announcements go out together.
+            let mut events = vec![first];
+            while events.len() < DRAIN {
+                match rx.try_recv() {
+                    Ok(e) => events.push(Ok(e)),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        events.push(Err(broadcast::error::RecvError::Lagged(n)));
+                    }
+                    Err(_) => break,
                 }
-                Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {
-                    hot.invalidate(Some(OrgId(org)));
-                    hot.forget_past(Some(OrgId(org)), None);
-                    BoardUpdate::Reload { org: Some(OrgId(org)) }
+            }
+            let mut refreshed: HashSet<(OrgId, Uuid)> = HashSet::new();
+            let mut updates: Vec<BoardUpdate> = Vec::new();
+            for event in events {
+                let update = match event {
+                    Ok(Event::ScoreChanged { org, member, team, day, .. }) => {
+                        let org = OrgId(org);
+                        hot.forget_past(Some(org), day);
+                        if refreshed.insert((org, member)) {
+                            hot.refresh_member(org, member).await;
+                        }
+                        BoardUpdate::Scores { org, team }
+                    }
+                    Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {
+                        hot.invalidate(Some(OrgId(org)));
+                        hot.forget_past(Some(OrgId(org)), None);
+                        refreshed.retain(|(o, _)| o.0 != org);
+                        BoardUpdate::Reload { org: Some(OrgId(org)) }
+                    }
+                    Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        hot.invalidate(None);
+                        hot.forget_past(None, None);
+                        refreshed.clear();
+                        BoardUpdate::Reload { org: None }
+                    }
+                    Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => {
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if !updates.contains(&update) {
+                    updates.push(update);
                 }
-                Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    hot.invalidate(None);
-                    hot.forget_past(None, None);
-                    BoardUpdate::Reload { org: None }
-                }
-                Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            let _ = hot.updates.send(update);
+            }
+            for update in updates {
+                let _ = hot.updates.send(update);
+            }
         }
     }
 

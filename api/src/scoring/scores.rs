@@ -505,6 +505,17 @@ pub struct LogOutcome {
 
 /// Logs one activity inside the caller's write transaction. Field problems come back as
 /// `Err(Ok(errors))`; permission and lookup failures as `Err(Err(AppError))`.
+/// What a run of [`log_activity`] calls in one transaction reads once instead of per call:
+/// members, activity types, the team tree and the campaigns at a moment. None of them is
+/// changed by logging, so a batch of 500 looks each up once.
+#[derive(Default)]
+pub struct LogMemo {
+    members: HashMap<Uuid, member::Model>,
+    types: HashMap<Uuid, activity_type::Model>,
+    tree: Option<TeamTree>,
+    campaigns: HashMap<DateTime<Utc>, Vec<model::CampaignRule>>,
+}
+
 pub async fn log_activity(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
@@ -512,11 +523,19 @@ pub async fn log_activity(
     reach: &crate::auth::Reach,
     req: LogRequest,
     now: DateTime<Utc>,
+    memo: &mut LogMemo,
 ) -> Result<LogOutcome, Result<Vec<FieldError>, AppError>> {
-    let m = org_store::find_member(s.org, db, req.member_id)
-        .await
-        .map_err(Err)?
-        .ok_or(Err(AppError::NotFound("member")))?;
+    let m = match memo.members.get(&req.member_id) {
+        Some(m) => m.clone(),
+        None => {
+            let m = org_store::find_member(s.org, db, req.member_id)
+                .await
+                .map_err(Err)?
+                .ok_or(Err(AppError::NotFound("member")))?;
+            memo.members.insert(m.id, m.clone());
+            m
+        }
+    };
     if m.id != logged_by.member_id {
         reach.require(m.team_id, "this member").map_err(Err)?;
     } else if logged_by.role == crate::org::model::Role::Viewer {
@@ -534,10 +553,17 @@ pub async fn log_activity(
     if !m.active {
         return Err(Ok(vec![FieldError::new("memberId", "INACTIVE", "that member is deactivated")]));
     }
-    let t = store::find_activity_type(s.org, db, req.activity_type_id)
-        .await
-        .map_err(Err)?
-        .ok_or(Err(AppError::NotFound("activity type")))?;
+    let t = match memo.types.get(&req.activity_type_id) {
+        Some(t) => t.clone(),
+        None => {
+            let t = store::find_activity_type(s.org, db, req.activity_type_id)
+                .await
+                .map_err(Err)?
+                .ok_or(Err(AppError::NotFound("activity type")))?;
+            memo.types.insert(t.id, t.clone());
+            t
+        }
+    };
     let mut errors = Vec::new();
     if !t.active {
         errors.push(FieldError::new("activityTypeId", "ARCHIVED", "this activity type is archived"));
@@ -608,11 +634,21 @@ pub async fn log_activity(
         _ => Decimal::ZERO,
     };
     let member_teams = match m.team_id {
-        Some(team) => org_store::team_tree(s.org, db).await.map_err(Err)?.ancestors(team),
+        Some(team) => {
+            if memo.tree.is_none() {
+                memo.tree = Some(org_store::team_tree(s.org, db).await.map_err(Err)?);
+            }
+            memo.tree.as_ref().map(|tree| tree.ancestors(team)).unwrap_or_default()
+        }
         None => Vec::new(),
     };
-    let campaigns = store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?;
-    let best = model::best_campaign(&campaigns, occurred_at, t.id, &member_teams);
+    let campaigns = match memo.campaigns.entry(occurred_at) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?)
+        }
+    };
+    let best = model::best_campaign(campaigns, occurred_at, t.id, &member_teams);
     let multiplier = best.map_or(Decimal::ONE, |c| c.multiplier);
     let points = model::award(base, multiplier);
     let row = store::ActivityRow {
