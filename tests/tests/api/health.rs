@@ -1,7 +1,37 @@
 use scorebord_tests::{TestApp, backend_tests, error_code};
 use serde_json::json;
 
-backend_tests!(health_and_readiness, metrics_exposition, graphiql_on_get, body_limit, cors_from_configured_origins);
+backend_tests!(
+    health_and_readiness,
+    metrics_exposition,
+    graphiql_on_get,
+    body_limit,
+    cors_from_configured_origins,
+    security_headers_on_every_response
+);
+
+async fn security_headers_on_every_response(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let post = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(&org.rep_token)
+        .json(&json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .unwrap();
+    let get = app.client.get(format!("{}/graphql", app.base_url)).send().await.unwrap();
+    let health = app.client.get(format!("{}/healthz", app.base_url)).send().await.unwrap();
+    let refused = app.client.post(format!("{}/graphql", app.base_url)).body("not json").send().await.unwrap();
+    for resp in [&post, &get, &health, &refused] {
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{:?}", resp.url());
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["content-security-policy"], "frame-ancestors 'none'");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert!(h["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+    }
+}
 
 async fn health_and_readiness(app: &TestApp) {
     let health = app.client.get(format!("{}/healthz", app.base_url)).send().await.unwrap();
