@@ -411,3 +411,25 @@ impl Ws {
         tokio::time::timeout(wait, self.next()).await.ok()
     }
 }
+
+/// The `scorebord` binary of this target directory, built on first use (for tests that need
+/// the server as a separate process: logs, crashes).
+pub fn server_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "scorebord", "--bin", "scorebord"])
+                .status()
+                .expect("run cargo build for the server binary");
+            assert!(status.success(), "building the scorebord binary failed");
+            // The test executable lives in <target>/debug/deps/.
+            let exe = std::env::current_exe().expect("test executable");
+            let dir = exe.parent().and_then(|d| d.parent()).expect("target profile directory");
+            let bin = dir.join("scorebord");
+            assert!(bin.exists(), "{} was not built", bin.display());
+            bin
+        })
+        .clone()
+}

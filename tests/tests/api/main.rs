@@ -12,6 +12,7 @@ mod import;
 mod instances;
 mod integrations;
 mod kpi;
+mod logs;
 mod mystery;
 mod org;
 mod pipeline;
