@@ -801,6 +801,11 @@ async fn parse_campaign(
     if input.ends_at <= input.starts_at {
         errors.push(FieldError::new("endsAt", "OUT_OF_RANGE", "must be after startsAt"));
     }
+    for (field, at) in [("startsAt", input.starts_at), ("endsAt", input.ends_at)] {
+        if let Err(e) = org_model::check_business_date(field, at.date_naive()) {
+            errors.push(e);
+        }
+    }
     if input.activity_type_ids.len() > 200 || input.team_ids.len() > 200 {
         errors.push(FieldError::new("activityTypeIds", "TOO_LONG", "at most 200 activity types and 200 teams"));
     }
@@ -1560,6 +1565,11 @@ impl ScoringMutation {
         let (Some(weekly), Some(reason)) = (weekly, reason) else {
             return Ok(PointsTargetPayload { target: None, user_errors: field_errors(errors) });
         };
+        if let Some(from) = input.effective_from
+            && let Err(e) = org_model::check_business_date("effectiveFrom", from)
+        {
+            errors.push(e);
+        }
         if !errors.is_empty() {
             return Ok(PointsTargetPayload { target: None, user_errors: field_errors(errors) });
         }

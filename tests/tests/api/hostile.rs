@@ -874,6 +874,34 @@ fn cases(f: &Fixture, app: &TestApp) -> Vec<Case> {
     c.push(log("activity in year 0", json!({"occurredAt": "0000-01-01T00:00:00Z"}), UserError("OUT_OF_RANGE", "")));
     c.push(log("activity in 9999", json!({"occurredAt": "9999-12-31T23:59:59Z"}), UserError("OUT_OF_RANGE", "")));
     c.push(log("activity with a garbage time", json!({"occurredAt": "yesterday"}), Error("BAD_USER_INPUT", "")));
+    c.push(gql(
+        "campaign starting in year 0",
+        Admin,
+        CREATE_CAMPAIGN,
+        json!({"i": {"name": "Ancient", "startsAt": "0000-01-01T00:00:00Z", "endsAt": "2026-02-01T00:00:00Z", "multiplier": 2}}),
+        UserError("OUT_OF_RANGE", ""),
+    ));
+    c.push(gql(
+        "campaign ending in 9999",
+        Admin,
+        CREATE_CAMPAIGN,
+        json!({"i": {"name": "Endless", "startsAt": "2026-01-01T00:00:00Z", "endsAt": "9999-12-31T00:00:00Z", "multiplier": 2}}),
+        UserError("OUT_OF_RANGE", ""),
+    ));
+    c.push(gql(
+        "points target from year 0",
+        Admin,
+        SET_TARGET,
+        json!({"i": {"salesRole": "OUTBOUND", "weeklyPoints": 20, "reason": "x", "effectiveFrom": "0000-01-01"}}),
+        UserError("OUT_OF_RANGE", ""),
+    ));
+    c.push(gql(
+        "points target from 9999",
+        Admin,
+        SET_TARGET,
+        json!({"i": {"salesRole": "OUTBOUND", "weeklyPoints": 20, "reason": "x", "effectiveFrom": "9999-12-31"}}),
+        UserError("OUT_OF_RANGE", ""),
+    ));
     c.push(deal("deal closing in 9999", json!({"expectedCloseDate": "9999-12-31"}), UserError("OUT_OF_RANGE", "")));
     c.push(deal("deal closing in year 0", json!({"expectedCloseDate": "0000-01-01"}), UserError("OUT_OF_RANGE", "")));
     c.push(deal(
