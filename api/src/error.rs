@@ -90,13 +90,27 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
-impl From<AppError> for async_graphql::Error {
-    fn from(err: AppError) -> Self {
-        match &err {
+impl AppError {
+    /// Logs the cause of a database or internal failure (the client sees only `INTERNAL`).
+    pub fn log(&self) {
+        match self {
             AppError::Database(cause) => tracing::error!(error = %cause, "database error"),
             AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
             _ => {}
         }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.log();
+        (&err).into()
+    }
+}
+
+/// The client's view of an error already logged (one error shown to many subscribers).
+impl From<&AppError> for async_graphql::Error {
+    fn from(err: &AppError) -> Self {
         let code = err.code();
         async_graphql::Error::new(err.message()).extend_with(|_, e| e.set("code", code))
     }

@@ -433,3 +433,70 @@ pub fn server_binary() -> std::path::PathBuf {
         })
         .clone()
 }
+
+/// Child processes for the tests that drive real npm clients.
+pub mod process {
+    use std::io::Read;
+    use std::process::{Command, ExitStatus, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A finished child process.
+    pub struct Ran {
+        /// How it ended.
+        pub status: ExitStatus,
+        /// Its standard output.
+        pub stdout: String,
+        /// Its standard error.
+        pub stderr: String,
+    }
+
+    /// Runs a command to completion (killing it after `limit`), collecting its output.
+    pub fn run(mut command: Command, limit: Duration) -> Ran {
+        let shown = format!("{command:?}");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+        let collect = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_string(&mut text);
+                }
+                text
+            })
+        };
+        let stdout = collect(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let stderr = collect(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for child") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let out = stdout.join().unwrap_or_default();
+                let err = stderr.join().unwrap_or_default();
+                panic!("{shown} did not finish within {limit:?}\n--- stdout\n{out}\n--- stderr\n{err}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Ran { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
+    }
+
+    /// Fails the test with a clear message when a required tool is not on PATH; `needed_for`
+    /// says what needs it.
+    pub fn require_tool(tool: &str, needed_for: &str) {
+        let found = Command::new(tool)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(found, "`{tool}` is not installed or not on PATH: {needed_for}");
+    }
+}

@@ -1715,7 +1715,7 @@ impl ScoringSubscription {
                 let current = feed.borrow_and_update().clone();
                 match current {
                     Some(Ok(board)) => yield Ok(Leaderboard::from(BoardData::clone(&board))),
-                    Some(Err(e)) => yield Err(feed_error(&e)),
+                    Some(Err(e)) => yield Err(async_graphql::Error::from(&*e)),
                     None => {}
                 }
                 if feed.changed().await.is_err() {
@@ -1724,12 +1724,6 @@ impl ScoringSubscription {
             }
         })
     }
-}
-
-fn feed_error(e: &AppError) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions as _;
-    let code = e.code();
-    async_graphql::Error::new(e.message()).extend_with(|_, x| x.set("code", code))
 }
 
 /// Keeps one board's feed current: the board at once, then a recomputation whenever an entry
@@ -1757,6 +1751,7 @@ fn start_board_feed(
                 }
             }
             Err(e) => {
+                e.log();
                 tx.send_replace(Some(Err(std::sync::Arc::new(e))));
             }
         };

@@ -186,13 +186,11 @@ impl PastBoards {
             self.generation += 1;
             return;
         };
-        {
-            let (seq, recent) = self.changes.entry(o).or_default();
-            *seq += 1;
-            recent.push_back((*seq, day));
-            if recent.len() > RECENT_CHANGES {
-                recent.pop_front();
-            }
+        let (seq, recent) = self.changes.entry(o).or_default();
+        *seq += 1;
+        recent.push_back((*seq, day));
+        if recent.len() > RECENT_CHANGES {
+            recent.pop_front();
         }
     }
 }

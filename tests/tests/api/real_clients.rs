@@ -9,76 +9,19 @@
 //!
 //! Fails, rather than skips, when `node` or `npm` is missing.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use scorebord_tests::process::{require_tool, run};
 use scorebord_tests::{Org, TestApp};
 use serde_json::{Value, json};
 
+const NEEDS_NODE: &str = "Node.js 20+ with npm runs the real-client tests (the npm clients of tests/clients)";
+
 /// One `npm ci` at a time: the three tests share `tests/clients/node_modules`.
 static INSTALL: Mutex<()> = Mutex::new(());
-
-struct Ran {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs a command to completion (killing it after `limit`), collecting its output.
-fn run(mut command: Command, limit: Duration) -> Ran {
-    let shown = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let collect = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = collect(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = collect(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for child") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            let out = stdout.join().unwrap_or_default();
-            let err = stderr.join().unwrap_or_default();
-            panic!("{shown} did not finish within {limit:?}\n--- stdout\n{out}\n--- stderr\n{err}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ran { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
-}
-
-/// Fails the test with a clear message when a required tool is not on PATH.
-fn require_tool(tool: &str) {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "`{tool}` is not installed or not on PATH: the real-client tests need Node.js 20+ with npm \
-         (they run the npm clients of tests/clients)"
-    );
-}
 
 fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients")
@@ -100,7 +43,7 @@ fn install_dependencies(dir: &Path) {
     if installed(dir) {
         return;
     }
-    require_tool("npm");
+    require_tool("npm", NEEDS_NODE);
     let mut npm = Command::new("npm");
     npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
     let ran = run(npm, Duration::from_secs(300));
@@ -119,7 +62,7 @@ fn install_dependencies(dir: &Path) {
 async fn node(script: &'static str, env: Vec<(&'static str, String)>) -> String {
     let started = Instant::now();
     let ran = tokio::task::spawn_blocking(move || {
-        require_tool("node");
+        require_tool("node", NEEDS_NODE);
         let dir = clients_dir();
         install_dependencies(&dir);
         let mut node = Command::new("node");

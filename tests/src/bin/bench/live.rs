@@ -32,6 +32,19 @@ struct Seen {
     messages: u64,
 }
 
+/// Notes a board received at `at`: the moments members' points went up, and the last board.
+fn record(seen: &Mutex<Seen>, board: Board, at: Instant) {
+    let Ok(mut s) = seen.lock() else { return };
+    s.messages += 1;
+    for (id, points) in &board {
+        let rises = s.rises.entry(id.clone()).or_default();
+        if rises.last().is_none_or(|(p, _)| p < points) {
+            rises.push((*points, at));
+        }
+    }
+    s.last = board;
+}
+
 /// One connected subscriber.
 pub struct Subscriber {
     team: usize,
@@ -127,16 +140,7 @@ impl Pool {
                             let Some(board) = board_of(&v["payload"]["data"]) else {
                                 return fail(&mut ready, format!("bad board: {v}"));
                             };
-                            if let Ok(mut s) = seen2.lock() {
-                                s.messages += 1;
-                                for (id, points) in &board {
-                                    let rises = s.rises.entry(id.clone()).or_default();
-                                    if rises.last().is_none_or(|(p, _)| p < points) {
-                                        rises.push((*points, at));
-                                    }
-                                }
-                                s.last = board;
-                            }
+                            record(&seen2, board, at);
                             if let Some(r) = ready.take() {
                                 let _ = r.send(Ok(()));
                             }
@@ -169,17 +173,8 @@ impl Pool {
                     let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
                     match v["type"].as_str() {
                         Some("next") => {
-                            if let Some(board) = board_of(&v["payload"]["data"])
-                                && let Ok(mut s) = seen2.lock()
-                            {
-                                s.messages += 1;
-                                for (id, points) in &board {
-                                    let rises = s.rises.entry(id.clone()).or_default();
-                                    if rises.last().is_none_or(|(p, _)| p < points) {
-                                        rises.push((*points, at));
-                                    }
-                                }
-                                s.last = board;
+                            if let Some(board) = board_of(&v["payload"]["data"]) {
+                                record(&seen2, board, at);
                             }
                         }
                         Some("ping") => {

@@ -423,27 +423,14 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
                     .unwrap_or_default()
             );
         }
-        report.check(
-            "read",
-            "leaderboard ÷ __typename throughput",
-            board.per_second / ceiling.per_second,
-            "≥ 0.25",
-            Some(board.per_second / ceiling.per_second >= 0.25 && board.errors == 0),
-        );
-        report.check(
-            "read",
-            "score ÷ __typename throughput",
-            score.per_second / ceiling.per_second,
-            "≥ 0.25",
-            Some(score.per_second / ceiling.per_second >= 0.25 && score.errors == 0),
-        );
-        report.check(
-            "read",
-            "last quarter's leaderboard ÷ __typename",
-            quarter.per_second / ceiling.per_second,
-            "≥ 0.10",
-            Some(quarter.per_second / ceiling.per_second >= 0.10 && quarter.errors == 0),
-        );
+        for (name, s, min) in [
+            ("leaderboard ÷ __typename throughput", &board, 0.25),
+            ("score ÷ __typename throughput", &score, 0.25),
+            ("last quarter's leaderboard ÷ __typename", &quarter, 0.10),
+        ] {
+            let ratio = s.per_second / ceiling.per_second;
+            report.check("read", name, ratio, format!("≥ {min:.2}"), Some(ratio >= min && s.errors == 0));
+        }
         report.detail(
             "read",
             json!({"typename": ceiling, "leaderboard": board, "score": score, "last_quarter": quarter}),
