@@ -82,6 +82,25 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_RESTORE_PER_SECOND", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_restore_per_second: u32,
 
+    /// Failed sign-ins allowed per account (organization and e-mail) before further attempts
+    /// wait; the allowance refills evenly over `LOGIN_THROTTLE_WINDOW_SECONDS`.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_failures_per_account: u32,
+
+    /// Failed sign-ins allowed per client address (IPv6: per /64), over any accounts.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ADDRESS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_failures_per_address: u32,
+
+    /// Seconds over which the sign-in allowances refill completely.
+    #[arg(long, env = "LOGIN_THROTTLE_WINDOW_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_throttle_window_seconds: u64,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (the address the reverse
+    /// proxy in front of this server saw). Set it only behind such a proxy: otherwise clients
+    /// could name any address they like.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
     /// Deliver webhooks to loopback and private addresses too (for local receivers and tests).
     #[arg(long, env = "WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
@@ -112,6 +131,10 @@ impl Config {
             rate_limit_restore_per_second: 50,
             webhooks_allow_private: false,
             webhook_retry_base_ms: 120_000,
+            login_failures_per_account: 5,
+            login_failures_per_address: 30,
+            login_throttle_window_seconds: 900,
+            trust_forwarded_for: false,
         }
     }
 

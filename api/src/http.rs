@@ -90,11 +90,16 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         Ok(a) => a,
         Err(resp) => return resp,
     };
+    let address = crate::auth::throttle::ClientAddress::from_request(
+        request.headers(),
+        request.extensions(),
+        state.app.config.trust_forwarded_for,
+    );
     let request = match read_graphql_request(request).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let request = with_request_data(request, &state.app, auth);
+    let request = with_request_data(request, &state.app, auth).data(address);
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
@@ -203,6 +208,11 @@ async fn read_graphql_request(request: axum::extract::Request) -> Result<async_g
 /// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a browser gets GraphiQL.
 async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let (mut parts, _body) = request.into_parts();
+    let address = crate::auth::throttle::ClientAddress::from_request(
+        &parts.headers,
+        &parts.extensions,
+        state.app.config.trust_forwarded_for,
+    );
     let is_upgrade = parts
         .headers
         .get(header::UPGRADE)
@@ -232,7 +242,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .protocols([protocol.sec_websocket_protocol()])
-        .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol))
+        .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol, address))
         .into_response()
 }
 

@@ -14,6 +14,8 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod forecast;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graphql;
 pub mod http;
 pub mod import;
@@ -59,6 +61,11 @@ impl App {
             .with_context(|| format!("listening for events on {}", redact(&config.database_url)))?;
         let hot = scoring::hot::HotBoards::start(db.clone(), &events);
         let config_limits = (config.rate_limit_points, config.rate_limit_restore_per_second);
+        let login_throttle = Arc::new(auth::throttle::LoginThrottle::new(
+            config.login_failures_per_account,
+            config.login_failures_per_address,
+            std::time::Duration::from_secs(config.login_throttle_window_seconds),
+        ));
         let state = AppState {
             hot,
             db,
@@ -67,6 +74,7 @@ impl App {
             events,
             metrics: Arc::new(metrics::Metrics::new()?),
             limiter: Arc::new(graphql::access::RateLimiter::new(config_limits.0, config_limits.1)),
+            login_throttle,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());
@@ -86,7 +94,9 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 

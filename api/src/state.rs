@@ -26,4 +26,6 @@ pub struct AppState {
     pub hot: Arc<crate::scoring::hot::HotBoards>,
     /// Cost budgets per principal.
     pub limiter: Arc<crate::graphql::access::RateLimiter>,
+    /// Failed sign-ins per account and per client address.
+    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

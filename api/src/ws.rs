@@ -123,7 +123,7 @@ fn parse_transport_ws(bytes: &[u8]) -> Result<TransportMsg, String> {
 
 /// What to do with a message that arrives before `connection_init`.
 #[derive(Debug, PartialEq)]
-enum BeforeInit {
+pub(crate) enum BeforeInit {
     /// It is `connection_init` with this payload.
     Init(Option<Value>),
     /// Answer with `{"type":"pong"}` and keep waiting.
@@ -134,7 +134,7 @@ enum BeforeInit {
     Close(u16, String),
 }
 
-fn before_init(protocol: WebSocketProtocols, bytes: &[u8]) -> BeforeInit {
+pub(crate) fn before_init(protocol: WebSocketProtocols, bytes: &[u8]) -> BeforeInit {
     match protocol {
         WebSocketProtocols::GraphQLWS => match parse_transport_ws(bytes) {
             Ok(TransportMsg::ConnectionInit(payload)) => BeforeInit::Init(payload),
@@ -156,7 +156,11 @@ fn before_init(protocol: WebSocketProtocols, bytes: &[u8]) -> BeforeInit {
 
 /// Checks a message after `connection_init` and records operation IDs: `None` hands it to
 /// async-graphql, `Some` closes the socket with that code and reason.
-fn after_init(protocol: WebSocketProtocols, bytes: &[u8], active: &mut HashSet<String>) -> Option<(u16, String)> {
+pub(crate) fn after_init(
+    protocol: WebSocketProtocols,
+    bytes: &[u8],
+    active: &mut HashSet<String>,
+) -> Option<(u16, String)> {
     match protocol {
         WebSocketProtocols::GraphQLWS => match parse_transport_ws(bytes) {
             Err(reason) => Some((4400, reason)),
@@ -193,7 +197,12 @@ fn after_init(protocol: WebSocketProtocols, bytes: &[u8], active: &mut HashSet<S
 }
 
 /// Serves one upgraded connection until either side closes it.
-pub async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols) {
+pub async fn serve(
+    socket: WebSocket,
+    state: HttpState,
+    protocol: WebSocketProtocols,
+    address: crate::auth::throttle::ClientAddress,
+) {
     state.app.metrics.websockets.inc();
     let _open = OpenSocket(state.app.metrics.websockets.clone());
     let (mut sink, mut source) = socket.split();
@@ -269,7 +278,8 @@ pub async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProto
             });
         stream::once(future::ready(init_bytes)).chain(later)
     };
-    let data = request_data(&state.app, auth);
+    let mut data = request_data(&state.app, auth);
+    data.insert(address);
     let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
         .connection_data(data)
         .keepalive_timeout(None);

@@ -179,6 +179,9 @@ impl TestApp {
         config.rate_limit_points = 1_000_000;
         config.rate_limit_restore_per_second = 1_000_000;
         config.webhooks_allow_private = true;
+        // Every request comes from 127.0.0.1: the throttling tests set their own allowances.
+        config.login_failures_per_account = 1_000;
+        config.login_failures_per_address = 1_000;
         configure(&mut config);
         let app = App::build(config).await.expect("build app");
         let state = app.state.clone();

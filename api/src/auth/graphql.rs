@@ -1,10 +1,12 @@
 //! Sign-in and "who am I": `viewer`, `login`, `refreshToken`, `logout`, `changePassword`.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{Permission, password, store};
+use std::time::Instant;
+
+use super::{Permission, password, store, throttle};
 use crate::error::AppError;
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Organization};
@@ -154,6 +156,18 @@ async fn issue_tokens(
     })
 }
 
+/// RATE_LIMITED for a throttled sign-in or password check, with the seconds to wait.
+fn throttled(t: throttle::Throttled) -> async_graphql::Error {
+    let wait = t.retry_after_seconds.ceil();
+    tracing::warn!(retry_after_seconds = wait, "password attempt throttled after repeated failures");
+    async_graphql::Error::new(format!("too many failed password attempts; retry in {wait} seconds")).extend_with(
+        |_, e| {
+            e.set("code", AppError::RateLimited.code());
+            e.set("retryAfterSeconds", wait);
+        },
+    )
+}
+
 /// Sign-in mutations.
 #[derive(Default)]
 pub struct AuthMutation;
@@ -161,7 +175,9 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Signs in with e-mail and password. Wrong credentials, an unknown organization and a
-    /// deactivated member all answer the same UNAUTHENTICATED error.
+    /// deactivated member all answer the same UNAUTHENTICATED error. Repeated failures are
+    /// throttled per account and per client address: then RATE_LIMITED with
+    /// `extensions.retryAfterSeconds`, before the password is even checked.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = ctx.state()?;
         if !state.jwt.can_issue() {
@@ -171,6 +187,9 @@ impl AuthMutation {
             return Err(invalid_credentials().into());
         }
         let email = input.email.trim().to_lowercase();
+        let account = throttle::account_key(&input.organization_slug, &email);
+        let address = ctx.data_opt::<throttle::ClientAddress>().and_then(|a| a.0);
+        state.login_throttle.check(&account, address, Instant::now()).map_err(throttled)?;
         let member = match crate::org::store::find_org_by_slug(&state.db, input.organization_slug.trim()).await? {
             Some(org) => crate::org::store::find_member_by_email(OrgId(org.id), &state.db, &email).await?,
             None => None,
@@ -178,8 +197,10 @@ impl AuthMutation {
         let hash = member.as_ref().and_then(|m| m.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
         let password_ok = password::verify(input.password, hash).await?;
         let Some(member) = member.filter(|m| password_ok && m.active && m.password_hash.is_some()) else {
+            state.login_throttle.failed(&account, address, Instant::now());
             return Err(invalid_credentials().into());
         };
+        state.login_throttle.succeeded(&account);
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let payload = issue_tokens(state, &tx, member, Uuid::now_v7()).await?;
         tx.commit().await.map_err(AppError::from)?;
@@ -235,15 +256,22 @@ impl AuthMutation {
         Ok(LogoutPayload { revoked })
     }
 
-    /// Changes the viewer's password and ends all their logins.
+    /// Changes the viewer's password and ends all their logins. A wrong current password counts
+    /// as a failed sign-in: repeated ones answer RATE_LIMITED, as `login` does.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<ChangePasswordPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let member =
             crate::org::store::find_member(p.org, &state.db, p.member_id).await?.ok_or(AppError::NotFound("member"))?;
         let hash = member.password_hash.clone().unwrap_or_else(|| DUMMY_HASH.to_owned());
+        // A stolen access token must not become a way to guess the password: the same
+        // throttle as `login`, keyed by the member.
+        let account = format!("member\n{}", p.member_id);
+        let address = ctx.data_opt::<throttle::ClientAddress>().and_then(|a| a.0);
+        state.login_throttle.check(&account, address, Instant::now()).map_err(throttled)?;
         let mut errors: Vec<UserError> = Vec::new();
         if input.current_password.len() > 1000 || !password::verify(input.current_password, hash).await? {
+            state.login_throttle.failed(&account, address, Instant::now());
             errors.push(FieldError::new("currentPassword", "INVALID", "the current password is not correct").into());
         }
         if let Err(msg) = password::check_strength(&input.new_password) {

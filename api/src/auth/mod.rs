@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod keys_graphql;
 pub mod password;
 pub mod store;
+pub mod throttle;
 
 use std::collections::HashSet;
 

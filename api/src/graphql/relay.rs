@@ -196,11 +196,11 @@ impl Window {
     }
 }
 
-fn encode_cursor(position: u64) -> String {
+pub(crate) fn encode_cursor(position: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("cursor:{position}"))
 }
 
-fn decode_cursor(cursor: &str) -> AppResult<u64> {
+pub(crate) fn decode_cursor(cursor: &str) -> AppResult<u64> {
     let bad = || AppError::bad_input("invalid cursor");
     if cursor.len() > 64 {
         return Err(bad());

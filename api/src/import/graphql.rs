@@ -5,7 +5,7 @@
 //! answer lists every error) and the whole transaction is rolled back if any row failed.
 
 use std::collections::HashMap;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 
 use async_graphql::{Context, Enum, MaybeUndefined, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -90,12 +90,17 @@ impl Tally {
 
 fn reader(ctx: &Context<'_>, file: &Upload) -> Result<csv::Reader<BufReader<std::fs::File>>> {
     let value = file.value(ctx).map_err(|e| AppError::bad_input(format!("cannot read the upload: {e}")))?;
-    let content = value.content;
-    Ok(csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(BufReader::new(content)))
+    Ok(csv_reader(BufReader::new(value.content)))
 }
 
-fn headers(
-    r: &mut csv::Reader<BufReader<std::fs::File>>,
+/// How an upload is read: a header row, every row as long as it, cells trimmed.
+pub(crate) fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input)
+}
+
+/// The header row: every column known, the required ones present; column name → index.
+pub(crate) fn headers<R: Read>(
+    r: &mut csv::Reader<R>,
     known: &[&str],
     required: &[&str],
 ) -> AppResult<HashMap<String, usize>> {
@@ -144,7 +149,8 @@ fn deal_column(field: &[String]) -> Option<String> {
     )
 }
 
-const DEAL_COLUMNS: [&str; 14] = [
+/// The columns of a deals file.
+pub(crate) const DEAL_COLUMNS: [&str; 14] = [
     "externalId",
     "name",
     "company",
@@ -161,7 +167,9 @@ const DEAL_COLUMNS: [&str; 14] = [
     "companySize",
 ];
 
-const ACTIVITY_COLUMNS: [&str; 6] = ["externalId", "memberEmail", "activityType", "quantity", "occurredAt", "note"];
+/// The columns of an activities file.
+pub(crate) const ACTIVITY_COLUMNS: [&str; 6] =
+    ["externalId", "memberEmail", "activityType", "quantity", "occurredAt", "note"];
 
 /// Import mutations.
 #[derive(Default)]
@@ -263,9 +271,12 @@ impl ImportMutation {
                 t.error(line, Some(column), message);
                 t.skipped += 1;
             };
-            let Some(key) = cell(&rec, &cols, "externalId") else {
-                bad(&mut t, "externalId", "required".into());
-                continue;
+            let cells = match activity_cells(&rec, &cols) {
+                Ok(cells) => cells,
+                Err((column, message)) => {
+                    bad(&mut t, column, message);
+                    continue;
+                }
             };
             let email = cell(&rec, &cols, "memberEmail").unwrap_or_default().to_lowercase();
             let member = match members.get(&email) {
@@ -288,31 +299,15 @@ impl ImportMutation {
                 bad(&mut t, "activityType", "no active activity type with this name".into());
                 continue;
             };
-            let quantity = match cell(&rec, &cols, "quantity").map(str::parse::<i32>) {
-                None => None,
-                Some(Ok(q)) => Some(q),
-                Some(Err(_)) => {
-                    bad(&mut t, "quantity", "must be a whole number".into());
-                    continue;
-                }
-            };
-            let occurred_at = match cell(&rec, &cols, "occurredAt").map(DateTime::parse_from_rfc3339) {
-                None => None,
-                Some(Ok(at)) => Some(at.with_timezone(&Utc)),
-                Some(Err(_)) => {
-                    bad(&mut t, "occurredAt", "must be an RFC 3339 time like 2026-11-23T09:30:00Z".into());
-                    continue;
-                }
-            };
             let req = LogRequest {
                 activity_type_id: *type_id,
                 member_id: member,
-                quantity,
+                quantity: cells.quantity,
                 progress_percent: None,
                 work_item_key: None,
-                occurred_at,
+                occurred_at: cells.occurred_at,
                 note: cell(&rec, &cols, "note").map(str::to_owned),
-                idempotency_key: Some(key.to_owned()),
+                idempotency_key: Some(cells.external_id.to_owned()),
                 deal_id: None,
             };
             let sp = tx.begin().await.map_err(AppError::from)?;
@@ -379,8 +374,9 @@ async fn import_deal(
     owners: &mut HashMap<String, Option<Uuid>>,
 ) -> AppResult<Result<bool, Vec<(Option<String>, String)>>> {
     let mut errors: Vec<(Option<String>, String)> = Vec::new();
-    let Some(external_id) = cell(rec, cols, "externalId") else {
-        return Ok(Err(vec![(Some("externalId".into()), "required".into())]));
+    let cells = match deal_cells(rec, cols) {
+        Err(e) if e.first().is_some_and(|(c, _)| c.as_deref() == Some("externalId")) => return Ok(Err(e)),
+        cells => cells,
     };
     let owner_id = match cell(rec, cols, "ownerEmail") {
         None => None,
@@ -416,44 +412,15 @@ async fn import_deal(
             }
         },
     };
-    let probability = match cell(rec, cols, "probability").map(str::parse::<i32>) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            errors.push((Some("probability".into()), "must be a whole number 0 to 100".into()));
-            None
+    let cells = match cells {
+        Ok(cells) if errors.is_empty() => cells,
+        Ok(_) => return Ok(Err(errors)),
+        Err(more) => {
+            errors.extend(more);
+            return Ok(Err(errors));
         }
     };
-    let forecast_category = match cell(rec, cols, "forecastCategory") {
-        None => None,
-        Some(c) => match ForecastCategory::parse(&c.to_ascii_uppercase()) {
-            Some(c) => Some(c),
-            None => {
-                errors.push((Some("forecastCategory".into()), "PIPELINE, BEST_CASE, COMMIT, CLOSED or OMITTED".into()));
-                None
-            }
-        },
-    };
-    let expected_close_date =
-        match cell(rec, cols, "expectedCloseDate").map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
-            None => MaybeUndefined::Undefined,
-            Some(Ok(d)) => MaybeUndefined::Value(d),
-            Some(Err(_)) => {
-                errors.push((Some("expectedCloseDate".into()), "must be a date like 2026-12-31".into()));
-                MaybeUndefined::Undefined
-            }
-        };
-    let company_size = match cell(rec, cols, "companySize").map(str::parse::<i32>) {
-        None => MaybeUndefined::Undefined,
-        Some(Ok(v)) => MaybeUndefined::Value(v),
-        Some(Err(_)) => {
-            errors.push((Some("companySize".into()), "must be a whole number".into()));
-            MaybeUndefined::Undefined
-        }
-    };
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
+    let DealCells { external_id, probability, forecast_category, expected_close_date, company_size } = cells;
     let input = DealInput {
         name: cell(rec, cols, "name").map(str::to_owned),
         company: text(cell(rec, cols, "company")),
@@ -492,5 +459,94 @@ async fn import_deal(
         Ok(Ok(created))
     } else {
         Ok(Err(payload.user_errors.into_iter().map(|e| (deal_column(&e.field), e.message)).collect()))
+    }
+}
+
+/// The cells of an activities row that need no lookup.
+#[derive(Debug)]
+pub(crate) struct ActivityCells<'a> {
+    external_id: &'a str,
+    quantity: Option<i32>,
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+/// Reads an activities row's own cells; the first bad one as (column, message).
+pub(crate) fn activity_cells<'a>(
+    rec: &'a csv::StringRecord,
+    cols: &HashMap<String, usize>,
+) -> Result<ActivityCells<'a>, (&'static str, String)> {
+    let external_id = cell(rec, cols, "externalId").ok_or(("externalId", "required".to_owned()))?;
+    let quantity = match cell(rec, cols, "quantity").map(str::parse::<i32>) {
+        None => None,
+        Some(Ok(q)) => Some(q),
+        Some(Err(_)) => return Err(("quantity", "must be a whole number".into())),
+    };
+    let occurred_at = match cell(rec, cols, "occurredAt").map(DateTime::parse_from_rfc3339) {
+        None => None,
+        Some(Ok(at)) => Some(at.with_timezone(&Utc)),
+        Some(Err(_)) => return Err(("occurredAt", "must be an RFC 3339 time like 2026-11-23T09:30:00Z".into())),
+    };
+    Ok(ActivityCells { external_id, quantity, occurred_at })
+}
+
+/// The cells of a deals row that need no lookup.
+#[derive(Debug)]
+pub(crate) struct DealCells<'a> {
+    external_id: &'a str,
+    probability: Option<i32>,
+    forecast_category: Option<ForecastCategory>,
+    expected_close_date: MaybeUndefined<NaiveDate>,
+    company_size: MaybeUndefined<i32>,
+}
+
+/// Reads a deals row's own cells; every bad one as (column, message). A missing `externalId`
+/// is the only error then.
+pub(crate) fn deal_cells<'a>(
+    rec: &'a csv::StringRecord,
+    cols: &HashMap<String, usize>,
+) -> Result<DealCells<'a>, Vec<(Option<String>, String)>> {
+    let Some(external_id) = cell(rec, cols, "externalId") else {
+        return Err(vec![(Some("externalId".into()), "required".into())]);
+    };
+    let mut errors: Vec<(Option<String>, String)> = Vec::new();
+    let probability = match cell(rec, cols, "probability").map(str::parse::<i32>) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            errors.push((Some("probability".into()), "must be a whole number 0 to 100".into()));
+            None
+        }
+    };
+    let forecast_category = match cell(rec, cols, "forecastCategory") {
+        None => None,
+        Some(c) => match ForecastCategory::parse(&c.to_ascii_uppercase()) {
+            Some(c) => Some(c),
+            None => {
+                errors.push((Some("forecastCategory".into()), "PIPELINE, BEST_CASE, COMMIT, CLOSED or OMITTED".into()));
+                None
+            }
+        },
+    };
+    let expected_close_date =
+        match cell(rec, cols, "expectedCloseDate").map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
+            None => MaybeUndefined::Undefined,
+            Some(Ok(d)) => MaybeUndefined::Value(d),
+            Some(Err(_)) => {
+                errors.push((Some("expectedCloseDate".into()), "must be a date like 2026-12-31".into()));
+                MaybeUndefined::Undefined
+            }
+        };
+    let company_size = match cell(rec, cols, "companySize").map(str::parse::<i32>) {
+        None => MaybeUndefined::Undefined,
+        Some(Ok(v)) => MaybeUndefined::Value(v),
+        Some(Err(_)) => {
+            errors.push((Some("companySize".into()), "must be a whole number".into()));
+            MaybeUndefined::Undefined
+        }
+    };
+    if errors.is_empty() {
+        Ok(DealCells { external_id, probability, forecast_category, expected_close_date, company_size })
+    } else {
+        Err(errors)
     }
 }

@@ -11,6 +11,8 @@ backend_tests!(
     logout_ends_the_login,
     change_password,
     identity_provider_keys_rs256_es256_jwks,
+    login_is_throttled_per_account_and_per_address,
+    forwarded_addresses_are_trusted_only_when_configured,
 );
 
 const VIEWER: &str = "{ viewer { member { name } } }";
@@ -288,4 +290,114 @@ async fn identity_provider_keys_rs256_es256_jwks(app: &TestApp) {
     )
     .unwrap();
     assert_eq!(error_code(&both.gql(Some(&confused2), VIEWER, json!({})).await), "UNAUTHENTICATED");
+}
+
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+
+/// A login from `forwarded_for` (sent as `X-Forwarded-For`).
+async fn login_from(app: &TestApp, email: &str, password: &str, forwarded_for: &str) -> Value {
+    app.client
+        .post(format!("{}/graphql", app.base_url))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"query": LOGIN, "variables": {"i": {"organizationSlug": "acme", "email": email, "password": password}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn retry_after(body: &Value) -> f64 {
+    assert_eq!(error_code(body), "RATE_LIMITED", "{body}");
+    body["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no retryAfterSeconds: {body}"))
+}
+
+async fn login_is_throttled_per_account_and_per_address(app: &TestApp) {
+    let app = TestApp::spawn_with(app.backend, |c| {
+        c.login_failures_per_account = 3;
+        c.login_failures_per_address = 5;
+        c.login_throttle_window_seconds = 900;
+    })
+    .await;
+    app.seed_org("acme").await;
+
+    // Three wrong passwords for the rep: plain UNAUTHENTICATED.
+    for _ in 0..3 {
+        assert_eq!(error_code(&login(&app, "acme", "rep@acme.test", "wrong-password").await), "UNAUTHENTICATED");
+    }
+    // The fourth attempt waits, even with the right password (it is not checked at all), and
+    // however the e-mail is spelled.
+    let refused = login(&app, "acme", " REP@acme.test", PASSWORD).await;
+    let wait = retry_after(&refused);
+    assert!((299.0..=300.0).contains(&wait), "3 failures per 900 s: one back after 300 s, got {wait}");
+    assert!(refused["data"].is_null() || refused["data"]["login"].is_null(), "{refused}");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("retry in"), "{refused}");
+
+    // Another account from the same address still has the address's remaining two failures...
+    assert_eq!(error_code(&login(&app, "acme", "manager@acme.test", "nope-nope").await), "UNAUTHENTICATED");
+    let ok = login(&app, "acme", "manager@acme.test", PASSWORD).await;
+    assert!(ok["data"]["login"]["accessToken"].is_string(), "{ok}");
+    assert_eq!(error_code(&login(&app, "acme", "admin@acme.test", "nope-nope").await), "UNAUTHENTICATED");
+    // ...and then the address is spent: unknown accounts and other organizations count too,
+    // so probing for e-mail addresses is throttled the same way.
+    assert!(retry_after(&login(&app, "acme", "ghost@acme.test", "x").await) > 0.0);
+    assert!(retry_after(&login(&app, "elsewhere", "admin@acme.test", PASSWORD).await) > 0.0);
+
+    // changePassword with a wrong current password is throttled like a login (keyed by the
+    // member; this address is spent already, so a fresh server shows the per-member count).
+    let fresh = TestApp::spawn_with(app.backend, |c| {
+        c.login_failures_per_account = 2;
+        c.login_failures_per_address = 100;
+    })
+    .await;
+    let org = fresh.seed_org("acme").await;
+    let change = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { userErrors { field code } } }";
+    let wrong = json!({"i": {"currentPassword": "not-it", "newPassword": "a-long-new-password-1"}});
+    for _ in 0..2 {
+        let body = fresh.gql(Some(&org.rep_token), change, wrong.clone()).await;
+        assert_eq!(
+            body["data"]["changePassword"]["userErrors"][0]["field"],
+            json!(["input", "currentPassword"]),
+            "{body}"
+        );
+    }
+    let right = json!({"i": {"currentPassword": PASSWORD, "newPassword": "a-long-new-password-1"}});
+    assert!(retry_after(&fresh.gql(Some(&org.rep_token), change, right).await) > 0.0);
+    // The member's own login is a different key: it still works.
+    assert!(login(&fresh, "acme", "rep@acme.test", PASSWORD).await["data"]["login"]["accessToken"].is_string());
+}
+
+async fn forwarded_addresses_are_trusted_only_when_configured(app: &TestApp) {
+    // Not trusted (the default): X-Forwarded-For is ignored, every attempt is from 127.0.0.1.
+    let direct = TestApp::spawn_with(app.backend, |c| {
+        c.login_failures_per_account = 100;
+        c.login_failures_per_address = 2;
+    })
+    .await;
+    direct.seed_org("acme").await;
+    for (i, from) in ["198.51.100.1", "198.51.100.2"].iter().enumerate() {
+        let body = login_from(&direct, &format!("u{i}@acme.test"), "x", from).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    }
+    retry_after(&login_from(&direct, "u9@acme.test", "x", "198.51.100.3").await);
+
+    // Behind a trusted proxy the last X-Forwarded-For entry is the client.
+    let proxied = TestApp::spawn_with(app.backend, |c| {
+        c.login_failures_per_account = 100;
+        c.login_failures_per_address = 2;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    proxied.seed_org("acme").await;
+    for i in 0..2 {
+        let body = login_from(&proxied, &format!("u{i}@acme.test"), "x", "10.9.9.9, 198.51.100.1").await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    }
+    retry_after(&login_from(&proxied, "u5@acme.test", "x", "198.51.100.1").await);
+    // Another client behind the same proxy is not affected.
+    let other = login_from(&proxied, "rep@acme.test", PASSWORD, "198.51.100.2").await;
+    assert!(other["data"]["login"]["accessToken"].is_string(), "{other}");
 }
