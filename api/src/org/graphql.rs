@@ -679,6 +679,8 @@ impl OrgMutation {
         p.require(Permission::TeamsWrite)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // The cycle check reads the whole tree: an opposite move must not pass it at the same time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::TeamTree).await.map_err(AppError::from)?;
         let team = existing_team(p.org, &tx, &input.id).await?;
         let parent = match &input.parent_team_id {
             Some(id) => Some(existing_team(p.org, &tx, id).await?.id),

@@ -1413,7 +1413,9 @@ impl PipelineMutation {
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
         }
         if d.outcome.as_deref() == Some("WON") {
-            // Commission already approved on this deal is taken back in the next open period.
+            // Commission already approved on this deal is taken back in the next open period. A
+            // statement being approved at this moment must be seen approved or not at all.
+            crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
             crate::incentive::store::claw_back_deal(p.org, &tx, d.id, "the won deal was reopened").await?;
         }
         let reset = deal::Model { probability_manual: false, forecast_category_manual: false, ..d.clone() };
