@@ -573,6 +573,40 @@ pub async fn work_item_percent(
         .map_or(0, |w| w.percent))
 }
 
+/// Creates a work item's row at 0 % unless it exists (a concurrent insert of the same item
+/// waits for the other transaction and then does nothing).
+pub async fn ensure_work_item(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+) -> AppResult<()> {
+    let row = work_item_progress::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        member_id: Set(member),
+        activity_type_id: Set(activity_type),
+        work_item_key: Set(key.to_owned()),
+        percent: Set(0),
+        updated_at: Set(Utc::now()),
+    };
+    work_item_progress::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                work_item_progress::Column::OrganizationId,
+                work_item_progress::Column::MemberId,
+                work_item_progress::Column::ActivityTypeId,
+                work_item_progress::Column::WorkItemKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 /// Records a work item's new cumulative percent.
 pub async fn set_work_item_percent(
     org: OrgId,
