@@ -47,6 +47,46 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// A tenant's check-then-write section that a row `version` cannot guard, because the check
+/// reads other rows than the write changes: a tree move checks the whole tree for a cycle; a
+/// payout run numbers statement versions and reads which statements are approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The team tree (`moveTeam`).
+    TeamTree = 1,
+    /// The territory tree and its owner spans (territory and assignment mutations).
+    Territories = 2,
+    /// Payout statements (runs, approval, payment, disputes), plan assignments, and deal
+    /// reversals that claw back approved pay.
+    Payouts = 3,
+}
+
+/// Serializes one tenant's `section` until the transaction ends. On SQLite every write
+/// transaction already holds the database's single write lock from its start
+/// ([`begin_write`]); on PostgreSQL, whose READ COMMITTED writers run side by side, this takes
+/// a transaction-scoped advisory lock on (tenant, section), so two opposite tree moves or two
+/// payout runs cannot both pass their checks against the same old state.
+pub async fn serialize(
+    db: &impl ConnectionTrait,
+    org: crate::org::model::OrgId,
+    section: Section,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    // Two 32-bit keys: the tenant folded to 32 bits (a collision only serializes two tenants'
+    // sections together) and the section.
+    let bits = org.0.as_u128();
+    let tenant = (bits ^ (bits >> 32) ^ (bits >> 64) ^ (bits >> 96)) as u32 as i32;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [tenant.into(), (section as i32).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// `Set` when a patch carries a value, `NotSet` (leave the column alone) otherwise.
 pub fn set_if<T: Into<sea_orm::Value>>(value: Option<T>) -> sea_orm::ActiveValue<T> {
     match value {

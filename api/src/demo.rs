@@ -107,7 +107,7 @@ pub async fn seed(state: &AppState) -> AppResult<OrgId> {
     for (team, manager) in [("Sales", "manager@demo.test"), ("Inbound", "iris@demo.test")] {
         if let (Some(t), Some(m)) = (team_id(team), member_id(manager)) {
             let patch = store::TeamPatch { manager_id: Some(Some(m)), ..Default::default() };
-            store::update_team(org, &tx, t, patch).await?;
+            store::update_team(org, &tx, t, patch, None).await?;
         }
     }
     tx.commit().await?;

@@ -76,6 +76,11 @@ impl AppError {
     pub fn bad_input(message: impl Into<String>) -> Self {
         AppError::BadUserInput(message.into())
     }
+
+    /// The CONFLICT of an edit that named a `version` someone else's change has passed.
+    pub fn stale_version(what: &str, current: i32, sent: i32) -> Self {
+        AppError::Conflict(format!("the {what} is at version {current}, not {sent}; reload and try again"))
+    }
 }
 
 impl From<DbErr> for AppError {

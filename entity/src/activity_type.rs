@@ -19,6 +19,8 @@ pub struct Model {
     pub step_percent: Option<i32>,
     pub kpi_key: Option<String>,
     pub active: bool,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

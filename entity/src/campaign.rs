@@ -20,6 +20,8 @@ pub struct Model {
     pub activity_type_ids: String,
     /// JSON array of team IDs; empty = all.
     pub team_ids: String,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

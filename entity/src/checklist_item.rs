@@ -15,6 +15,8 @@ pub struct Model {
     pub field_name: Option<String>,
     pub required: bool,
     pub position: i32,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
 }
 

@@ -20,6 +20,8 @@ pub struct Model {
     pub numerator_key: Option<String>,
     pub denominator_key: Option<String>,
     pub active: bool,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -17,6 +17,8 @@ pub struct Model {
     /// `PIPELINE` | `BEST_CASE` | `COMMIT` | `CLOSED` | `OMITTED`
     pub default_forecast_category: String,
     pub active: bool,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub description: Option<String>,
     pub parent_team_id: Option<Uuid>,
     pub manager_id: Option<Uuid>,
+    /// Optimistic-concurrency counter: increases with every edit.
+    pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

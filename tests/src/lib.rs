@@ -271,6 +271,7 @@ impl TestApp {
             db,
             outbound.id,
             store::TeamPatch { manager_id: Some(Some(manager.id)), ..Default::default() },
+            None,
         )
         .await
         .expect("manager");

@@ -283,7 +283,7 @@ impl AuthMutation {
         let new_hash = password::hash(input.new_password).await?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let patch = crate::org::store::MemberPatch { password_hash: Some(new_hash), ..Default::default() };
-        let member = crate::org::store::update_member(p.org, &tx, p.member_id, patch).await?;
+        let member = crate::org::store::update_member(p.org, &tx, p.member_id, patch, None).await?;
         store::revoke_member(p.org, &tx, p.member_id).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(ChangePasswordPayload { member: Some(Member(member)), user_errors: vec![] })

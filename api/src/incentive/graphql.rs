@@ -1330,6 +1330,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let plan = load_plan(p, &tx, &input.id).await?;
         if let Some(v) = input.version
             && v != plan.current_version
@@ -1389,6 +1392,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let plan = load_plan(p, &tx, &input.id).await?;
         store::archive_plan(p.org, &tx, plan.id).await?;
         let after = store::find_plan(p.org, &tx, plan.id).await?.ok_or(AppError::NotFound("plan"))?;
@@ -1418,6 +1424,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let plan = load_plan(p, &tx, &input.plan_id).await?;
         let member = org_store::find_member(p.org, &tx, decode_id(&input.member_id, NodeKind::Member)?)
             .await?
@@ -1463,6 +1472,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let a = store::find_assignment(p.org, &tx, decode_id(&input.id, NodeKind::PlanAssignment)?)
             .await?
             .ok_or(AppError::NotFound("plan assignment"))?;
@@ -1502,6 +1514,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let s = scores::settings(p.org, &tx).await?;
         let period = period_of(&s, input.period);
         let only: Option<Vec<Uuid>> = match &input.member_ids {
@@ -1549,6 +1564,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let s = load_statement(p, &tx, decode_id(&input.id, NodeKind::Statement)?).await?;
         let refused = |e: FieldError| Ok(StatementPayload { statement: None, user_errors: errors(vec![e]) });
         if !s.current {
@@ -1602,6 +1620,9 @@ impl IncentiveMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let s = load_statement(p, &tx, decode_id(&input.id, NodeKind::Statement)?).await?;
         if s.status != StatementStatus::Approved.as_str() || !s.current {
             let e = FieldError::new(
@@ -1637,6 +1658,9 @@ impl IncentiveMutation {
         let p = ctx.principal()?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let line = store::find_line(p.org, &tx, decode_id(&input.line_id, NodeKind::StatementLine)?)
             .await?
             .ok_or(AppError::NotFound("statement line"))?;
@@ -1670,6 +1694,9 @@ impl IncentiveMutation {
         }
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Statement numbering, approval and the plan versions they lock read other rows than
+        // they write: one such writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
         let d = store::find_dispute(p.org, &tx, decode_id(&input.id, NodeKind::Dispute)?)
             .await?
             .ok_or(AppError::NotFound("dispute"))?;

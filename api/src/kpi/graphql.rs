@@ -47,6 +47,9 @@ pub struct Kpi {
     applies_to: Vec<SalesRole>,
     /// False once archived.
     active: bool,
+    /// Custom KPIs: increases with every change (also archiving); pass it to `updateKpi` to
+    /// refuse an edit when someone else changed the KPI since. Null for built-ins.
+    version: Option<i32>,
 }
 
 impl From<&KpiDef> for Kpi {
@@ -61,6 +64,7 @@ impl From<&KpiDef> for Kpi {
             direction: d.shape.direction,
             applies_to: d.roles.clone(),
             active: d.active,
+            version: d.version,
         }
     }
 }
@@ -200,6 +204,9 @@ pub struct CreateKpiInput {
 pub struct UpdateKpiInput {
     /// The KPI's key.
     key: String,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New name.
     name: Option<String>,
     /// New description.
@@ -600,8 +607,8 @@ impl KpiMutation {
             },
             None => None,
         };
-        store::update_kpi(p.org, db, &input.key, name, input.description.map(|d| Some(d.trim().to_owned())), None)
-            .await?;
+        let description = input.description.map(|d| Some(d.trim().to_owned()));
+        store::update_kpi(p.org, db, &input.key, name, description, None, input.version).await?;
         let defs = values::definitions(p.org, db).await?;
         Ok(KpiPayload { kpi: defs.iter().find(|d| d.key == input.key).map(Kpi::from), user_errors: vec![] })
     }
@@ -612,7 +619,7 @@ impl KpiMutation {
         p.require(Permission::OrganizationUpdate)?;
         let db = &ctx.state()?.db;
         store::find_kpi(p.org, db, &input.key).await?.ok_or(AppError::NotFound("KPI"))?;
-        store::update_kpi(p.org, db, &input.key, None, None, Some(false)).await?;
+        store::update_kpi(p.org, db, &input.key, None, None, Some(false), None).await?;
         let defs = values::definitions(p.org, db).await?;
         Ok(KpiPayload { kpi: defs.iter().find(|d| d.key == input.key).map(Kpi::from), user_errors: vec![] })
     }

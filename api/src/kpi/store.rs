@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -53,6 +53,7 @@ pub async fn create_kpi(org: OrgId, db: &impl ConnectionTrait, new: NewKpi) -> A
         numerator_key: Set(new.numerator_key),
         denominator_key: Set(new.denominator_key),
         active: Set(true),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -74,7 +75,8 @@ pub async fn find_kpi(org: OrgId, db: &impl ConnectionTrait, key: &str) -> AppRe
         .await?)
 }
 
-/// Renames, re-describes or (de)activates a custom KPI.
+/// Renames, re-describes or (de)activates a custom KPI and bumps its version. With
+/// `expected_version` the row must still be at that version (CONFLICT otherwise).
 pub async fn update_kpi(
     org: OrgId,
     db: &impl ConnectionTrait,
@@ -82,11 +84,16 @@ pub async fn update_kpi(
     name: Option<String>,
     description: Option<Option<String>>,
     active: Option<bool>,
+    expected_version: Option<i32>,
 ) -> AppResult<kpi::Model> {
     let mut q = kpi::Entity::update_many()
         .col_expr(kpi::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(kpi::Column::Version, Expr::col(kpi::Column::Version).add(1))
         .filter(kpi::Column::OrganizationId.eq(org.0))
         .filter(kpi::Column::Key.eq(key));
+    if let Some(v) = expected_version {
+        q = q.filter(kpi::Column::Version.eq(v));
+    }
     if let Some(n) = name {
         q = q.col_expr(kpi::Column::Name, Expr::value(n));
     }
@@ -96,7 +103,12 @@ pub async fn update_kpi(
     if let Some(a) = active {
         q = q.col_expr(kpi::Column::Active, Expr::value(a));
     }
-    q.exec(db).await?;
+    if q.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_kpi(org, db, key).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("KPI", current.version, v),
+            _ => AppError::NotFound("KPI"),
+        });
+    }
     find_kpi(org, db, key).await?.ok_or(AppError::NotFound("KPI"))
 }
 

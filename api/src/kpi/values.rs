@@ -47,6 +47,8 @@ pub struct KpiDef {
     pub roles: Vec<SalesRole>,
     /// False once archived.
     pub active: bool,
+    /// Custom KPIs: the optimistic-concurrency version (built-ins are not edited).
+    pub version: Option<i32>,
 }
 
 /// The built-in catalogue and the organization's custom KPIs, by key.
@@ -66,6 +68,7 @@ pub async fn definitions(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec
             denominator: None,
             roles: c.kpi.default_sales_roles().to_vec(),
             active: true,
+            version: None,
         })
         .collect();
     for k in store::custom_kpis(org, db).await? {
@@ -96,6 +99,7 @@ pub async fn definitions(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec
             denominator: k.denominator_key,
             roles: Vec::new(),
             active: k.active,
+            version: Some(k.version),
         });
     }
     Ok(defs)

@@ -175,6 +175,11 @@ impl Team {
         let members = ctx.loader()?.load_one(TeamMembersKey(self.0.id)).await?.unwrap_or_default();
         Ok(members.into_iter().map(Member).collect())
     }
+    /// Increases with every change (rename, description, manager, move); pass it to
+    /// `updateTeam` or `moveTeam` to refuse an edit when someone else changed the team since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// When created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -227,6 +232,12 @@ impl Member {
     /// When deactivated, if so.
     async fn deactivated_at(&self) -> Option<DateTime<Utc>> {
         self.0.deactivated_at
+    }
+    /// Increases with every change to the profile (name, e-mail, role, sales role, team, start
+    /// date, active; not the password); pass it to `updateMember` to refuse an edit when someone
+    /// else changed the member since.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// When created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -437,6 +448,9 @@ pub struct CreateTeamInput {
 pub struct UpdateTeamInput {
     /// The team.
     id: ID,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New name.
     name: Option<String>,
     /// Free text; `null` clears it.
@@ -450,6 +464,9 @@ pub struct UpdateTeamInput {
 pub struct MoveTeamInput {
     /// The team to move.
     id: ID,
+    /// The `version` of the team you last read; when given and stale, the move is refused with
+    /// CONFLICT.
+    version: Option<i32>,
     /// Its new parent; `null` makes it a top-level team (admins only). A team cannot move below itself.
     parent_team_id: Option<ID>,
 }
@@ -488,6 +505,9 @@ pub struct CreateMemberInput {
 pub struct UpdateMemberInput {
     /// The member.
     id: ID,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New name.
     name: Option<String>,
     /// New e-mail.
@@ -667,7 +687,7 @@ impl OrgMutation {
         if !e.0.is_empty() {
             return Ok(TeamPayload { team: None, user_errors: e.0 });
         }
-        let team = store::update_team(p.org, &tx, team.id, patch).await?;
+        let team = store::update_team(p.org, &tx, team.id, patch, input.version).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
     }
@@ -679,6 +699,8 @@ impl OrgMutation {
         p.require(Permission::TeamsWrite)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // The cycle check reads the whole tree: an opposite move must not pass it at the same time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::TeamTree).await.map_err(AppError::from)?;
         let team = existing_team(p.org, &tx, &input.id).await?;
         let parent = match &input.parent_team_id {
             Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
@@ -698,7 +720,7 @@ impl OrgMutation {
             });
         }
         let patch = TeamPatch { parent_team_id: Some(parent), ..Default::default() };
-        let team = store::update_team(p.org, &tx, team.id, patch).await?;
+        let team = store::update_team(p.org, &tx, team.id, patch, input.version).await?;
         tx.commit().await.map_err(AppError::from)?;
         state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
@@ -822,7 +844,7 @@ impl OrgMutation {
         if !e.0.is_empty() {
             return Ok(MemberPayload { member: None, user_errors: e.0 });
         }
-        match store::update_member(p.org, &tx, target.id, patch).await {
+        match store::update_member(p.org, &tx, target.id, patch, input.version).await {
             Ok(member) => {
                 tx.commit().await.map_err(AppError::from)?;
                 state.events.publish(Event::MembersChanged { org: p.org.0 });
@@ -864,7 +886,8 @@ async fn set_active(ctx: &Context<'_>, id: &ID, active: bool) -> Result<MemberPa
         });
     }
     let member =
-        store::update_member(p.org, &tx, target.id, MemberPatch { active: Some(active), ..Default::default() }).await?;
+        store::update_member(p.org, &tx, target.id, MemberPatch { active: Some(active), ..Default::default() }, None)
+            .await?;
     if !active {
         crate::auth::store::revoke_member(p.org, &tx, target.id).await?;
     }

@@ -265,6 +265,7 @@ pub async fn create_team(
         description: Set(description),
         parent_team_id: Set(parent_team_id),
         manager_id: Set(manager_id),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -285,8 +286,16 @@ pub struct TeamPatch {
     pub manager_id: Option<Option<Uuid>>,
 }
 
-/// Saves changed team fields. The caller has checked the team belongs to the tenant.
-pub async fn update_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid, patch: TeamPatch) -> AppResult<team::Model> {
+/// Saves changed team fields and bumps its version. With `expected_version` the row must still
+/// be at that version (CONFLICT otherwise: nothing is overwritten silently). The caller has
+/// checked the team belongs to the tenant.
+pub async fn update_team(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: TeamPatch,
+    expected_version: Option<i32>,
+) -> AppResult<team::Model> {
     let changes = team::ActiveModel {
         name: set_if(patch.name),
         description: set_if(patch.description),
@@ -295,14 +304,19 @@ pub async fn update_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid, patch:
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let result = team::Entity::update_many()
+    let mut update = team::Entity::update_many()
         .set(changes)
+        .col_expr(team::Column::Version, Expr::col(team::Column::Version).add(1))
         .filter(team::Column::OrganizationId.eq(org.0))
-        .filter(team::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::NotFound("team"));
+        .filter(team::Column::Id.eq(id));
+    if let Some(v) = expected_version {
+        update = update.filter(team::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_team(org, db, id).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("team", current.version, v),
+            _ => AppError::NotFound("team"),
+        });
     }
     find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))
 }
@@ -463,6 +477,7 @@ pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember
         password_hash: Set(new.password_hash),
         deactivated_at: Set(None),
         ramp_percents: Set(None),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -491,14 +506,24 @@ pub struct MemberPatch {
     pub password_hash: Option<String>,
 }
 
-/// Saves changed member fields. The caller has checked the member belongs to the tenant.
+/// Saves changed member fields. A change to the profile (anything but the password) bumps the
+/// version; with `expected_version` the row must still be at that version (CONFLICT otherwise).
+/// The caller has checked the member belongs to the tenant.
 pub async fn update_member(
     org: OrgId,
     db: &impl ConnectionTrait,
     id: Uuid,
     patch: MemberPatch,
+    expected_version: Option<i32>,
 ) -> AppResult<member::Model> {
     let now = Utc::now();
+    let profile_changes = patch.name.is_some()
+        || patch.email.is_some()
+        || patch.role.is_some()
+        || patch.sales_role.is_some()
+        || patch.team_id.is_some()
+        || patch.start_date.is_some()
+        || patch.active.is_some();
     let changes = member::ActiveModel {
         name: set_if(patch.name),
         email: set_if(patch.email),
@@ -512,14 +537,21 @@ pub async fn update_member(
         updated_at: Set(now),
         ..Default::default()
     };
-    let result = member::Entity::update_many()
+    let mut update = member::Entity::update_many()
         .set(changes)
         .filter(member::Column::OrganizationId.eq(org.0))
-        .filter(member::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::NotFound("member"));
+        .filter(member::Column::Id.eq(id));
+    if profile_changes {
+        update = update.col_expr(member::Column::Version, Expr::col(member::Column::Version).add(1));
+    }
+    if let Some(v) = expected_version {
+        update = update.filter(member::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_member(org, db, id).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("member", current.version, v),
+            _ => AppError::NotFound("member"),
+        });
     }
     find_member(org, db, id).await?.ok_or(AppError::NotFound("member"))
 }

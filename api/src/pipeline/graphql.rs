@@ -60,6 +60,11 @@ impl PipelineStage {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// Increases with every change (also archiving and reordering); pass it to `updateStage`
+    /// to refuse an edit when someone else changed the stage since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// What must be done or filled before a deal leaves this stage.
     async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<ChecklistItem>> {
         let p = ctx.principal()?;
@@ -97,6 +102,11 @@ impl ChecklistItem {
     /// Order within the stage.
     async fn position(&self) -> i32 {
         self.0.position
+    }
+    /// Increases with every change; pass it to `updateChecklistItem` to refuse an edit when
+    /// someone else changed the item since.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }
 
@@ -346,6 +356,9 @@ pub struct CreateStageInput {
 pub struct UpdateStageInput {
     /// The stage.
     id: ID,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New name.
     name: Option<String>,
     /// New default probability.
@@ -408,6 +421,9 @@ pub struct AddChecklistItemInput {
 pub struct UpdateChecklistItemInput {
     /// The item.
     id: ID,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New label.
     label: Option<String>,
     /// Whether it blocks moving on.
@@ -1117,7 +1133,7 @@ impl PipelineMutation {
         if !e.is_empty() {
             return Ok(StagePayload { stage: None, user_errors: errors(e) });
         }
-        let s = store::update_stage(p.org, &state.db, id, patch).await?;
+        let s = store::update_stage(p.org, &state.db, id, patch, input.version).await?;
         Ok(StagePayload { stage: Some(PipelineStage(s)), user_errors: vec![] })
     }
 
@@ -1133,8 +1149,9 @@ impl PipelineMutation {
             let e = FieldError::new("id", "IN_USE", "deals are in this stage; move them first");
             return Ok(StagePayload { stage: None, user_errors: errors(vec![e]) });
         }
-        let s = store::update_stage(p.org, &tx, id, store::StagePatch { active: Some(false), ..Default::default() })
-            .await?;
+        let s =
+            store::update_stage(p.org, &tx, id, store::StagePatch { active: Some(false), ..Default::default() }, None)
+                .await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(StagePayload { stage: Some(PipelineStage(s)), user_errors: vec![] })
     }
@@ -1156,7 +1173,7 @@ impl PipelineMutation {
         }
         for (position, id) in ids.iter().enumerate() {
             let patch = store::StagePatch { position: Some(position as i32), ..Default::default() };
-            store::update_stage(p.org, &tx, *id, patch).await?;
+            store::update_stage(p.org, &tx, *id, patch, None).await?;
         }
         let stages = store::stages(p.org, &tx).await?;
         tx.commit().await.map_err(AppError::from)?;
@@ -1237,7 +1254,7 @@ impl PipelineMutation {
         if !e.is_empty() {
             return Ok(ChecklistItemPayload { item: None, user_errors: errors(e) });
         }
-        let item = store::update_item(p.org, &state.db, id, label, input.required).await?;
+        let item = store::update_item(p.org, &state.db, id, label, input.required, input.version).await?;
         Ok(ChecklistItemPayload { item: Some(ChecklistItem(item)), user_errors: vec![] })
     }
 
@@ -1413,7 +1430,9 @@ impl PipelineMutation {
             return Ok(DealPayload { deal: None, user_errors: errors(vec![e]) });
         }
         if d.outcome.as_deref() == Some("WON") {
-            // Commission already approved on this deal is taken back in the next open period.
+            // Commission already approved on this deal is taken back in the next open period. A
+            // statement being approved at this moment must be seen approved or not at all.
+            crate::db::serialize(&tx, p.org, crate::db::Section::Payouts).await.map_err(AppError::from)?;
             crate::incentive::store::claw_back_deal(p.org, &tx, d.id, "the won deal was reopened").await?;
         }
         let reset = deal::Model { probability_manual: false, forecast_category_manual: false, ..d.clone() };

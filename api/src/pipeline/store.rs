@@ -75,6 +75,7 @@ pub async fn create_stage(org: OrgId, db: &impl ConnectionTrait, new: NewStage) 
         default_probability: Set(new.default_probability),
         default_forecast_category: Set(new.default_forecast_category.as_str().to_owned()),
         active: Set(true),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -97,12 +98,14 @@ pub struct StagePatch {
     pub position: Option<i32>,
 }
 
-/// Saves changes to a stage of the tenant.
+/// Saves changes to a stage of the tenant and bumps its version. With `expected_version` the
+/// row must still be at that version (CONFLICT otherwise).
 pub async fn update_stage(
     org: OrgId,
     db: &impl ConnectionTrait,
     id: Uuid,
     patch: StagePatch,
+    expected_version: Option<i32>,
 ) -> AppResult<pipeline_stage::Model> {
     let changes = pipeline_stage::ActiveModel {
         name: set_if(patch.name),
@@ -113,14 +116,19 @@ pub async fn update_stage(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let r = pipeline_stage::Entity::update_many()
+    let mut update = pipeline_stage::Entity::update_many()
         .set(changes)
+        .col_expr(pipeline_stage::Column::Version, Expr::col(pipeline_stage::Column::Version).add(1))
         .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
-        .filter(pipeline_stage::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    if r.rows_affected == 0 {
-        return Err(AppError::NotFound("stage"));
+        .filter(pipeline_stage::Column::Id.eq(id));
+    if let Some(v) = expected_version {
+        update = update.filter(pipeline_stage::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_stage(org, db, id).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("stage", current.version, v),
+            _ => AppError::NotFound("stage"),
+        });
     }
     find_stage(org, db, id).await?.ok_or(AppError::NotFound("stage"))
 }
@@ -182,29 +190,45 @@ pub async fn create_item(org: OrgId, db: &impl ConnectionTrait, new: NewItem) ->
         field_name: Set(new.field_name),
         required: Set(new.required),
         position: Set(position),
+        version: Set(1),
         created_at: Set(Utc::now()),
     }
     .insert(db)
     .await?)
 }
 
-/// Changes a checklist item's label or whether it is required.
+/// Changes a checklist item's label or whether it is required and bumps its version. With
+/// `expected_version` the row must still be at that version (CONFLICT otherwise).
 pub async fn update_item(
     org: OrgId,
     db: &impl ConnectionTrait,
     id: Uuid,
     label: Option<String>,
     required: Option<bool>,
+    expected_version: Option<i32>,
 ) -> AppResult<checklist_item::Model> {
     let changes =
         checklist_item::ActiveModel { label: set_if(label), required: set_if(required), ..Default::default() };
-    if changes.is_changed() {
-        checklist_item::Entity::update_many()
-            .set(changes)
-            .filter(checklist_item::Column::OrganizationId.eq(org.0))
-            .filter(checklist_item::Column::Id.eq(id))
-            .exec(db)
-            .await?;
+    let stale = |current: Option<checklist_item::Model>| match (expected_version, current) {
+        (Some(v), Some(current)) if current.version != v => {
+            Err(AppError::stale_version("checklist item", current.version, v))
+        }
+        (_, Some(current)) => Ok(current),
+        (_, None) => Err(AppError::NotFound("checklist item")),
+    };
+    if !changes.is_changed() {
+        return stale(find_item(org, db, id).await?);
+    }
+    let mut update = checklist_item::Entity::update_many()
+        .set(changes)
+        .col_expr(checklist_item::Column::Version, Expr::col(checklist_item::Column::Version).add(1))
+        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+        .filter(checklist_item::Column::Id.eq(id));
+    if let Some(v) = expected_version {
+        update = update.filter(checklist_item::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return stale(find_item(org, db, id).await?).and(Err(AppError::NotFound("checklist item")));
     }
     find_item(org, db, id).await?.ok_or(AppError::NotFound("checklist item"))
 }

@@ -74,6 +74,11 @@ impl ActivityType {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// Increases with every change (also archiving); pass it to `updateActivityType` to refuse
+    /// an edit when someone else changed the type since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// When created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -238,6 +243,11 @@ impl Campaign {
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
         let keys: Vec<TeamKey> = store::parse_ids(&self.0.team_ids).into_iter().map(TeamKey).collect();
         Ok(ctx.loader()?.load_many(keys).await?.into_values().map(Team).collect())
+    }
+    /// Increases with every change (also ending it); pass it to `updateCampaign` to refuse a
+    /// replacement when someone else changed the campaign since.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }
 
@@ -506,6 +516,9 @@ pub struct CreateActivityTypeInput {
 pub struct UpdateActivityTypeInput {
     /// The type.
     id: ID,
+    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
+    /// instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// New name.
     name: Option<String>,
     /// New description; `null` clears it.
@@ -654,6 +667,9 @@ pub struct CreateCampaignInput {
 pub struct UpdateCampaignInput {
     /// The campaign.
     id: ID,
+    /// The `version` you last read; when given and stale, the replacement is refused with
+    /// CONFLICT instead of silently overwriting someone else's change.
+    version: Option<i32>,
     /// The full new definition.
     campaign: CreateCampaignInput,
 }
@@ -1272,7 +1288,9 @@ impl ScoringMutation {
             return Ok(ActivityTypePayload { activity_type: None, user_errors: field_errors(errors) });
         }
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let t = store::update_activity_type(p.org, &tx, id, patch).await?;
+        // The audit's "before" is the row this transaction replaces, not the one parsed against.
+        let before = store::find_activity_type(p.org, &tx, id).await?.unwrap_or(current);
+        let t = store::update_activity_type(p.org, &tx, id, patch, input.version).await?;
         crate::audit::store::record(
             p.org,
             &tx,
@@ -1280,7 +1298,7 @@ impl ScoringMutation {
             "activityType.update",
             "ActivityType",
             Some(t.id),
-            crate::audit::store::snapshot(&current),
+            crate::audit::store::snapshot(&before),
             crate::audit::store::snapshot(&t),
         )
         .await?;
@@ -1301,7 +1319,7 @@ impl ScoringMutation {
         let patch = store::ActivityTypePatch { active: Some(false), ..Default::default() };
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let before = store::find_activity_type(p.org, &tx, id).await?;
-        let t = store::update_activity_type(p.org, &tx, id, patch).await?;
+        let t = store::update_activity_type(p.org, &tx, id, patch, None).await?;
         crate::audit::store::record(
             p.org,
             &tx,
@@ -1502,7 +1520,7 @@ impl ScoringMutation {
         match parse_campaign(p.org, &tx, input.campaign).await? {
             Err(errors) => Ok(CampaignPayload { campaign: None, user_errors: field_errors(errors) }),
             Ok(new) => {
-                let c = store::replace_campaign(p.org, &tx, id, new).await?;
+                let c = store::replace_campaign(p.org, &tx, id, new, input.version).await?;
                 tx.commit().await.map_err(AppError::from)?;
                 Ok(CampaignPayload { campaign: Some(Campaign(c)), user_errors: vec![] })
             }

@@ -499,6 +499,7 @@ mod tests {
             password_hash: None,
             deactivated_at: None,
             ramp_percents: None,
+            version: 1,
             created_at: now,
             updated_at: now,
         }

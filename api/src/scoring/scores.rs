@@ -675,6 +675,8 @@ pub async fn log_activity(
 
 /// The work item's percent, with its row locked on PostgreSQL so two concurrent updates
 /// cannot both award the same step (SQLite writers are already serialized by IMMEDIATE).
+/// `FOR UPDATE` locks nothing while the row does not exist, so a new item's row is created
+/// first (at 0 %): concurrent first reports then queue on it instead of all starting from 0.
 async fn locked_work_item_percent(
     org: OrgId,
     db: &impl ConnectionTrait,
@@ -683,6 +685,7 @@ async fn locked_work_item_percent(
     key: &str,
 ) -> AppResult<i32> {
     if db.get_database_backend() == DbBackend::Postgres {
+        store::ensure_work_item(org, db, member, activity_type, key).await?;
         let stmt = sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT percent FROM work_item_progress WHERE organization_id = $1 AND member_id = $2 \

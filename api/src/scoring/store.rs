@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -58,6 +58,7 @@ pub async fn create_activity_type(
         step_percent: Set(new.step_percent),
         kpi_key: Set(new.kpi_key),
         active: Set(true),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -84,12 +85,14 @@ pub struct ActivityTypePatch {
     pub active: Option<bool>,
 }
 
-/// Saves changes to an activity type of the tenant.
+/// Saves changes to an activity type of the tenant and bumps its version. With
+/// `expected_version` the row must still be at that version (CONFLICT otherwise).
 pub async fn update_activity_type(
     org: OrgId,
     db: &impl ConnectionTrait,
     id: Uuid,
     patch: ActivityTypePatch,
+    expected_version: Option<i32>,
 ) -> AppResult<activity_type::Model> {
     let changes = activity_type::ActiveModel {
         name: set_if(patch.name),
@@ -102,14 +105,19 @@ pub async fn update_activity_type(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let result = activity_type::Entity::update_many()
+    let mut update = activity_type::Entity::update_many()
         .set(changes)
+        .col_expr(activity_type::Column::Version, Expr::col(activity_type::Column::Version).add(1))
         .filter(activity_type::Column::OrganizationId.eq(org.0))
-        .filter(activity_type::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::NotFound("activity type"));
+        .filter(activity_type::Column::Id.eq(id));
+    if let Some(v) = expected_version {
+        update = update.filter(activity_type::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_activity_type(org, db, id).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("activity type", current.version, v),
+            _ => AppError::NotFound("activity type"),
+        });
     }
     find_activity_type(org, db, id).await?.ok_or(AppError::NotFound("activity type"))
 }
@@ -214,6 +222,7 @@ pub async fn create_campaign(org: OrgId, db: &impl ConnectionTrait, new: NewCamp
         multiplier_cents: Set(new.multiplier_cents),
         activity_type_ids: Set(ids_json(&new.activity_type_ids)),
         team_ids: Set(ids_json(&new.team_ids)),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -221,12 +230,14 @@ pub async fn create_campaign(org: OrgId, db: &impl ConnectionTrait, new: NewCamp
     .await?)
 }
 
-/// Replaces a campaign's definition (the caller checked it has not started).
+/// Replaces a campaign's definition (the caller checked it has not started) and bumps its
+/// version. With `expected_version` the row must still be at that version (CONFLICT otherwise).
 pub async fn replace_campaign(
     org: OrgId,
     db: &impl ConnectionTrait,
     id: Uuid,
     new: NewCampaign,
+    expected_version: Option<i32>,
 ) -> AppResult<campaign::Model> {
     let changes = campaign::ActiveModel {
         name: Set(new.name),
@@ -240,12 +251,20 @@ pub async fn replace_campaign(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    campaign::Entity::update_many()
+    let mut update = campaign::Entity::update_many()
         .set(changes)
+        .col_expr(campaign::Column::Version, Expr::col(campaign::Column::Version).add(1))
         .filter(campaign::Column::OrganizationId.eq(org.0))
-        .filter(campaign::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+        .filter(campaign::Column::Id.eq(id));
+    if let Some(v) = expected_version {
+        update = update.filter(campaign::Column::Version.eq(v));
+    }
+    if update.exec(db).await?.rows_affected == 0 {
+        return Err(match (expected_version, find_campaign(org, db, id).await?) {
+            (Some(v), Some(current)) => AppError::stale_version("campaign", current.version, v),
+            _ => AppError::NotFound("campaign"),
+        });
+    }
     find_campaign(org, db, id).await?.ok_or(AppError::NotFound("campaign"))
 }
 
@@ -254,6 +273,7 @@ pub async fn end_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> Ap
     campaign::Entity::update_many()
         .col_expr(campaign::Column::EndedAt, Expr::value(Utc::now()))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(campaign::Column::Version, Expr::col(campaign::Column::Version).add(1))
         .filter(campaign::Column::OrganizationId.eq(org.0))
         .filter(campaign::Column::Id.eq(id))
         .exec(db)
@@ -571,6 +591,40 @@ pub async fn work_item_percent(
         .one(db)
         .await?
         .map_or(0, |w| w.percent))
+}
+
+/// Creates a work item's row at 0 % unless it exists (a concurrent insert of the same item
+/// waits for the other transaction and then does nothing).
+pub async fn ensure_work_item(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+) -> AppResult<()> {
+    let row = work_item_progress::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        member_id: Set(member),
+        activity_type_id: Set(activity_type),
+        work_item_key: Set(key.to_owned()),
+        percent: Set(0),
+        updated_at: Set(Utc::now()),
+    };
+    work_item_progress::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                work_item_progress::Column::OrganizationId,
+                work_item_progress::Column::MemberId,
+                work_item_progress::Column::ActivityTypeId,
+                work_item_progress::Column::WorkItemKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Records a work item's new cumulative percent.

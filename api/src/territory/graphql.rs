@@ -436,6 +436,8 @@ impl TerritoryMutation {
         let name = org_model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
         let rules = parse_rules(input.rules, &mut e);
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
         let parent = match &input.parent_id {
             Some(id) => Some(load(p, &tx, id).await?.id),
             None => None,
@@ -455,6 +457,8 @@ impl TerritoryMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
         let current = load(p, &tx, &input.id).await?;
         if let Some(v) = input.version
             && v != current.version
@@ -511,6 +515,8 @@ impl TerritoryMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
         let current = load(p, &tx, &input.id).await?;
         let active = store::territories(p.org, &tx, false).await?;
         if active.iter().any(|t| t.parent_id == Some(current.id)) {
@@ -545,6 +551,8 @@ impl TerritoryMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
         let t = load(p, &tx, &input.territory_id).await?;
         let m = org_store::find_member(p.org, &tx, decode_id(&input.member_id, NodeKind::Member)?)
             .await?
@@ -592,6 +600,8 @@ impl TerritoryMutation {
         admin(p)?;
         let state = ctx.state()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
+        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
         let a = store::find_assignment(p.org, &tx, decode_id(&input.id, NodeKind::TerritoryAssignment)?)
             .await?
             .ok_or(AppError::NotFound("assignment"))?;

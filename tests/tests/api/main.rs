@@ -4,6 +4,7 @@
 
 mod auth;
 mod compensation;
+mod concurrency;
 mod conventions;
 mod demo;
 mod health;
