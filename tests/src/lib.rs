@@ -419,7 +419,30 @@ pub fn server_binary() -> std::path::PathBuf {
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
+            let mut build = std::process::Command::new(cargo);
+            // Cargo runs tests with the package's CARGO_MANIFEST_DIR, CARGO_PKG_NAME, … set.
+            // Passed on, build scripts that read them (ring's) see other values than at the
+            // `cargo test` that built this executable: the build here re-ran them and rebuilt
+            // ring, rustls, reqwest and the server (~2 minutes on 2 cores), and the next
+            // `cargo test` rebuilt them all again.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if name.starts_with("CARGO_PKG_")
+                    || matches!(
+                        name.as_ref(),
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_BIN_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                            | "CARGO_TARGET_TMPDIR"
+                            | "CARGO_RUSTC_CURRENT_DIR"
+                    )
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
+            let status = build
                 .args(["build", "--quiet", "-p", "scorebord", "--bin", "scorebord"])
                 .status()
                 .expect("run cargo build for the server binary");
