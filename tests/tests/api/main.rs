@@ -5,6 +5,7 @@
 mod auth;
 mod compensation;
 mod conventions;
+mod crash;
 mod demo;
 mod health;
 mod hostile;
