@@ -18,6 +18,7 @@ mod mystery;
 mod org;
 mod pipeline;
 mod real_clients;
+mod recovery;
 mod roles;
 mod schema;
 mod scoring;
