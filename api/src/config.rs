@@ -63,6 +63,16 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
 
+    /// Milliseconds (1 to 3600000) a request waits for a database connection. While the
+    /// database is unreachable, requests and live feeds fail after this long.
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub database_acquire_timeout_ms: u64,
+
     /// Milliseconds (1 to 3600000) a WebSocket client has to send `connection_init` before the
     /// socket is closed with 4408 (graphql-transport-ws). Lower it only to test the timeout.
     #[arg(
@@ -126,6 +136,7 @@ impl Config {
             body_limit_bytes: 1024 * 1024,
             upload_limit_bytes: 64 * 1024 * 1024,
             database_max_connections: 16,
+            database_acquire_timeout_ms: 30_000,
             ws_init_timeout_ms: 10_000,
             rate_limit_points: 1_000,
             rate_limit_restore_per_second: 50,

@@ -156,23 +156,39 @@ impl TestApp {
 
     /// Starts a server on the backend after `configure` adjusts the configuration.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
-        let (url, dir, pg) = match backend {
+        match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                (url, Some(dir), None)
+                Self::start(backend, url, Some(dir), None, configure).await
             }
             Backend::Postgres => {
                 let admin_url = std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL");
-                let name = format!("scorebord_test_{}", Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
-                admin.close().await.expect("close");
-                let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
-                url.set_path(&format!("/{name}"));
-                (url.to_string(), None, Some(PgDatabase { admin_url, name }))
+                Self::spawn_on_postgres(&admin_url, configure).await
             }
-        };
+        }
+    }
+
+    /// Starts a server on a fresh database of the PostgreSQL server at `admin_url` (a URL whose
+    /// user may create databases), dropped when the app is.
+    pub async fn spawn_on_postgres(admin_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let name = format!("scorebord_test_{}", Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url).await.expect("connect to the PostgreSQL admin URL");
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+        admin.close().await.expect("close");
+        let mut url = url::Url::parse(admin_url).expect("the PostgreSQL admin URL is a URL");
+        url.set_path(&format!("/{name}"));
+        let pg = PgDatabase { admin_url: admin_url.to_owned(), name };
+        Self::start(Backend::Postgres, url.to_string(), None, Some(pg), configure).await
+    }
+
+    async fn start(
+        backend: Backend,
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        pg: Option<PgDatabase>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::for_database(url, SECRET);
         config.database_max_connections = 8;
         // Tests fire requests back to back; the rate-limit test sets its own budget.
@@ -423,7 +439,30 @@ pub fn server_binary() -> std::path::PathBuf {
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
+            let mut build = std::process::Command::new(cargo);
+            // Cargo runs tests with the package's CARGO_MANIFEST_DIR, CARGO_PKG_NAME, … set.
+            // Passed on, build scripts that read them (ring's) see other values than at the
+            // `cargo test` that built this executable: the build here re-ran them and rebuilt
+            // ring, rustls, reqwest and the server (~2 minutes on 2 cores), and the next
+            // `cargo test` rebuilt them all again.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                if name.starts_with("CARGO_PKG_")
+                    || matches!(
+                        name.as_ref(),
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_BIN_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                            | "CARGO_TARGET_TMPDIR"
+                            | "CARGO_RUSTC_CURRENT_DIR"
+                    )
+                {
+                    build.env_remove(name.as_ref());
+                }
+            }
+            let status = build
                 .args(["build", "--quiet", "-p", "scorebord", "--bin", "scorebord"])
                 .status()
                 .expect("run cargo build for the server binary");
@@ -502,5 +541,76 @@ pub mod process {
             .status()
             .is_ok_and(|s| s.success());
         assert!(found, "`{tool}` is not installed or not on PATH: {needed_for}");
+    }
+}
+
+/// The real `scorebord` binary running as a child process on a given database, for tests that
+/// must kill the server (`kill -9`) and start it again on the same data.
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    /// `http://127.0.0.1:port`
+    pub base_url: String,
+    /// Where its stdout and stderr go.
+    pub log: std::path::PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `scorebord serve` on `database_url` with the test secret, no rate limit and
+    /// private webhook targets allowed (plus `env`), logging to `log`; returns once `/readyz`
+    /// answers 200 (panics with the log after 60 s or if the process exits).
+    pub async fn start(database_url: &str, log: &std::path::Path, env: &[(&str, &str)]) -> ServerProcess {
+        let bin = server_binary();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let out = std::fs::File::create(log).expect("log file");
+        let child = tokio::process::Command::new(bin)
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SECRET", SECRET)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("RATE_LIMIT_POINTS", "1000000")
+            .env("RATE_LIMIT_RESTORE_PER_SECOND", "1000000")
+            .env("WEBHOOKS_ALLOW_PRIVATE", "true")
+            .env("DATABASE_MAX_CONNECTIONS", "8")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().expect("clone log"))
+            .stderr(out)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the server binary");
+        let mut server = ServerProcess { child, base_url: format!("http://127.0.0.1:{port}"), log: log.to_owned() };
+        let client = reqwest::Client::new();
+        let started = std::time::Instant::now();
+        loop {
+            let ready = client
+                .get(format!("{}/readyz", server.base_url))
+                .timeout(std::time::Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("the server exited with {status} before it was ready:\n{}", server.logs());
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the server was not ready within 60 s:\n{}",
+                server.logs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the process with SIGKILL (no shutdown code runs) and waits until it is gone.
+    pub async fn kill9(mut self) {
+        self.child.kill().await.expect("kill -9 the server");
+    }
+
+    /// What the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

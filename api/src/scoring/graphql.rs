@@ -1770,6 +1770,9 @@ fn start_board_feed(
             }
             Err(e) => {
                 e.log();
+                // Subscribers now hold the error: the next board must reach them even when it
+                // equals the one before (a database outage that changed nothing).
+                *last = None;
                 tx.send_replace(Some(Err(std::sync::Arc::new(e))));
             }
         };
