@@ -11,6 +11,7 @@ mod hostile;
 mod import;
 mod instances;
 mod integrations;
+mod isolation;
 mod kpi;
 mod logs;
 mod mystery;
