@@ -119,14 +119,21 @@ impl AuditQuery {
         if too_long(&f.entity_type) || too_long(&f.action) {
             return Err(AppError::bad_input("'entityType' and 'action' are at most 100 characters").into());
         }
+        let actor_id = match &f.actor_id {
+            Some(id) => Some(
+                crate::org::store::find_member(p.org, db, crate::graphql::relay::decode_id(id, NodeKind::Member)?)
+                    .await?
+                    .ok_or(AppError::NotFound("member"))?
+                    .id,
+            ),
+            None => None,
+        };
+        // `entityId` is not looked up: entries outlive what they describe (a deleted stage), so
+        // an ID that names nothing simply matches nothing, whoever's it would be.
         let filter = AuditFilter {
             entity_type: f.entity_type,
             entity_id: f.entity_id.as_ref().map(|id| decode_global_id(id).map(|(_, u)| u)).transpose()?,
-            actor_id: f
-                .actor_id
-                .as_ref()
-                .map(|id| crate::graphql::relay::decode_id(id, NodeKind::Member))
-                .transpose()?,
+            actor_id,
             action: f.action,
             from: f.from,
             to: f.to,

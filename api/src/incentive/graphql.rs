@@ -1156,7 +1156,10 @@ impl IncentiveQuery {
         let readable = readable_members(p, db).await?;
         filter.member_ids = match (&f.member_id, readable) {
             (Some(id), r) => {
-                let m = decode_id(id, NodeKind::Member)?;
+                let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+                    .await?
+                    .ok_or(AppError::NotFound("member"))?
+                    .id;
                 Some(if r.is_none_or(|ids| ids.contains(&m)) { vec![m] } else { vec![] })
             }
             (None, Some(ids)) => Some(ids.into_iter().collect()),
@@ -1520,7 +1523,16 @@ impl IncentiveMutation {
         let s = scores::settings(p.org, &tx).await?;
         let period = period_of(&s, input.period);
         let only: Option<Vec<Uuid>> = match &input.member_ids {
-            Some(ids) => Some(ids.iter().map(|id| decode_id(id, NodeKind::Member)).collect::<AppResult<_>>()?),
+            Some(ids) => {
+                let mut only: Vec<Uuid> =
+                    ids.iter().map(|id| decode_id(id, NodeKind::Member)).collect::<AppResult<_>>()?;
+                only.sort();
+                only.dedup();
+                if org_store::members_by_ids(p.org, &tx, &only).await?.len() != only.len() {
+                    return Err(AppError::NotFound("member").into());
+                }
+                Some(only)
+            }
             None => None,
         };
         let assignments = store::assignments(p.org, &tx, None, None).await?;

@@ -324,11 +324,12 @@ impl OrgQuery {
         page.validate()?;
         let filter = filter.unwrap_or_default();
         check_search(&filter.search)?;
-        let store_filter = TeamFilter {
-            parent_team_id: filter.parent_team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
-            roots_only: filter.roots_only,
-            search: filter.search,
+        // A parent of another organization answers NOT_FOUND, as `team(id:)` does.
+        let parent_team_id = match &filter.parent_team_id {
+            Some(id) => Some(existing_team(p.org, db, id).await?.id),
+            None => None,
         };
+        let store_filter = TeamFilter { parent_team_id, roots_only: filter.roots_only, search: filter.search };
         let total = store::count_teams(p.org, db, &store_filter).await?;
         let window = page.window(total)?;
         let rows = store::list_teams(p.org, db, &store_filter, window.start, window.limit()).await?;

@@ -956,7 +956,10 @@ impl PipelineQuery {
         }
         let mut owners: Option<Vec<Uuid>> = None;
         if let Some(id) = &f.owner_id {
-            owners = Some(vec![decode_id(id, NodeKind::Member)?]);
+            let owner = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+                .await?
+                .ok_or(AppError::NotFound("member"))?;
+            owners = Some(vec![owner.id]);
         }
         if let Some(id) = &f.team_id {
             let team = decode_id(id, NodeKind::Team)?;
@@ -999,9 +1002,18 @@ impl PipelineQuery {
                 None => v,
             });
         }
+        let stage_id = match &f.stage_id {
+            Some(id) => Some(
+                store::find_stage(p.org, db, decode_id(id, NodeKind::PipelineStage)?)
+                    .await?
+                    .ok_or(AppError::NotFound("stage"))?
+                    .id,
+            ),
+            None => None,
+        };
         let store_filter = DealFilter {
             owner_ids: owners,
-            stage_id: f.stage_id.as_ref().map(|id| decode_id(id, NodeKind::PipelineStage)).transpose()?,
+            stage_id,
             outcome: match (f.outcome, f.open) {
                 (Some(o), _) => Some(Some(o)),
                 (None, Some(true)) => Some(None),
@@ -1326,7 +1338,13 @@ impl PipelineMutation {
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let payload = match store::find_deal_by_external_id(p.org, &tx, &external_id).await? {
             Some(d) => {
-                fields.stage_id = None;
+                // A sync moves no stages (moveDealStage does), but a stage that does not exist
+                // here is NOT_FOUND as on create, never silently dropped.
+                if let Some(id) = fields.stage_id.take() {
+                    store::find_stage(p.org, &tx, decode_id(&id, NodeKind::PipelineStage)?)
+                        .await?
+                        .ok_or(AppError::NotFound("stage"))?;
+                }
                 update(state, p, &tx, d, fields).await?
             }
             None => create(state, p, &tx, fields).await?.0,

@@ -939,13 +939,18 @@ impl ScoringQuery {
                 None => visible,
             });
         }
+        let activity_type_id = match &filter.activity_type_id {
+            Some(id) => Some(
+                store::find_activity_type(p.org, db, decode_id(id, NodeKind::ActivityType)?)
+                    .await?
+                    .ok_or(AppError::NotFound("activity type"))?
+                    .id,
+            ),
+            None => None,
+        };
         let store_filter = store::ActivityFilter {
             member_ids: members,
-            activity_type_id: filter
-                .activity_type_id
-                .as_ref()
-                .map(|id| decode_id(id, NodeKind::ActivityType))
-                .transpose()?,
+            activity_type_id,
             from: filter.from,
             to: filter.to,
             voided: filter.voided,

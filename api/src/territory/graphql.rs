@@ -360,8 +360,12 @@ impl TerritoryQuery {
         let page = PageArgs { first, after, last, before };
         page.validate()?;
         let f = filter.unwrap_or_default();
-        let parent = f.parent_id.as_ref().map(|id| decode_id(id, NodeKind::Territory)).transpose()?;
-        let all = store::territories(p.org, &ctx.state()?.db, f.include_archived.unwrap_or(false)).await?;
+        let db = &ctx.state()?.db;
+        let parent = match &f.parent_id {
+            Some(id) => Some(load(p, db, id).await?.id),
+            None => None,
+        };
+        let all = store::territories(p.org, db, f.include_archived.unwrap_or(false)).await?;
         let rows: Vec<territory::Model> = all
             .into_iter()
             .filter(|t| parent.is_none_or(|x| t.parent_id == Some(x)))

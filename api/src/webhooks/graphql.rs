@@ -199,7 +199,15 @@ impl WebhookQuery {
         if status.as_deref().is_some_and(|s| !matches!(s, "PENDING" | "DELIVERED" | "FAILED")) {
             return Err(AppError::bad_input("status is PENDING, DELIVERED or FAILED").into());
         }
-        let hook = webhook_id.as_ref().map(|id| decode_id(id, NodeKind::Webhook)).transpose()?;
+        let hook = match &webhook_id {
+            Some(id) => Some(
+                store::find(p.org, db, decode_id(id, NodeKind::Webhook)?)
+                    .await?
+                    .ok_or(AppError::NotFound("webhook"))?
+                    .id,
+            ),
+            None => None,
+        };
         let page = PageArgs { first, after, last: None, before: None };
         let total = store::count_deliveries(p.org, db, hook, status.as_deref()).await?;
         let w = page.window(total)?;

@@ -13,6 +13,7 @@ mod hostile;
 mod import;
 mod instances;
 mod integrations;
+mod isolation;
 mod kpi;
 mod logs;
 mod mystery;
