@@ -120,9 +120,20 @@ pub fn period(data: &[u8]) {
     assert!(c.start <= c.end && c.start_date <= c.end_date, "{a} {z} {tz}: {c:?}");
 }
 
-/// Money: any string is refused or gives cents in range that format and parse back unchanged.
+/// Money: any string is refused or gives cents in range that format and parse back unchanged;
+/// quota and forecast amounts are refused or within their limits.
 pub fn money(data: &[u8]) {
+    use crate::quota::model::{QuotaMetric, parse_quota_amount};
     let text = String::from_utf8_lossy(data);
+    for metric in [QuotaMetric::Revenue, QuotaMetric::DealsWon] {
+        if let Ok(amount) = parse_quota_amount(metric, &text) {
+            assert!(amount >= rust_decimal::Decimal::ZERO, "{text:?} → {amount}");
+            let _ = crate::quota::store::to_hundredths(amount);
+        }
+    }
+    if let Ok(amount) = crate::forecast::model::parse_forecast_amount("commit", &text) {
+        assert!(amount >= rust_decimal::Decimal::ZERO && amount.scale() == 2, "{text:?} → {amount}");
+    }
     if let Ok(cents) = crate::pipeline::model::parse_amount("amount", &text) {
         assert!((0..=crate::pipeline::model::MAX_AMOUNT_CENTS).contains(&cents), "{text:?} → {cents}");
         let shown = crate::pipeline::model::format_amount(cents);

@@ -53,7 +53,7 @@ fn resolve_period(s: &OrgSettings, input: Option<ForecastPeriodInput>) -> (Forec
 }
 
 fn cents(d: Decimal) -> i64 {
-    (d * Decimal::ONE_HUNDRED).round().to_i64().unwrap_or(0)
+    d.checked_mul(Decimal::ONE_HUNDRED).and_then(|v| v.round().to_i64()).unwrap_or(0)
 }
 
 fn money(currency: &str, d: Decimal) -> Money {

@@ -296,7 +296,7 @@ async fn team_fact(
 
 /// Cents of a line amount (already rounded to cents by the model).
 pub fn cents(d: Decimal) -> i64 {
-    (d * Decimal::ONE_HUNDRED).round().to_i64().unwrap_or(0)
+    d.checked_mul(Decimal::ONE_HUNDRED).and_then(|v| v.round().to_i64()).unwrap_or(0)
 }
 
 /// The rows to store for a computed statement.

@@ -176,7 +176,10 @@ pub async fn upsert(
 /// An amount in hundredths.
 pub fn to_hundredths(amount: Decimal) -> AppResult<i64> {
     use rust_decimal::prelude::ToPrimitive;
-    (amount * Decimal::ONE_HUNDRED).round().to_i64().ok_or_else(|| AppError::bad_input("amount too large"))
+    amount
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|v| v.round().to_i64())
+        .ok_or_else(|| AppError::bad_input("amount too large"))
 }
 
 /// Hundredths as a decimal.
