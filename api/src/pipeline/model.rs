@@ -195,7 +195,7 @@ pub fn parse_amount(field: &str, raw: &str) -> Result<i64, FieldError> {
     if value.normalize().scale() > 2 {
         return Err(FieldError::new(field, "INVALID", "at most 2 decimals"));
     }
-    // Checked: a 29-digit amount parses as a Decimal but overflows it when scaled (found by
+    // Checked: a 28-digit amount parses as a Decimal but overflows it when scaled (found by
     // the `money` fuzz target; it panicked the request).
     match value.checked_mul(Decimal::ONE_HUNDRED).and_then(|v| v.to_i64()) {
         Some(c) if c <= MAX_AMOUNT_CENTS => Ok(c),
