@@ -1299,10 +1299,10 @@ impl IncentiveMutation {
         let state = ctx.state()?;
         let mut e = Vec::new();
         let name = org_model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
-        let description = input.description.filter(|d| !d.trim().is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 2000) {
-            e.push(FieldError::new("description", "TOO_LONG", "at most 2000 characters"));
-        }
+        let description = org_model::parse_free_text("description", input.description.as_deref(), 2000)
+            .map_err(|x| e.push(x))
+            .ok()
+            .flatten();
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let components = match parse_components(p, &tx, input.components).await? {
             Ok(c) => Some(c),
@@ -1351,7 +1351,9 @@ impl IncentiveMutation {
         let description = match input.description {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(d) => Some(Some(d)),
+            MaybeUndefined::Value(d) => {
+                org_model::parse_free_text("description", Some(&d), 2000).map_err(|x| e.push(x)).ok()
+            }
         };
         let components = match input.components {
             Some(list) => match parse_components(p, &tx, list).await? {

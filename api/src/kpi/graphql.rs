@@ -575,13 +575,17 @@ impl KpiMutation {
             }
             _ => {}
         }
+        let description = org_model::parse_free_text("description", input.description.as_deref(), 2000)
+            .map_err(|x| e.push(x))
+            .ok()
+            .flatten();
         let (Some(key), Some(name), Some(_), true) = (key, name, shape, e.is_empty()) else {
             return Ok(KpiPayload { kpi: None, user_errors: e.into_iter().map(UserError::from).collect() });
         };
         let new = store::NewKpi {
             key: key.clone(),
             name,
-            description: input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+            description,
             kind: input.kind,
             unit: input.unit,
             direction: input.direction,
@@ -607,7 +611,12 @@ impl KpiMutation {
             },
             None => None,
         };
-        let description = input.description.map(|d| Some(d.trim().to_owned()));
+        let description =
+            match input.description.as_deref().map(|d| org_model::parse_free_text("description", Some(d), 2000)) {
+                None => None,
+                Some(Ok(d)) => Some(d),
+                Some(Err(x)) => return Ok(KpiPayload { kpi: None, user_errors: vec![x.into()] }),
+            };
         store::update_kpi(p.org, db, &input.key, name, description, None, input.version).await?;
         let defs = values::definitions(p.org, db).await?;
         Ok(KpiPayload { kpi: defs.iter().find(|d| d.key == input.key).map(Kpi::from), user_errors: vec![] })

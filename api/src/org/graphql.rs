@@ -553,12 +553,7 @@ impl Errors {
 }
 
 fn parse_description(errors: &mut Errors, raw: Option<String>) -> Option<String> {
-    let text = raw?.trim().to_owned();
-    if text.chars().count() > 2000 {
-        errors.push("description", "TOO_LONG", "must be at most 2000 characters");
-        return None;
-    }
-    (!text.is_empty()).then_some(text)
+    crate::org::model::parse_free_text("description", raw.as_deref(), 2000).map_err(|e| errors.0.push(e.into())).ok()?
 }
 
 async fn active_member(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<member::Model> {

@@ -118,6 +118,22 @@ pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldError> {
     Ok(name.to_owned())
 }
 
+/// Free text (a description, a note, a reason): trimmed, `None` when empty, at most `max`
+/// characters, and no control characters other than line breaks and tabs (escape sequences,
+/// bells and the like would reach every screen that shows the text).
+pub fn parse_free_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > max {
+        return Err(FieldError::new(field, "TOO_LONG", format!("must be at most {max} characters")));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(FieldError::new(field, "INVALID", "must not contain control characters"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// An e-mail address, lower-cased: one `@`, a non-empty local part, a dotted domain,
 /// no spaces, at most 254 characters. (Deliverability is the identity provider's concern.)
 pub fn parse_email(raw: &str) -> Result<String, FieldError> {
@@ -300,6 +316,20 @@ impl TeamTree {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn free_text_keeps_line_breaks_and_tabs_only() {
+        assert_eq!(parse_free_text("d", None, 10), Ok(None));
+        assert_eq!(parse_free_text("d", Some("   "), 10), Ok(None));
+        assert_eq!(parse_free_text("d", Some(" a\tb\r\nc "), 10), Ok(Some("a\tb\r\nc".to_owned())));
+        assert_eq!(parse_free_text("d", Some("ĳĳĳĳĳ"), 5), Ok(Some("ĳĳĳĳĳ".to_owned())), "characters, not bytes");
+        assert_eq!(parse_free_text("d", Some("abcdef"), 5).unwrap_err().code, "TOO_LONG");
+        for bad in ["\u{0}", "\u{7}", "\u{1b}[31m", "x\u{7f}", "a\u{85}b", "\u{9f}"] {
+            let err = parse_free_text("d", Some(bad), 50).unwrap_err();
+            assert_eq!((err.code, err.message.contains("control")), ("INVALID", true), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     fn id(n: u128) -> Uuid {

@@ -738,11 +738,7 @@ fn field_errors(errors: Vec<FieldError>) -> Vec<UserError> {
 }
 
 fn parse_text(field: &str, raw: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
-    let Some(text) = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) else { return Ok(None) };
-    if text.chars().count() > max {
-        return Err(FieldError::new(field, "TOO_LONG", format!("must be at most {max} characters")));
-    }
-    Ok(Some(text))
+    crate::org::model::parse_free_text(field, raw.as_deref(), max)
 }
 
 /// The parts of `Score` the operation selects.

@@ -224,16 +224,7 @@ pub fn check_progress_percent(percent: i32) -> Result<i32, FieldError> {
 /// Line breaks and tabs are allowed; other control characters (NUL, which PostgreSQL refuses
 /// in text, among them) are not.
 pub fn parse_note(note: Option<&str>) -> Result<Option<String>, FieldError> {
-    let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) else {
-        return Ok(None);
-    };
-    if note.chars().count() > MAX_NOTE_LEN {
-        return Err(FieldError::new("note", "TOO_LONG", format!("must be at most {MAX_NOTE_LEN} characters")));
-    }
-    if note.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(FieldError::new("note", "INVALID", "must not contain control characters"));
-    }
-    Ok(Some(note.to_owned()))
+    crate::org::model::parse_free_text("note", note, MAX_NOTE_LEN)
 }
 
 /// A trimmed key of `1..=MAX_KEY_LEN` characters without control characters.

@@ -235,10 +235,10 @@ impl WebhookMutation {
             e.push(FieldError::new("url", code, why));
         }
         let events = model::parse_events(&input.events).map_err(|x| e.push(x)).ok();
-        let description = input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
-            e.push(FieldError::new("description", "TOO_LONG", "at most 500 characters"));
-        }
+        let description = crate::org::model::parse_free_text("description", input.description.as_deref(), 500)
+            .map_err(|x| e.push(x))
+            .ok()
+            .flatten();
         let (Some(url), Some(events), true) = (url, events, e.is_empty()) else {
             let user_errors = e.into_iter().map(UserError::from).collect();
             return Ok(CreateWebhookPayload { webhook: None, signing_secret: None, user_errors });

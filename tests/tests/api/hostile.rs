@@ -739,6 +739,28 @@ fn cases(f: &Fixture, app: &TestApp) -> Vec<Case> {
         ));
         c.push(deal(&format!("{name} in a deal name"), json!({"name": text}), UserError("INVALID", "control")));
     }
+    // Free text (descriptions, themes, reasons) keeps line breaks and tabs, nothing else.
+    for (name, query, vars) in [
+        ("bell in a team description", CREATE_TEAM, json!({"i": {"name": "Desc", "description": "ding\u{7}"}})),
+        (
+            "escape sequence in a webhook description",
+            CREATE_HOOK,
+            json!({"i": {"url": "https://93.184.216.34/hook", "events": ["deal.won"], "description": "\u{1b}[31mred"}}),
+        ),
+        (
+            "C1 control in a campaign theme",
+            CREATE_CAMPAIGN,
+            json!({"i": {"name": "C", "theme": "a\u{85}b", "startsAt": "2026-01-01T00:00:00Z", "endsAt": "2026-02-01T00:00:00Z", "multiplier": 2}}),
+        ),
+        (
+            "DEL in a points target reason",
+            SET_TARGET,
+            json!({"i": {"salesRole": "OUTBOUND", "weeklyPoints": 10, "reason": "r\u{7f}"}}),
+        ),
+    ] {
+        c.push(gql(name, Admin, query, vars, UserError("INVALID", "control")));
+    }
+    c.push(log("bell in an activity note", json!({"note": "ding\u{7}"}), UserError("INVALID", "control")));
     c.push(gql(
         "NUL in a team description",
         Admin,
