@@ -602,29 +602,7 @@ pub async fn ensure_work_item(
     activity_type: Uuid,
     key: &str,
 ) -> AppResult<()> {
-    let row = work_item_progress::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.0),
-        member_id: Set(member),
-        activity_type_id: Set(activity_type),
-        work_item_key: Set(key.to_owned()),
-        percent: Set(0),
-        updated_at: Set(Utc::now()),
-    };
-    work_item_progress::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                work_item_progress::Column::OrganizationId,
-                work_item_progress::Column::MemberId,
-                work_item_progress::Column::ActivityTypeId,
-                work_item_progress::Column::WorkItemKey,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    upsert_work_item(org, db, member, activity_type, key, 0, false).await
 }
 
 /// Records a work item's new cumulative percent.
@@ -636,6 +614,19 @@ pub async fn set_work_item_percent(
     key: &str,
     percent: i32,
 ) -> AppResult<()> {
+    upsert_work_item(org, db, member, activity_type, key, percent, true).await
+}
+
+/// Inserts a work item's row; an existing one gets `percent` when `overwrite`, else stays.
+async fn upsert_work_item(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    member: Uuid,
+    activity_type: Uuid,
+    key: &str,
+    percent: i32,
+    overwrite: bool,
+) -> AppResult<()> {
     let row = work_item_progress::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.0),
@@ -645,19 +636,18 @@ pub async fn set_work_item_percent(
         percent: Set(percent),
         updated_at: Set(Utc::now()),
     };
-    work_item_progress::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                work_item_progress::Column::OrganizationId,
-                work_item_progress::Column::MemberId,
-                work_item_progress::Column::ActivityTypeId,
-                work_item_progress::Column::WorkItemKey,
-            ])
-            .update_columns([work_item_progress::Column::Percent, work_item_progress::Column::UpdatedAt])
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    let mut conflict = OnConflict::columns([
+        work_item_progress::Column::OrganizationId,
+        work_item_progress::Column::MemberId,
+        work_item_progress::Column::ActivityTypeId,
+        work_item_progress::Column::WorkItemKey,
+    ]);
+    if overwrite {
+        conflict.update_columns([work_item_progress::Column::Percent, work_item_progress::Column::UpdatedAt]);
+    } else {
+        conflict.do_nothing();
+    }
+    work_item_progress::Entity::insert(row).on_conflict(conflict).exec_without_returning(db).await?;
     Ok(())
 }
 
