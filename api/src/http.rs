@@ -26,6 +26,8 @@ pub struct HttpState {
     pub app: AppState,
     /// The executable schema.
     pub schema: AppSchema,
+    /// Subscription runs shared by WebSocket subscribers that render the same (see `ws::shared`).
+    pub shared: std::sync::Arc<crate::ws::shared::SharedRenders>,
 }
 
 /// Builds the router with CORS and the body limit.

@@ -79,7 +79,11 @@ impl App {
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());
         let schema = graphql::build_schema(state.clone());
-        let router = http::router(http::HttpState { app: state.clone(), schema });
+        let router = http::router(http::HttpState {
+            app: state.clone(),
+            schema,
+            shared: std::sync::Arc::new(ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
+        });
         Ok(App { state, router })
     }
 
@@ -94,6 +98,14 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        // Small frames (a board, a GraphQL response) go out at once instead of waiting for the
+        // previous segment's acknowledgement (Nagle's algorithm).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, self.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await

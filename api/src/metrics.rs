@@ -17,6 +17,9 @@ pub struct Metrics {
     pub websockets: IntGauge,
     /// Database pool connections by state (`open`, `idle`).
     pub db_pool: IntGaugeVec,
+    /// Shared subscription runs: one per distinct (organization, board query, variables),
+    /// however many WebSocket subscribers follow it.
+    pub shared_runs: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -49,8 +52,13 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(websockets.clone()))?;
+        let shared_runs = IntGauge::new(
+            "scorebord_shared_subscription_runs",
+            "Subscription runs shared by WebSocket subscribers of the same board, query and variables",
+        )?;
         registry.register(Box::new(db_pool.clone()))?;
-        Ok(Metrics { registry, requests, latency, errors, websockets, db_pool })
+        registry.register(Box::new(shared_runs.clone()))?;
+        Ok(Metrics { registry, requests, latency, errors, websockets, db_pool, shared_runs })
     }
 
     /// The Prometheus text exposition of every metric.

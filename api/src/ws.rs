@@ -17,12 +17,15 @@
 //! The legacy `graphql-ws` subprotocol (subscriptions-transport-ws) keeps async-graphql's
 //! message handling, with the same init timeout, 4401/4403 before the ack, and 4409.
 
-use std::collections::HashSet;
+pub mod shared;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{AbortHandle, SelectAll};
 use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::{Map, Value};
 
@@ -256,25 +259,48 @@ pub async fn serve(
 
     // 3. Hand the connection (with the init message put back) to async-graphql, checking each
     //    later message first so that bad messages, a second init and duplicate IDs close with
-    //    the spec's codes.
+    //    the spec's codes. Subscriptions that render the same for every viewer are diverted to
+    //    shared runs (see `shared`) and written by this loop beside async-graphql's output.
+    let org = match &auth {
+        Auth::Member(p) if protocol == WebSocketProtocols::GraphQLWS => Some(p.org.0),
+        _ => None,
+    };
+    let session = {
+        let mut data = request_data(&state.app, auth.clone());
+        data.insert(address);
+        Arc::new(data)
+    };
     let active_ids: Arc<Mutex<HashSet<String>>> = Arc::default();
     let close_with: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
+    let (commands, mut command_rx) = tokio::sync::mpsc::unbounded_channel::<SharedCommand>();
     let input = {
         let active_ids = active_ids.clone();
         let close_with = close_with.clone();
         let later = source
             .take_while(|r| future::ready(r.is_ok()))
             .filter_map(|r| future::ready(r.ok().and_then(message_bytes)))
-            .take_while(move |bytes| {
+            .map(move |bytes| {
                 let verdict = match active_ids.lock() {
-                    Ok(mut active) => after_init(protocol, bytes, &mut active),
+                    Ok(mut active) => after_init(protocol, &bytes, &mut active),
                     Err(_) => Some((1011, "Internal error".to_owned())),
                 };
-                let forward = verdict.is_none();
-                if let (Some(verdict), Ok(mut slot)) = (verdict, close_with.lock()) {
-                    *slot = Some(verdict);
+                if let Some(verdict) = verdict {
+                    if let Ok(mut slot) = close_with.lock() {
+                        *slot = Some(verdict);
+                    }
+                    return Inbound::Close;
                 }
-                future::ready(forward)
+                match org {
+                    Some(_) => divert_shared(bytes, &commands),
+                    None => Inbound::Forward(bytes),
+                }
+            })
+            .take_while(|inbound| future::ready(!matches!(inbound, Inbound::Close)))
+            .filter_map(|inbound| {
+                future::ready(match inbound {
+                    Inbound::Forward(bytes) => Some(bytes),
+                    Inbound::Diverted | Inbound::Close => None,
+                })
             });
         stream::once(future::ready(init_bytes)).chain(later)
     };
@@ -283,15 +309,51 @@ pub async fn serve(
     let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
         .connection_data(data)
         .keepalive_timeout(None);
-    while let Some(msg) = output.next().await {
-        let msg = match msg {
-            WsMessage::Text(text) => {
-                if text.contains("\"complete\"") {
-                    forget_completed(&text, &active_ids);
+    let mut shared_out: SelectAll<stream::BoxStream<'static, shared::Outgoing>> = SelectAll::new();
+    let mut shared_runs: HashMap<String, AbortHandle> = HashMap::new();
+    loop {
+        // Shared boards first: during a fan-out they are what is ready, and a ready branch
+        // spares polling the socket's input and async-graphql's streams on every message.
+        let msg = tokio::select! {
+            biased;
+            Some(out) = shared_out.next(), if !shared_out.is_empty() => {
+                if out.last {
+                    shared_runs.remove(&out.id);
+                    if let Ok(mut active) = active_ids.lock() {
+                        active.remove(&out.id);
+                    }
                 }
-                Message::Text(text.into())
+                Message::Text(out.text.into())
             }
-            WsMessage::Close(code, reason) => close(code, &reason),
+            msg = output.next() => match msg {
+                Some(WsMessage::Text(text)) => {
+                    if text.contains("\"complete\"") {
+                        forget_completed(&text, &active_ids);
+                    }
+                    Message::Text(text.into())
+                }
+                Some(WsMessage::Close(code, reason)) => close(code, &reason),
+                None => break,
+            },
+            Some(command) = command_rx.recv() => {
+                match (command, org) {
+                    (SharedCommand::Start(id, request), Some(org)) => {
+                        let run = state.shared.subscribe(&state.schema, session.clone(), org, id.clone(), *request);
+                        let (run, handle) = stream::abortable(run);
+                        if let Some(old) = shared_runs.insert(id, handle) {
+                            old.abort();
+                        }
+                        shared_out.push(run.boxed());
+                    }
+                    (SharedCommand::Stop(id), _) => {
+                        if let Some(handle) = shared_runs.remove(&id) {
+                            handle.abort();
+                        }
+                    }
+                    (SharedCommand::Start(..), None) => {}
+                }
+                continue;
+            }
         };
         if sink.send(msg).await.is_err() {
             return;
@@ -300,6 +362,45 @@ pub async fn serve(
     let pending = close_with.lock().ok().and_then(|mut c| c.take());
     if let Some((code, reason)) = pending {
         let _ = sink.send(close(code, &reason)).await;
+    }
+}
+
+/// A client message after `connection_init`, once checked.
+enum Inbound {
+    /// For async-graphql.
+    Forward(Vec<u8>),
+    /// A subscription served by a shared run.
+    Diverted,
+    /// The connection closes (the code and reason are in `close_with`).
+    Close,
+}
+
+/// Work for the connection's loop from its input.
+enum SharedCommand {
+    /// Serve subscription `id` from a shared run.
+    Start(String, Box<async_graphql::Request>),
+    /// The client completed subscription `id`.
+    Stop(String),
+}
+
+/// Diverts a `subscribe` that a shared run can serve; a `complete` also stops a diverted
+/// subscription (async-graphql ignores IDs it does not run). Everything else is forwarded.
+fn divert_shared(bytes: Vec<u8>, commands: &tokio::sync::mpsc::UnboundedSender<SharedCommand>) -> Inbound {
+    match ClientMessage::from_bytes(&bytes) {
+        Ok(ClientMessage::Start { id, payload: mut request }) => {
+            if !shared::shareable(&mut request) {
+                return Inbound::Forward(bytes);
+            }
+            match commands.send(SharedCommand::Start(id, Box::new(request))) {
+                Ok(()) => Inbound::Diverted,
+                Err(_) => Inbound::Forward(bytes),
+            }
+        }
+        Ok(ClientMessage::Stop { id }) => {
+            let _ = commands.send(SharedCommand::Stop(id));
+            Inbound::Forward(bytes)
+        }
+        _ => Inbound::Forward(bytes),
     }
 }
 

@@ -4,7 +4,8 @@ use serde_json::json;
 backend_tests!(
     organization_changed_is_pushed_after_commit,
     legacy_graphql_ws_protocol,
-    rejected_and_premature_connections
+    rejected_and_premature_connections,
+    board_subscribers_share_one_rendering
 );
 
 const SUB: &str = "subscription { organizationChanged { name version branding { primaryColor } } }";
@@ -90,4 +91,137 @@ async fn rejected_and_premature_connections(app: &TestApp) {
     ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.rep_token)}}))
         .await;
     assert_eq!(ws.next_json().await["type"], "connection_ack");
+}
+
+const SHARED_BOARD: &str = "subscription($i: LeaderboardInput!) { leaderboardChanged(input: $i) { entries { rank points member { id name } } totalEntries } }";
+
+/// A connected `graphql-transport-ws` socket of the bearer of `token`.
+async fn socket(app: &TestApp, token: &str) -> scorebord_tests::Ws {
+    let mut ws = app.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    ws
+}
+
+/// The next message of subscription `id` (others are skipped).
+async fn next_of(ws: &mut scorebord_tests::Ws, id: &str) -> serde_json::Value {
+    loop {
+        let m = ws.next_json().await;
+        if m["id"] == id {
+            return m;
+        }
+    }
+}
+
+/// The number of shared runs, from `/metrics`.
+async fn shared_runs(app: &TestApp) -> i64 {
+    let metrics = app.client.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("scorebord_shared_subscription_runs "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no shared-run gauge in {metrics}"))
+}
+
+/// Subscribers of one board with one query share a single rendering (one run, identical
+/// messages), yet each is authorized on its own, completes on its own, and outlives the
+/// connection whose run is being shared.
+async fn board_subscribers_share_one_rendering(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let kind = app
+        .ok(&org.admin_token, "mutation { createActivityType(input: {name: \"Call\", category: ACTION, unit: COUNT, points: 2}) { activityType { id } } }", json!({}))
+        .await["createActivityType"]["activityType"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let board = json!({"i": {"period": {"grain": "WEEK"}, "teamId": org.outbound}});
+    let subscribe =
+        |id: &str| json!({"id": id, "type": "subscribe", "payload": {"query": SHARED_BOARD, "variables": board}});
+    assert_eq!(shared_runs(app).await, 0);
+
+    // The manager, the Outbound rep and the viewer may read the Outbound board.
+    let mut manager = socket(app, &org.manager_token).await;
+    let mut rep = socket(app, &org.rep_token).await;
+    let mut viewer = socket(app, &org.viewer_token).await;
+    manager.send(subscribe("1")).await;
+    let first_manager = next_of(&mut manager, "1").await;
+    rep.send(subscribe("1")).await;
+    let first_rep = next_of(&mut rep, "1").await;
+    viewer.send(subscribe("v")).await;
+    let first_viewer = next_of(&mut viewer, "v").await;
+    assert_eq!(first_manager["payload"], first_rep["payload"]);
+    assert_eq!(first_manager["payload"], first_viewer["payload"]);
+    assert_eq!(first_viewer["type"], "next");
+    assert!(first_viewer["payload"].get("errors").is_none(), "{first_viewer}");
+    assert_eq!(shared_runs(app).await, 1, "three subscribers, one run");
+
+    // The Inbound rep may not: refused on its own, while a run for this board exists.
+    let mut inbound = socket(app, &org.inbound_rep_token).await;
+    inbound.send(subscribe("1")).await;
+    let refused = next_of(&mut inbound, "1").await;
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    assert_eq!(next_of(&mut inbound, "1").await["type"], "complete");
+
+    // A log reaches every follower with the same message body.
+    app.ok(
+        &org.manager_token,
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
+        json!({"i": {"activityTypeId": kind, "memberId": org.rep, "quantity": 3}}),
+    )
+    .await;
+    let mut bodies = Vec::new();
+    for (ws, id) in [(&mut manager, "1"), (&mut rep, "1"), (&mut viewer, "v")] {
+        let m = next_of(ws, id).await;
+        assert_eq!(m["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 6.0, "{m}");
+        assert_eq!(m["payload"]["data"]["leaderboardChanged"]["entries"][0]["member"]["id"], org.rep, "{m}");
+        bodies.push(m["payload"].clone());
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+
+    // The rep completes: nothing more for it, the others go on; the ID is free again.
+    rep.send(json!({"id": "1", "type": "complete"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    app.ok(
+        &org.rep_token,
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
+        json!({"i": {"activityTypeId": kind}}),
+    )
+    .await;
+    assert_eq!(next_of(&mut manager, "1").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 8.0);
+    assert_eq!(next_of(&mut viewer, "v").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 8.0);
+    assert!(
+        rep.next_within(std::time::Duration::from_millis(400)).await.is_none(),
+        "a completed subscription stays quiet"
+    );
+    rep.send(subscribe("1")).await;
+    let again = next_of(&mut rep, "1").await;
+    assert_eq!(again["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 8.0, "{again}");
+
+    // The first subscriber's connection (whose run is shared) goes away: the others still get boards.
+    drop(manager);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    app.ok(
+        &org.rep_token,
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
+        json!({"i": {"activityTypeId": kind}}),
+    )
+    .await;
+    assert_eq!(next_of(&mut viewer, "v").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 10.0);
+    assert_eq!(next_of(&mut rep, "1").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 10.0);
+
+    // Another selection of the same board is another run; a duplicate ID still closes 4409.
+    viewer.send(json!({"id": "t", "type": "subscribe", "payload": {"query": "subscription($i: LeaderboardInput!) { leaderboardChanged(input: $i) { totalEntries } }", "variables": board}})).await;
+    assert!(next_of(&mut viewer, "t").await["payload"]["data"]["leaderboardChanged"]["totalEntries"].is_number());
+    assert_eq!(shared_runs(app).await, 2);
+    viewer.send(subscribe("v")).await;
+    assert_eq!(viewer.close_code().await, 4409);
+
+    // When the last follower of a run leaves, the run ends.
+    drop(viewer);
+    drop(rep);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while shared_runs(app).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "runs left after every subscriber went");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
