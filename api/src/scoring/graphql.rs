@@ -1344,7 +1344,12 @@ impl ScoringMutation {
         let req = log_request(p, input)?;
         let now = Utc::now();
         let s = scores::settings(p.org, &state.db).await?;
-        let reach = p.reach(&state.db).await?;
+        // Whose teams the caller reaches matters only when logging for someone else.
+        let reach = if req.member_id == p.member_id {
+            crate::auth::Reach::Teams(HashSet::new())
+        } else {
+            p.reach(&state.db).await?
+        };
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let outcome = match scores::log_activity(&s, &tx, p, &reach, req.clone(), now, &mut Default::default()).await {
             Ok(o) => o,
@@ -1402,7 +1407,7 @@ impl ScoringMutation {
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
-        let mut memo = scores::LogMemo::default();
+        let mut memo = scores::LogMemo::batch(p.org, &tx, &requests).await?;
         for (index, req) in requests.into_iter().enumerate() {
             match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
                 Ok(o) => outcomes.push(o),
@@ -1423,19 +1428,28 @@ impl ScoringMutation {
         if !errors.is_empty() {
             return Ok(LogActivitiesPayload { activities: vec![], replayed_count: 0, user_errors: errors });
         }
+        if let Err(e) = memo.flush(p.org, &tx).await {
+            if is_duplicate(&e) {
+                return Err(AppError::Conflict(
+                    "a concurrent request stored one of these idempotency keys first; retry".into(),
+                )
+                .into());
+            }
+            return Err(e.into());
+        }
         let events = outcomes.iter().filter(|o| !o.replayed).map(|o| activity_event(&o.activity)).collect();
         crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?;
         tx.commit().await.map_err(AppError::from)?;
+        // One re-read of the changed members' totals, however many activities each.
+        let mut changed: Vec<Uuid> = outcomes.iter().filter(|o| !o.replayed).map(|o| o.activity.member_id).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        state.hot.refresh_members(p.org, &changed).await;
         let mut replayed = 0;
-        let mut refreshed = HashSet::new();
         for o in &outcomes {
             if o.replayed {
                 replayed += 1;
             } else {
-                // One re-read of each member's total, however many of their activities.
-                if refreshed.insert(o.activity.member_id) {
-                    state.hot.refresh_member(p.org, o.activity.member_id).await;
-                }
                 announce(state, p.org, o, o.activity.points_cents);
             }
         }

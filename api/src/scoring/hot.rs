@@ -340,28 +340,28 @@ impl HotBoards {
                     Err(_) => break,
                 }
             }
-            let mut refreshed: HashSet<(OrgId, Uuid)> = HashSet::new();
+            // The members whose totals to re-read, per organization, each once.
+            let mut refresh: HashMap<OrgId, HashSet<Uuid>> = HashMap::new();
             let mut updates: Vec<BoardUpdate> = Vec::new();
             for event in events {
                 let update = match event {
                     Ok(Event::ScoreChanged { org, member, team, day, .. }) => {
                         let org = OrgId(org);
                         hot.forget_past(Some(org), day);
-                        if refreshed.insert((org, member)) {
-                            hot.refresh_member(org, member).await;
-                        }
+                        refresh.entry(org).or_default().insert(member);
                         BoardUpdate::Scores { org, team }
                     }
                     Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {
+                        // The rankings are rebuilt from the database: no re-read needed.
                         hot.invalidate(Some(OrgId(org)));
                         hot.forget_past(Some(OrgId(org)), None);
-                        refreshed.retain(|(o, _)| o.0 != org);
+                        refresh.remove(&OrgId(org));
                         BoardUpdate::Reload { org: Some(OrgId(org)) }
                     }
                     Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         hot.invalidate(None);
                         hot.forget_past(None, None);
-                        refreshed.clear();
+                        refresh.clear();
                         BoardUpdate::Reload { org: None }
                     }
                     Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => {
@@ -372,6 +372,9 @@ impl HotBoards {
                 if !updates.contains(&update) {
                     updates.push(update);
                 }
+            }
+            for (org, members) in refresh {
+                hot.refresh_members(org, &members.into_iter().collect::<Vec<_>>()).await;
             }
             for update in updates {
                 let _ = hot.updates.send(update);
@@ -400,6 +403,15 @@ impl HotBoards {
     /// does this for every score change; the instance that made the change also calls it
     /// before answering, so a client reads its own write at once.
     pub async fn refresh_member(&self, org: OrgId, member: Uuid) {
+        self.refresh_members(org, &[member]).await;
+    }
+
+    /// [`HotBoards::refresh_member`] for several members of one organization, with one query
+    /// per cached period.
+    pub async fn refresh_members(&self, org: OrgId, members: &[Uuid]) {
+        if members.is_empty() {
+            return;
+        }
         let hot: Vec<Arc<HotPeriod>> = match self.cache.lock() {
             Ok(mut cache) => {
                 *cache.epochs.entry(org).or_default() += 1;
@@ -408,13 +420,14 @@ impl HotBoards {
             Err(_) => return,
         };
         for p in hot {
-            let total =
-                store::member_totals(org, &self.db, Some(&[member]), p.period.start_date, p.period.end_date).await;
-            match total {
+            let totals =
+                store::member_totals(org, &self.db, Some(members), p.period.start_date, p.period.end_date).await;
+            match totals {
                 Ok(t) => {
-                    let points = t.get(&member).map_or(0, |x| x.0);
                     if let Ok(mut state) = p.state.write() {
-                        state.set(member, points);
+                        for member in members {
+                            state.set(*member, t.get(member).map_or(0, |x| x.0));
+                        }
                     }
                 }
                 Err(e) => {

@@ -514,6 +514,45 @@ pub struct LogMemo {
     types: HashMap<Uuid, activity_type::Model>,
     tree: Option<TeamTree>,
     campaigns: HashMap<DateTime<Utc>, Vec<model::CampaignRule>>,
+    /// A batch: new activities wait here for [`LogMemo::flush`] instead of one INSERT each.
+    pending: Option<Vec<activity::Model>>,
+    /// In a batch, the activities under each (member, idempotency key): stored ones read up
+    /// front in one query, and the batch's own.
+    keys: HashMap<(Uuid, String), activity::Model>,
+}
+
+impl LogMemo {
+    /// A memo for a batch of `requests` in one transaction: their members and the activities
+    /// already stored under their idempotency keys are read with one query each, and the new
+    /// activities are written together by [`LogMemo::flush`].
+    pub async fn batch(org: OrgId, db: &impl ConnectionTrait, requests: &[LogRequest]) -> AppResult<LogMemo> {
+        let mut member_ids: Vec<Uuid> = requests.iter().map(|r| r.member_id).collect();
+        member_ids.sort_unstable();
+        member_ids.dedup();
+        let members = org_store::members_by_ids(org, db, &member_ids).await?.into_iter().map(|m| (m.id, m)).collect();
+        let mut keys: Vec<String> = requests
+            .iter()
+            .filter_map(|r| r.idempotency_key.as_deref().and_then(|k| model::parse_idempotency_key(k).ok()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let stored = if keys.is_empty() {
+            Vec::new()
+        } else {
+            store::find_by_idempotency_keys(org, db, &member_ids, &keys).await?
+        };
+        let keys = stored.into_iter().filter_map(|a| Some(((a.member_id, a.idempotency_key.clone()?), a))).collect();
+        Ok(LogMemo { members, keys, pending: Some(Vec::new()), ..LogMemo::default() })
+    }
+
+    /// Writes the batch's new activities and their day totals (a few statements in all).
+    pub async fn flush(&mut self, org: OrgId, db: &impl ConnectionTrait) -> AppResult<()> {
+        if let Some(pending) = self.pending.as_mut().filter(|p| !p.is_empty()) {
+            store::insert_activities(org, db, pending).await?;
+            pending.clear();
+        }
+        Ok(())
+    }
 }
 
 pub async fn log_activity(
@@ -545,10 +584,14 @@ pub async fn log_activity(
         Some(k) => Some(model::parse_idempotency_key(k).map_err(|e| Ok(vec![e]))?),
         None => None,
     };
-    if let Some(k) = &key
-        && let Some(original) = store::find_by_idempotency_key(s.org, db, m.id, k).await.map_err(Err)?
-    {
-        return Ok(LogOutcome { activity: original, replayed: true, team_id: m.team_id });
+    if let Some(k) = &key {
+        let original = match memo.pending {
+            Some(_) => memo.keys.get(&(m.id, k.clone())).cloned(),
+            None => store::find_by_idempotency_key(s.org, db, m.id, k).await.map_err(Err)?,
+        };
+        if let Some(original) = original {
+            return Ok(LogOutcome { activity: original, replayed: true, team_id: m.team_id });
+        }
     }
     if !m.active {
         return Err(Ok(vec![FieldError::new("memberId", "INACTIVE", "that member is deactivated")]));
@@ -633,20 +676,20 @@ pub async fn log_activity(
         }
         _ => Decimal::ZERO,
     };
+    if let std::collections::hash_map::Entry::Vacant(e) = memo.campaigns.entry(occurred_at) {
+        e.insert(store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?);
+    }
+    let campaigns = memo.campaigns.get(&occurred_at).map(Vec::as_slice).unwrap_or_default();
+    // The team tree matters only to campaigns limited to teams: without a running campaign
+    // (the usual case) it is not read at all.
     let member_teams = match m.team_id {
-        Some(team) => {
+        Some(team) if !campaigns.is_empty() => {
             if memo.tree.is_none() {
                 memo.tree = Some(org_store::team_tree(s.org, db).await.map_err(Err)?);
             }
             memo.tree.as_ref().map(|tree| tree.ancestors(team)).unwrap_or_default()
         }
-        None => Vec::new(),
-    };
-    let campaigns = match memo.campaigns.entry(occurred_at) {
-        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?)
-        }
+        _ => Vec::new(),
     };
     let best = model::best_campaign(campaigns, occurred_at, t.id, &member_teams);
     let multiplier = best.map_or(Decimal::ONE, |c| c.multiplier);
@@ -669,7 +712,17 @@ pub async fn log_activity(
         logged_by: logged_by.member_id,
         idempotency_key: key,
     };
-    let activity = store::insert_activity(s.org, db, row).await.map_err(Err)?;
+    let activity = match memo.pending.as_mut() {
+        Some(pending) => {
+            let a = store::new_activity(s.org, row, now);
+            if let Some(k) = &a.idempotency_key {
+                memo.keys.insert((a.member_id, k.clone()), a.clone());
+            }
+            pending.push(a.clone());
+            a
+        }
+        None => store::insert_activity(s.org, db, row).await.map_err(Err)?,
+    };
     Ok(LogOutcome { activity, replayed: false, team_id: m.team_id })
 }
 

@@ -2,13 +2,13 @@
 //! per-day total and a work item's progress happen in the caller's transaction, so the
 //! aggregates never disagree with the activities they sum.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -463,36 +463,120 @@ pub async fn find_by_idempotency_key(
         .await?)
 }
 
+/// The row an activity becomes (a new ID, not yet stored).
+pub fn new_activity(org: OrgId, row: ActivityRow, now: DateTime<Utc>) -> activity::Model {
+    activity::Model {
+        id: Uuid::now_v7(),
+        organization_id: org.0,
+        member_id: row.member_id,
+        activity_type_id: row.activity_type_id,
+        quantity: row.quantity,
+        progress_percent: row.progress_percent,
+        work_item_key: row.work_item_key,
+        base_points_cents: row.base_points_cents,
+        multiplier_cents: row.multiplier_cents,
+        points_cents: row.points_cents,
+        campaign_id: row.campaign_id,
+        occurred_at: row.occurred_at,
+        local_date: row.local_date,
+        deal_id: row.deal_id,
+        note: row.note,
+        source: row.source.to_owned(),
+        logged_by: row.logged_by,
+        idempotency_key: row.idempotency_key,
+        voided_at: None,
+        voided_by: None,
+        void_reason: None,
+        created_at: now,
+    }
+}
+
 /// Stores an activity and adds it to its day total.
 pub async fn insert_activity(org: OrgId, db: &impl ConnectionTrait, row: ActivityRow) -> AppResult<activity::Model> {
-    let model = activity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.0),
-        member_id: Set(row.member_id),
-        activity_type_id: Set(row.activity_type_id),
-        quantity: Set(row.quantity),
-        progress_percent: Set(row.progress_percent),
-        work_item_key: Set(row.work_item_key),
-        base_points_cents: Set(row.base_points_cents),
-        multiplier_cents: Set(row.multiplier_cents),
-        points_cents: Set(row.points_cents),
-        campaign_id: Set(row.campaign_id),
-        occurred_at: Set(row.occurred_at),
-        local_date: Set(row.local_date),
-        deal_id: Set(row.deal_id),
-        note: Set(row.note),
-        source: Set(row.source.to_owned()),
-        logged_by: Set(row.logged_by),
-        idempotency_key: Set(row.idempotency_key),
-        voided_at: Set(None),
-        voided_by: Set(None),
-        void_reason: Set(None),
-        created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await?;
+    let model = new_activity(org, row, Utc::now()).into_active_model().insert(db).await?;
     add_to_day_total(org, db, model.member_id, model.activity_type_id, model.local_date, model.points_cents, 1).await?;
     Ok(model)
+}
+
+/// Rows per multi-row INSERT: 23 columns each stays far below SQLite's 32,766 bound parameters.
+const INSERT_CHUNK: usize = 250;
+
+/// Stores activities built by [`new_activity`] (all of `org`) with a few multi-row statements,
+/// and adds them to their day totals with one upsert per distinct (member, type, day).
+pub async fn insert_activities(org: OrgId, db: &impl ConnectionTrait, rows: &[activity::Model]) -> AppResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        activity::Entity::insert_many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(db)
+            .await?;
+    }
+    let mut days: BTreeMap<(Uuid, Uuid, NaiveDate), (i64, i64)> = BTreeMap::new();
+    for a in rows {
+        let total = days.entry((a.member_id, a.activity_type_id, a.local_date)).or_default();
+        total.0 += a.points_cents;
+        total.1 += 1;
+    }
+    let totals: Vec<_> = days.into_iter().collect();
+    for chunk in totals.chunks(INSERT_CHUNK) {
+        let models =
+            chunk.iter().map(|((member, activity_type, day), (points, count))| activity_day_total::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org.0),
+                member_id: Set(*member),
+                activity_type_id: Set(*activity_type),
+                day: Set(*day),
+                points_cents: Set(*points),
+                activity_count: Set(*count),
+            });
+        activity_day_total::Entity::insert_many(models)
+            .on_conflict(day_total_upsert())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Activities of these members stored under any of these idempotency keys (the caller pairs
+/// them up). Both lists go into the lookup so that it runs on the (organization, member, key)
+/// index instead of scanning the organization's activities.
+pub async fn find_by_idempotency_keys(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: &[Uuid],
+    keys: &[String],
+) -> AppResult<Vec<activity::Model>> {
+    let mut found = Vec::new();
+    for members in members.chunks(INSERT_CHUNK) {
+        for keys in keys.chunks(INSERT_CHUNK) {
+            found.extend(
+                activity::Entity::find()
+                    .filter(activity::Column::OrganizationId.eq(org.0))
+                    .filter(activity::Column::MemberId.is_in(members.iter().copied()))
+                    .filter(activity::Column::IdempotencyKey.is_in(keys.iter().cloned()))
+                    .all(db)
+                    .await?,
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Adding to an existing day total instead of failing on it.
+fn day_total_upsert() -> OnConflict {
+    OnConflict::columns([
+        activity_day_total::Column::OrganizationId,
+        activity_day_total::Column::MemberId,
+        activity_day_total::Column::ActivityTypeId,
+        activity_day_total::Column::Day,
+    ])
+    .value(
+        activity_day_total::Column::PointsCents,
+        Expr::cust("activity_day_totals.points_cents + excluded.points_cents"),
+    )
+    .value(
+        activity_day_total::Column::ActivityCount,
+        Expr::cust("activity_day_totals.activity_count + excluded.activity_count"),
+    )
+    .to_owned()
 }
 
 async fn add_to_day_total(
@@ -513,26 +597,7 @@ async fn add_to_day_total(
         points_cents: Set(points_cents),
         activity_count: Set(count),
     };
-    activity_day_total::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                activity_day_total::Column::OrganizationId,
-                activity_day_total::Column::MemberId,
-                activity_day_total::Column::ActivityTypeId,
-                activity_day_total::Column::Day,
-            ])
-            .value(
-                activity_day_total::Column::PointsCents,
-                Expr::cust("activity_day_totals.points_cents + excluded.points_cents"),
-            )
-            .value(
-                activity_day_total::Column::ActivityCount,
-                Expr::cust("activity_day_totals.activity_count + excluded.activity_count"),
-            )
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    activity_day_total::Entity::insert(row).on_conflict(day_total_upsert()).exec_without_returning(db).await?;
     Ok(())
 }
 

@@ -86,8 +86,16 @@ async fn insert_delivery(
     event_type: &str,
     payload: String,
 ) -> AppResult<webhook_delivery::Model> {
+    Ok(new_delivery(org, webhook_id, event_type, payload).insert(db).await?)
+}
+
+/// Rows per multi-row INSERT of deliveries (13 columns each, far below SQLite's parameter bound).
+const DELIVERY_CHUNK: usize = 250;
+
+/// A pending delivery, not yet stored.
+fn new_delivery(org: OrgId, webhook_id: Uuid, event_type: &str, payload: String) -> webhook_delivery::ActiveModel {
     let now = Utc::now();
-    Ok(webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.0),
         webhook_id: Set(webhook_id),
@@ -102,8 +110,6 @@ async fn insert_delivery(
         created_at: Set(now),
         delivered_at: Set(None),
     }
-    .insert(db)
-    .await?)
 }
 
 /// Queues an event for every active webhook of the organization that subscribed to it. Call it
@@ -132,11 +138,17 @@ pub async fn enqueue_all(
     if hooks.is_empty() {
         return Ok(());
     }
+    let mut rows = Vec::with_capacity(events.len() * hooks.len());
     for data in events {
         let payload = body(Uuid::now_v7(), event_type, Utc::now(), data);
         for w in &hooks {
-            insert_delivery(org, db, w.id, event_type, payload.clone()).await?;
+            rows.push(new_delivery(org, w.id, event_type, payload.clone()));
         }
+    }
+    // Multi-row inserts: a batch of 500 activities is a few statements, not 500 per webhook.
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(DELIVERY_CHUNK));
+        webhook_delivery::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec_without_returning(db).await?;
     }
     Ok(())
 }

@@ -317,6 +317,27 @@ async fn log_activities_is_all_or_nothing(app: &TestApp) {
     let again = app.ok(&org.rep_token, q, json!({"i": {"items": items}})).await;
     assert_eq!(again["logActivities"]["replayedCount"], 5);
     assert_eq!(app.count_rows("activities").await, before + 5);
+    // In one batch a repeated key replays the item before it, and stored and new keys mix.
+    let q_ids = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { activities { id points } replayedCount userErrors { field code } } }";
+    let mixed = json!([
+        {"activityTypeId": quote, "idempotencyKey": "batch-0"},
+        {"activityTypeId": quote, "idempotencyKey": "fresh"},
+        {"activityTypeId": quote, "idempotencyKey": "fresh", "quantity": 5},
+    ]);
+    let r = app.ok(&org.rep_token, q_ids, json!({"i": {"items": mixed}})).await;
+    let logged = &r["logActivities"];
+    assert_eq!(logged["replayedCount"], 2, "{r}");
+    assert_eq!(logged["activities"][1]["id"], logged["activities"][2]["id"], "{r}");
+    assert_eq!(logged["activities"][2]["points"], 3.0, "the original, not the retry's quantity");
+    assert_eq!(app.count_rows("activities").await, before + 6);
+    // More items than one multi-row statement holds; the day totals take them all.
+    let many: Vec<Value> = (0..400).map(|i| json!({"activityTypeId": quote, "quantity": 1 + i % 2})).collect();
+    let r = app.ok(&org.rep_token, q, json!({"i": {"items": many}})).await;
+    assert_eq!(r["logActivities"]["activities"].as_array().map(Vec::len), Some(400), "{r}");
+    assert_eq!(app.count_rows("activities").await, before + 406);
+    let score = app.ok(&org.rep_token, SCORE, json!({"m": org.rep, "p": {"grain": "WEEK"}})).await;
+    // Units: 6 in the first batch, 1 new in the mixed one, 600 in the last; 3 points each.
+    assert_eq!(score["score"]["points"], (6.0 + 1.0 + 600.0) * 3.0, "{score}");
     let too_many: Vec<Value> = (0..501).map(|_| json!({"activityTypeId": quote})).collect();
     assert_eq!(
         error_code(&app.gql(Some(&org.rep_token), q, json!({"i": {"items": too_many}})).await),
