@@ -153,7 +153,9 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     assert_eq!(first_manager["payload"], first_viewer["payload"]);
     assert_eq!(first_viewer["type"], "next");
     assert!(first_viewer["payload"].get("errors").is_none(), "{first_viewer}");
-    assert_eq!(shared_runs(app).await, 1, "three subscribers, one run");
+    wait_for_runs(app, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(shared_runs(app).await, 1, "three subscribers of one board, one run");
 
     // The Inbound rep may not: refused on its own, while a run for this board exists.
     let mut inbound = socket(app, &org.inbound_rep_token).await;
@@ -212,16 +214,27 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     // Another selection of the same board is another run; a duplicate ID still closes 4409.
     viewer.send(json!({"id": "t", "type": "subscribe", "payload": {"query": "subscription($i: LeaderboardInput!) { leaderboardChanged(input: $i) { totalEntries } }", "variables": board}})).await;
     assert!(next_of(&mut viewer, "t").await["payload"]["data"]["leaderboardChanged"]["totalEntries"].is_number());
-    assert_eq!(shared_runs(app).await, 2);
+    // A subscription joins its run right after its first message is out: wait for it.
+    wait_for_runs(app, 2).await;
     viewer.send(subscribe("v")).await;
     assert_eq!(viewer.close_code().await, 4409);
 
     // When the last follower of a run leaves, the run ends.
     drop(viewer);
     drop(rep);
+    wait_for_runs(app, 0).await;
+}
+
+/// Waits (up to 10 s) until the instance has `n` shared runs; a count that never settles there
+/// (three subscribers of one board holding three runs, say) fails.
+async fn wait_for_runs(app: &TestApp, n: i64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while shared_runs(app).await > 0 {
-        assert!(std::time::Instant::now() < deadline, "runs left after every subscriber went");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    loop {
+        let runs = shared_runs(app).await;
+        if runs == n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{runs} shared runs, expected {n}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
