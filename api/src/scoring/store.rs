@@ -463,8 +463,10 @@ pub async fn find_by_idempotency_key(
         .await?)
 }
 
-/// The row an activity becomes (a new ID, not yet stored).
+/// The row an activity becomes (a new ID, not yet stored). Times are cut to microseconds, as
+/// PostgreSQL keeps them, so a batch's in-memory rows equal what a later read returns.
 pub fn new_activity(org: OrgId, row: ActivityRow, now: DateTime<Utc>) -> activity::Model {
+    use chrono::SubsecRound as _;
     activity::Model {
         id: Uuid::now_v7(),
         organization_id: org.0,
@@ -477,7 +479,7 @@ pub fn new_activity(org: OrgId, row: ActivityRow, now: DateTime<Utc>) -> activit
         multiplier_cents: row.multiplier_cents,
         points_cents: row.points_cents,
         campaign_id: row.campaign_id,
-        occurred_at: row.occurred_at,
+        occurred_at: row.occurred_at.trunc_subsecs(6),
         local_date: row.local_date,
         deal_id: row.deal_id,
         note: row.note,
@@ -487,14 +489,19 @@ pub fn new_activity(org: OrgId, row: ActivityRow, now: DateTime<Utc>) -> activit
         voided_at: None,
         voided_by: None,
         void_reason: None,
-        created_at: now,
+        created_at: now.trunc_subsecs(6),
     }
 }
 
 /// Stores an activity and adds it to its day total.
 pub async fn insert_activity(org: OrgId, db: &impl ConnectionTrait, row: ActivityRow) -> AppResult<activity::Model> {
     let model = new_activity(org, row, Utc::now()).into_active_model().insert(db).await?;
-    add_to_day_total(org, db, model.member_id, model.activity_type_id, model.local_date, model.points_cents, 1).await?;
+    add_to_day_totals(
+        org,
+        db,
+        &[((model.member_id, model.activity_type_id, model.local_date), (model.points_cents, 1))],
+    )
+    .await?;
     Ok(model)
 }
 
@@ -515,24 +522,8 @@ pub async fn insert_activities(org: OrgId, db: &impl ConnectionTrait, rows: &[ac
         total.0 += a.points_cents;
         total.1 += 1;
     }
-    let totals: Vec<_> = days.into_iter().collect();
-    for chunk in totals.chunks(INSERT_CHUNK) {
-        let models =
-            chunk.iter().map(|((member, activity_type, day), (points, count))| activity_day_total::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(org.0),
-                member_id: Set(*member),
-                activity_type_id: Set(*activity_type),
-                day: Set(*day),
-                points_cents: Set(*points),
-                activity_count: Set(*count),
-            });
-        activity_day_total::Entity::insert_many(models)
-            .on_conflict(day_total_upsert())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    let totals: Vec<DayTotalChange> = days.into_iter().collect();
+    add_to_day_totals(org, db, &totals).await
 }
 
 /// Activities of these members stored under any of these idempotency keys (the caller pairs
@@ -579,25 +570,28 @@ fn day_total_upsert() -> OnConflict {
     .to_owned()
 }
 
-async fn add_to_day_total(
-    org: OrgId,
-    db: &impl ConnectionTrait,
-    member: Uuid,
-    activity_type: Uuid,
-    day: NaiveDate,
-    points_cents: i64,
-    count: i64,
-) -> AppResult<()> {
-    let row = activity_day_total::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.0),
-        member_id: Set(member),
-        activity_type_id: Set(activity_type),
-        day: Set(day),
-        points_cents: Set(points_cents),
-        activity_count: Set(count),
-    };
-    activity_day_total::Entity::insert(row).on_conflict(day_total_upsert()).exec_without_returning(db).await?;
+/// A change to one day total: (member, activity type, day) → (points in hundredths, count).
+type DayTotalChange = ((Uuid, Uuid, NaiveDate), (i64, i64));
+
+/// Adds to day totals (creating the rows that do not exist yet), a multi-row upsert per
+/// [`INSERT_CHUNK`] changes; each (member, type, day) must appear once.
+async fn add_to_day_totals(org: OrgId, db: &impl ConnectionTrait, changes: &[DayTotalChange]) -> AppResult<()> {
+    for chunk in changes.chunks(INSERT_CHUNK) {
+        let rows =
+            chunk.iter().map(|((member, activity_type, day), (points, count))| activity_day_total::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org.0),
+                member_id: Set(*member),
+                activity_type_id: Set(*activity_type),
+                day: Set(*day),
+                points_cents: Set(*points),
+                activity_count: Set(*count),
+            });
+        activity_day_total::Entity::insert_many(rows)
+            .on_conflict(day_total_upsert())
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -635,7 +629,8 @@ pub async fn void_activity(
         .await?;
     let row = find_activity(org, db, id).await?.ok_or(AppError::NotFound("activity"))?;
     if result.rows_affected == 1 {
-        add_to_day_total(org, db, row.member_id, row.activity_type_id, row.local_date, -row.points_cents, -1).await?;
+        add_to_day_totals(org, db, &[((row.member_id, row.activity_type_id, row.local_date), (-row.points_cents, -1))])
+            .await?;
     }
     Ok((row, result.rows_affected == 1))
 }

@@ -165,12 +165,7 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     assert_eq!(next_of(&mut inbound, "1").await["type"], "complete");
 
     // A log reaches every follower with the same message body.
-    app.ok(
-        &org.manager_token,
-        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
-        json!({"i": {"activityTypeId": kind, "memberId": org.rep, "quantity": 3}}),
-    )
-    .await;
+    log_call(app, &org.manager_token, json!({"activityTypeId": kind, "memberId": org.rep, "quantity": 3})).await;
     let mut bodies = Vec::new();
     for (ws, id) in [(&mut manager, "1"), (&mut rep, "1"), (&mut viewer, "v")] {
         let m = next_of(ws, id).await;
@@ -183,12 +178,7 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     // The rep completes: nothing more for it, the others go on; the ID is free again.
     rep.send(json!({"id": "1", "type": "complete"})).await;
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    app.ok(
-        &org.rep_token,
-        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
-        json!({"i": {"activityTypeId": kind}}),
-    )
-    .await;
+    log_call(app, &org.rep_token, json!({"activityTypeId": kind})).await;
     assert_eq!(next_of(&mut manager, "1").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 8.0);
     assert_eq!(next_of(&mut viewer, "v").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 8.0);
     assert!(
@@ -202,12 +192,7 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     // The first subscriber's connection (whose run is shared) goes away: the others still get boards.
     drop(manager);
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    app.ok(
-        &org.rep_token,
-        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
-        json!({"i": {"activityTypeId": kind}}),
-    )
-    .await;
+    log_call(app, &org.rep_token, json!({"activityTypeId": kind})).await;
     assert_eq!(next_of(&mut viewer, "v").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 10.0);
     assert_eq!(next_of(&mut rep, "1").await["payload"]["data"]["leaderboardChanged"]["entries"][0]["points"], 10.0);
 
@@ -223,6 +208,16 @@ async fn board_subscribers_share_one_rendering(app: &TestApp) {
     drop(viewer);
     drop(rep);
     wait_for_runs(app, 0).await;
+}
+
+/// Logs an activity with `input`.
+async fn log_call(app: &TestApp, token: &str, input: serde_json::Value) {
+    app.ok(
+        token,
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
+        json!({"i": input}),
+    )
+    .await;
 }
 
 /// Waits (up to 10 s) until the instance has `n` shared runs; a count that never settles there
