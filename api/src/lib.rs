@@ -66,13 +66,16 @@ impl App {
             config.login_failures_per_address,
             std::time::Duration::from_secs(config.login_throttle_window_seconds),
         ));
+        let metrics = Arc::new(metrics::Metrics::new()?);
+        let logs = scoring::queue::LogQueue::start(db.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
+            logs,
             hot,
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),
             events,
-            metrics: Arc::new(metrics::Metrics::new()?),
+            metrics,
             limiter: Arc::new(graphql::access::RateLimiter::new(config_limits.0, config_limits.1)),
             login_throttle,
         };

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served as text on `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The process's metrics. One per `App`; tests running several apps in one process keep theirs apart.
@@ -20,6 +20,10 @@ pub struct Metrics {
     /// Shared subscription runs: one per distinct (organization, board query, variables),
     /// however many WebSocket subscribers follow it.
     pub shared_runs: IntGauge,
+    /// Write transactions the `logActivity` queue committed or tried.
+    pub log_batches: IntCounter,
+    /// `logActivity` calls those transactions carried (divided by `log_batches`: calls per commit).
+    pub log_batched_calls: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,7 +62,25 @@ impl Metrics {
         )?;
         registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(shared_runs.clone()))?;
-        Ok(Metrics { registry, requests, latency, errors, websockets, db_pool, shared_runs })
+        let log_batches = IntCounter::new(
+            "scorebord_log_batches_total",
+            "Write transactions of queued logActivity calls (concurrent calls share one)",
+        )?;
+        let log_batched_calls =
+            IntCounter::new("scorebord_log_batched_calls_total", "logActivity calls carried by those transactions")?;
+        registry.register(Box::new(log_batches.clone()))?;
+        registry.register(Box::new(log_batched_calls.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            errors,
+            websockets,
+            db_pool,
+            shared_runs,
+            log_batches,
+            log_batched_calls,
+        })
     }
 
     /// The Prometheus text exposition of every metric.

@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Current-period leaderboards kept in memory.
     pub hot: Arc<crate::scoring::hot::HotBoards>,
+    /// Where single `logActivity` calls queue to share a write transaction.
+    pub logs: crate::scoring::queue::LogQueue,
     /// Cost budgets per principal.
     pub limiter: Arc<crate::graphql::access::RateLimiter>,
     /// Failed sign-ins per account and per client address.

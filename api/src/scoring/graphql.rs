@@ -14,6 +14,7 @@ use entity::{activity, activity_type, campaign, points_target};
 
 use super::hot::BoardUpdate;
 use super::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
+use super::queue::{LogJob, Queued, activity_event};
 use super::scores::{
     self, BoardData, BoardMetric, BoardRequest, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec,
     ScoreData, ScoreParts,
@@ -776,6 +777,58 @@ fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogR
     })
 }
 
+/// One `logActivity` in a transaction of its own: what a queued call does when the shared
+/// transaction it was in rolled back.
+async fn log_alone(
+    state: &AppState,
+    p: &Principal,
+    reach: &crate::auth::Reach,
+    req: LogRequest,
+    now: DateTime<Utc>,
+) -> Result<LogActivityPayload> {
+    let s = scores::settings(p.org, &state.db).await?;
+    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+    let outcome = match scores::log_activity(&s, &tx, p, reach, req.clone(), now, &mut Default::default()).await {
+        Ok(o) => o,
+        Err(Ok(errors)) => {
+            return Ok(LogActivityPayload {
+                activity: None,
+                score_of: None,
+                replayed: false,
+                user_errors: field_errors(errors),
+            });
+        }
+        Err(Err(e)) if is_duplicate(&e) => {
+            // A concurrent request with the same key committed first: answer with its activity.
+            drop(tx);
+            let key = req.idempotency_key.as_deref().map(str::trim).unwrap_or_default();
+            let original = store::find_by_idempotency_key(p.org, &state.db, req.member_id, key)
+                .await?
+                .ok_or(AppError::Conflict("a concurrent request clashed; retry".into()))?;
+            return Ok(LogActivityPayload {
+                score_of: Some((s, original.member_id, now)),
+                activity: Some(Activity(original)),
+                replayed: true,
+                user_errors: vec![],
+            });
+        }
+        Err(Err(e)) => return Err(e.into()),
+    };
+    if !outcome.replayed {
+        crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&outcome.activity)).await?;
+    }
+    tx.commit().await.map_err(AppError::from)?;
+    if !outcome.replayed {
+        publish(state, p.org, &outcome, outcome.activity.points_cents).await;
+    }
+    Ok(LogActivityPayload {
+        replayed: outcome.replayed,
+        score_of: Some((s, outcome.activity.member_id, now)),
+        activity: Some(Activity(outcome.activity)),
+        user_errors: vec![],
+    })
+}
+
 /// After a commit: brings this instance's hot rankings up to date (read-your-writes), then
 /// tells every subscriber (and the other instances).
 async fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
@@ -785,14 +838,7 @@ async fn publish(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, del
 
 /// Tells every instance a score changed (after this instance's ranking has the new total).
 fn announce(state: &AppState, org: OrgId, outcome: &scores::LogOutcome, delta_cents: i64) {
-    state.events.publish(Event::ScoreChanged {
-        org: org.0,
-        member: outcome.activity.member_id,
-        team: outcome.team_id,
-        activity: outcome.activity.id,
-        points_delta_cents: delta_cents,
-        day: Some(outcome.activity.local_date),
-    });
+    super::queue::announce(&state.events, org, outcome, delta_cents);
 }
 
 /// Whether an error is a uniqueness clash (a concurrent duplicate of an idempotency key).
@@ -1343,53 +1389,29 @@ impl ScoringMutation {
         let state = ctx.state()?;
         let req = log_request(p, input)?;
         let now = Utc::now();
-        let s = scores::settings(p.org, &state.db).await?;
         // Whose teams the caller reaches matters only when logging for someone else.
         let reach = if req.member_id == p.member_id {
             crate::auth::Reach::Teams(HashSet::new())
         } else {
             p.reach(&state.db).await?
         };
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let outcome = match scores::log_activity(&s, &tx, p, &reach, req.clone(), now, &mut Default::default()).await {
-            Ok(o) => o,
-            Err(Ok(errors)) => {
-                return Ok(LogActivityPayload {
-                    activity: None,
-                    score_of: None,
-                    replayed: false,
-                    user_errors: field_errors(errors),
-                });
-            }
-            Err(Err(e)) if is_duplicate(&e) => {
-                // A concurrent request with the same key committed first: answer with its activity.
-                drop(tx);
-                let key = req.idempotency_key.as_deref().map(str::trim).unwrap_or_default();
-                let original = store::find_by_idempotency_key(p.org, &state.db, req.member_id, key)
-                    .await?
-                    .ok_or(AppError::Conflict("a concurrent request clashed; retry".into()))?;
-                return Ok(LogActivityPayload {
-                    score_of: Some((s, original.member_id, now)),
-                    activity: Some(Activity(original)),
-                    replayed: true,
-                    user_errors: vec![],
-                });
-            }
-            Err(Err(e)) => return Err(e.into()),
-        };
-        if !outcome.replayed {
-            crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&outcome.activity)).await?;
+        let job = LogJob { principal: p.clone(), reach: reach.clone(), request: req.clone(), now };
+        match state.logs.log(job).await {
+            Queued::Logged(outcome, s) => Ok(LogActivityPayload {
+                replayed: outcome.replayed,
+                score_of: Some((s, outcome.activity.member_id, now)),
+                activity: Some(Activity(outcome.activity)),
+                user_errors: vec![],
+            }),
+            Queued::Invalid(errors) => Ok(LogActivityPayload {
+                activity: None,
+                score_of: None,
+                replayed: false,
+                user_errors: field_errors(errors),
+            }),
+            Queued::Failed(e) => Err(e.into()),
+            Queued::Alone => log_alone(state, p, &reach, req, now).await,
         }
-        tx.commit().await.map_err(AppError::from)?;
-        if !outcome.replayed {
-            publish(state, p.org, &outcome, outcome.activity.points_cents).await;
-        }
-        Ok(LogActivityPayload {
-            replayed: outcome.replayed,
-            score_of: Some((s, outcome.activity.member_id, now)),
-            activity: Some(Activity(outcome.activity)),
-            user_errors: vec![],
-        })
     }
 
     /// Logs up to 500 activities in one transaction: all or nothing. User errors name the item
@@ -1408,6 +1430,10 @@ impl ScoringMutation {
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
         let mut memo = scores::LogMemo::batch(p.org, &tx, &requests).await?;
+        let times = requests.iter().map(|r| r.occurred_at.unwrap_or(now));
+        if let (Some(from), Some(to)) = (times.clone().min(), times.max()) {
+            memo.campaigns_between(p.org, &tx, from, to).await?;
+        }
         for (index, req) in requests.into_iter().enumerate() {
             match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
                 Ok(o) => outcomes.push(o),
@@ -1836,19 +1862,4 @@ fn start_board_feed(
             publish(compute_board(&state, &settings, request, scope_teams.as_ref(), Utc::now()).await, &mut last);
         }
     });
-}
-
-/// The `data` of an `activity.logged` webhook event.
-fn activity_event(a: &entity::activity::Model) -> serde_json::Value {
-    serde_json::json!({
-        "activityId": global_id(NodeKind::Activity, a.id),
-        "memberId": global_id(NodeKind::Member, a.member_id),
-        "activityTypeId": global_id(NodeKind::ActivityType, a.activity_type_id),
-        "quantity": a.quantity,
-        "progressPercent": a.progress_percent,
-        "points": crate::scoring::cents_to_decimal(a.points_cents).to_string(),
-        "occurredAt": a.occurred_at,
-        "dealId": a.deal_id.map(|d| global_id(NodeKind::Deal, d)),
-        "source": a.source,
-    })
 }

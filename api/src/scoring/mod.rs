@@ -4,6 +4,7 @@
 pub mod graphql;
 pub mod hot;
 pub mod model;
+pub mod queue;
 pub mod scores;
 pub mod store;
 pub mod targets;

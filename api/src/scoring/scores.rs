@@ -519,6 +519,8 @@ pub struct LogMemo {
     /// In a batch, the activities under each (member, idempotency key): stored ones read up
     /// front in one query, and the batch's own.
     keys: HashMap<(Uuid, String), activity::Model>,
+    /// Campaigns read once for every activity of a batch whose time falls in `[from, to]`.
+    window: Option<(DateTime<Utc>, DateTime<Utc>, Vec<model::CampaignRule>)>,
 }
 
 impl LogMemo {
@@ -543,6 +545,19 @@ impl LogMemo {
         };
         let keys = stored.into_iter().filter_map(|a| Some(((a.member_id, a.idempotency_key.clone()?), a))).collect();
         Ok(LogMemo { members, keys, pending: Some(Vec::new()), ..LogMemo::default() })
+    }
+
+    /// Reads the campaigns of every instant in `[from, to]` once: activities of the batch that
+    /// happen in it need no campaign query of their own.
+    pub async fn campaigns_between(
+        &mut self,
+        org: OrgId,
+        db: &impl ConnectionTrait,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> AppResult<()> {
+        self.window = Some((from, to, store::campaigns_between(org, db, from, to).await?));
+        Ok(())
     }
 
     /// Writes the batch's new activities and their day totals (a few statements in all).
@@ -676,10 +691,14 @@ pub async fn log_activity(
         }
         _ => Decimal::ZERO,
     };
-    if let std::collections::hash_map::Entry::Vacant(e) = memo.campaigns.entry(occurred_at) {
+    let in_window = memo.window.as_ref().is_some_and(|(from, to, _)| (*from..=*to).contains(&occurred_at));
+    if !in_window && let std::collections::hash_map::Entry::Vacant(e) = memo.campaigns.entry(occurred_at) {
         e.insert(store::campaigns_at(s.org, db, occurred_at).await.map_err(Err)?);
     }
-    let campaigns = memo.campaigns.get(&occurred_at).map(Vec::as_slice).unwrap_or_default();
+    let campaigns = match &memo.window {
+        Some((_, _, campaigns)) if in_window => campaigns.as_slice(),
+        _ => memo.campaigns.get(&occurred_at).map(Vec::as_slice).unwrap_or_default(),
+    };
     // The team tree matters only to campaigns limited to teams: without a running campaign
     // (the usual case) it is not read at all.
     let member_teams = match m.team_id {

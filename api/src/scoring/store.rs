@@ -363,6 +363,24 @@ pub async fn campaigns_at(org: OrgId, db: &impl ConnectionTrait, at: DateTime<Ut
     Ok(rows.iter().map(campaign_rule).collect())
 }
 
+/// The campaigns running at some instant of `[from, to]`: a superset for every instant in
+/// it, which [`CampaignRule::applies`] narrows per activity.
+pub async fn campaigns_between(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<CampaignRule>> {
+    let rows = campaign::Entity::find()
+        .filter(campaign::Column::OrganizationId.eq(org.0))
+        .filter(campaign::Column::StartsAt.lte(to))
+        .filter(campaign::Column::EndsAt.gt(from))
+        .filter(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(from)))
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(campaign_rule).collect())
+}
+
 // ---------------------------------------------------------------- targets
 
 /// A target to record.

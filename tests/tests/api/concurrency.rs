@@ -137,6 +137,42 @@ async fn fifty_clients_log_for_one_member_at_once(app: &TestApp) {
         calls += CLIENTS;
     }
 
+    // 50 single logs at once, a fifth of them with a bad quantity and a fifth refused (a rep
+    // of another team logging for this rep): concurrent calls share a write transaction, and
+    // each must still get its own answer with only the good ones counted.
+    let results = all_at_once(CLIENTS, |i| {
+        let client = &clients[i];
+        let (token, quantity) = match i % 5 {
+            0 => (&tokens[i % 3], 0),
+            1 => (&org.inbound_rep_token, 1),
+            _ => (&tokens[i % 3], 2),
+        };
+        let (quote, rep) = (&quote, &org.rep);
+        async move {
+            let input = json!({"activityTypeId": quote, "memberId": rep, "quantity": quantity});
+            call(app, client, token, LOG, json!({"i": input})).await
+        }
+    })
+    .await;
+    for (i, r) in results.iter().enumerate() {
+        match i % 5 {
+            0 => {
+                assert!(r.get("errors").is_none(), "{r}");
+                assert_eq!(r["data"]["logActivity"]["activity"], Value::Null, "{r}");
+                let field = r["data"]["logActivity"]["userErrors"][0]["field"].as_array().cloned().unwrap_or_default();
+                assert_eq!(field.last(), Some(&json!("quantity")), "{r}");
+            }
+            1 => assert_eq!(code(r), "FORBIDDEN", "{r}"),
+            _ => {
+                assert_clean(r, "logActivity");
+                assert_eq!(r["data"]["logActivity"]["activity"]["points"], 2.5, "{r}");
+                expected_cents += 250;
+                expected_count += 1;
+            }
+        }
+    }
+    calls += CLIENTS;
+
     // 50 batches of 5 at once.
     let results = all_at_once(CLIENTS, |i| {
         let (client, token, quote, rep) = (&clients[i], &tokens[i % 3], &quote, &org.rep);
@@ -251,7 +287,22 @@ async fn fifty_clients_log_for_one_member_at_once(app: &TestApp) {
     } else {
         eprintln!("the week turned during the test: the week-level reads were skipped");
     }
-    eprintln!("concurrency: {calls} concurrent logging calls, {expected_count} activities, all exact");
+    // Every single log went through the shared-transaction queue, counted once each.
+    let metrics = app.client.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let (batches, queued) = (counter("scorebord_log_batches_total"), counter("scorebord_log_batched_calls_total"));
+    assert_eq!(queued, (CLIENTS * 7) as u64, "single logActivity calls queued");
+    assert!((1..=queued).contains(&batches), "{batches} transactions for {queued} calls");
+    eprintln!(
+        "concurrency: {calls} concurrent logging calls, {expected_count} activities, all exact; \
+         {queued} single logs in {batches} transactions"
+    );
 }
 
 fn uuid_of(global_id: &str) -> uuid::Uuid {
