@@ -125,6 +125,30 @@ async fn campaigns_highest_multiplier_and_history_does_not_move(app: &TestApp) {
     // The inbound rep gets the team campaign's 3×.
     let i = log(app, &org.inbound_rep_token, json!({"activityTypeId": quote})).await;
     assert_eq!((i["activity"]["multiplier"].as_f64(), i["activity"]["points"].as_f64()), (Some(3.0), Some(9.0)));
+    // A batch reads the campaigns of its whole time span once; each item still gets the
+    // campaigns running at its own time (none before they started).
+    let many = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { activities { multiplier points campaign { name } } userErrors { field code } } }";
+    let items = json!([
+        {"activityTypeId": quote, "occurredAt": (now - chrono::Duration::hours(2)).to_rfc3339()},
+        {"activityTypeId": quote},
+        {"activityTypeId": call, "occurredAt": (now - chrono::Duration::minutes(30)).to_rfc3339()},
+    ]);
+    let batch = app.ok(&org.rep_token, many, json!({"i": {"items": items}})).await;
+    let got: Vec<(Option<f64>, Option<f64>, Value)> = batch["logActivities"]["activities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{batch}"))
+        .iter()
+        .map(|a| (a["multiplier"].as_f64(), a["points"].as_f64(), a["campaign"]["name"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some(1.0), Some(3.0), Value::Null),
+            (Some(2.0), Some(6.0), json!("Double quotes")),
+            (Some(1.5), Some(1.5), json!("All things")),
+        ],
+        "{batch}"
+    );
 
     // Changing the type's points affects later activities only.
     app.ok(
