@@ -1260,6 +1260,29 @@ mod tests {
         assert!(approx(elapsed_share(&spring, spring.start + TimeDelta::minutes(83 * 60 + 30)), 0.5));
     }
 
+    #[test]
+    fn a_day_the_zone_skipped_is_an_empty_period() {
+        // Kanton went from UTC−11 to UTC+13 after 1994-12-30; Samoa skipped 2011-12-30.
+        for (tz, day) in
+            [(chrono_tz::Pacific::Kanton, date(1994, 12, 31)), (chrono_tz::Pacific::Apia, date(2011, 12, 30))]
+        {
+            let p = period_containing(PeriodGrain::Day, day, tz, 1);
+            assert_eq!(p.start, p.end, "{tz} {day}: {p:?}");
+            assert_eq!((p.start_date, p.end_date), (day, day.succ_opt().expect("date")));
+            assert_ne!(local_date(p.start, tz), day, "no instant of {day} exists in {tz}");
+            // Its neighbours are whole and touch it, and its week still lasts 6 days of instants.
+            let before = period_containing(PeriodGrain::Day, day.pred_opt().expect("date"), tz, 1);
+            let after = period_containing(PeriodGrain::Day, day.succ_opt().expect("date"), tz, 1);
+            assert_eq!((before.end, after.start), (p.start, p.end));
+            assert_eq!((after.end - after.start).num_hours(), 24);
+            let week = period_containing(PeriodGrain::Week, day, tz, 1);
+            assert_eq!((week.end - week.start).num_hours(), 6 * 24);
+            // Pacing over it does not divide by zero: nothing before it, all of it after.
+            assert_eq!(elapsed_share(&p, p.start - TimeDelta::hours(1)), 0.0);
+            assert_eq!(elapsed_share(&p, p.end), 1.0);
+        }
+    }
+
     // ----- targets -----
 
     #[test]
