@@ -1430,10 +1430,7 @@ impl ScoringMutation {
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
         let mut memo = scores::LogMemo::batch(p.org, &tx, &requests).await?;
-        let times = requests.iter().map(|r| r.occurred_at.unwrap_or(now));
-        if let (Some(from), Some(to)) = (times.clone().min(), times.max()) {
-            memo.campaigns_between(p.org, &tx, from, to).await?;
-        }
+        memo.read_campaigns(p.org, &tx, requests.iter().map(|r| r.occurred_at.unwrap_or(now))).await?;
         for (index, req) in requests.into_iter().enumerate() {
             match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
                 Ok(o) => outcomes.push(o),

@@ -14,8 +14,6 @@
 //! the whole batch back and every caller then runs its request in a transaction of its own
 //! ([`Queued::Alone`]): the outcome is the same as if they had never been grouped, just slower.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
@@ -134,29 +132,27 @@ impl Writer {
             }
         }
         let mut answers: Vec<Option<Queued>> = jobs.iter().map(|_| None).collect();
-        let mut logged: Vec<(usize, LogOutcome)> = Vec::new();
-        let mut settings: HashMap<OrgId, OrgSettings> = HashMap::new();
+        let mut logged: Vec<(usize, LogOutcome, OrgSettings)> = Vec::new();
+        // Per organization, the members whose totals changed.
+        let mut changed: Vec<(OrgId, Vec<Uuid>)> = Vec::new();
         let tx = crate::db::begin_write(&self.db).await.map_err(|_| Rolled::Back)?;
         for (org, indexes) in &by_org {
-            let s = match scores::settings(*org, &tx).await {
-                Ok(s) => s,
-                Err(_) => return Err(Rolled::Back),
-            };
+            let s = scores::settings(*org, &tx).await.map_err(|_| Rolled::Back)?;
             let requests: Vec<LogRequest> = indexes.iter().map(|&i| jobs[i].request.clone()).collect();
             let mut memo = LogMemo::batch(*org, &tx, &requests).await.map_err(|_| Rolled::Back)?;
             let times = indexes.iter().map(|&i| jobs[i].request.occurred_at.unwrap_or(jobs[i].now));
-            if let (Some(from), Some(to)) = (times.clone().min(), times.max()) {
-                memo.campaigns_between(*org, &tx, from, to).await.map_err(|_| Rolled::Back)?;
-            }
+            memo.read_campaigns(*org, &tx, times).await.map_err(|_| Rolled::Back)?;
             let mut events = Vec::new();
+            let mut members = Vec::new();
             for (&i, request) in indexes.iter().zip(requests) {
                 let job = &jobs[i];
                 match scores::log_activity(&s, &tx, &job.principal, &job.reach, request, job.now, &mut memo).await {
                     Ok(outcome) => {
                         if !outcome.replayed {
                             events.push(activity_event(&outcome.activity));
+                            members.push(outcome.activity.member_id);
                         }
-                        logged.push((i, outcome));
+                        logged.push((i, outcome, s));
                     }
                     Err(Ok(errors)) => answers[i] = Some(Queued::Invalid(errors)),
                     // A failing statement may have spoiled the transaction (PostgreSQL).
@@ -169,28 +165,20 @@ impl Writer {
             crate::webhooks::store::enqueue_all(*org, &tx, "activity.logged", events)
                 .await
                 .map_err(|_| Rolled::Back)?;
-            settings.insert(*org, s);
+            members.sort_unstable();
+            members.dedup();
+            changed.push((*org, members));
         }
         tx.commit().await.map_err(Rolled::Unknown)?;
-        for (org, _) in &by_org {
-            let mut changed: Vec<Uuid> = logged
-                .iter()
-                .filter(|(i, o)| jobs[*i].principal.org == *org && !o.replayed)
-                .map(|(_, o)| o.activity.member_id)
-                .collect();
-            changed.sort_unstable();
-            changed.dedup();
+        for (org, members) in &changed {
             // Read-your-writes: this instance's rankings hold the new totals before anyone hears.
-            self.hot.refresh_members(*org, &changed).await;
+            self.hot.refresh_members(*org, members).await;
         }
-        for (i, outcome) in logged {
-            let org = jobs[i].principal.org;
+        for (i, outcome, s) in logged {
             if !outcome.replayed {
-                announce(&self.events, org, &outcome, outcome.activity.points_cents);
+                announce(&self.events, s.org, &outcome, outcome.activity.points_cents);
             }
-            if let Some(s) = settings.get(&org) {
-                answers[i] = Some(Queued::Logged(Box::new(outcome), *s));
-            }
+            answers[i] = Some(Queued::Logged(Box::new(outcome), s));
         }
         Ok(answers.into_iter().map(|a| a.unwrap_or(Queued::Alone)).collect())
     }

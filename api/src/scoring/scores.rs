@@ -547,16 +547,17 @@ impl LogMemo {
         Ok(LogMemo { members, keys, pending: Some(Vec::new()), ..LogMemo::default() })
     }
 
-    /// Reads the campaigns of every instant in `[from, to]` once: activities of the batch that
-    /// happen in it need no campaign query of their own.
-    pub async fn campaigns_between(
+    /// Reads the campaigns running at any of `times` (the batch's activity times) in one query:
+    /// activities of the batch need no campaign query of their own.
+    pub async fn read_campaigns(
         &mut self,
         org: OrgId,
         db: &impl ConnectionTrait,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        times: impl Iterator<Item = DateTime<Utc>> + Clone,
     ) -> AppResult<()> {
-        self.window = Some((from, to, store::campaigns_between(org, db, from, to).await?));
+        if let (Some(from), Some(to)) = (times.clone().min(), times.max()) {
+            self.window = Some((from, to, store::campaigns_between(org, db, from, to).await?));
+        }
         Ok(())
     }
 

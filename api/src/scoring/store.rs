@@ -353,14 +353,7 @@ pub fn campaign_rule(c: &campaign::Model) -> CampaignRule {
 
 /// Campaigns whose window contains `at`.
 pub async fn campaigns_at(org: OrgId, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<Vec<CampaignRule>> {
-    let rows = campaign::Entity::find()
-        .filter(campaign::Column::OrganizationId.eq(org.0))
-        .filter(campaign::Column::StartsAt.lte(at))
-        .filter(campaign::Column::EndsAt.gt(at))
-        .filter(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(at)))
-        .all(db)
-        .await?;
-    Ok(rows.iter().map(campaign_rule).collect())
+    campaigns_between(org, db, at, at).await
 }
 
 /// The campaigns running at some instant of `[from, to]`: a superset for every instant in
