@@ -105,6 +105,13 @@ pub struct Config {
     #[arg(long, env = "LOGIN_THROTTLE_WINDOW_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     pub login_throttle_window_seconds: u64,
 
+    /// Seconds an authenticated member (role, team, active) is remembered between requests.
+    /// Changes made through this API or another instance on the same PostgreSQL database take
+    /// effect at once (they publish MembersChanged); this bounds how long a change made outside
+    /// the server (SQL, the CLI on SQLite) can go unseen. 0 loads the member on every request.
+    #[arg(long, env = "MEMBER_CACHE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub member_cache_seconds: u64,
+
     /// Take the client address from the last `X-Forwarded-For` entry (the address the reverse
     /// proxy in front of this server saw). Set it only behind such a proxy: otherwise clients
     /// could name any address they like.
@@ -145,6 +152,7 @@ impl Config {
             login_failures_per_account: 5,
             login_failures_per_address: 30,
             login_throttle_window_seconds: 900,
+            member_cache_seconds: 5,
             trust_forwarded_for: false,
         }
     }

@@ -80,7 +80,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth, Response> {
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| format!("Bearer {}", k.trim()));
     let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned).or(api_key);
-    authenticate(&state.db, &state.jwt, header.as_deref()).await.map_err(|e| {
+    authenticate(&state.db, &state.jwt, &state.members, header.as_deref()).await.map_err(|e| {
         let err: async_graphql::Error = e.into();
         let body = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()

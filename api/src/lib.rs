@@ -67,6 +67,10 @@ impl App {
             std::time::Duration::from_secs(config.login_throttle_window_seconds),
         ));
         let metrics = Arc::new(metrics::Metrics::new()?);
+        let members = Arc::new(auth::cache::MemberCache::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+        ));
         let logs = scoring::queue::LogQueue::start(db.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
             logs,
@@ -78,6 +82,7 @@ impl App {
             metrics,
             limiter: Arc::new(graphql::access::RateLimiter::new(config_limits.0, config_limits.1)),
             login_throttle,
+            members,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

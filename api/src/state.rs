@@ -28,6 +28,8 @@ pub struct AppState {
     pub logs: crate::scoring::queue::LogQueue,
     /// Cost budgets per principal.
     pub limiter: Arc<crate::graphql::access::RateLimiter>,
+    /// Members loaded by authentication, kept until membership changes (or a few seconds).
+    pub members: Arc<crate::auth::cache::MemberCache>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

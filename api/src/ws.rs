@@ -239,7 +239,7 @@ pub async fn serve(
 
     // 2. Authenticate from the payload.
     let token = token_from_payload(payload.as_ref());
-    let auth = match authenticate(&state.app.db, &state.app.jwt, token.as_deref()).await {
+    let auth = match authenticate(&state.app.db, &state.app.jwt, &state.app.members, token.as_deref()).await {
         Ok(Auth::Member(p)) => Auth::Member(p),
         Ok(Auth::Anonymous) => {
             let _ = sink

@@ -3,10 +3,12 @@
 //! A request carries at most one credential: a bearer access token (HS256 from this server,
 //! or RS256/ES256 from an organization's identity provider). It is verified, then the member
 //! is loaded, so a deactivated member or a changed role takes effect at once, not when the
-//! token expires. The result is an [`Auth`] value in the GraphQL context; resolvers ask it for
+//! token expires (loaded members are kept in [`cache::MemberCache`] until anything about
+//! members changes, or a few seconds at most). The result is an [`Auth`] value in the GraphQL context; resolvers ask it for
 //! a [`Principal`] and check a [`Permission`] with one call.
 
 pub mod api_keys;
+pub mod cache;
 pub mod graphql;
 pub mod jwt;
 pub mod keys_graphql;
@@ -24,7 +26,8 @@ use crate::error::{AppError, AppResult};
 use crate::org::model::{OrgId, Role};
 use jwt::JwtKeys;
 
-/// An authenticated member, as loaded from the database for this request.
+/// An authenticated member, as loaded from the database (or from [`cache::MemberCache`], which
+/// is dropped whenever members change).
 #[derive(Clone, Debug)]
 pub struct Principal {
     /// The member's organization: the tenant every store call of this request is scoped to.
@@ -232,7 +235,12 @@ impl Principal {
 }
 
 /// Turns an `Authorization` header value into an [`Auth`].
-pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Option<&str>) -> AppResult<Auth> {
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    keys: &JwtKeys,
+    members: &cache::MemberCache,
+    header: Option<&str>,
+) -> AppResult<Auth> {
     let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Auth::Anonymous);
     };
@@ -258,17 +266,26 @@ pub async fn authenticate(db: &impl ConnectionTrait, keys: &JwtKeys, header: Opt
     let Ok(member_id) = Uuid::parse_str(&claims.sub) else {
         return Ok(Auth::Invalid("token subject is not a member ID".into()));
     };
+    let now = std::time::Instant::now();
+    if let Some(p) = members.get(&claims.org, member_id, now) {
+        return Ok(Auth::Member(p));
+    }
+    let epoch = members.epoch();
     let Some(org) = crate::org::store::resolve_org(db, &claims.org).await? else {
         return Ok(Auth::Invalid("token organization is unknown".into()));
     };
     match crate::org::store::find_member(org, db, member_id).await? {
-        Some(m) if m.active => Ok(Auth::Member(Principal {
-            org,
-            member_id: m.id,
-            role: Role::parse(&m.role).unwrap_or(Role::Viewer),
-            team_id: m.team_id,
-            api_key: None,
-        })),
+        Some(m) if m.active => {
+            let p = Principal {
+                org,
+                member_id: m.id,
+                role: Role::parse(&m.role).unwrap_or(Role::Viewer),
+                team_id: m.team_id,
+                api_key: None,
+            };
+            members.put(&claims.org, &p, epoch, now);
+            Ok(Auth::Member(p))
+        }
         Some(_) => Ok(Auth::Invalid("member is deactivated".into())),
         None => Ok(Auth::Invalid("token member is unknown".into())),
     }

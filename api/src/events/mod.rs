@@ -39,6 +39,9 @@
 
 mod postgres;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sea_orm::{DatabaseConnection, DbBackend};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -128,6 +131,31 @@ impl Event {
     pub fn concerns(&self, org: OrgId) -> bool {
         matches!(self, Event::Resync) || self.org() == org
     }
+
+    /// Whether what authentication loads (a member's role, team, active flag, the
+    /// organization a token names) may have changed: cached members are then stale.
+    pub fn changes_membership(&self) -> bool {
+        matches!(self, Event::MembersChanged { .. } | Event::OrganizationChanged { .. } | Event::Resync)
+    }
+}
+
+/// This process's end of the bus: the broadcast channel, and the membership epoch, a counter
+/// raised before every event that [changes membership](Event::changes_membership) is delivered
+/// (published here or received from another instance).
+#[derive(Clone, Debug)]
+pub(crate) struct Local {
+    sender: broadcast::Sender<Event>,
+    epoch: Arc<AtomicU64>,
+}
+
+impl Local {
+    /// Delivers to this process's subscribers (none is not an error).
+    pub(crate) fn send(&self, event: Event) {
+        if event.changes_membership() {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = self.sender.send(event);
+    }
 }
 
 /// Capacity of the in-process channel; a subscriber further behind than this skips ahead.
@@ -136,7 +164,7 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// Cloneable handle to the bus.
 #[derive(Clone, Debug)]
 pub struct EventBus {
-    sender: broadcast::Sender<Event>,
+    local: Local,
     /// On PostgreSQL: the queue to the task that notifies the other instances.
     remote: Option<postgres::Outbox>,
 }
@@ -151,7 +179,7 @@ impl EventBus {
     /// A new, empty bus that reaches this process only.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        EventBus { sender, remote: None }
+        EventBus { local: Local { sender, epoch: Arc::new(AtomicU64::new(0)) }, remote: None }
     }
 
     /// The bus for an application on `db`. On PostgreSQL it also connects to the other instances
@@ -161,7 +189,7 @@ impl EventBus {
     pub async fn start(database_url: &str, db: &DatabaseConnection) -> Result<EventBus, sea_orm::sqlx::Error> {
         let mut bus = EventBus::new();
         if db.get_database_backend() == DbBackend::Postgres {
-            bus.remote = Some(postgres::start(database_url, bus.sender.clone()).await?);
+            bus.remote = Some(postgres::start(database_url, bus.local.clone()).await?);
         }
         Ok(bus)
     }
@@ -177,13 +205,19 @@ impl EventBus {
         if let Some(remote) = &self.remote {
             remote.enqueue(event.clone());
         }
-        // No subscribers is not an error.
-        let _ = self.sender.send(event);
+        self.local.send(event);
     }
 
     /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.sender.subscribe()
+        self.local.sender.subscribe()
+    }
+
+    /// The membership epoch: it moves whenever an event that [changes
+    /// membership](Event::changes_membership) reaches this process, before subscribers see it.
+    /// Read it before loading a member; a cached copy is current while the epoch has not moved.
+    pub fn membership_epoch(&self) -> u64 {
+        self.local.epoch.load(Ordering::SeqCst)
     }
 }
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 use sea_orm::sqlx;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::Event;
@@ -82,7 +82,7 @@ impl Outbox {
 
 /// Connects the listener (so this instance hears everything published after this returns) and
 /// spawns the publisher and listener tasks, which re-broadcast into `local`.
-pub(super) async fn start(database_url: &str, local: broadcast::Sender<Event>) -> Result<Outbox, sqlx::Error> {
+pub(super) async fn start(database_url: &str, local: super::Local) -> Result<Outbox, sqlx::Error> {
     let options = PgConnectOptions::from_str(database_url)?;
     let instance = random_instance_id();
     let listener = connect_listener(&options).await?;
@@ -256,7 +256,7 @@ async fn connect_listener(options: &PgConnectOptions) -> Result<PgListener, sqlx
 async fn run_listener(
     options: PgConnectOptions,
     instance: Uuid,
-    local: broadcast::Sender<Event>,
+    local: super::Local,
     mut listener: PgListener,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -286,19 +286,18 @@ async fn run_listener(
             }
         };
         tracing::warn!("listening again; events from other instances may have been missed: subscribers resync");
-        let _ = local.send(Event::Resync);
+        local.send(Event::Resync);
     }
 }
 
 /// Delivers notifications from other instances until the connection is lost; returns why.
-async fn receive(listener: &mut PgListener, instance: Uuid, local: &broadcast::Sender<Event>) -> String {
+async fn receive(listener: &mut PgListener, instance: Uuid, local: &super::Local) -> String {
     loop {
         match tokio::time::timeout(IDLE_PING_AFTER, listener.try_recv()).await {
             Ok(Ok(Some(notification))) => match unpack(instance, notification.payload()) {
                 Ok(events) => {
                     for event in events {
-                        // No subscribers is not an error.
-                        let _ = local.send(event);
+                        local.send(event);
                     }
                 }
                 Err(error) => tracing::warn!(%error, "ignoring an unreadable notification on {CHANNEL}"),

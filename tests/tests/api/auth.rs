@@ -7,6 +7,8 @@ backend_tests!(
     token_failures_are_unauthenticated,
     issuer_and_audience_are_checked,
     deactivated_member_token_is_refused,
+    a_role_change_takes_effect_at_once,
+    members_changed_outside_the_api_are_seen_within_the_cache_ttl,
     login_and_refresh_rotation_with_reuse_detection,
     logout_ends_the_login,
     change_password,
@@ -116,6 +118,8 @@ async fn issuer_and_audience_are_checked(app: &TestApp) {
 
 async fn deactivated_member_token_is_refused(app: &TestApp) {
     let org = app.seed_org("acme").await;
+    // The member was just authenticated (and is remembered by this instance)…
+    assert!(app.gql(Some(&org.rep_token), VIEWER, json!({})).await.get("errors").is_none());
     let data = app
         .ok(
             &org.admin_token,
@@ -155,6 +159,69 @@ async fn refresh(app: &TestApp, token: &str) -> Value {
         json!({"t": token}),
     )
     .await
+}
+
+/// The role authentication loads is current on the very next request, even though the member
+/// was remembered by the previous one.
+async fn a_role_change_takes_effect_at_once(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let keys = "{ apiKeys { id } }";
+    let body = app.gql(Some(&org.rep_token), keys, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "a rep may not list API keys: {body}");
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!) { updateMember(input: {id: $id, role: ADMIN}) { member { role } } }",
+        json!({"id": org.rep}),
+    )
+    .await;
+    let listed = app.ok(&org.rep_token, keys, json!({})).await;
+    assert!(listed["apiKeys"].is_array(), "{listed}");
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!) { updateMember(input: {id: $id, role: REP}) { member { role } } }",
+        json!({"id": org.rep}),
+    )
+    .await;
+    let body = app.gql(Some(&org.rep_token), keys, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}
+
+/// A change that bypasses the API (SQL by hand, the CLI on another process) publishes nothing:
+/// a remembered member is then served for at most `MEMBER_CACHE_SECONDS`; with 0, never.
+async fn members_changed_outside_the_api_are_seen_within_the_cache_ttl(app: &TestApp) {
+    use entity::member;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, sea_query::Expr};
+    let set_active = |db: sea_orm::DatabaseConnection, id: String, active: bool| async move {
+        let id = uuid::Uuid::parse_str(&id).unwrap();
+        member::Entity::update_many()
+            .col_expr(member::Column::Active, Expr::value(active))
+            .filter(member::Column::Id.eq(id))
+            .exec(&db)
+            .await
+            .unwrap();
+    };
+    let ttl = std::time::Duration::from_secs(3);
+    let cached = TestApp::spawn_with(app.backend, |c| c.member_cache_seconds = ttl.as_secs()).await;
+    let org = cached.seed_org("acme").await;
+    assert!(cached.gql(Some(&org.rep_token), VIEWER, json!({})).await.get("errors").is_none());
+    let changed = std::time::Instant::now();
+    set_active(cached.state.db.clone(), member_uuid(&org.rep), false).await;
+    loop {
+        let body = cached.gql(Some(&org.rep_token), VIEWER, json!({})).await;
+        if body.get("errors").is_some() {
+            assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+            break;
+        }
+        assert!(changed.elapsed() < ttl + std::time::Duration::from_secs(2), "still served after the TTL");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let uncached = TestApp::spawn_with(app.backend, |c| c.member_cache_seconds = 0).await;
+    let org = uncached.seed_org("acme").await;
+    assert!(uncached.gql(Some(&org.rep_token), VIEWER, json!({})).await.get("errors").is_none());
+    set_active(uncached.state.db.clone(), member_uuid(&org.rep), false).await;
+    let body = uncached.gql(Some(&org.rep_token), VIEWER, json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "with no cache the next request sees it: {body}");
 }
 
 async fn login_and_refresh_rotation_with_reuse_detection(app: &TestApp) {

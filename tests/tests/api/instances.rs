@@ -66,6 +66,37 @@ async fn assert_nothing_more(ws: &mut Ws) {
     }
 }
 
+/// Each instance remembers authenticated members; a deactivation made through another instance
+/// reaches it over LISTEN/NOTIFY and takes effect long before the cache would expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_deactivated_on_one_instance_is_refused_on_the_other_at_once() {
+    if !postgres_configured() {
+        eprintln!("TEST_POSTGRES_URL is not set: the multi-instance test did not run (it needs PostgreSQL)");
+        return;
+    }
+    let a = TestApp::spawn_with(scorebord_tests::Backend::Postgres, |c| c.member_cache_seconds = 300).await;
+    let b = a.second_instance().await;
+    let org = a.seed_org("acme").await;
+    let viewer = "{ viewer { member { name } } }";
+    assert!(b.gql(Some(&org.rep_token), viewer, json!({})).await.get("errors").is_none());
+    a.ok(
+        &org.admin_token,
+        "mutation($id: ID!) { deactivateMember(input: {id: $id}) { member { active } } }",
+        json!({"id": org.rep}),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let body = b.gql(Some(&org.rep_token), viewer, json!({})).await;
+        if body.get("errors").is_some() {
+            assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+            break;
+        }
+        assert!(started.elapsed() < DELIVERY_BUDGET, "instance B still serves the deactivated member");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_reaches_subscribers_on_every_instance_exactly_once() {
     let Some((a, b)) = two_instances().await else { return };
