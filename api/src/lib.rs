@@ -71,6 +71,10 @@ impl App {
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
         ));
+        let settings = Arc::new(scoring::scores::SettingsCache::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+        ));
         let logs = scoring::queue::LogQueue::start(db.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
             logs,
@@ -83,6 +87,7 @@ impl App {
             limiter: Arc::new(graphql::access::RateLimiter::new(config_limits.0, config_limits.1)),
             login_throttle,
             members,
+            settings,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

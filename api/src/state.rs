@@ -30,6 +30,8 @@ pub struct AppState {
     pub limiter: Arc<crate::graphql::access::RateLimiter>,
     /// Members loaded by authentication, kept until membership changes (or a few seconds).
     pub members: Arc<crate::auth::cache::MemberCache>,
+    /// Organization settings for reads, kept until the organization changes (or a few seconds).
+    pub settings: Arc<crate::scoring::scores::SettingsCache>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

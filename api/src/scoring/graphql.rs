@@ -1033,9 +1033,10 @@ impl ScoringQuery {
         #[graphql(desc = "The period.")] period: PeriodInput,
     ) -> Result<Score> {
         let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
+        let state = ctx.state()?;
+        let db = &state.db;
         let spec = period_spec(&period)?;
-        let s = scores::settings(p.org, db).await?;
+        let s = state.settings.get(p.org, db).await?;
         let now = Utc::now();
         let scope = p.read_scope(db).await?;
         if member_id.is_some() && team_id.is_some() {
@@ -1065,7 +1066,7 @@ impl ScoringQuery {
     ) -> Result<Leaderboard> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let (s, spec_parts) = board_request(p, &state.db, &input).await?;
+        let (s, spec_parts) = board_request(p, state, &input).await?;
         Ok(compute_board(state, &s, spec_parts, None, Utc::now()).await?.into())
     }
 
@@ -1132,9 +1133,10 @@ impl ScoringQuery {
 
 async fn board_request(
     p: &Principal,
-    db: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
     input: &LeaderboardInput,
 ) -> AppResult<(OrgSettings, BoardRequest)> {
+    let db = &state.db;
     if !(1..=200).contains(&input.first) {
         return Err(AppError::bad_input(format!("'first' must be between 1 and 200, got {}", input.first)));
     }
@@ -1151,7 +1153,7 @@ async fn board_request(
     if let PeriodSpec::Campaign(c) = spec {
         store::find_campaign(p.org, db, c).await?.ok_or(AppError::NotFound("campaign"))?;
     }
-    let s = scores::settings(p.org, db).await?;
+    let s = state.settings.get(p.org, db).await?;
     Ok((
         s,
         BoardRequest {
@@ -1751,7 +1753,7 @@ impl ScoringSubscription {
         let p = ctx.principal()?.clone();
         let state = ctx.state()?.clone();
         let db = state.db.clone();
-        let (s, request) = board_request(&p, &db, &input).await?;
+        let (s, request) = board_request(&p, &state, &input).await?;
         let org = p.org;
         // Subscribers of the same board share one feed; the first one starts it (and the
         // team's subtree is resolved once per feed, not per subscriber).

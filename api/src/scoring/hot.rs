@@ -111,6 +111,11 @@ impl HotPeriod {
                 _ => place,
             };
             previous = Some((*points, rank));
+            if entries.len() == first && scope.is_none() {
+                // Unscoped, every ranked member counts: the rest need not be walked.
+                total = state.order.len();
+                break;
+            }
             if entries.len() < first {
                 let attainment = model::attainment_percent(cents_to_decimal(*points), r.target);
                 entries.push(BoardEntry {
@@ -624,6 +629,10 @@ mod tests {
         h.state.write().expect("lock").set(Uuid::from_u128(4), 1000);
         let b = h.board(None, 1, now);
         assert_eq!(ranks(&b), vec![(1, "dave".into(), 1000)]);
+        assert_eq!(b.total_entries, 4, "the unscoped walk stops early but counts everyone");
+        let b = h.board(None, 3, now);
+        assert_eq!(ranks(&b), vec![(1, "dave".into(), 1000), (2, "carol".into(), 900), (3, "Alice".into(), 500)]);
+        assert_eq!(b.total_entries, 4);
         // Unknown members (not active at build) are ignored.
         h.state.write().expect("lock").set(Uuid::from_u128(99), 5);
         assert_eq!(h.board(None, 10, now).total_entries, 4);

@@ -44,6 +44,49 @@ pub async fn settings(org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSet
     })
 }
 
+/// Organization settings remembered by this instance, like members in
+/// [`crate::auth::cache::MemberCache`]: an entry is served while the bus's membership epoch
+/// has not moved (every `OrganizationChanged` raises it, here before the mutation answers,
+/// elsewhere when the event arrives) and for at most `MEMBER_CACHE_SECONDS`. Reads that ask
+/// for the settings on every request (boards, scores) use it; writes read them in their
+/// transaction.
+#[derive(Debug)]
+pub struct SettingsCache {
+    events: crate::events::EventBus,
+    ttl: std::time::Duration,
+    entries: std::sync::RwLock<HashMap<OrgId, (OrgSettings, u64, std::time::Instant)>>,
+}
+
+impl SettingsCache {
+    /// A cache that trusts entries for `ttl` (zero: never) while `events` reports no change.
+    pub fn new(events: crate::events::EventBus, ttl: std::time::Duration) -> Self {
+        SettingsCache { events, ttl, entries: Default::default() }
+    }
+
+    /// The organization's settings, from memory when still current.
+    pub async fn get(&self, org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSettings> {
+        let now = std::time::Instant::now();
+        let epoch = self.events.membership_epoch();
+        if !self.ttl.is_zero()
+            && let Some((s, at_epoch, loaded)) =
+                self.entries.read().unwrap_or_else(|e| e.into_inner()).get(&org).copied()
+            && at_epoch == epoch
+            && now.saturating_duration_since(loaded) < self.ttl
+        {
+            return Ok(s);
+        }
+        let s = settings(org, db).await?;
+        if !self.ttl.is_zero() {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= 10_000 {
+                entries.clear();
+            }
+            entries.insert(org, (s, epoch, now));
+        }
+        Ok(s)
+    }
+}
+
 /// Which period a score or board covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeriodSpec {

@@ -126,7 +126,15 @@ async fn campaigns_highest_multiplier_and_history_does_not_move(app: &TestApp) {
     let i = log(app, &org.inbound_rep_token, json!({"activityTypeId": quote})).await;
     assert_eq!((i["activity"]["multiplier"].as_f64(), i["activity"]["points"].as_f64()), (Some(3.0), Some(9.0)));
     // A batch reads the campaigns of its whole time span once; each item still gets the
-    // campaigns running at its own time (none before they started).
+    // campaigns running at its own time (none before they started). The rep started today;
+    // two hours ago may be yesterday, before their start, so their start moves back a week.
+    let week_ago = (now - chrono::Duration::days(7)).date_naive().to_string();
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!, $d: NaiveDate!) { updateMember(input: {id: $id, startDate: $d}) { member { startDate } } }",
+        json!({"id": org.rep, "d": week_ago}),
+    )
+    .await;
     let many = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { activities { multiplier points campaign { name } } userErrors { field code } } }";
     let items = json!([
         {"activityTypeId": quote, "occurredAt": (now - chrono::Duration::hours(2)).to_rfc3339()},
