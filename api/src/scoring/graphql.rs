@@ -745,7 +745,11 @@ fn parse_text(field: &str, raw: Option<String>, max: usize) -> Result<Option<Str
 /// The parts of `Score` the operation selects.
 fn score_parts(ctx: &Context<'_>) -> ScoreParts {
     let look = ctx.look_ahead();
-    ScoreParts { streak: look.field("streakWeeks").exists(), by_type: look.field("byActivityType").exists() }
+    ScoreParts {
+        target: ["target", "attainmentPercent", "pacingPercent"].iter().any(|f| look.field(f).exists()),
+        streak: look.field("streakWeeks").exists(),
+        by_type: look.field("byActivityType").exists(),
+    }
 }
 
 async fn current_week_score(
@@ -1038,7 +1042,6 @@ impl ScoringQuery {
         let spec = period_spec(&period)?;
         let s = state.settings.get(p.org, db).await?;
         let now = Utc::now();
-        let scope = p.read_scope(db).await?;
         if member_id.is_some() && team_id.is_some() {
             return Err(AppError::bad_input("give memberId or teamId, not both").into());
         }
@@ -1046,7 +1049,7 @@ impl ScoringQuery {
         if let Some(team) = &team_id {
             let team = decode_id(team, NodeKind::Team)?;
             org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-            scope.board(Some(team))?;
+            p.read_scope(db).await?.board(Some(team))?;
             return Ok(scores::team_score(&s, db, team, period, now).await?.into());
         }
         let member = match &member_id {
@@ -1054,7 +1057,10 @@ impl ScoringQuery {
             None => p.member_id,
         };
         let m = org_store::find_member(p.org, db, member).await?.ok_or(AppError::NotFound("member"))?;
-        scope.member(p, &m)?;
+        // Everyone may read their own score: the scope (a team-tree read) only for others'.
+        if m.id != p.member_id {
+            p.read_scope(db).await?.member(p, &m)?;
+        }
         Ok(scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?.into())
     }
 

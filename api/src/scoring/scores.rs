@@ -228,6 +228,8 @@ async fn past_weeks(
 /// pay for the 52-week streak history or the per-type breakdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScoreParts {
+    /// `target`, `attainmentPercent` or `pacingPercent` (`streakWeeks` reads targets too).
+    pub target: bool,
     /// `streakWeeks`.
     pub streak: bool,
     /// `byActivityType`.
@@ -236,10 +238,11 @@ pub struct ScoreParts {
 
 impl ScoreParts {
     /// Everything.
-    pub const ALL: ScoreParts = ScoreParts { streak: true, by_type: true };
+    pub const ALL: ScoreParts = ScoreParts { target: true, streak: true, by_type: true };
 }
 
-/// A member's score in a period (`streak_weeks` is `None` and `by_type` empty when not asked for).
+/// A member's score in a period (`streak_weeks` is `None`, `by_type` empty and the target
+/// with what derives from it `None` when not asked for).
 pub async fn member_score(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
@@ -248,7 +251,7 @@ pub async fn member_score(
     now: DateTime<Utc>,
     parts: ScoreParts,
 ) -> AppResult<ScoreData> {
-    let book = target_book(s.org, db).await?;
+    let book = if parts.target || parts.streak { target_book(s.org, db).await? } else { TargetBook::default() };
     let t = totals(s, db, Some(&[m.id]), &p).await?;
     let (points_cents, activity_count) = t.get(&m.id).copied().unwrap_or((0, 0));
     let target = member_target(&book, m, &p);
