@@ -18,87 +18,53 @@
 //! overlaps a change is never served after it. Only active members are cached; a refused token
 //! is checked against the database each time. API keys are not cached.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
 use super::Principal;
 use crate::events::EventBus;
+use crate::events::cache::EpochCache;
 
 /// Entries kept at most; past it the stale ones go, and if that is not enough, all of them.
 const CAPACITY: usize = 100_000;
 
-/// See the module documentation.
+/// See the module documentation. Keyed by member; each entry keeps the organization claim of
+/// the token it was loaded for (an ID or a slug).
 #[derive(Debug)]
-pub struct MemberCache {
-    events: EventBus,
-    ttl: Duration,
-    entries: RwLock<HashMap<Uuid, Entry>>,
-}
-
-#[derive(Debug, Clone)]
-struct Entry {
-    /// The organization claim of the token it was loaded for (an ID or a slug).
-    org_claim: Box<str>,
-    principal: Principal,
-    epoch: u64,
-    loaded: Instant,
-}
+pub struct MemberCache(EpochCache<Uuid, (Box<str>, Principal)>);
 
 impl MemberCache {
     /// A cache that trusts entries for `ttl` (zero: never) while `events` reports no change.
     pub fn new(events: EventBus, ttl: Duration) -> Self {
-        MemberCache { events, ttl, entries: RwLock::new(HashMap::new()) }
+        MemberCache(EpochCache::new(events, ttl, CAPACITY))
     }
 
     /// The epoch to store with what is loaded next: read it before loading.
     pub fn epoch(&self) -> u64 {
-        self.events.membership_epoch()
+        self.0.epoch()
     }
 
     /// The cached principal of `member` for a token naming `org_claim`, if still current.
     pub fn get(&self, org_claim: &str, member: Uuid, now: Instant) -> Option<Principal> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let epoch = self.epoch();
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(&member)?;
-        (entry.epoch == epoch
-            && &*entry.org_claim == org_claim
-            && now.saturating_duration_since(entry.loaded) < self.ttl)
-            .then(|| entry.principal.clone())
+        self.0.get(&member, now).filter(|(claim, _)| &**claim == org_claim).map(|(_, p)| p)
     }
 
-    /// Remembers `principal`, loaded at `now` after reading `epoch`.
+    /// Remembers `principal`, loaded at `now` after reading `epoch` (API keys are not kept).
     pub fn put(&self, org_claim: &str, principal: &Principal, epoch: u64, now: Instant) {
-        if self.ttl.is_zero() || principal.api_key.is_some() {
-            return;
+        if principal.api_key.is_none() {
+            self.0.put(principal.member_id, (org_claim.into(), principal.clone()), epoch, now);
         }
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= CAPACITY && !entries.contains_key(&principal.member_id) {
-            let current = self.events.membership_epoch();
-            entries.retain(|_, e| e.epoch == current && now.saturating_duration_since(e.loaded) < self.ttl);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(
-            principal.member_id,
-            Entry { org_claim: org_claim.into(), principal: principal.clone(), epoch, loaded: now },
-        );
     }
 
     /// How many members are remembered (current or not).
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.0.len()
     }
 
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.is_empty()
     }
 }
 

@@ -37,6 +37,7 @@
 //! the nil ID, which is no organization's, so a subscriber that forgets `Resync` misses a
 //! reload but never sees another tenant. [`Event::concerns`] answers both at once.
 
+pub mod cache;
 mod postgres;
 
 use std::sync::Arc;

@@ -51,38 +51,23 @@ pub async fn settings(org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSet
 /// for the settings on every request (boards, scores) use it; writes read them in their
 /// transaction.
 #[derive(Debug)]
-pub struct SettingsCache {
-    events: crate::events::EventBus,
-    ttl: std::time::Duration,
-    entries: std::sync::RwLock<HashMap<OrgId, (OrgSettings, u64, std::time::Instant)>>,
-}
+pub struct SettingsCache(crate::events::cache::EpochCache<OrgId, OrgSettings>);
 
 impl SettingsCache {
     /// A cache that trusts entries for `ttl` (zero: never) while `events` reports no change.
     pub fn new(events: crate::events::EventBus, ttl: std::time::Duration) -> Self {
-        SettingsCache { events, ttl, entries: Default::default() }
+        SettingsCache(crate::events::cache::EpochCache::new(events, ttl, 10_000))
     }
 
     /// The organization's settings, from memory when still current.
     pub async fn get(&self, org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSettings> {
         let now = std::time::Instant::now();
-        let epoch = self.events.membership_epoch();
-        if !self.ttl.is_zero()
-            && let Some((s, at_epoch, loaded)) =
-                self.entries.read().unwrap_or_else(|e| e.into_inner()).get(&org).copied()
-            && at_epoch == epoch
-            && now.saturating_duration_since(loaded) < self.ttl
-        {
+        if let Some(s) = self.0.get(&org, now) {
             return Ok(s);
         }
+        let epoch = self.0.epoch();
         let s = settings(org, db).await?;
-        if !self.ttl.is_zero() {
-            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-            if entries.len() >= 10_000 {
-                entries.clear();
-            }
-            entries.insert(org, (s, epoch, now));
-        }
+        self.0.put(org, s, epoch, now);
         Ok(s)
     }
 }
