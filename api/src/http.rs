@@ -1,7 +1,10 @@
 //! The HTTP surface: `/graphql` (POST queries, GET GraphiQL, WebSocket subscriptions),
 //! `/healthz`, `/readyz` and `/metrics`.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::http::WebSocketProtocols;
@@ -16,7 +19,9 @@ use migration::MigratorTrait;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Auth, authenticate};
+use crate::graphql::response_cache::{Hit, Key, Probe};
 use crate::graphql::{AppSchema, with_request_data};
+use crate::org::model::OrgId;
 use crate::state::AppState;
 
 /// Router state: the services and the schema.
@@ -97,12 +102,76 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         request.extensions(),
         state.app.config.trust_forwarded_for,
     );
-    let request = match read_graphql_request(request).await {
+    let (request, body) = match read_graphql_request(request).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let request = with_request_data(request, &state.app, auth).data(address);
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let cache = &state.app.responses;
+    let key = match (&auth, body) {
+        (Auth::Member(p), Some(body)) if cache.enabled() => {
+            Some(Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body })
+        }
+        _ => None,
+    };
+    let Some(key) = key else {
+        let request = with_request_data(request, &state.app, auth).data(address);
+        return GraphQLResponse::from(state.schema.execute(request).await).into_response();
+    };
+    // The version is read before the lookup and before executing: an answer is only ever
+    // kept under a version no newer than the data it was computed from.
+    let versions = state.app.events.data_versions();
+    let version = versions.get(OrgId(key.org));
+    let started = Instant::now();
+    if let (Some(hit), Auth::Member(p)) = (cache.get(&key, version, started), &auth) {
+        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started);
+    }
+    let probe = Arc::new(Probe::default());
+    let request = with_request_data(request, &state.app, auth).data(address).data(probe.clone());
+    let response = state.schema.execute(request).await;
+    let Some(until) = probe.valid_until().filter(|_| response.is_ok() && response.http_headers.is_empty()) else {
+        return GraphQLResponse::from(response).into_response();
+    };
+    let Ok(data) = serde_json::to_vec(&response.data) else {
+        return GraphQLResponse::from(response).into_response();
+    };
+    let now = Instant::now();
+    let left = (until - Utc::now()).to_std().unwrap_or_default();
+    let hit = Hit { data: data.into(), complexity: probe.complexity() };
+    cache.put(key, hit, version, now, now + left, |k| versions.get(OrgId(k.org)));
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Answers from the response cache: the kept `data`, with the cost spent from the caller's
+/// budget now (or the RATE_LIMITED error the query would have met), counted in the metrics
+/// like an executed request.
+fn serve_cached(
+    app: &AppState,
+    p: &crate::auth::Principal,
+    operation: Option<&str>,
+    hit: Hit,
+    started: Instant,
+) -> Response {
+    let (cost, error) = crate::graphql::access::charge(&app.limiter, p, hit.complexity, started);
+    let data = error.is_none().then_some(hit.data);
+    let cost = serde_json::to_vec(&cost).unwrap_or_else(|_| b"null".to_vec());
+    let mut body = Vec::with_capacity(data.as_ref().map_or(0, |d| d.len()) + cost.len() + 64);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(data.as_deref().unwrap_or(b"null"));
+    if let Some(error) = &error {
+        body.extend_from_slice(b",\"errors\":[");
+        body.extend_from_slice(&serde_json::to_vec(error).unwrap_or_else(|_| b"{}".to_vec()));
+        body.push(b']');
+        app.metrics.errors.with_label_values(&["RATE_LIMITED"]).inc();
+    }
+    body.extend_from_slice(b",\"extensions\":{\"cost\":");
+    body.extend_from_slice(&cost);
+    body.extend_from_slice(b"}}");
+    let operation = crate::graphql::observability::label(operation);
+    let outcome = if error.is_none() { "ok" } else { "error" };
+    app.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
+    app.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
+    app.metrics.cached_responses.inc();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// A request refused before it reaches GraphQL, answered like a GraphQL error (`data: null`,
@@ -141,7 +210,10 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
 /// multipart upload. Anything else is refused with a status and a message a developer can act
 /// on, never a debug dump: 415 for another content type, 413 over the size limit, 400 for a
 /// body that is not UTF-8, not JSON, a batch, or not shaped like a GraphQL request.
-async fn read_graphql_request(request: axum::extract::Request) -> Result<async_graphql::Request, Response> {
+/// A JSON body is returned too (the response cache's key); a multipart upload is not.
+async fn read_graphql_request(
+    request: axum::extract::Request,
+) -> Result<(async_graphql::Request, Option<axum::body::Bytes>), Response> {
     let limit = request.extensions().get::<BodyLimit>().map(|l| l.0);
     let content_type =
         request.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
@@ -152,7 +224,7 @@ async fn read_graphql_request(request: axum::extract::Request) -> Result<async_g
             return match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
                 .await
             {
-                Ok(r) => Ok(r.into_inner()),
+                Ok(r) => Ok((r.into_inner(), None)),
                 Err(rejection) => Err(match rejection.0 {
                     async_graphql::ParseRequestError::PayloadTooLarge => over_limit(limit),
                     async_graphql::ParseRequestError::Io(e) if is_length_limit(&e) => over_limit(limit),
@@ -201,10 +273,13 @@ async fn read_graphql_request(request: axum::extract::Request) -> Result<async_g
             ));
         }
     }
-    serde_json::from_slice::<async_graphql::Request>(&bytes).map_err(|e| {
-        let what = if e.is_data() { "not a GraphQL request" } else { "not valid JSON" };
-        request_error(StatusCode::BAD_REQUEST, format!("the request body is {what}: {e}"))
-    })
+    match serde_json::from_slice::<async_graphql::Request>(&bytes) {
+        Ok(r) => Ok((r, Some(bytes))),
+        Err(e) => {
+            let what = if e.is_data() { "not a GraphQL request" } else { "not valid JSON" };
+            Err(request_error(StatusCode::BAD_REQUEST, format!("the request body is {what}: {e}")))
+        }
+    }
 }
 
 /// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a browser gets GraphiQL.

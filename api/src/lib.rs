@@ -42,6 +42,10 @@ use tokio::net::TcpListener;
 pub use config::Config;
 use state::AppState;
 
+/// Bytes of request bodies and answers the response cache keeps at most (see
+/// `graphql::response_cache`): 64 MiB, some 10,000 leaderboards of 50 entries.
+const RESPONSE_CACHE_BYTES: usize = 64 << 20;
+
 /// A built application: migrated database, services and router, ready to serve.
 pub struct App {
     /// The services, for tools that act on the database directly (demo seeding, tests).
@@ -75,6 +79,7 @@ impl App {
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
         ));
+        let config_response_cache = config.response_cache_seconds;
         let logs = scoring::queue::LogQueue::start(db.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
             logs,
@@ -88,6 +93,10 @@ impl App {
             login_throttle,
             members,
             settings,
+            responses: Arc::new(graphql::response_cache::ResponseCache::new(
+                std::time::Duration::from_secs(config_response_cache),
+                RESPONSE_CACHE_BYTES,
+            )),
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

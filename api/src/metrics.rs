@@ -24,6 +24,8 @@ pub struct Metrics {
     pub log_batches: IntCounter,
     /// `logActivity` calls those transactions carried (divided by `log_batches`: calls per commit).
     pub log_batched_calls: IntCounter,
+    /// GraphQL requests answered from the response cache (also counted in `requests`).
+    pub cached_responses: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -70,6 +72,11 @@ impl Metrics {
             IntCounter::new("scorebord_log_batched_calls_total", "logActivity calls carried by those transactions")?;
         registry.register(Box::new(log_batches.clone()))?;
         registry.register(Box::new(log_batched_calls.clone()))?;
+        let cached_responses = IntCounter::new(
+            "scorebord_graphql_cached_responses_total",
+            "GraphQL requests answered from the response cache (leaderboard and score queries)",
+        )?;
+        registry.register(Box::new(cached_responses.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -80,6 +87,7 @@ impl Metrics {
             shared_runs,
             log_batches,
             log_batched_calls,
+            cached_responses,
         })
     }
 

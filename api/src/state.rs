@@ -32,6 +32,8 @@ pub struct AppState {
     pub members: Arc<crate::auth::cache::MemberCache>,
     /// Organization settings for reads, kept until the organization changes (or a few seconds).
     pub settings: Arc<crate::scoring::scores::SettingsCache>,
+    /// Answers to `leaderboard`/`score` queries, kept until the organization's data changes.
+    pub responses: Arc<crate::graphql::response_cache::ResponseCache>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

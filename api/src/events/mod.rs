@@ -140,13 +140,14 @@ impl Event {
     }
 }
 
-/// This process's end of the bus: the broadcast channel, and the membership epoch, a counter
-/// raised before every event that [changes membership](Event::changes_membership) is delivered
-/// (published here or received from another instance).
+/// This process's end of the bus: the broadcast channel, the membership epoch (a counter
+/// raised before every event that [changes membership](Event::changes_membership) is delivered,
+/// published here or received from another instance) and the organizations' data versions.
 #[derive(Clone, Debug)]
 pub(crate) struct Local {
     sender: broadcast::Sender<Event>,
     epoch: Arc<AtomicU64>,
+    versions: DataVersions,
 }
 
 impl Local {
@@ -155,7 +156,58 @@ impl Local {
         if event.changes_membership() {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
+        match &event {
+            Event::Resync => self.versions.bump_all(),
+            other => self.versions.bump(other.org()),
+        }
         let _ = self.sender.send(event);
+    }
+}
+
+/// Slots of [`DataVersions`]: organizations sharing a slot invalidate each other's cached
+/// answers, nothing worse.
+const VERSION_SLOTS: usize = 1024;
+
+/// Per-organization change counters: a counter moves whenever an event of its organization
+/// reaches this process (before subscribers see it) and again when the in-memory state derived
+/// from events (the hot rankings) has caught up. Something computed from an organization's
+/// data after reading its version is current while the version has not moved; the
+/// response cache (`graphql::response_cache`) keeps answers that way.
+///
+/// Organizations are hashed onto a fixed number of counters, so memory does not grow with
+/// tenants; a shared counter only makes an answer expire early.
+#[derive(Clone, Debug)]
+pub struct DataVersions {
+    slots: Arc<[AtomicU64]>,
+}
+
+impl Default for DataVersions {
+    fn default() -> Self {
+        DataVersions { slots: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect() }
+    }
+}
+
+impl DataVersions {
+    fn slot(&self, org: OrgId) -> &AtomicU64 {
+        // The low bits of a UUID (v4 or v7) are random.
+        &self.slots[(org.0.as_u128() as usize) % self.slots.len()]
+    }
+
+    /// The organization's current version: read it before computing from its data.
+    pub fn get(&self, org: OrgId) -> u64 {
+        self.slot(org).load(Ordering::SeqCst)
+    }
+
+    /// Marks the organization's data as changed.
+    pub fn bump(&self, org: OrgId) {
+        self.slot(org).fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Marks every organization's data as changed.
+    pub fn bump_all(&self) {
+        for slot in self.slots.iter() {
+            slot.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -180,7 +232,10 @@ impl EventBus {
     /// A new, empty bus that reaches this process only.
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
-        EventBus { local: Local { sender, epoch: Arc::new(AtomicU64::new(0)) }, remote: None }
+        EventBus {
+            local: Local { sender, epoch: Arc::new(AtomicU64::new(0)), versions: DataVersions::default() },
+            remote: None,
+        }
     }
 
     /// The bus for an application on `db`. On PostgreSQL it also connects to the other instances
@@ -220,6 +275,11 @@ impl EventBus {
     pub fn membership_epoch(&self) -> u64 {
         self.local.epoch.load(Ordering::SeqCst)
     }
+
+    /// The organizations' data versions, moved by every event (see [`DataVersions`]).
+    pub fn data_versions(&self) -> &DataVersions {
+        &self.local.versions
+    }
 }
 
 #[cfg(test)]
@@ -245,6 +305,29 @@ mod tests {
         assert_ne!(Event::Resync.org(), org);
         assert!(Event::OrganizationChanged { org: org.0 }.concerns(org));
         assert!(!Event::OrganizationChanged { org: Uuid::from_u128(2) }.concerns(org));
+    }
+
+    #[test]
+    fn every_event_moves_its_organizations_data_version_and_resync_all() {
+        let bus = EventBus::new();
+        let (a, b) = (OrgId(Uuid::from_u128(1)), OrgId(Uuid::from_u128(2)));
+        let versions = bus.data_versions().clone();
+        let (va, vb) = (versions.get(a), versions.get(b));
+        bus.publish(Event::DealChanged { org: a.0, deal: Uuid::from_u128(3), team: None });
+        assert_eq!((versions.get(a), versions.get(b)), (va + 1, vb));
+        bus.publish(Event::ScoreChanged {
+            org: b.0,
+            member: Uuid::from_u128(4),
+            team: None,
+            activity: Uuid::from_u128(5),
+            points_delta_cents: 100,
+            day: None,
+        });
+        assert_eq!((versions.get(a), versions.get(b)), (va + 1, vb + 1));
+        bus.publish(Event::Resync);
+        assert_eq!((versions.get(a), versions.get(b)), (va + 2, vb + 2));
+        versions.bump(a);
+        assert_eq!(versions.get(a), va + 3);
     }
 
     #[tokio::test]

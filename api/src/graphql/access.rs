@@ -225,13 +225,60 @@ fn error(code: &str, message: String, retry_after: Option<f64>) -> ServerError {
     err
 }
 
+fn bucket_of(p: &crate::auth::Principal) -> String {
+    match &p.api_key {
+        Some(k) => format!("key:{}", k.id),
+        None => format!("member:{}", p.member_id),
+    }
+}
+
 fn principal_key(ctx: &ExtensionContext<'_>) -> Option<String> {
     match ctx.data_opt::<Auth>() {
-        Some(Auth::Member(p)) => Some(match &p.api_key {
-            Some(k) => format!("key:{}", k.id),
-            None => format!("member:{}", p.member_id),
-        }),
+        Some(Auth::Member(p)) => Some(bucket_of(p)),
         _ => None,
+    }
+}
+
+fn rate_limited(cost: u32, wait: Option<f64>, throttle: Throttle) -> ServerError {
+    let message = match wait {
+        Some(w) => format!(
+            "rate limited: this operation costs {cost} points and {:.0} are available; retry in {:.2} s",
+            throttle.available.floor(),
+            w
+        ),
+        None => format!(
+            "rate limited: this operation costs {cost} points, more than the whole budget of {}; ask for less (smaller pages, fewer fields)",
+            throttle.maximum
+        ),
+    };
+    error("RATE_LIMITED", message, wait)
+}
+
+/// The `extensions.cost` of a response: what the operation cost and the budget left.
+fn cost_value(requested: usize, t: Throttle) -> Value {
+    let mut throttle = async_graphql::indexmap::IndexMap::new();
+    throttle.insert(async_graphql::Name::new("maximumAvailable"), Value::from(t.maximum));
+    throttle.insert(async_graphql::Name::new("currentlyAvailable"), Value::from(t.available.floor() as i64));
+    throttle.insert(async_graphql::Name::new("restoreRate"), Value::from(t.restore_rate));
+    let mut value = async_graphql::indexmap::IndexMap::new();
+    value.insert(async_graphql::Name::new("requestedQueryCost"), Value::from(requested as u64));
+    value.insert(async_graphql::Name::new("throttleStatus"), Value::Object(throttle));
+    Value::Object(value)
+}
+
+/// Spends `complexity` from the caller's budget as executing the query would (for answers
+/// served from the response cache): the `extensions.cost` to answer with, and the
+/// RATE_LIMITED error when the budget does not allow it.
+pub fn charge(
+    limiter: &RateLimiter,
+    principal: &crate::auth::Principal,
+    complexity: usize,
+    now: Instant,
+) -> (Value, Option<ServerError>) {
+    let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
+    match limiter.take(&bucket_of(principal), cost, now) {
+        Ok(throttle) => (cost_value(complexity, throttle), None),
+        Err((wait, throttle)) => (cost_value(complexity, throttle), Some(rate_limited(cost, wait, throttle))),
     }
 }
 
@@ -269,6 +316,9 @@ impl Extension for AccessExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
+        if let Some(probe) = ctx.data_opt::<Arc<super::response_cache::Probe>>() {
+            probe.set_complexity(result.complexity);
+        }
         let Some(who) = principal_key(ctx) else { return Ok(result) };
         let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
         match self.limiter.take(&who, cost, Instant::now()) {
@@ -278,18 +328,7 @@ impl Extension for AccessExtension {
             }
             Err((wait, throttle)) => {
                 *self.cost.lock().unwrap_or_else(|e| e.into_inner()) = Some((result.complexity, throttle));
-                let message = match wait {
-                    Some(w) => format!(
-                        "rate limited: this operation costs {cost} points and {:.0} are available; retry in {:.2} s",
-                        throttle.available.floor(),
-                        w
-                    ),
-                    None => format!(
-                        "rate limited: this operation costs {cost} points, more than the whole budget of {}; ask for less (smaller pages, fewer fields)",
-                        throttle.maximum
-                    ),
-                };
-                Err(vec![error("RATE_LIMITED", message, wait)])
+                Err(vec![rate_limited(cost, wait, throttle)])
             }
         }
     }
@@ -298,14 +337,7 @@ impl Extension for AccessExtension {
         let mut response = next.run(ctx).await;
         let cost = *self.cost.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((requested, t)) = cost {
-            let mut throttle = async_graphql::indexmap::IndexMap::new();
-            throttle.insert(async_graphql::Name::new("maximumAvailable"), Value::from(t.maximum));
-            throttle.insert(async_graphql::Name::new("currentlyAvailable"), Value::from(t.available.floor() as i64));
-            throttle.insert(async_graphql::Name::new("restoreRate"), Value::from(t.restore_rate));
-            let mut value = async_graphql::indexmap::IndexMap::new();
-            value.insert(async_graphql::Name::new("requestedQueryCost"), Value::from(requested as u64));
-            value.insert(async_graphql::Name::new("throttleStatus"), Value::Object(throttle));
-            response.extensions.insert("cost".to_owned(), Value::Object(value));
+            response.extensions.insert("cost".to_owned(), cost_value(requested, t));
         }
         response
     }

@@ -6,6 +6,7 @@ pub mod apq;
 pub mod loaders;
 pub mod observability;
 pub mod relay;
+pub mod response_cache;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, SimpleObject};
 
@@ -83,12 +84,13 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The serving schema: services, observability and persisted queries.
 pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder()
+    let builder = schema_builder()
         .extension(observability::Observability::new(state.metrics.clone()))
         .extension(apq::PersistedQueries::new(state.db.clone()))
-        .extension(access::Access::new(state.limiter.clone()))
-        .data(state)
-        .finish()
+        .extension(access::Access::new(state.limiter.clone()));
+    // Watching every resolved field costs a little per field: only when answers are kept.
+    let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
+    builder.data(state).finish()
 }
 
 /// The SDL, as published in `schema.graphql`.

@@ -178,7 +178,7 @@ fn code_for(message: &str) -> &'static str {
 }
 
 /// Operation names become metric labels: keep them short and printable.
-fn label(name: Option<&str>) -> String {
+pub(crate) fn label(name: Option<&str>) -> String {
     match name {
         Some(n) if !n.is_empty() => n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect(),
         _ => "anonymous".to_owned(),

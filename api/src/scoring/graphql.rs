@@ -1050,7 +1050,11 @@ impl ScoringQuery {
             let team = decode_id(team, NodeKind::Team)?;
             org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
             p.read_scope(db).await?.board(Some(team))?;
-            return Ok(scores::team_score(&s, db, team, period, now).await?.into());
+            let score = scores::team_score(&s, db, team, period, now).await?;
+            if matches!(spec, PeriodSpec::Grain(..)) {
+                crate::graphql::response_cache::approve(ctx, score.period.end);
+            }
+            return Ok(score.into());
         }
         let member = match &member_id {
             Some(id) => decode_id(id, NodeKind::Member)?,
@@ -1061,7 +1065,11 @@ impl ScoringQuery {
         if m.id != p.member_id {
             p.read_scope(db).await?.member(p, &m)?;
         }
-        Ok(scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?.into())
+        let score = scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?;
+        if matches!(spec, PeriodSpec::Grain(..)) {
+            crate::graphql::response_cache::approve(ctx, score.period.end);
+        }
+        Ok(score.into())
     }
 
     /// Members or teams ranked by points or by percent of their own target.
@@ -1072,8 +1080,14 @@ impl ScoringQuery {
     ) -> Result<Leaderboard> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let (s, spec_parts) = board_request(p, state, &input).await?;
-        Ok(compute_board(state, &s, spec_parts, None, Utc::now()).await?.into())
+        let (s, request) = board_request(p, state, &input).await?;
+        let board = compute_board(state, &s, request, None, Utc::now()).await?;
+        // A member board of a period by grain follows score, member and target events alone
+        // (campaign edits and new teams publish none).
+        if matches!(request.spec, PeriodSpec::Grain(..)) && request.subject == BoardSubject::Members {
+            crate::graphql::response_cache::approve(ctx, board.period.end);
+        }
+        Ok(board.into())
     }
 
     /// The recorded weekly targets, oldest first: a member's overrides (with `memberId`), a

@@ -29,7 +29,7 @@ use super::model::{self, Period, PeriodGrain};
 use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
 use super::{cents_to_decimal, store};
 use crate::error::{AppError, AppResult};
-use crate::events::{Event, EventBus};
+use crate::events::{DataVersions, Event, EventBus};
 use crate::org::model::OrgId;
 
 /// What board subscribers hear after the hot state has caught up.
@@ -228,6 +228,9 @@ pub struct HotBoards {
     /// One feed per distinct board: subscribers of the same board share its computation.
     feeds: Mutex<Feeds>,
     past: Mutex<PastBoards>,
+    /// Moved again once an event is applied: answers cached between the event's arrival and
+    /// this point may have read the rankings before they caught up.
+    versions: DataVersions,
 }
 
 impl std::fmt::Debug for HotBoards {
@@ -252,6 +255,7 @@ impl HotBoards {
             updates,
             feeds: Mutex::default(),
             past: Mutex::default(),
+            versions: events.data_versions().clone(),
         });
         let rx = events.subscribe();
         tokio::spawn(Self::run(Arc::downgrade(&hot), rx));
@@ -382,6 +386,10 @@ impl HotBoards {
                 hot.refresh_members(org, &members.into_iter().collect::<Vec<_>>()).await;
             }
             for update in updates {
+                match &update {
+                    BoardUpdate::Scores { org, .. } | BoardUpdate::Reload { org: Some(org) } => hot.versions.bump(*org),
+                    BoardUpdate::Reload { org: None } => hot.versions.bump_all(),
+                }
                 let _ = hot.updates.send(update);
             }
         }

@@ -97,6 +97,57 @@ async fn a_member_deactivated_on_one_instance_is_refused_on_the_other_at_once() 
     }
 }
 
+/// Each instance keeps leaderboard answers until its organization's data changes; a score
+/// logged through another instance reaches it over LISTEN/NOTIFY and drops the kept answer
+/// long before the TTL (60 s here) would, and the next answer has the new points.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_score_logged_on_one_instance_shows_in_the_others_cached_leaderboard_at_once() {
+    if !postgres_configured() {
+        eprintln!("TEST_POSTGRES_URL is not set: the multi-instance test did not run (it needs PostgreSQL)");
+        return;
+    }
+    let a = TestApp::spawn_with(Backend::Postgres, |c| c.response_cache_seconds = 60).await;
+    let b = a.second_instance().await;
+    let org = a.seed_org("acme").await;
+    let board = "{ leaderboard(input: {period: {grain: WEEK}}) { entries { points member { name } } } }";
+    let rep_points = |body: &Value| {
+        body["leaderboard"]["entries"].as_array().unwrap().iter().find(|e| e["member"]["name"] == "acme Rep").unwrap()
+            ["points"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 0.0);
+    let hits = b.state.metrics.cached_responses.get();
+    assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 0.0);
+    assert_eq!(b.state.metrics.cached_responses.get(), hits + 1, "B answers the repeated board from its cache");
+    let kind = a
+        .ok(
+            &org.admin_token,
+            "mutation { createActivityType(input: {name: \"Call\", category: ACTION, unit: COUNT, points: 4}) { activityType { id } } }",
+            json!({}),
+        )
+        .await["createActivityType"]["activityType"]["id"]
+        .clone();
+    a.ok(
+        &org.rep_token,
+        "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } } }",
+        json!({"i": {"activityTypeId": kind}}),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        if rep_points(&b.ok(&org.viewer_token, board, json!({})).await) == 4.0 {
+            break;
+        }
+        assert!(started.elapsed() < DELIVERY_BUDGET, "instance B still serves the board from before the log");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Once B has it, B keeps answering with it: nothing older was kept under the new version.
+    for _ in 0..20 {
+        assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 4.0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_reaches_subscribers_on_every_instance_exactly_once() {
     let Some((a, b)) = two_instances().await else { return };

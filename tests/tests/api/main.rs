@@ -21,6 +21,7 @@ mod org;
 mod pipeline;
 mod real_clients;
 mod recovery;
+mod response_cache;
 mod roles;
 mod schema;
 mod scoring;
