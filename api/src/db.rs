@@ -14,6 +14,9 @@ use crate::config::Config;
 /// so they queue here instead of failing later with SQLITE_BUSY_SNAPSHOT.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Prepared statements each PostgreSQL connection keeps.
+const STATEMENT_CACHE_CAPACITY: usize = 1024;
+
 /// Opens the pool. SQLite gets WAL (readers never block the writer), a busy timeout,
 /// `synchronous=NORMAL` (durable in WAL mode at commit boundaries) and foreign keys.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
@@ -29,7 +32,11 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
-        });
+        })
+        // Batched writes send multi-row statements whose text varies with the batch size; the
+        // default 100 prepared statements per connection would keep evicting and re-preparing
+        // them (a parse and plan on the server each time).
+        .map_sqlx_postgres_opts(|opts| opts.statement_cache_capacity(STATEMENT_CACHE_CAPACITY));
     Database::connect(options).await
 }
 

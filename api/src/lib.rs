@@ -80,7 +80,8 @@ impl App {
             std::time::Duration::from_secs(config.member_cache_seconds),
         ));
         let config_response_cache = config.response_cache_seconds;
-        let logs = scoring::queue::LogQueue::start(db.clone(), hot.clone(), events.clone(), metrics.clone());
+        let logs =
+            scoring::queue::LogQueue::start(db.clone(), settings.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
             logs,
             hot,

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod apq;
+pub mod documents;
 pub mod loaders;
 pub mod observability;
 pub mod relay;
@@ -90,7 +91,8 @@ pub fn build_schema(state: AppState) -> AppSchema {
         .extension(access::Access::new(state.limiter.clone()));
     // Watching every resolved field costs a little per field: only when answers are kept.
     let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
-    builder.data(state).finish()
+    // Last, so innermost: the checks of the extensions above still see every document.
+    builder.extension(documents::DocumentCache::default()).data(state).finish()
 }
 
 /// The SDL, as published in `schema.graphql`.

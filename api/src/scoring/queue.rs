@@ -5,7 +5,7 @@
 //! row and COMMIT (a disk flush). Here each call hands its already authorized request to one
 //! writer task; the writer takes whatever has queued up while its previous transaction
 //! committed and logs it as a batch through the same [`scores::log_activity`] rules the
-//! `logActivities` mutation uses (one settings read and one member and key lookup per
+//! `logActivities` mutation uses (settings from the cache, one member and key lookup per
 //! organization, one multi-row insert, one day-total upsert, one COMMIT). A lone call is a
 //! batch of one, so nothing waits for company.
 //!
@@ -66,6 +66,8 @@ pub struct LogQueue {
 /// What the writer needs after a commit.
 struct Writer {
     db: DatabaseConnection,
+    /// Organization settings (time zone, open window), kept until the organization changes.
+    settings: std::sync::Arc<scores::SettingsCache>,
     hot: std::sync::Arc<super::hot::HotBoards>,
     events: EventBus,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
@@ -75,12 +77,13 @@ impl LogQueue {
     /// Starts the writer task (it ends when the last handle is dropped).
     pub fn start(
         db: DatabaseConnection,
+        settings: std::sync::Arc<scores::SettingsCache>,
         hot: std::sync::Arc<super::hot::HotBoards>,
         events: EventBus,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> LogQueue {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(Writer { db, hot, events, metrics }.run(rx));
+        tokio::spawn(Writer { db, settings, hot, events, metrics }.run(rx));
         LogQueue { tx }
     }
 
@@ -137,7 +140,7 @@ impl Writer {
         let mut changed: Vec<(OrgId, Vec<Uuid>)> = Vec::new();
         let tx = crate::db::begin_write(&self.db).await.map_err(|_| Rolled::Back)?;
         for (org, indexes) in &by_org {
-            let s = scores::settings(*org, &tx).await.map_err(|_| Rolled::Back)?;
+            let s = self.settings.get(*org, &tx).await.map_err(|_| Rolled::Back)?;
             let requests: Vec<LogRequest> = indexes.iter().map(|&i| jobs[i].request.clone()).collect();
             let mut memo = LogMemo::batch(*org, &tx, &requests).await.map_err(|_| Rolled::Back)?;
             let times = indexes.iter().map(|&i| jobs[i].request.occurred_at.unwrap_or(jobs[i].now));

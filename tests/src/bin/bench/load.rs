@@ -273,3 +273,13 @@ pub async fn pgbench(
         .and_then(|l| l.split_whitespace().nth(2).and_then(|n| n.parse::<f64>().ok()))
         .with_context(|| format!("no tps in pgbench output: {text}"))
 }
+
+/// The value of a counter or gauge on the server's `/metrics` (0 when absent).
+pub async fn metric(addr: &str, name: &str) -> f64 {
+    let Ok(response) = reqwest::get(format!("http://{addr}/metrics")).await else { return 0.0 };
+    let Ok(text) = response.text().await else { return 0.0 };
+    text.lines()
+        .filter(|l| l.split([' ', '{']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -459,6 +459,10 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
         println!("\n== write, 32 clients, {secs} s each");
         let reps = a.reps.clone();
         let kind = a.call_type.clone();
+        let (batches_before, calls_before) = (
+            load::metric(&server.addr, "scorebord_log_batches_total").await,
+            load::metric(&server.addr, "scorebord_log_batched_calls_total").await,
+        );
         let log = closed_loop(
             &server.addr,
             32,
@@ -473,6 +477,8 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
             no_user_errors,
         )
         .await;
+        let per_commit = (load::metric(&server.addr, "scorebord_log_batched_calls_total").await - calls_before)
+            / (load::metric(&server.addr, "scorebord_log_batches_total").await - batches_before).max(1.0);
         let reps = a.reps.clone();
         let kind = a.call_type.clone();
         let batch = closed_loop(
@@ -492,7 +498,7 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
         let members: Vec<Uuid> = seeded.members().collect();
         let tps = load::pgbench(url, seeded.org.0, members[0], seeded.types[0].0, 32, secs).await?;
         println!(
-            "  logActivity (PostgreSQL)     {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            "  logActivity (PostgreSQL)     {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}  ({per_commit:.1} calls per commit)",
             log.per_second, log.p50_ms, log.p99_ms, log.errors
         );
         println!(
@@ -522,7 +528,7 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
             sqlite.per_second, sqlite.p50_ms, sqlite.p99_ms, sqlite.errors
         );
         report.check("write", "logActivity per second (SQLite)", sqlite.per_second, "reported", None);
-        report.detail("write", json!({"log_activity": log, "log_activities_500": batch, "pgbench_tps": tps, "sqlite_log_activity": sqlite}));
+        report.detail("write", json!({"log_activity": log, "log_activity_calls_per_commit": per_commit, "log_activities_500": batch, "pgbench_tps": tps, "sqlite_log_activity": sqlite}));
         // The write scenario added a few hundred thousand rows: settle them (as the seeding
         // does) so autovacuum and the checkpointer do not run inside the next measurement.
         let t = Instant::now();
