@@ -21,7 +21,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::auth::{Auth, authenticate};
 use crate::graphql::response_cache::{Hit, Key, Probe};
 use crate::graphql::{AppSchema, with_request_data};
-use crate::org::model::OrgId;
 use crate::state::AppState;
 
 /// Router state: the services and the schema.
@@ -107,22 +106,15 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         Err(resp) => return resp,
     };
     let cache = &state.app.responses;
-    let key = match (&auth, body) {
-        (Auth::Member(p), Some(body)) if cache.enabled() => {
-            Some(Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body })
-        }
-        _ => None,
-    };
-    let Some(key) = key else {
+    // Only members' JSON requests are looked up (and only while answers are kept at all).
+    let (Auth::Member(p), Some(body), true) = (&auth, body, cache.enabled()) else {
         let request = with_request_data(request, &state.app, auth).data(address);
         return GraphQLResponse::from(state.schema.execute(request).await).into_response();
     };
-    // The version is read before the lookup and before executing: an answer is only ever
-    // kept under a version no newer than the data it was computed from.
-    let versions = state.app.events.data_versions();
-    let version = versions.get(OrgId(key.org));
+    let key = Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body };
+    let version = cache.version(key.org);
     let started = Instant::now();
-    if let (Some(hit), Auth::Member(p)) = (cache.get(&key, version, started), &auth) {
+    if let Some(hit) = cache.get(&key, version, started) {
         return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started);
     }
     let probe = Arc::new(Probe::default());
@@ -136,8 +128,7 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
     };
     let now = Instant::now();
     let left = (until - Utc::now()).to_std().unwrap_or_default();
-    let hit = Hit { data: data.into(), complexity: probe.complexity() };
-    cache.put(key, hit, version, now, now + left, |k| versions.get(OrgId(k.org)));
+    cache.put(key, Hit { data: data.into(), complexity: probe.complexity() }, version, now, now + left);
     GraphQLResponse::from(response).into_response()
 }
 

@@ -79,7 +79,11 @@ impl App {
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
         ));
-        let config_response_cache = config.response_cache_seconds;
+        let responses = Arc::new(graphql::response_cache::ResponseCache::new(
+            events.data_versions().clone(),
+            std::time::Duration::from_secs(config.response_cache_seconds),
+            RESPONSE_CACHE_BYTES,
+        ));
         let logs =
             scoring::queue::LogQueue::start(db.clone(), settings.clone(), hot.clone(), events.clone(), metrics.clone());
         let state = AppState {
@@ -94,10 +98,7 @@ impl App {
             login_throttle,
             members,
             settings,
-            responses: Arc::new(graphql::response_cache::ResponseCache::new(
-                std::time::Duration::from_secs(config_response_cache),
-                RESPONSE_CACHE_BYTES,
-            )),
+            responses,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

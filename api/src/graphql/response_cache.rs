@@ -37,6 +37,9 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::events::DataVersions;
+use crate::org::model::OrgId;
+
 /// Whom an answer was computed for and what was asked (the exact request body).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -72,6 +75,7 @@ const MAX_ENTRY_BYTES: usize = 1 << 20;
 /// See the module documentation.
 #[derive(Debug)]
 pub struct ResponseCache {
+    versions: DataVersions,
     ttl: Duration,
     max_bytes: usize,
     bytes: AtomicUsize,
@@ -79,9 +83,16 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
-    /// A cache keeping answers at most `ttl` (zero: off), up to `max_bytes` of bodies and answers.
-    pub fn new(ttl: Duration, max_bytes: usize) -> Self {
-        ResponseCache { ttl, max_bytes, bytes: AtomicUsize::new(0), entries: RwLock::new(HashMap::new()) }
+    /// A cache keeping answers at most `ttl` (zero: off), up to `max_bytes` of bodies and
+    /// answers, while the organization's entry in `versions` stands still.
+    pub fn new(versions: DataVersions, ttl: Duration, max_bytes: usize) -> Self {
+        ResponseCache { versions, ttl, max_bytes, bytes: AtomicUsize::new(0), entries: RwLock::new(HashMap::new()) }
+    }
+
+    /// The organization's data version: read it before the lookup and before executing, so an
+    /// answer is only ever kept under a version no newer than the data it was computed from.
+    pub fn version(&self, org: Uuid) -> u64 {
+        self.versions.get(OrgId(org))
     }
 
     /// Whether answers are kept at all.
@@ -97,17 +108,9 @@ impl ResponseCache {
     }
 
     /// Keeps `hit` for `key`, computed after reading `version` at `now`, until `valid_until`
-    /// (or the TTL, whichever is sooner). `current` is the version now, for evicting: at the
-    /// byte bound the outdated entries go first, and if that is not enough, all of them.
-    pub fn put(
-        &self,
-        key: Key,
-        hit: Hit,
-        version: u64,
-        now: Instant,
-        valid_until: Instant,
-        current: impl Fn(&Key) -> u64,
-    ) {
+    /// (or the TTL, whichever is sooner). At the byte bound the outdated entries go first, and
+    /// if that is not enough, all of them.
+    pub fn put(&self, key: Key, hit: Hit, version: u64, now: Instant, valid_until: Instant) {
         let expires = valid_until.min(now + self.ttl);
         if !self.enabled() || expires <= now || hit.data.len() > MAX_ENTRY_BYTES {
             return;
@@ -116,7 +119,7 @@ impl ResponseCache {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if self.bytes.load(Ordering::Relaxed) + size > self.max_bytes {
             let weight = |k: &Key, e: &Entry| k.body.len() + e.hit.data.len();
-            entries.retain(|k, e| e.version == current(k) && now < e.expires);
+            entries.retain(|k, e| e.version == self.version(k.org) && now < e.expires);
             if entries.iter().map(|(k, e)| weight(k, e)).sum::<usize>() + size > self.max_bytes {
                 entries.clear();
             }
@@ -260,9 +263,9 @@ mod tests {
 
     #[test]
     fn an_answer_is_served_under_its_version_until_it_expires() {
-        let cache = ResponseCache::new(Duration::from_secs(2), 1 << 20);
+        let cache = ResponseCache::new(DataVersions::default(), Duration::from_secs(2), 1 << 20);
         let t = Instant::now();
-        cache.put(key("q"), hit("{}"), 5, t, t + Duration::from_secs(60), |_| 5);
+        cache.put(key("q"), hit("{}"), 5, t, t + Duration::from_secs(60));
         assert_eq!(cache.get(&key("q"), 5, t).map(|h| h.complexity), Some(7));
         assert!(cache.get(&key("q"), 6, t).is_none(), "another version");
         assert!(cache.get(&key("other"), 5, t).is_none(), "another body");
@@ -278,49 +281,53 @@ mod tests {
 
     #[test]
     fn the_end_of_validity_shortens_the_ttl_and_a_past_one_keeps_nothing() {
-        let cache = ResponseCache::new(Duration::from_secs(2), 1 << 20);
+        let cache = ResponseCache::new(DataVersions::default(), Duration::from_secs(2), 1 << 20);
         let t = Instant::now();
-        cache.put(key("q"), hit("{}"), 1, t, t + Duration::from_millis(500), |_| 1);
+        cache.put(key("q"), hit("{}"), 1, t, t + Duration::from_millis(500));
         assert!(cache.get(&key("q"), 1, t + Duration::from_millis(499)).is_some());
         assert!(cache.get(&key("q"), 1, t + Duration::from_millis(500)).is_none(), "the period ended");
-        cache.put(key("p"), hit("{}"), 1, t, t, |_| 1);
+        cache.put(key("p"), hit("{}"), 1, t, t);
         assert!(cache.get(&key("p"), 1, t).is_none());
         assert_eq!(cache.len(), 1, "only the first answer is kept");
     }
 
     #[test]
     fn off_keeps_nothing_and_oversized_answers_are_not_kept() {
-        let off = ResponseCache::new(Duration::ZERO, 1 << 20);
+        let off = ResponseCache::new(DataVersions::default(), Duration::ZERO, 1 << 20);
         let t = Instant::now();
-        off.put(key("q"), hit("{}"), 1, t, t + Duration::from_secs(9), |_| 1);
+        off.put(key("q"), hit("{}"), 1, t, t + Duration::from_secs(9));
         assert!(!off.enabled());
         assert!(off.is_empty());
-        let cache = ResponseCache::new(Duration::from_secs(2), 1 << 30);
-        cache.put(key("q"), hit(&"x".repeat(MAX_ENTRY_BYTES + 1)), 1, t, t + Duration::from_secs(9), |_| 1);
+        let cache = ResponseCache::new(DataVersions::default(), Duration::from_secs(2), 1 << 30);
+        cache.put(key("q"), hit(&"x".repeat(MAX_ENTRY_BYTES + 1)), 1, t, t + Duration::from_secs(9));
         assert!(cache.is_empty());
     }
 
     #[test]
     fn the_byte_bound_drops_outdated_entries_first_then_everything() {
-        let cache = ResponseCache::new(Duration::from_secs(60), 100);
+        let versions = DataVersions::default();
+        let cache = ResponseCache::new(versions.clone(), Duration::from_secs(60), 100);
+        // The organization is at version 2.
+        versions.bump(OrgId(key("").org));
+        versions.bump(OrgId(key("").org));
         let t = Instant::now();
         let until = t + Duration::from_secs(60);
-        cache.put(key("a"), hit(&"1".repeat(39)), 1, t, until, |_| 1); // 40 bytes
-        cache.put(key("b"), hit(&"2".repeat(39)), 2, t, until, |_| 2); // 80
+        cache.put(key("a"), hit(&"1".repeat(39)), 1, t, until); // 40 bytes
+        cache.put(key("b"), hit(&"2".repeat(39)), 2, t, until); // 80
         assert_eq!(cache.bytes(), 80);
         // "a" is outdated (its organization is at version 2 now): it goes, "b" stays.
-        cache.put(key("c"), hit(&"3".repeat(39)), 2, t, until, |_| 2);
+        cache.put(key("c"), hit(&"3".repeat(39)), 2, t, until);
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&key("a"), 1, t).is_none());
         assert!(cache.get(&key("b"), 2, t).is_some());
         assert_eq!(cache.bytes(), 80);
         // Everything is current: all of it goes.
-        cache.put(key("d"), hit(&"4".repeat(39)), 2, t, until, |_| 2);
+        cache.put(key("d"), hit(&"4".repeat(39)), 2, t, until);
         assert_eq!(cache.len(), 1);
         assert!(cache.get(&key("d"), 2, t).is_some());
         assert_eq!(cache.bytes(), 40);
         // Replacing an entry counts its bytes once.
-        cache.put(key("d"), hit(&"5".repeat(9)), 3, t, until, |_| 3);
+        cache.put(key("d"), hit(&"5".repeat(9)), 3, t, until);
         assert_eq!(cache.bytes(), 10);
         assert_eq!(cache.get(&key("d"), 3, t).map(|h| h.data.len()), Some(9));
     }

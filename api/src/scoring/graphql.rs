@@ -1051,9 +1051,7 @@ impl ScoringQuery {
             org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
             p.read_scope(db).await?.board(Some(team))?;
             let score = scores::team_score(&s, db, team, period, now).await?;
-            if matches!(spec, PeriodSpec::Grain(..)) {
-                crate::graphql::response_cache::approve(ctx, score.period.end);
-            }
+            approve_by_grain(ctx, spec, score.period.end);
             return Ok(score.into());
         }
         let member = match &member_id {
@@ -1066,9 +1064,7 @@ impl ScoringQuery {
             p.read_scope(db).await?.member(p, &m)?;
         }
         let score = scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?;
-        if matches!(spec, PeriodSpec::Grain(..)) {
-            crate::graphql::response_cache::approve(ctx, score.period.end);
-        }
+        approve_by_grain(ctx, spec, score.period.end);
         Ok(score.into())
     }
 
@@ -1082,10 +1078,9 @@ impl ScoringQuery {
         let state = ctx.state()?;
         let (s, request) = board_request(p, state, &input).await?;
         let board = compute_board(state, &s, request, None, Utc::now()).await?;
-        // A member board of a period by grain follows score, member and target events alone
-        // (campaign edits and new teams publish none).
-        if matches!(request.spec, PeriodSpec::Grain(..)) && request.subject == BoardSubject::Members {
-            crate::graphql::response_cache::approve(ctx, board.period.end);
+        // A member board follows score, member and target events alone (new teams publish none).
+        if request.subject == BoardSubject::Members {
+            approve_by_grain(ctx, request.spec, board.period.end);
         }
         Ok(board.into())
     }
@@ -1148,6 +1143,14 @@ impl ScoringQuery {
         p.read_scope(db).await?.member(p, &m)?;
         let s = scores::settings(p.org, db).await?;
         Ok(scores::suggested_target(&s, db, &m, Utc::now()).await?.map(|d| cents_to_f64(decimal_to_cents(d))))
+    }
+}
+
+/// Lets the response cache keep an answer about a period by grain until the period ends;
+/// a campaign's window is not kept (campaign edits publish no event).
+fn approve_by_grain(ctx: &Context<'_>, spec: PeriodSpec, end: DateTime<Utc>) {
+    if matches!(spec, PeriodSpec::Grain(..)) {
+        crate::graphql::response_cache::approve(ctx, end);
     }
 }
 
