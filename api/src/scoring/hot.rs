@@ -65,6 +65,9 @@ struct Ranking {
     points: HashMap<Uuid, i64>,
     order: BTreeSet<(Reverse<i64>, String, Uuid)>,
     members: HashMap<Uuid, Ranked>,
+    /// Per member, the ticket of the re-read whose total the ranking holds (see
+    /// [`HotBoards::refresh_members`]).
+    tickets: HashMap<Uuid, u64>,
 }
 
 impl Ranking {
@@ -81,6 +84,16 @@ impl Ranking {
             self.order.insert(k);
         }
         self.points.insert(member, points);
+    }
+
+    /// Sets a member's total read under `ticket`, unless a re-read that started later has
+    /// already been applied (it saw at least every commit this one saw).
+    fn set_read(&mut self, member: Uuid, points: i64, ticket: u64) {
+        if self.tickets.get(&member).is_some_and(|&seen| seen > ticket) {
+            return;
+        }
+        self.tickets.insert(member, ticket);
+        self.set(member, points);
     }
 }
 
@@ -231,6 +244,10 @@ pub struct HotBoards {
     /// Moved again once an event is applied: answers cached between the event's arrival and
     /// this point may have read the rankings before they caught up.
     versions: DataVersions,
+    /// Tickets of member re-reads, taken before each read is sent: concurrent writers re-read
+    /// after their own commits and may finish out of order, and a read that started later
+    /// never loses to one that started earlier.
+    reads: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for HotBoards {
@@ -256,6 +273,7 @@ impl HotBoards {
             feeds: Mutex::default(),
             past: Mutex::default(),
             versions: events.data_versions().clone(),
+            reads: std::sync::atomic::AtomicU64::new(0),
         });
         let rx = events.subscribe();
         tokio::spawn(Self::run(Arc::downgrade(&hot), rx));
@@ -433,13 +451,14 @@ impl HotBoards {
             Err(_) => return,
         };
         for p in hot {
+            let ticket = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             let totals =
                 store::member_totals(org, &self.db, Some(members), p.period.start_date, p.period.end_date).await;
             match totals {
                 Ok(t) => {
                     if let Ok(mut state) = p.state.write() {
                         for member in members {
-                            state.set(*member, t.get(member).map_or(0, |x| x.0));
+                            state.set_read(*member, t.get(member).map_or(0, |x| x.0), ticket);
                         }
                     }
                 }
@@ -644,5 +663,24 @@ mod tests {
         // Unknown members (not active at build) are ignored.
         h.state.write().expect("lock").set(Uuid::from_u128(99), 5);
         assert_eq!(h.board(None, 10, now).total_entries, 4);
+    }
+
+    #[test]
+    fn a_reread_that_started_earlier_never_overwrites_a_later_one() {
+        let h = hot(vec![(member(1, "ann", None), 100), (member(2, "ben", None), 200)]);
+        let (ann, ben) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let now = Utc::now();
+        let mut state = h.state.write().expect("lock");
+        // Ticket 2 (read after a later commit) lands first; ticket 1 arrives late and is stale.
+        state.set_read(ann, 300, 2);
+        state.set_read(ann, 250, 1);
+        // The same ticket applies (one read, several periods); a newer one always does, even
+        // when the total went down (a voided activity).
+        state.set_read(ann, 280, 2);
+        state.set_read(ann, 120, 3);
+        // Tickets are per member: ben's first read applies whatever its number.
+        state.set_read(ben, 50, 1);
+        drop(state);
+        assert_eq!(ranks(&h.board(None, 10, now)), vec![(1, "ann".into(), 120), (2, "ben".into(), 50)]);
     }
 }

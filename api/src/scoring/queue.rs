@@ -30,6 +30,11 @@ use crate::org::model::{FieldError, OrgId};
 const MOST_PER_BATCH: usize = 500;
 /// Requests waiting for the writer before callers wait to queue.
 const QUEUE_DEPTH: usize = 4096;
+/// Writer tasks on PostgreSQL. One takes the queue at a time and runs its batch's statements;
+/// it hands the queue on when it sends COMMIT, so the next batch is collected and written
+/// while the previous one waits for its WAL flush and re-reads its members. SQLite admits
+/// one writer at a time anyway.
+const POSTGRES_WRITERS: usize = 3;
 
 /// One authorized `logActivity` call.
 pub struct LogJob {
@@ -63,8 +68,10 @@ pub struct LogQueue {
     tx: mpsc::Sender<Envelope>,
 }
 
-/// What the writer needs after a commit.
+/// What the writers share.
 struct Writer {
+    /// The queue; the writer holding it is the one collecting and writing a batch.
+    queue: tokio::sync::Mutex<mpsc::Receiver<Envelope>>,
     db: DatabaseConnection,
     /// Organization settings (time zone, open window), kept until the organization changes.
     settings: std::sync::Arc<scores::SettingsCache>,
@@ -74,7 +81,7 @@ struct Writer {
 }
 
 impl LogQueue {
-    /// Starts the writer task (it ends when the last handle is dropped).
+    /// Starts the writer tasks (they end when the last handle is dropped).
     pub fn start(
         db: DatabaseConnection,
         settings: std::sync::Arc<scores::SettingsCache>,
@@ -83,7 +90,12 @@ impl LogQueue {
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> LogQueue {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(Writer { db, settings, hot, events, metrics }.run(rx));
+        let writers = if db.get_database_backend() == sea_orm::DbBackend::Sqlite { 1 } else { POSTGRES_WRITERS };
+        let writer =
+            std::sync::Arc::new(Writer { queue: tokio::sync::Mutex::new(rx), db, settings, hot, events, metrics });
+        for _ in 0..writers {
+            tokio::spawn(writer.clone().run());
+        }
         LogQueue { tx }
     }
 
@@ -99,20 +111,24 @@ impl LogQueue {
 }
 
 impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Envelope>) {
-        let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, MOST_PER_BATCH).await > 0 {
-            let jobs = std::mem::take(&mut batch);
-            self.write(jobs).await;
+    async fn run(self: std::sync::Arc<Self>) {
+        loop {
+            let mut queue = self.queue.lock().await;
+            let mut jobs = Vec::new();
+            if queue.recv_many(&mut jobs, MOST_PER_BATCH).await == 0 {
+                return;
+            }
+            self.write(jobs, queue).await;
         }
     }
 
-    /// Logs one batch in one transaction and answers every caller.
-    async fn write(&self, jobs: Vec<Envelope>) {
+    /// Logs one batch in one transaction and answers every caller; `turn` (the queue) is
+    /// handed on once the batch's statements are sent.
+    async fn write(&self, jobs: Vec<Envelope>, turn: tokio::sync::MutexGuard<'_, mpsc::Receiver<Envelope>>) {
         let (jobs, replies): (Vec<LogJob>, Vec<oneshot::Sender<Queued>>) = jobs.into_iter().unzip();
         self.metrics.log_batches.inc();
         self.metrics.log_batched_calls.inc_by(jobs.len() as u64);
-        let answers = match self.commit(&jobs).await {
+        let answers = match self.commit(&jobs, turn).await {
             Ok(answers) => answers,
             Err(Rolled::Back) => jobs.iter().map(|_| Queued::Alone).collect(),
             Err(Rolled::Unknown(e)) => {
@@ -126,7 +142,11 @@ impl Writer {
         }
     }
 
-    async fn commit(&self, jobs: &[LogJob]) -> Result<Vec<Queued>, Rolled> {
+    async fn commit(
+        &self,
+        jobs: &[LogJob],
+        turn: tokio::sync::MutexGuard<'_, mpsc::Receiver<Envelope>>,
+    ) -> Result<Vec<Queued>, Rolled> {
         let mut by_org: Vec<(OrgId, Vec<usize>)> = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
             match by_org.iter_mut().find(|(org, _)| *org == job.principal.org) {
@@ -172,6 +192,9 @@ impl Writer {
             members.dedup();
             changed.push((*org, members));
         }
+        // The next batch's statements may now run; a row this one changed makes them wait for
+        // this commit, and day totals are upserted in one order, so no two batches deadlock.
+        drop(turn);
         tx.commit().await.map_err(Rolled::Unknown)?;
         for (org, members) in &changed {
             // Read-your-writes: this instance's rankings hold the new totals before anyone hears.

@@ -563,17 +563,17 @@ impl LogMemo {
         member_ids.sort_unstable();
         member_ids.dedup();
         let members = org_store::members_by_ids(org, db, &member_ids).await?.into_iter().map(|m| (m.id, m)).collect();
-        let mut keys: Vec<String> = requests
+        let mut pairs: Vec<(Uuid, String)> = requests
             .iter()
-            .filter_map(|r| r.idempotency_key.as_deref().and_then(|k| model::parse_idempotency_key(k).ok()))
+            .filter_map(|r| {
+                let key = r.idempotency_key.as_deref().and_then(|k| model::parse_idempotency_key(k).ok())?;
+                Some((r.member_id, key))
+            })
             .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let stored = if keys.is_empty() {
-            Vec::new()
-        } else {
-            store::find_by_idempotency_keys(org, db, &member_ids, &keys).await?
-        };
+        pairs.sort_unstable();
+        pairs.dedup();
+        let stored =
+            if pairs.is_empty() { Vec::new() } else { store::find_by_idempotency_keys(org, db, &pairs).await? };
         let keys = stored.into_iter().filter_map(|a| Some(((a.member_id, a.idempotency_key.clone()?), a))).collect();
         Ok(LogMemo { members, keys, pending: Some(Vec::new()), ..LogMemo::default() })
     }

@@ -537,27 +537,44 @@ pub async fn insert_activities(org: OrgId, db: &impl ConnectionTrait, rows: &[ac
     add_to_day_totals(org, db, &totals).await
 }
 
-/// Activities of these members stored under any of these idempotency keys (the caller pairs
-/// them up). Both lists go into the lookup so that it runs on the (organization, member, key)
-/// index instead of scanning the organization's activities.
+/// Activities stored under these (member, idempotency key) pairs. The pairs are joined as a
+/// VALUES list, so PostgreSQL probes the (organization, member, key) index once per pair
+/// (two IN lists would probe every member with every key: 256 probes for a batch of 16).
 pub async fn find_by_idempotency_keys(
     org: OrgId,
     db: &impl ConnectionTrait,
-    members: &[Uuid],
-    keys: &[String],
+    pairs: &[(Uuid, String)],
 ) -> AppResult<Vec<activity::Model>> {
+    let backend = db.get_database_backend();
+    let postgres = backend == sea_orm::DbBackend::Postgres;
     let mut found = Vec::new();
-    for members in members.chunks(INSERT_CHUNK) {
-        for keys in keys.chunks(INSERT_CHUNK) {
-            found.extend(
-                activity::Entity::find()
-                    .filter(activity::Column::OrganizationId.eq(org.0))
-                    .filter(activity::Column::MemberId.is_in(members.iter().copied()))
-                    .filter(activity::Column::IdempotencyKey.is_in(keys.iter().cloned()))
-                    .all(db)
-                    .await?,
-            );
+    for chunk in pairs.chunks(INSERT_CHUNK) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 2 + 1);
+        values.push(org.0.into());
+        let mut rows = String::with_capacity(chunk.len() * 24);
+        for (i, (member, key)) in chunk.iter().enumerate() {
+            values.push((*member).into());
+            values.push(key.clone().into());
+            if i > 0 {
+                rows.push_str(", ");
+            }
+            if postgres {
+                rows.push_str(&format!("(${}::uuid, ${}::text)", 2 * i + 2, 2 * i + 3));
+            } else {
+                rows.push_str("(?, ?)");
+            }
         }
+        let org_param = if postgres { "$1" } else { "?" };
+        let sql = format!(
+            "SELECT a.* FROM activities a JOIN (VALUES {rows}) AS k ON a.member_id = k.column1 \
+             AND a.idempotency_key = k.column2 WHERE a.organization_id = {org_param}"
+        );
+        // SQLite numbers `?` in order of appearance: the pairs come before the organization.
+        if !postgres {
+            values.rotate_left(1);
+        }
+        let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+        found.extend(activity::Entity::find().from_raw_sql(stmt).all(db).await?);
     }
     Ok(found)
 }
