@@ -2,12 +2,13 @@
 //!
 //! A busy sales floor sends many small, independent `logActivity` calls at once. Written one
 //! transaction each, every call pays its own BEGIN, lookups, INSERT, day-total upsert, webhook
-//! row and COMMIT (a disk flush). Here each call hands its already authorized request to one
-//! writer task; the writer takes whatever has queued up while its previous transaction
-//! committed and logs it as a batch through the same [`scores::log_activity`] rules the
+//! row and COMMIT (a disk flush). Here each call hands its already authorized request to the
+//! queue; the writer holding the queue takes whatever has queued up while the previous batch
+//! was written and logs it as a batch through the same [`scores::log_activity`] rules the
 //! `logActivities` mutation uses (settings from the cache, one member and key lookup per
-//! organization, one multi-row insert, one day-total upsert, one COMMIT). A lone call is a
-//! batch of one, so nothing waits for company.
+//! organization, one multi-row insert, one day-total upsert, one COMMIT), handing the queue
+//! to the next writer as it sends COMMIT. A lone call is a batch of one, so nothing waits for
+//! company.
 //!
 //! Each call still gets its own answer: a field problem or a permission failure in one request
 //! touches nothing and does not affect the others. A database failure before the commit rolls
