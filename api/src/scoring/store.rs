@@ -545,34 +545,30 @@ pub async fn find_by_idempotency_keys(
     db: &impl ConnectionTrait,
     pairs: &[(Uuid, String)],
 ) -> AppResult<Vec<activity::Model>> {
+    use std::fmt::Write as _;
     let backend = db.get_database_backend();
     let postgres = backend == sea_orm::DbBackend::Postgres;
     let mut found = Vec::new();
     for chunk in pairs.chunks(INSERT_CHUNK) {
+        // Parameters in order of appearance (SQLite numbers `?` that way): the pairs, then the
+        // organization.
         let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 2 + 1);
-        values.push(org.0.into());
         let mut rows = String::with_capacity(chunk.len() * 24);
         for (i, (member, key)) in chunk.iter().enumerate() {
             values.push((*member).into());
             values.push(key.clone().into());
-            if i > 0 {
-                rows.push_str(", ");
-            }
-            if postgres {
-                rows.push_str(&format!("(${}::uuid, ${}::text)", 2 * i + 2, 2 * i + 3));
-            } else {
-                rows.push_str("(?, ?)");
-            }
+            let separator = if i > 0 { ", " } else { "" };
+            let _ = match postgres {
+                true => write!(rows, "{separator}(${}::uuid, ${}::text)", 2 * i + 1, 2 * i + 2),
+                false => write!(rows, "{separator}(?, ?)"),
+            };
         }
-        let org_param = if postgres { "$1" } else { "?" };
+        values.push(org.0.into());
+        let org_param = if postgres { format!("${}", values.len()) } else { "?".to_owned() };
         let sql = format!(
             "SELECT a.* FROM activities a JOIN (VALUES {rows}) AS k ON a.member_id = k.column1 \
              AND a.idempotency_key = k.column2 WHERE a.organization_id = {org_param}"
         );
-        // SQLite numbers `?` in order of appearance: the pairs come before the organization.
-        if !postgres {
-            values.rotate_left(1);
-        }
         let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
         found.extend(activity::Entity::find().from_raw_sql(stmt).all(db).await?);
     }
