@@ -84,8 +84,18 @@ impl App {
             std::time::Duration::from_secs(config.response_cache_seconds),
             RESPONSE_CACHE_BYTES,
         ));
-        let logs =
-            scoring::queue::LogQueue::start(db.clone(), settings.clone(), hot.clone(), events.clone(), metrics.clone());
+        let logging = Arc::new(scoring::cache::LogCache::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+        ));
+        let logs = scoring::queue::LogQueue::start(
+            db.clone(),
+            settings.clone(),
+            logging.clone(),
+            hot.clone(),
+            events.clone(),
+            metrics.clone(),
+        );
         let state = AppState {
             logs,
             hot,
@@ -98,6 +108,7 @@ impl App {
             login_throttle,
             members,
             settings,
+            logging,
             responses,
         };
         kpi::alerts::start_scheduler(state.clone());

@@ -32,6 +32,9 @@ pub struct AppState {
     pub members: Arc<crate::auth::cache::MemberCache>,
     /// Organization settings for reads, kept until the organization changes (or a few seconds).
     pub settings: Arc<crate::scoring::scores::SettingsCache>,
+    /// Members, activity types, campaigns and webhooks as logging reads them, kept until they
+    /// change (or a few seconds).
+    pub logging: Arc<crate::scoring::cache::LogCache>,
     /// Answers to `leaderboard`/`score` queries, kept until the organization's data changes.
     pub responses: Arc<crate::graphql::response_cache::ResponseCache>,
     /// Failed sign-ins per account and per client address.

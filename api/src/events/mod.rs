@@ -109,6 +109,12 @@ pub enum Event {
         /// The tenant.
         org: Uuid,
     },
+    /// An organization's scoring rules changed: an activity type, a campaign or a webhook was
+    /// created or changed. Instances drop what they remember of them (`scoring::cache`).
+    RulesChanged {
+        /// The tenant.
+        org: Uuid,
+    },
     /// This instance may have missed events (its connection to the other instances was
     /// interrupted): subscribers should reload their state. Belongs to no tenant.
     Resync,
@@ -121,6 +127,7 @@ impl Event {
             Event::OrganizationChanged { org }
             | Event::ScoreChanged { org, .. }
             | Event::MembersChanged { org }
+            | Event::RulesChanged { org }
             | Event::DealChanged { org, .. }
             | Event::AlertRaised { org, .. }
             | Event::ForecastChanged { org, .. } => OrgId(*org),
@@ -133,10 +140,17 @@ impl Event {
         matches!(self, Event::Resync) || self.org() == org
     }
 
-    /// Whether what authentication loads (a member's role, team, active flag, the
-    /// organization a token names) may have changed: cached members are then stale.
+    /// Whether what authentication or logging loads (a member's role, team, active flag, the
+    /// organization a token names, its activity types, campaigns and webhooks) may have
+    /// changed: cached copies are then stale.
     pub fn changes_membership(&self) -> bool {
-        matches!(self, Event::MembersChanged { .. } | Event::OrganizationChanged { .. } | Event::Resync)
+        matches!(
+            self,
+            Event::MembersChanged { .. }
+                | Event::OrganizationChanged { .. }
+                | Event::RulesChanged { .. }
+                | Event::Resync
+        )
     }
 }
 

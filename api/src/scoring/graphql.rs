@@ -1309,6 +1309,7 @@ impl ScoringMutation {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::RulesChanged { org: p.org.0 });
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1375,6 +1376,7 @@ impl ScoringMutation {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::RulesChanged { org: p.org.0 });
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1404,6 +1406,7 @@ impl ScoringMutation {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::RulesChanged { org: p.org.0 });
         Ok(ActivityTypePayload { activity_type: Some(ActivityType(t)), user_errors: vec![] })
     }
 
@@ -1448,13 +1451,13 @@ impl ScoringMutation {
             return Err(AppError::bad_input("'items' must hold 1 to 500 activities").into());
         }
         let now = Utc::now();
-        let s = scores::settings(p.org, &state.db).await?;
+        let s = state.settings.get(p.org, &state.db).await?;
         let reach = p.reach(&state.db).await?;
         let requests: Vec<LogRequest> = input.items.into_iter().map(|i| log_request(p, i)).collect::<AppResult<_>>()?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
-        let mut memo = scores::LogMemo::batch(p.org, &tx, &requests).await?;
+        let mut memo = scores::LogMemo::batch(&s, &tx, &requests, Some(&state.logging)).await?;
         memo.read_campaigns(p.org, &tx, requests.iter().map(|r| r.occurred_at.unwrap_or(now))).await?;
         for (index, req) in requests.into_iter().enumerate() {
             match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
@@ -1486,7 +1489,10 @@ impl ScoringMutation {
             return Err(e.into());
         }
         let events = outcomes.iter().filter(|o| !o.replayed).map(|o| activity_event(&o.activity)).collect();
-        crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?;
+        match memo.webhooks() {
+            Some(hooks) => crate::webhooks::store::enqueue_to(p.org, &tx, hooks, "activity.logged", events).await?,
+            None => crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?,
+        }
         tx.commit().await.map_err(AppError::from)?;
         // One re-read of the changed members' totals, however many activities each.
         let mut changed: Vec<Uuid> = outcomes.iter().filter(|o| !o.replayed).map(|o| o.activity.member_id).collect();
@@ -1563,6 +1569,7 @@ impl ScoringMutation {
             Err(errors) => Ok(CampaignPayload { campaign: None, user_errors: field_errors(errors) }),
             Ok(new) => {
                 let c = store::create_campaign(p.org, &state.db, new).await?;
+                state.events.publish(Event::RulesChanged { org: p.org.0 });
                 Ok(CampaignPayload { campaign: Some(Campaign(c)), user_errors: vec![] })
             }
         }
@@ -1585,6 +1592,7 @@ impl ScoringMutation {
             Ok(new) => {
                 let c = store::replace_campaign(p.org, &tx, id, new, input.version).await?;
                 tx.commit().await.map_err(AppError::from)?;
+                state.events.publish(Event::RulesChanged { org: p.org.0 });
                 Ok(CampaignPayload { campaign: Some(Campaign(c)), user_errors: vec![] })
             }
         }
@@ -1604,6 +1612,7 @@ impl ScoringMutation {
         }
         let c = store::end_campaign(p.org, &tx, id).await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(Event::RulesChanged { org: p.org.0 });
         Ok(CampaignPayload { campaign: Some(Campaign(c)), user_errors: vec![] })
     }
 

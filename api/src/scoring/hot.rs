@@ -391,7 +391,13 @@ impl HotBoards {
                         refresh.clear();
                         BoardUpdate::Reload { org: None }
                     }
-                    Ok(Event::DealChanged { .. } | Event::AlertRaised { .. } | Event::ForecastChanged { .. }) => {
+                    // Rules change how future activities score, not the totals ranked here.
+                    Ok(
+                        Event::DealChanged { .. }
+                        | Event::AlertRaised { .. }
+                        | Event::ForecastChanged { .. }
+                        | Event::RulesChanged { .. },
+                    ) => {
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,

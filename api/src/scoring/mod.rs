@@ -1,6 +1,7 @@
 //! The points engine: activity types, activities, campaigns, points targets, scores,
 //! leaderboards and their live updates.
 
+pub mod cache;
 pub mod graphql;
 pub mod hot;
 pub mod model;

@@ -552,17 +552,60 @@ pub struct LogMemo {
     keys: HashMap<(Uuid, String), activity::Model>,
     /// Campaigns read once for every activity of a batch whose time falls in `[from, to]`.
     window: Option<(DateTime<Utc>, DateTime<Utc>, Vec<model::CampaignRule>)>,
+    /// The organization's rules kept by this instance, if the batch was given the cache.
+    rules: Option<std::sync::Arc<super::cache::OrgRules>>,
 }
 
 impl LogMemo {
     /// A memo for a batch of `requests` in one transaction: their members and the activities
     /// already stored under their idempotency keys are read with one query each, and the new
-    /// activities are written together by [`LogMemo::flush`].
-    pub async fn batch(org: OrgId, db: &impl ConnectionTrait, requests: &[LogRequest]) -> AppResult<LogMemo> {
+    /// activities are written together by [`LogMemo::flush`]. With a `cache`, members, activity
+    /// types, campaigns and webhooks it keeps are not read again (see [`super::cache`]).
+    pub async fn batch(
+        s: &OrgSettings,
+        db: &impl ConnectionTrait,
+        requests: &[LogRequest],
+        cache: Option<&super::cache::LogCache>,
+    ) -> AppResult<LogMemo> {
+        Self::prepare(s, db, requests, cache, true).await
+    }
+
+    /// Like [`LogMemo::batch`] without reading the stored idempotency keys: for a batch written
+    /// by [`store::insert_activities_at_once`], which skips the activities whose key is taken
+    /// and tells which were stored. Only keys repeated within the batch replay here.
+    pub async fn batch_unread_keys(
+        s: &OrgSettings,
+        db: &impl ConnectionTrait,
+        requests: &[LogRequest],
+        cache: &super::cache::LogCache,
+    ) -> AppResult<LogMemo> {
+        Self::prepare(s, db, requests, Some(cache), false).await
+    }
+
+    async fn prepare(
+        s: &OrgSettings,
+        db: &impl ConnectionTrait,
+        requests: &[LogRequest],
+        cache: Option<&super::cache::LogCache>,
+        read_keys: bool,
+    ) -> AppResult<LogMemo> {
+        let org = s.org;
         let mut member_ids: Vec<Uuid> = requests.iter().map(|r| r.member_id).collect();
         member_ids.sort_unstable();
         member_ids.dedup();
-        let members = org_store::members_by_ids(org, db, &member_ids).await?.into_iter().map(|m| (m.id, m)).collect();
+        let (mut members, missing) = match cache {
+            Some(cache) => cache.members(org, &member_ids),
+            None => (Vec::new(), member_ids),
+        };
+        if !missing.is_empty() {
+            let epoch = cache.map(super::cache::LogCache::member_epoch);
+            let read = org_store::members_by_ids(org, db, &missing).await?;
+            if let (Some(cache), Some(epoch)) = (cache, epoch) {
+                cache.put_members(&read, epoch);
+            }
+            members.extend(read);
+        }
+        let members = members.into_iter().map(|m| (m.id, m)).collect();
         let mut pairs: Vec<(Uuid, String)> = requests
             .iter()
             .filter_map(|r| {
@@ -572,14 +615,22 @@ impl LogMemo {
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
-        let stored =
-            if pairs.is_empty() { Vec::new() } else { store::find_by_idempotency_keys(org, db, &pairs).await? };
+        let stored = if pairs.is_empty() || !read_keys {
+            Vec::new()
+        } else {
+            store::find_by_idempotency_keys(org, db, &pairs).await?
+        };
         let keys = stored.into_iter().filter_map(|a| Some(((a.member_id, a.idempotency_key.clone()?), a))).collect();
-        Ok(LogMemo { members, keys, pending: Some(Vec::new()), ..LogMemo::default() })
+        let rules = match cache {
+            Some(cache) => cache.rules(org, s.open_window_days, db).await?,
+            None => None,
+        };
+        Ok(LogMemo { members, keys, rules, pending: Some(Vec::new()), ..LogMemo::default() })
     }
 
-    /// Reads the campaigns running at any of `times` (the batch's activity times) in one query:
-    /// activities of the batch need no campaign query of their own.
+    /// Reads the campaigns running at any of `times` (the batch's activity times) in one query
+    /// (none when the kept rules cover them): activities of the batch need no campaign query
+    /// of their own.
     pub async fn read_campaigns(
         &mut self,
         org: OrgId,
@@ -587,9 +638,24 @@ impl LogMemo {
         times: impl Iterator<Item = DateTime<Utc>> + Clone,
     ) -> AppResult<()> {
         if let (Some(from), Some(to)) = (times.clone().min(), times.max()) {
-            self.window = Some((from, to, store::campaigns_between(org, db, from, to).await?));
+            self.window = Some(match &self.rules {
+                Some(rules) if from >= rules.campaigns_from => {
+                    (rules.campaigns_from, DateTime::<Utc>::MAX_UTC, rules.campaigns.clone())
+                }
+                _ => (from, to, store::campaigns_between(org, db, from, to).await?),
+            });
         }
         Ok(())
+    }
+
+    /// The organization's active webhooks when the batch's rules came from the cache.
+    pub fn webhooks(&self) -> Option<&[entity::webhook::Model]> {
+        self.rules.as_ref().map(|r| r.webhooks.as_slice())
+    }
+
+    /// The batch's new activities, handed over to be written by the caller.
+    pub fn take_pending(&mut self) -> Vec<activity::Model> {
+        self.pending.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Writes the batch's new activities and their day totals (a few statements in all).
@@ -643,7 +709,8 @@ pub async fn log_activity(
     if !m.active {
         return Err(Ok(vec![FieldError::new("memberId", "INACTIVE", "that member is deactivated")]));
     }
-    let t = match memo.types.get(&req.activity_type_id) {
+    let kept = memo.rules.as_ref().and_then(|r| r.types.get(&req.activity_type_id));
+    let t = match memo.types.get(&req.activity_type_id).or(kept) {
         Some(t) => t.clone(),
         None => {
             let t = store::find_activity_type(s.org, db, req.activity_type_id)

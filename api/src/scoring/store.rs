@@ -157,6 +157,11 @@ pub async fn count_activity_types(org: OrgId, db: &impl ConnectionTrait, include
     Ok(activity_type::Entity::find().filter(activity_type_condition(org, include_archived)).count(db).await?)
 }
 
+/// Every activity type of the organization, archived ones included.
+pub async fn all_activity_types(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<activity_type::Model>> {
+    Ok(activity_type::Entity::find().filter(activity_type_condition(org, true)).all(db).await?)
+}
+
 /// A page of activity types, by name.
 pub async fn list_activity_types(
     org: OrgId,
@@ -535,6 +540,75 @@ pub async fn insert_activities(org: OrgId, db: &impl ConnectionTrait, rows: &[ac
     }
     let totals: Vec<DayTotalChange> = days.into_iter().collect();
     add_to_day_totals(org, db, &totals).await
+}
+
+/// Most activities [`insert_activities_at_once`] takes (23 parameters each, below
+/// PostgreSQL's 65,535).
+pub const AT_ONCE_MOST: usize = 2_000;
+
+/// PostgreSQL only: stores activities built by [`new_activity`] (all of `org`, at most
+/// [`AT_ONCE_MOST`]) and adds them to their day totals in ONE statement, which commits on its
+/// own: no BEGIN, no COMMIT, one round trip. An activity whose (member, idempotency key) is
+/// already stored is skipped (that request is a replay of the stored one); the IDs of the
+/// activities stored come back.
+///
+/// Rows are inserted in (member, key) order and day totals upserted in (member, type, day)
+/// order, so two such statements running at once wait for each other instead of deadlocking.
+pub async fn insert_activities_at_once(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    rows: &[activity::Model],
+) -> AppResult<std::collections::HashSet<Uuid>> {
+    use sea_orm::QueryTrait as _;
+    use sea_orm::sea_query::PostgresQueryBuilder;
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    if rows.len() > AT_ONCE_MOST {
+        return Err(AppError::Internal(anyhow::anyhow!("{} activities exceed one statement", rows.len())));
+    }
+    let mut sorted: Vec<&activity::Model> = rows.iter().collect();
+    sorted.sort_by(|a, b| (a.member_id, &a.idempotency_key, a.id).cmp(&(b.member_id, &b.idempotency_key, b.id)));
+    let mut insert = activity::Entity::insert_many(sorted.into_iter().cloned().map(IntoActiveModel::into_active_model))
+        .on_conflict(
+            OnConflict::columns([
+                activity::Column::OrganizationId,
+                activity::Column::MemberId,
+                activity::Column::IdempotencyKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .into_query();
+    insert.returning(sea_orm::sea_query::Query::returning().columns([
+        activity::Column::Id,
+        activity::Column::MemberId,
+        activity::Column::ActivityTypeId,
+        activity::Column::LocalDate,
+        activity::Column::PointsCents,
+    ]));
+    let (insert_sql, values) = insert.build(PostgresQueryBuilder);
+    let mut values = values.0;
+    values.push(org.0.into());
+    let org_param = values.len();
+    let sql = format!(
+        "WITH stored AS ({insert_sql}), totals AS (\
+         INSERT INTO activity_day_totals \
+         (id, organization_id, member_id, activity_type_id, day, points_cents, activity_count) \
+         SELECT gen_random_uuid(), ${org_param}::uuid, member_id, activity_type_id, local_date, \
+         SUM(points_cents), COUNT(*) FROM stored GROUP BY member_id, activity_type_id, local_date \
+         ORDER BY member_id, activity_type_id, local_date \
+         ON CONFLICT (organization_id, member_id, activity_type_id, day) DO UPDATE SET \
+         points_cents = activity_day_totals.points_cents + excluded.points_cents, \
+         activity_count = activity_day_totals.activity_count + excluded.activity_count) \
+         SELECT id FROM stored"
+    );
+    let stmt = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values);
+    let mut stored = std::collections::HashSet::with_capacity(rows.len());
+    for row in db.query_all_raw(stmt).await? {
+        stored.insert(row.try_get::<Uuid>("", "id")?);
+    }
+    Ok(stored)
 }
 
 /// Activities stored under these (member, idempotency key) pairs. The pairs are joined as a

@@ -247,6 +247,7 @@ impl WebhookMutation {
         let w = store::create(p.org, &tx, url.to_string(), &events, description, p.member_id).await?;
         audit::record(p.org, &tx, p.into(), "webhook.create", "Webhook", Some(w.id), None, audit::snapshot(&w)).await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(crate::events::Event::RulesChanged { org: p.org.0 });
         let secret = w.secret.clone();
         Ok(CreateWebhookPayload { webhook: Some(Webhook(w)), signing_secret: Some(secret), user_errors: vec![] })
     }
@@ -297,6 +298,7 @@ impl WebhookMutation {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(crate::events::Event::RulesChanged { org: p.org.0 });
         Ok(WebhookPayload { webhook: Some(Webhook(after)), user_errors: vec![] })
     }
 }

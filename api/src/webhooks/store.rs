@@ -133,9 +133,22 @@ pub async fn enqueue_all(
     if events.is_empty() {
         return Ok(());
     }
-    let hooks: Vec<webhook::Model> =
-        list(org, db).await?.into_iter().filter(|w| w.active && events_of(w).iter().any(|e| e == event_type)).collect();
-    if hooks.is_empty() {
+    let hooks = list(org, db).await?;
+    enqueue_to(org, db, &hooks, event_type, events).await
+}
+
+/// Like [`enqueue_all`], with the organization's webhooks already at hand (inactive ones and
+/// those not subscribed to `event_type` are skipped here).
+pub async fn enqueue_to(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    hooks: &[webhook::Model],
+    event_type: &str,
+    events: Vec<serde_json::Value>,
+) -> AppResult<()> {
+    let hooks: Vec<&webhook::Model> =
+        hooks.iter().filter(|w| w.active && events_of(w).iter().any(|e| e == event_type)).collect();
+    if hooks.is_empty() || events.is_empty() {
         return Ok(());
     }
     let mut rows = Vec::with_capacity(events.len() * hooks.len());

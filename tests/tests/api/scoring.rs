@@ -14,6 +14,7 @@ backend_tests!(
     leaderboard_and_score_subscriptions,
     hot_board_matches_the_database_after_concurrent_logs,
     reps_read_only_what_is_theirs,
+    rules_kept_in_memory_follow_their_changes,
 );
 
 const CREATE_TYPE: &str = "mutation($i: CreateActivityTypeInput!) { createActivityType(input: $i) { activityType { id points } userErrors { field code } } }";
@@ -733,4 +734,72 @@ async fn reps_read_only_what_is_theirs(app: &TestApp) {
         ws.next_within(std::time::Duration::from_millis(500)).await.is_none(),
         "organizationChanged stays silent for activities"
     );
+}
+
+/// Logging keeps an organization's activity types, campaigns and webhooks in memory (and on
+/// PostgreSQL writes a batch with one statement); every change to them is seen by the next
+/// log, and a retry is answered with its original even when it would no longer pass.
+async fn rules_kept_in_memory_follow_their_changes(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let quote = activity_type(app, &org, "Quote sent", 3.0, None).await;
+    let first = log(app, &org.rep_token, json!({"activityTypeId": quote, "idempotencyKey": "k-1"})).await;
+    assert_eq!((first["replayed"].as_bool(), first["activity"]["points"].as_f64()), (Some(false), Some(3.0)));
+
+    // A webhook created after the rules were read gets the next activity; once disabled, none.
+    let hook = app
+        .ok(
+            &org.admin_token,
+            "mutation { createWebhook(input: {url: \"http://127.0.0.1:9/hook\", events: [\"activity.logged\"]}) { webhook { id } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    let hook_id = hook["createWebhook"]["webhook"]["id"].as_str().unwrap_or_else(|| panic!("{hook}")).to_owned();
+    assert_eq!(app.count_rows("webhook_deliveries").await, 0);
+    log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    assert_eq!(app.count_rows("webhook_deliveries").await, 1, "the new webhook is queued a delivery");
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!) { disableWebhook(input: {id: $id}) { webhook { active } } }",
+        json!({"id": hook_id}),
+    )
+    .await;
+    log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    assert_eq!(app.count_rows("webhook_deliveries").await, 1, "a disabled webhook is queued nothing");
+
+    // A campaign created after the rules were read applies to the next activity.
+    let now = chrono::Utc::now();
+    app.ok(
+        &org.admin_token,
+        "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { campaign { id } } }",
+        json!({"i": {"name": "Double", "startsAt": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                     "endsAt": (now + chrono::Duration::days(1)).to_rfc3339(), "multiplier": 2.0}}),
+    )
+    .await;
+    let doubled = log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    assert_eq!(doubled["activity"]["points"].as_f64(), Some(6.0), "{doubled}");
+
+    // A changed type's points apply at once.
+    app.ok(
+        &org.admin_token,
+        "mutation($i: UpdateActivityTypeInput!) { updateActivityType(input: $i) { activityType { points } } }",
+        json!({"i": {"id": quote, "points": 5.0}}),
+    )
+    .await;
+    let repriced = log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    assert_eq!(repriced["activity"]["points"].as_f64(), Some(10.0), "{repriced}");
+
+    // Archived: a new log is refused at once, a retry of the first is still its replay.
+    app.ok(
+        &org.admin_token,
+        "mutation($i: ArchiveActivityTypeInput!) { archiveActivityType(input: $i) { activityType { active } } }",
+        json!({"i": {"id": quote}}),
+    )
+    .await;
+    let refused = log(app, &org.rep_token, json!({"activityTypeId": quote, "idempotencyKey": "k-2"})).await;
+    assert_eq!(refused["userErrors"][0]["code"], "ARCHIVED", "{refused}");
+    let retry = log(app, &org.rep_token, json!({"activityTypeId": quote, "idempotencyKey": "k-1"})).await;
+    assert_eq!(retry["replayed"], true, "{retry}");
+    assert_eq!(retry["activity"]["id"], first["activity"]["id"]);
+    assert_eq!(retry["userErrors"], json!([]));
+    assert_eq!(app.count_rows("activities").await, 5);
 }

@@ -1,0 +1,200 @@
+//! What every logging batch reads and almost never changes, remembered by this instance.
+//!
+//! A `logActivity` batch used to read its members, the organization's activity types, the
+//! campaigns at its activities' times and the organization's webhooks: four of its nine
+//! statements, each a round trip made while the next batch waits for the queue. They are kept
+//! here under the rules of [`crate::auth::cache`]: an entry is served while the bus's
+//! membership epoch has not moved and for at most `MEMBER_CACHE_SECONDS`.
+//!
+//! - **Member rows** move the epoch through `MembersChanged` (every member mutation, teams
+//!   moved, imports), the same event the authentication cache already relies on.
+//! - **Rules** (activity types, campaigns, webhooks) move it through `RulesChanged`, which every
+//!   mutation of those publishes after its commit and before it answers.
+//!
+//! What is not found here is read from the database as before: a member or activity type
+//! created on another instance a moment ago, an activity older than the campaigns kept. With
+//! `MEMBER_CACHE_SECONDS=0` nothing is kept and every batch reads everything itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entity::{activity_type, member, webhook};
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::model::CampaignRule;
+use super::store;
+use crate::error::AppResult;
+use crate::events::EventBus;
+use crate::events::cache::EpochCache;
+use crate::org::model::OrgId;
+
+/// Organizations whose rules are kept at most.
+const ORGANIZATIONS: usize = 10_000;
+/// Member rows kept at most.
+const MEMBERS: usize = 100_000;
+/// Campaigns are kept from this many days before the open window: an activity's local date
+/// lies within the window, and a local day starts at most 14 hours before its UTC date.
+const CAMPAIGN_MARGIN_DAYS: i64 = 2;
+
+/// An organization's rules as logging applies them.
+#[derive(Debug)]
+pub struct OrgRules {
+    /// Every activity type, archived ones included, by ID.
+    pub types: HashMap<Uuid, activity_type::Model>,
+    /// Every campaign running at some instant at or after [`OrgRules::campaigns_from`].
+    pub campaigns: Vec<CampaignRule>,
+    /// The earliest instant `campaigns` is complete for.
+    pub campaigns_from: DateTime<Utc>,
+    /// The active webhooks.
+    pub webhooks: Vec<webhook::Model>,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct LogCache {
+    rules: EpochCache<OrgId, Arc<OrgRules>>,
+    members: EpochCache<Uuid, member::Model>,
+    ttl: Duration,
+}
+
+impl LogCache {
+    /// A cache that trusts entries for `ttl` (zero: never) while `events` reports no change.
+    pub fn new(events: EventBus, ttl: Duration) -> Self {
+        LogCache {
+            rules: EpochCache::new(events.clone(), ttl, ORGANIZATIONS),
+            members: EpochCache::new(events, ttl, MEMBERS),
+            ttl,
+        }
+    }
+
+    /// The organization's rules, read now if not kept; `None` when caching is off.
+    pub async fn rules(
+        &self,
+        org: OrgId,
+        open_window_days: i64,
+        db: &impl ConnectionTrait,
+    ) -> AppResult<Option<Arc<OrgRules>>> {
+        if self.ttl.is_zero() {
+            return Ok(None);
+        }
+        let now = Instant::now();
+        if let Some(rules) = self.rules.get(&org, now) {
+            return Ok(Some(rules));
+        }
+        let epoch = self.rules.epoch();
+        let campaigns_from = Utc::now() - chrono::Duration::days(open_window_days.max(0) + CAMPAIGN_MARGIN_DAYS);
+        let types = store::all_activity_types(org, db).await?.into_iter().map(|t| (t.id, t)).collect();
+        let campaigns = store::campaigns_between(org, db, campaigns_from, far_future()).await?;
+        let webhooks =
+            crate::webhooks::store::list(org, db).await?.into_iter().filter(|w| w.active).collect::<Vec<_>>();
+        let rules = Arc::new(OrgRules { types, campaigns, campaigns_from, webhooks });
+        self.rules.put(org, rules.clone(), epoch, now);
+        Ok(Some(rules))
+    }
+
+    /// The kept rows of `ids` that belong to `org`, and the IDs still to read.
+    pub fn members(&self, org: OrgId, ids: &[Uuid]) -> (Vec<member::Model>, Vec<Uuid>) {
+        let now = Instant::now();
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.members.get(id, now).filter(|m| m.organization_id == org.0) {
+                Some(m) => found.push(m),
+                None => missing.push(*id),
+            }
+        }
+        (found, missing)
+    }
+
+    /// The epoch to store with member rows read next: read it before reading them.
+    pub fn member_epoch(&self) -> u64 {
+        self.members.epoch()
+    }
+
+    /// Remembers member rows read after `epoch`.
+    pub fn put_members(&self, rows: &[member::Model], epoch: u64) {
+        let now = Instant::now();
+        for m in rows {
+            self.members.put(m.id, m.clone(), epoch, now);
+        }
+    }
+}
+
+/// A bound past every campaign's start. Not `DateTime::MAX_UTC`: SQLite compares times as
+/// text, and a year beyond 9999 is written with a sign (`+262143-…`) that sorts first.
+fn far_future() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+
+    fn member(org: Uuid, id: u128) -> member::Model {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        member::Model {
+            id: Uuid::from_u128(id),
+            organization_id: org,
+            name: "Rep".into(),
+            email: format!("rep{id}@example.com"),
+            role: "REP".into(),
+            sales_role: "HUNTER".into(),
+            team_id: None,
+            start_date: at.date_naive(),
+            active: true,
+            password_hash: None,
+            deactivated_at: None,
+            ramp_percents: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn members_of_another_organization_or_after_a_change_are_read_again() {
+        let bus = EventBus::new();
+        let cache = LogCache::new(bus.clone(), Duration::from_secs(60));
+        let org = OrgId(Uuid::from_u128(1));
+        let other = OrgId(Uuid::from_u128(2));
+        let epoch = cache.member_epoch();
+        cache.put_members(&[member(org.0, 10), member(org.0, 11)], epoch);
+
+        let (found, missing) = cache.members(org, &[Uuid::from_u128(10), Uuid::from_u128(12)]);
+        assert_eq!(found.iter().map(|m| m.id).collect::<Vec<_>>(), vec![Uuid::from_u128(10)]);
+        assert_eq!(missing, vec![Uuid::from_u128(12)]);
+        let (found, missing) = cache.members(other, &[Uuid::from_u128(10)]);
+        assert!(found.is_empty());
+        assert_eq!(missing, vec![Uuid::from_u128(10)]);
+
+        bus.publish(Event::MembersChanged { org: org.0 });
+        let (found, missing) = cache.members(org, &[Uuid::from_u128(10), Uuid::from_u128(11)]);
+        assert!(found.is_empty());
+        assert_eq!(missing.len(), 2);
+    }
+
+    #[test]
+    fn a_row_read_before_a_change_is_not_kept_after_it() {
+        let bus = EventBus::new();
+        let cache = LogCache::new(bus.clone(), Duration::from_secs(60));
+        let org = OrgId(Uuid::from_u128(1));
+        let epoch = cache.member_epoch();
+        bus.publish(Event::RulesChanged { org: org.0 });
+        cache.put_members(&[member(org.0, 10)], epoch);
+        assert_eq!(cache.members(org, &[Uuid::from_u128(10)]).1.len(), 1);
+    }
+
+    #[test]
+    fn nothing_is_kept_with_a_zero_ttl() {
+        let cache = LogCache::new(EventBus::new(), Duration::ZERO);
+        let org = OrgId(Uuid::from_u128(1));
+        cache.put_members(&[member(org.0, 10)], cache.member_epoch());
+        assert_eq!(cache.members(org, &[Uuid::from_u128(10)]).1.len(), 1);
+    }
+}
