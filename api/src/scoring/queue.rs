@@ -200,8 +200,11 @@ impl Writer {
                 }
             }
         }
+        let mut changed = Vec::new();
         for prepared in at_once {
-            let answered = self.write_at_once(prepared).await;
+            let org = prepared.s.org;
+            let (answered, members) = self.write_at_once(prepared).await;
+            changed.push((org, members));
             for (i, answer) in answered {
                 match answer {
                     Ok((outcome, s)) => logged.push((i, outcome, s)),
@@ -210,6 +213,10 @@ impl Writer {
             }
         }
         drop(turn);
+        for (org, members) in &changed {
+            // Read-your-writes: this instance's rankings hold the new totals before anyone hears.
+            self.hot.refresh_members(*org, members).await;
+        }
         for (i, outcome, s) in logged {
             if !outcome.replayed {
                 announce(&self.events, s.org, &outcome, outcome.activity.points_cents);
@@ -272,7 +279,8 @@ impl Writer {
     /// activity the statement skipped because its key was stored meanwhile replays the stored
     /// one, and so does a rejected request whose key was stored before (a retry is answered
     /// with its original even when it would no longer pass, as in the shared transaction).
-    async fn write_at_once(&self, prepared: AtOnce) -> Vec<(usize, Result<(LogOutcome, OrgSettings), Queued>)> {
+    /// Also returns the members whose totals changed.
+    async fn write_at_once(&self, prepared: AtOnce) -> (Answered, Vec<Uuid>) {
         let AtOnce { s, rows, results } = prepared;
         let org = s.org;
         let stored = match store::insert_activities_at_once(org, &self.db, &rows).await {
@@ -280,7 +288,7 @@ impl Writer {
             Err(e) => {
                 let rolled = Rolled::of(e);
                 rolled.log();
-                return results.into_iter().map(|p| (p.index, Err(rolled.answer()))).collect();
+                return (results.into_iter().map(|p| (p.index, Err(rolled.answer()))).collect(), Vec::new());
             }
         };
         let looked_up = |p: &Prepared| match &p.result {
@@ -327,9 +335,7 @@ impl Writer {
         }
         members.sort_unstable();
         members.dedup();
-        // Read-your-writes: this instance's rankings hold the new totals before anyone hears.
-        self.hot.refresh_members(org, &members).await;
-        answers
+        (answers, members)
     }
 
     /// Logs the requests of `groups` in one transaction, handing `turn` on as it sends COMMIT.
@@ -338,7 +344,7 @@ impl Writer {
         jobs: &[LogJob],
         groups: &[(OrgId, Vec<usize>)],
         turn: tokio::sync::MutexGuard<'_, mpsc::Receiver<Envelope>>,
-    ) -> Result<Vec<(usize, Result<(LogOutcome, OrgSettings), Queued>)>, Rolled> {
+    ) -> Result<Answered, Rolled> {
         let mut answers = Vec::new();
         // Per organization, the members whose totals changed.
         let mut changed: Vec<(OrgId, Vec<Uuid>)> = Vec::new();
@@ -389,6 +395,9 @@ impl Writer {
         Ok(answers)
     }
 }
+
+/// Answers by place in the batch: logged (or replayed), or what to tell the caller instead.
+type Answered = Vec<(usize, Result<(LogOutcome, OrgSettings), Queued>)>;
 
 /// The webhook event of a logged activity.
 const ACTIVITY_LOGGED: &str = "activity.logged";
