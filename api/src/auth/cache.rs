@@ -121,6 +121,7 @@ mod tests {
             activity: Uuid::nil(),
             points_delta_cents: 100,
             day: None,
+            ranked: false,
         });
         assert!(c.get("acme", Uuid::from_u128(1), t).is_some(), "a score change changes no member");
         for event in [

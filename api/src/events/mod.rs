@@ -75,6 +75,11 @@ pub enum Event {
         /// `None` drops every cached past board of the organization.
         #[serde(default)]
         day: Option<chrono::NaiveDate>,
+        /// Set by the instance that made the change, which has already re-read the member's
+        /// totals into its rankings before publishing: its own rankings need no second read.
+        /// Never sent to other instances (they re-read).
+        #[serde(skip)]
+        ranked: bool,
     },
     /// A deal was created or changed (fields, stage, checklist, outcome).
     DealChanged {
@@ -313,6 +318,26 @@ mod tests {
     }
 
     #[test]
+    fn ranked_stays_on_the_instance_that_set_it() {
+        let local = Event::ScoreChanged {
+            org: Uuid::from_u128(1),
+            member: Uuid::from_u128(2),
+            team: None,
+            activity: Uuid::from_u128(3),
+            points_delta_cents: 250,
+            day: None,
+            ranked: true,
+        };
+        let json = serde_json::to_value(&local).unwrap();
+        assert!(json.get("ranked").is_none(), "{json}");
+        let Event::ScoreChanged { ranked, points_delta_cents, .. } = serde_json::from_value::<Event>(json).unwrap()
+        else {
+            panic!("not a score change");
+        };
+        assert_eq!((ranked, points_delta_cents), (false, 250), "another instance re-reads");
+    }
+
+    #[test]
     fn resync_concerns_every_tenant_and_belongs_to_none() {
         let org = OrgId(Uuid::from_u128(1));
         assert!(Event::Resync.concerns(org));
@@ -336,6 +361,7 @@ mod tests {
             activity: Uuid::from_u128(5),
             points_delta_cents: 100,
             day: None,
+            ranked: false,
         });
         assert_eq!((versions.get(a), versions.get(b)), (va + 1, vb + 1));
         bus.publish(Event::Resync);

@@ -372,10 +372,13 @@ impl HotBoards {
             let mut updates: Vec<BoardUpdate> = Vec::new();
             for event in events {
                 let update = match event {
-                    Ok(Event::ScoreChanged { org, member, team, day, .. }) => {
+                    Ok(Event::ScoreChanged { org, member, team, day, ranked, .. }) => {
                         let org = OrgId(org);
                         hot.forget_past(Some(org), day);
-                        refresh.entry(org).or_default().insert(member);
+                        // This instance's own writes were re-read before they were announced.
+                        if !ranked {
+                            refresh.entry(org).or_default().insert(member);
+                        }
                         BoardUpdate::Scores { org, team }
                     }
                     Ok(Event::OrganizationChanged { org }) | Ok(Event::MembersChanged { org }) => {

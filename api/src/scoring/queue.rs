@@ -467,7 +467,8 @@ impl Rolled {
     }
 }
 
-/// Tells every instance a score changed (after this instance's ranking has the new total).
+/// Tells every instance a score changed. Call it after this instance's rankings have the new
+/// total ([`super::hot::HotBoards::refresh_members`]): the event says so.
 pub fn announce(events: &EventBus, org: OrgId, outcome: &LogOutcome, delta_cents: i64) {
     events.publish(Event::ScoreChanged {
         org: org.0,
@@ -476,6 +477,7 @@ pub fn announce(events: &EventBus, org: OrgId, outcome: &LogOutcome, delta_cents
         activity: outcome.activity.id,
         points_delta_cents: delta_cents,
         day: Some(outcome.activity.local_date),
+        ranked: true,
     });
 }
 
