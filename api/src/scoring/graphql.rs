@@ -1146,11 +1146,16 @@ impl ScoringQuery {
     }
 }
 
-/// Lets the response cache keep an answer about a period by grain until the period ends;
-/// a campaign's window is not kept (campaign edits publish no event).
+/// Lets the response cache keep an answer about a period by grain until the period ends (a
+/// new period starts empty); a campaign's window is not kept (campaign edits publish no
+/// event). A period that has already ended changes only through events (an activity logged
+/// late into it), so its answer is kept for the cache's time-to-live: until now the end in
+/// the past meant it was never kept, and last quarter's board was executed every time.
 fn approve_by_grain(ctx: &Context<'_>, spec: PeriodSpec, end: DateTime<Utc>) {
     if matches!(spec, PeriodSpec::Grain(..)) {
-        crate::graphql::response_cache::approve(ctx, end);
+        let now = Utc::now();
+        let until = if end <= now { now + chrono::Duration::days(1) } else { end };
+        crate::graphql::response_cache::approve(ctx, until);
     }
 }
 
