@@ -819,7 +819,7 @@ async fn log_alone(
         Err(Err(e)) => return Err(e.into()),
     };
     if !outcome.replayed {
-        crate::webhooks::store::enqueue(p.org, &tx, "activity.logged", activity_event(&outcome.activity)).await?;
+        crate::webhooks::store::enqueue(p.org, &tx, scores::ACTIVITY_LOGGED, activity_event(&outcome.activity)).await?;
     }
     tx.commit().await.map_err(AppError::from)?;
     if !outcome.replayed {
@@ -1494,10 +1494,7 @@ impl ScoringMutation {
             return Err(e.into());
         }
         let events = outcomes.iter().filter(|o| !o.replayed).map(|o| activity_event(&o.activity)).collect();
-        match memo.webhooks() {
-            Some(hooks) => crate::webhooks::store::enqueue_to(p.org, &tx, hooks, "activity.logged", events).await?,
-            None => crate::webhooks::store::enqueue_all(p.org, &tx, "activity.logged", events).await?,
-        }
+        memo.queue_webhooks(p.org, &tx, events).await?;
         tx.commit().await.map_err(AppError::from)?;
         // One re-read of the changed members' totals, however many activities each.
         let mut changed: Vec<Uuid> = outcomes.iter().filter(|o| !o.replayed).map(|o| o.activity.member_id).collect();

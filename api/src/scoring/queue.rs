@@ -238,10 +238,7 @@ impl Writer {
         }
         let s = self.settings.get(org, &self.db).await.ok()?;
         let rules = self.cache.rules(org, s.open_window_days, &self.db).await.ok()??;
-        let hooked = rules
-            .webhooks
-            .iter()
-            .any(|w| w.active && crate::webhooks::store::events_of(w).iter().any(|e| e == ACTIVITY_LOGGED));
+        let hooked = rules.webhooks.iter().any(|w| crate::webhooks::store::subscribed(w, scores::ACTIVITY_LOGGED));
         let counted = indexes.iter().all(|&i| {
             rules.types.get(&jobs[i].request.activity_type_id).is_some_and(|t| t.unit == ActivityUnit::Count.as_str())
         });
@@ -375,11 +372,7 @@ impl Writer {
                 }
             }
             memo.flush(*org, &tx).await.map_err(|_| Rolled::Back)?;
-            let queued = match memo.webhooks() {
-                Some(hooks) => crate::webhooks::store::enqueue_to(*org, &tx, hooks, ACTIVITY_LOGGED, events).await,
-                None => crate::webhooks::store::enqueue_all(*org, &tx, ACTIVITY_LOGGED, events).await,
-            };
-            queued.map_err(|_| Rolled::Back)?;
+            memo.queue_webhooks(*org, &tx, events).await.map_err(|_| Rolled::Back)?;
             members.sort_unstable();
             members.dedup();
             changed.push((*org, members));
@@ -398,9 +391,6 @@ impl Writer {
 
 /// Answers by place in the batch: logged (or replayed), or what to tell the caller instead.
 type Answered = Vec<(usize, Result<(LogOutcome, OrgSettings), Queued>)>;
-
-/// The webhook event of a logged activity.
-const ACTIVITY_LOGGED: &str = "activity.logged";
 
 /// An organization's requests of a batch, run through the rules and waiting to be written by
 /// one statement.

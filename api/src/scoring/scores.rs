@@ -523,6 +523,9 @@ pub struct LogRequest {
     pub deal_id: Option<Uuid>,
 }
 
+/// The webhook event of a logged activity.
+pub const ACTIVITY_LOGGED: &str = "activity.logged";
+
 /// What logging did.
 #[derive(Debug, Clone)]
 pub struct LogOutcome {
@@ -648,9 +651,18 @@ impl LogMemo {
         Ok(())
     }
 
-    /// The organization's active webhooks when the batch's rules came from the cache.
-    pub fn webhooks(&self) -> Option<&[entity::webhook::Model]> {
-        self.rules.as_ref().map(|r| r.webhooks.as_slice())
+    /// Queues the `activity.logged` webhook deliveries of the batch's new activities, with
+    /// the webhooks kept in memory when the batch's rules came from the cache.
+    pub async fn queue_webhooks(
+        &self,
+        org: OrgId,
+        db: &impl ConnectionTrait,
+        events: Vec<serde_json::Value>,
+    ) -> AppResult<()> {
+        match &self.rules {
+            Some(r) => crate::webhooks::store::enqueue_to(org, db, &r.webhooks, ACTIVITY_LOGGED, events).await,
+            None => crate::webhooks::store::enqueue_all(org, db, ACTIVITY_LOGGED, events).await,
+        }
     }
 
     /// The batch's new activities, handed over to be written by the caller.

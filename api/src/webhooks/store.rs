@@ -69,6 +69,11 @@ pub async fn set_active(org: OrgId, db: &impl ConnectionTrait, id: Uuid, active:
     find(org, db, id).await?.ok_or(AppError::NotFound("webhook"))
 }
 
+/// Whether the webhook is active and receives `event_type`.
+pub fn subscribed(w: &webhook::Model, event_type: &str) -> bool {
+    w.active && events_of(w).iter().any(|e| e == event_type)
+}
+
 /// The events of a webhook.
 pub fn events_of(w: &webhook::Model) -> Vec<String> {
     serde_json::from_str(&w.events).unwrap_or_default()
@@ -146,8 +151,7 @@ pub async fn enqueue_to(
     event_type: &str,
     events: Vec<serde_json::Value>,
 ) -> AppResult<()> {
-    let hooks: Vec<&webhook::Model> =
-        hooks.iter().filter(|w| w.active && events_of(w).iter().any(|e| e == event_type)).collect();
+    let hooks: Vec<&webhook::Model> = hooks.iter().filter(|w| subscribed(w, event_type)).collect();
     if hooks.is_empty() || events.is_empty() {
         return Ok(());
     }
