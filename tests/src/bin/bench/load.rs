@@ -202,15 +202,31 @@ pub async fn closed_loop(
     stats(all, errors, started.elapsed(), first_error)
 }
 
+/// The table pgbench inserts into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PgbenchTable {
+    /// A copy of `activities` as the server writes it: the same columns, indexes and foreign
+    /// keys, filled with a copy of its rows (so every index is as deep and as little cached),
+    /// ids ordered by time like the server's UUIDv7 and the rows spread over the same members.
+    /// The ceiling the write target is measured against.
+    Comparable,
+    /// An empty copy with the same columns and indexes, no foreign keys, random ids: the
+    /// figure this harness compared against before (reported, no target).
+    Empty,
+}
+
 /// pgbench at `clients` connections for `seconds`, one INSERT per transaction into a copy of
-/// the `activities` table (same columns and indexes); returns its TPS.
+/// the `activities` table ([`PgbenchTable`]), each transaction for one of `members` in turn
+/// at random; returns its TPS. Runs a CHECKPOINT once the table is ready, so pgbench starts
+/// from the same state as the measurement it is compared with.
 pub async fn pgbench(
     database_url: &str,
     org: uuid::Uuid,
-    member: uuid::Uuid,
+    members: &[uuid::Uuid],
     kind: uuid::Uuid,
     clients: usize,
     seconds: u64,
+    table: PgbenchTable,
 ) -> anyhow::Result<f64> {
     let url = url::Url::parse(database_url)?;
     let db = url.path().trim_start_matches('/').to_owned();
@@ -231,12 +247,51 @@ pub async fn pgbench(
             anyhow::Ok(())
         }
     };
-    psql("DROP TABLE IF EXISTS bench_pgbench_activities; CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL)".into()).await?;
+    let (member, id) = match table {
+        PgbenchTable::Comparable => {
+            // LIKE copies columns, defaults, checks and indexes but not foreign keys: those
+            // are copied from the catalog, so each insert checks the same three references
+            // (organization, member, activity type) that a logged activity does.
+            psql(
+                "DROP TABLE IF EXISTS bench_pgbench_activities; \
+                 CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL); \
+                 INSERT INTO bench_pgbench_activities SELECT * FROM activities; \
+                 DO $$ DECLARE r record; BEGIN \
+                   FOR r IN SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint \
+                            WHERE conrelid = 'activities'::regclass AND contype = 'f' LOOP \
+                     EXECUTE 'ALTER TABLE bench_pgbench_activities ADD ' || r.def; \
+                   END LOOP; END $$"
+                    .into(),
+            )
+            .await?;
+            psql("VACUUM ANALYZE bench_pgbench_activities".into()).await?;
+            let list = members.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(",");
+            (
+                format!("(ARRAY[{list}]::uuid[])[:m]"),
+                // 48 bits of milliseconds first, as in UUIDv7 (PostgreSQL 15 has no uuidv7()).
+                "(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
+                 || '7' || substr(md5(random()::text), 1, 19))::uuid"
+                    .to_owned(),
+            )
+        }
+        PgbenchTable::Empty => {
+            psql(
+                "DROP TABLE IF EXISTS bench_pgbench_activities; \
+                 CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL)"
+                    .into(),
+            )
+            .await?;
+            (format!("'{}'::uuid", members[0]), "gen_random_uuid()".to_owned())
+        }
+    };
+    psql("CHECKPOINT".into()).await?;
     let script = format!(
-        "INSERT INTO bench_pgbench_activities (id, organization_id, member_id, activity_type_id, quantity, \
+        "\\set m random(1, {n})\n\
+         INSERT INTO bench_pgbench_activities (id, organization_id, member_id, activity_type_id, quantity, \
          base_points_cents, multiplier_cents, points_cents, occurred_at, local_date, source, logged_by, \
-         idempotency_key, created_at) VALUES (gen_random_uuid(), '{org}', '{member}', '{kind}', 1, 100, 100, 100, \
-         now(), current_date, 'SELF', '{member}', md5(random()::text), now());\n"
+         idempotency_key, created_at) VALUES ({id}, '{org}', {member}, '{kind}', 1, 100, 100, 100, \
+         now(), current_date, 'SELF', {member}, md5(random()::text), now());\n",
+        n = members.len()
     );
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("insert.sql");
