@@ -542,15 +542,24 @@ pub async fn insert_activities(org: OrgId, db: &impl ConnectionTrait, rows: &[ac
     add_to_day_totals(org, db, &totals).await
 }
 
-/// Most activities [`insert_activities_at_once`] takes (23 parameters each, below
-/// PostgreSQL's 65,535).
+/// Most activities [`insert_activities_at_once`] takes in one statement.
 pub const AT_ONCE_MOST: usize = 2_000;
+
+/// The columns [`insert_activities_at_once`] writes, as named in its JSON rows.
+const AT_ONCE_COLUMNS: &str = "id, organization_id, member_id, activity_type_id, quantity, progress_percent, \
+     work_item_key, base_points_cents, multiplier_cents, points_cents, campaign_id, occurred_at, local_date, \
+     deal_id, note, source, logged_by, idempotency_key, voided_at, voided_by, void_reason, created_at";
 
 /// PostgreSQL only: stores activities built by [`new_activity`] (all of `org`, at most
 /// [`AT_ONCE_MOST`]) and adds them to their day totals in ONE statement, which commits on its
 /// own: no BEGIN, no COMMIT, one round trip. An activity whose (member, idempotency key) is
 /// already stored is skipped (that request is a replay of the stored one); the IDs of the
 /// activities stored come back.
+///
+/// The rows travel as one JSON parameter read by `json_populate_recordset` (typed by the
+/// `activities` row type), so the statement text is the same for any number of rows:
+/// PostgreSQL parses and plans it once per connection, where a VALUES list of N rows was a
+/// new statement (and a new custom plan of 22 × N parameters) for every batch size.
 ///
 /// Rows are inserted in (member, key) order and day totals upserted in (member, type, day)
 /// order, so two such statements running at once wait for each other instead of deadlocking.
@@ -559,8 +568,6 @@ pub async fn insert_activities_at_once(
     db: &impl ConnectionTrait,
     rows: &[activity::Model],
 ) -> AppResult<std::collections::HashSet<Uuid>> {
-    use sea_orm::QueryTrait as _;
-    use sea_orm::sea_query::PostgresQueryBuilder;
     if rows.is_empty() {
         return Ok(Default::default());
     }
@@ -569,33 +576,17 @@ pub async fn insert_activities_at_once(
     }
     let mut sorted: Vec<&activity::Model> = rows.iter().collect();
     sorted.sort_by(|a, b| (a.member_id, &a.idempotency_key, a.id).cmp(&(b.member_id, &b.idempotency_key, b.id)));
-    let mut insert = activity::Entity::insert_many(sorted.into_iter().cloned().map(IntoActiveModel::into_active_model))
-        .on_conflict(
-            OnConflict::columns([
-                activity::Column::OrganizationId,
-                activity::Column::MemberId,
-                activity::Column::IdempotencyKey,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .into_query();
-    insert.returning(sea_orm::sea_query::Query::returning().columns([
-        activity::Column::Id,
-        activity::Column::MemberId,
-        activity::Column::ActivityTypeId,
-        activity::Column::LocalDate,
-        activity::Column::PointsCents,
-    ]));
-    let (insert_sql, values) = insert.build(PostgresQueryBuilder);
-    let mut values = values.0;
-    values.push(org.0.into());
-    let org_param = values.len();
+    let json = serde_json::Value::Array(sorted.into_iter().map(activity_json).collect()).to_string();
     let sql = format!(
-        "WITH stored AS ({insert_sql}), totals AS (\
+        "WITH stored AS (\
+         INSERT INTO activities ({AT_ONCE_COLUMNS}) \
+         SELECT {AT_ONCE_COLUMNS} FROM json_populate_recordset(NULL::activities, $1::json) WITH ORDINALITY AS r \
+         ORDER BY r.ordinality \
+         ON CONFLICT (organization_id, member_id, idempotency_key) DO NOTHING \
+         RETURNING id, member_id, activity_type_id, local_date, points_cents), totals AS (\
          INSERT INTO activity_day_totals \
          (id, organization_id, member_id, activity_type_id, day, points_cents, activity_count) \
-         SELECT gen_random_uuid(), ${org_param}::uuid, member_id, activity_type_id, local_date, \
+         SELECT gen_random_uuid(), $2::uuid, member_id, activity_type_id, local_date, \
          SUM(points_cents), COUNT(*) FROM stored GROUP BY member_id, activity_type_id, local_date \
          ORDER BY member_id, activity_type_id, local_date \
          ON CONFLICT (organization_id, member_id, activity_type_id, day) DO UPDATE SET \
@@ -603,12 +594,42 @@ pub async fn insert_activities_at_once(
          activity_count = activity_day_totals.activity_count + excluded.activity_count) \
          SELECT id FROM stored"
     );
-    let stmt = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values);
+    let stmt = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, [json.into(), org.0.into()]);
     let mut stored = std::collections::HashSet::with_capacity(rows.len());
     for row in db.query_all_raw(stmt).await? {
         stored.insert(row.try_get::<Uuid>("", "id")?);
     }
     Ok(stored)
+}
+
+/// One activity as a JSON object keyed by column, for `json_populate_recordset`. Times are
+/// written to the microsecond, truncated, as PostgreSQL stores them from a bound value.
+fn activity_json(a: &activity::Model) -> serde_json::Value {
+    let time = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    serde_json::json!({
+        "id": a.id,
+        "organization_id": a.organization_id,
+        "member_id": a.member_id,
+        "activity_type_id": a.activity_type_id,
+        "quantity": a.quantity,
+        "progress_percent": a.progress_percent,
+        "work_item_key": a.work_item_key,
+        "base_points_cents": a.base_points_cents,
+        "multiplier_cents": a.multiplier_cents,
+        "points_cents": a.points_cents,
+        "campaign_id": a.campaign_id,
+        "occurred_at": time(&a.occurred_at),
+        "local_date": a.local_date,
+        "deal_id": a.deal_id,
+        "note": a.note,
+        "source": a.source,
+        "logged_by": a.logged_by,
+        "idempotency_key": a.idempotency_key,
+        "voided_at": a.voided_at.as_ref().map(time),
+        "voided_by": a.voided_by,
+        "void_reason": a.void_reason,
+        "created_at": time(&a.created_at),
+    })
 }
 
 /// Activities stored under these (member, idempotency key) pairs. The pairs are joined as a
