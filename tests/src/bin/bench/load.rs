@@ -247,15 +247,19 @@ pub async fn pgbench(
             anyhow::Ok(())
         }
     };
+    psql(
+        "DROP TABLE IF EXISTS bench_pgbench_activities; \
+         CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL)"
+            .into(),
+    )
+    .await?;
     let (member, id) = match table {
         PgbenchTable::Comparable => {
             // LIKE copies columns, defaults, checks and indexes but not foreign keys: those
             // are copied from the catalog, so each insert checks the same three references
             // (organization, member, activity type) that a logged activity does.
             psql(
-                "DROP TABLE IF EXISTS bench_pgbench_activities; \
-                 CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL); \
-                 INSERT INTO bench_pgbench_activities SELECT * FROM activities; \
+                "INSERT INTO bench_pgbench_activities SELECT * FROM activities; \
                  DO $$ DECLARE r record; BEGIN \
                    FOR r IN SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint \
                             WHERE conrelid = 'activities'::regclass AND contype = 'f' LOOP \
@@ -274,15 +278,7 @@ pub async fn pgbench(
                     .to_owned(),
             )
         }
-        PgbenchTable::Empty => {
-            psql(
-                "DROP TABLE IF EXISTS bench_pgbench_activities; \
-                 CREATE TABLE bench_pgbench_activities (LIKE activities INCLUDING ALL)"
-                    .into(),
-            )
-            .await?;
-            (format!("'{}'::uuid", members[0]), "gen_random_uuid()".to_owned())
-        }
+        PgbenchTable::Empty => (format!("'{}'::uuid", members[0]), "gen_random_uuid()".to_owned()),
     };
     psql("CHECKPOINT".into()).await?;
     let script = format!(

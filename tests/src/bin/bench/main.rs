@@ -181,6 +181,12 @@ fn actors(s: &seed::Seeded) -> anyhow::Result<Actors> {
     Ok(Actors { admin: jwt.issue(s.admin, s.org.0, ttl)?, teams, reps, call_type: gid("ActivityType", s.types[0].0) })
 }
 
+/// The rep (index among all reps) that write client `client` logs for: 32 clients, 32
+/// different reps spread over the teams. pgbench's comparable insert uses the same reps.
+fn write_client_rep(client: usize, reps: usize) -> usize {
+    client * 7 % reps
+}
+
 fn q(query: &str, variables: Value) -> Value {
     json!({"query": query, "variables": variables})
 }
@@ -497,7 +503,7 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
             32,
             Duration::from_secs(secs),
             move |c, _| {
-                let (_, token) = &reps[c * 7 % reps.len()];
+                let (_, token) = &reps[write_client_rep(c, reps.len())];
                 (
                     token.clone(),
                     q(LOG, json!({"i": {"activityTypeId": kind, "idempotencyKey": Uuid::new_v4().to_string()}})),
@@ -509,8 +515,8 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
         let per_commit = (load::metric(&server.addr, "scorebord_log_batched_calls_total").await - calls_before)
             / (load::metric(&server.addr, "scorebord_log_batches_total").await - batches_before).max(1.0);
         // The same members the clients above logged for, in the same order.
-        let rep_ids: Vec<Uuid> = seeded.teams.iter().flat_map(|(_, members)| members.iter().copied()).collect();
-        let logged_for: Vec<Uuid> = (0..32).map(|c| rep_ids[c * 7 % rep_ids.len()]).collect();
+        let rep_ids: Vec<Uuid> = seeded.members().collect();
+        let logged_for: Vec<Uuid> = (0..32).map(|c| rep_ids[write_client_rep(c, rep_ids.len())]).collect();
         let kind_id = seeded.types[0].0;
         let tps =
             load::pgbench(url, seeded.org.0, &logged_for, kind_id, 32, secs, load::PgbenchTable::Comparable).await?;
@@ -730,7 +736,7 @@ async fn sqlite_write(secs: u64) -> anyhow::Result<Stats> {
     let jwt = scorebord::auth::jwt::JwtKeys::from_config(&config)?;
     let members: Vec<Uuid> = seeded.members().collect();
     let tokens: Vec<String> = (0..32)
-        .map(|c| jwt.issue(members[c * 7], seeded.org.0, chrono::Duration::hours(1)))
+        .map(|c| jwt.issue(members[write_client_rep(c, members.len())], seeded.org.0, chrono::Duration::hours(1)))
         .collect::<Result<_, _>>()?;
     let kind = gid("ActivityType", seeded.types[0].0);
     let server = Server::start(&url, SECRET).await?;
