@@ -92,6 +92,22 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_RESTORE_PER_SECOND", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_restore_per_second: u32,
 
+    /// Largest answer an operation may produce, in bytes of JSON `data`; a larger one is
+    /// replaced by a QUERY_TOO_COMPLEX error (aliases of small fields over large lists could
+    /// otherwise turn a small request into tens of megabytes).
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_response_bytes: u64,
+
+    /// Subscriptions one WebSocket connection may run at once; a `subscribe` past it is answered
+    /// with a RATE_LIMITED error for that operation.
+    #[arg(long, env = "WS_SUBSCRIPTIONS_PER_SOCKET", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_subscriptions_per_socket: u32,
+
+    /// Subscriptions one principal (member or API key) may run at once over all its
+    /// connections to this instance.
+    #[arg(long, env = "WS_SUBSCRIPTIONS_PER_PRINCIPAL", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_subscriptions_per_principal: u32,
+
     /// Failed sign-ins allowed per account (organization and e-mail) before further attempts
     /// wait; the allowance refills evenly over `LOGIN_THROTTLE_WINDOW_SECONDS`.
     #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
@@ -155,6 +171,9 @@ impl Config {
             ws_init_timeout_ms: 10_000,
             rate_limit_points: 1_000,
             rate_limit_restore_per_second: 50,
+            max_response_bytes: 8 << 20,
+            ws_subscriptions_per_socket: 50,
+            ws_subscriptions_per_principal: 200,
             webhooks_allow_private: false,
             webhook_retry_base_ms: 120_000,
             login_failures_per_account: 5,

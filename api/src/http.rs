@@ -32,6 +32,8 @@ pub struct HttpState {
     pub schema: AppSchema,
     /// Subscription runs shared by WebSocket subscribers that render the same (see `ws::shared`).
     pub shared: std::sync::Arc<crate::ws::shared::SharedRenders>,
+    /// Live subscriptions per principal over all its WebSocket connections (for their cap).
+    pub subscriptions: std::sync::Arc<crate::ws::SubscriptionCounts>,
 }
 
 /// Builds the router with CORS and the body limit.

@@ -118,6 +118,7 @@ impl App {
             app: state.clone(),
             schema,
             shared: std::sync::Arc::new(ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
+            subscriptions: std::sync::Arc::default(),
         });
         Ok(App { state, router })
     }

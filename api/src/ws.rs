@@ -27,7 +27,7 @@ use async_graphql::http::{ClientMessage, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{AbortHandle, SelectAll};
 use futures_util::{SinkExt, StreamExt, future, stream};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::auth::{Auth, authenticate};
 use crate::graphql::request_data;
@@ -261,10 +261,12 @@ pub async fn serve(
     //    later message first so that bad messages, a second init and duplicate IDs close with
     //    the spec's codes. Subscriptions that render the same for every viewer are diverted to
     //    shared runs (see `shared`) and written by this loop beside async-graphql's output.
-    let org = match &auth {
-        Auth::Member(p) if protocol == WebSocketProtocols::GraphQLWS => Some(p.org.0),
-        _ => None,
+    let Auth::Member(principal) = auth.clone() else {
+        let _ = sink.send(close(1011, "Internal error")).await;
+        return;
     };
+    let credential = Arc::new(Credential::new(&state, token.unwrap_or_default(), principal.clone()));
+    let org = (protocol == WebSocketProtocols::GraphQLWS).then_some(principal.org.0);
     let session = {
         let mut data = request_data(&state.app, auth.clone());
         data.insert(address);
@@ -273,26 +275,62 @@ pub async fn serve(
     let active_ids: Arc<Mutex<HashSet<String>>> = Arc::default();
     let close_with: Arc<Mutex<Option<(u16, String)>>> = Arc::default();
     let (commands, mut command_rx) = tokio::sync::mpsc::unbounded_channel::<SharedCommand>();
+    let limits = Arc::new(SubscriptionLimits {
+        counts: state.subscriptions.clone(),
+        who: match &principal.api_key {
+            Some(key) => format!("key:{}", key.id),
+            None => format!("member:{}", principal.member_id),
+        },
+        per_socket: state.app.config.ws_subscriptions_per_socket as usize,
+        per_principal: state.app.config.ws_subscriptions_per_principal as usize,
+    });
+    state.subscriptions.register(&limits.who, &active_ids);
     let input = {
         let active_ids = active_ids.clone();
         let close_with = close_with.clone();
+        let credential = credential.clone();
+        let state = state.clone();
         let later = source
             .take_while(|r| future::ready(r.is_ok()))
             .filter_map(|r| future::ready(r.ok().and_then(message_bytes)))
-            .map(move |bytes| {
-                let verdict = match active_ids.lock() {
-                    Ok(mut active) => after_init(protocol, &bytes, &mut active),
-                    Err(_) => Some((1011, "Internal error".to_owned())),
-                };
-                if let Some(verdict) = verdict {
-                    if let Ok(mut slot) = close_with.lock() {
-                        *slot = Some(verdict);
+            .then(move |bytes| {
+                let active_ids = active_ids.clone();
+                let close_with = close_with.clone();
+                let credential = credential.clone();
+                let state = state.clone();
+                let commands = commands.clone();
+                let limits = limits.clone();
+                async move {
+                    let starts = starts_operation(protocol, &bytes);
+                    if let Some(start) = &starts
+                        && let Some(refusal) = limits.refuse(&active_ids)
+                    {
+                        let _ = commands.send(SharedCommand::Refuse(start.clone(), refusal));
+                        return Inbound::Diverted;
                     }
-                    return Inbound::Close;
-                }
-                match org {
-                    Some(_) => divert_shared(bytes, &commands),
-                    None => Inbound::Forward(bytes),
+                    let mut verdict = match active_ids.lock() {
+                        Ok(mut active) => after_init(protocol, &bytes, &mut active),
+                        Err(_) => Some((1011, "Internal error".to_owned())),
+                    };
+                    // Every operation runs as the principal of `connection_init`: check that it
+                    // still holds (token not expired, member active with the same role, key not
+                    // revoked) before letting the operation start.
+                    if verdict.is_none()
+                        && starts.is_some()
+                        && let Err(reason) = credential.check(&state).await
+                    {
+                        verdict = Some((4403, format!("Forbidden: {reason}")));
+                    }
+                    if let Some(verdict) = verdict {
+                        if let Ok(mut slot) = close_with.lock() {
+                            *slot = Some(verdict);
+                        }
+                        return Inbound::Close;
+                    }
+                    match org {
+                        Some(_) => divert_shared(bytes, &commands),
+                        None => Inbound::Forward(bytes),
+                    }
                 }
             })
             .take_while(|inbound| future::ready(!matches!(inbound, Inbound::Close)))
@@ -302,7 +340,7 @@ pub async fn serve(
                     Inbound::Diverted | Inbound::Close => None,
                 })
             });
-        stream::once(future::ready(init_bytes)).chain(later)
+        stream::once(future::ready(init_bytes)).chain(later).boxed()
     };
     let mut data = request_data(&state.app, auth);
     data.insert(address);
@@ -311,6 +349,15 @@ pub async fn serve(
         .keepalive_timeout(None);
     let mut shared_out: SelectAll<stream::BoxStream<'static, shared::Outgoing>> = SelectAll::new();
     let mut shared_runs: HashMap<String, AbortHandle> = HashMap::new();
+    // The socket closes when its token expires, and when a change that may affect its principal
+    // (a member deactivated or demoted, a key revoked) shows on the bus, or a periodic check
+    // (for changes made outside the API) finds the principal no longer holds.
+    let expiry = tokio::time::sleep_until(credential.expires_at());
+    tokio::pin!(expiry);
+    let mut access_events = state.app.events.subscribe();
+    let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    periodic.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let socket_org = principal.org;
     loop {
         // Shared boards first: during a fan-out they are what is ready, and a ready branch
         // spares polling the socket's input and async-graphql's streams on every message.
@@ -351,6 +398,41 @@ pub async fn serve(
                         }
                     }
                     (SharedCommand::Start(..), None) => {}
+                    (SharedCommand::Refuse(id, message), _) => {
+                        let error = json!([{"message": message, "extensions": {"code": "RATE_LIMITED"}}]);
+                        let frame = match protocol {
+                            WebSocketProtocols::GraphQLWS => json!({"id": id, "type": "error", "payload": error}),
+                            WebSocketProtocols::SubscriptionsTransportWS => {
+                                json!({"id": id, "type": "error", "payload": error[0]})
+                            }
+                        };
+                        if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            }
+            () = &mut expiry => {
+                let _ = sink.send(close(4403, "Forbidden: the token has expired")).await;
+                return;
+            }
+            event = access_events.recv() => {
+                let concerned = match event {
+                    Ok(event) => event.changes_membership() && event.concerns(socket_org),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
+                };
+                if concerned && let Err(reason) = credential.check(&state).await {
+                    let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
+                    return;
+                }
+                continue;
+            }
+            _ = periodic.tick() => {
+                if let Err(reason) = credential.check(&state).await {
+                    let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
+                    return;
                 }
                 continue;
             }
@@ -363,6 +445,81 @@ pub async fn serve(
     if let Some((code, reason)) = pending {
         let _ = sink.send(close(code, &reason)).await;
     }
+}
+
+/// How often an open socket checks its principal even when no event suggests a change (for
+/// changes made outside the API, such as SQL run by hand).
+const RECHECK_EVERY: Duration = Duration::from_secs(15);
+
+/// What a socket was opened with: the credential of `connection_init` and the principal it
+/// named then. Every later operation runs as that principal, so it must keep holding.
+struct Credential {
+    token: String,
+    principal: crate::auth::Principal,
+    expires_at: Option<tokio::time::Instant>,
+}
+
+impl Credential {
+    fn new(state: &HttpState, token: String, principal: crate::auth::Principal) -> Self {
+        let bearer = token.trim();
+        let bearer = bearer.strip_prefix("Bearer ").or_else(|| bearer.strip_prefix("bearer ")).unwrap_or(bearer);
+        // API keys do not expire; a token's `exp` was checked by `authenticate` just now.
+        let expires_at = state.app.jwt.verify(bearer.trim()).ok().map(|claims| {
+            let left = claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+            tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+        });
+        Credential { token, principal, expires_at }
+    }
+
+    /// When the socket must close because its token expires (far away for API keys).
+    fn expires_at(&self) -> tokio::time::Instant {
+        self.expires_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400))
+    }
+
+    /// `Err` with the reason when the credential no longer authenticates the same principal,
+    /// checked against the same member and key state as an HTTP request.
+    async fn check(&self, state: &HttpState) -> Result<(), String> {
+        if self.expires_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
+            return Err("the token has expired".into());
+        }
+        let app = &state.app;
+        match authenticate(&app.db, &app.jwt, &app.members, Some(&self.token)).await {
+            Ok(Auth::Member(now)) => same_principal(&self.principal, &now),
+            Ok(Auth::Invalid(reason)) => Err(reason),
+            Ok(Auth::Anonymous) => Err("no credential".into()),
+            Err(_) => Err("the credential could not be checked".into()),
+        }
+    }
+}
+
+/// `Ok` when `now` is the principal the socket was opened as: same member or key, organization,
+/// role, team and scopes. Any change closes the socket; the client reconnects as who it is now.
+fn same_principal(then: &crate::auth::Principal, now: &crate::auth::Principal) -> Result<(), String> {
+    let key = |p: &crate::auth::Principal| p.api_key.as_ref().map(|k| (k.id, k.scopes.clone()));
+    if then.org != now.org || then.member_id != now.member_id || key(then) != key(now) {
+        return Err("the credential now names someone else".into());
+    }
+    if then.role != now.role {
+        return Err("your role changed; reconnect".into());
+    }
+    if then.team_id != now.team_id {
+        return Err("your team changed; reconnect".into());
+    }
+    Ok(())
+}
+
+/// The ID of the operation a client message starts (`subscribe`, or the legacy `start`).
+fn starts_operation(protocol: WebSocketProtocols, bytes: &[u8]) -> Option<String> {
+    let msg = serde_json::from_slice::<Value>(bytes).ok()?;
+    let starts = matches!(
+        (protocol, msg.get("type").and_then(Value::as_str)),
+        (WebSocketProtocols::GraphQLWS, Some("subscribe"))
+            | (WebSocketProtocols::SubscriptionsTransportWS, Some("start" | "subscribe"))
+    );
+    if !starts {
+        return None;
+    }
+    msg.get("id").and_then(Value::as_str).map(str::to_owned)
 }
 
 /// A client message after `connection_init`, once checked.
@@ -381,6 +538,69 @@ enum SharedCommand {
     Start(String, Box<async_graphql::Request>),
     /// The client completed subscription `id`.
     Stop(String),
+    /// Subscription `id` is refused before it starts: answer with this message.
+    Refuse(String, String),
+}
+
+/// Live subscriptions per principal on this instance, over all its connections: each open
+/// socket registers the set of its operation IDs.
+#[derive(Default)]
+pub struct SubscriptionCounts(Mutex<HashMap<String, Vec<std::sync::Weak<OperationIds>>>>);
+
+/// The IDs of the operations a socket runs.
+type OperationIds = Mutex<HashSet<String>>;
+
+impl SubscriptionCounts {
+    /// Counts a socket's operations towards `who` for as long as the socket lives.
+    fn register(&self, who: &str, active: &Arc<Mutex<HashSet<String>>>) {
+        if let Ok(mut all) = self.0.lock() {
+            let sockets = all.entry(who.to_owned()).or_default();
+            sockets.retain(|s| s.strong_count() > 0);
+            sockets.push(Arc::downgrade(active));
+        }
+    }
+
+    /// The operations `who` runs now over all its sockets; closed sockets are forgotten.
+    fn total(&self, who: &str) -> usize {
+        let Ok(mut all) = self.0.lock() else { return usize::MAX };
+        let Some(sockets) = all.get_mut(who) else { return 0 };
+        sockets.retain(|s| s.strong_count() > 0);
+        let total = sockets.iter().filter_map(std::sync::Weak::upgrade).map(|s| s.lock().map_or(0, |s| s.len())).sum();
+        if sockets.is_empty() {
+            all.remove(who);
+        }
+        total
+    }
+}
+
+/// The caps on a socket's subscriptions.
+struct SubscriptionLimits {
+    counts: Arc<SubscriptionCounts>,
+    who: String,
+    per_socket: usize,
+    per_principal: usize,
+}
+
+impl SubscriptionLimits {
+    /// The message refusing one more operation on the socket whose IDs are `active`, if it is
+    /// one too many for the socket or for its principal.
+    fn refuse(&self, active: &Mutex<HashSet<String>>) -> Option<String> {
+        let on_socket = active.lock().map_or(usize::MAX, |a| a.len());
+        if on_socket >= self.per_socket {
+            return Some(format!(
+                "this connection already runs {on_socket} operations, the most one connection may \
+                 (WS_SUBSCRIPTIONS_PER_SOCKET); complete one first"
+            ));
+        }
+        let total = self.counts.total(&self.who);
+        if total >= self.per_principal {
+            return Some(format!(
+                "you already run {total} operations over your connections, the most one caller may \
+                 (WS_SUBSCRIPTIONS_PER_PRINCIPAL); complete one first"
+            ));
+        }
+        None
+    }
 }
 
 /// Diverts a `subscribe` that a shared run can serve; a `complete` also stops a diverted

@@ -164,6 +164,7 @@ impl ApiKeyMutation {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)?;
+        state.events.publish(crate::events::Event::AccessChanged { org: p.org.0 });
         Ok(RevokeApiKeyPayload { api_key: Some(ApiKey(after)), user_errors: vec![] })
     }
 }

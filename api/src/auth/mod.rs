@@ -248,15 +248,23 @@ pub async fn authenticate(
         return Ok(Auth::Invalid("the Authorization header must be 'Bearer <token>'".into()));
     };
     if token.trim().starts_with(api_keys::KEY_MARK) {
-        return match api_keys::verify(db, token.trim()).await? {
-            Some(k) => Ok(Auth::Member(Principal {
-                org: OrgId(k.organization_id),
+        let Some(k) = api_keys::verify(db, token.trim()).await? else {
+            return Ok(Auth::Invalid("API key is unknown or revoked".into()));
+        };
+        // A key acts with its creator's admin reach: it holds only while they are an active
+        // admin (a leaked key of someone who left, or was demoted, stops working with them).
+        let org = OrgId(k.organization_id);
+        return match crate::org::store::find_member(org, db, k.created_by).await? {
+            Some(m) if m.active && Role::parse(&m.role) == Some(Role::Admin) => Ok(Auth::Member(Principal {
+                org,
                 member_id: k.created_by,
                 role: Role::Admin,
                 team_id: None,
                 api_key: Some(ApiKeyAccess { id: k.id, scopes: api_keys::scopes_of(&k) }),
             })),
-            None => Ok(Auth::Invalid("API key is unknown or revoked".into())),
+            _ => Ok(Auth::Invalid(
+                "API key's creator is no longer an active admin, so the key no longer works; create a new one".into(),
+            )),
         };
     }
     let claims = match keys.verify(token.trim()) {

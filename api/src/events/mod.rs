@@ -120,6 +120,12 @@ pub enum Event {
         /// The tenant.
         org: Uuid,
     },
+    /// Who may act changed without a member changing: an API key was revoked. Open WebSocket
+    /// connections check their principal again (`ws`).
+    AccessChanged {
+        /// The tenant.
+        org: Uuid,
+    },
     /// This instance may have missed events (its connection to the other instances was
     /// interrupted): subscribers should reload their state. Belongs to no tenant.
     Resync,
@@ -133,6 +139,7 @@ impl Event {
             | Event::ScoreChanged { org, .. }
             | Event::MembersChanged { org }
             | Event::RulesChanged { org }
+            | Event::AccessChanged { org }
             | Event::DealChanged { org, .. }
             | Event::AlertRaised { org, .. }
             | Event::ForecastChanged { org, .. } => OrgId(*org),
@@ -154,6 +161,7 @@ impl Event {
             Event::MembersChanged { .. }
                 | Event::OrganizationChanged { .. }
                 | Event::RulesChanged { .. }
+                | Event::AccessChanged { .. }
                 | Event::Resync
         )
     }

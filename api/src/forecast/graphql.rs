@@ -490,6 +490,7 @@ impl ForecastQuery {
     /// A team's forecast for a period, rolled up through its sub-teams and members. Managers see
     /// the teams below them; admins, viewers and `forecasts:read` keys every team; a rep asking
     /// without `teamId` gets their own row.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
     async fn forecast(
         &self,
         ctx: &Context<'_>,
@@ -528,6 +529,7 @@ impl ForecastQuery {
 
     /// Accuracy of closed periods: for a member, or for a team, its sub-teams and its members,
     /// each beside the system forecast.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
     async fn forecast_accuracy(
         &self,
         ctx: &Context<'_>,

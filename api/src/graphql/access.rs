@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
@@ -87,6 +87,88 @@ pub fn scopes_for(operation: OperationType, field: &str) -> Option<&'static [&'s
     })
 }
 
+/// What a root field whose work grows with the organization's data (every deal, every member's
+/// KPIs, a plan's statements), not with its selection, costs on top of its selection.
+pub const EXPENSIVE_FIELD_COST: usize = 100;
+
+/// How many such fields one operation may run (aliases count): past it the field answers
+/// QUERY_TOO_COMPLEX, so one document cannot queue hundreds of roll-ups.
+pub const MAX_EXPENSIVE_FIELDS: usize = 5;
+
+/// How many root fields of one operation resolve at the same time: one document cannot hold
+/// more database connections than this, however many aliases it has.
+pub const ROOT_FIELDS_IN_FLIGHT: usize = 4;
+
+/// The root fields priced at [`EXPENSIVE_FIELD_COST`] and capped at [`MAX_EXPENSIVE_FIELDS`].
+pub fn is_expensive(operation: OperationType, field: &str) -> bool {
+    matches!(
+        (operation, field),
+        (OperationType::Query, "forecast" | "forecastAccuracy" | "simulatePayout" | "scoreboard" | "territoryCoverage")
+    )
+}
+
+/// Per-operation bounds on work, put in the execution's data by [`Access`] and honoured by the
+/// root types (`scoped`) as each root field starts.
+#[derive(Debug)]
+pub struct ExecutionBudget {
+    in_flight: tokio::sync::Semaphore,
+    expensive: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for ExecutionBudget {
+    fn default() -> Self {
+        ExecutionBudget {
+            in_flight: tokio::sync::Semaphore::new(ROOT_FIELDS_IN_FLIGHT),
+            expensive: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl ExecutionBudget {
+    /// Counts an expensive root field: `false` once more than [`MAX_EXPENSIVE_FIELDS`] started.
+    pub fn admit_expensive(&self) -> bool {
+        self.expensive.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_EXPENSIVE_FIELDS
+    }
+
+    /// Waits for one of the operation's [`ROOT_FIELDS_IN_FLIGHT`] places.
+    pub async fn place(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.in_flight.acquire().await.ok()
+    }
+}
+
+/// The size of `value` as compact JSON, stopping early once past `limit`.
+pub fn json_size(value: &Value, limit: usize) -> usize {
+    fn walk(v: &Value, total: &mut usize, limit: usize) {
+        if *total > limit {
+            return;
+        }
+        match v {
+            Value::Null => *total += 4,
+            Value::Boolean(b) => *total += if *b { 4 } else { 5 },
+            Value::Number(n) => *total += n.to_string().len(),
+            Value::String(s) => *total += s.len() + 2,
+            Value::Enum(e) => *total += e.len() + 2,
+            Value::Binary(b) => *total += b.len() * 4 / 3 + 4,
+            Value::List(items) => {
+                *total += 2 + items.len().saturating_sub(1);
+                for item in items {
+                    walk(item, total, limit);
+                }
+            }
+            Value::Object(fields) => {
+                *total += 2 + fields.len().saturating_sub(1);
+                for (name, item) in fields {
+                    *total += name.len() + 3;
+                    walk(item, total, limit);
+                }
+            }
+        }
+    }
+    let mut total = 0;
+    walk(value, &mut total, limit);
+    total
+}
+
 /// The scopes that let an API key load an object of this kind through `node`/`nodes`.
 pub fn node_scopes(kind: crate::graphql::relay::NodeKind) -> &'static [&'static str] {
     use crate::graphql::relay::NodeKind as K;
@@ -102,37 +184,74 @@ pub fn node_scopes(kind: crate::graphql::relay::NodeKind) -> &'static [&'static 
     }
 }
 
-fn root_fields<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, out: &mut Vec<&'a str>, depth: usize) {
-    if depth > 16 {
-        return;
+/// How deep [`refused_field`] follows fragments inside fragments; anything deeper is refused
+/// (execution checks every root field again, see `scoped`, but a walk must never let through
+/// what it did not see).
+const MAX_FRAGMENT_NESTING: usize = 16;
+
+/// The root fields a selection set reaches through fragments, or `Err` when it nests fragments
+/// deeper than [`MAX_FRAGMENT_NESTING`] or spreads a fragment the document does not define.
+fn root_fields<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    out: &mut Vec<&'a str>,
+    depth: usize,
+) -> Result<(), &'static str> {
+    if depth > MAX_FRAGMENT_NESTING {
+        return Err("fragments nested too deep to check");
     }
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => out.push(f.node.name.node.as_str()),
-            Selection::InlineFragment(i) => root_fields(doc, &i.node.selection_set.node, out, depth + 1),
-            Selection::FragmentSpread(s) => {
-                if let Some(frag) = doc.fragments.get(&s.node.fragment_name.node) {
-                    root_fields(doc, &frag.node.selection_set.node, out, depth + 1);
-                }
-            }
+            Selection::InlineFragment(i) => root_fields(doc, &i.node.selection_set.node, out, depth + 1)?,
+            Selection::FragmentSpread(s) => match doc.fragments.get(&s.node.fragment_name.node) {
+                Some(frag) => root_fields(doc, &frag.node.selection_set.node, out, depth + 1)?,
+                None => return Err("a fragment the document does not define"),
+            },
         }
+    }
+    Ok(())
+}
+
+/// Whether an API key with `scopes` may run the root field `field` of an `operation`.
+pub fn field_open_to_key(operation: OperationType, field: &str, scopes: &[String]) -> bool {
+    match scopes_for(operation, field) {
+        Some(needed) => needed.is_empty() || needed.iter().any(|n| scopes.iter().any(|s| s == n)),
+        None => false,
     }
 }
 
-/// The first root field of the document an API key with `scopes` may not use, if any.
+/// The FORBIDDEN error for a root field an API key's scopes do not open.
+pub fn scope_refusal(
+    operation: OperationType,
+    field: &str,
+    scopes: &[String],
+    pos: Option<async_graphql::Pos>,
+) -> ServerError {
+    let what = match operation {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let mut err = ServerError::new(
+        format!("this API key's scopes ({}) do not open the {what} field '{field}'", scopes.join(", ")),
+        pos,
+    );
+    err.extensions.get_or_insert_with(Default::default).set("code", "FORBIDDEN");
+    err
+}
+
+/// The first root field of the document an API key with `scopes` may not use, if any. A
+/// document the walk cannot see through entirely is refused as a whole (fail closed).
 pub fn refused_field(doc: &ExecutableDocument, scopes: &[String]) -> Option<(OperationType, String)> {
     for (_, op) in doc.operations.iter() {
         let ty = op.node.ty;
         let mut fields = Vec::new();
-        root_fields(doc, &op.node.selection_set.node, &mut fields, 0);
-        for f in fields {
-            let open = match scopes_for(ty, f) {
-                Some(needed) => needed.is_empty() || needed.iter().any(|n| scopes.iter().any(|s| s == n)),
-                None => false,
-            };
-            if !open {
-                return Some((ty, f.to_owned()));
-            }
+        if let Err(reason) = root_fields(doc, &op.node.selection_set.node, &mut fields, 0) {
+            return Some((ty, format!("(any: {reason})")));
+        }
+        if let Some(f) = fields.into_iter().find(|f| !field_open_to_key(ty, f, scopes)) {
+            return Some((ty, f.to_owned()));
         }
     }
     None
@@ -195,23 +314,31 @@ impl RateLimiter {
 /// The extension factory.
 pub struct Access {
     limiter: Arc<RateLimiter>,
+    max_response_bytes: usize,
 }
 
 impl Access {
-    /// Gates with the given limiter.
-    pub fn new(limiter: Arc<RateLimiter>) -> Self {
-        Access { limiter }
+    /// Gates with the given limiter; answers are bounded to `max_response_bytes` of JSON
+    /// `data` (a larger one is replaced by QUERY_TOO_COMPLEX: aliases of small fields over large
+    /// lists could otherwise turn a small request into tens of megabytes).
+    pub fn new(limiter: Arc<RateLimiter>, max_response_bytes: usize) -> Self {
+        Access { limiter, max_response_bytes }
     }
 }
 
 impl ExtensionFactory for Access {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AccessExtension { limiter: self.limiter.clone(), cost: Mutex::new(None) })
+        Arc::new(AccessExtension {
+            limiter: self.limiter.clone(),
+            max_response_bytes: self.max_response_bytes,
+            cost: Mutex::new(None),
+        })
     }
 }
 
 struct AccessExtension {
     limiter: Arc<RateLimiter>,
+    max_response_bytes: usize,
     cost: Mutex<Option<(usize, Throttle)>>,
 }
 
@@ -296,16 +423,7 @@ impl Extension for AccessExtension {
             && let Some(key) = &p.api_key
             && let Some((ty, field)) = refused_field(&doc, &key.scopes)
         {
-            let what = match ty {
-                OperationType::Query => "query",
-                OperationType::Mutation => "mutation",
-                OperationType::Subscription => "subscription",
-            };
-            return Err(error(
-                "FORBIDDEN",
-                format!("this API key's scopes ({}) do not open the {what} field '{field}'", key.scopes.join(", ")),
-                None,
-            ));
+            return Err(scope_refusal(ty, &field, &key.scopes, None));
         }
         Ok(doc)
     }
@@ -331,6 +449,25 @@ impl Extension for AccessExtension {
                 Err(vec![rate_limited(cost, wait, throttle)])
             }
         }
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut data = async_graphql::Data::default();
+        data.insert(ExecutionBudget::default());
+        let response = next.run_with_data(ctx, operation_name, data).await;
+        if json_size(&response.data, self.max_response_bytes) > self.max_response_bytes {
+            let message = format!(
+                "the answer would be more than {} bytes of JSON; ask for less (smaller pages, fewer fields or aliases)",
+                self.max_response_bytes
+            );
+            return Response::from_errors(vec![error("QUERY_TOO_COMPLEX", message, None)]);
+        }
+        response
     }
 
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
@@ -390,6 +527,71 @@ mod tests {
         assert_eq!(refused_field(&doc("mutation { closeDeal(input: {}) { __typename } }"), &s(&["deals:write"])), None);
         assert!(refused_field(&doc("subscription { scoreChanged { __typename } }"), &forecasts).is_some());
         assert_eq!(refused_field(&doc("{ __schema { types { name } } }"), &forecasts), None);
+    }
+
+    /// `mutation { ... on Mutation { ... on Mutation { … createMember … } } }`, `depth` deep.
+    fn nested(depth: usize, inner: &str) -> String {
+        format!("mutation {{ {}{inner}{} }}", "... on Mutation { ".repeat(depth), " }".repeat(depth))
+    }
+
+    #[test]
+    fn fragments_nested_deeper_than_the_walk_are_refused_not_let_through() {
+        let read_only = vec!["forecasts:read".to_owned()];
+        let create = "createMember(input: {}) { __typename }";
+        for depth in [1, 15, 16] {
+            let refused = refused_field(&doc(&nested(depth, create)), &read_only);
+            assert_eq!(refused.map(|r| r.1), Some("createMember".to_owned()), "seen at depth {depth}");
+        }
+        for depth in [17, 18, 40] {
+            let refused = refused_field(&doc(&nested(depth, create)), &read_only);
+            assert!(refused.is_some_and(|r| r.1.contains("too deep")), "unseen at depth {depth} is refused");
+        }
+        // Even a field the key may use is refused when the walk cannot see it.
+        let all = SCOPES_ALL.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let log = "logActivity(input: {}) { __typename }";
+        assert_eq!(refused_field(&doc(&nested(16, log)), &all), None);
+        assert!(refused_field(&doc(&nested(17, log)), &all).is_some());
+        // Named fragments count as nesting too.
+        let chain = (0..20).map(|i| format!("fragment F{i} on Mutation {{ ...F{} }}", i + 1)).collect::<String>();
+        let q = format!("mutation {{ ...F0 }} {chain} fragment F20 on Mutation {{ {create} }}");
+        assert!(refused_field(&doc(&q), &all).is_some());
+        assert!(refused_field(&doc("mutation { ...Missing }"), &all).is_some(), "an undefined fragment");
+    }
+
+    #[test]
+    fn unknown_root_fields_are_closed_to_keys() {
+        let all = SCOPES_ALL.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(!field_open_to_key(OperationType::Query, "someFieldAddedLater", &all));
+        assert!(!field_open_to_key(OperationType::Mutation, "createMember", &all));
+        assert!(!field_open_to_key(OperationType::Subscription, "logActivity", &all));
+        assert!(field_open_to_key(OperationType::Query, "__typename", &[]));
+        assert!(field_open_to_key(OperationType::Mutation, "logActivity", &["activities:write".to_owned()]));
+        assert!(!field_open_to_key(OperationType::Mutation, "logActivity", &["scores:read".to_owned()]));
+    }
+
+    #[test]
+    fn json_size_matches_serde_for_plain_values() {
+        let v = Value::from_json(serde_json::json!({
+            "a": [1, 2.5, "x\u{e9}", null, true, false, {"b": []}],
+            "c": {"d": "e"}
+        }))
+        .expect("value");
+        let exact = serde_json::to_string(&v.clone().into_json().expect("json")).expect("json").len();
+        assert_eq!(json_size(&v, usize::MAX), exact);
+        assert!(json_size(&v, 5) > 5, "stops early but still reports past the limit");
+    }
+
+    #[test]
+    fn an_operation_admits_a_few_expensive_fields() {
+        let budget = ExecutionBudget::default();
+        for _ in 0..MAX_EXPENSIVE_FIELDS {
+            assert!(budget.admit_expensive());
+        }
+        assert!(!budget.admit_expensive());
+        assert!(!budget.admit_expensive());
+        assert!(is_expensive(OperationType::Query, "forecast"));
+        assert!(!is_expensive(OperationType::Query, "viewer"));
+        assert!(!is_expensive(OperationType::Mutation, "forecast"));
     }
 
     const SCOPES_ALL: [&str; 7] = crate::auth::api_keys::SCOPES;

@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod observability;
 pub mod relay;
 pub mod response_cache;
+pub mod scoped;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, SimpleObject};
 
@@ -65,8 +66,8 @@ pub struct Subscription(
     crate::forecast::graphql::ForecastSubscription,
 );
 
-/// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, Subscription>;
+/// The executable schema: the merged roots, each behind the API-key scope check of [`scoped`].
+pub type AppSchema = Schema<scoped::Scoped<Query>, scoped::Scoped<Mutation>, scoped::ScopedSubscription<Subscription>>;
 
 /// Deepest accepted query.
 pub const MAX_DEPTH: usize = 15;
@@ -75,12 +76,17 @@ pub const MAX_DEPTH: usize = 15;
 pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// The schema with its limits, without services: enough to export the SDL, no database needed.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(64)
-        .limit_directives(32)
+pub fn schema_builder()
+-> SchemaBuilder<scoped::Scoped<Query>, scoped::Scoped<Mutation>, scoped::ScopedSubscription<Subscription>> {
+    Schema::build(
+        scoped::Scoped::query(Query::default()),
+        scoped::Scoped::mutation(Mutation::default()),
+        scoped::ScopedSubscription(Subscription::default()),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(64)
+    .limit_directives(32)
 }
 
 /// The serving schema: services, observability and persisted queries.
@@ -88,7 +94,10 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let builder = schema_builder()
         .extension(observability::Observability::new(state.metrics.clone()))
         .extension(apq::PersistedQueries::new(state.db.clone()))
-        .extension(access::Access::new(state.limiter.clone()));
+        .extension(access::Access::new(
+            state.limiter.clone(),
+            usize::try_from(state.config.max_response_bytes).unwrap_or(usize::MAX),
+        ));
     // Watching every resolved field costs a little per field: only when answers are kept.
     let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
     // Last, so innermost: the checks of the extensions above still see every document.
@@ -188,7 +197,8 @@ mod relay_query {
         }
 
         /// Several objects by global ID, in the given order; `null` where one does not exist
-        /// (or belongs to another organization). At most 200 IDs.
+        /// (or belongs to another organization). At most 200 IDs; each costs its selection.
+        #[graphql(complexity = "ids.len().max(1) * (1 + child_complexity)")]
         async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
             if ids.len() > super::relay::MAX_PAGE {
                 return Err(AppError::bad_input("at most 200 IDs").into());

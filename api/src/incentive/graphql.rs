@@ -1191,6 +1191,7 @@ impl IncentiveQuery {
     }
 
     /// What a period would pay if the given open deals closed won today. Nothing is stored.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
     async fn simulate_payout(&self, ctx: &Context<'_>, input: SimulatePayoutInput) -> Result<SimulatedPayout> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;

@@ -444,6 +444,7 @@ impl KpiQuery {
 
     /// The weekly meeting view: every active member of the team (and sub-teams) with each KPI
     /// of their sales role — value, target, status and the 6-week trend — and team totals.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
     async fn scoreboard(
         &self,
         ctx: &Context<'_>,

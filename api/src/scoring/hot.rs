@@ -399,7 +399,8 @@ impl HotBoards {
                         Event::DealChanged { .. }
                         | Event::AlertRaised { .. }
                         | Event::ForecastChanged { .. }
-                        | Event::RulesChanged { .. },
+                        | Event::RulesChanged { .. }
+                        | Event::AccessChanged { .. },
                     ) => {
                         continue;
                     }

@@ -385,6 +385,7 @@ impl TerritoryQuery {
 
     /// Coverage gaps on a day (default today): active territories without an active owner, and
     /// active reps (role REP) without any active territory.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
     async fn territory_coverage(
         &self,
         ctx: &Context<'_>,
