@@ -87,7 +87,13 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 pub fn build_schema(state: AppState) -> AppSchema {
     let builder = schema_builder()
         .extension(observability::Observability::new(state.metrics.clone()))
-        .extension(apq::PersistedQueries::new(state.db.clone()))
+        .extension(apq::PersistedQueries::new(
+            state.db.clone(),
+            apq::Quota {
+                queries: state.config.apq_max_queries_per_organization,
+                bytes: state.config.apq_max_bytes_per_organization,
+            },
+        ))
         .extension(access::Access::new(state.limiter.clone()));
     // Watching every resolved field costs a little per field: only when answers are kept.
     let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
