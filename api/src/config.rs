@@ -171,7 +171,8 @@ pub struct Config {
     pub max_connections_per_address: u64,
 
     /// Open connections the server holds in all; past it new connections are closed at once.
-    /// 0: the process's open-file limit less 512 (kept for the database pool, files and logs).
+    /// 0 (and anything higher): the process's open-file limit less 512 (kept for the database
+    /// pool, upload files and logs).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: u64,
 

@@ -44,9 +44,12 @@ pub struct Limits {
 impl Limits {
     /// The limits the configuration sets; a total of 0 is derived from the open-file limit.
     pub fn from_config(config: &crate::Config) -> Limits {
+        // Past the open-file limit accepting fails anyway, and takes the database pool's and
+        // the upload spool's descriptors with it: a configured total never goes above it.
+        let ceiling = open_file_limit().saturating_sub(RESERVED_DESCRIPTORS).max(1);
         let total = match config.max_connections {
-            0 => open_file_limit().saturating_sub(RESERVED_DESCRIPTORS).max(1),
-            n => n,
+            0 => ceiling,
+            n => n.min(ceiling),
         };
         Limits {
             header_read: Duration::from_millis(config.header_read_timeout_ms),
@@ -277,6 +280,13 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tracing::info!(
+        per_address = limits.per_address,
+        total = limits.total,
+        header_read_ms = limits.header_read.as_millis() as u64,
+        body_read_ms = limits.body_read.as_millis() as u64,
+        "connection limits"
+    );
     let admission = Admission::new(limits.per_address, limits.total, Some(metrics.connections.clone()));
     // Closed (by dropping the sender) to ask open connections to finish; each connection holds
     // a clone of `done_rx`, so `done_tx.closed()` resolves when the last one has ended.
