@@ -142,6 +142,56 @@ pub struct Config {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// Persisted queries (Automatic Persisted Queries) each organization may keep registered;
+    /// past it, its oldest are dropped to make room (a client re-registers a dropped hash on
+    /// its next miss). Only members and API keys register; anyone may run a registered hash.
+    #[arg(long, env = "APQ_MAX_QUERIES_PER_ORGANIZATION", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub apq_max_queries_per_organization: u64,
+
+    /// Bytes of persisted query text each organization may keep registered (oldest dropped first).
+    #[arg(long, env = "APQ_MAX_BYTES_PER_ORGANIZATION", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub apq_max_bytes_per_organization: u64,
+
+    /// Distinct operation names the metrics label by name: names of persisted queries and of
+    /// operations an authenticated caller ran past validation, first come first served. Every
+    /// other name is counted as `other`, so random names cannot add series without end.
+    #[arg(long, env = "METRICS_OPERATION_LABELS", default_value_t = 200)]
+    pub metrics_operation_labels: usize,
+
+    /// Milliseconds (1 to 3600000) a client has to send a request's headers, counted from when
+    /// the server starts waiting for them: after connecting, and after the previous response on
+    /// a keep-alive connection (so it is also the idle keep-alive timeout). Past it the
+    /// connection is closed.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// Milliseconds (1 to 3600000) a client has to send a request's whole body, counted from
+    /// the end of its headers; past it the request fails with 408.
+    #[arg(
+        long,
+        env = "BODY_READ_TIMEOUT_MS",
+        default_value_t = 60_000,
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub body_read_timeout_ms: u64,
+
+    /// Open connections (HTTP and WebSocket) one peer address may hold; an IPv6 peer is counted
+    /// per /64. Always the TCP peer, also with `TRUST_FORWARDED_FOR` (behind a proxy, raise it).
+    /// Connections past it are closed at once.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
+
+    /// Open connections the server holds in all; past it new connections are closed at once.
+    /// 0 (and anything higher): the process's open-file limit less 512 (kept for the database
+    /// pool, upload files and logs).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: u64,
+
     /// Deliver webhooks to loopback and private addresses too (for local receivers and tests).
     #[arg(long, env = "WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
@@ -182,6 +232,13 @@ impl Config {
             member_cache_seconds: 5,
             response_cache_seconds: 2,
             trust_forwarded_for: false,
+            apq_max_queries_per_organization: 1_000,
+            apq_max_bytes_per_organization: 4 * 1024 * 1024,
+            metrics_operation_labels: 200,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 60_000,
+            max_connections_per_address: 256,
+            max_connections: 0,
         }
     }
 

@@ -98,6 +98,16 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         Ok(a) => a,
         Err(resp) => return resp,
     };
+    // Uploads are spooled to disk as they arrive: only a known caller gets that far.
+    if is_multipart(request.headers())
+        && let Err(e) = auth.principal()
+    {
+        let mut err = async_graphql::ServerError::new(format!("uploads need authentication: {}", e.message()), None);
+        err.extensions.get_or_insert_with(Default::default).set("code", "UNAUTHENTICATED");
+        let body = axum::Json(async_graphql::Response::from_errors(vec![err]));
+        return (StatusCode::UNAUTHORIZED, [(header::CONNECTION, HeaderValue::from_static("close"))], body)
+            .into_response();
+    }
     let address = crate::auth::throttle::ClientAddress::from_request(
         request.headers(),
         request.extensions(),
@@ -159,7 +169,7 @@ fn serve_cached(
     body.extend_from_slice(b",\"extensions\":{\"cost\":");
     body.extend_from_slice(&cost);
     body.extend_from_slice(b"}}");
-    let operation = crate::graphql::observability::label(operation);
+    let operation = app.metrics.operations.label(crate::graphql::observability::label(operation));
     let outcome = if error.is_none() { "ok" } else { "error" };
     app.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
     app.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -185,6 +195,11 @@ fn over_limit(limit: Option<usize>) -> Response {
         None => "request body over the size limit".to_owned(),
     };
     request_error(StatusCode::PAYLOAD_TOO_LARGE, message)
+}
+
+/// A body that did not arrive in time (`BODY_READ_TIMEOUT_MS`).
+fn body_late() -> Response {
+    request_error(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time; send it without pauses")
 }
 
 /// Whether a body read failed because [`limit_body`]'s cap was hit.
@@ -221,6 +236,12 @@ async fn read_graphql_request(
                 Err(rejection) => Err(match rejection.0 {
                     async_graphql::ParseRequestError::PayloadTooLarge => over_limit(limit),
                     async_graphql::ParseRequestError::Io(e) if is_length_limit(&e) => over_limit(limit),
+                    async_graphql::ParseRequestError::Io(e) if crate::connections::is_body_timeout(&e) => body_late(),
+                    async_graphql::ParseRequestError::InvalidMultipart(e)
+                        if crate::connections::is_body_timeout(&e) =>
+                    {
+                        body_late()
+                    }
                     async_graphql::ParseRequestError::InvalidMultipart(e) if is_length_limit(&e) => over_limit(limit),
                     async_graphql::ParseRequestError::MissingOperatorsPart => request_error(
                         StatusCode::BAD_REQUEST,
@@ -243,6 +264,7 @@ async fn read_graphql_request(
     let bytes = match axum::body::to_bytes(request.into_body(), usize::MAX).await {
         Ok(b) => b,
         Err(e) if is_length_limit(&e) => return Err(over_limit(limit)),
+        Err(e) if crate::connections::is_body_timeout(&e) => return Err(body_late()),
         Err(e) => return Err(request_error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}"))),
     };
     if let Err(e) = std::str::from_utf8(&bytes) {
@@ -412,11 +434,7 @@ async fn limit_body(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let multipart = is_multipart(request.headers());
     let limit = if multipart { upload_limit } else { body_limit };
     let declared = request
         .headers()
@@ -429,4 +447,12 @@ async fn limit_body(
     let mut request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     request.extensions_mut().insert(BodyLimit(limit));
     next.run(request).await
+}
+
+/// Whether the request is a multipart upload (GraphQL multipart request spec).
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
 }

@@ -9,6 +9,7 @@ mod macros;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -70,7 +71,7 @@ impl App {
             config.login_failures_per_address,
             std::time::Duration::from_secs(config.login_throttle_window_seconds),
         ));
-        let metrics = Arc::new(metrics::Metrics::new()?);
+        let metrics = Arc::new(metrics::Metrics::new(config.metrics_operation_labels)?);
         let members = Arc::new(auth::cache::MemberCache::new(
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
@@ -134,17 +135,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        use axum::serve::ListenerExt;
-        // Small frames (a board, a GraphQL response) go out at once instead of waiting for the
-        // previous segment's acknowledgement (Nagle's algorithm).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, self.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let limits = connections::Limits::from_config(&self.state.config);
+        connections::serve(listener, self.router, limits, self.state.metrics.clone(), shutdown).await
     }
 }
 

@@ -26,6 +26,57 @@ pub struct Metrics {
     pub log_batched_calls: IntCounter,
     /// GraphQL requests answered from the response cache (also counted in `requests`).
     pub cached_responses: IntCounter,
+    /// The operation names `requests` and `latency` are labelled with.
+    pub operations: OperationLabels,
+    /// Open client connections (HTTP and WebSocket).
+    pub connections: IntGauge,
+    /// Connections closed at once by reason: `address` (its peer holds its share), `total`.
+    pub connections_refused: IntCounterVec,
+}
+
+/// The operation names metrics label by: at most `cap`, admitted first come first served
+/// (see `graphql::observability` for who may admit one). Every label value is a series kept
+/// for the life of the process, so a name from a request alone must not make one.
+#[derive(Debug)]
+pub struct OperationLabels {
+    cap: usize,
+    names: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+/// The label of operations without a name.
+pub const ANONYMOUS_OPERATION: &str = "anonymous";
+/// The label of named operations that are not (yet) admitted.
+pub const OTHER_OPERATION: &str = "other";
+
+impl OperationLabels {
+    /// Room for `cap` names.
+    pub fn new(cap: usize) -> Self {
+        OperationLabels { cap, names: Default::default() }
+    }
+
+    /// Admits a (sanitized) name while there is room.
+    pub fn admit(&self, label: &str) {
+        if label == ANONYMOUS_OPERATION || label == OTHER_OPERATION {
+            return;
+        }
+        if self.names.read().is_ok_and(|n| n.contains(label) || n.len() >= self.cap) {
+            return;
+        }
+        if let Ok(mut names) = self.names.write()
+            && names.len() < self.cap
+        {
+            names.insert(label.to_owned());
+        }
+    }
+
+    /// The label to record under: the name if admitted, else `other`.
+    pub fn label(&self, label: String) -> String {
+        if label == ANONYMOUS_OPERATION || self.names.read().is_ok_and(|n| n.contains(&label)) {
+            label
+        } else {
+            OTHER_OPERATION.to_owned()
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -35,8 +86,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric in a fresh registry.
-    pub fn new() -> anyhow::Result<Self> {
+    /// Registers every metric in a fresh registry; at most `operation_labels` operation names
+    /// label the request metrics.
+    pub fn new(operation_labels: usize) -> anyhow::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("scorebord_graphql_requests_total", "GraphQL requests by operation and outcome"),
@@ -77,6 +129,13 @@ impl Metrics {
             "GraphQL requests answered from the response cache (leaderboard and score queries)",
         )?;
         registry.register(Box::new(cached_responses.clone()))?;
+        let connections = IntGauge::new("scorebord_connections", "Open client connections (HTTP and WebSocket)")?;
+        let connections_refused = IntCounterVec::new(
+            Opts::new("scorebord_connections_refused_total", "Connections closed at once by the connection caps"),
+            &["reason"],
+        )?;
+        registry.register(Box::new(connections.clone()))?;
+        registry.register(Box::new(connections_refused.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -88,6 +147,9 @@ impl Metrics {
             log_batches,
             log_batched_calls,
             cached_responses,
+            operations: OperationLabels::new(operation_labels),
+            connections,
+            connections_refused,
         })
     }
 
@@ -99,5 +161,29 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics");
         }
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_labels_are_capped() {
+        let labels = OperationLabels::new(2);
+        assert_eq!(labels.label("Viewer".into()), OTHER_OPERATION);
+        assert_eq!(labels.label(ANONYMOUS_OPERATION.into()), ANONYMOUS_OPERATION);
+        labels.admit("Viewer");
+        labels.admit("Viewer");
+        labels.admit(OTHER_OPERATION);
+        labels.admit(ANONYMOUS_OPERATION);
+        labels.admit("Board");
+        labels.admit("Third");
+        assert_eq!(labels.label("Viewer".into()), "Viewer");
+        assert_eq!(labels.label("Board".into()), "Board");
+        assert_eq!(labels.label("Third".into()), OTHER_OPERATION);
+        let none = OperationLabels::new(0);
+        none.admit("Viewer");
+        assert_eq!(none.label("Viewer".into()), OTHER_OPERATION);
     }
 }

@@ -1,6 +1,12 @@
 //! Automatic Persisted Queries (the Apollo protocol) with the store in the database, so a
 //! query registered through one instance is found by every other. A small in-process map
 //! in front saves the database round trip for hot queries.
+//!
+//! Anyone may run a registered hash (knowing the hash means knowing the text, and the query
+//! then meets the same permission checks as any other). Only members and API keys register,
+//! and each organization's registrations are capped in count and bytes: past the cap its
+//! oldest entries are dropped, so a tenant can only ever crowd out its own queries. An
+//! anonymous request that sends the text with its hash is run without being stored.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,39 +14,64 @@ use std::sync::{Arc, Mutex};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
 use async_graphql::{Request, ServerError, ServerResult};
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use entity::persisted_query;
 
-/// Entries kept in memory before the map is emptied and refilled from the database.
-const LOCAL_CAPACITY: usize = 10_000;
+use crate::auth::Auth;
+
+/// Bytes of query text kept in memory before the map is emptied and refilled from the database.
+const LOCAL_BYTES: usize = 16 << 20;
 /// Longest query text that may be registered.
 const MAX_QUERY_LEN: usize = 100_000;
+
+/// Request data set when the query came from (or went into) the persisted store: its
+/// operation names were vetted by a registration, so the metrics may label by them.
+#[derive(Clone, Copy, Debug)]
+pub struct FromPersistedStore;
+
+/// How much each organization may keep registered.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    /// Entries.
+    pub queries: u64,
+    /// Bytes of query text.
+    pub bytes: u64,
+}
 
 /// The extension factory.
 pub struct PersistedQueries {
     db: DatabaseConnection,
-    local: Arc<Mutex<HashMap<String, String>>>,
+    quota: Quota,
+    local: Arc<Mutex<LocalMap>>,
 }
 
 impl PersistedQueries {
-    /// Persisted queries stored in this database.
-    pub fn new(db: DatabaseConnection) -> Self {
-        PersistedQueries { db, local: Arc::default() }
+    /// Persisted queries stored in this database, each organization within `quota`.
+    pub fn new(db: DatabaseConnection, quota: Quota) -> Self {
+        PersistedQueries { db, quota, local: Arc::default() }
     }
 }
 
 impl ExtensionFactory for PersistedQueries {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PersistedQueriesExtension { db: self.db.clone(), local: self.local.clone() })
+        Arc::new(PersistedQueriesExtension { db: self.db.clone(), quota: self.quota, local: self.local.clone() })
     }
+}
+
+#[derive(Default)]
+struct LocalMap {
+    queries: HashMap<String, String>,
+    bytes: usize,
 }
 
 struct PersistedQueriesExtension {
     db: DatabaseConnection,
-    local: Arc<Mutex<HashMap<String, String>>>,
+    quota: Quota,
+    local: Arc<Mutex<LocalMap>>,
 }
 
 #[derive(Deserialize)]
@@ -58,18 +89,52 @@ fn error(message: &str, code: &str) -> ServerError {
     e
 }
 
+/// One organization's registrations, newest first: (hash, bytes).
+type Entries = [(String, i32)];
+
+/// The hashes to drop so that the newest entries fit in `quota`: entries are kept newest first
+/// while both the count and the byte total stay within it; everything after the first that
+/// does not fit goes (so the oldest leave first, and a newer entry is never dropped for an
+/// older one).
+pub(crate) fn over_quota(newest_first: &Entries, quota: Quota) -> Vec<String> {
+    let (mut count, mut bytes) = (0u64, 0u64);
+    let mut keep = newest_first.len();
+    for (i, (_, size)) in newest_first.iter().enumerate() {
+        count += 1;
+        bytes += u64::try_from(*size).unwrap_or(u64::MAX);
+        if count > quota.queries || bytes > quota.bytes {
+            keep = i;
+            break;
+        }
+    }
+    newest_first[keep..].iter().map(|(hash, _)| hash.clone()).collect()
+}
+
 impl PersistedQueriesExtension {
     fn remember(&self, hash: &str, query: &str) {
         if let Ok(mut map) = self.local.lock() {
-            if map.len() >= LOCAL_CAPACITY {
-                map.clear();
+            if map.bytes + query.len() > LOCAL_BYTES {
+                map.queries.clear();
+                map.bytes = 0;
             }
-            map.insert(hash.to_owned(), query.to_owned());
+            if map.queries.insert(hash.to_owned(), query.to_owned()).is_none() {
+                map.bytes += query.len();
+            }
+        }
+    }
+
+    fn forget(&self, hashes: &[String]) {
+        if let Ok(mut map) = self.local.lock() {
+            for hash in hashes {
+                if let Some(q) = map.queries.remove(hash) {
+                    map.bytes -= q.len();
+                }
+            }
         }
     }
 
     async fn lookup(&self, hash: &str) -> Option<String> {
-        if let Some(q) = self.local.lock().ok().and_then(|m| m.get(hash).cloned()) {
+        if let Some(q) = self.local.lock().ok().and_then(|m| m.queries.get(hash).cloned()) {
             return Some(q);
         }
         match persisted_query::Entity::find_by_id(hash.to_owned()).one(&self.db).await {
@@ -85,21 +150,78 @@ impl PersistedQueriesExtension {
         }
     }
 
-    async fn register(&self, hash: &str, query: &str) {
+    /// Stores the text for `org`, then drops that organization's oldest entries past its quota.
+    async fn register(&self, org: Uuid, hash: &str, query: &str) -> Result<(), ServerError> {
+        if self.lookup(hash).await.is_some() {
+            return Ok(());
+        }
+        let bytes = query.len();
+        if bytes as u64 > self.quota.bytes {
+            return Err(error(
+                &format!(
+                    "this query is {bytes} bytes, more than the {} bytes of persisted queries an organization may keep",
+                    self.quota.bytes
+                ),
+                "BAD_USER_INPUT",
+            ));
+        }
         let row = persisted_query::ActiveModel {
             sha256: Set(hash.to_owned()),
             query: Set(query.to_owned()),
+            organization_id: Set(org),
+            bytes: Set(i32::try_from(bytes).unwrap_or(i32::MAX)),
             created_at: Set(Utc::now()),
         };
-        let result = persisted_query::Entity::insert(row)
+        let inserted = persisted_query::Entity::insert(row)
             .on_conflict_do_nothing_on([persisted_query::Column::Sha256])
-            .exec(&self.db)
+            .exec_without_returning(&self.db)
             .await;
-        if let Err(e) = result {
+        if let Err(e) = inserted {
             tracing::error!(error = %e, "persisting query failed");
+            return Ok(());
         }
         self.remember(hash, query);
+        if let Err(e) = self.trim(org).await {
+            tracing::error!(error = %e, "trimming persisted queries failed");
+        }
+        Ok(())
     }
+
+    async fn trim(&self, org: Uuid) -> Result<(), sea_orm::DbErr> {
+        let entries: Vec<(String, i32)> = persisted_query::Entity::find()
+            .select_only()
+            .column(persisted_query::Column::Sha256)
+            .column(persisted_query::Column::Bytes)
+            .filter(persisted_query::Column::OrganizationId.eq(org))
+            .order_by_desc(persisted_query::Column::CreatedAt)
+            .order_by_desc(persisted_query::Column::Sha256)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let drop = over_quota(&entries, self.quota);
+        if drop.is_empty() {
+            return Ok(());
+        }
+        for chunk in drop.chunks(500) {
+            persisted_query::Entity::delete_many()
+                .filter(persisted_query::Column::OrganizationId.eq(org))
+                .filter(persisted_query::Column::Sha256.is_in(chunk.iter().cloned()))
+                .exec(&self.db)
+                .await?;
+        }
+        self.forget(&drop);
+        Ok(())
+    }
+}
+
+/// The caller: HTTP requests carry it in the request data, WebSocket operations in the
+/// connection's data.
+fn caller<'a>(ctx: &ExtensionContext<'a>, request: &'a Request) -> Option<&'a Auth> {
+    request
+        .data
+        .get(&std::any::TypeId::of::<Auth>())
+        .and_then(|d| d.downcast_ref::<Auth>())
+        .or_else(|| ctx.data_opt::<Auth>())
 }
 
 #[async_trait::async_trait]
@@ -133,8 +255,61 @@ impl Extension for PersistedQueriesExtension {
             if actual != hash {
                 return Err(error("provided sha256Hash does not match the query", "BAD_USER_INPUT"));
             }
-            self.register(&hash, &request.query).await;
+            match caller(ctx, &request) {
+                Some(Auth::Member(p)) => {
+                    let org = p.org.0;
+                    self.register(org, &hash, &request.query).await?;
+                }
+                // Run, but store nothing: the next request with this hash alone misses again.
+                _ => return next.run(ctx, request).await,
+            }
         }
+        request = request.data(FromPersistedStore);
         next.run(ctx, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(sizes: &[i32]) -> Vec<(String, i32)> {
+        sizes.iter().enumerate().map(|(i, s)| (format!("h{i}"), *s)).collect()
+    }
+
+    #[test]
+    fn keeps_the_newest_within_count_and_bytes() {
+        let q = |queries, bytes| Quota { queries, bytes };
+        assert!(over_quota(&[], q(1, 1)).is_empty());
+        assert!(over_quota(&entries(&[10, 10, 10]), q(3, 30)).is_empty());
+        assert_eq!(over_quota(&entries(&[10, 10, 10]), q(2, 1_000)), ["h2"]);
+        assert_eq!(over_quota(&entries(&[10, 10, 10]), q(10, 25)), ["h2"]);
+        assert_eq!(over_quota(&entries(&[10, 10, 10]), q(1, 1_000)), ["h1", "h2"]);
+        // An older small entry does not survive a newer one that did not fit.
+        assert_eq!(over_quota(&entries(&[10, 50, 1]), q(10, 40)), ["h1", "h2"]);
+        assert_eq!(over_quota(&entries(&[50]), q(10, 40)), ["h0"]);
+    }
+
+    #[test]
+    fn exhaustive_small_cases_respect_both_limits() {
+        for n in 0..6usize {
+            for queries in 1..7u64 {
+                for bytes in [1u64, 5, 9, 15, 100] {
+                    let sizes: Vec<i32> = (0..n).map(|i| (i as i32 % 3) * 3 + 1).collect();
+                    let all = entries(&sizes);
+                    let dropped = over_quota(&all, Quota { queries, bytes });
+                    let kept = &all[..all.len() - dropped.len()];
+                    // What is dropped is a suffix (the oldest).
+                    assert!(all.ends_with(&all[kept.len()..]));
+                    assert!(kept.len() as u64 <= queries);
+                    assert!(kept.iter().map(|(_, s)| *s as u64).sum::<u64>() <= bytes);
+                    // Keeping one more would break a limit.
+                    if let Some((_, next)) = all.get(kept.len()) {
+                        let more = kept.iter().map(|(_, s)| *s as u64).sum::<u64>() + *next as u64;
+                        assert!(kept.len() as u64 + 1 > queries || more > bytes);
+                    }
+                }
+            }
+        }
     }
 }

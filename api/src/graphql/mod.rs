@@ -93,7 +93,13 @@ pub fn schema_builder()
 pub fn build_schema(state: AppState) -> AppSchema {
     let builder = schema_builder()
         .extension(observability::Observability::new(state.metrics.clone()))
-        .extension(apq::PersistedQueries::new(state.db.clone()))
+        .extension(apq::PersistedQueries::new(
+            state.db.clone(),
+            apq::Quota {
+                queries: state.config.apq_max_queries_per_organization,
+                bytes: state.config.apq_max_bytes_per_organization,
+            },
+        ))
         .extension(access::Access::new(
             state.limiter.clone(),
             usize::try_from(state.config.max_response_bytes).unwrap_or(usize::MAX),

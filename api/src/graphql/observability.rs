@@ -179,10 +179,21 @@ fn code_for(message: &str) -> &'static str {
 
 /// Operation names become metric labels: keep them short and printable.
 pub(crate) fn label(name: Option<&str>) -> String {
+    use crate::metrics::{ANONYMOUS_OPERATION, OTHER_OPERATION};
     match name {
-        Some(n) if !n.is_empty() => n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect(),
-        _ => "anonymous".to_owned(),
+        Some(n) if !n.is_empty() => {
+            let label: String = n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+            if label.is_empty() { OTHER_OPERATION.to_owned() } else { label }
+        }
+        _ => ANONYMOUS_OPERATION.to_owned(),
     }
+}
+
+/// Whether the operation's name may become a metrics label: it passed validation, and either
+/// an authenticated caller sent it or it came from the persisted store (registered by one).
+fn may_label(ctx: &ExtensionContext<'_>) -> bool {
+    matches!(ctx.data_opt::<crate::auth::Auth>(), Some(crate::auth::Auth::Member(_)))
+        || ctx.data_opt::<super::apq::FromPersistedStore>().is_some()
 }
 
 #[async_trait::async_trait]
@@ -241,6 +252,10 @@ impl Extension for ObservabilityExtension {
         if let (Some(name), Ok(mut op)) = (operation_name, self.operation.lock()) {
             *op = Some(name.to_owned());
         }
+        // Only now, after validation: a name from a request that never ran is not admitted.
+        if operation_name.is_some() && may_label(ctx) {
+            self.metrics.operations.admit(&label(operation_name));
+        }
         next.run(ctx, operation_name).await
     }
 
@@ -257,7 +272,8 @@ impl Extension for ObservabilityExtension {
                 self.metrics.errors.with_label_values(&[code.as_str()]).inc();
             }
         }
-        let operation = label(self.operation.lock().ok().and_then(|o| o.clone()).as_deref());
+        let operation =
+            self.metrics.operations.label(label(self.operation.lock().ok().and_then(|o| o.clone()).as_deref()));
         let outcome = if response.errors.is_empty() { "ok" } else { "error" };
         self.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
         self.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -318,6 +334,7 @@ mod tests {
         assert_eq!(label(Some("")), "anonymous");
         assert_eq!(label(Some("Viewer")), "Viewer");
         assert_eq!(label(Some("a b\n{}")), "ab");
+        assert_eq!(label(Some("{}")), "other");
         assert_eq!(label(Some(&"x".repeat(500))).len(), 64);
     }
 }

@@ -2,6 +2,7 @@
 //! over HTTP and WebSocket, on SQLite and (with TEST_POSTGRES_URL) on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod anonymous_limits;
 mod auth;
 mod compensation;
 mod concurrency;

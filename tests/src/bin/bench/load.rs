@@ -54,6 +54,9 @@ impl Server {
             .env("RATE_LIMIT_POINTS", "1000000000")
             .env("RATE_LIMIT_RESTORE_PER_SECOND", "1000000000")
             .env("DATABASE_MAX_CONNECTIONS", "32")
+            // Every simulated client connects from 127.0.0.1: lift the per-address cap (the
+            // total cap still follows the open-file limit `raise_fd_limit` set).
+            .env("MAX_CONNECTIONS_PER_ADDRESS", "1000000")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
