@@ -11,6 +11,7 @@ mod m20261123_000005_custom_fields;
 mod m20261123_000006_compensation;
 mod m20261123_000007_integrations;
 mod m20261124_000008_edit_versions;
+mod m20261206_000009_self_log_ceilings;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_compensation::Migration),
             Box::new(m20261123_000007_integrations::Migration),
             Box::new(m20261124_000008_edit_versions::Migration),
+            Box::new(m20261206_000009_self_log_ceilings::Migration),
         ]
     }
 }
