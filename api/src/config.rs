@@ -41,6 +41,13 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
 
+    /// Longest lifetime of an access token, in seconds (default 24 hours). Tokens this server
+    /// issues (`login`, `scorebord token --ttl`, the demo) may not outlive it, and a token
+    /// whose `exp` lies further than this after its `iat`, or after now, is refused: a leaked
+    /// token must not stay good for years.
+    #[arg(long, env = "MAX_TOKEN_LIFETIME_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=3_153_600_000))]
+    pub max_token_lifetime_seconds: u64,
+
     /// Comma-separated origins allowed by CORS (e.g. `https://app.example.com`); `*` allows any.
     /// Empty: no cross-origin browser access.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
@@ -212,6 +219,7 @@ impl Config {
             jwt_public_keys: Vec::new(),
             jwt_issuer: None,
             jwt_audience: None,
+            max_token_lifetime_seconds: 86_400,
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,

@@ -156,6 +156,8 @@ async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> {
                 "Quote sent" => Some("quotes_sent".into()),
                 _ => None,
             },
+            self_max_quantity_per_activity: None,
+            self_max_quantity_per_day: None,
         };
         types.push(scoring_store::create_activity_type(org, &tx, new).await?);
     }

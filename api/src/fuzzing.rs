@@ -180,7 +180,9 @@ pub fn token(data: &[u8]) {
     use std::sync::OnceLock;
     static KEYS: OnceLock<(crate::auth::jwt::JwtKeys, String)> = OnceLock::new();
     let (keys, original) = KEYS.get_or_init(|| {
-        let config = crate::Config::for_database("sqlite::memory:", "fuzz-secret");
+        let mut config = crate::Config::for_database("sqlite::memory:", "fuzz-secret");
+        // A token that stays valid however long the fuzzer runs.
+        config.max_token_lifetime_seconds = 36_500 * 86_400;
         let keys = crate::auth::jwt::JwtKeys::from_config(&config).expect("keys");
         let token = keys
             .issue(uuid::Uuid::from_u128(7), uuid::Uuid::from_u128(9), chrono::Duration::days(36_500))

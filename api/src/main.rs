@@ -55,7 +55,8 @@ enum Command {
         /// The member's e-mail.
         #[arg(long)]
         email: String,
-        /// How long the token is valid, e.g. `15m`, `1h`, `7d`.
+        /// How long the token is valid, e.g. `15m`, `1h`; at most MAX_TOKEN_LIFETIME_SECONDS
+        /// (default 24 hours).
         #[arg(long, default_value = "1h")]
         ttl: humantime::Duration,
     },
@@ -151,13 +152,16 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     if demo {
         let org = scorebord::demo::seed(&app.state).await.map_err(scorebord::error::into_anyhow)?;
-        let tokens = scorebord::demo::tokens(&app.state, org, chrono::Duration::hours(12)).await?;
+        // Twelve hours, unless MAX_TOKEN_LIFETIME_SECONDS allows less.
+        let ttl = chrono::Duration::hours(12).min(app.state.jwt.max_lifetime());
+        let tokens = scorebord::demo::tokens(&app.state, org, ttl).await?;
         println!(
             "\nDemo organization 'demo' is ready. Every demo member's password is '{}'.",
             scorebord::demo::DEMO_PASSWORD
         );
         println!(
-            "Tokens (valid 12 hours; paste as HTTP header {{\"Authorization\": \"Bearer <token>\"}} in GraphiQL):"
+            "Tokens (valid {} minutes; paste as HTTP header {{\"Authorization\": \"Bearer <token>\"}} in GraphiQL):",
+            ttl.num_minutes()
         );
         for (email, token) in tokens {
             println!("  {email:<20} {token}");

@@ -19,6 +19,10 @@ pub struct Model {
     pub step_percent: Option<i32>,
     pub kpi_key: Option<String>,
     pub active: bool,
+    /// Most units a member may log for themself in one activity; `None`: the server default.
+    pub self_max_quantity_per_activity: Option<i32>,
+    /// Most units a member may log for themself per local day; `None`: the server default.
+    pub self_max_quantity_per_day: Option<i32>,
     /// Optimistic-concurrency counter: increases with every edit.
     pub version: i32,
     pub created_at: DateTimeUtc,

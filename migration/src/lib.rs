@@ -11,7 +11,8 @@ mod m20261123_000005_custom_fields;
 mod m20261123_000006_compensation;
 mod m20261123_000007_integrations;
 mod m20261124_000008_edit_versions;
-mod m20261207_000009_persisted_query_owners;
+mod m20261206_000009_self_log_ceilings;
+mod m20261206_000010_persisted_query_owners;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -28,7 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_compensation::Migration),
             Box::new(m20261123_000007_integrations::Migration),
             Box::new(m20261124_000008_edit_versions::Migration),
-            Box::new(m20261207_000009_persisted_query_owners::Migration),
+            Box::new(m20261206_000009_self_log_ceilings::Migration),
+            Box::new(m20261206_000010_persisted_query_owners::Migration),
         ]
     }
 }

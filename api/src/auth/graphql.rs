@@ -274,7 +274,7 @@ impl AuthMutation {
             state.login_throttle.failed(&account, address, Instant::now());
             errors.push(FieldError::new("currentPassword", "INVALID", "the current password is not correct").into());
         }
-        if let Err(msg) = password::check_strength(&input.new_password) {
+        if let Err(msg) = password::check_strength(&input.new_password, &[&member.name, &member.email]) {
             errors.push(FieldError::new("newPassword", "INVALID", msg).into());
         }
         if !errors.is_empty() {

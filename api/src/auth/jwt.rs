@@ -50,6 +50,8 @@ pub struct JwtKeys {
     public: Vec<PublicKey>,
     issuer: Option<String>,
     audience: Option<String>,
+    /// The longest `exp - iat` (and `exp - now`) accepted and issued.
+    max_lifetime: chrono::Duration,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -79,6 +81,9 @@ pub enum TokenError {
     /// No key for this token's algorithm or key ID.
     #[error("no key to verify this token")]
     NoKey,
+    /// Valid for longer than the configured maximum lifetime.
+    #[error("token lifetime exceeds the allowed maximum")]
+    LifetimeTooLong,
 }
 
 const LEEWAY_SECONDS: u64 = 30;
@@ -95,7 +100,17 @@ impl JwtKeys {
         for path in &config.jwt_public_keys {
             public.extend(load_public_keys(path)?);
         }
-        Ok(JwtKeys { secret, public, issuer: config.jwt_issuer.clone(), audience: config.jwt_audience.clone() })
+        let max_lifetime = i64::try_from(config.max_token_lifetime_seconds)
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .context("MAX_TOKEN_LIFETIME_SECONDS is too large")?;
+        Ok(JwtKeys {
+            secret,
+            public,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            max_lifetime,
+        })
     }
 
     /// Whether this process can sign tokens (an HS256 secret is configured).
@@ -103,9 +118,21 @@ impl JwtKeys {
         self.secret.is_some()
     }
 
-    /// Signs an HS256 access token for a member, valid for `ttl`.
+    /// The longest lifetime a token may have (`MAX_TOKEN_LIFETIME_SECONDS`).
+    pub fn max_lifetime(&self) -> chrono::Duration {
+        self.max_lifetime
+    }
+
+    /// Signs an HS256 access token for a member, valid for `ttl` (positive and at most
+    /// [`JwtKeys::max_lifetime`]: a longer one would be refused by every instance anyway).
     pub fn issue(&self, member_id: uuid::Uuid, org_id: uuid::Uuid, ttl: chrono::Duration) -> anyhow::Result<String> {
         let (encoding, _) = self.secret.as_ref().context("no JWT_SECRET configured: cannot issue tokens")?;
+        if ttl <= chrono::Duration::zero() || ttl > self.max_lifetime {
+            anyhow::bail!(
+                "a token's lifetime must be more than 0 and at most {} seconds (MAX_TOKEN_LIFETIME_SECONDS)",
+                self.max_lifetime.num_seconds()
+            );
+        }
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: member_id.to_string(),
@@ -184,7 +211,67 @@ impl JwtKeys {
                 break;
             }
         }
-        outcome
+        let claims = outcome?;
+        check_lifetime(&claims, chrono::Utc::now().timestamp(), self.max_lifetime.num_seconds())?;
+        Ok(claims)
+    }
+}
+
+/// Refuses a token valid for longer than `max_seconds`: from its `iat` (what it was issued
+/// for) and from `now` (a token without `iat`, or with an `iat` in the future, gains nothing).
+/// The verification leeway applies to the clock comparison only.
+fn check_lifetime(claims: &Claims, now: i64, max_seconds: i64) -> Result<(), TokenError> {
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(i64::MAX);
+    let too_long_from_now = claims.exp.saturating_sub(now) > max_seconds.saturating_add(leeway);
+    let too_long_from_issue = claims.iat.is_some_and(|iat| claims.exp.saturating_sub(iat) > max_seconds);
+    if too_long_from_now || too_long_from_issue { Err(TokenError::LifetimeTooLong) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod lifetime_tests {
+    use super::*;
+
+    fn claims(exp: i64, iat: Option<i64>) -> Claims {
+        Claims { sub: "s".into(), org: "o".into(), exp, iat, nbf: None, iss: None, aud: None }
+    }
+
+    #[test]
+    fn lifetimes_up_to_the_maximum_pass() {
+        let (now, max) = (1_000_000, 86_400);
+        assert_eq!(check_lifetime(&claims(now + max, Some(now)), now, max), Ok(()));
+        assert_eq!(check_lifetime(&claims(now + 60, None), now, max), Ok(()));
+        assert_eq!(check_lifetime(&claims(now + max + 30, None), now, max), Ok(()), "within the leeway");
+        assert_eq!(check_lifetime(&claims(now - 10, Some(now - max - 10)), now, max), Ok(()));
+    }
+
+    #[test]
+    fn longer_lifetimes_are_refused() {
+        let (now, max) = (1_000_000, 86_400);
+        let refused = Err(TokenError::LifetimeTooLong);
+        assert_eq!(check_lifetime(&claims(now + max + 1, Some(now)), now, max), refused, "exp - iat");
+        assert_eq!(check_lifetime(&claims(now + max + 31, None), now, max), refused, "no iat: exp - now");
+        assert_eq!(check_lifetime(&claims(now + 3600, Some(now - max)), now, max), refused, "issued long before");
+        assert_eq!(check_lifetime(&claims(now + 10 * max, Some(now + 9 * max)), now, max), refused, "future iat");
+        assert_eq!(check_lifetime(&claims(i64::MAX, Some(i64::MIN)), now, max), refused, "no overflow");
+        assert_eq!(check_lifetime(&claims(i64::MAX, None), i64::MIN, max), refused, "no overflow");
+    }
+}
+
+#[cfg(test)]
+mod issue_tests {
+    use super::*;
+
+    #[test]
+    fn the_server_issues_no_token_longer_than_the_maximum() {
+        let mut config = Config::for_database("sqlite::memory:", "issue-secret");
+        config.max_token_lifetime_seconds = 3_600;
+        let keys = JwtKeys::from_config(&config).expect("keys");
+        let id = uuid::Uuid::from_u128(1);
+        let token = keys.issue(id, id, chrono::Duration::hours(1)).expect("exactly the maximum");
+        assert!(keys.verify(&token).is_ok());
+        assert!(keys.issue(id, id, chrono::Duration::seconds(3_601)).is_err());
+        assert!(keys.issue(id, id, chrono::Duration::days(36_500)).is_err());
+        assert!(keys.issue(id, id, chrono::Duration::zero()).is_err());
     }
 }
 

@@ -32,14 +32,39 @@ pub async fn verify(password: String, phc: String) -> AppResult<bool> {
     .map_err(|e| AppError::Internal(e.into()))
 }
 
-/// A new password must be at least [`MIN_PASSWORD_LEN`] characters and at most 1,000.
-pub fn check_strength(password: &str) -> Result<(), String> {
+/// The 10,000 most common breached passwords, lower-case, one a line (provenance and licence
+/// in `common-passwords.NOTICE`). Attackers try these first, so a length rule alone lets
+/// `password123` through.
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| COMMON_PASSWORDS.lines().filter(|l| !l.is_empty()).collect());
+    set.contains(password.to_lowercase().as_str())
+}
+
+/// A new password set through the API: at least [`MIN_PASSWORD_LEN`] characters and at most
+/// 1,000, not one of the common passwords, and not the member's own e-mail address, its local
+/// part or their name (`personal`), all ignoring case. Passwords seeded through the store
+/// (the demo's, the tests') do not pass through here.
+pub fn check_strength(password: &str, personal: &[&str]) -> Result<(), String> {
     let len = password.chars().count();
     if len < MIN_PASSWORD_LEN {
         return Err(format!("must be at least {MIN_PASSWORD_LEN} characters"));
     }
     if len > 1000 {
         return Err("must be at most 1000 characters".to_owned());
+    }
+    if is_common(password) || is_common(password.trim()) {
+        return Err("is one of the most common passwords; choose one that is harder to guess".to_owned());
+    }
+    let lowered = password.trim().to_lowercase();
+    let own = personal.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).any(|p| {
+        let local = p.split_once('@').map(|(local, _)| local.to_owned());
+        lowered == p || local.is_some_and(|l| lowered == l)
+    });
+    if own {
+        return Err("must not be your e-mail address or name".to_owned());
     }
     Ok(())
 }
@@ -65,8 +90,35 @@ mod tests {
 
     #[test]
     fn strength() {
-        assert!(check_strength("short").is_err());
-        assert!(check_strength("longenough").is_ok());
-        assert!(check_strength(&"x".repeat(1001)).is_err());
+        assert!(check_strength("short", &[]).is_err());
+        assert!(check_strength("longenough-7x", &[]).is_ok());
+        assert!(check_strength(&"x".repeat(1001), &[]).is_err());
+    }
+
+    #[test]
+    fn every_listed_password_is_refused_in_any_case() {
+        let mut checked = 0;
+        for listed in COMMON_PASSWORDS.lines().filter(|l| l.chars().count() >= MIN_PASSWORD_LEN) {
+            let err = check_strength(listed, &[]).expect_err(listed);
+            assert!(err.contains("common"), "{listed}: {err}");
+            assert!(check_strength(&listed.to_uppercase(), &[]).is_err(), "{listed} upper-case");
+            checked += 1;
+        }
+        assert!(checked > 3_000, "{checked}");
+        assert_eq!(COMMON_PASSWORDS.lines().count(), 10_000);
+        for common in ["password123", "Password123", "PASSWORD1", "qwertyuiop", "iloveyou", "12345678"] {
+            assert!(check_strength(common, &[]).is_err(), "{common}");
+        }
+    }
+
+    #[test]
+    fn own_email_and_name_are_refused() {
+        let me = ["Zoë Jansen", "zoe.jansen@acme.test"];
+        for own in ["zoe.jansen@acme.test", "ZOE.JANSEN@ACME.TEST", "zoe.jansen", "zoë jansen", "Zoë Jansen"] {
+            let err = check_strength(own, &me).expect_err(own);
+            assert!(err.contains("e-mail address or name"), "{own}: {err}");
+        }
+        assert!(check_strength("zoe.jansen-7x!", &me).is_ok(), "more than the address is allowed");
+        assert!(check_strength("zoe.jansen@acme.test", &["", "  "]).is_ok(), "empty personal values match nothing");
     }
 }

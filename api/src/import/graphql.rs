@@ -322,7 +322,12 @@ impl ImportMutation {
                 Err(Ok(errors)) => {
                     t.skipped += 1;
                     for e in errors {
-                        t.error(line, e.field.get(1).map(String::as_str), e.message);
+                        // The file's externalId is the activity's idempotency key.
+                        let column = match e.field.get(1).map(String::as_str) {
+                            Some("idempotencyKey") => Some("externalId"),
+                            other => other,
+                        };
+                        t.error(line, column, e.message);
                     }
                 }
                 Err(Err(e)) => return Err(e.into()),

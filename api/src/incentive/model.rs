@@ -370,8 +370,8 @@ pub fn validate_components(components: &[Component]) -> Result<(), FieldError> {
         if name.chars().count() > MAX_COMPONENT_NAME_LEN {
             return Err(err(&at("name"), "TOO_LONG", format!("at most {MAX_COMPONENT_NAME_LEN} characters")));
         }
-        if name.chars().any(char::is_control) {
-            return Err(err(&at("name"), "INVALID", "must not contain control characters"));
+        if let Err(e) = crate::org::model::check_name_characters(&at("name"), name) {
+            return Err(err(&at("name"), e.code, e.message));
         }
         if !names.insert(name.to_lowercase()) {
             return Err(err(&at("name"), "DUPLICATE", format!("another component is already called '{name}'")));

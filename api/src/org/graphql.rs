@@ -731,7 +731,7 @@ impl OrgMutation {
         let name = e.check(model::parse_name("name", &input.name));
         let email = e.check(model::parse_email(&input.email));
         if let Some(pw) = &input.password
-            && let Err(msg) = password::check_strength(pw)
+            && let Err(msg) = password::check_strength(pw, &[&input.name, &input.email])
         {
             e.push("password", "INVALID", &msg);
         }

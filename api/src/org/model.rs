@@ -112,10 +112,51 @@ pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldError> {
     if name.chars().count() > MAX_NAME_LEN {
         return Err(FieldError::new(field, "TOO_LONG", format!("must be at most {MAX_NAME_LEN} characters")));
     }
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "INVALID", "must not contain control characters"));
-    }
+    check_name_characters(field, name)?;
     Ok(name.to_owned())
+}
+
+/// Whether `c` may not appear in a name: control characters, and characters that are not
+/// seen but change what is seen. Bidi controls (U+202A–202E, U+2066–2069, U+200E/200F,
+/// U+061C) reorder the text around them, so `Jan\u{202E}nimda` reads as another name;
+/// zero-width and invisible characters (U+200B–200D, U+2060, U+FEFF, U+180E, U+00AD, …) make
+/// two names that look alike differ, or a name that looks empty. Every Unicode format
+/// character (category Cf, which holds all of those), line and paragraph separators, and the
+/// blank fillers and joiners of other categories are refused: what the table does not list as
+/// visible text is refused, rather than chasing each character by hand.
+pub fn is_forbidden_in_name(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::Surrogate
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Unassigned
+    ) || INVISIBLE_LETTERS_AND_MARKS.contains(&c)
+}
+
+/// Invisible characters outside the format category: the combining grapheme joiner, Hangul
+/// fillers, Khmer inherent vowels, the Braille blank and the Mongolian free variation selectors.
+const INVISIBLE_LETTERS_AND_MARKS: [char; 12] = [
+    '\u{034F}', '\u{115F}', '\u{1160}', '\u{17B4}', '\u{17B5}', '\u{180B}', '\u{180C}', '\u{180D}', '\u{180F}',
+    '\u{2800}', '\u{3164}', '\u{FFA0}',
+];
+
+/// Refuses a name (of a member, team, organization, activity type, deal, …) holding a
+/// character [`is_forbidden_in_name`] refuses, naming the first one so the user can find it.
+pub fn check_name_characters(field: &str, name: &str) -> Result<(), FieldError> {
+    match name.chars().find(|c| is_forbidden_in_name(*c)) {
+        None => Ok(()),
+        Some(c) if c.is_control() => Err(FieldError::new(field, "INVALID", "must not contain control characters")),
+        Some(c) => Err(FieldError::new(
+            field,
+            "INVALID",
+            format!("must not contain invisible or text-direction characters (found U+{:04X})", u32::from(c)),
+        )),
+    }
 }
 
 /// Free text (a description, a note, a reason): trimmed, `None` when empty, at most `max`
@@ -358,6 +399,100 @@ mod tests {
         assert_eq!(parse_name("name", "Zoë <b>&'\"").as_deref(), Ok("Zoë <b>&'\""));
         let err = parse_name("teamName", "").unwrap_err();
         assert_eq!(err.field, vec!["input", "teamName"]);
+    }
+
+    #[test]
+    fn names_refuse_bidi_and_invisible_characters() {
+        let bidi = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+            '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        let invisible = [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{FEFF}',
+            '\u{180E}',
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{17B4}',
+            '\u{17B5}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{FFF9}',
+            '\u{206A}',
+            '\u{2800}',
+            '\u{E000}',
+            '\u{10FFFD}',
+        ];
+        for c in bidi.into_iter().chain(invisible) {
+            // White space at either end is trimmed away; inside a name it is refused.
+            let ends = if c.is_whitespace() { vec![] } else { vec![format!("{c}Jan"), format!("Jan{c}")] };
+            for name in ends.into_iter().chain([format!("Jan{c}nimda")]) {
+                let err = parse_name("name", &name).expect_err(&format!("{c:?} must be refused"));
+                assert_eq!(err.code, "INVALID", "{c:?}");
+                assert_eq!(err.field, vec!["input", "name"]);
+                assert!(err.message.contains(&format!("U+{:04X}", u32::from(c))), "{c:?}: {}", err.message);
+            }
+        }
+    }
+
+    #[test]
+    fn every_format_character_below_the_supplementary_planes_is_refused() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let mut refused = 0;
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            let category = c.general_category();
+            if matches!(
+                category,
+                GeneralCategory::Format
+                    | GeneralCategory::Control
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            ) {
+                assert!(is_forbidden_in_name(c), "{c:?}");
+                refused += 1;
+            }
+            if matches!(
+                category,
+                GeneralCategory::UppercaseLetter
+                    | GeneralCategory::LowercaseLetter
+                    | GeneralCategory::DecimalNumber
+                    | GeneralCategory::SpaceSeparator
+            ) && !INVISIBLE_LETTERS_AND_MARKS.contains(&c)
+            {
+                assert!(!is_forbidden_in_name(c), "{c:?} is visible text");
+            }
+        }
+        assert!(refused > 100, "{refused}");
+    }
+
+    #[test]
+    fn names_keep_scripts_accents_and_emoji() {
+        for name in [
+            "Zoë Ørsted",
+            "محمد علي",
+            "שרה כהן",
+            "山田 太郎",
+            "Ἀθηνᾶ",
+            "Łukasz Żółć",
+            "Team 🚀",
+            "O'Brien-Smith",
+            "नमस्ते",
+        ] {
+            assert_eq!(parse_name("name", name).as_deref(), Ok(name), "{name}");
+        }
     }
 
     #[test]

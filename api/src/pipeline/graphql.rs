@@ -604,8 +604,13 @@ fn errors(list: Vec<FieldError>) -> Vec<UserError> {
 
 fn text(field: &str, raw: Option<String>, max: usize, e: &mut Vec<FieldError>) -> Option<String> {
     let t = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())?;
-    if t.chars().count() > max || t.chars().any(char::is_control) {
+    if t.chars().count() > max {
         e.push(FieldError::new(field, "INVALID", format!("at most {max} characters, no control characters")));
+        return None;
+    }
+    // Single-line text (a company, a label) follows the rule of names.
+    if let Err(err) = org_model::check_name_characters(field, &t) {
+        e.push(err);
         return None;
     }
     Some(t)

@@ -133,9 +133,7 @@ pub fn check_label(raw: Option<&str>) -> Result<String, FieldError> {
     if label.chars().count() > MAX_LABEL_LEN {
         return Err(FieldError::new("label", "TOO_LONG", format!("must be at most {MAX_LABEL_LEN} characters")));
     }
-    if label.chars().any(char::is_control) {
-        return Err(FieldError::new("label", "INVALID", "must not contain control characters"));
-    }
+    crate::org::model::check_name_characters("label", label)?;
     Ok(label.to_owned())
 }
 

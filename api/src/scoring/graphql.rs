@@ -71,6 +71,17 @@ impl ActivityType {
     async fn kpi_key(&self) -> Option<&str> {
         self.0.kpi_key.as_deref()
     }
+    /// COUNT: the most units a member may log for themself in one activity (this type's
+    /// setting, else the default of 100). Logging for another member is not limited.
+    async fn self_max_quantity_per_activity(&self) -> i32 {
+        self.0.self_max_quantity_per_activity.unwrap_or(model::DEFAULT_SELF_QUANTITY_PER_ACTIVITY)
+    }
+    /// COUNT: the most units of this type a member may log for themself per day (their
+    /// organization's local day; voided activities do not count). This type's setting, else
+    /// the default of 500.
+    async fn self_max_quantity_per_day(&self) -> i32 {
+        self.0.self_max_quantity_per_day.unwrap_or(model::DEFAULT_SELF_QUANTITY_PER_DAY)
+    }
     /// False once archived: it can no longer be logged; history stays.
     async fn active(&self) -> bool {
         self.0.active
@@ -510,6 +521,12 @@ pub struct CreateActivityTypeInput {
     step_percent: Option<i32>,
     /// The built-in KPI input it feeds: `calls`, `appointments` or `quotes_sent`.
     kpi_key: Option<String>,
+    /// COUNT: the most units a member may log for themself in one activity, 1 to 10000
+    /// (absent: 100).
+    self_max_quantity_per_activity: Option<i32>,
+    /// COUNT: the most units a member may log for themself per local day, 1 to 1000000
+    /// (absent: 500).
+    self_max_quantity_per_day: Option<i32>,
 }
 
 /// Changes to an activity type; they apply to activities logged afterwards only.
@@ -534,6 +551,10 @@ pub struct UpdateActivityTypeInput {
     kpi_key: MaybeUndefined<String>,
     /// Reactivate (true) or archive (false).
     active: Option<bool>,
+    /// New ceiling on one self-logged activity, 1 to 10000; `null` restores the default (100).
+    self_max_quantity_per_activity: MaybeUndefined<i32>,
+    /// New ceiling on self-logged units per day, 1 to 1000000; `null` restores the default (500).
+    self_max_quantity_per_day: MaybeUndefined<i32>,
 }
 
 /// Identifies an activity type.
@@ -738,6 +759,24 @@ fn field_errors(errors: Vec<FieldError>) -> Vec<UserError> {
     errors.into_iter().map(UserError::from).collect()
 }
 
+/// A self-logging ceiling from an activity type input: per day or per activity.
+fn parse_ceiling(value: i32, per_day: bool) -> Result<i32, FieldError> {
+    if per_day {
+        model::parse_self_ceiling("selfMaxQuantityPerDay", value, model::MAX_SELF_QUANTITY_PER_DAY)
+    } else {
+        model::parse_self_ceiling("selfMaxQuantityPerActivity", value, model::MAX_QUANTITY)
+    }
+}
+
+/// A ceiling change: unchanged, back to the default (`null`), or a new value.
+fn maybe_ceiling(value: MaybeUndefined<i32>, per_day: bool, errors: &mut Vec<FieldError>) -> Option<Option<i32>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => parse_ceiling(v, per_day).map_err(|e| errors.push(e)).ok().map(Some),
+    }
+}
+
 fn parse_text(field: &str, raw: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
     crate::org::model::parse_free_text(field, raw.as_deref(), max)
 }
@@ -809,6 +848,14 @@ async fn log_alone(
             let original = store::find_by_idempotency_key(p.org, &state.db, req.member_id, key)
                 .await?
                 .ok_or(AppError::Conflict("a concurrent request clashed; retry".into()))?;
+            if !scores::replays(&original, &req) {
+                return Ok(LogActivityPayload {
+                    activity: None,
+                    score_of: None,
+                    replayed: false,
+                    user_errors: field_errors(vec![model::idempotency_key_reused()]),
+                });
+            }
             return Ok(LogActivityPayload {
                 score_of: Some((s, original.member_id, now)),
                 activity: Some(Activity(original)),
@@ -1285,6 +1332,10 @@ impl ScoringMutation {
             }
             (ActivityUnit::Count, None) => None,
         };
+        let per_activity =
+            input.self_max_quantity_per_activity.and_then(|v| parse_ceiling(v, false).map_err(|e| errors.push(e)).ok());
+        let per_day =
+            input.self_max_quantity_per_day.and_then(|v| parse_ceiling(v, true).map_err(|e| errors.push(e)).ok());
         let (Some(name), Some(points)) = (name, points) else {
             return Ok(ActivityTypePayload { activity_type: None, user_errors: field_errors(errors) });
         };
@@ -1299,6 +1350,8 @@ impl ScoringMutation {
             points_cents: decimal_to_cents(points),
             step_percent: step,
             kpi_key,
+            self_max_quantity_per_activity: per_activity,
+            self_max_quantity_per_day: per_day,
         };
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let t = store::create_activity_type(p.org, &tx, new).await?;
@@ -1361,6 +1414,8 @@ impl ScoringMutation {
                     .map(|k| k.map(str::to_owned)),
             },
             active: input.active,
+            self_max_quantity_per_activity: maybe_ceiling(input.self_max_quantity_per_activity, false, &mut errors),
+            self_max_quantity_per_day: maybe_ceiling(input.self_max_quantity_per_day, true, &mut errors),
         };
         if !errors.is_empty() {
             return Ok(ActivityTypePayload { activity_type: None, user_errors: field_errors(errors) });
@@ -1464,6 +1519,13 @@ impl ScoringMutation {
         let mut errors = Vec::new();
         let mut memo = scores::LogMemo::batch(&s, &tx, &requests, Some(&state.logging)).await?;
         memo.read_campaigns(p.org, &tx, requests.iter().map(|r| r.occurred_at.unwrap_or(now))).await?;
+        let own = requests.iter().filter(|r| r.member_id == p.member_id);
+        memo.read_self_quantities(
+            &s,
+            &tx,
+            own.map(|r| (r.member_id, r.activity_type_id, r.occurred_at.unwrap_or(now))),
+        )
+        .await?;
         for (index, req) in requests.into_iter().enumerate() {
             match scores::log_activity(&s, &tx, p, &reach, req, now, &mut memo).await {
                 Ok(o) => outcomes.push(o),

@@ -211,6 +211,114 @@ pub fn check_quantity(quantity: i32) -> Result<i32, FieldError> {
     }
 }
 
+/// Ceiling on the quantity of one activity a member logs for themself, where the activity
+/// type sets none: a rep logging 10,000 units in one call is a typo or an inflated score.
+pub const DEFAULT_SELF_QUANTITY_PER_ACTIVITY: i32 = 100;
+/// Ceiling on the quantity a member logs for themself per activity type and local day, where
+/// the activity type sets none.
+pub const DEFAULT_SELF_QUANTITY_PER_DAY: i32 = 500;
+/// Highest per-day ceiling an activity type may set.
+pub const MAX_SELF_QUANTITY_PER_DAY: i32 = 1_000_000;
+
+/// A self-logging ceiling set on an activity type: `1..=max`.
+pub fn parse_self_ceiling(field: &str, value: i32, max: i32) -> Result<i32, FieldError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(field, "OUT_OF_RANGE", format!("must be between 1 and {max}")))
+    }
+}
+
+/// Checks the quantity of an activity a member logs for themself against the activity type's
+/// ceilings (`None`: the defaults): at most `per_activity` in one activity, and at most
+/// `per_day` together with `logged_today` (what they already logged themself of this type on
+/// the activity's local day, voided activities not counted). The error, on `quantity` with
+/// code `LIMIT_EXCEEDED`, says how much is still allowed.
+pub fn check_self_quantity(
+    quantity: i32,
+    logged_today: i64,
+    per_activity: Option<i32>,
+    per_day: Option<i32>,
+) -> Result<(), FieldError> {
+    let per_activity = per_activity.unwrap_or(DEFAULT_SELF_QUANTITY_PER_ACTIVITY);
+    let per_day = per_day.unwrap_or(DEFAULT_SELF_QUANTITY_PER_DAY);
+    if quantity > per_activity {
+        return Err(FieldError::new(
+            "quantity",
+            "LIMIT_EXCEEDED",
+            format!("at most {per_activity} in one activity when you log for yourself"),
+        ));
+    }
+    let left = (i64::from(per_day) - logged_today.max(0)).max(0);
+    if i64::from(quantity) > left {
+        return Err(FieldError::new(
+            "quantity",
+            "LIMIT_EXCEEDED",
+            format!(
+                "at most {per_day} a day of this activity type when you log for yourself; {left} left for that day"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a `logActivity` request asked for, as stored with the activity or as sent again under
+/// the same idempotency key. Text is compared trimmed (as it is stored), an absent quantity is
+/// 1 (as it is logged), and an absent `occurred_at` on a retry means "now", which matches any
+/// stored time (the first call's "now" is what was stored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoggedRequest<'a> {
+    /// Activity type.
+    pub activity_type_id: Uuid,
+    /// COUNT quantity.
+    pub quantity: Option<i32>,
+    /// PROGRESS percent.
+    pub progress_percent: Option<i32>,
+    /// PROGRESS work item.
+    pub work_item_key: Option<&'a str>,
+    /// When it happened.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Note.
+    pub note: Option<&'a str>,
+    /// Deal.
+    pub deal_id: Option<Uuid>,
+}
+
+/// Whether `retry` asks for what `stored` recorded, so that answering it with the stored
+/// activity is a true replay. A different request under a used key is a client bug or an
+/// attempt to pass one activity off as another: it must not silently get the first one's
+/// answer.
+pub fn is_same_request(stored: &LoggedRequest<'_>, retry: &LoggedRequest<'_>) -> bool {
+    fn text(t: Option<&str>) -> Option<&str> {
+        t.map(str::trim).filter(|t| !t.is_empty())
+    }
+    // Storage keeps microseconds (PostgreSQL); the API may carry nanoseconds.
+    let micros = |t: DateTime<Utc>| t.timestamp_micros();
+    let quantity_matches =
+        retry.quantity == stored.quantity || (retry.quantity.is_none() && stored.quantity == Some(1));
+    let time_matches = match (retry.occurred_at, stored.occurred_at) {
+        (None, _) => true,
+        (Some(r), Some(s)) => micros(r) == micros(s),
+        (Some(_), None) => false,
+    };
+    stored.activity_type_id == retry.activity_type_id
+        && quantity_matches
+        && retry.progress_percent == stored.progress_percent
+        && text(retry.work_item_key) == text(stored.work_item_key)
+        && text(retry.note) == text(stored.note)
+        && retry.deal_id == stored.deal_id
+        && time_matches
+}
+
+/// The user error for an idempotency key sent again with a different request.
+pub fn idempotency_key_reused() -> FieldError {
+    FieldError::new(
+        "idempotencyKey",
+        "CONFLICT",
+        "this idempotency key was already used for a different activity: retry with the same request, or use a new key",
+    )
+}
+
 /// A PROGRESS activity's cumulative percent complete, `0..=100`.
 pub fn check_progress_percent(percent: i32) -> Result<i32, FieldError> {
     if (0..=100).contains(&percent) {
@@ -630,6 +738,106 @@ fn compare_values(a: Option<f64>, b: Option<f64>) -> Ordering {
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    fn stored() -> LoggedRequest<'static> {
+        LoggedRequest {
+            activity_type_id: Uuid::from_u128(1),
+            quantity: Some(3),
+            progress_percent: None,
+            work_item_key: None,
+            occurred_at: Some(DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("time")),
+            note: Some("called Acme"),
+            deal_id: Some(Uuid::from_u128(9)),
+        }
+    }
+
+    #[test]
+    fn the_same_request_replays() {
+        let s = stored();
+        assert!(is_same_request(&s, &s));
+        assert!(is_same_request(&s, &LoggedRequest { occurred_at: None, ..s }), "no time: now, as the first");
+        assert!(is_same_request(&s, &LoggedRequest { note: Some("  called Acme \n"), ..s }), "trimmed as stored");
+        let nanos = DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("time");
+        assert!(is_same_request(&s, &LoggedRequest { occurred_at: Some(nanos), ..s }), "storage keeps microseconds");
+        let one = LoggedRequest { quantity: Some(1), ..s };
+        assert!(is_same_request(&one, &LoggedRequest { quantity: None, ..s }), "absent quantity is 1");
+        let blank = LoggedRequest { note: None, ..s };
+        assert!(is_same_request(&blank, &LoggedRequest { note: Some("   "), ..s }), "a blank note is no note");
+        let progress = LoggedRequest { quantity: None, progress_percent: Some(40), work_item_key: Some("nl-7"), ..s };
+        assert!(is_same_request(&progress, &LoggedRequest { work_item_key: Some(" nl-7 "), ..progress }));
+    }
+
+    #[test]
+    fn every_changed_field_conflicts() {
+        let s = stored();
+        let later = DateTime::from_timestamp(1_700_000_001, 123_456_000).expect("time");
+        let changed = [
+            LoggedRequest { activity_type_id: Uuid::from_u128(2), ..s },
+            LoggedRequest { quantity: Some(4), ..s },
+            LoggedRequest { quantity: None, ..s },
+            LoggedRequest { progress_percent: Some(50), ..s },
+            LoggedRequest { work_item_key: Some("other"), ..s },
+            LoggedRequest { occurred_at: Some(later), ..s },
+            LoggedRequest { note: Some("called Globex"), ..s },
+            LoggedRequest { note: None, ..s },
+            LoggedRequest { deal_id: None, ..s },
+            LoggedRequest { deal_id: Some(Uuid::from_u128(10)), ..s },
+        ];
+        for retry in changed {
+            assert!(!is_same_request(&s, &retry), "{retry:?}");
+        }
+        let progress = LoggedRequest { quantity: None, progress_percent: Some(40), ..s };
+        assert!(
+            !is_same_request(&progress, &LoggedRequest { quantity: Some(1), ..progress }),
+            "a quantity on PROGRESS"
+        );
+        assert!(!is_same_request(&LoggedRequest { occurred_at: None, ..s }, &s), "a time against none stored");
+        assert_eq!(idempotency_key_reused().code, "CONFLICT");
+    }
+
+    #[test]
+    fn self_quantity_ceilings() {
+        assert_eq!(check_self_quantity(100, 0, None, None), Ok(()));
+        assert_eq!(check_self_quantity(101, 0, None, None).map_err(|e| e.code), Err("LIMIT_EXCEEDED"));
+        assert_eq!(check_self_quantity(100, 400, None, None), Ok(()), "exactly the default day");
+        let e = check_self_quantity(2, 499, None, None).expect_err("over the day");
+        assert_eq!((e.code, e.field[1].as_str()), ("LIMIT_EXCEEDED", "quantity"));
+        assert!(e.message.contains("500") && e.message.contains("1 left"), "{}", e.message);
+        assert!(check_self_quantity(1, 10_000, None, None).expect_err("spent").message.contains("0 left"));
+        assert_eq!(check_self_quantity(1, -5, Some(1), Some(1)), Ok(()), "a negative total counts as 0");
+        assert_eq!(check_self_quantity(5_000, 0, Some(10_000), Some(5_000)), Ok(()));
+        assert!(check_self_quantity(5_001, 0, Some(10_000), Some(5_000)).is_err());
+        assert!(
+            check_self_quantity(3, 0, Some(2), Some(1_000))
+                .expect_err("per activity")
+                .message
+                .contains("at most 2 in one")
+        );
+        for quantity in 1..=12 {
+            for logged in 0..=12 {
+                let ok = quantity <= 5 && i64::from(quantity) + logged <= 10;
+                assert_eq!(
+                    check_self_quantity(quantity, logged, Some(5), Some(10)).is_ok(),
+                    ok,
+                    "{quantity} after {logged}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn self_ceilings_parse() {
+        assert_eq!(parse_self_ceiling("c", 1, 10), Ok(1));
+        assert_eq!(parse_self_ceiling("c", 10, 10), Ok(10));
+        for bad in [0, -1, 11, i32::MIN, i32::MAX] {
+            assert_eq!(parse_self_ceiling("c", bad, 10).map_err(|e| e.code), Err("OUT_OF_RANGE"), "{bad}");
+        }
     }
 }
 

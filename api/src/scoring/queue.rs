@@ -203,7 +203,7 @@ impl Writer {
         let mut changed = Vec::new();
         for prepared in at_once {
             let org = prepared.s.org;
-            let (answered, members) = self.write_at_once(prepared).await;
+            let (answered, members) = self.write_at_once(prepared, jobs).await;
             changed.push((org, members));
             for (i, answer) in answered {
                 match answer {
@@ -250,7 +250,9 @@ impl Writer {
             return Some(AtOnce::unread(s, indexes));
         };
         let times = indexes.iter().map(|&i| jobs[i].request.occurred_at.unwrap_or(jobs[i].now));
-        if memo.read_campaigns(org, &self.db, times).await.is_err() {
+        if memo.read_campaigns(org, &self.db, times).await.is_err()
+            || memo.read_self_quantities(&s, &self.db, self_logged(jobs, indexes)).await.is_err()
+        {
             return Some(AtOnce::unread(s, indexes));
         }
         let mut results = Vec::with_capacity(indexes.len());
@@ -277,7 +279,7 @@ impl Writer {
     /// one, and so does a rejected request whose key was stored before (a retry is answered
     /// with its original even when it would no longer pass, as in the shared transaction).
     /// Also returns the members whose totals changed.
-    async fn write_at_once(&self, prepared: AtOnce) -> (Answered, Vec<Uuid>) {
+    async fn write_at_once(&self, prepared: AtOnce, jobs: &[LogJob]) -> (Answered, Vec<Uuid>) {
         let AtOnce { s, rows, results } = prepared;
         let org = s.org;
         let stored = match store::insert_activities_at_once(org, &self.db, &rows).await {
@@ -312,6 +314,8 @@ impl Writer {
                 let found = originals.as_ref()?.get(p.pair.as_ref()?)?;
                 Some(LogOutcome { activity: found.clone(), replayed: true, team_id })
             };
+            let request = &jobs[p.index].request;
+            let reused = || Queued::Invalid(vec![model::idempotency_key_reused()]);
             let answer = match p.result {
                 Ok(o) if !lookup => {
                     if !o.replayed {
@@ -320,9 +324,14 @@ impl Writer {
                     Ok((o, s))
                 }
                 // Skipped by the statement: its key was stored by someone else first.
-                Ok(o) => original(o.team_id).map(|o| (o, s)).ok_or(Queued::Alone),
+                Ok(o) => match original(o.team_id) {
+                    Some(o) if scores::replays(&o.activity, request) => Ok((o, s)),
+                    Some(_) => Err(reused()),
+                    None => Err(Queued::Alone),
+                },
                 Err(Queued::Invalid(errors)) => match original(None) {
-                    Some(o) => Ok((o, s)),
+                    Some(o) if scores::replays(&o.activity, request) => Ok((o, s)),
+                    Some(_) => Err(reused()),
                     None if originals.is_some() => Err(Queued::Invalid(errors)),
                     None => Err(Queued::Alone),
                 },
@@ -352,6 +361,7 @@ impl Writer {
             let mut memo = LogMemo::batch(&s, &tx, &requests, Some(&self.cache)).await.map_err(|_| Rolled::Back)?;
             let times = indexes.iter().map(|&i| jobs[i].request.occurred_at.unwrap_or(jobs[i].now));
             memo.read_campaigns(*org, &tx, times).await.map_err(|_| Rolled::Back)?;
+            memo.read_self_quantities(&s, &tx, self_logged(jobs, indexes)).await.map_err(|_| Rolled::Back)?;
             let mut events = Vec::new();
             let mut members = Vec::new();
             for (&i, request) in indexes.iter().zip(requests) {
@@ -387,6 +397,16 @@ impl Writer {
         }
         Ok(answers)
     }
+}
+
+/// The `(member, activity type, time)` of the requests at `indexes` that members log for
+/// themselves: the ones the self-logging ceilings apply to.
+fn self_logged<'a>(jobs: &'a [LogJob], indexes: &'a [usize]) -> impl Iterator<Item = (Uuid, Uuid, DateTime<Utc>)> + 'a {
+    indexes
+        .iter()
+        .map(|&i| &jobs[i])
+        .filter(|j| j.request.member_id == j.principal.member_id)
+        .map(|j| (j.request.member_id, j.request.activity_type_id, j.request.occurred_at.unwrap_or(j.now)))
 }
 
 /// Answers by place in the batch: logged (or replayed), or what to tell the caller instead.

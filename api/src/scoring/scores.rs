@@ -557,6 +557,11 @@ pub struct LogMemo {
     window: Option<(DateTime<Utc>, DateTime<Utc>, Vec<model::CampaignRule>)>,
     /// The organization's rules kept by this instance, if the batch was given the cache.
     rules: Option<std::sync::Arc<super::cache::OrgRules>>,
+    /// Quantity members logged for themselves per (member, type, local day): stored ones read
+    /// for the whole batch by [`LogMemo::read_self_quantities`], plus the batch's own.
+    self_quantities: HashMap<(Uuid, Uuid, NaiveDate), i64>,
+    /// The keys of `self_quantities` read from the database (absent there: none logged yet).
+    self_read: HashSet<(Uuid, Uuid, NaiveDate)>,
 }
 
 impl LogMemo {
@@ -651,6 +656,32 @@ impl LogMemo {
         Ok(())
     }
 
+    /// Reads, in one query, what the members of the batch's self-logged requests — `(member,
+    /// activity type, time)` — already logged for themselves on those local days, so the
+    /// per-day ceiling needs no query per activity.
+    pub async fn read_self_quantities(
+        &mut self,
+        s: &OrgSettings,
+        db: &impl ConnectionTrait,
+        requests: impl Iterator<Item = (Uuid, Uuid, DateTime<Utc>)>,
+    ) -> AppResult<()> {
+        let mut keys: Vec<(Uuid, Uuid, NaiveDate)> = requests
+            .map(|(member, activity_type, at)| (member, activity_type, model::local_date(at, s.tz)))
+            .filter(|k| !self.self_read.contains(k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let stored = store::self_logged_quantities(s.org, db, &keys).await?;
+        for key in keys {
+            *self.self_quantities.entry(key).or_default() += stored.get(&key).copied().unwrap_or(0);
+            self.self_read.insert(key);
+        }
+        Ok(())
+    }
+
     /// Queues the `activity.logged` webhook deliveries of the batch's new activities, with
     /// the webhooks kept in memory when the batch's rules came from the cache.
     pub async fn queue_webhooks(
@@ -715,6 +746,9 @@ pub async fn log_activity(
             None => store::find_by_idempotency_key(s.org, db, m.id, k).await.map_err(Err)?,
         };
         if let Some(original) = original {
+            if !replays(&original, &req) {
+                return Err(Ok(vec![model::idempotency_key_reused()]));
+            }
             return Ok(LogOutcome { activity: original, replayed: true, team_id: m.team_id });
         }
     }
@@ -760,6 +794,24 @@ pub async fn log_activity(
                 ));
             }
             let q = model::check_quantity(req.quantity.unwrap_or(1)).map_err(|e| errors.push(e)).ok();
+            // Ceilings bind what members log for themselves; a manager logging for a member of
+            // their team (or an admin's import) is accountable as `loggedBy` instead.
+            let q = match q {
+                Some(q) if m.id == logged_by.member_id => {
+                    let day = (m.id, t.id, model::local_date(occurred_at, s.tz));
+                    if !memo.self_read.contains(&day) {
+                        memo.read_self_quantities(s, db, std::iter::once((m.id, t.id, occurred_at)))
+                            .await
+                            .map_err(Err)?;
+                    }
+                    let today = memo.self_quantities.get(&day).copied().unwrap_or(0);
+                    model::check_self_quantity(q, today, t.self_max_quantity_per_activity, t.self_max_quantity_per_day)
+                        .map(|()| q)
+                        .map_err(|e| errors.push(e))
+                        .ok()
+                }
+                q => q,
+            };
             (q, None, None)
         }
         ActivityUnit::Progress => {
@@ -842,6 +894,9 @@ pub async fn log_activity(
         logged_by: logged_by.member_id,
         idempotency_key: key,
     };
+    if let (Some(q), "SELF") = (quantity, row.source) {
+        *memo.self_quantities.entry((row.member_id, row.activity_type_id, row.local_date)).or_default() += i64::from(q);
+    }
     let activity = match memo.pending.as_mut() {
         Some(pending) => {
             let a = store::new_activity(s.org, row, now);
@@ -854,6 +909,30 @@ pub async fn log_activity(
         None => store::insert_activity(s.org, db, row).await.map_err(Err)?,
     };
     Ok(LogOutcome { activity, replayed: false, team_id: m.team_id })
+}
+
+/// Whether `req`, sent under the idempotency key `original` was stored with, asks for the same
+/// activity (then it is answered with the original), rather than a different one.
+pub fn replays(original: &activity::Model, req: &LogRequest) -> bool {
+    let stored = model::LoggedRequest {
+        activity_type_id: original.activity_type_id,
+        quantity: original.quantity,
+        progress_percent: original.progress_percent,
+        work_item_key: original.work_item_key.as_deref(),
+        occurred_at: Some(original.occurred_at),
+        note: original.note.as_deref(),
+        deal_id: original.deal_id,
+    };
+    let retry = model::LoggedRequest {
+        activity_type_id: req.activity_type_id,
+        quantity: req.quantity,
+        progress_percent: req.progress_percent,
+        work_item_key: req.work_item_key.as_deref(),
+        occurred_at: req.occurred_at,
+        note: req.note.as_deref(),
+        deal_id: req.deal_id,
+    };
+    model::is_same_request(&stored, &retry)
 }
 
 /// The work item's percent, with its row locked on PostgreSQL so two concurrent updates

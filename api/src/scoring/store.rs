@@ -38,6 +38,10 @@ pub struct NewActivityType {
     pub step_percent: Option<i32>,
     /// KPI this type feeds.
     pub kpi_key: Option<String>,
+    /// Ceiling on one self-logged activity's quantity (`None`: the default).
+    pub self_max_quantity_per_activity: Option<i32>,
+    /// Ceiling on a member's self-logged quantity per local day (`None`: the default).
+    pub self_max_quantity_per_day: Option<i32>,
 }
 
 /// Inserts an activity type.
@@ -57,6 +61,8 @@ pub async fn create_activity_type(
         points_cents: Set(new.points_cents),
         step_percent: Set(new.step_percent),
         kpi_key: Set(new.kpi_key),
+        self_max_quantity_per_activity: Set(new.self_max_quantity_per_activity),
+        self_max_quantity_per_day: Set(new.self_max_quantity_per_day),
         active: Set(true),
         version: Set(1),
         created_at: Set(now),
@@ -83,6 +89,10 @@ pub struct ActivityTypePatch {
     pub kpi_key: Option<Option<String>>,
     /// Active flag.
     pub active: Option<bool>,
+    /// Self-logging ceiling per activity (`Some(None)`: back to the default).
+    pub self_max_quantity_per_activity: Option<Option<i32>>,
+    /// Self-logging ceiling per day (`Some(None)`: back to the default).
+    pub self_max_quantity_per_day: Option<Option<i32>>,
 }
 
 /// Saves changes to an activity type of the tenant and bumps its version. With
@@ -102,6 +112,8 @@ pub async fn update_activity_type(
         step_percent: set_if(patch.step_percent.map(Some)),
         kpi_key: set_if(patch.kpi_key),
         active: set_if(patch.active),
+        self_max_quantity_per_activity: set_if(patch.self_max_quantity_per_activity),
+        self_max_quantity_per_day: set_if(patch.self_max_quantity_per_day),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -462,6 +474,48 @@ pub struct ActivityRow {
     pub logged_by: Uuid,
     /// Retry key.
     pub idempotency_key: Option<String>,
+}
+
+/// Self-logged quantity so far per (member, activity type, local day), for the given ones:
+/// what members logged for themselves (source SELF), voided activities not counted. One query
+/// for a whole batch; the time range keeps it on the (organization, member, time) index.
+pub async fn self_logged_quantities(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    keys: &[(Uuid, Uuid, NaiveDate)],
+) -> AppResult<HashMap<(Uuid, Uuid, NaiveDate), i64>> {
+    let (Some(first), Some(last)) = (keys.iter().map(|k| k.2).min(), keys.iter().map(|k| k.2).max()) else {
+        return Ok(HashMap::new());
+    };
+    // A local day lies within a day either side of the same UTC date, whatever the time zone.
+    let from = (first - chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+    let to = (last + chrono::Duration::days(2)).and_time(chrono::NaiveTime::MIN).and_utc();
+    let ids = |pick: fn(&(Uuid, Uuid, NaiveDate)) -> Uuid| {
+        let mut v: Vec<Uuid> = keys.iter().map(pick).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let rows: Vec<(Uuid, Uuid, NaiveDate, Option<i64>)> = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::MemberId)
+        .column(activity::Column::ActivityTypeId)
+        .column(activity::Column::LocalDate)
+        .column_as(Expr::cust("CAST(SUM(quantity) AS BIGINT)"), "total")
+        .filter(activity::Column::OrganizationId.eq(org.0))
+        .filter(activity::Column::MemberId.is_in(ids(|k| k.0)))
+        .filter(activity::Column::ActivityTypeId.is_in(ids(|k| k.1)))
+        .filter(activity::Column::OccurredAt.gte(from))
+        .filter(activity::Column::OccurredAt.lt(to))
+        .filter(activity::Column::Source.eq("SELF"))
+        .filter(activity::Column::VoidedAt.is_null())
+        .group_by(activity::Column::MemberId)
+        .group_by(activity::Column::ActivityTypeId)
+        .group_by(activity::Column::LocalDate)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(m, t, d, total)| ((m, t, d), total.unwrap_or(0))).collect())
 }
 
 /// The activity stored earlier under a member's idempotency key.

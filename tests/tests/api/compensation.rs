@@ -44,7 +44,7 @@ const CREATE_PLAN: &str = "mutation($i: CreateIncentivePlanInput!) { createIncen
 const ASSIGN_PLAN: &str = "mutation($i: AssignIncentivePlanInput!) { assignIncentivePlan(input: $i) { assignment { id } userErrors { field code message } } }";
 const RUN: &str = "mutation($i: RunPayoutsInput!) { runPayouts(input: $i) { statements { id version status member { id } total { amount currency } } unchanged { id status } userErrors { code } } }";
 const STATEMENT: &str = "query($id: ID!) { statement(id: $id) { id version status current total { amount } creditedRevenue { amount } attainmentPercent quota { amount } planVersion lines { id position kind component sourceKind deal { id name } creditedBase { amount } attainmentPercent tier ratePercent amount { amount } explanation } versions { id version status current } disputes { id status } } }";
-const APPROVE: &str = "mutation($id: ID!) { approveStatement(input: {id: $id}) { statement { id status approvedAt } userErrors { code message } } }";
+pub(crate) const APPROVE: &str = "mutation($id: ID!) { approveStatement(input: {id: $id}) { statement { id status approvedAt } userErrors { code message } } }";
 const PAY: &str = "mutation($id: ID!) { markStatementPaid(input: {id: $id}) { statement { id status paidAt } userErrors { code message } } }";
 const DISPUTE: &str = "mutation($i: DisputeStatementLineInput!) { disputeStatementLine(input: $i) { dispute { id status reason member { id } line { id } } userErrors { field code message } } }";
 const RESOLVE: &str = "mutation($i: ResolveDisputeInput!) { resolveDispute(input: $i) { dispute { id status resolution adjustment { amount } } userErrors { field code message } } }";
@@ -67,7 +67,7 @@ fn dec(v: &Value) -> Decimal {
     v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive()
 }
 
@@ -76,7 +76,7 @@ fn quarter_start(d: NaiveDate) -> NaiveDate {
 }
 
 /// A pipeline with one open stage and WON/LOST stages (no checklists).
-async fn stages(app: &TestApp, org: &Org) {
+pub(crate) async fn stages(app: &TestApp, org: &Org) {
     for (name, kind) in [("Lead", "OPEN"), ("Won", "WON"), ("Lost", "LOST")] {
         let d = app.ok(&org.admin_token, CREATE_STAGE, json!({"i": {"name": name, "kind": kind}})).await;
         assert!(d["createStage"]["stage"]["id"].is_string(), "{d}");
@@ -90,7 +90,7 @@ async fn deal(app: &TestApp, _org: &Org, token: &str, input: Value) -> Value {
 }
 
 /// A deal owned by `owner`, won now.
-async fn won(app: &TestApp, org: &Org, owner: &str, name: &str, amount: &str, splits: Value) -> String {
+pub(crate) async fn won(app: &TestApp, org: &Org, owner: &str, name: &str, amount: &str, splits: Value) -> String {
     let d =
         deal(app, org, &org.admin_token, json!({"name": name, "ownerId": owner, "amount": amount, "splits": splits}))
             .await;
@@ -630,7 +630,7 @@ fn tiered_plan(name: &str) -> Value {
 }
 
 /// A plan, the rep on it since last year, a 100,000 quarterly quota. Returns the plan ID.
-async fn plan_for_rep(app: &TestApp, org: &Org) -> String {
+pub(crate) async fn plan_for_rep(app: &TestApp, org: &Org) -> String {
     let p = app.ok(&org.admin_token, CREATE_PLAN, json!({"i": tiered_plan("Rep plan")})).await;
     assert_eq!(p["createIncentivePlan"]["userErrors"], json!([]), "{p}");
     let plan = p["createIncentivePlan"]["plan"]["id"].as_str().unwrap().to_owned();
@@ -648,7 +648,7 @@ async fn plan_for_rep(app: &TestApp, org: &Org) -> String {
     plan
 }
 
-async fn run(app: &TestApp, org: &Org, date: NaiveDate) -> Value {
+pub(crate) async fn run(app: &TestApp, org: &Org, date: NaiveDate) -> Value {
     let d = app.ok(&org.admin_token, RUN, json!({"i": {"period": {"grain": "QUARTER", "date": date}}})).await;
     d["runPayouts"].clone()
 }

@@ -105,21 +105,22 @@ async fn import_activities_skips_repeats_and_reports_rows(app: &TestApp) {
     let csv = "externalId,memberEmail,activityType,quantity,occurredAt,note\n\
                a-1,rep@impa.test,Call,3,,first\n\
                a-2,rep@impa.test,call,1,,case-insensitive type\n\
-               a-1,rep@impa.test,Call,3,,same key again\n\
+               a-1,rep@impa.test,Call,3,,first\n\
                a-3,rep@impa.test,Meeting,1,,\n\
                a-4,rep@impa.test,Call,lots,,\n\
                a-5,ghost@impa.test,Call,1,,\n\
-               a-6,rep@impa.test,Call,1,yesterday,\n"
+               a-6,rep@impa.test,Call,1,yesterday,\n\
+               a-2,rep@impa.test,Call,5,,the same key for another activity\n"
         .to_owned();
     let r = upload(app, &org.admin_token, ACTIVITIES, "SKIP_INVALID", csv.clone()).await;
     let d = &r["data"]["importActivities"];
     assert_eq!(
         (d["created"].as_u64(), d["skipped"].as_u64(), d["errorCount"].as_u64()),
-        (Some(2), Some(5), Some(4)),
+        (Some(2), Some(6), Some(5)),
         "{r}"
     );
     let columns: Vec<&str> = d["errors"].as_array().unwrap().iter().map(|e| e["column"].as_str().unwrap()).collect();
-    assert_eq!(columns, vec!["activityType", "quantity", "memberEmail", "occurredAt"]);
+    assert_eq!(columns, vec!["activityType", "quantity", "memberEmail", "occurredAt", "externalId"]);
     // The points arrive: 3 × 2 + 1 × 2.
     let s = app.ok(&org.rep_token, "{ score(period: {grain: WEEK}) { points } }", json!({})).await;
     assert_eq!(s["score"]["points"], 8.0, "{s}");

@@ -14,6 +14,7 @@ mod demo;
 mod health;
 mod hostile;
 mod import;
+mod input_attacks;
 mod instances;
 mod integrations;
 mod isolation;

@@ -334,6 +334,10 @@ async fn logging_permissions_and_validation(app: &TestApp) {
 async fn log_activities_is_all_or_nothing(app: &TestApp) {
     let org = app.seed_org("acme").await;
     let quote = activity_type(app, &org, "Quote sent", 3.0, None).await;
+    // This rep logs 607 units today, past the default self-logging ceiling of 500 a day.
+    let ceiling = "mutation($i: UpdateActivityTypeInput!) { updateActivityType(input: $i) { userErrors { code } } }";
+    let r = app.ok(&org.admin_token, ceiling, json!({"i": {"id": quote, "selfMaxQuantityPerDay": 1000}})).await;
+    assert_eq!(r["updateActivityType"]["userErrors"], json!([]), "{r}");
     let q = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { activities { points } replayedCount userErrors { field code } } }";
     let mut items: Vec<Value> =
         (0..5).map(|i| json!({"activityTypeId": quote, "idempotencyKey": format!("batch-{i}")})).collect();
@@ -350,18 +354,20 @@ async fn log_activities_is_all_or_nothing(app: &TestApp) {
     let again = app.ok(&org.rep_token, q, json!({"i": {"items": items}})).await;
     assert_eq!(again["logActivities"]["replayedCount"], 5);
     assert_eq!(app.count_rows("activities").await, before + 5);
-    // In one batch a repeated key replays the item before it, and stored and new keys mix.
+    // In one batch a repeated key (with the same request) replays the item before it, and
+    // stored and new keys mix. A repeated key with another request is a CONFLICT (see
+    // input_attacks.rs).
     let q_ids = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { activities { id points } replayedCount userErrors { field code } } }";
     let mixed = json!([
         {"activityTypeId": quote, "idempotencyKey": "batch-0"},
         {"activityTypeId": quote, "idempotencyKey": "fresh"},
-        {"activityTypeId": quote, "idempotencyKey": "fresh", "quantity": 5},
+        {"activityTypeId": quote, "idempotencyKey": "fresh", "quantity": 1},
     ]);
     let r = app.ok(&org.rep_token, q_ids, json!({"i": {"items": mixed}})).await;
     let logged = &r["logActivities"];
     assert_eq!(logged["replayedCount"], 2, "{r}");
     assert_eq!(logged["activities"][1]["id"], logged["activities"][2]["id"], "{r}");
-    assert_eq!(logged["activities"][2]["points"], 3.0, "the original, not the retry's quantity");
+    assert_eq!(logged["activities"][2]["points"], 3.0, "the original, awarded once");
     assert_eq!(app.count_rows("activities").await, before + 6);
     // More items than one multi-row statement holds; the day totals take them all.
     let many: Vec<Value> = (0..400).map(|i| json!({"activityTypeId": quote, "quantity": 1 + i % 2})).collect();
