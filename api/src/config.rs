@@ -126,7 +126,8 @@ pub struct Config {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
-    /// Deliver webhooks to loopback and private addresses too (for local receivers and tests).
+    /// Deliver webhooks to loopback, private and other special addresses too, on any port (for
+    /// local receivers and tests): turns off the destination checks and `WEBHOOK_ALLOWED_PORTS`.
     #[arg(long, env = "WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
 

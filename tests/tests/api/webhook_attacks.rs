@@ -18,6 +18,7 @@ backend_tests!(
     two_instances_never_send_a_slow_delivery_twice,
     webhooks_to_special_ranges_and_other_ports_are_refused_when_created,
     a_name_that_resolves_to_loopback_is_refused_at_send_time,
+    redirects_are_not_followed,
 );
 
 const CREATE_HOOK: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { webhook { id } userErrors { field code message } } }";
@@ -282,6 +283,31 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_send_time(app: &TestApp)
     let why = attempt["lastError"].as_str().unwrap();
     assert!(why.contains("localhost") && why.contains("private network"), "{why}");
 
+    // A port that was allowed when the webhook was stored, and is not now, is not connected to.
+    let w = scorebord::webhooks::store::create(
+        org.id,
+        &strict.state.db,
+        "http://93.184.216.34:6379/hook".to_owned(),
+        &["deal.won".to_owned()],
+        None,
+        admin,
+    )
+    .await
+    .unwrap();
+    let gid = global_id("Webhook", w.id);
+    ping(&strict, &org, &gid, 1).await;
+    let started = Instant::now();
+    let attempt = loop {
+        let d = deliveries(&strict, &org, &gid).await;
+        if d[0]["attempts"].as_i64().unwrap() > 0 {
+            break d[0].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never attempted: {d:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let why = attempt["lastError"].as_str().unwrap();
+    assert!(why.contains("port 6379 is not allowed"), "{why}");
+
     // Where private receivers are allowed the same webhook is delivered: the refusal above is
     // the vetting's, not a broken send.
     let org = app.seed_org("rebind-ok").await;
@@ -292,6 +318,37 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_send_time(app: &TestApp)
         assert!(started.elapsed() < Duration::from_secs(10), "not delivered through the resolver");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn redirects_are_not_followed(app: &TestApp) {
+    // Even where every destination is allowed, a redirect is an answer, not a new destination.
+    let target = Receiver::start(Duration::ZERO).await;
+    let location = target.url.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let location = location.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirecting = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let org = app.seed_org("redirect").await;
+    let h = hook(app, &org, &redirecting).await;
+    ping(app, &org, &h, 1).await;
+    let started = Instant::now();
+    let attempt = loop {
+        let d = deliveries(app, &org, &h).await;
+        if d[0]["attempts"].as_i64().unwrap() > 0 {
+            break d[0].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never attempted: {d:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(target.count(), 0, "the redirect was followed");
+    assert_eq!((&attempt["status"], &attempt["lastError"]), (&json!("PENDING"), &json!("HTTP 307")), "{attempt}");
 }
 
 fn global_id(kind: &str, id: Uuid) -> String {
