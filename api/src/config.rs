@@ -199,7 +199,8 @@ pub struct Config {
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: u64,
 
-    /// Deliver webhooks to loopback and private addresses too (for local receivers and tests).
+    /// Deliver webhooks to loopback, private and other special addresses too, on any port (for
+    /// local receivers and tests): turns off the destination checks and `WEBHOOK_ALLOWED_PORTS`.
     #[arg(long, env = "WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
     pub webhooks_allow_private: bool,
 
@@ -207,6 +208,44 @@ pub struct Config {
     /// (default 2 minutes: 8 attempts span about 4 hours).
     #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 120_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_retry_base_ms: u64,
+
+    /// Comma-separated ports webhook URLs may name (default 80 and 443), so a webhook cannot
+    /// probe other services of a host. `WEBHOOKS_ALLOW_PRIVATE` lifts this limit as well: local
+    /// receivers listen on any port.
+    #[arg(long, env = "WEBHOOK_ALLOWED_PORTS", value_delimiter = ',', default_value = "80,443")]
+    pub webhook_allowed_ports: Vec<u16>,
+
+    /// Webhook requests in flight at once on this instance, over all organizations.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency: u32,
+
+    /// Webhook requests one organization may have in flight at once on this instance, so one
+    /// organization's slow receivers cannot hold every sender.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY_PER_ORGANIZATION", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency_per_organization: u32,
+
+    /// Webhook requests in flight at once to one host and port on this instance, over all
+    /// organizations.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY_PER_HOST", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency_per_host: u32,
+
+    /// Milliseconds a webhook receiver has to accept the connection.
+    #[arg(long, env = "WEBHOOK_CONNECT_TIMEOUT_MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub webhook_connect_timeout_ms: u64,
+
+    /// Milliseconds a webhook request may take in all (resolving, connecting, sending, the
+    /// response status); a slower receiver counts as a failed attempt.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    pub webhook_timeout_ms: u64,
+
+    /// Consecutive failed attempts after which a webhook is paused (its deliveries wait, none
+    /// is dropped) for `WEBHOOK_CIRCUIT_COOLOFF_MS`, doubling with each pause in a row up to an hour.
+    #[arg(long, env = "WEBHOOK_CIRCUIT_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_circuit_failures: u32,
+
+    /// Milliseconds of the first pause of a failing webhook (see `WEBHOOK_CIRCUIT_FAILURES`).
+    #[arg(long, env = "WEBHOOK_CIRCUIT_COOLOFF_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub webhook_circuit_cooloff_ms: u64,
 }
 
 impl Config {
@@ -234,6 +273,14 @@ impl Config {
             ws_subscriptions_per_principal: 200,
             webhooks_allow_private: false,
             webhook_retry_base_ms: 120_000,
+            webhook_allowed_ports: vec![80, 443],
+            webhook_concurrency: 32,
+            webhook_concurrency_per_organization: 4,
+            webhook_concurrency_per_host: 2,
+            webhook_connect_timeout_ms: 3_000,
+            webhook_timeout_ms: 10_000,
+            webhook_circuit_failures: 5,
+            webhook_circuit_cooloff_ms: 30_000,
             login_failures_per_account: 5,
             login_failures_per_address: 30,
             login_throttle_window_seconds: 900,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use entity::{webhook, webhook_delivery};
 
-use super::{dispatcher, model, store};
+use super::{destination, model, store};
 use crate::audit::store::{self as audit};
 use crate::auth::{Permission, Principal};
 use crate::error::AppError;
@@ -101,8 +101,9 @@ impl WebhookDelivery {
 /// A new webhook.
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
-    /// http or https receiver. Addresses inside private networks are refused unless the operator
-    /// sets `WEBHOOKS_ALLOW_PRIVATE`.
+    /// http or https receiver on an allowed port (80 and 443 unless the operator sets
+    /// `WEBHOOK_ALLOWED_PORTS`). Addresses inside private networks are refused, when the webhook
+    /// is created and again at every send, unless the operator sets `WEBHOOKS_ALLOW_PRIVATE`.
     url: String,
     /// Events: `activity.logged`, `deal.won`, `deal.lost`, `forecast.submitted`,
     /// `statement.approved`, `alert.raised`.
@@ -229,10 +230,9 @@ impl WebhookMutation {
         let mut e = Vec::new();
         let url = model::parse_url(&input.url).map_err(|x| e.push(x)).ok();
         if let Some(u) = &url
-            && let Err((code, why)) =
-                dispatcher::check_destination(u.as_str(), state.config.webhooks_allow_private).await
+            && let Err(refused) = destination::check_destination(u.as_str(), &state.config).await
         {
-            e.push(FieldError::new("url", code, why));
+            e.push(FieldError::new("url", refused.code, refused.message));
         }
         let events = model::parse_events(&input.events).map_err(|x| e.push(x)).ok();
         let description = crate::org::model::parse_free_text("description", input.description.as_deref(), 500)

@@ -1,8 +1,10 @@
-//! Outgoing webhooks (issue 6 item 7): subscriptions per organization, a delivery queue in the
-//! database filled in the transaction of each change, and a dispatcher that signs, sends and
-//! retries.
+//! Outgoing webhooks: subscriptions per organization, a delivery queue in the database filled
+//! in the transaction of each change, and a dispatcher that signs, sends and retries, connecting
+//! only to vetted destinations.
 
+pub mod destination;
 pub mod dispatcher;
 pub mod graphql;
+pub mod limits;
 pub mod model;
 pub mod store;

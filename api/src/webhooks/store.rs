@@ -242,30 +242,50 @@ pub async fn deliveries(
 
 // ---------------------------------------------------------------- the dispatcher's queries (all tenants)
 
-/// Pending deliveries due now, oldest first (candidates; [`claim`] decides who sends).
-pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> AppResult<Vec<webhook_delivery::Model>> {
-    Ok(webhook_delivery::Entity::find()
+/// Pending deliveries due at `now` that nobody holds, oldest first, leaving out the given
+/// organizations and webhooks (those the dispatcher cannot send to now, so they do not crowd
+/// out the rest). Candidates only: [`claim`] decides who sends.
+pub async fn due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    skip_organizations: &[Uuid],
+    skip_webhooks: &[Uuid],
+    limit: u64,
+) -> AppResult<Vec<webhook_delivery::Model>> {
+    let mut q = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::Status.eq("PENDING"))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
         .filter(
             Condition::any()
                 .add(webhook_delivery::Column::LockedUntil.is_null())
                 .add(webhook_delivery::Column::LockedUntil.lt(now)),
-        )
-        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        );
+    if !skip_organizations.is_empty() {
+        q = q.filter(webhook_delivery::Column::OrganizationId.is_not_in(skip_organizations.iter().copied()));
+    }
+    if !skip_webhooks.is_empty() {
+        q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(skip_webhooks.iter().copied()));
+    }
+    Ok(q.order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .order_by_asc(webhook_delivery::Column::Id)
         .limit(limit)
         .all(db)
         .await?)
 }
 
-/// Claims a delivery for `lease`: true for exactly one instance, however many try at once (the
-/// conditional update matches only while nobody holds it).
+/// Claims a candidate from [`due`] for `lease`, counted from this moment: the claim's end when
+/// this caller won it (pass it to [`record_attempt`]), `None` when someone else holds or
+/// finished it. However many instances try at once, one wins: the conditional update matches
+/// only the row as the candidate saw it (same attempts, same earlier claim, still pending).
 pub async fn claim(
     db: &impl ConnectionTrait,
     d: &webhook_delivery::Model,
-    now: DateTime<Utc>,
     lease: Duration,
-) -> AppResult<bool> {
+) -> AppResult<Option<DateTime<Utc>>> {
+    let now = Utc::now();
+    if d.locked_until.is_some_and(|t| t >= now) {
+        return Ok(None);
+    }
     let mut cond = Condition::all()
         .add(webhook_delivery::Column::Id.eq(d.id))
         .add(webhook_delivery::Column::Status.eq("PENDING"))
@@ -274,23 +294,29 @@ pub async fn claim(
         Some(t) => cond.add(webhook_delivery::Column::LockedUntil.eq(t)),
         None => cond.add(webhook_delivery::Column::LockedUntil.is_null()),
     };
+    // Whole milliseconds, so the value read back equals the one written on every backend.
+    let until = now + lease;
+    let until = DateTime::from_timestamp_millis(until.timestamp_millis()).unwrap_or(until);
     let r = webhook_delivery::Entity::update_many()
-        .set(webhook_delivery::ActiveModel { locked_until: Set(Some(now + lease)), ..Default::default() })
+        .set(webhook_delivery::ActiveModel { locked_until: Set(Some(until)), ..Default::default() })
         .filter(cond)
         .exec(db)
         .await?;
-    Ok(r.rows_affected == 1)
+    Ok((r.rows_affected == 1).then_some(until))
 }
 
-/// Records an attempt's outcome.
+/// Records an attempt's outcome under the claim that ends at `claim`; false (and nothing
+/// written) when that claim is no longer the delivery's.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_attempt(
     db: &impl ConnectionTrait,
     d: &webhook_delivery::Model,
+    claim: DateTime<Utc>,
     status_code: Option<i32>,
     error: Option<String>,
     delivered: bool,
     next_attempt_at: Option<DateTime<Utc>>,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let attempts = d.attempts + 1;
     let status = if delivered {
         "DELIVERED"
@@ -299,7 +325,7 @@ pub async fn record_attempt(
     } else {
         "FAILED"
     };
-    webhook_delivery::Entity::update_many()
+    let r = webhook_delivery::Entity::update_many()
         .set(webhook_delivery::ActiveModel {
             status: Set(status.to_owned()),
             attempts: Set(attempts),
@@ -311,15 +337,50 @@ pub async fn record_attempt(
             ..Default::default()
         })
         .filter(webhook_delivery::Column::Id.eq(d.id))
+        .filter(webhook_delivery::Column::Status.eq("PENDING"))
+        .filter(webhook_delivery::Column::Attempts.eq(d.attempts))
+        .filter(webhook_delivery::Column::LockedUntil.eq(claim))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Holds a paused webhook's pending deliveries that nobody is sending until `until` (none is
+/// dropped; their attempts are not counted).
+pub async fn postpone(db: &impl ConnectionTrait, webhook_id: Uuid, until: DateTime<Utc>) -> AppResult<()> {
+    let now = Utc::now();
+    webhook_delivery::Entity::update_many()
+        .set(webhook_delivery::ActiveModel { next_attempt_at: Set(until), ..Default::default() })
+        .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
+        .filter(webhook_delivery::Column::Status.eq("PENDING"))
+        .filter(webhook_delivery::Column::NextAttemptAt.lt(until))
+        .filter(
+            Condition::any()
+                .add(webhook_delivery::Column::LockedUntil.is_null())
+                .add(webhook_delivery::Column::LockedUntil.lt(now)),
+        )
         .exec(db)
         .await?;
     Ok(())
 }
 
-/// The webhook of a delivery, across tenants (for the dispatcher).
-pub async fn webhook_of(db: &impl ConnectionTrait, d: &webhook_delivery::Model) -> AppResult<Option<webhook::Model>> {
-    Ok(webhook::Entity::find_by_id(d.webhook_id)
-        .filter(webhook::Column::OrganizationId.eq(d.organization_id))
-        .one(db)
-        .await?)
+/// Webhooks by ID, across tenants (for the dispatcher, which checks each delivery's
+/// organization against its webhook's).
+pub async fn webhooks_by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<std::collections::HashMap<Uuid, webhook::Model>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect())
 }

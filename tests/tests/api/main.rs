@@ -31,4 +31,5 @@ mod schema;
 mod scoring;
 mod subscriptions;
 mod tenancy;
+mod webhook_attacks;
 mod ws_conformance;
