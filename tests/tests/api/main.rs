@@ -16,6 +16,7 @@ mod integrations;
 mod isolation;
 mod kpi;
 mod logs;
+mod member_attacks;
 mod mystery;
 mod org;
 mod pipeline;
