@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 backend_tests!(
     managers_do_not_act_above_their_role_or_outside_their_reach,
     member_role_and_credential_changes_are_audited,
+    a_rep_reads_only_their_own_activities_on_every_path,
 );
 
 const CREATE_MEMBER: &str =
@@ -226,4 +227,93 @@ fn uuid_of(gid: &str) -> String {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(gid).unwrap();
     String::from_utf8(raw).unwrap().split_once(':').unwrap().1.to_owned()
+}
+
+const LOG: &str = "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } userErrors { code } } }";
+
+async fn log(app: &TestApp, token: &str, input: Value) -> String {
+    let body = app.ok(token, LOG, json!({"i": input})).await;
+    body["logActivity"]["activity"]["id"].as_str().unwrap_or_else(|| panic!("not logged: {body}")).to_owned()
+}
+
+/// A rep read a teammate's and another team's activity (note included) through `node`, and
+/// teammates' activities through `scoreChanged`, though `activities` gives a rep only their own.
+async fn a_rep_reads_only_their_own_activities_on_every_path(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let teammate = create_member(app, &org, "Mate", "REP", &org.outbound).await;
+    let kind = app
+        .ok(&org.admin_token, "mutation { createActivityType(input: {name: \"Call\", category: ACTION, unit: COUNT, points: 2}) { activityType { id } } }", json!({}))
+        .await["createActivityType"]["activityType"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own = log(app, &org.rep_token, json!({"activityTypeId": kind, "note": "mine"})).await;
+    let mate =
+        log(app, &org.manager_token, json!({"activityTypeId": kind, "memberId": teammate, "note": "mate's secret"}))
+            .await;
+    let other = log(
+        app,
+        &org.admin_token,
+        json!({"activityTypeId": kind, "memberId": org.inbound_rep, "note": "team B secret"}),
+    )
+    .await;
+
+    // `node` and `nodes`: the same rule.
+    let node = "query($id: ID!) { node(id: $id) { ... on Activity { id note } } }";
+    let nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Activity { id note } } }";
+    let ids = json!({"ids": [own, mate, other]});
+    let mine = app.ok(&org.rep_token, node, json!({"id": own})).await;
+    assert_eq!(mine["node"], json!({"id": own, "note": "mine"}));
+    for id in [&mate, &other] {
+        let body = app.gql(Some(&org.rep_token), node, json!({"id": id})).await;
+        assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    }
+    let rep_nodes = app.ok(&org.rep_token, nodes, ids.clone()).await;
+    assert_eq!(rep_nodes["nodes"], json!([{"id": own, "note": "mine"}, null, null]));
+    let manager_nodes = app.ok(&org.manager_token, nodes, ids.clone()).await;
+    assert_eq!(manager_nodes["nodes"][1]["note"], "mate's secret", "the manager reads their team");
+    assert_eq!(manager_nodes["nodes"][2], Value::Null, "not another team");
+    for token in [&org.admin_token, &org.viewer_token] {
+        let all = app.ok(token, nodes, ids.clone()).await;
+        assert_eq!(all["nodes"][2]["note"], "team B secret");
+    }
+
+    // `scoreChanged`, with no argument and for the rep's own team: the teammate's activity,
+    // logged first, is not delivered; the rep's own, logged next, is.
+    let mut ws = app.ws("graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", org.rep_token)}}))
+        .await;
+    assert_eq!(ws.next_json().await["type"], "connection_ack");
+    let sub = "subscription($t: ID) { scoreChanged(teamId: $t) { member { id } activity { id note } } }";
+    ws.send(json!({"id": "all", "type": "subscribe", "payload": {"query": sub}})).await;
+    ws.send(json!({"id": "team", "type": "subscribe", "payload": {"query": sub, "variables": {"t": org.outbound}}}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    log(app, &org.manager_token, json!({"activityTypeId": kind, "memberId": teammate, "note": "another secret"})).await;
+    log(app, &org.admin_token, json!({"activityTypeId": kind, "memberId": org.inbound_rep, "note": "B again"})).await;
+    let again = log(app, &org.rep_token, json!({"activityTypeId": kind, "note": "mine again"})).await;
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 2 {
+        let m = ws.next_json().await;
+        let change = &m["payload"]["data"]["scoreChanged"];
+        assert_eq!(change["activity"], json!({"id": again, "note": "mine again"}), "only the rep's own: {m}");
+        seen.insert(m["id"].as_str().unwrap().to_owned());
+    }
+    // A subscription for the teammate by name is refused.
+    ws.send(json!({"id": "mate", "type": "subscribe", "payload": {"query": "subscription($m: ID) { scoreChanged(memberId: $m) { member { id } } }", "variables": {"m": teammate}}})).await;
+    let refused = ws.next_json().await;
+    assert_eq!(refused["id"], "mate");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    // The connection (what `node` and `scoreChanged` now follow): the rep's own only; a
+    // teammate asked for by name is refused.
+    let listed = app.ok(&org.rep_token, "{ activities { edges { node { id } } } }", json!({})).await;
+    assert_eq!(listed["activities"]["edges"], json!([{"node": {"id": again}}, {"node": {"id": own}}]));
+    let named = app
+        .gql(
+            Some(&org.rep_token),
+            "query($m: ID) { activities(filter: {memberId: $m}) { totalCount } }",
+            json!({"m": teammate}),
+        )
+        .await;
+    assert_eq!(error_code(&named), "FORBIDDEN", "{named}");
 }
