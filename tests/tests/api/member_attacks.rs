@@ -7,6 +7,7 @@ backend_tests!(
     managers_do_not_act_above_their_role_or_outside_their_reach,
     member_role_and_credential_changes_are_audited,
     a_rep_reads_only_their_own_activities_on_every_path,
+    an_identity_providers_key_signs_in_only_to_its_organizations,
 );
 
 const CREATE_MEMBER: &str =
@@ -316,4 +317,54 @@ async fn a_rep_reads_only_their_own_activities_on_every_path(app: &TestApp) {
         )
         .await;
     assert_eq!(error_code(&named), "FORBIDDEN", "{named}");
+}
+
+/// Every key in `JWT_PUBLIC_KEYS` signed in to every organization: a token signed with the
+/// key meant for client A, naming client B's admin, was accepted as ADMIN of client B.
+async fn an_identity_providers_key_signs_in_only_to_its_organizations(app: &TestApp) {
+    use super::auth::bound_key;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let idp = TestApp::spawn_with(app.backend, |c| {
+        c.jwt_public_keys = vec![bound_key("acme", "rsa_public.pem"), bound_key("bravo", "ec_public.pem")];
+    })
+    .await;
+    let acme = idp.seed_org("acme").await;
+    let bravo = idp.seed_org("bravo").await;
+    let pem = |name: &str| {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jwt").join(name)).unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let key_a = EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).unwrap();
+    let key_b = EncodingKey::from_ec_pem(&pem("ec_private.pem")).unwrap();
+    let sign = |alg: Algorithm, key: &EncodingKey, member: &str, org: &str| {
+        let claims = json!({"sub": uuid_of(member), "org": org, "exp": now + 300});
+        jsonwebtoken::encode(&Header::new(alg), &claims, key).unwrap()
+    };
+    const VIEWER: &str = "{ viewer { role member { name } } }";
+
+    // Key A naming org B's admin, by slug and by ID: refused.
+    for org in [bravo.slug.clone(), bravo.id.0.to_string()] {
+        let forged = sign(Algorithm::RS256, &key_a, &bravo.admin, &org);
+        let body = idp.gql(Some(&forged), VIEWER, json!({})).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "key A for org B ({org}): {body}");
+        // And over WebSocket.
+        let mut ws = idp.ws("graphql-transport-ws").await;
+        ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {forged}")}})).await;
+        assert_eq!(ws.close_code().await, 4403);
+    }
+    // Key A naming org A, by slug and by ID (bound by slug): accepted.
+    for org in [acme.slug.clone(), acme.id.0.to_string()] {
+        let token = sign(Algorithm::RS256, &key_a, &acme.admin, &org);
+        let body = idp.ok(&token, VIEWER, json!({})).await;
+        assert_eq!(body["viewer"], json!({"role": "ADMIN", "member": {"name": "acme Admin"}}), "{org}");
+    }
+    // Key B signs for org B, not org A.
+    let b_for_b = sign(Algorithm::ES256, &key_b, &bravo.admin, &bravo.slug);
+    assert_eq!(idp.ok(&b_for_b, VIEWER, json!({})).await["viewer"]["member"]["name"], "bravo Admin");
+    let b_for_a = sign(Algorithm::ES256, &key_b, &acme.admin, &acme.slug);
+    assert_eq!(error_code(&idp.gql(Some(&b_for_a), VIEWER, json!({})).await), "UNAUTHENTICATED");
+    // The server's own HS256 tokens stay valid for every organization.
+    for (org, token) in [(&acme, &acme.admin_token), (&bravo, &bravo.admin_token)] {
+        assert_eq!(idp.ok(token, VIEWER, json!({})).await["viewer"]["member"]["name"], format!("{} Admin", org.slug));
+    }
 }
