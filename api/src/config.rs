@@ -13,6 +13,49 @@ pub enum LogFormat {
     Json,
 }
 
+/// One `JWT_PUBLIC_KEYS` entry: a public key file and the organizations its keys may sign for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKeyFile {
+    /// Slugs or IDs (UUIDs) of the organizations; never empty.
+    pub organizations: Vec<String>,
+    /// The PEM or JWKS file.
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for PublicKeyFile {
+    type Err = String;
+
+    /// `org-slug=/path/key.pem`, `org-a+org-b=/path/keys.jwks`, or an organization ID.
+    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+        let entry = entry.trim();
+        let Some((orgs, path)) = entry.split_once('=') else {
+            return Err(format!(
+                "'{entry}' names no organization: write 'org-slug={entry}' (several: 'org-a+org-b={entry}'); \
+                 a key without organizations would sign in to every one"
+            ));
+        };
+        let path = path.trim();
+        if path.is_empty() {
+            return Err(format!("'{entry}' names no key file after '='"));
+        }
+        let mut organizations = Vec::new();
+        for org in orgs.split('+').map(str::trim) {
+            let is_id = uuid::Uuid::parse_str(org).is_ok();
+            let is_slug = !org.is_empty()
+                && org.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !org.starts_with('-')
+                && !org.ends_with('-');
+            if !is_id && !is_slug {
+                return Err(format!(
+                    "'{org}' in '{entry}' is neither an organization slug (a-z, 0-9, '-') nor an organization ID"
+                ));
+            }
+            organizations.push(org.to_owned());
+        }
+        Ok(PublicKeyFile { organizations, path: PathBuf::from(path) })
+    }
+}
+
 /// Server configuration. Read once at start; cloned into the application state.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Config {
@@ -28,10 +71,14 @@ pub struct Config {
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
-    /// Comma-separated PEM files (RSA or EC public keys) or JWKS files whose keys
-    /// verify RS256/ES256 tokens signed by an organization's identity provider.
+    /// Comma-separated `organizations=file` entries: a PEM file (RSA or EC public key) or a JWKS
+    /// file whose keys verify RS256/ES256 tokens signed by an identity provider, and the
+    /// organizations (slugs or IDs, several joined by `+`) it may sign in to, e.g.
+    /// `acme=/keys/acme.pem,globex+initech=/keys/shared.jwks`. A token signed with a key names
+    /// one of that key's organizations in its `org` claim, or it is refused. An entry without
+    /// organizations is refused at startup: no key signs for every organization.
     #[arg(long, env = "JWT_PUBLIC_KEYS", value_delimiter = ',')]
-    pub jwt_public_keys: Vec<PathBuf>,
+    pub jwt_public_keys: Vec<PublicKeyFile>,
 
     /// Required `iss` claim; also put into the tokens this server issues.
     #[arg(long, env = "JWT_ISSUER")]
@@ -300,5 +347,49 @@ impl Config {
     /// True when tokens can be verified at all (a secret or public keys).
     pub fn has_signing_configuration(&self) -> bool {
         self.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()) || !self.jwt_public_keys.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PublicKeyFile;
+
+    #[test]
+    fn public_key_entries_name_their_organizations() {
+        let one: PublicKeyFile = "acme=/keys/acme.pem".parse().expect("one");
+        assert_eq!(one.organizations, ["acme"]);
+        assert_eq!(one.path, std::path::PathBuf::from("/keys/acme.pem"));
+        let several: PublicKeyFile = " globex + initech-2 =/keys/shared.jwks ".parse().expect("several");
+        assert_eq!(several.organizations, ["globex", "initech-2"]);
+        assert_eq!(several.path, std::path::PathBuf::from("/keys/shared.jwks"));
+        let id = "0190b6a4-5f7e-7c3a-9d2e-1a2b3c4d5e6f";
+        let by_id: PublicKeyFile = format!("{id}=/k.pem").parse().expect("id");
+        assert_eq!(by_id.organizations, [id]);
+        // A path with '=' in it keeps everything after the first one.
+        let eq: PublicKeyFile = "acme=/keys/a=b.pem".parse().expect("path with =");
+        assert_eq!(eq.path, std::path::PathBuf::from("/keys/a=b.pem"));
+    }
+
+    #[test]
+    fn unbound_or_malformed_entries_are_refused() {
+        for bad in [
+            "/keys/acme.pem",
+            "keys.jwks",
+            "=/keys/acme.pem",
+            "acme=",
+            "acme= ",
+            "acme+=/k.pem",
+            "+acme=/k.pem",
+            "Acme=/k.pem",
+            "acme corp=/k.pem",
+            "-acme=/k.pem",
+            "acme-=/k.pem",
+            "*=/k.pem",
+            "acme,bravo=/k.pem",
+        ] {
+            assert!(bad.parse::<PublicKeyFile>().is_err(), "{bad:?} must be refused");
+        }
+        let err = "/keys/acme.pem".parse::<PublicKeyFile>().unwrap_err();
+        assert!(err.contains("names no organization"), "{err}");
     }
 }

@@ -464,8 +464,8 @@ impl Credential {
         let bearer = token.trim();
         let bearer = bearer.strip_prefix("Bearer ").or_else(|| bearer.strip_prefix("bearer ")).unwrap_or(bearer);
         // API keys do not expire; a token's `exp` was checked by `authenticate` just now.
-        let expires_at = state.app.jwt.verify(bearer.trim()).ok().map(|claims| {
-            let left = claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+        let expires_at = state.app.jwt.verify(bearer.trim()).ok().map(|verified| {
+            let left = verified.claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
             tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
         });
         Credential { token, principal, expires_at }

@@ -38,7 +38,7 @@ impl AuditEntry {
     async fn actor_kind(&self) -> &str {
         &self.0.actor
     }
-    /// What was done, `<record>.<verb>`: e.g. `quota.set`, `statement.approve`, `dispute.resolve`.
+    /// What was done, `<record>.<verb>`: e.g. `quota.set`, `statement.approve`, `member.changeRole`.
     async fn action(&self) -> &str {
         &self.0.action
     }
@@ -99,7 +99,7 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// Changes to configuration and money records, newest first. Admins only.
+    /// Changes to configuration, money, members and credentials, newest first. Admins only.
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -256,7 +256,8 @@ impl AuthMutation {
         Ok(LogoutPayload { revoked })
     }
 
-    /// Changes the viewer's password and ends all their logins. A wrong current password counts
+    /// Changes the viewer's password and ends all their logins (recorded in the audit log as
+    /// `member.changePassword`, without the password). A wrong current password counts
     /// as a failed sign-in: repeated ones answer RATE_LIMITED, as `login` does.
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<ChangePasswordPayload> {
         let p = ctx.principal()?;
@@ -283,8 +284,11 @@ impl AuthMutation {
         let new_hash = password::hash(input.new_password).await?;
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let patch = crate::org::store::MemberPatch { password_hash: Some(new_hash), ..Default::default() };
+        let before = member;
         let member = crate::org::store::update_member(p.org, &tx, p.member_id, patch, None).await?;
         store::revoke_member(p.org, &tx, p.member_id).await?;
+        // The entry shows that the password changed (`hasPassword`), never a hash.
+        crate::org::members::record(p, &tx, "member.changePassword", Some(&before), &member).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(ChangePasswordPayload { member: Some(Member(member)), user_errors: vec![] })
     }

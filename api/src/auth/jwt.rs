@@ -5,8 +5,14 @@
 //! token alone: `alg: none` does not parse, an HS256 token is checked only against the
 //! secret, and an RS/ES token only against a public key of that algorithm — so a public
 //! key can never be used as an HMAC secret (algorithm confusion).
+//!
+//! Each public key is bound to the organizations its configuration entry names: what it
+//! verifies comes back with that binding ([`Signer`]), and a token naming another organization
+//! is refused by the caller once the organization is known. The server's own secret signs for
+//! every organization (the server issued those tokens itself).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
@@ -42,6 +48,56 @@ struct PublicKey {
     kid: Option<String>,
     algorithm: Algorithm,
     key: DecodingKey,
+    /// The organizations this key may sign in to.
+    organizations: Arc<[String]>,
+}
+
+/// Who signed a verified token, and so which organizations it may name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// This server's HS256 secret: the server issued the token, for any organization.
+    Server,
+    /// An identity provider's key, bound to these organizations (slugs or IDs).
+    Provider(Arc<[String]>),
+}
+
+impl Signer {
+    /// Whether the `org` claim names one of the signer's organizations in the same form (an ID
+    /// for an ID, a slug for a slug). `false` does not refuse yet: the claim may name a bound
+    /// organization the other way, which [`Signer::may_sign_for`] decides.
+    pub fn names(&self, claim: &str) -> bool {
+        match self {
+            Signer::Server => true,
+            Signer::Provider(orgs) => {
+                orgs.iter().any(|entry| match (uuid::Uuid::parse_str(entry), uuid::Uuid::parse_str(claim)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    (Err(_), Err(_)) => entry == claim,
+                    _ => false,
+                })
+            }
+        }
+    }
+
+    /// Whether the signer may sign in to the organization with this ID and slug. A bound
+    /// entry that parses as an ID names an organization by ID only, as the `org` claim does.
+    pub fn may_sign_for(&self, id: uuid::Uuid, slug: &str) -> bool {
+        match self {
+            Signer::Server => true,
+            Signer::Provider(orgs) => orgs.iter().any(|entry| match uuid::Uuid::parse_str(entry) {
+                Ok(bound) => bound == id,
+                Err(_) => entry == slug,
+            }),
+        }
+    }
+}
+
+/// A token whose signature, times, issuer and audience were verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Its claims.
+    pub claims: Claims,
+    /// The key that signed it.
+    pub signer: Signer,
 }
 
 /// The keys this process signs and verifies with.
@@ -96,9 +152,22 @@ impl JwtKeys {
             .as_deref()
             .filter(|s| !s.is_empty())
             .map(|s| (EncodingKey::from_secret(s.as_bytes()), DecodingKey::from_secret(s.as_bytes())));
+        // A file listed twice signs for the organizations of both entries.
+        let mut files: Vec<(PathBuf, Vec<String>)> = Vec::new();
+        for entry in &config.jwt_public_keys {
+            anyhow::ensure!(
+                !entry.organizations.is_empty(),
+                "JWT_PUBLIC_KEYS entry {} names no organization",
+                entry.path.display()
+            );
+            match files.iter_mut().find(|(path, _)| *path == entry.path) {
+                Some((_, orgs)) => orgs.extend(entry.organizations.iter().cloned()),
+                None => files.push((entry.path.clone(), entry.organizations.clone())),
+            }
+        }
         let mut public = Vec::new();
-        for path in &config.jwt_public_keys {
-            public.extend(load_public_keys(path)?);
+        for (path, organizations) in files {
+            public.extend(load_public_keys(&path, organizations.into())?);
         }
         let max_lifetime = i64::try_from(config.max_token_lifetime_seconds)
             .ok()
@@ -146,25 +215,26 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)?)
     }
 
-    /// Verifies signature, `exp`, `nbf`, and `iss`/`aud` when configured.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// Verifies signature, `exp`, `nbf`, and `iss`/`aud` when configured. The caller checks that
+    /// the [`Signer`] may sign for the organization the token names.
+    pub fn verify(&self, token: &str) -> Result<Verified, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let candidates: Vec<&DecodingKey> = match header.alg {
-            Algorithm::HS256 => self.secret.iter().map(|(_, d)| d).collect(),
+        let candidates: Vec<(&DecodingKey, Signer)> = match header.alg {
+            Algorithm::HS256 => self.secret.iter().map(|(_, d)| (d, Signer::Server)).collect(),
             Algorithm::RS256 | Algorithm::ES256 | Algorithm::ES384 => {
                 let same_alg = self.public.iter().filter(|k| k.algorithm == header.alg);
                 match &header.kid {
                     // The key with that ID, else keys that have no ID (PEM files).
                     Some(kid) => {
-                        let exact: Vec<&DecodingKey> =
-                            same_alg.clone().filter(|k| k.kid.as_deref() == Some(kid)).map(|k| &k.key).collect();
+                        let exact: Vec<&PublicKey> =
+                            same_alg.clone().filter(|k| k.kid.as_deref() == Some(kid)).collect();
                         if exact.is_empty() {
-                            same_alg.filter(|k| k.kid.is_none()).map(|k| &k.key).collect()
+                            same_alg.filter(|k| k.kid.is_none()).map(PublicKey::candidate).collect()
                         } else {
-                            exact
+                            exact.into_iter().map(PublicKey::candidate).collect()
                         }
                     }
-                    None => same_alg.map(|k| &k.key).collect(),
+                    None => same_alg.map(PublicKey::candidate).collect(),
                 }
             }
             _ => return Err(TokenError::Invalid),
@@ -193,26 +263,28 @@ impl JwtKeys {
             None => validation.validate_aud = false,
         }
         let mut outcome = Err(TokenError::Invalid);
-        for key in candidates {
-            outcome = jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
-                    ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => {
-                        TokenError::WrongIssuerOrAudience
+        for (key, signer) in candidates {
+            outcome = jsonwebtoken::decode::<Claims>(token, key, &validation)
+                .map(|data| Verified { claims: data.claims, signer })
+                .map_err(|e| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    match e.kind() {
+                        ErrorKind::ExpiredSignature => TokenError::Expired,
+                        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenError::WrongIssuerOrAudience,
+                        ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => {
+                            TokenError::WrongIssuerOrAudience
+                        }
+                        _ => TokenError::Invalid,
                     }
-                    _ => TokenError::Invalid,
-                }
-            });
+                });
             // Only a signature that does not match this key sends us to the next key.
             if outcome != Err(TokenError::Invalid) {
                 break;
             }
         }
         let claims = outcome?;
-        check_lifetime(&claims, chrono::Utc::now().timestamp(), self.max_lifetime.num_seconds())?;
+        check_lifetime(&claims.claims, chrono::Utc::now().timestamp(), self.max_lifetime.num_seconds())?;
         Ok(claims)
     }
 }
@@ -275,7 +347,13 @@ mod issue_tests {
     }
 }
 
-fn load_public_keys(path: &Path) -> anyhow::Result<Vec<PublicKey>> {
+impl PublicKey {
+    fn candidate(&self) -> (&DecodingKey, Signer) {
+        (&self.key, Signer::Provider(self.organizations.clone()))
+    }
+}
+
+fn load_public_keys(path: &Path, organizations: Arc<[String]>) -> anyhow::Result<Vec<PublicKey>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading JWT public key file {}", path.display()))?;
     if text.trim_start().starts_with('{') {
@@ -297,6 +375,7 @@ fn load_public_keys(path: &Path) -> anyhow::Result<Vec<PublicKey>> {
                 kid: jwk.common.key_id.clone(),
                 algorithm,
                 key: DecodingKey::from_jwk(jwk).with_context(|| format!("bad key in {}", path.display()))?,
+                organizations: organizations.clone(),
             });
         }
         anyhow::ensure!(!keys.is_empty(), "{} holds no RS256/ES256/ES384 key", path.display());
@@ -304,13 +383,18 @@ fn load_public_keys(path: &Path) -> anyhow::Result<Vec<PublicKey>> {
     }
     let bytes = text.as_bytes();
     if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
-        return Ok(vec![PublicKey { kid: None, algorithm: Algorithm::RS256, key }]);
+        return Ok(vec![PublicKey { kid: None, algorithm: Algorithm::RS256, key, organizations }]);
     }
     if let Ok(key) = DecodingKey::from_ec_pem(bytes) {
         // The PEM does not say which curve's algorithm the provider uses: accept both.
         return Ok(vec![
-            PublicKey { kid: None, algorithm: Algorithm::ES256, key: key.clone() },
-            PublicKey { kid: None, algorithm: Algorithm::ES384, key },
+            PublicKey {
+                kid: None,
+                algorithm: Algorithm::ES256,
+                key: key.clone(),
+                organizations: organizations.clone(),
+            },
+            PublicKey { kid: None, algorithm: Algorithm::ES384, key, organizations },
         ]);
     }
     anyhow::bail!("{} is neither an RSA/EC public key PEM nor a JWKS file", path.display())
@@ -343,7 +427,9 @@ mod tests {
         let member = uuid::Uuid::now_v7();
         let org = uuid::Uuid::now_v7();
         let token = k.issue(member, org, chrono::Duration::minutes(15)).expect("issue");
-        let claims = k.verify(&token).expect("verify");
+        let verified = k.verify(&token).expect("verify");
+        assert_eq!(verified.signer, Signer::Server);
+        let claims = verified.claims;
         assert_eq!(claims.sub, member.to_string());
         assert_eq!(claims.org, org.to_string());
         assert_eq!(claims.iss.as_deref(), Some("scorebord"));
@@ -398,5 +484,27 @@ mod tests {
         let claims = serde_json::json!({"sub": "m", "org": "o", "exp": now() + 60});
         assert_eq!(k.verify(&sign(&claims, "")), Err(TokenError::NoKey));
         assert!(k.issue(uuid::Uuid::nil(), uuid::Uuid::nil(), chrono::Duration::minutes(1)).is_err());
+    }
+
+    #[test]
+    fn provider_keys_sign_only_for_their_organizations() {
+        let id = uuid::Uuid::from_u128(0x0190_b6a4);
+        let other = uuid::Uuid::from_u128(0x0190_b6a5);
+        let signer = Signer::Provider(vec!["acme".to_owned(), id.to_string()].into());
+        assert!(signer.names("acme"));
+        assert!(signer.names(&id.to_string()));
+        assert!(signer.names(&id.to_string().to_uppercase()), "an ID in any case");
+        for claim in ["bravo", "acm", "acme ", "", &other.to_string()] {
+            assert!(!signer.names(claim), "{claim:?}");
+        }
+        assert!(signer.may_sign_for(other, "acme"), "acme by its slug");
+        assert!(signer.may_sign_for(id, "renamed"), "the bound ID");
+        assert!(!signer.may_sign_for(other, "bravo"));
+        // An entry that is an ID names by ID only, never a slug that looks like it.
+        let by_id = Signer::Provider(vec![id.to_string()].into());
+        assert!(!by_id.may_sign_for(other, &id.to_string()));
+        let nothing = Signer::Provider(Vec::new().into());
+        assert!(!nothing.names("acme") && !nothing.may_sign_for(id, "acme"));
+        assert!(Signer::Server.names("anything") && Signer::Server.may_sign_for(other, "bravo"));
     }
 }

@@ -1,7 +1,8 @@
 //! Who is calling and what they may do.
 //!
 //! A request carries at most one credential: a bearer access token (HS256 from this server,
-//! or RS256/ES256 from an organization's identity provider). It is verified, then the member
+//! or RS256/ES256 from an identity provider, whose key is bound to the organizations it may
+//! sign in to). It is verified, then the member
 //! is loaded, so a deactivated member or a changed role takes effect at once, not when the
 //! token expires (loaded members are kept in [`cache::MemberCache`] until anything about
 //! members changes, or a few seconds at most). The result is an [`Auth`] value in the GraphQL context; resolvers ask it for
@@ -267,10 +268,20 @@ pub async fn authenticate(
             )),
         };
     }
-    let claims = match keys.verify(token.trim()) {
-        Ok(c) => c,
+    let jwt::Verified { claims, signer } = match keys.verify(token.trim()) {
+        Ok(v) => v,
         Err(e) => return Ok(Auth::Invalid(e.to_string())),
     };
+    // An identity provider's key signs in only to the organizations it is bound to; checked
+    // before the member cache, which is keyed by the claim alone.
+    if !signer.names(&claims.org) {
+        let bound = crate::org::store::find_org_by_claim(db, &claims.org)
+            .await?
+            .is_some_and(|o| signer.may_sign_for(o.id, &o.slug));
+        if !bound {
+            return Ok(Auth::Invalid("this token's signing key may not sign in to its organization".into()));
+        }
+    }
     let Ok(member_id) = Uuid::parse_str(&claims.sub) else {
         return Ok(Auth::Invalid("token subject is not a member ID".into()));
     };

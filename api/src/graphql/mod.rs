@@ -272,10 +272,17 @@ mod relay_query {
                 crate::mystery::graphql::load_check(principal, &ctx.state()?.db, uuid).await?.map(Node::MysteryCheck)
             }
             NodeKind::Activity => {
-                let state = ctx.state()?;
-                crate::scoring::store::find_activity(principal.org, &state.db, uuid)
-                    .await?
-                    .map(|a| Node::Activity(crate::scoring::graphql::Activity(a)))
+                let db = &ctx.state()?.db;
+                match crate::scoring::store::find_activity(principal.org, db, uuid).await? {
+                    Some(a) => {
+                        let author = loader.load_one(super::loaders::MemberKey(a.member_id)).await?;
+                        let access = crate::scoring::policy::ActivityAccess::of(principal, db).await?;
+                        access
+                            .may_read(a.member_id, author.and_then(|m| m.team_id))
+                            .then(|| Node::Activity(crate::scoring::graphql::Activity(a)))
+                    }
+                    None => None,
+                }
             }
             NodeKind::Territory => crate::territory::store::find(principal.org, &ctx.state()?.db, uuid)
                 .await?

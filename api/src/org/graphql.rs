@@ -7,9 +7,10 @@ use futures_util::Stream;
 
 use entity::{member, organization, team};
 
+use super::members::{self, CreateMemberInput, MemberIdInput, MemberPayload, UpdateMemberInput};
 use super::model::{self, FieldError, OrgId, Role, SalesRole};
-use super::store::{self, MemberFilter, MemberPatch, NewMember, OrganizationPatch, TeamFilter, TeamPatch};
-use crate::auth::{Permission, password};
+use super::store::{self, MemberFilter, OrganizationPatch, TeamFilter, TeamPatch};
+use crate::auth::{Permission, Principal, Reach};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey, TeamMembersKey};
@@ -481,73 +482,15 @@ pub struct TeamPayload {
     user_errors: Vec<UserError>,
 }
 
-/// A new member (admins only).
-#[derive(InputObject)]
-pub struct CreateMemberInput {
-    /// Full name.
-    name: String,
-    /// E-mail, unique in the organization.
-    email: String,
-    /// Role (default REP).
-    #[graphql(default_with = "Role::Rep")]
-    role: Role,
-    /// Sales role.
-    sales_role: SalesRole,
-    /// Team.
-    team_id: Option<ID>,
-    /// First working day (default today).
-    start_date: Option<NaiveDate>,
-    /// Initial password (at least 8 characters); without one the member signs in through an identity provider.
-    password: Option<String>,
-}
-
-/// Changes to a member. Absent fields stay as they are.
-#[derive(InputObject)]
-pub struct UpdateMemberInput {
-    /// The member.
-    id: ID,
-    /// The `version` you last read; when given and stale, the update is refused with CONFLICT
-    /// instead of silently overwriting someone else's change.
-    version: Option<i32>,
-    /// New name.
-    name: Option<String>,
-    /// New e-mail.
-    email: Option<String>,
-    /// New role (admins only).
-    role: Option<Role>,
-    /// New sales role.
-    sales_role: Option<SalesRole>,
-    /// New team; `null` for none (admins only).
-    team_id: MaybeUndefined<ID>,
-    /// New start date.
-    start_date: Option<NaiveDate>,
-}
-
-/// Identifies a member to deactivate or reactivate.
-#[derive(InputObject)]
-pub struct MemberIdInput {
-    /// The member.
-    id: ID,
-}
-
-/// Result of a member mutation.
-#[derive(SimpleObject)]
-pub struct MemberPayload {
-    /// The member after the change; `null` when refused.
-    member: Option<Member>,
-    /// What to fix; empty on success.
-    user_errors: Vec<UserError>,
-}
-
 /// Collects field errors while parsing an input.
 #[derive(Default)]
-struct Errors(Vec<UserError>);
+pub(super) struct Errors(pub(super) Vec<UserError>);
 
 impl Errors {
-    fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+    pub(super) fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
         r.map_err(|e| self.0.push(e.into())).ok()
     }
-    fn push(&mut self, field: &str, code: &'static str, message: &str) {
+    pub(super) fn push(&mut self, field: &str, code: &'static str, message: &str) {
         self.0.push(FieldError::new(field, code, message).into());
     }
 }
@@ -556,16 +499,69 @@ fn parse_description(errors: &mut Errors, raw: Option<String>) -> Option<String>
     crate::org::model::parse_free_text("description", raw.as_deref(), 2000).map_err(|e| errors.0.push(e.into())).ok()?
 }
 
-async fn active_member(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<member::Model> {
+/// The member to appoint as a team's manager: active, inside the appointer's reach, and not
+/// above the appointer's role (appointing acts on the appointee, under the member rule).
+async fn appointable_manager(
+    p: &Principal,
+    reach: &Reach,
+    db: &impl sea_orm::ConnectionTrait,
+    id: &ID,
+) -> AppResult<member::Model> {
     let id = decode_id(id, NodeKind::Member)?;
-    let m = store::find_member(org, db, id).await?.ok_or(AppError::NotFound("member"))?;
+    let m = store::find_member(p.org, db, id).await?.ok_or(AppError::NotFound("member"))?;
+    members::require_may_change(p, reach, &m, "the new manager")?;
     if !m.active {
         return Err(AppError::bad_input("that member is deactivated"));
     }
     Ok(m)
 }
 
-async fn existing_team(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<team::Model> {
+/// What the audit log keeps of a team.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TeamRecord<'a> {
+    id: uuid::Uuid,
+    name: &'a str,
+    description: Option<&'a str>,
+    parent_team_id: Option<uuid::Uuid>,
+    manager_id: Option<uuid::Uuid>,
+    version: i32,
+}
+
+/// Records a team change (its manager decides who reaches its members) in the transaction
+/// that makes it.
+async fn record_team(
+    p: &Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    action: &str,
+    before: Option<&team::Model>,
+    after: &team::Model,
+) -> AppResult<()> {
+    let snapshot = |t: &team::Model| {
+        crate::audit::store::snapshot(&TeamRecord {
+            id: t.id,
+            name: &t.name,
+            description: t.description.as_deref(),
+            parent_team_id: t.parent_team_id,
+            manager_id: t.manager_id,
+            version: t.version,
+        })
+    };
+    let actor = crate::audit::store::Actor::from(p);
+    crate::audit::store::record(
+        p.org,
+        db,
+        actor,
+        action,
+        "Team",
+        Some(after.id),
+        before.and_then(snapshot),
+        snapshot(after),
+    )
+    .await
+}
+
+pub(super) async fn existing_team(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<team::Model> {
     let id = decode_id(id, NodeKind::Team)?;
     store::find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))
 }
@@ -643,15 +639,17 @@ impl OrgMutation {
             Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
             None => None,
         };
-        p.reach(&tx).await?.require(parent, "the parent team")?;
+        let reach = p.reach(&tx).await?;
+        reach.require(parent, "the parent team")?;
         let manager = match &input.manager_id {
-            Some(id) => Some(active_member(p.org, &tx, id).await?.id),
+            Some(id) => Some(appointable_manager(p, &reach, &tx, id).await?.id),
             None => None,
         };
         let Some(name) = name.filter(|_| e.0.is_empty()) else {
             return Ok(TeamPayload { team: None, user_errors: e.0 });
         };
         let team = store::create_team(p.org, &tx, name, description, parent, manager).await?;
+        record_team(p, &tx, "team.create", None, &team).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
     }
@@ -664,12 +662,20 @@ impl OrgMutation {
         let mut e = Errors::default();
         let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
         let team = existing_team(p.org, &tx, &input.id).await?;
-        p.reach(&tx).await?.require(Some(team.id), "this team")?;
+        let reach = p.reach(&tx).await?;
+        reach.require(Some(team.id), "this team")?;
         let manager_id = match &input.manager_id {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(active_member(p.org, &tx, id).await?.id)),
+            MaybeUndefined::Value(id) => Some(Some(appointable_manager(p, &reach, &tx, id).await?.id)),
         };
+        // Replacing or removing a manager acts on that manager too.
+        if let (Some(new), Some(current)) = (manager_id, team.manager_id)
+            && new != Some(current)
+            && let Some(current) = store::find_member(p.org, &tx, current).await?
+        {
+            members::require_may_change(p, &reach, &current, "the team's current manager")?;
+        }
         let patch = TeamPatch {
             name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
             description: match input.description {
@@ -683,7 +689,9 @@ impl OrgMutation {
         if !e.0.is_empty() {
             return Ok(TeamPayload { team: None, user_errors: e.0 });
         }
-        let team = store::update_team(p.org, &tx, team.id, patch, input.version).await?;
+        let before = team;
+        let team = store::update_team(p.org, &tx, before.id, patch, input.version).await?;
+        record_team(p, &tx, "team.update", Some(&before), &team).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
     }
@@ -716,180 +724,36 @@ impl OrgMutation {
             });
         }
         let patch = TeamPatch { parent_team_id: Some(parent), ..Default::default() };
-        let team = store::update_team(p.org, &tx, team.id, patch, input.version).await?;
+        let before = team;
+        let team = store::update_team(p.org, &tx, before.id, patch, input.version).await?;
+        record_team(p, &tx, "team.move", Some(&before), &team).await?;
         tx.commit().await.map_err(AppError::from)?;
         state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
     }
 
-    /// Creates a member (admins).
+    /// Creates a member (admins). Recorded in the audit log as `member.create`.
     async fn create_member(&self, ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
-        let p = ctx.principal()?;
-        p.require(Permission::MembersCreate)?;
-        let state = ctx.state()?;
-        let mut e = Errors::default();
-        let name = e.check(model::parse_name("name", &input.name));
-        let email = e.check(model::parse_email(&input.email));
-        if let Some(pw) = &input.password
-            && let Err(msg) = password::check_strength(pw, &[&input.name, &input.email])
-        {
-            e.push("password", "INVALID", &msg);
-        }
-        let start_date = input.start_date.unwrap_or_else(|| Utc::now().date_naive());
-        if let Err(err) = model::check_start_date(start_date) {
-            e.0.push(err.into());
-        }
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let team_id = match &input.team_id {
-            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
-            None => None,
-        };
-        if let Some(email) = &email
-            && store::find_member_by_email(p.org, &tx, email).await?.is_some()
-        {
-            e.push("email", "TAKEN", "another member already uses this e-mail address");
-        }
-        let (Some(name), Some(email)) = (name, email) else {
-            return Ok(MemberPayload { member: None, user_errors: e.0 });
-        };
-        if !e.0.is_empty() {
-            return Ok(MemberPayload { member: None, user_errors: e.0 });
-        }
-        let password_hash = match input.password {
-            Some(pw) => Some(password::hash(pw).await?),
-            None => None,
-        };
-        let new = NewMember {
-            name,
-            email,
-            role: input.role,
-            sales_role: input.sales_role,
-            team_id,
-            start_date,
-            password_hash,
-        };
-        match store::create_member(p.org, &tx, new).await {
-            Ok(member) => {
-                tx.commit().await.map_err(AppError::from)?;
-                state.events.publish(Event::MembersChanged { org: p.org.0 });
-                Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
-            }
-            Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
-                member: None,
-                user_errors: vec![
-                    FieldError::new("email", "TAKEN", "another member already uses this e-mail address").into(),
-                ],
-            }),
-            Err(err) => Err(err.into()),
-        }
+        members::create(ctx, input).await
     }
 
-    /// Changes a member. Admins: anything. Managers: members inside their subtree, not roles.
-    /// A member may change their own name.
+    /// Changes a member. Admins: anything. Managers: members inside their subtree whose role is
+    /// not above theirs, not roles. A member may change their own name. Recorded in the audit
+    /// log as `member.changeRole`, `member.changeEmail` and `member.update`.
     async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
-        let p = ctx.principal()?;
-        let state = ctx.state()?;
-        let mut e = Errors::default();
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let id = decode_id(&input.id, NodeKind::Member)?;
-        let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
-        let only_own_name = target.id == p.member_id
-            && p.role != Role::Admin
-            && input.email.is_none()
-            && input.role.is_none()
-            && input.sales_role.is_none()
-            && input.team_id.is_undefined()
-            && input.start_date.is_none();
-        let new_team = match &input.team_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(existing_team(p.org, &tx, id).await?.id)),
-        };
-        if !only_own_name {
-            p.require(Permission::MembersWrite)?;
-            let reach = p.reach(&tx).await?;
-            reach.require(target.team_id, "this member")?;
-            if let Some(team) = new_team {
-                reach.require(team, "the new team")?;
-            }
-            if input.role.is_some_and(|r| Some(r) != Role::parse(&target.role)) {
-                p.require(Permission::RolesAssign)?;
-            }
-        }
-        let email = input.email.and_then(|m| e.check(model::parse_email(&m)));
-        if let Some(email) = &email
-            && let Some(other) = store::find_member_by_email(p.org, &tx, email).await?
-            && other.id != target.id
-        {
-            e.push("email", "TAKEN", "another member already uses this e-mail address");
-        }
-        if let Some(d) = input.start_date
-            && let Err(err) = model::check_start_date(d)
-        {
-            e.0.push(err.into());
-        }
-        let patch = MemberPatch {
-            name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
-            email,
-            role: input.role,
-            sales_role: input.sales_role,
-            team_id: new_team,
-            start_date: input.start_date,
-            ..Default::default()
-        };
-        if !e.0.is_empty() {
-            return Ok(MemberPayload { member: None, user_errors: e.0 });
-        }
-        match store::update_member(p.org, &tx, target.id, patch, input.version).await {
-            Ok(member) => {
-                tx.commit().await.map_err(AppError::from)?;
-                state.events.publish(Event::MembersChanged { org: p.org.0 });
-                Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
-            }
-            Err(err) if store::is_unique_violation(&err) => Ok(MemberPayload {
-                member: None,
-                user_errors: vec![
-                    FieldError::new("email", "TAKEN", "another member already uses this e-mail address").into(),
-                ],
-            }),
-            Err(err) => Err(err.into()),
-        }
+        members::update(ctx, input).await
     }
 
     /// Deactivates a member: they can no longer log in, their sessions end, their history stays.
+    /// Admins; managers inside their subtree, for members whose role is not above theirs.
     async fn deactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
-        set_active(ctx, &input.id, false).await
+        members::set_active(ctx, input, false).await
     }
 
-    /// Reactivates a deactivated member.
+    /// Reactivates a deactivated member, under the same rule as `deactivateMember`.
     async fn reactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
-        set_active(ctx, &input.id, true).await
+        members::set_active(ctx, input, true).await
     }
-}
-
-async fn set_active(ctx: &Context<'_>, id: &ID, active: bool) -> Result<MemberPayload> {
-    let p = ctx.principal()?;
-    p.require(Permission::MembersWrite)?;
-    let state = ctx.state()?;
-    let id = decode_id(id, NodeKind::Member)?;
-    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-    let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
-    p.reach(&tx).await?.require(target.team_id, "this member")?;
-    if target.id == p.member_id && !active {
-        return Ok(MemberPayload {
-            member: None,
-            user_errors: vec![FieldError::new("id", "SELF", "you cannot deactivate yourself").into()],
-        });
-    }
-    let member =
-        store::update_member(p.org, &tx, target.id, MemberPatch { active: Some(active), ..Default::default() }, None)
-            .await?;
-    if !active {
-        crate::auth::store::revoke_member(p.org, &tx, target.id).await?;
-    }
-    tx.commit().await.map_err(AppError::from)?;
-    state.events.publish(Event::MembersChanged { org: p.org.0 });
-    Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
 }
 
 // ---------------------------------------------------------------- subscriptions

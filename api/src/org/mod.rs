@@ -1,5 +1,7 @@
 //! Organizations (tenants), teams and members.
 
 pub mod graphql;
+pub mod members;
 pub mod model;
+pub mod policy;
 pub mod store;

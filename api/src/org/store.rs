@@ -75,11 +75,15 @@ pub async fn all_org_ids(db: &impl ConnectionTrait) -> AppResult<Vec<OrgId>> {
 
 /// Resolves a token's `org` claim (an ID or a slug) to the tenant.
 pub async fn resolve_org(db: &impl ConnectionTrait, claim: &str) -> AppResult<Option<OrgId>> {
-    let found = match Uuid::parse_str(claim) {
-        Ok(id) => organization::Entity::find_by_id(id).one(db).await?,
-        Err(_) => find_org_by_slug(db, claim).await?,
-    };
-    Ok(found.map(|o| OrgId(o.id)))
+    Ok(find_org_by_claim(db, claim).await?.map(|o| OrgId(o.id)))
+}
+
+/// The organization a token's `org` claim names: by ID when it parses as one, else by slug.
+pub async fn find_org_by_claim(db: &impl ConnectionTrait, claim: &str) -> AppResult<Option<organization::Model>> {
+    match Uuid::parse_str(claim) {
+        Ok(id) => Ok(organization::Entity::find_by_id(id).one(db).await?),
+        Err(_) => find_org_by_slug(db, claim).await,
+    }
 }
 
 /// The tenant's own organization row.

@@ -14,6 +14,7 @@ use entity::{activity, activity_type, campaign, points_target};
 
 use super::hot::BoardUpdate;
 use super::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
+use super::policy::ActivityAccess;
 use super::queue::{LogJob, Queued, activity_event};
 use super::scores::{
     self, BoardData, BoardMetric, BoardRequest, BoardSpec, BoardSubject, LogRequest, OrgSettings, PeriodSpec,
@@ -977,7 +978,8 @@ impl ScoringQuery {
         Ok(connection(w, rows.into_iter().map(ActivityType).collect()))
     }
 
-    /// Logged activities, newest first. Reps see their own, managers their teams', admins and viewers all.
+    /// Logged activities, newest first. Reps see their own, managers their teams', admins and viewers all
+    /// (the rule `node` and `scoreChanged` follow too); a `memberId` outside it is FORBIDDEN.
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -992,13 +994,15 @@ impl ScoringQuery {
         let page = PageArgs { first, after, last, before };
         page.validate()?;
         let filter = filter.unwrap_or_default();
-        let scope = p.read_scope(db).await?;
+        let access = ActivityAccess::of(p, db).await?;
         let mut members: Option<Vec<Uuid>> = None;
         if let Some(id) = &filter.member_id {
             let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
                 .await?
                 .ok_or(AppError::NotFound("member"))?;
-            scope.member(p, &m)?;
+            if !access.may_read(m.id, m.team_id) {
+                return Err(AppError::forbidden("you may not read this member's activities").into());
+            }
             members = Some(vec![m.id]);
         }
         if let Some(id) = &filter.team_id {
@@ -1012,21 +1016,17 @@ impl ScoringQuery {
             });
         }
         // Narrow to what the viewer may read.
-        if let ReadScope::Limited { member_teams, .. } = &scope {
-            let visible: Vec<Uuid> = org_store::all_members(
-                p.org,
-                db,
-                &org_store::MemberFilter {
-                    team_ids: Some(member_teams.iter().copied().collect()),
-                    ..Default::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .chain(std::iter::once(p.member_id))
-            .filter(|id| p.role == Role::Manager || *id == p.member_id)
-            .collect();
+        let visible: Option<Vec<Uuid>> = match &access {
+            ActivityAccess::All => None,
+            ActivityAccess::Own(own) => Some(vec![*own]),
+            ActivityAccess::Teams { own, teams } => {
+                let filter =
+                    org_store::MemberFilter { team_ids: Some(teams.iter().copied().collect()), ..Default::default() };
+                let in_reach = org_store::all_members(p.org, db, &filter).await?.into_iter();
+                Some(in_reach.filter(|m| access.may_read(m.id, m.team_id)).map(|m| m.id).chain([*own]).collect())
+            }
+        };
+        if let Some(visible) = visible {
             members = Some(match members {
                 Some(m) => m.into_iter().filter(|id| visible.contains(id)).collect(),
                 None => visible,
@@ -1767,7 +1767,8 @@ pub struct ScoringSubscription;
 #[Subscription]
 impl ScoringSubscription {
     /// A member's score moved (an activity logged or voided): for one member, for the members
-    /// of a team's subtree, or (neither given) for everyone the viewer may read.
+    /// of a team's subtree, or (neither given) for everyone the viewer may read. Only changes whose
+    /// activity the viewer may read (as in `activities`) are delivered.
     async fn score_changed(
         &self,
         ctx: &Context<'_>,
@@ -1778,12 +1779,17 @@ impl ScoringSubscription {
         let state = ctx.state()?.clone();
         let db = state.db.clone();
         let scope = p.read_scope(&db).await?;
+        // Each change carries its activity: only changes whose activity the viewer may read.
+        let access = ActivityAccess::of(&p, &db).await?;
         let member = match &member_id {
             Some(id) => {
                 let m = org_store::find_member(p.org, &db, decode_id(id, NodeKind::Member)?)
                     .await?
                     .ok_or(AppError::NotFound("member"))?;
                 scope.member(&p, &m)?;
+                if !access.may_read(m.id, m.team_id) {
+                    return Err(AppError::forbidden("you may not read this member's activities").into());
+                }
                 Some(m.id)
             }
             None => None,
@@ -1822,12 +1828,21 @@ impl ScoringSubscription {
                     continue;
                 }
                 let visible = who == self_id || teams.as_ref().is_none_or(|set| team.is_some_and(|t| set.contains(&t)));
-                if !visible {
+                if !visible || !access.may_read(who, team) {
                     continue;
                 }
+                // The member's current team decides, as in `activities`.
+                let m = match org_store::find_member(org, &db, who).await {
+                    Ok(Some(m)) if !access.may_read(m.id, m.team_id) => continue,
+                    Ok(m) => m,
+                    Err(e) => {
+                        yield Err(async_graphql::Error::from(e));
+                        continue;
+                    }
+                };
                 let item = async {
                     let s = scores::settings(org, &db).await?;
-                    let m = org_store::find_member(org, &db, who).await?.ok_or(AppError::NotFound("member"))?;
+                    let m = m.ok_or(AppError::NotFound("member"))?;
                     let a = store::find_activity(org, &db, activity).await?.ok_or(AppError::NotFound("activity"))?;
                     let score = current_week_score(&s, &db, who, Utc::now(), ScoreParts::ALL).await?.ok_or(AppError::NotFound("member"))?;
                     AppResult::Ok(ScoreChange { member: Member(m), activity: Activity(a), points_delta: cents_to_f64(points_delta_cents), score })

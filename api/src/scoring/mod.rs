@@ -5,6 +5,7 @@ pub mod cache;
 pub mod graphql;
 pub mod hot;
 pub mod model;
+pub mod policy;
 pub mod queue;
 pub mod scores;
 pub mod store;

@@ -298,12 +298,17 @@ fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jwt").join(name)
 }
 
+/// A `JWT_PUBLIC_KEYS` entry: the fixture key, bound to one organization.
+pub fn bound_key(org: &str, name: &str) -> scorebord::config::PublicKeyFile {
+    scorebord::config::PublicKeyFile { organizations: vec![org.to_owned()], path: fixture(name) }
+}
+
 /// Tokens signed by an organization's identity provider: RS256 (PEM), ES256 (PEM) and RS256
 /// from a JWKS file with a key ID. Algorithm confusion (an HS256 token whose secret is the
 /// public key) is refused.
 async fn identity_provider_keys_rs256_es256_jwks(app: &TestApp) {
     let idp = TestApp::spawn_with(app.backend, |c| {
-        c.jwt_public_keys = vec![fixture("rsa_public.pem"), fixture("ec_public.pem"), fixture("jwks.json")];
+        c.jwt_public_keys = ["rsa_public.pem", "ec_public.pem", "jwks.json"].map(|f| bound_key("acme", f)).to_vec();
     })
     .await;
     let org = idp.seed_org("acme").await;
@@ -347,7 +352,8 @@ async fn identity_provider_keys_rs256_es256_jwks(app: &TestApp) {
     .unwrap();
     assert_eq!(error_code(&idp.gql(Some(&confused), VIEWER, json!({})).await), "UNAUTHENTICATED");
     // The same with the server's HS256 secret present as well.
-    let both = TestApp::spawn_with(app.backend, |c| c.jwt_public_keys = vec![fixture("rsa_public.pem")]).await;
+    let both =
+        TestApp::spawn_with(app.backend, |c| c.jwt_public_keys = vec![bound_key("bravo", "rsa_public.pem")]).await;
     let org2 = both.seed_org("bravo").await;
     let claims2 = json!({"sub": member_uuid(&org2.rep), "org": org2.slug, "exp": now + 300});
     let confused2 = jsonwebtoken::encode(

@@ -20,6 +20,7 @@ mod integrations;
 mod isolation;
 mod kpi;
 mod logs;
+mod member_attacks;
 mod mystery;
 mod org;
 mod pipeline;
