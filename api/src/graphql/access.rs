@@ -9,7 +9,8 @@
 //! **Cost.** Every operation costs its computed complexity (each field 1, a connection its page
 //! size times its selection). Each principal (member or key) has a leaky bucket of
 //! `RATE_LIMIT_POINTS` that refills at `RATE_LIMIT_RESTORE_PER_SECOND`; an operation that does
-//! not fit is refused with RATE_LIMITED and the seconds to wait. Buckets live in each
+//! not fit is refused with RATE_LIMITED and the seconds to wait. All API keys of one admin
+//! share one bucket. Buckets live in each
 //! instance's memory: with N instances behind a balancer a principal can spend up to N times
 //! the budget (set the budget divided by N to keep the total).
 
@@ -352,9 +353,11 @@ fn error(code: &str, message: String, retry_after: Option<f64>) -> ServerError {
     err
 }
 
+/// Whose budget a request spends: a member's own, or one shared by every API key an admin
+/// created (more keys must not mean more budget). The admin's own requests keep theirs.
 fn bucket_of(p: &crate::auth::Principal) -> String {
     match &p.api_key {
-        Some(k) => format!("key:{}", k.id),
+        Some(_) => format!("keys-of:{}", p.member_id),
         None => format!("member:{}", p.member_id),
     }
 }

@@ -12,7 +12,34 @@ backend_tests!(
     expensive_fields_are_priced_and_capped_per_document,
     subscriptions_are_capped_per_connection_and_per_caller,
     answers_are_bounded_in_size,
+    api_keys_of_one_admin_share_one_budget,
 );
+
+async fn api_keys_of_one_admin_share_one_budget(default: &TestApp) {
+    let app = &TestApp::spawn_with(default.backend, |c| {
+        c.rate_limit_points = 1_000;
+        c.rate_limit_restore_per_second = 1;
+    })
+    .await;
+    let org = app.seed_org("acme").await;
+    let create = "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }";
+    let mut keys = Vec::new();
+    for name in ["first", "second", "third"] {
+        let data = app.ok(&org.admin_token, create, json!({"i": {"name": name, "scopes": ["org:read"]}})).await;
+        keys.push(data["createApiKey"]["secret"].as_str().unwrap().to_owned());
+    }
+    // About 600 of the 1,000 points: the first key may, the second must wait for the refill.
+    let big = "{ members(first: 150) { edges { node { id name } } } }";
+    let first = app.gql(Some(&keys[0]), big, json!({})).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let spent = requested_cost(&first);
+    assert!((501..=1000).contains(&spent), "the probe must cost more than half the budget: {spent}");
+    let second = app.gql(Some(&keys[1]), big, json!({})).await;
+    assert_eq!(error_code(&second), "RATE_LIMITED", "another key of the same admin shares the budget: {second}");
+    // The admin's own requests keep a budget of their own.
+    let own = app.gql(Some(&org.admin_token), big, json!({})).await;
+    assert!(own.get("errors").is_none(), "{own}");
+}
 
 async fn answers_are_bounded_in_size(default: &TestApp) {
     let app = TestApp::spawn_with(default.backend, |c| c.max_response_bytes = 4096).await;
