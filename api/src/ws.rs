@@ -354,7 +354,8 @@ pub async fn serve(
     // (for changes made outside the API) finds the principal no longer holds.
     let expiry = tokio::time::sleep_until(credential.expires_at());
     tokio::pin!(expiry);
-    let mut access_events = state.app.events.subscribe();
+    let mut membership = state.app.events.membership_changes();
+    let mut membership_seen = membership.borrow_and_update().epoch;
     let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
     periodic.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let socket_org = principal.org;
@@ -417,12 +418,10 @@ pub async fn serve(
                 let _ = sink.send(close(4403, "Forbidden: the token has expired")).await;
                 return;
             }
-            event = access_events.recv() => {
-                let concerned = match event {
-                    Ok(event) => event.changes_membership() && event.concerns(socket_org),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
-                };
+            Ok(()) = membership.changed() => {
+                let change = *membership.borrow_and_update();
+                let concerned = change.concerns(socket_org, membership_seen);
+                membership_seen = change.epoch;
                 if concerned && let Err(reason) = credential.check(&state).await {
                     let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
                     return;

@@ -174,14 +174,37 @@ impl Event {
 pub(crate) struct Local {
     sender: broadcast::Sender<Event>,
     epoch: Arc<AtomicU64>,
+    changes: Arc<tokio::sync::watch::Sender<MembershipChange>>,
     versions: DataVersions,
+}
+
+/// The latest event that [changed membership](Event::changes_membership), with the epoch it
+/// raised: what open WebSocket connections watch to check their principal again, without
+/// waking for every other event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MembershipChange {
+    /// The membership epoch after the change.
+    pub epoch: u64,
+    /// Its organization; `None` for [`Event::Resync`] (any organization).
+    pub org: Option<OrgId>,
+}
+
+impl MembershipChange {
+    /// Whether a watcher of `org` that last saw epoch `seen` must check again: the change is
+    /// its organization's (or any), or changes were skipped in between (a watch keeps only
+    /// the latest, so a skipped one may have been its organization's).
+    pub fn concerns(&self, org: OrgId, seen: u64) -> bool {
+        self.epoch > seen.saturating_add(1) || self.org.is_none_or(|o| o == org)
+    }
 }
 
 impl Local {
     /// Delivers to this process's subscribers (none is not an error).
     pub(crate) fn send(&self, event: Event) {
         if event.changes_membership() {
-            self.epoch.fetch_add(1, Ordering::SeqCst);
+            let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            let org = (!matches!(event, Event::Resync)).then(|| event.org());
+            self.changes.send_replace(MembershipChange { epoch, org });
         }
         match &event {
             Event::Resync => self.versions.bump_all(),
@@ -260,7 +283,12 @@ impl EventBus {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
         EventBus {
-            local: Local { sender, epoch: Arc::new(AtomicU64::new(0)), versions: DataVersions::default() },
+            local: Local {
+                sender,
+                epoch: Arc::new(AtomicU64::new(0)),
+                changes: Arc::new(tokio::sync::watch::Sender::new(MembershipChange::default())),
+                versions: DataVersions::default(),
+            },
             remote: None,
         }
     }
@@ -303,6 +331,12 @@ impl EventBus {
         self.local.epoch.load(Ordering::SeqCst)
     }
 
+    /// A receiver of the latest membership change (see [`MembershipChange`]): it wakes only for
+    /// events that change membership, not for scores and deals.
+    pub fn membership_changes(&self) -> tokio::sync::watch::Receiver<MembershipChange> {
+        self.local.changes.subscribe()
+    }
+
     /// The organizations' data versions, moved by every event (see [`DataVersions`]).
     pub fn data_versions(&self) -> &DataVersions {
         &self.local.versions
@@ -312,6 +346,27 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn membership_changes_wake_watchers_of_their_organization_only() {
+        let bus = EventBus::new();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut rx = bus.membership_changes();
+        let seen = rx.borrow_and_update().epoch;
+        bus.publish(Event::DealChanged { org: a, deal: Uuid::nil(), team: None });
+        assert!(!rx.has_changed().unwrap(), "a deal does not change membership");
+        bus.publish(Event::MembersChanged { org: b });
+        let change = *rx.borrow_and_update();
+        assert!(!change.concerns(OrgId(a), seen), "another organization's change");
+        assert!(change.concerns(OrgId(b), seen));
+        bus.publish(Event::AccessChanged { org: b });
+        bus.publish(Event::MembersChanged { org: b });
+        let later = *rx.borrow_and_update();
+        assert!(later.concerns(OrgId(a), change.epoch), "a skipped change may have been anyone's");
+        bus.publish(Event::Resync);
+        let resync = *rx.borrow_and_update();
+        assert!(resync.concerns(OrgId(a), later.epoch) && resync.org.is_none());
+    }
 
     #[test]
     fn events_serialize_tagged_by_type() {
