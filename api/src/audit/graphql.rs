@@ -100,6 +100,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Changes to configuration, money, members and credentials, newest first. Admins only.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

@@ -165,6 +165,13 @@ pub const DEFAULT_PAGE: usize = 50;
 /// Largest page size.
 pub const MAX_PAGE: usize = 200;
 
+/// Complexity of a connection field: its page size (`first` or `last`, default 50, at most
+/// 200) times what is selected per item, so a page costs what it loads.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize;
+    1 + page * child_complexity
+}
+
 /// The Relay arguments of a connection field.
 #[derive(Debug, Default, Clone)]
 pub struct PageArgs {

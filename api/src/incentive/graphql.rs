@@ -1129,6 +1129,7 @@ impl IncentiveQuery {
 
     /// Payout statements: a rep's own, a manager's team members', everyone's for admins and
     /// viewers. Current versions only unless asked.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn statements(
         &self,
         ctx: &Context<'_>,

@@ -282,12 +282,6 @@ pub struct MemberFilterInput {
     search: Option<String>,
 }
 
-/// Complexity of a connection field: its page size times what is selected per item.
-fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.or(last).unwrap_or(crate::graphql::relay::DEFAULT_PAGE as i32).clamp(1, 200) as usize;
-    1 + page * child_complexity
-}
-
 fn check_search(search: &Option<String>) -> AppResult<()> {
     match search {
         Some(s) if s.chars().count() > 200 => Err(AppError::bad_input("'search' must be at most 200 characters")),
@@ -309,7 +303,7 @@ impl OrgQuery {
     }
 
     /// Teams of the organization, by name.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,
@@ -346,7 +340,7 @@ impl OrgQuery {
     }
 
     /// Members of the organization, by name.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

@@ -942,6 +942,7 @@ impl PipelineQuery {
     }
 
     /// Deals, most recently changed first. Reps see their own; managers their teams'; admins and viewers all.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn deals(
         &self,
         ctx: &Context<'_>,

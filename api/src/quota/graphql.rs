@@ -389,6 +389,7 @@ pub struct QuotaQuery;
 #[Object]
 impl QuotaQuery {
     /// Quotas the viewer may read, newest period first.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn quotas(
         &self,
         ctx: &Context<'_>,

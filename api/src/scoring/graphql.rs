@@ -959,6 +959,7 @@ pub struct ScoringQuery;
 #[Object]
 impl ScoringQuery {
     /// Activity types, by name.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn activity_types(
         &self,
         ctx: &Context<'_>,
@@ -980,6 +981,7 @@ impl ScoringQuery {
 
     /// Logged activities, newest first. Reps see their own, managers their teams', admins and viewers all
     /// (the rule `node` and `scoreChanged` follow too); a `memberId` outside it is FORBIDDEN.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -1055,6 +1057,7 @@ impl ScoringQuery {
     }
 
     /// Campaigns, newest start first.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn campaigns(
         &self,
         ctx: &Context<'_>,

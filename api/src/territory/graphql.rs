@@ -346,6 +346,7 @@ pub struct TerritoryQuery;
 #[Object]
 impl TerritoryQuery {
     /// Territories by name.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
     async fn territories(
         &self,
         ctx: &Context<'_>,

@@ -187,6 +187,7 @@ impl WebhookQuery {
     }
 
     /// Deliveries, newest first (admins).
+    #[graphql(complexity = "crate::graphql::relay::page_cost(first, None, child_complexity)")]
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,

@@ -13,7 +13,30 @@ backend_tests!(
     subscriptions_are_capped_per_connection_and_per_caller,
     answers_are_bounded_in_size,
     api_keys_of_one_admin_share_one_budget,
+    every_connection_costs_its_page,
 );
+
+/// Each connection a front end pages through costs its page size times its selection.
+async fn every_connection_costs_its_page(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let connections = [
+        "deals(first: 200) { edges { node { id name owner { name } } } }",
+        "activities(first: 200) { edges { node { id } } }",
+        "activityTypes(first: 200) { edges { node { id name } } }",
+        "campaigns(first: 200) { edges { node { id } } }",
+        "quotas(first: 200) { edges { node { id } } }",
+        "territories(first: 200) { edges { node { id } } }",
+        "statements(first: 200) { edges { node { id } } }",
+        "auditLog(first: 200) { edges { node { id } } }",
+        "members(first: 200) { edges { node { id } } }",
+        "teams(first: 200) { edges { node { id } } }",
+    ];
+    for connection in connections {
+        let body = app.gql(Some(&org.admin_token), &format!("{{ {connection} }}"), json!({})).await;
+        assert!(body.get("errors").is_none(), "{connection}: {body}");
+        assert!(requested_cost(&body) >= 200, "{connection} costs {}", requested_cost(&body));
+    }
+}
 
 async fn api_keys_of_one_admin_share_one_budget(default: &TestApp) {
     let app = &TestApp::spawn_with(default.backend, |c| {
