@@ -302,25 +302,33 @@ pub async fn serve(
                 let limits = limits.clone();
                 async move {
                     let starts = starts_operation(protocol, &bytes);
-                    if let Some(start) = &starts
-                        && let Some(refusal) = limits.refuse(&active_ids)
-                    {
-                        let _ = commands.send(SharedCommand::Refuse(start.clone(), refusal));
-                        return Inbound::Diverted;
+                    if let Some(start) = &starts {
+                        if let Some(refusal) = limits.refuse(&active_ids) {
+                            let _ = commands.send(SharedCommand::Refuse(start.clone(), "RATE_LIMITED", refusal));
+                            return Inbound::Diverted;
+                        }
+                        // Every operation runs as the principal of `connection_init`: check that
+                        // it still holds (token not expired, member active with the same role,
+                        // key not revoked) before letting the operation start.
+                        match credential.check(&state).await {
+                            Check::Holds => {}
+                            Check::Refused(reason) => {
+                                if let Ok(mut slot) = close_with.lock() {
+                                    *slot = Some((4403, format!("Forbidden: {reason}")));
+                                }
+                                return Inbound::Close;
+                            }
+                            Check::Unknown => {
+                                let message = "your credential could not be checked just now; try again".to_owned();
+                                let _ = commands.send(SharedCommand::Refuse(start.clone(), "INTERNAL", message));
+                                return Inbound::Diverted;
+                            }
+                        }
                     }
-                    let mut verdict = match active_ids.lock() {
+                    let verdict = match active_ids.lock() {
                         Ok(mut active) => after_init(protocol, &bytes, &mut active),
                         Err(_) => Some((1011, "Internal error".to_owned())),
                     };
-                    // Every operation runs as the principal of `connection_init`: check that it
-                    // still holds (token not expired, member active with the same role, key not
-                    // revoked) before letting the operation start.
-                    if verdict.is_none()
-                        && starts.is_some()
-                        && let Err(reason) = credential.check(&state).await
-                    {
-                        verdict = Some((4403, format!("Forbidden: {reason}")));
-                    }
                     if let Some(verdict) = verdict {
                         if let Ok(mut slot) = close_with.lock() {
                             *slot = Some(verdict);
@@ -399,8 +407,8 @@ pub async fn serve(
                         }
                     }
                     (SharedCommand::Start(..), None) => {}
-                    (SharedCommand::Refuse(id, message), _) => {
-                        let error = json!([{"message": message, "extensions": {"code": "RATE_LIMITED"}}]);
+                    (SharedCommand::Refuse(id, code, message), _) => {
+                        let error = json!([{"message": message, "extensions": {"code": code}}]);
                         let frame = match protocol {
                             WebSocketProtocols::GraphQLWS => json!({"id": id, "type": "error", "payload": error}),
                             WebSocketProtocols::SubscriptionsTransportWS => {
@@ -422,14 +430,16 @@ pub async fn serve(
                 let change = *membership.borrow_and_update();
                 let concerned = change.concerns(socket_org, membership_seen);
                 membership_seen = change.epoch;
-                if concerned && let Err(reason) = credential.check(&state).await {
+                // A check that cannot be made (the database is away) keeps the socket: the
+                // periodic check tries again.
+                if concerned && let Check::Refused(reason) = credential.check(&state).await {
                     let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
                     return;
                 }
                 continue;
             }
             _ = periodic.tick() => {
-                if let Err(reason) = credential.check(&state).await {
+                if let Check::Refused(reason) = credential.check(&state).await {
                     let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
                     return;
                 }
@@ -475,20 +485,33 @@ impl Credential {
         self.expires_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400))
     }
 
-    /// `Err` with the reason when the credential no longer authenticates the same principal,
-    /// checked against the same member and key state as an HTTP request.
-    async fn check(&self, state: &HttpState) -> Result<(), String> {
+    /// Whether the credential still authenticates the same principal, checked against the
+    /// same member and key state as an HTTP request.
+    async fn check(&self, state: &HttpState) -> Check {
         if self.expires_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
-            return Err("the token has expired".into());
+            return Check::Refused("the token has expired".into());
         }
         let app = &state.app;
         match authenticate(&app.db, &app.jwt, &app.members, Some(&self.token)).await {
-            Ok(Auth::Member(now)) => same_principal(&self.principal, &now),
-            Ok(Auth::Invalid(reason)) => Err(reason),
-            Ok(Auth::Anonymous) => Err("no credential".into()),
-            Err(_) => Err("the credential could not be checked".into()),
+            Ok(Auth::Member(now)) => match same_principal(&self.principal, &now) {
+                Ok(()) => Check::Holds,
+                Err(reason) => Check::Refused(reason),
+            },
+            Ok(Auth::Invalid(reason)) => Check::Refused(reason),
+            Ok(Auth::Anonymous) => Check::Refused("no credential".into()),
+            Err(_) => Check::Unknown,
         }
     }
+}
+
+/// The outcome of checking a socket's credential again.
+enum Check {
+    /// It authenticates the principal the socket was opened as.
+    Holds,
+    /// It does not (any more): the socket closes with the reason.
+    Refused(String),
+    /// It could not be checked (the database did not answer): nothing is decided.
+    Unknown,
 }
 
 /// `Ok` when `now` is the principal the socket was opened as: same member or key, organization,
@@ -537,8 +560,8 @@ enum SharedCommand {
     Start(String, Box<async_graphql::Request>),
     /// The client completed subscription `id`.
     Stop(String),
-    /// Subscription `id` is refused before it starts: answer with this message.
-    Refuse(String, String),
+    /// Subscription `id` is refused before it starts: answer with this code and message.
+    Refuse(String, &'static str, String),
 }
 
 /// Live subscriptions per principal on this instance, over all its connections: each open

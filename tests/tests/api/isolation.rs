@@ -1612,6 +1612,15 @@ impl Run<'_> {
         let org = self.world.principals[self.sockets[socket].principal].org;
         for m in msgs {
             match m["type"].as_str() {
+                // A member whose team or role an admin changes gets their socket closed so the
+                // client reconnects as who they are now; any other close is a failure.
+                Some("closed")
+                    if context.contains("updateMember")
+                        && m["code"] == 4403
+                        && m["reason"].as_str().is_some_and(|r| r.ends_with("changed; reconnect")) =>
+                {
+                    self.sockets[socket].open = false;
+                }
                 Some("closed") => self.checker.fail(format!("{context}: a WebSocket closed: {m}")),
                 Some("next") | Some("error") => {
                     self.figures.messages += 1;
