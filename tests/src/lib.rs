@@ -338,6 +338,19 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A `graphql-transport-ws` connection initialised with `token` and acknowledged.
+    pub async fn ws_as(&self, token: &str) -> Ws {
+        let mut ws = self.ws("graphql-transport-ws").await;
+        ws.send(
+            serde_json::json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
+        )
+        .await;
+        assert_eq!(ws.next_json().await["type"], "connection_ack");
+        ws
+    }
+}
+
 /// A WebSocket client.
 pub struct Ws {
     stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,

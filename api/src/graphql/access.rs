@@ -100,12 +100,23 @@ pub const MAX_EXPENSIVE_FIELDS: usize = 5;
 /// more database connections than this, however many aliases it has.
 pub const ROOT_FIELDS_IN_FLIGHT: usize = 4;
 
-/// The root fields priced at [`EXPENSIVE_FIELD_COST`] and capped at [`MAX_EXPENSIVE_FIELDS`].
+/// The query root fields priced at [`EXPENSIVE_FIELD_COST`] (each resolver says so in its
+/// complexity) and capped at [`MAX_EXPENSIVE_FIELDS`].
+pub const EXPENSIVE_FIELDS: [&str; 5] =
+    ["forecast", "forecastAccuracy", "simulatePayout", "scoreboard", "territoryCoverage"];
+
+/// Whether a root field is one of [`EXPENSIVE_FIELDS`].
 pub fn is_expensive(operation: OperationType, field: &str) -> bool {
-    matches!(
-        (operation, field),
-        (OperationType::Query, "forecast" | "forecastAccuracy" | "simulatePayout" | "scoreboard" | "territoryCoverage")
-    )
+    operation == OperationType::Query && EXPENSIVE_FIELDS.contains(&field)
+}
+
+/// The QUERY_TOO_COMPLEX error for an expensive field past [`MAX_EXPENSIVE_FIELDS`].
+pub fn too_many_expensive(pos: async_graphql::Pos) -> ServerError {
+    let message = format!(
+        "at most {MAX_EXPENSIVE_FIELDS} of {} per operation; send the rest in another request",
+        EXPENSIVE_FIELDS.join(", ")
+    );
+    error("QUERY_TOO_COMPLEX", message, None, Some(pos))
 }
 
 /// Per-operation bounds on work, put in the execution's data by [`Access`] and honoured by the
@@ -234,12 +245,8 @@ pub fn scope_refusal(
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
     };
-    let mut err = ServerError::new(
-        format!("this API key's scopes ({}) do not open the {what} field '{field}'", scopes.join(", ")),
-        pos,
-    );
-    err.extensions.get_or_insert_with(Default::default).set("code", "FORBIDDEN");
-    err
+    let message = format!("this API key's scopes ({}) do not open the {what} field '{field}'", scopes.join(", "));
+    error("FORBIDDEN", message, None, pos)
 }
 
 /// The first root field of the document an API key with `scopes` may not use, if any. A
@@ -343,8 +350,8 @@ struct AccessExtension {
     cost: Mutex<Option<(usize, Throttle)>>,
 }
 
-fn error(code: &str, message: String, retry_after: Option<f64>) -> ServerError {
-    let mut err = ServerError::new(message, None);
+fn error(code: &str, message: String, retry_after: Option<f64>, pos: Option<async_graphql::Pos>) -> ServerError {
+    let mut err = ServerError::new(message, pos);
     let ext = err.extensions.get_or_insert_with(Default::default);
     ext.set("code", code);
     if let Some(wait) = retry_after {
@@ -381,7 +388,7 @@ fn rate_limited(cost: u32, wait: Option<f64>, throttle: Throttle) -> ServerError
             throttle.maximum
         ),
     };
-    error("RATE_LIMITED", message, wait)
+    error("RATE_LIMITED", message, wait, None)
 }
 
 /// The `extensions.cost` of a response: what the operation cost and the budget left.
@@ -468,7 +475,7 @@ impl Extension for AccessExtension {
                 "the answer would be more than {} bytes of JSON; ask for less (smaller pages, fewer fields or aliases)",
                 self.max_response_bytes
             );
-            return Response::from_errors(vec![error("QUERY_TOO_COMPLEX", message, None)]);
+            return Response::from_errors(vec![error("QUERY_TOO_COMPLEX", message, None, None)]);
         }
         response
     }

@@ -82,16 +82,7 @@ impl<T: ObjectType> ContainerType for Scoped<T> {
         };
         let field = ctx.item.node.name.node.as_str();
         if super::access::is_expensive(self.operation, field) && !budget.admit_expensive() {
-            let mut err = ServerError::new(
-                format!(
-                    "at most {} of forecast, forecastAccuracy, simulatePayout, scoreboard and territoryCoverage \
-                     per operation; send the rest in another request",
-                    super::access::MAX_EXPENSIVE_FIELDS
-                ),
-                Some(ctx.item.pos),
-            );
-            err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
-            return Err(ctx.set_error_path(err));
+            return Err(ctx.set_error_path(super::access::too_many_expensive(ctx.item.pos)));
         }
         let _place = budget.place().await;
         self.inner.resolve_field(ctx).await

@@ -129,13 +129,6 @@ async fn expensive_fields_are_priced_and_capped_per_document(app: &TestApp) {
     assert_eq!(viewer["data"]["viewer"]["role"], "REP", "{viewer}");
 }
 
-async fn init(app: &TestApp, token: &str) -> Ws {
-    let mut ws = app.ws("graphql-transport-ws").await;
-    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
-    assert_eq!(ws.next_json().await["type"], "connection_ack");
-    ws
-}
-
 const SUB: &str = "subscription { organizationChanged { name } }";
 
 /// Subscribes `id` and returns the error code if the server refuses it within half a second.
@@ -160,25 +153,25 @@ async fn subscriptions_are_capped_per_connection_and_per_caller(default: &TestAp
     })
     .await;
     let org = app.seed_org("acme").await;
-    let mut a = init(&app, &org.rep_token).await;
+    let mut a = app.ws_as(&org.rep_token).await;
     for id in ["1", "2", "3"] {
         assert_eq!(subscribe(&mut a, id).await, None, "subscription {id} on the first connection");
     }
     assert_eq!(subscribe(&mut a, "4").await.as_deref(), Some("RATE_LIMITED"), "a fourth on one connection");
-    let mut b = init(&app, &org.rep_token).await;
+    let mut b = app.ws_as(&org.rep_token).await;
     for id in ["1", "2"] {
         assert_eq!(subscribe(&mut b, id).await, None, "subscription {id} on the second connection");
     }
     assert_eq!(subscribe(&mut b, "3").await.as_deref(), Some("RATE_LIMITED"), "a sixth for the same caller");
     // Another caller is not affected.
-    let mut c = init(&app, &org.inbound_rep_token).await;
+    let mut c = app.ws_as(&org.inbound_rep_token).await;
     assert_eq!(subscribe(&mut c, "1").await, None);
     // Completing one frees a place.
     a.send(json!({"id": "1", "type": "complete"})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(subscribe(&mut b, "3").await, None, "a place was freed");
     // Closing a connection frees its places.
-    let mut d = init(&app, &org.rep_token).await;
+    let mut d = app.ws_as(&org.rep_token).await;
     assert_eq!(subscribe(&mut d, "1").await.as_deref(), Some("RATE_LIMITED"), "five run already");
     drop(a);
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -97,17 +97,10 @@ async fn nested_fragments_do_not_widen_an_api_key(app: &TestApp) {
     assert_eq!(body["data"]["forecast"]["__typename"], "Forecast", "{body}");
 }
 
-async fn init(app: &TestApp, token: &str) -> Ws {
-    let mut ws = app.ws("graphql-transport-ws").await;
-    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
-    assert_eq!(ws.next_json().await["type"], "connection_ack");
-    ws
-}
-
 async fn a_key_subscribes_only_where_its_scopes_open(app: &TestApp) {
     let org = app.seed_org("acme").await;
     let forecasts = key(app, &org, &["forecasts:read"]).await;
-    let mut ws = init(app, &forecasts).await;
+    let mut ws = app.ws_as(&forecasts).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { scoreChanged { points } }"}}))
         .await;
     let msg = ws.next_json().await;
@@ -145,7 +138,7 @@ async fn a_socket_closes_when_its_token_expires(app: &TestApp) {
     let org = app.seed_org("acme").await;
     let member = uuid_of(&org.rep);
     let short = app.state.jwt.issue(member, org.id.0, chrono::Duration::seconds(2)).expect("token");
-    let mut ws = init(app, &short).await;
+    let mut ws = app.ws_as(&short).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": ORG_CHANGED}})).await;
     let (code, reason) = closed(&mut ws, Duration::from_secs(6)).await;
     assert_eq!(code, 4403, "{reason}");
@@ -154,7 +147,7 @@ async fn a_socket_closes_when_its_token_expires(app: &TestApp) {
 
 async fn a_socket_closes_when_its_member_is_deactivated(app: &TestApp) {
     let org = app.seed_org("acme").await;
-    let mut ws = init(app, &org.rep_token).await;
+    let mut ws = app.ws_as(&org.rep_token).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": ORG_CHANGED}})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.ok(
@@ -181,7 +174,7 @@ async fn set_role(app: &TestApp, org: &Org, member: &str, role: &str) {
 async fn a_socket_closes_when_its_admin_is_demoted(app: &TestApp) {
     let org = app.seed_org("acme").await;
     set_role(app, &org, &org.manager, "ADMIN").await;
-    let mut ws = init(app, &org.manager_token).await;
+    let mut ws = app.ws_as(&org.manager_token).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": ORG_CHANGED}})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     set_role(app, &org, &org.manager, "REP").await;
@@ -201,7 +194,7 @@ async fn a_socket_closes_when_its_key_is_revoked(app: &TestApp) {
         .await;
     let secret = data["createApiKey"]["secret"].as_str().unwrap().to_owned();
     let id = data["createApiKey"]["apiKey"]["id"].clone();
-    let mut ws = init(app, &secret).await;
+    let mut ws = app.ws_as(&secret).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": ORG_CHANGED}})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.ok(
@@ -219,7 +212,7 @@ async fn a_socket_closes_when_its_key_is_revoked(app: &TestApp) {
 /// `MEMBER_CACHE_SECONDS`, 1 s here).
 async fn each_operation_on_a_socket_checks_the_principal_again(app: &TestApp) {
     let org = app.seed_org("acme").await;
-    let mut ws = init(app, &org.rep_token).await;
+    let mut ws = app.ws_as(&org.rep_token).await;
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": ORG_CHANGED}})).await;
     assert!(ws.next_within(Duration::from_millis(300)).await.is_none());
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
