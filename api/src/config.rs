@@ -1,5 +1,5 @@
 //! One `Config` from environment variables (or the matching flags), with defaults
-//! that run out of the box. Every variable is documented in the README.
+//! that run out of the box. Every variable is documented in docs/configuration.md.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! same run (`{ __typename }` on the same server, pgbench on the same PostgreSQL).
 //!
 //! `cargo build --release -p scorebord -p scorebord-tests --bins && target/release/bench`
-//! runs every scenario; `target/release/bench read` runs one. See the README, "Performance".
+//! runs every scenario; `target/release/bench read` runs one. See docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod live;
