@@ -11,6 +11,7 @@ mod cost;
 mod crash;
 mod credentials;
 mod demo;
+mod docs_examples;
 mod health;
 mod hostile;
 mod import;

@@ -59,7 +59,7 @@ fn install_dependencies(dir: &Path) {
 
 /// Runs `node <script>` in tests/clients with `env`; returns its output after checking that
 /// it exited 0 and that its last line reports every check passed.
-async fn node(script: &'static str, env: Vec<(&'static str, String)>) -> String {
+pub(crate) async fn node(script: &'static str, env: Vec<(&'static str, String)>) -> String {
     let started = Instant::now();
     let ran = tokio::task::spawn_blocking(move || {
         require_tool("node", NEEDS_NODE);
