@@ -11,6 +11,10 @@
 //! - **Rules** (activity types, campaigns, webhooks) move it through `RulesChanged`, which every
 //!   mutation of those publishes after its commit and before it answers.
 //!
+//! - **Self-logged quantities** per (member, activity type, local day), which the self-logging
+//!   ceilings check: read at most once per TTL and counted up as this instance accepts an
+//!   activity, before its batch commits (see [`SelfLogged`]).
+//!
 //! What is not found here is read from the database as before: a member or activity type
 //! created on another instance a moment ago, an activity older than the campaigns kept. With
 //! `MEMBER_CACHE_SECONDS=0` nothing is kept and every batch reads everything itself.
@@ -19,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{activity_type, member, webhook};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
@@ -35,6 +39,8 @@ use crate::org::model::OrgId;
 const ORGANIZATIONS: usize = 10_000;
 /// Member rows kept at most.
 const MEMBERS: usize = 100_000;
+/// Self-logged day quantities kept at most (expired ones are dropped first when it is full).
+const SELF_LOGGED: usize = 400_000;
 /// Campaigns are kept from this many days before the open window: an activity's local date
 /// lies within the window, and a local day starts at most 14 hours before its UTC date.
 const CAMPAIGN_MARGIN_DAYS: i64 = 2;
@@ -57,7 +63,73 @@ pub struct OrgRules {
 pub struct LogCache {
     rules: EpochCache<OrgId, Arc<OrgRules>>,
     members: EpochCache<Uuid, member::Model>,
+    self_logged: Arc<SelfLogged>,
     ttl: Duration,
+}
+
+/// One member's self-logged quantity of one activity type on one local day.
+pub type SelfKey = (Uuid, Uuid, NaiveDate);
+
+/// What members logged for themselves per [`SelfKey`], as this instance knows it: the stored
+/// sum read from the database, plus every quantity this instance accepted since. A quantity is
+/// counted when logging accepts it, before its batch commits, so the next batch sees it even
+/// while the first still writes; a batch that rolls back leaves the figure too high until the
+/// entry expires (`MEMBER_CACHE_SECONDS`), which errs on the refusing side. Voids and other
+/// instances' logging are seen when the entry is read again, at most a TTL later, so like the
+/// cost budgets the ceiling is kept per instance.
+#[derive(Debug)]
+pub struct SelfLogged {
+    entries: std::sync::Mutex<HashMap<(OrgId, SelfKey), (i64, Instant)>>,
+    ttl: Duration,
+}
+
+impl SelfLogged {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(OrgId, SelfKey), (i64, Instant)>> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The kept quantities of `keys`, and the keys to read from the database.
+    pub fn get(&self, org: OrgId, keys: &[SelfKey]) -> (Vec<(SelfKey, i64)>, Vec<SelfKey>) {
+        let now = Instant::now();
+        let entries = self.lock();
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            match entries.get(&(org, *key)) {
+                Some((quantity, read)) if now.duration_since(*read) < self.ttl => found.push((*key, *quantity)),
+                _ => missing.push(*key),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keeps a stored sum read from the database, unless a fresh figure is kept already (it
+    /// holds this instance's accepted quantities the read may not see yet); returns the figure
+    /// kept.
+    pub fn put(&self, org: OrgId, key: SelfKey, stored: i64) -> i64 {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if let Some((quantity, read)) = entries.get(&(org, key))
+            && now.duration_since(*read) < self.ttl
+        {
+            return *quantity;
+        }
+        if entries.len() >= SELF_LOGGED {
+            entries.retain(|_, (_, read)| now.duration_since(*read) < self.ttl);
+            if entries.len() >= SELF_LOGGED {
+                entries.clear();
+            }
+        }
+        entries.insert((org, key), (stored, now));
+        stored
+    }
+
+    /// Counts a quantity logging accepted (kept entries only).
+    pub fn add(&self, org: OrgId, key: SelfKey, quantity: i64) {
+        if let Some((kept, _)) = self.lock().get_mut(&(org, key)) {
+            *kept += quantity;
+        }
+    }
 }
 
 impl LogCache {
@@ -66,6 +138,7 @@ impl LogCache {
         LogCache {
             rules: EpochCache::new(events.clone(), ttl, ORGANIZATIONS),
             members: EpochCache::new(events, ttl, MEMBERS),
+            self_logged: Arc::new(SelfLogged { entries: std::sync::Mutex::new(HashMap::new()), ttl }),
             ttl,
         }
     }
@@ -107,6 +180,11 @@ impl LogCache {
             }
         }
         (found, missing)
+    }
+
+    /// The self-logged quantities this instance keeps; `None` when caching is off.
+    pub fn self_logged(&self) -> Option<Arc<SelfLogged>> {
+        (!self.ttl.is_zero()).then(|| self.self_logged.clone())
     }
 
     /// The epoch to store with member rows read next: read it before reading them.
@@ -188,6 +266,28 @@ mod tests {
         bus.publish(Event::RulesChanged { org: org.0 });
         cache.put_members(&[member(org.0, 10)], epoch);
         assert_eq!(cache.members(org, &[Uuid::from_u128(10)]).1.len(), 1);
+    }
+
+    #[test]
+    fn self_logged_quantities_count_up_and_expire() {
+        let cache = LogCache::new(EventBus::new(), Duration::from_millis(200));
+        let kept = cache.self_logged().expect("kept with a TTL");
+        let org = OrgId(Uuid::from_u128(1));
+        let other = OrgId(Uuid::from_u128(2));
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).expect("date");
+        let key = (Uuid::from_u128(10), Uuid::from_u128(20), day);
+        assert_eq!(kept.get(org, &[key]), (vec![], vec![key]));
+        kept.add(org, key, 5);
+        assert_eq!(kept.get(org, &[key]).1, vec![key], "nothing is counted before a read");
+        assert_eq!(kept.put(org, key, 7), 7);
+        kept.add(org, key, 3);
+        assert_eq!(kept.get(org, &[key]), (vec![(key, 10)], vec![]));
+        assert_eq!(kept.put(org, key, 7), 10, "a later read that may miss accepted quantities does not lower it");
+        assert_eq!(kept.get(other, &[key]).1, vec![key], "another organization's figure is its own");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(kept.get(org, &[key]).1, vec![key], "expired");
+        assert_eq!(kept.put(org, key, 4), 4, "an expired figure is replaced by the read");
+        assert!(LogCache::new(EventBus::new(), Duration::ZERO).self_logged().is_none());
     }
 
     #[test]

@@ -1561,6 +1561,7 @@ impl ScoringMutation {
         let events = outcomes.iter().filter(|o| !o.replayed).map(|o| activity_event(&o.activity)).collect();
         memo.queue_webhooks(p.org, &tx, events).await?;
         tx.commit().await.map_err(AppError::from)?;
+        memo.count_self_logged(p.org);
         // One re-read of the changed members' totals, however many activities each.
         let mut changed: Vec<Uuid> = outcomes.iter().filter(|o| !o.replayed).map(|o| o.activity.member_id).collect();
         changed.sort_unstable();
@@ -1620,6 +1621,11 @@ impl ScoringMutation {
         let (row, changed) = store::void_activity(p.org, &tx, id, p.member_id, reason).await?;
         tx.commit().await.map_err(AppError::from)?;
         if changed {
+            // The voided quantity no longer counts against the member's self-logging ceiling.
+            if let (Some(kept), "SELF") = (state.logging.self_logged(), row.source.as_str()) {
+                let key = (row.member_id, row.activity_type_id, row.local_date);
+                kept.add(p.org, key, -i64::from(row.quantity.unwrap_or(0)));
+            }
             let outcome = scores::LogOutcome { activity: row.clone(), replayed: false, team_id: owner.team_id };
             publish(state, p.org, &outcome, -row.points_cents).await;
         }

@@ -283,7 +283,15 @@ impl Writer {
         let AtOnce { s, rows, results } = prepared;
         let org = s.org;
         let stored = match store::insert_activities_at_once(org, &self.db, &rows).await {
-            Ok(stored) => stored,
+            Ok(stored) => {
+                if let Some(kept) = self.cache.self_logged() {
+                    for row in rows.iter().filter(|r| r.source == "SELF" && stored.contains(&r.id)) {
+                        let quantity = i64::from(row.quantity.unwrap_or(0));
+                        kept.add(org, (row.member_id, row.activity_type_id, row.local_date), quantity);
+                    }
+                }
+                stored
+            }
             Err(e) => {
                 let rolled = Rolled::of(e);
                 rolled.log();
@@ -386,6 +394,9 @@ impl Writer {
             members.sort_unstable();
             members.dedup();
             changed.push((*org, members));
+            // Before the next batch may run: it must see these quantities against the ceilings
+            // (should the commit fail, the figures stay too high for a TTL: refusing, not lax).
+            memo.count_self_logged(*org);
         }
         // The next batch's statements may now run; a row this one changed makes them wait for
         // this commit, and day totals are upserted in one order, so no two batches deadlock.

@@ -562,6 +562,11 @@ pub struct LogMemo {
     self_quantities: HashMap<(Uuid, Uuid, NaiveDate), i64>,
     /// The keys of `self_quantities` read from the database (absent there: none logged yet).
     self_read: HashSet<(Uuid, Uuid, NaiveDate)>,
+    /// This instance's self-logged quantities, if the batch was given the cache.
+    self_logged: Option<std::sync::Arc<super::cache::SelfLogged>>,
+    /// The batch's own self-logged quantities, counted into `self_logged` by
+    /// [`LogMemo::count_self_logged`] once the batch is written.
+    self_added: HashMap<(Uuid, Uuid, NaiveDate), i64>,
 }
 
 impl LogMemo {
@@ -633,7 +638,8 @@ impl LogMemo {
             Some(cache) => cache.rules(org, s.open_window_days, db).await?,
             None => None,
         };
-        Ok(LogMemo { members, keys, rules, pending: Some(Vec::new()), ..LogMemo::default() })
+        let self_logged = cache.and_then(super::cache::LogCache::self_logged);
+        Ok(LogMemo { members, keys, rules, self_logged, pending: Some(Vec::new()), ..LogMemo::default() })
     }
 
     /// Reads the campaigns running at any of `times` (the batch's activity times) in one query
@@ -658,7 +664,8 @@ impl LogMemo {
 
     /// Reads, in one query, what the members of the batch's self-logged requests — `(member,
     /// activity type, time)` — already logged for themselves on those local days, so the
-    /// per-day ceiling needs no query per activity.
+    /// per-day ceiling needs no query per activity. Figures this instance keeps are not read
+    /// again (see [`super::cache::SelfLogged`]).
     pub async fn read_self_quantities(
         &mut self,
         s: &OrgSettings,
@@ -674,12 +681,38 @@ impl LogMemo {
         if keys.is_empty() {
             return Ok(());
         }
-        let stored = store::self_logged_quantities(s.org, db, &keys).await?;
-        for key in keys {
-            *self.self_quantities.entry(key).or_default() += stored.get(&key).copied().unwrap_or(0);
+        let (found, missing) = match &self.self_logged {
+            Some(kept) => kept.get(s.org, &keys),
+            None => (Vec::new(), keys),
+        };
+        let mut figures = found;
+        if !missing.is_empty() {
+            let stored = store::self_logged_quantities(s.org, db, &missing).await?;
+            for key in missing {
+                let stored = stored.get(&key).copied().unwrap_or(0);
+                let figure = match &self.self_logged {
+                    Some(kept) => kept.put(s.org, key, stored),
+                    None => stored,
+                };
+                figures.push((key, figure));
+            }
+        }
+        for (key, figure) in figures {
+            *self.self_quantities.entry(key).or_default() += figure;
             self.self_read.insert(key);
         }
         Ok(())
+    }
+
+    /// Counts the batch's self-logged quantities into this instance's figures: call it once
+    /// the batch's activities are written (or about to commit), so the next batch sees them.
+    pub fn count_self_logged(&mut self, org: OrgId) {
+        let added = std::mem::take(&mut self.self_added);
+        if let Some(kept) = &self.self_logged {
+            for (key, quantity) in added {
+                kept.add(org, key, quantity);
+            }
+        }
     }
 
     /// Queues the `activity.logged` webhook deliveries of the batch's new activities, with
@@ -895,7 +928,9 @@ pub async fn log_activity(
         idempotency_key: key,
     };
     if let (Some(q), "SELF") = (quantity, row.source) {
-        *memo.self_quantities.entry((row.member_id, row.activity_type_id, row.local_date)).or_default() += i64::from(q);
+        let key = (row.member_id, row.activity_type_id, row.local_date);
+        *memo.self_quantities.entry(key).or_default() += i64::from(q);
+        *memo.self_added.entry(key).or_default() += i64::from(q);
     }
     let activity = match memo.pending.as_mut() {
         Some(pending) => {

@@ -163,6 +163,16 @@ async fn self_logged_quantities_have_ceilings_per_activity_and_day(app: &TestApp
     assert_eq!(codes(&r["logActivity"]), vec!["LIMIT_EXCEEDED"], "{r}");
     assert!(r["logActivity"]["userErrors"][0]["message"].as_str().unwrap().contains("0 left"), "{r}");
     assert_eq!(points(app, &org).await, 500.0);
+    // A voided activity no longer counts: its 100 may be logged again, and no more.
+    let logged = &hundred_unit_activity(app, &org, &call).await;
+    let void = "mutation($i: VoidActivityInput!) { voidActivity(input: $i) { userErrors { code } } }";
+    let v = app.ok(&org.rep_token, void, json!({"i": {"id": logged, "reason": "typo"}})).await;
+    assert_eq!(codes(&v["voidActivity"]), Vec::<String>::new(), "{v}");
+    let r = app.ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 100}})).await;
+    assert_eq!(codes(&r["logActivity"]), Vec::<String>::new(), "after the void: {r}");
+    let r = app.ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 1}})).await;
+    assert_eq!(codes(&r["logActivity"]), vec!["LIMIT_EXCEEDED"], "{r}");
+    assert_eq!(points(app, &org).await, 500.0);
     // Another type has its own day; a manager logging for the rep is accountable instead.
     let quote = count_type(app, &org, "Quote", json!({})).await;
     let r = app.ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": quote, "quantity": 100}})).await;
@@ -172,6 +182,20 @@ async fn self_logged_quantities_have_ceilings_per_activity_and_day(app: &TestApp
         .await;
     assert_eq!(codes(&r["logActivity"]), Vec::<String>::new(), "{r}");
     assert_eq!(points(app, &org).await, 1600.0);
+}
+
+/// The ID of one of the rep's 100-unit activities of `activity_type`.
+async fn hundred_unit_activity(app: &TestApp, org: &Org, activity_type: &str) -> String {
+    let q = "query($m: ID!) { activities(filter: {memberId: $m}, first: 50) { edges { node { id quantity activityType { id } } } } }";
+    let d = app.ok(&org.rep_token, q, json!({"m": org.rep})).await;
+    let edges = d["activities"]["edges"].as_array().cloned().unwrap_or_default();
+    edges
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["quantity"] == 100 && n["activityType"]["id"] == activity_type)
+        .and_then(|n| n["id"].as_str())
+        .unwrap_or_else(|| panic!("a 100-unit activity in {d}"))
+        .to_owned()
 }
 
 /// Admins set an activity type's ceilings; out-of-range values are refused, `null` restores
