@@ -13,6 +13,7 @@ mod credentials;
 mod demo;
 mod health;
 mod hostile;
+mod http_spec;
 mod import;
 mod input_attacks;
 mod instances;
