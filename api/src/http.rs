@@ -134,9 +134,10 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
     {
         let mut err = async_graphql::ServerError::new(format!("uploads need authentication: {}", e.message()), None);
         err.extensions.get_or_insert_with(Default::default).set("code", "UNAUTHENTICATED");
-        let body = axum::Json(async_graphql::Response::from_errors(vec![err]));
-        return (StatusCode::UNAUTHORIZED, [(header::CONNECTION, HeaderValue::from_static("close"))], body)
-            .into_response();
+        let body = serde_json::to_vec(&serde_json::json!({ "errors": [err] })).unwrap_or_default();
+        let mut refused = transport::json_body(StatusCode::UNAUTHORIZED, media, body);
+        refused.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return refused;
     }
     let address = crate::auth::throttle::ClientAddress::from_request(
         request.headers(),
@@ -393,7 +394,7 @@ pub const MAX_GET_QUERY_STRING_BYTES: usize = 16 * 1024;
 
 /// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a query string is a
 /// GraphQL request (queries only: a mutation answers 405); a browser asking for a page with no
-/// query string gets GraphiQL.
+/// `query` (nor `extensions`) parameter gets GraphiQL.
 async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let address = crate::auth::throttle::ClientAddress::from_request(
@@ -441,7 +442,9 @@ async fn graphql_get_request(
 ) -> Response {
     let raw = parts.uri.query().unwrap_or("");
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    if raw.is_empty() && accept::prefers_html(accept) {
+    let names_a_request =
+        url::form_urlencoded::parse(raw.as_bytes()).any(|(name, _)| name == "query" || name == "extensions");
+    if !names_a_request && accept::prefers_html(accept) {
         return graphiql::page(&parts.headers);
     }
     let Some(media) = negotiate(&parts.headers) else { return not_acceptable() };

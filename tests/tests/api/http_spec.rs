@@ -471,6 +471,9 @@ async fn graphiql_for_browsers_only_and_from_this_host(app: &TestApp) {
         total += bytes.len();
     }
     assert!(total < 2_000_000, "GraphiQL's files take {total} bytes");
+    // Parameters that name no GraphQL request still get the page in a browser.
+    let resp = get(app, None, Some(BROWSER_ACCEPT), &[("utm_source", "mail")]).await;
+    assert!(content_type(&resp).starts_with("text/html"), "{:?}", resp.headers());
     // An outdated digest or unknown file is not served.
     let stale =
         app.client.get(format!("{}/graphiql/0000000000000000/graphiql.min.js", app.base_url)).send().await.unwrap();
