@@ -1,19 +1,23 @@
-//! The HTTP surface: `/graphql` (POST queries, GET GraphiQL, WebSocket subscriptions),
-//! `/healthz`, `/readyz` and `/metrics`.
+//! The HTTP surface: `/graphql` (GraphQL over HTTP: POST, and GET for queries; GraphiQL for
+//! browsers; WebSocket subscriptions), `/graphiql/…` (GraphiQL's files), `/healthz`, `/readyz`
+//! and `/metrics`.
+
+pub mod accept;
+pub mod graphiql;
+pub mod transport;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::http::WebSocketProtocols;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::MigratorTrait;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -22,6 +26,8 @@ use crate::auth::{Auth, authenticate};
 use crate::graphql::response_cache::{Hit, Key, Probe};
 use crate::graphql::{AppSchema, with_request_data};
 use crate::state::AppState;
+use accept::Media;
+use transport::{Exchange, render};
 
 /// Router state: the services and the schema.
 #[derive(Clone)]
@@ -41,6 +47,7 @@ pub fn router(state: HttpState) -> Router {
     let config = state.app.config.clone();
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/{digest}/{file}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -53,7 +60,8 @@ pub fn router(state: HttpState) -> Router {
 
 /// Headers every response carries: no MIME sniffing, no framing (clickjacking), no referrer
 /// leaking tokens in URLs, and HSTS for deployments behind TLS (browsers ignore it over plain
-/// HTTP). GraphiQL's page needs its scripts, so the content policy only forbids framing.
+/// HTTP). The default content policy only forbids framing; GraphiQL's page sets its own,
+/// stricter one (see [`graphiql::content_security_policy`]).
 async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -93,7 +101,29 @@ async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth
     })
 }
 
+/// The response media type the client accepts (`None`: answer [`not_acceptable`]).
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    accept::negotiate(headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or("\u{0}")))
+}
+
+/// 406, with a JSON body saying what to accept.
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        "the Accept header allows neither application/graphql-response+json nor application/json",
+    )
+}
+
+/// `response` (a JSON error answered before GraphQL) labelled with the negotiated media type.
+fn in_media(mut response: Response, media: Media) -> Response {
+    if response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json")) {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    }
+    response
+}
+
 async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let Some(media) = negotiate(request.headers()) else { return not_acceptable() };
     let auth = match auth_from_headers(&state.app, request.headers()).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -104,9 +134,10 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
     {
         let mut err = async_graphql::ServerError::new(format!("uploads need authentication: {}", e.message()), None);
         err.extensions.get_or_insert_with(Default::default).set("code", "UNAUTHENTICATED");
-        let body = axum::Json(async_graphql::Response::from_errors(vec![err]));
-        return (StatusCode::UNAUTHORIZED, [(header::CONNECTION, HeaderValue::from_static("close"))], body)
-            .into_response();
+        let body = serde_json::to_vec(&serde_json::json!({ "errors": [err] })).unwrap_or_default();
+        let mut refused = transport::json_body(StatusCode::UNAUTHORIZED, media, body);
+        refused.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return refused;
     }
     let address = crate::auth::throttle::ClientAddress::from_request(
         request.headers(),
@@ -115,56 +146,76 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
     );
     let (request, body) = match read_graphql_request(request).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return in_media(resp, media),
     };
+    execute(&state, auth, address, request, body, media, Exchange::post()).await
+}
+
+/// Runs a GraphQL request from POST or GET, through the response cache when the caller is a
+/// member and `cache_key` (the request as sent) is given.
+async fn execute(
+    state: &HttpState,
+    auth: Auth,
+    address: crate::auth::throttle::ClientAddress,
+    request: async_graphql::Request,
+    cache_key: Option<axum::body::Bytes>,
+    media: Media,
+    exchange: Arc<Exchange>,
+) -> Response {
     let cache = &state.app.responses;
+    let request = request.data(exchange.clone());
     // Only members' JSON requests are looked up (and only while answers are kept at all).
-    let (Auth::Member(p), Some(body), true) = (&auth, body, cache.enabled()) else {
+    let (Auth::Member(p), Some(body), true) = (&auth, cache_key, cache.enabled()) else {
         let request = with_request_data(request, &state.app, auth).data(address);
-        return GraphQLResponse::from(state.schema.execute(request).await).into_response();
+        return render(state.schema.execute(request).await, media, &exchange);
     };
     let key = Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body };
     let version = cache.version(key.org);
     let started = Instant::now();
     if let Some(hit) = cache.get(&key, version, started) {
-        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started);
+        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started, media);
     }
     let probe = Arc::new(Probe::default());
     let request = with_request_data(request, &state.app, auth).data(address).data(probe.clone());
     let response = state.schema.execute(request).await;
     let Some(until) = probe.valid_until().filter(|_| response.is_ok() && response.http_headers.is_empty()) else {
-        return GraphQLResponse::from(response).into_response();
+        return render(response, media, &exchange);
     };
     let Ok(data) = serde_json::to_vec(&response.data) else {
-        return GraphQLResponse::from(response).into_response();
+        return render(response, media, &exchange);
     };
     let now = Instant::now();
     let left = (until - Utc::now()).to_std().unwrap_or_default();
     cache.put(key, Hit { data: data.into(), complexity: probe.complexity() }, version, now, now + left);
-    GraphQLResponse::from(response).into_response()
+    render(response, media, &exchange)
 }
 
 /// Answers from the response cache: the kept `data`, with the cost spent from the caller's
 /// budget now (or the RATE_LIMITED error the query would have met), counted in the metrics
-/// like an executed request.
+/// like an executed request, in the same media type and status an execution would have had.
 fn serve_cached(
     app: &AppState,
     p: &crate::auth::Principal,
     operation: Option<&str>,
     hit: Hit,
     started: Instant,
+    media: Media,
 ) -> Response {
     let (cost, error) = crate::graphql::access::charge(&app.limiter, p, hit.complexity, started);
-    let data = error.is_none().then_some(hit.data);
     let cost = serde_json::to_vec(&cost).unwrap_or_else(|_| b"null".to_vec());
-    let mut body = Vec::with_capacity(data.as_ref().map_or(0, |d| d.len()) + cost.len() + 64);
-    body.extend_from_slice(b"{\"data\":");
-    body.extend_from_slice(data.as_deref().unwrap_or(b"null"));
-    if let Some(error) = &error {
-        body.extend_from_slice(b",\"errors\":[");
-        body.extend_from_slice(&serde_json::to_vec(error).unwrap_or_else(|_| b"{}".to_vec()));
-        body.push(b']');
-        app.metrics.errors.with_label_values(&["RATE_LIMITED"]).inc();
+    let mut body = Vec::with_capacity(hit.data.len() + cost.len() + 64);
+    match &error {
+        None => {
+            body.extend_from_slice(b"{\"data\":");
+            body.extend_from_slice(&hit.data);
+        }
+        // Refused before execution, as the rate limit refuses an executed request: no `data`.
+        Some(error) => {
+            body.extend_from_slice(b"{\"errors\":[");
+            body.extend_from_slice(&serde_json::to_vec(error).unwrap_or_else(|_| b"{}".to_vec()));
+            body.push(b']');
+            app.metrics.errors.with_label_values(&["RATE_LIMITED"]).inc();
+        }
     }
     body.extend_from_slice(b",\"extensions\":{\"cost\":");
     body.extend_from_slice(&cost);
@@ -174,15 +225,19 @@ fn serve_cached(
     app.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
     app.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
     app.metrics.cached_responses.inc();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+    let status = match (&error, media) {
+        (Some(_), Media::GraphqlResponseJson) => transport::request_error_status(Some("RATE_LIMITED")),
+        _ => StatusCode::OK,
+    };
+    transport::json_body(status, media, body)
 }
 
-/// A request refused before it reaches GraphQL, answered like a GraphQL error (`data: null`,
-/// `errors[0].extensions.code` BAD_USER_INPUT) so clients need one error path.
+/// A request refused before it reaches GraphQL, answered like a GraphQL request error (no
+/// `data`, `errors[0].extensions.code` BAD_USER_INPUT) so clients need one error path.
 fn request_error(status: StatusCode, message: impl Into<String>) -> Response {
     let mut err = async_graphql::ServerError::new(message, None);
     err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
-    (status, axum::Json(async_graphql::Response::from_errors(vec![err]))).into_response()
+    (status, axum::Json(serde_json::json!({ "errors": [err] }))).into_response()
 }
 
 /// The body limit [`limit_body`] applied, for the message when a streamed body outgrows it.
@@ -288,8 +343,8 @@ async fn read_graphql_request(
             ));
         }
     }
-    match serde_json::from_slice::<async_graphql::Request>(&bytes) {
-        Ok(r) => Ok((r, Some(bytes))),
+    match serde_json::from_slice::<GraphqlParams>(&bytes) {
+        Ok(params) => Ok((params.into_request().map_err(|m| request_error(StatusCode::BAD_REQUEST, m))?, Some(bytes))),
         Err(e) => {
             let what = if e.is_data() { "not a GraphQL request" } else { "not valid JSON" };
             Err(request_error(StatusCode::BAD_REQUEST, format!("the request body is {what}: {e}")))
@@ -297,7 +352,49 @@ async fn read_graphql_request(
     }
 }
 
-/// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a browser gets GraphiQL.
+/// The parameters of a GraphQL-over-HTTP request (a POST body, or a GET's query string); each
+/// may be null or absent.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphqlParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Map<String, serde_json::Value>>,
+    extensions: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl GraphqlParams {
+    /// The GraphQL request; an error message when there is neither a query nor a persisted
+    /// query's hash.
+    fn into_request(self) -> Result<async_graphql::Request, String> {
+        let extensions = self.extensions.unwrap_or_default();
+        let query = self.query.unwrap_or_default();
+        if query.is_empty() && !extensions.contains_key("persistedQuery") {
+            return Err("the request has no query: send {\"query\": \"…\"} (or a persisted query's hash in extensions.persistedQuery)".to_owned());
+        }
+        let mut request = async_graphql::Request::new(query);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = self.variables {
+            request = request.variables(async_graphql::Variables::from_json(serde_json::Value::Object(variables)));
+        }
+        for (name, value) in extensions {
+            let value = async_graphql::Value::from_json(value).map_err(|e| format!("extensions.{name}: {e}"))?;
+            request.extensions.0.insert(name, value);
+        }
+        Ok(request)
+    }
+}
+
+/// Longest query string a GET may carry. urql moves to POST past 2,048 bytes of URL and
+/// Apollo Kotlin's persisted queries send only a hash, so this leaves room for long queries
+/// while refusing what proxies and logs should not have to carry.
+pub const MAX_GET_QUERY_STRING_BYTES: usize = 16 * 1024;
+
+/// GET `/graphql`: a WebSocket upgrade starts a subscription connection; a query string is a
+/// GraphQL request (queries only: a mutation answers 405); a browser asking for a page with no
+/// `query` (nor `extensions`) parameter gets GraphiQL.
 async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let address = crate::auth::throttle::ClientAddress::from_request(
@@ -311,8 +408,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !is_upgrade {
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-            .into_response();
+        return graphql_get_request(&state, &parts, address).await;
     }
     let protocol = parts
         .headers
@@ -336,6 +432,65 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         .protocols([protocol.sec_websocket_protocol()])
         .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol, address))
         .into_response()
+}
+
+/// A GraphQL request (or GraphiQL) by GET.
+async fn graphql_get_request(
+    state: &HttpState,
+    parts: &axum::http::request::Parts,
+    address: crate::auth::throttle::ClientAddress,
+) -> Response {
+    let raw = parts.uri.query().unwrap_or("");
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let names_a_request =
+        url::form_urlencoded::parse(raw.as_bytes()).any(|(name, _)| name == "query" || name == "extensions");
+    if !names_a_request && accept::prefers_html(accept) {
+        return graphiql::page(&parts.headers);
+    }
+    let Some(media) = negotiate(&parts.headers) else { return not_acceptable() };
+    if raw.len() > MAX_GET_QUERY_STRING_BYTES {
+        let message = format!(
+            "the query string is {} bytes, over the limit of {MAX_GET_QUERY_STRING_BYTES}: send long queries with POST",
+            raw.len()
+        );
+        return in_media(request_error(StatusCode::URI_TOO_LONG, message), media);
+    }
+    let request = match get_params(raw).and_then(|p| p.into_request()) {
+        Ok(r) => r,
+        Err(message) => return in_media(request_error(StatusCode::BAD_REQUEST, message), media),
+    };
+    let auth = match auth_from_headers(&state.app, &parts.headers).await {
+        Ok(a) => a,
+        Err(resp) => return in_media(resp, media),
+    };
+    // The cache key: the query string as sent, apart from any POST body (which starts with `{`).
+    let key = axum::body::Bytes::from([b"GET ".as_slice(), raw.as_bytes()].concat());
+    execute(state, auth, address, request, Some(key), media, Exchange::get()).await
+}
+
+/// The GraphQL parameters of a GET query string: `query` and `operationName` as text,
+/// `variables` and `extensions` as JSON objects. Each at most once; other names are ignored.
+fn get_params(raw: &str) -> Result<GraphqlParams, String> {
+    let mut params = serde_json::Map::new();
+    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let json = match name.as_ref() {
+            "query" | "operationName" => serde_json::Value::String(value.into_owned()),
+            "variables" | "extensions" => {
+                serde_json::from_str(&value).map_err(|e| format!("the {name} parameter is not valid JSON: {e}"))?
+            }
+            _ => continue,
+        };
+        if params.insert(name.clone().into_owned(), json).is_some() {
+            return Err(format!("the {name} parameter is given more than once"));
+        }
+    }
+    if params.is_empty() {
+        return Err(
+            "a GET needs a query parameter: /graphql?query={…}&variables={…}&operationName=… (or open it in a browser for GraphiQL)"
+                .to_owned(),
+        );
+    }
+    serde_json::from_value(serde_json::Value::Object(params)).map_err(|e| format!("invalid GraphQL parameters: {e}"))
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {

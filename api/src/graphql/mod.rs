@@ -106,6 +106,9 @@ pub fn build_schema(state: AppState) -> AppSchema {
         ));
     // Watching every resolved field costs a little per field: only when answers are kept.
     let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
+    // After every check that may refuse a request (so execution counts as started only when
+    // they all let it through), before the document cache (which would hide the document).
+    let builder = builder.extension(crate::http::transport::HttpTransport);
     // Last, so innermost: the checks of the extensions above still see every document.
     builder.extension(documents::DocumentCache::default()).data(state).finish()
 }

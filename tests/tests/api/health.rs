@@ -55,11 +55,23 @@ async fn metrics_exposition(app: &TestApp) {
     assert!(text.contains(r#"scorebord_db_pool_connections{state="open"}"#), "{text}");
 }
 
+/// GraphiQL for a browser only: a GET with no query from a client that does not prefer HTML
+/// is a GraphQL request without a query (see http_spec.rs for the page and its files).
 async fn graphiql_on_get(app: &TestApp) {
-    let resp = app.client.get(format!("{}/graphql", app.base_url)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/graphql", app.base_url))
+        .header("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.to_lowercase().contains("graphiql"), "GraphiQL page expected");
+    let resp = app.client.get(format!("{}/graphql", app.base_url)).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
 }
 
 async fn body_limit(app: &TestApp) {

@@ -14,6 +14,7 @@ mod demo;
 mod docs_examples;
 mod health;
 mod hostile;
+mod http_spec;
 mod import;
 mod input_attacks;
 mod instances;

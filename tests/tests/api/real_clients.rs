@@ -5,7 +5,13 @@
 //! - `apollo.mjs`: `@apollo/client` queries and mutations through its normalized
 //!   `InMemoryCache` (keyed by our global IDs), and subscriptions through `GraphQLWsLink`;
 //! - `codegen.mjs`: GraphQL Code Generator types `schema.graphql` and the clients' operations
-//!   with no warning, and `tsc --noEmit --strict` accepts the result.
+//!   with no warning, and `tsc --noEmit --strict` accepts the result;
+//! - `urql.mjs`: `@urql/core` 6 with its default options (queries by GET, mutations by POST,
+//!   its document cache);
+//! - `graphql-http-audit.mjs`: the `graphql-http` package's GraphQL-over-HTTP server audit.
+//!
+//! Apollo Kotlin's persisted queries over GET are replayed request by request in
+//! `http_spec.rs` (a JVM client is not run here).
 //!
 //! Fails, rather than skips, when `node` or `npm` is missing.
 
@@ -141,4 +147,18 @@ async fn graphql_codegen_types_compile_without_warnings() {
     let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("schema.graphql");
     assert!(schema.is_file(), "{} is missing", schema.display());
     node("codegen.mjs", vec![]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urql_default_options_get_queries_and_post_mutations() {
+    let app = TestApp::spawn(scorebord_tests::Backend::Sqlite).await;
+    let env = environment(&app).await;
+    node("urql.mjs", env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_http_server_audit() {
+    let app = TestApp::spawn(scorebord_tests::Backend::Sqlite).await;
+    let env = environment(&app).await;
+    node("graphql-http-audit.mjs", env).await;
 }
