@@ -109,7 +109,10 @@ const TENANT_TABLES: &[(&str, &[&str])] = &[
 /// reached through any relation would show its ID and name.
 const SELECTIONS: &[(&str, &str)] = &[
     ("%M%", "id name email role team { id name }"),
-    ("%T%", "id name description parentTeam { id name } manager { id name } subTeams { id name } members { id name }"),
+    (
+        "%T%",
+        "id name description parentTeam { id name } manager { id name } subTeams { id name } members(first: 10) { nodes { id name } }",
+    ),
     ("%AT%", "id name description kpiKey"),
     (
         "%ACT%",

@@ -76,7 +76,7 @@ async fn lists_never_show_another_tenant(app: &TestApp) {
         let data = app
             .ok(
                 token,
-                "{ organization { name } teams(first: 200) { totalCount edges { node { name manager { name } members { name } subTeams { name } } } }
+                "{ organization { name } teams(first: 20) { totalCount edges { node { name manager { name } members(first: 10) { nodes { name } } subTeams { name } } } }
                    members(first: 200) { totalCount edges { node { name email team { name } } } } viewer { member { name } organization { slug } } }",
                 json!({}),
             )
