@@ -357,6 +357,7 @@ impl ExtensionFactory for Access {
             cost: Mutex::new(None),
             selections: Mutex::new(None),
             unused: Mutex::new(0),
+            payer: Mutex::new(None),
         })
     }
 }
@@ -369,6 +370,8 @@ struct AccessExtension {
     selections: Mutex<Option<std::collections::HashMap<async_graphql::Pos, usize>>>,
     /// What the execution did not use of the requested cost.
     unused: Mutex<usize>,
+    /// Whose bucket paid (read while validating: the request hook's context has no request data).
+    payer: Mutex<Option<String>>,
 }
 
 fn error(code: &str, message: String, retry_after: Option<f64>, pos: Option<async_graphql::Pos>) -> ServerError {
@@ -477,6 +480,7 @@ impl Extension for AccessExtension {
             probe.set_complexity(result.complexity);
         }
         let Some(who) = principal_key(ctx) else { return Ok(result) };
+        *self.payer.lock().unwrap_or_else(|e| e.into_inner()) = Some(who.clone());
         let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
         match self.limiter.take(&who, cost, Instant::now()) {
             Ok(throttle) => {
@@ -527,7 +531,8 @@ impl Extension for AccessExtension {
         let cost = *self.cost.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((requested, t)) = cost {
             let unused = (*self.unused.lock().unwrap_or_else(|e| e.into_inner())).min(requested);
-            let t = match principal_key(ctx) {
+            let payer = self.payer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let t = match payer {
                 Some(who) if unused > 0 => self.limiter.give_back(&who, unused, t),
                 _ => t,
             };

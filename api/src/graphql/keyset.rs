@@ -195,10 +195,10 @@ pub fn beyond(exprs: &[SimpleExpr], columns: &[SortColumn], bound: &[KeyValue], 
         for j in 0..i {
             all = all.add(Expr::expr(exprs[j].clone()).eq(bound[j].sql()));
         }
-        let greater = columns[i].descending != forward;
+        // Later in the list means a larger value for an ascending column read forward.
+        let larger = columns[i].descending != forward;
         let value = bound[i].sql();
-        let step =
-            if greater { Expr::expr(exprs[i].clone()).lt(value) } else { Expr::expr(exprs[i].clone()).gt(value) };
+        let step = if larger { Expr::expr(exprs[i].clone()).gt(value) } else { Expr::expr(exprs[i].clone()).lt(value) };
         any = any.add(all.add(step));
     }
     any

@@ -193,12 +193,14 @@ async fn activities_page_once_each_while_another_client_writes(app: &TestApp) {
     for backward in [false, true] {
         // Counting activities only (not voided): a void removes one from the list. Each page is
         // followed by a new activity (newest: before the reader's position) and a void of an
-        // activity the reader has not reached yet.
+        // activity the reader has not reached yet: of the two it reaches last, the farthest first
+        // (popped from the end).
         let mut voided = HashSet::new();
+        let n = existing.len();
         let mut to_void: Vec<String> = if backward {
-            existing.iter().take(4).cloned().collect()
+            vec![existing[1].clone(), existing[0].clone()]
         } else {
-            existing.iter().rev().take(4).cloned().collect()
+            vec![existing[n - 2].clone(), existing[n - 1].clone()]
         };
         let seen = read_all(
             app,
