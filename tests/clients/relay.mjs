@@ -75,7 +75,7 @@ const RelayNodeQuery = {
 
 const node = (id) => fetchQuery(relay, RelayNodeQuery, { id }, { fetchPolicy: 'network-only' }).toPromise();
 
-const t = suite('relay-runtime: node(id:) refetch of a removed object');
+const t = suite('relay-runtime refetching a removed object through node(id:)');
 let itemId;
 
 t.test('a checklist item loads through node(id:) into the Relay store', async () => {

@@ -680,7 +680,10 @@ async fn cost_budget_and_extensions_cost(app: &TestApp) {
     assert_eq!(requested, 81, "{cost}");
     assert_eq!(cost["throttleStatus"]["maximumAvailable"], 100);
     assert_eq!(cost["throttleStatus"]["restoreRate"], 1);
-    assert_eq!(cost["throttleStatus"]["currentlyAvailable"].as_u64().unwrap(), 100 - requested);
+    // Five members came back: 1 + 5 × 4 was spent, the rest of the page's price given back.
+    let actual = cost["actualQueryCost"].as_u64().unwrap();
+    assert_eq!(actual, 1 + 5 * 4, "{cost}");
+    assert_eq!(cost["throttleStatus"]["currentlyAvailable"].as_u64().unwrap(), 100 - actual);
     let second = app.gql(Some(&org.admin_token), q, json!({})).await;
     assert_eq!(error_code(&second), "RATE_LIMITED", "{second}");
     assert!(second["errors"][0]["extensions"]["retryAfterSeconds"].as_f64().unwrap() > 0.0);
