@@ -384,7 +384,7 @@ mod tests {
     const BY_NAME_DESC: Keyset<Row> = Keyset { connection: "things", order: "NAME_DESC", columns: DESC, key };
 
     fn rows(names: &[&'static str]) -> Vec<Row> {
-        names.iter().enumerate().map(|(i, n)| Row { name: *n, id: i as u128 + 1 }).collect()
+        names.iter().enumerate().map(|(i, n)| Row { name: n, id: i as u128 + 1 }).collect()
     }
 
     fn args(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> PageArgs {
@@ -513,7 +513,7 @@ mod tests {
     #[test]
     fn the_sql_predicate_has_one_branch_per_column() {
         use sea_orm::sea_query::{Alias, Query, SqliteQueryBuilder};
-        let exprs = [Expr::col(Alias::new("name")).into(), Expr::col(Alias::new("id")).into()];
+        let exprs = [Expr::col(Alias::new("name")), Expr::col(Alias::new("id"))];
         let bound = key(&Row { name: "m", id: 1 });
         let sql = |cond: Condition| {
             Query::select()

@@ -1048,6 +1048,7 @@ impl PipelineQuery {
 
     /// Deals, most recently changed first. Reps see their own; managers their teams'; admins and viewers all.
     #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // filter, order and the four Relay arguments
     async fn deals(
         &self,
         ctx: &Context<'_>,

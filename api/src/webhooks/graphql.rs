@@ -201,6 +201,7 @@ impl WebhookQuery {
 
     /// Deliveries, newest first (admins).
     #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // two filters and the four Relay arguments
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
