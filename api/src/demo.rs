@@ -135,7 +135,7 @@ const ACTIVITY_TYPES: [(&str, ActivityCategory, ActivityUnit, i64, Option<i32>);
 async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> {
     use rand::{Rng, SeedableRng};
 
-    if scoring_store::count_activity_types(org, &state.db, true).await? > 0 {
+    if !scoring_store::all_activity_types(org, &state.db).await?.is_empty() {
         return Ok(());
     }
     let settings = crate::scoring::scores::settings(org, &state.db).await?;
@@ -627,7 +627,7 @@ async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult<()> {
         }
     }
     // Route the demo deals as createDeal would have.
-    let deals = pipeline_store::list_deals(org, &tx, &Default::default(), 0, 10_000).await?;
+    let deals = pipeline_store::all_deals(org, &tx, &Default::default()).await?;
     for d in deals {
         let location = crate::territory::model::DealLocation {
             country: d.country.clone(),

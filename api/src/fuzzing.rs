@@ -42,18 +42,32 @@ pub fn global_id(data: &[u8]) {
     }
 }
 
-/// Cursors and page arguments: any `first`/`last`/`after`/`before` either is refused or gives a
-/// window inside the list and no longer than the largest page.
+/// Cursors and page arguments: any `first`/`last`/`after`/`before` over any list either is
+/// refused or gives a page no longer than asked (nor than the largest page) whose rows come after
+/// `after` and before `before`; a cursor the codec accepts re-encodes to itself.
 pub fn cursor(data: &[u8]) {
+    use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, SortColumn};
+    const COLUMNS: &[SortColumn] = &[SortColumn::desc(KeyKind::Int), SortColumn::asc(KeyKind::Id)];
+    fn key(row: &(i64, u128)) -> Vec<KeyValue> {
+        vec![KeyValue::Int(row.0), KeyValue::Id(uuid::Uuid::from_u128(row.1))]
+    }
+    const ROWS: Keyset<(i64, u128)> = Keyset { connection: "fuzz", order: "N_DESC", columns: COLUMNS, key };
     let (numbers, rest) = data.split_at(data.len().min(14));
     let mut n = [0u8; 14];
     n[..numbers.len()].copy_from_slice(numbers);
     let count = |b: [u8; 4], on: u8| (on & 1 == 1).then(|| i32::from_le_bytes(b) % 300);
-    let total = u64::from(u32::from_le_bytes([n[8], n[9], n[10], n[11]]));
+    let total = usize::from(n[8]) + usize::from(n[9]);
+    let rows: Vec<(i64, u128)> = (0..total).map(|i| ((i % 7) as i64, i as u128 * u128::from(n[10] | 1))).collect();
     let text = String::from_utf8_lossy(rest);
     let (after, before) = match text.split_once('|') {
         Some((a, b)) => (Some(a.to_owned()), Some(b.to_owned())),
         None => (Some(text.clone().into_owned()).filter(|_| n[12] & 1 == 1), None),
+    };
+    // Half the time, a real cursor of a row in the list.
+    let after = if n[11] & 1 == 1 && total > 0 {
+        Some(keyset::encode("fuzz", "N_DESC", key(&rows[usize::from(n[11]) % total])))
+    } else {
+        after
     };
     let args = PageArgs {
         after,
@@ -62,16 +76,22 @@ pub fn cursor(data: &[u8]) {
         last: count([n[4], n[5], n[6], n[7]], n[13] >> 1),
     };
     let valid = args.validate().is_ok();
-    match args.window(total) {
-        Ok(w) => {
-            assert!(valid, "window() accepted what validate() refused: {args:?}");
-            assert!(w.start <= w.end && w.end <= w.total && w.total == total, "{args:?} {w:?}");
-            assert!(w.limit() <= relay::MAX_PAGE as u64, "{args:?} {w:?}");
+    match keyset::slice(rows, &ROWS, &args) {
+        Ok(page) => {
+            assert!(valid, "slice() accepted what validate() refused: {args:?}");
+            let asked = args.first.or(args.last).map_or(relay::DEFAULT_PAGE, |c| c as usize);
+            assert!(page.rows.len() <= asked.min(relay::MAX_PAGE), "{args:?}");
+            assert_eq!(page.total_count as usize, total);
+            for (cursor, row) in &page.rows {
+                assert_eq!(ROWS.decode(cursor).ok(), Some(key(row)), "a row's cursor decodes to its key");
+            }
         }
-        Err(_) => assert!(!valid, "validate() accepted what window() refused: {args:?}"),
+        Err(e) => assert_eq!(e.code(), "BAD_USER_INPUT", "{args:?}"),
     }
-    if let Some(Ok(position)) = args.after.as_deref().map(relay::decode_cursor) {
-        assert_eq!(relay::decode_cursor(&relay::encode_cursor(position)).ok(), Some(position));
+    for c in [&args.after, &args.before].into_iter().flatten() {
+        if let Ok(k) = ROWS.decode(c) {
+            assert_eq!(ROWS.decode(&keyset::encode("fuzz", "N_DESC", k.clone())).ok(), Some(k));
+        }
     }
 }
 

@@ -35,7 +35,9 @@ function pointsDelta(event: ScoreChangedSubscription): number {
 }
 
 function nodeName(data: NodeByIdQuery): string | undefined {
-  return data.node.__typename === 'Member' || data.node.__typename === 'Team' ? data.node.name : undefined;
+  // `node` is nullable: null for what is gone or out of reach.
+  const node = data.node;
+  return node?.__typename === 'Member' || node?.__typename === 'Team' ? node.name : undefined;
 }
 
 const log: LogActivityMutationVariables = { input: { activityTypeId: 'x', quantity: 2 } };

@@ -8,13 +8,15 @@ use crate::auth::Permission;
 use crate::error::AppError;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::MemberKey;
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_global_id, global_id};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, global_id};
 use crate::org::graphql::Member;
 
 use super::store::{self, AuditFilter};
 
 /// One recorded change.
 pub struct AuditEntry(pub audit_entry::Model);
+
+crate::connection_type!(AuditEntryConnection, AuditEntryEdge, AuditEntry, "audit-log entries");
 
 /// One recorded change: who, when, what, and the record before and after.
 #[Object]
@@ -100,7 +102,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Changes to configuration, money, members and credentials, newest first. Admins only.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -109,7 +111,7 @@ impl AuditQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<AuditEntry>> {
+    ) -> Result<AuditEntryConnection> {
         let p = ctx.principal()?;
         p.require(Permission::OrganizationUpdate)?;
         let db = &ctx.state()?.db;
@@ -139,9 +141,7 @@ impl AuditQuery {
             from: f.from,
             to: f.to,
         };
-        let total = store::count(p.org, db, &filter).await?;
-        let window = page.window(total)?;
-        let rows = store::list(p.org, db, &filter, window.start, window.limit()).await?;
-        Ok(connection(window, rows.into_iter().map(AuditEntry).collect()))
+        let rows = store::page(p.org, db, &filter, &page).await?;
+        Ok(connection(ctx, rows, AuditEntry).into())
     }
 }

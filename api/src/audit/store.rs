@@ -2,15 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::AppResult;
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 use crate::org::model::OrgId;
 
 /// Who made a change.
@@ -111,24 +110,25 @@ fn query(org: OrgId, f: &AuditFilter) -> sea_orm::Select<audit_entry::Entity> {
     q
 }
 
-/// How many entries match.
-pub async fn count(org: OrgId, db: &impl ConnectionTrait, f: &AuditFilter) -> AppResult<u64> {
-    Ok(query(org, f).count(db).await?)
+fn entry_key(e: &audit_entry::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(e.at), KeyValue::Id(e.id)]
 }
 
+/// `auditLog`, newest first.
+pub const AUDIT_LOG: Keyset<audit_entry::Model> = Keyset {
+    connection: "auditLog",
+    order: "AT_DESC",
+    columns: &[SortColumn::desc(KeyKind::Time), SortColumn::desc(KeyKind::Id)],
+    key: entry_key,
+};
+
 /// One page of entries, newest first.
-pub async fn list(
+pub async fn page(
     org: OrgId,
     db: &impl ConnectionTrait,
     f: &AuditFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<audit_entry::Model>> {
-    Ok(query(org, f)
-        .order_by_desc(audit_entry::Column::At)
-        .order_by_desc(audit_entry::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<audit_entry::Model>> {
+    let exprs = [audit_entry::Column::At.into_expr(), audit_entry::Column::Id.into_expr()];
+    keyset::fetch(db, query(org, f), &exprs, &AUDIT_LOG, args).await
 }

@@ -93,6 +93,19 @@ pub struct RevokeApiKeyPayload {
     user_errors: Vec<UserError>,
 }
 
+/// An API key through `node`: admins signed in as members only, as `apiKeys` (an API key is
+/// kept out by the scopes `node` checks first).
+pub async fn node(
+    p: &super::Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    id: uuid::Uuid,
+) -> crate::error::AppResult<Option<ApiKey>> {
+    if p.api_key.is_some() || p.require(Permission::OrganizationUpdate).is_err() {
+        return Ok(None);
+    }
+    Ok(api_keys::find(p.org, db, id).await?.map(ApiKey))
+}
+
 fn admin_member<'a>(ctx: &'a Context<'_>) -> Result<&'a super::Principal> {
     let p = ctx.principal()?;
     p.require(Permission::OrganizationUpdate)?;

@@ -189,7 +189,7 @@ pub fn node_scopes(kind: crate::graphql::relay::NodeKind) -> &'static [&'static 
         K::ActivityType => &["org:read", "activities:write"],
         K::PipelineStage | K::ChecklistItem | K::Deal => &["org:read", "deals:write"],
         K::Activity => &["scores:read"],
-        K::MysteryCriterion | K::MysteryRound | K::MysteryCheck => &["kpis:read"],
+        K::MysteryCriterion | K::MysteryRound | K::MysteryCheck | K::AlertRule | K::Alert => &["kpis:read"],
         K::Quota => &["forecasts:read", "payouts:read", "scores:read"],
         K::IncentivePlan | K::PlanAssignment | K::Statement | K::StatementLine | K::Dispute => &["payouts:read"],
         K::AuditEntry | K::ApiKey | K::Webhook | K::WebhookDelivery => &[],
@@ -319,6 +319,21 @@ impl RateLimiter {
     }
 }
 
+/// Marks (in an error's extensions, removed before the answer) the failure of a non-null root
+/// field, after which the whole `data` is null (GraphQL spec, "Handling Execution Errors").
+pub const ROOT_NULLED: &str = "scorebordRootNulled";
+
+impl RateLimiter {
+    /// Gives `points` back to `who`'s bucket (what an operation was charged but did not use),
+    /// never past the bucket's size: the budget after it.
+    pub fn give_back(&self, who: &str, points: usize, before: Throttle) -> Throttle {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = buckets.get_mut(who) else { return before };
+        entry.0 = (entry.0 + points as f64).min(f64::from(self.maximum));
+        Throttle { available: (before.available + points as f64).min(f64::from(self.maximum)), ..before }
+    }
+}
+
 /// The extension factory.
 pub struct Access {
     limiter: Arc<RateLimiter>,
@@ -340,6 +355,9 @@ impl ExtensionFactory for Access {
             limiter: self.limiter.clone(),
             max_response_bytes: self.max_response_bytes,
             cost: Mutex::new(None),
+            selections: Mutex::new(None),
+            unused: Mutex::new(0),
+            payer: Mutex::new(None),
         })
     }
 }
@@ -348,6 +366,12 @@ struct AccessExtension {
     limiter: Arc<RateLimiter>,
     max_response_bytes: usize,
     cost: Mutex<Option<(usize, Throttle)>>,
+    /// Selection costs noted while validating, for the execution's [`CostLedger`].
+    selections: Mutex<Option<std::collections::HashMap<async_graphql::Pos, usize>>>,
+    /// What the execution did not use of the requested cost.
+    unused: Mutex<usize>,
+    /// Whose bucket paid (read while validating: the request hook's context has no request data).
+    payer: Mutex<Option<String>>,
 }
 
 fn error(code: &str, message: String, retry_after: Option<f64>, pos: Option<async_graphql::Pos>) -> ServerError {
@@ -391,14 +415,16 @@ fn rate_limited(cost: u32, wait: Option<f64>, throttle: Throttle) -> ServerError
     error("RATE_LIMITED", message, wait, None)
 }
 
-/// The `extensions.cost` of a response: what the operation cost and the budget left.
-fn cost_value(requested: usize, t: Throttle) -> Value {
+/// The `extensions.cost` of a response: what the operation was priced at, what it actually
+/// cost (the same formula over what came back) and the budget left.
+fn cost_value(requested: usize, actual: usize, t: Throttle) -> Value {
     let mut throttle = async_graphql::indexmap::IndexMap::new();
     throttle.insert(async_graphql::Name::new("maximumAvailable"), Value::from(t.maximum));
     throttle.insert(async_graphql::Name::new("currentlyAvailable"), Value::from(t.available.floor() as i64));
     throttle.insert(async_graphql::Name::new("restoreRate"), Value::from(t.restore_rate));
     let mut value = async_graphql::indexmap::IndexMap::new();
     value.insert(async_graphql::Name::new("requestedQueryCost"), Value::from(requested as u64));
+    value.insert(async_graphql::Name::new("actualQueryCost"), Value::from(actual as u64));
     value.insert(async_graphql::Name::new("throttleStatus"), Value::Object(throttle));
     Value::Object(value)
 }
@@ -414,8 +440,10 @@ pub fn charge(
 ) -> (Value, Option<ServerError>) {
     let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
     match limiter.take(&bucket_of(principal), cost, now) {
-        Ok(throttle) => (cost_value(complexity, throttle), None),
-        Err((wait, throttle)) => (cost_value(complexity, throttle), Some(rate_limited(cost, wait, throttle))),
+        Ok(throttle) => (cost_value(complexity, complexity, throttle), None),
+        Err((wait, throttle)) => {
+            (cost_value(complexity, complexity, throttle), Some(rate_limited(cost, wait, throttle)))
+        }
     }
 }
 
@@ -443,11 +471,16 @@ impl Extension for AccessExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        super::cost::start_noting();
+        let result = next.run(ctx).await;
+        let noted = super::cost::take_noted();
+        let result = result?;
+        *self.selections.lock().unwrap_or_else(|e| e.into_inner()) = Some(noted);
         if let Some(probe) = ctx.data_opt::<Arc<super::response_cache::Probe>>() {
             probe.set_complexity(result.complexity);
         }
         let Some(who) = principal_key(ctx) else { return Ok(result) };
+        *self.payer.lock().unwrap_or_else(|e| e.into_inner()) = Some(who.clone());
         let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);
         match self.limiter.take(&who, cost, Instant::now()) {
             Ok(throttle) => {
@@ -469,7 +502,20 @@ impl Extension for AccessExtension {
     ) -> Response {
         let mut data = async_graphql::Data::default();
         data.insert(ExecutionBudget::default());
-        let response = next.run_with_data(ctx, operation_name, data).await;
+        let selections = self.selections.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+        let ledger = Arc::new(super::cost::CostLedger::new(selections));
+        data.insert(ledger.clone());
+        let mut response = next.run_with_data(ctx, operation_name, data).await;
+        *self.unused.lock().unwrap_or_else(|e| e.into_inner()) = ledger.unused();
+        if response.errors.iter().any(|e| e.extensions.as_ref().is_some_and(|x| x.get(ROOT_NULLED).is_some())) {
+            // A non-null root field failed: the spec makes the whole `data` null.
+            response.data = Value::Null;
+            for e in &mut response.errors {
+                if let Some(x) = e.extensions.as_mut() {
+                    x.unset(ROOT_NULLED);
+                }
+            }
+        }
         if json_size(&response.data, self.max_response_bytes) > self.max_response_bytes {
             let message = format!(
                 "the answer would be more than {} bytes of JSON; ask for less (smaller pages, fewer fields or aliases)",
@@ -484,7 +530,13 @@ impl Extension for AccessExtension {
         let mut response = next.run(ctx).await;
         let cost = *self.cost.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((requested, t)) = cost {
-            response.extensions.insert("cost".to_owned(), cost_value(requested, t));
+            let unused = (*self.unused.lock().unwrap_or_else(|e| e.into_inner())).min(requested);
+            let payer = self.payer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let t = match payer {
+                Some(who) if unused > 0 => self.limiter.give_back(&who, unused, t),
+                _ => t,
+            };
+            response.extensions.insert("cost".to_owned(), cost_value(requested, requested - unused, t));
         }
         response
     }

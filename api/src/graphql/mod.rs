@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod apq;
+pub mod cost;
 pub mod documents;
+pub mod keyset;
 pub mod loaders;
 pub mod observability;
 pub mod relay;
@@ -200,22 +202,49 @@ mod relay_query {
 
     #[Object]
     impl NodeQuery {
-        /// Any object by its global ID. Another organization's ID answers NOT_FOUND.
-        async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
-            Ok(load(ctx, &id).await?.ok_or(AppError::NotFound("object"))?)
+        /// Any object by its global ID, or null when it does not exist, was deleted, belongs to
+        /// another organization or is out of the viewer's reach (the read rules of its own
+        /// query field). A malformed ID is BAD_USER_INPUT (and null).
+        #[graphql(complexity = "super::cost::node_cost(__field, child_complexity)")]
+        async fn node(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "A global ID, as any object's `id` gives it.")] id: ID,
+        ) -> Result<Option<Node>> {
+            let found = load(ctx, &id).await;
+            if !matches!(found, Ok(Some(_))) {
+                super::cost::unresolved_nodes(ctx, 1, 0);
+            }
+            Ok(found?)
         }
 
-        /// Several objects by global ID, in the given order; `null` where one does not exist
-        /// (or belongs to another organization). At most 200 IDs; each costs its selection.
-        #[graphql(complexity = "ids.len().max(1) * (1 + child_complexity)")]
-        async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        /// Several objects by global ID, in the given order; `null` where `node(id:)` would answer
+        /// null, and `null` with an error (its path names the index) for a malformed ID. At most
+        /// 200 IDs; each costs its selection.
+        #[graphql(complexity = "super::cost::nodes_cost(__field, ids.len(), child_complexity)")]
+        async fn nodes(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Global IDs, at most 200.")] ids: Vec<ID>,
+        ) -> Result<Vec<Option<Node>>> {
             if ids.len() > super::relay::MAX_PAGE {
                 return Err(AppError::bad_input("at most 200 IDs").into());
             }
             let mut out = Vec::with_capacity(ids.len());
-            for id in &ids {
-                out.push(load(ctx, id).await?);
+            for (i, id) in ids.iter().enumerate() {
+                match load(ctx, id).await {
+                    Ok(node) => out.push(node),
+                    Err(e @ AppError::BadUserInput(_)) => {
+                        let mut error =
+                            ctx.set_error_path(async_graphql::Error::from(e).into_server_error(ctx.item.pos));
+                        error.path.push(async_graphql::PathSegment::Index(i));
+                        ctx.add_error(error);
+                        out.push(None);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
+            super::cost::unresolved_nodes(ctx, out.iter().filter(|n| n.is_none()).count(), 1);
             Ok(out)
         }
     }
@@ -304,8 +333,18 @@ mod relay_query {
             | NodeKind::StatementLine
             | NodeKind::Dispute => crate::incentive::graphql::node(principal, &ctx.state()?.db, kind, uuid).await?,
             NodeKind::AuditEntry => crate::audit::graphql::node(principal, &ctx.state()?.db, uuid).await?,
-            // Keys and webhooks are read through `apiKeys` and `webhooks` (admins), not `node`.
-            NodeKind::ApiKey | NodeKind::Webhook | NodeKind::WebhookDelivery => None,
+            NodeKind::ApiKey => {
+                crate::auth::keys_graphql::node(principal, &ctx.state()?.db, uuid).await?.map(Node::ApiKey)
+            }
+            NodeKind::Webhook | NodeKind::WebhookDelivery => {
+                crate::webhooks::graphql::node(principal, &ctx.state()?.db, kind, uuid).await?
+            }
+            NodeKind::AlertRule => {
+                crate::kpi::graphql::node_alert_rule(principal, &ctx.state()?.db, uuid).await?.map(Node::AlertRule)
+            }
+            NodeKind::Alert => {
+                crate::kpi::graphql::node_alert(principal, &ctx.state()?.db, uuid).await?.map(Node::Alert)
+            }
         })
     }
 }

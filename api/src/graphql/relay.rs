@@ -1,12 +1,15 @@
 //! Relay conventions: opaque global IDs, cursor pagination with enforced bounds, and
 //! connections with `totalCount`.
 
-use async_graphql::connection::{Edge, EmptyFields, PageInfo};
-use async_graphql::{ID, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::ID;
+use async_graphql::connection::PageInfo;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use super::keyset::Page;
 use crate::error::{AppError, AppResult};
 
 /// The types that have global IDs.
@@ -60,6 +63,10 @@ pub enum NodeKind {
     Webhook,
     /// A webhook delivery.
     WebhookDelivery,
+    /// A pattern alert rule.
+    AlertRule,
+    /// A raised alert.
+    Alert,
 }
 
 impl NodeKind {
@@ -90,6 +97,8 @@ impl NodeKind {
             NodeKind::ApiKey => "ApiKey",
             NodeKind::Webhook => "Webhook",
             NodeKind::WebhookDelivery => "WebhookDelivery",
+            NodeKind::AlertRule => "AlertRule",
+            NodeKind::Alert => "Alert",
         }
     }
 
@@ -120,6 +129,8 @@ impl NodeKind {
             "ApiKey" => NodeKind::ApiKey,
             "Webhook" => NodeKind::Webhook,
             "WebhookDelivery" => NodeKind::WebhookDelivery,
+            "AlertRule" => NodeKind::AlertRule,
+            "Alert" => NodeKind::Alert,
             _ => return None,
         })
     }
@@ -165,11 +176,22 @@ pub const DEFAULT_PAGE: usize = 50;
 /// Largest page size.
 pub const MAX_PAGE: usize = 200;
 
-/// Complexity of a connection field: its page size (`first` or `last`, default 50, at most
-/// 200) times what is selected per item, so a page costs what it loads.
-pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize;
-    1 + page * child_complexity
+/// The page size a connection is priced with: `first` or `last`, default 50, at most 200.
+pub fn priced_page(first: Option<i32>, last: Option<i32>) -> usize {
+    first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize
+}
+
+/// Complexity of a connection field at `field`: its page size times what is selected per item,
+/// so a page costs what it loads. The selection's cost is noted for the actual cost (see
+/// [`super::cost`]).
+pub fn page_cost(
+    field: &async_graphql::parser::types::Field,
+    first: Option<i32>,
+    last: Option<i32>,
+    child_complexity: usize,
+) -> usize {
+    super::cost::note_selection(field, child_complexity);
+    1 + priced_page(first, last) * child_complexity
 }
 
 /// The Relay arguments of a connection field.
@@ -185,38 +207,6 @@ pub struct PageArgs {
     pub last: Option<i32>,
 }
 
-/// The slice of a list a page covers: rows `start..end` of `total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// First row (0-based).
-    pub start: u64,
-    /// One past the last row.
-    pub end: u64,
-    /// Rows in the whole list.
-    pub total: u64,
-}
-
-impl Window {
-    /// Rows in the page.
-    pub fn limit(&self) -> u64 {
-        self.end - self.start
-    }
-}
-
-pub(crate) fn encode_cursor(position: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("cursor:{position}"))
-}
-
-pub(crate) fn decode_cursor(cursor: &str) -> AppResult<u64> {
-    let bad = || AppError::bad_input("invalid cursor");
-    if cursor.len() > 64 {
-        return Err(bad());
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("cursor:").and_then(|n| n.parse::<u64>().ok()).ok_or_else(bad)
-}
-
 fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
     match value {
         None => Ok(None),
@@ -226,92 +216,95 @@ fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
 }
 
 impl PageArgs {
-    /// Validates the arguments (bounds, cursors) without knowing the total.
+    /// Checks the counts: each 1 to 200, and not both (a page is counted from one end).
     pub fn validate(&self) -> AppResult<()> {
         check_count("first", self.first)?;
         check_count("last", self.last)?;
-        if let Some(c) = &self.after {
-            decode_cursor(c)?;
-        }
-        if let Some(c) = &self.before {
-            decode_cursor(c)?;
+        if self.first.is_some() && self.last.is_some() {
+            return Err(AppError::bad_input("give 'first' (with 'after') or 'last' (with 'before'), not both"));
         }
         Ok(())
     }
-
-    /// The rows to fetch, given how many match.
-    pub fn window(&self, total: u64) -> AppResult<Window> {
-        let first = check_count("first", self.first)?;
-        let last = check_count("last", self.last)?;
-        let mut start = match &self.after {
-            Some(c) => decode_cursor(c)?.saturating_add(1).min(total),
-            None => 0,
-        };
-        let mut end = match &self.before {
-            Some(c) => decode_cursor(c)?.min(total),
-            None => total,
-        };
-        if end < start {
-            end = start;
-        }
-        match (first, last) {
-            (Some(f), _) => end = end.min(start + f),
-            (None, Some(l)) => start = start.max(end.saturating_sub(l)),
-            (None, None) => end = end.min(start + DEFAULT_PAGE as u64),
-        }
-        if let (Some(_), Some(l)) = (first, last) {
-            start = start.max(end.saturating_sub(l));
-        }
-        Ok(Window { start, end, total })
-    }
 }
 
-/// A page of a list, Relay style. Every list type instantiates it once, by name, below.
-#[derive(SimpleObject)]
-#[graphql(
-    concrete(name = "TeamConnection", params(crate::org::graphql::Team)),
-    concrete(name = "MemberConnection", params(crate::org::graphql::Member)),
-    concrete(name = "ActivityTypeConnection", params(crate::scoring::graphql::ActivityType)),
-    concrete(name = "ActivityConnection", params(crate::scoring::graphql::Activity)),
-    concrete(name = "CampaignConnection", params(crate::scoring::graphql::Campaign)),
-    concrete(name = "DealConnection", params(crate::pipeline::graphql::Deal)),
-    concrete(name = "AuditEntryConnection", params(crate::audit::graphql::AuditEntry)),
-    concrete(name = "TerritoryConnection", params(crate::territory::graphql::Territory)),
-    concrete(name = "QuotaConnection", params(crate::quota::graphql::Quota)),
-    concrete(name = "StatementConnection", params(crate::incentive::graphql::Statement))
-)]
-pub struct Conn<T: async_graphql::OutputType> {
-    /// The items of this page, each with the cursor to continue from it.
-    pub edges: Vec<Edge<String, T, EmptyFields>>,
+/// One page of a connection, ready for the connection type its domain declared with
+/// [`connection_type!`](crate::connection_type).
+pub struct ConnectionData<T> {
+    /// The items and their cursors.
+    pub edges: Vec<(String, Arc<T>)>,
     /// Where this page lies in the whole list.
     pub page_info: PageInfo,
     /// How many items match, across all pages.
     pub total_count: u64,
 }
 
-/// Builds a connection from one page of rows.
-pub fn connection<T: async_graphql::OutputType>(window: Window, rows: Vec<T>) -> Conn<T> {
-    let edges: Vec<Edge<String, T, EmptyFields>> =
-        rows.into_iter().enumerate().map(|(i, node)| Edge::new(encode_cursor(window.start + i as u64), node)).collect();
-    Conn {
+/// Builds a connection from a page, converting each row, and gives back to the caller's budget
+/// what the page did not use (a short page costs what it returned).
+pub fn connection<M, T>(ctx: &async_graphql::Context<'_>, page: Page<M>, f: impl Fn(M) -> T) -> ConnectionData<T> {
+    super::cost::unused_items(ctx, page.page_size.saturating_sub(page.rows.len()));
+    let edges: Vec<(String, Arc<T>)> = page.rows.into_iter().map(|(c, m)| (c, Arc::new(f(m)))).collect();
+    ConnectionData {
         page_info: PageInfo {
-            has_previous_page: window.start > 0,
-            has_next_page: window.end < window.total,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+            has_previous_page: page.has_previous_page,
+            has_next_page: page.has_next_page,
+            start_cursor: edges.first().map(|e| e.0.clone()),
+            end_cursor: edges.last().map(|e| e.0.clone()),
         },
         edges,
-        total_count: window.total,
+        total_count: page.total_count,
     }
+}
+
+/// Declares a connection type and its edge type for one node type, Relay style, with `edges`,
+/// a `nodes` shortcut, `pageInfo` and `totalCount`:
+/// `connection_type!(TeamConnection, TeamEdge, Team, "teams");`
+#[macro_export]
+macro_rules! connection_type {
+    ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ", Relay style.")]
+        pub struct $conn(pub $crate::graphql::relay::ConnectionData<$node>);
+
+        #[doc = concat!("A page of ", $what, ", Relay style.")]
+        #[async_graphql::Object]
+        impl $conn {
+            /// The items of this page, each with the cursor to continue from it.
+            async fn edges(&self) -> Vec<$edge> {
+                self.0.edges.iter().map(|(c, n)| $edge { cursor: c.clone(), node: n.clone() }).collect()
+            }
+            /// The items of this page without cursors (the same as `edges { node }`).
+            async fn nodes(&self) -> Vec<std::sync::Arc<$node>> {
+                self.0.edges.iter().map(|(_, n)| n.clone()).collect()
+            }
+            /// Where this page lies in the whole list.
+            async fn page_info(&self) -> &async_graphql::connection::PageInfo {
+                &self.0.page_info
+            }
+            /// How many items match, across all pages.
+            async fn total_count(&self) -> u64 {
+                self.0.total_count
+            }
+        }
+
+        impl From<$crate::graphql::relay::ConnectionData<$node>> for $conn {
+            fn from(data: $crate::graphql::relay::ConnectionData<$node>) -> Self {
+                $conn(data)
+            }
+        }
+
+        #[doc = concat!("One of ", $what, " in a page, with its cursor.")]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// Pass it as `after` or `before` to continue from this item.
+            pub cursor: String,
+            /// The item.
+            pub node: std::sync::Arc<$node>,
+        }
+    };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(first: Option<i32>, after: Option<u64>, last: Option<i32>, before: Option<u64>) -> PageArgs {
-        PageArgs { first, last, after: after.map(encode_cursor), before: before.map(encode_cursor) }
-    }
 
     #[test]
     fn ids_round_trip_and_refuse_garbage() {
@@ -331,57 +324,5 @@ mod tests {
         ] {
             assert_eq!(decode_global_id(&ID(bad.to_string())).map_err(|e| e.code()), Err("BAD_USER_INPUT"), "{bad}");
         }
-    }
-
-    #[test]
-    fn default_first_last_and_bounds() {
-        assert_eq!(args(None, None, None, None).window(120).ok(), Some(Window { start: 0, end: 50, total: 120 }));
-        assert_eq!(args(Some(10), None, None, None).window(120).ok(), Some(Window { start: 0, end: 10, total: 120 }));
-        assert_eq!(
-            args(Some(10), Some(9), None, None).window(120).ok(),
-            Some(Window { start: 10, end: 20, total: 120 })
-        );
-        assert_eq!(args(None, None, Some(5), None).window(120).ok(), Some(Window { start: 115, end: 120, total: 120 }));
-        assert_eq!(
-            args(None, None, Some(5), Some(10)).window(120).ok(),
-            Some(Window { start: 5, end: 10, total: 120 })
-        );
-        assert_eq!(args(Some(200), None, None, None).window(3).ok(), Some(Window { start: 0, end: 3, total: 3 }));
-        assert_eq!(args(Some(10), Some(500), None, None).window(3).ok(), Some(Window { start: 3, end: 3, total: 3 }));
-        assert_eq!(args(None, None, None, None).window(0).ok(), Some(Window { start: 0, end: 0, total: 0 }));
-        for bad in [Some(0), Some(-1), Some(201), Some(1_000_000)] {
-            assert!(args(bad, None, None, None).window(10).is_err());
-            assert!(args(None, None, bad, None).window(10).is_err());
-            assert!(args(bad, None, None, None).validate().is_err());
-        }
-    }
-
-    #[test]
-    fn cursors_refuse_garbage() {
-        let p = PageArgs { after: Some("nope".into()), ..Default::default() };
-        assert!(p.window(10).is_err());
-        assert!(p.validate().is_err());
-        let p = PageArgs { before: Some(URL_SAFE_NO_PAD.encode("cursor:-1")), ..Default::default() };
-        assert!(p.window(10).is_err());
-        assert_eq!(decode_cursor(&encode_cursor(42)).ok(), Some(42));
-    }
-
-    #[test]
-    fn pages_cover_the_list_exactly_once() {
-        let total = 137u64;
-        let mut seen = Vec::new();
-        let mut after: Option<u64> = None;
-        loop {
-            let w = args(Some(20), after, None, None).window(total).expect("window");
-            if w.limit() == 0 {
-                break;
-            }
-            seen.extend(w.start..w.end);
-            after = Some(w.end - 1);
-            if w.end == total {
-                break;
-            }
-        }
-        assert_eq!(seen, (0..total).collect::<Vec<_>>());
     }
 }

@@ -72,8 +72,8 @@ impl<T: ObjectType> OutputType for Scoped<T> {
     }
 }
 
-impl<T: ObjectType> ContainerType for Scoped<T> {
-    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+impl<T: ObjectType> Scoped<T> {
+    async fn resolve_checked(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         check_root_field(ctx, self.operation)?;
         // An operation's root fields share a few places, and only a few may be expensive: one
         // document with hundreds of aliases cannot hold the connection pool or queue roll-ups.
@@ -86,6 +86,36 @@ impl<T: ObjectType> ContainerType for Scoped<T> {
         }
         let _place = budget.place().await;
         self.inner.resolve_field(ctx).await
+    }
+}
+
+/// Whether the root field `ctx` is at has a non-null type (`Member!`, `[Deal!]!`).
+fn non_null_root(ctx: &Context<'_>, root: &str) -> bool {
+    let registry = &ctx.schema_env.registry;
+    registry
+        .types
+        .get(root)
+        .and_then(|t| t.field_by_name(ctx.item.node.name.node.as_str()))
+        .is_some_and(|f| f.ty.ends_with('!'))
+}
+
+impl<T: ObjectType> ContainerType for Scoped<T> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        // async-graphql leaves a failed root field out of `data` and keeps its siblings. The
+        // spec answers null for a failed nullable field, and nulls the parent of a failed non-null
+        // one, which for a root field is `data` itself: the error is marked here and `data`
+        // nulled once execution ends (`access`).
+        match self.resolve_checked(ctx).await {
+            Err(mut error) if non_null_root(ctx, &T::type_name()) => {
+                error.extensions.get_or_insert_with(Default::default).set(super::access::ROOT_NULLED, true);
+                Err(error)
+            }
+            Err(error) => {
+                ctx.add_error(error);
+                Ok(Some(Value::Null))
+            }
+            other => other,
+        }
     }
 
     async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {

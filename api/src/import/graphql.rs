@@ -245,12 +245,12 @@ impl ImportMutation {
         let cols = headers(&mut r, &ACTIVITY_COLUMNS, &["externalId", "memberEmail", "activityType"])?;
         let s = scores::settings(p.org, &state.db).await?;
         let reach = p.reach(&state.db).await?;
-        let types: HashMap<String, Uuid> =
-            crate::scoring::store::list_activity_types(p.org, &state.db, false, 0, 10_000)
-                .await?
-                .into_iter()
-                .map(|t| (t.name.to_lowercase(), t.id))
-                .collect();
+        let types: HashMap<String, Uuid> = crate::scoring::store::all_activity_types(p.org, &state.db)
+            .await?
+            .into_iter()
+            .filter(|t| t.active)
+            .map(|t| (t.name.to_lowercase(), t.id))
+            .collect();
         let mut members: HashMap<String, Option<Uuid>> = HashMap::new();
         let now = Utc::now();
         let mut memo = scores::LogMemo::default();

@@ -23,7 +23,7 @@ use crate::audit::store::{self as audit, snapshot};
 use crate::auth::{Permission, Principal, Reach};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{CurrencyKey, MemberKey, TeamKey};
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
 use crate::org::model::{self as org_model, FieldError, Role};
@@ -305,6 +305,8 @@ impl PlanAssignment {
 /// A member's payout statement for one period (one version of it). Its total is the exact sum
 /// of its lines; each line names its source and math.
 pub struct Statement(pub statement::Model);
+
+crate::connection_type!(StatementConnection, StatementEdge, Statement, "payout statements");
 
 /// A member's payout statement for one period (one version of it). Its total is the exact sum
 /// of its lines; each line names its source and math.
@@ -1129,7 +1131,7 @@ impl IncentiveQuery {
 
     /// Payout statements: a rep's own, a manager's team members', everyone's for admins and
     /// viewers. Current versions only unless asked.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn statements(
         &self,
         ctx: &Context<'_>,
@@ -1138,7 +1140,7 @@ impl IncentiveQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<Statement>> {
+    ) -> Result<StatementConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
@@ -1166,10 +1168,8 @@ impl IncentiveQuery {
             (None, Some(ids)) => Some(ids.into_iter().collect()),
             (None, None) => None,
         };
-        let total = store::count_statements(p.org, db, &filter).await?;
-        let window = page.window(total)?;
-        let rows = store::list_statements(p.org, db, &filter, window.start, window.limit()).await?;
-        Ok(connection(window, rows.into_iter().map(Statement).collect()))
+        let rows = store::page_statements(p.org, db, &filter, &page).await?;
+        Ok(connection(ctx, rows, Statement).into())
     }
 
     /// One statement version.

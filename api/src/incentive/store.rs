@@ -2,16 +2,15 @@
 //! statements and their lines, disputes and clawbacks.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use entity::{clawback, dispute, incentive_plan, plan_assignment, plan_version, statement, statement_line};
 
 use super::model::{Component, DisputeStatus, StatementStatus};
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 use crate::org::model::OrgId;
 
 // ---------------------------------------------------------------- plans
@@ -305,27 +304,37 @@ fn statement_query(org: OrgId, f: &StatementFilter) -> sea_orm::Select<statement
     statement::Entity::find().filter(c)
 }
 
-/// How many statements match.
-pub async fn count_statements(org: OrgId, db: &impl ConnectionTrait, f: &StatementFilter) -> AppResult<u64> {
-    Ok(statement_query(org, f).count(db).await?)
+fn statement_key(s: &statement::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Date(s.period_start), KeyValue::Id(s.member_id), KeyValue::Int(s.version.into()), KeyValue::Id(s.id)]
 }
 
+/// `statements`: newest period first, then member, newest version first.
+pub const STATEMENTS: Keyset<statement::Model> = Keyset {
+    connection: "statements",
+    order: "PERIOD_DESC",
+    columns: &[
+        SortColumn::desc(KeyKind::Date),
+        SortColumn::asc(KeyKind::Id),
+        SortColumn::desc(KeyKind::Int),
+        SortColumn::asc(KeyKind::Id),
+    ],
+    key: statement_key,
+};
+
 /// A page of statements: newest period first, then member, newest version first.
-pub async fn list_statements(
+pub async fn page_statements(
     org: OrgId,
     db: &impl ConnectionTrait,
     f: &StatementFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<statement::Model>> {
-    Ok(statement_query(org, f)
-        .order_by_desc(statement::Column::PeriodStart)
-        .order_by_asc(statement::Column::MemberId)
-        .order_by_desc(statement::Column::Version)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<statement::Model>> {
+    let exprs = [
+        statement::Column::PeriodStart.into_expr(),
+        statement::Column::MemberId.into_expr(),
+        statement::Column::Version.into_expr(),
+        statement::Column::Id.into_expr(),
+    ];
+    keyset::fetch(db, statement_query(org, f), &exprs, &STATEMENTS, args).await
 }
 
 /// Every version of one member's statement for one period, newest first.

@@ -763,14 +763,14 @@ impl KpiMutation {
 // ---------------------------------------------------------------- alerts
 
 /// A pattern alert rule.
-pub struct AlertRule(entity::alert_rule::Model);
+pub struct AlertRule(pub entity::alert_rule::Model);
 
 /// A pattern alert rule.
 #[Object]
 impl AlertRule {
-    /// Opaque ID.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Opaque global ID; pass it to `node(id:)`.
+    pub async fn id(&self) -> ID {
+        crate::graphql::relay::global_id(NodeKind::AlertRule, self.0.id)
     }
     /// The KPI watched.
     async fn kpi_key(&self) -> &str {
@@ -797,7 +797,7 @@ impl AlertRule {
 }
 
 /// A raised alert: a member's KPI showed the rule's pattern.
-pub struct Alert(entity::alert::Model);
+pub struct Alert(pub entity::alert::Model);
 
 /// One week behind an alert.
 #[derive(SimpleObject, serde::Deserialize)]
@@ -819,9 +819,9 @@ struct AlertDetails {
 /// A raised alert: a member's KPI showed the rule's pattern.
 #[Object]
 impl Alert {
-    /// Opaque ID.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    /// Opaque global ID; pass it to `node(id:)`.
+    pub async fn id(&self) -> ID {
+        crate::graphql::relay::global_id(NodeKind::Alert, self.0.id)
     }
     /// The member whose KPI it is.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
@@ -906,7 +906,23 @@ pub struct AlertsPayload {
 }
 
 fn alert_id(id: &ID) -> AppResult<Uuid> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input("not an alert ID"))
+    decode_id(id, NodeKind::Alert)
+}
+
+/// An alert rule through `node`: any member reads the rules (as `alertRules` shows them).
+pub async fn node_alert_rule(
+    p: &Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<AlertRule>> {
+    Ok(store::rules(p.org, db).await?.into_iter().find(|r| r.id == id).map(AlertRule))
+}
+
+/// An alert through `node`: only one `alerts` would show the viewer.
+pub async fn node_alert(p: &Principal, db: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<Option<Alert>> {
+    let Some(alert) = store::find_alert(p.org, db, id).await? else { return Ok(None) };
+    let visible = alert_members(p, db).await?.is_none_or(|m| m.contains(&alert.member_id));
+    Ok(visible.then_some(Alert(alert)))
 }
 
 /// The members whose alerts a principal sees: all (admins, viewers), their teams' (managers), their own (reps).

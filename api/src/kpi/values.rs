@@ -184,11 +184,8 @@ pub async fn gather(
             sf.deals.push(f);
         }
     }
-    let types: HashMap<Uuid, Option<String>> = crate::scoring::store::list_activity_types(s.org, db, true, 0, 10_000)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.kpi_key))
-        .collect();
+    let types: HashMap<Uuid, Option<String>> =
+        crate::scoring::store::all_activity_types(s.org, db).await?.into_iter().map(|t| (t.id, t.kpi_key)).collect();
     for ((member, activity_type), (units, points)) in
         store::activity_units(s.org, db, &ids, period.start, period.end).await?
     {

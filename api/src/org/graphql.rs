@@ -13,8 +13,8 @@ use super::store::{self, MemberFilter, OrganizationPatch, TeamFilter, TeamPatch}
 use crate::auth::{Permission, Principal, Reach};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
-use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey, TeamMembersKey};
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
+use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 
 /// Anything with a global ID, fetchable through `node(id:)`.
@@ -63,6 +63,16 @@ pub enum Node {
     Dispute(crate::incentive::graphql::Dispute),
     /// An audit-log entry.
     AuditEntry(crate::audit::graphql::AuditEntry),
+    /// A pattern alert rule.
+    AlertRule(crate::kpi::graphql::AlertRule),
+    /// A raised alert.
+    Alert(crate::kpi::graphql::Alert),
+    /// An API key (admins).
+    ApiKey(crate::auth::keys_graphql::ApiKey),
+    /// A webhook (admins).
+    Webhook(crate::webhooks::graphql::Webhook),
+    /// A webhook delivery (admins).
+    WebhookDelivery(crate::webhooks::graphql::WebhookDelivery),
 }
 
 // ---------------------------------------------------------------- output types
@@ -170,11 +180,23 @@ impl Team {
         let Some(manager) = self.0.manager_id else { return Ok(None) };
         Ok(ctx.loader()?.load_one(MemberKey(manager)).await?.map(Member))
     }
-    /// Active members directly in this team (not in sub-teams), by name. For sub-teams and
-    /// paging use `members(filter: {teamId})`.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let members = ctx.loader()?.load_one(TeamMembersKey(self.0.id)).await?.unwrap_or_default();
-        Ok(members.into_iter().map(Member).collect())
+    /// Active members directly in this team (not in sub-teams), by name, a page at a time. For
+    /// sub-teams and other filters use the root `members(filter: {teamId})`.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Result<MemberConnection> {
+        let p = ctx.principal()?;
+        let page = PageArgs { first, after, last, before };
+        page.validate()?;
+        let filter = MemberFilter { team_ids: Some(vec![self.0.id]), active: Some(true), ..Default::default() };
+        let rows = store::page_members(p.org, &ctx.state()?.db, &filter, &store::TEAM_MEMBERS, &page).await?;
+        Ok(connection(ctx, rows, Member).into())
     }
     /// Increases with every change (rename, description, manager, move); pass it to
     /// `updateTeam` or `moveTeam` to refuse an edit when someone else changed the team since.
@@ -193,6 +215,9 @@ impl Team {
 
 /// A person in the organization. Members are deactivated, never deleted.
 pub struct Member(pub member::Model);
+
+crate::connection_type!(TeamConnection, TeamEdge, Team, "teams");
+crate::connection_type!(MemberConnection, MemberEdge, Member, "members");
 
 /// A person in the organization. Members are deactivated, never deleted.
 #[Object]
@@ -221,6 +246,44 @@ impl Member {
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let Some(team) = self.0.team_id else { return Ok(None) };
         Ok(ctx.loader()?.load_one(TeamKey(team)).await?.map(Team))
+    }
+    /// The member's deals that the viewer may read (the rule of the root `deals`: reps their
+    /// own, managers their teams', admins and viewers all), a page at a time. An API key needs
+    /// a scope that opens `deals`.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order (default: most recently changed first).")] order_by: Option<
+            crate::pipeline::store::DealOrder,
+        >,
+        #[graphql(desc = "Page size from the start, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Result<crate::pipeline::graphql::DealConnection> {
+        key_may_open(ctx, "deals")?;
+        let page = PageArgs { first, after, last, before };
+        let keyset = crate::pipeline::store::deal_keyset("Member.deals", order_by.unwrap_or_default());
+        let filter = crate::pipeline::graphql::DealFilterInput::of_owner(global_id(NodeKind::Member, self.0.id));
+        crate::pipeline::graphql::deal_page(ctx, filter, &keyset, &page).await
+    }
+    /// The member's activities, newest first, with the rule of the root `activities` (reps
+    /// their own, managers their teams', admins and viewers all; another member's is FORBIDDEN),
+    /// a page at a time. An API key needs a scope that opens `activities`.
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Result<crate::scoring::graphql::ActivityConnection> {
+        key_may_open(ctx, "activities")?;
+        let page = PageArgs { first, after, last, before };
+        let filter = crate::scoring::graphql::ActivityFilterInput::of_member(global_id(NodeKind::Member, self.0.id));
+        crate::scoring::graphql::activity_page(ctx, filter, &crate::scoring::store::MEMBER_ACTIVITIES, &page).await
     }
     /// First working day; quota ramps count from here.
     async fn start_date(&self) -> NaiveDate {
@@ -289,6 +352,24 @@ fn check_search(search: &Option<String>) -> AppResult<()> {
     }
 }
 
+/// FORBIDDEN for an API key whose scopes do not open the root query field `root` (a nested
+/// list reaches the same records as that field, so it asks for the same scopes).
+fn key_may_open(ctx: &Context<'_>, root: &str) -> AppResult<()> {
+    let p = ctx.principal()?;
+    match &p.api_key {
+        Some(key)
+            if !crate::graphql::access::field_open_to_key(
+                async_graphql::parser::types::OperationType::Query,
+                root,
+                &key.scopes,
+            ) =>
+        {
+            Err(AppError::forbidden(format!("this API key's scopes do not open '{root}'")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Organization, team and member queries.
 #[derive(Default)]
 pub struct OrgQuery;
@@ -303,7 +384,7 @@ impl OrgQuery {
     }
 
     /// Teams of the organization, by name.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,
@@ -312,7 +393,7 @@ impl OrgQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<Conn<Team>> {
+    ) -> Result<TeamConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
@@ -325,10 +406,8 @@ impl OrgQuery {
             None => None,
         };
         let store_filter = TeamFilter { parent_team_id, roots_only: filter.roots_only, search: filter.search };
-        let total = store::count_teams(p.org, db, &store_filter).await?;
-        let window = page.window(total)?;
-        let rows = store::list_teams(p.org, db, &store_filter, window.start, window.limit()).await?;
-        Ok(connection(window, rows.into_iter().map(Team).collect()))
+        let rows = store::page_teams(p.org, db, &store_filter, &page).await?;
+        Ok(connection(ctx, rows, Team).into())
     }
 
     /// One team.
@@ -340,7 +419,7 @@ impl OrgQuery {
     }
 
     /// Members of the organization, by name.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -349,7 +428,7 @@ impl OrgQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<Conn<Member>> {
+    ) -> Result<MemberConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
@@ -375,10 +454,8 @@ impl OrgQuery {
             active: filter.active,
             search: filter.search,
         };
-        let total = store::count_members(p.org, db, &store_filter).await?;
-        let window = page.window(total)?;
-        let rows = store::list_members(p.org, db, &store_filter, window.start, window.limit()).await?;
-        Ok(connection(window, rows.into_iter().map(Member).collect()))
+        let rows = store::page_members(p.org, db, &store_filter, &store::MEMBERS, &page).await?;
+        Ok(connection(ctx, rows, Member).into())
     }
 
     /// One member.

@@ -4,8 +4,7 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -14,6 +13,8 @@ use entity::{member, organization, team};
 use super::model::{OrgId, Role, SalesRole, TeamTree};
 use crate::db::set_if;
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 
 /// Everything needed to create an organization.
 #[derive(Debug, Clone)]
@@ -229,27 +230,34 @@ fn team_condition(org: OrgId, filter: &TeamFilter) -> Condition {
     cond
 }
 
-/// Counts the teams matching a filter.
-pub async fn count_teams(org: OrgId, db: &impl ConnectionTrait, filter: &TeamFilter) -> AppResult<u64> {
-    Ok(team::Entity::find().filter(team_condition(org, filter)).count(db).await?)
+const BY_NAME: &[SortColumn] = &[SortColumn::asc(KeyKind::Text), SortColumn::asc(KeyKind::Id)];
+
+fn team_key(t: &team::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Text(t.name.clone()), KeyValue::Id(t.id)]
 }
 
+fn member_key(m: &member::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Text(m.name.clone()), KeyValue::Id(m.id)]
+}
+
+/// `teams`, by name.
+pub const TEAMS: Keyset<team::Model> = Keyset { connection: "teams", order: "NAME", columns: BY_NAME, key: team_key };
+/// `members`, by name.
+pub const MEMBERS: Keyset<member::Model> =
+    Keyset { connection: "members", order: "NAME", columns: BY_NAME, key: member_key };
+/// `Team.members`, by name.
+pub const TEAM_MEMBERS: Keyset<member::Model> =
+    Keyset { connection: "Team.members", order: "NAME", columns: BY_NAME, key: member_key };
+
 /// One page of teams matching a filter, ordered by name.
-pub async fn list_teams(
+pub async fn page_teams(
     org: OrgId,
     db: &impl ConnectionTrait,
     filter: &TeamFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<team::Model>> {
-    Ok(team::Entity::find()
-        .filter(team_condition(org, filter))
-        .order_by_asc(team::Column::Name)
-        .order_by_asc(team::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<team::Model>> {
+    let select = team::Entity::find().filter(team_condition(org, filter));
+    keyset::fetch(db, select, &[team::Column::Name.into_expr(), team::Column::Id.into_expr()], &TEAMS, args).await
 }
 
 /// Inserts a team.
@@ -405,27 +413,16 @@ fn member_condition(org: OrgId, filter: &MemberFilter) -> Condition {
     cond
 }
 
-/// Counts the members matching a filter.
-pub async fn count_members(org: OrgId, db: &impl ConnectionTrait, filter: &MemberFilter) -> AppResult<u64> {
-    Ok(member::Entity::find().filter(member_condition(org, filter)).count(db).await?)
-}
-
-/// One page of members matching a filter, ordered by name.
-pub async fn list_members(
+/// One page of members matching a filter, ordered by name, for the connection `keyset` names.
+pub async fn page_members(
     org: OrgId,
     db: &impl ConnectionTrait,
     filter: &MemberFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<member::Model>> {
-    Ok(member::Entity::find()
-        .filter(member_condition(org, filter))
-        .order_by_asc(member::Column::Name)
-        .order_by_asc(member::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    keyset: &Keyset<member::Model>,
+    args: &PageArgs,
+) -> AppResult<Page<member::Model>> {
+    let select = member::Entity::find().filter(member_condition(org, filter));
+    keyset::fetch(db, select, &[member::Column::Name.into_expr(), member::Column::Id.into_expr()], keyset, args).await
 }
 
 /// Every member matching a filter (no paging: for scores and leaderboards, which rank all of them).

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    Set,
 };
 use uuid::Uuid;
 
@@ -16,6 +16,8 @@ use entity::{checklist_item, deal, deal_checklist, deal_split, deal_stage_histor
 use super::model::{ChecklistKind, DealOutcome, ForecastCategory, Split, StageKind};
 use crate::db::set_if;
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 use crate::org::model::OrgId;
 
 // ---------------------------------------------------------------- stages
@@ -489,27 +491,66 @@ fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
     c
 }
 
-/// Counts deals matching a filter.
-pub async fn count_deals(org: OrgId, db: &impl ConnectionTrait, f: &DealFilter) -> AppResult<u64> {
-    Ok(deal::Entity::find().filter(deal_condition(org, f)).count(db).await?)
+/// Every deal matching a filter (the demo's routing), in no particular order.
+pub async fn all_deals(org: OrgId, db: &impl ConnectionTrait, f: &DealFilter) -> AppResult<Vec<deal::Model>> {
+    Ok(deal::Entity::find().filter(deal_condition(org, f)).all(db).await?)
 }
 
-/// A page of deals, most recently updated first.
-pub async fn list_deals(
+/// The orders `deals` and `Member.deals` offer.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum DealOrder {
+    /// Most recently changed first (a deal changed while paging moves to the front: page by
+    /// `CREATED_AT` to see every deal exactly once).
+    #[default]
+    UpdatedAtDesc,
+    /// Oldest first; a deal's place never moves.
+    CreatedAtAsc,
+    /// Largest amount first.
+    AmountDesc,
+}
+
+const DESC_TIME: &[SortColumn] = &[SortColumn::desc(KeyKind::Time), SortColumn::asc(KeyKind::Id)];
+const ASC_TIME: &[SortColumn] = &[SortColumn::asc(KeyKind::Time), SortColumn::asc(KeyKind::Id)];
+const DESC_INT: &[SortColumn] = &[SortColumn::desc(KeyKind::Int), SortColumn::asc(KeyKind::Id)];
+
+fn by_updated(d: &deal::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(d.updated_at), KeyValue::Id(d.id)]
+}
+
+fn by_created(d: &deal::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(d.created_at), KeyValue::Id(d.id)]
+}
+
+fn by_amount(d: &deal::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Int(d.amount_cents), KeyValue::Id(d.id)]
+}
+
+/// The keyset of the deals connection `connection` (`deals`, `Member.deals`) in `order`.
+pub fn deal_keyset(connection: &'static str, order: DealOrder) -> Keyset<deal::Model> {
+    match order {
+        DealOrder::UpdatedAtDesc => {
+            Keyset { connection, order: "UPDATED_AT_DESC", columns: DESC_TIME, key: by_updated }
+        }
+        DealOrder::CreatedAtAsc => Keyset { connection, order: "CREATED_AT_ASC", columns: ASC_TIME, key: by_created },
+        DealOrder::AmountDesc => Keyset { connection, order: "AMOUNT_DESC", columns: DESC_INT, key: by_amount },
+    }
+}
+
+/// A page of deals matching a filter, in the keyset's order.
+pub async fn page_deals(
     org: OrgId,
     db: &impl ConnectionTrait,
     f: &DealFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<deal::Model>> {
-    Ok(deal::Entity::find()
-        .filter(deal_condition(org, f))
-        .order_by_desc(deal::Column::UpdatedAt)
-        .order_by_asc(deal::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    keyset: &Keyset<deal::Model>,
+    args: &PageArgs,
+) -> AppResult<Page<deal::Model>> {
+    let sort = match keyset.order {
+        "CREATED_AT_ASC" => deal::Column::CreatedAt,
+        "AMOUNT_DESC" => deal::Column::AmountCents,
+        _ => deal::Column::UpdatedAt,
+    };
+    let select = deal::Entity::find().filter(deal_condition(org, f));
+    keyset::fetch(db, select, &[sort.into_expr(), deal::Column::Id.into_expr()], keyset, args).await
 }
 
 /// Several deals (DataLoader batch).

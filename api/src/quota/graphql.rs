@@ -21,7 +21,7 @@ use crate::audit::store::{self as audit, snapshot};
 use crate::auth::{Principal, Reach};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{MemberKey, TeamKey};
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_global_id, decode_id, global_id};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
 use crate::org::model::{FieldError, Role};
@@ -37,6 +37,8 @@ pub struct Quota {
     row: quota::Model,
     progress: Arc<OnceCell<Progress>>,
 }
+
+crate::connection_type!(QuotaConnection, QuotaEdge, Quota, "quotas");
 
 struct Progress {
     period: Period,
@@ -389,7 +391,7 @@ pub struct QuotaQuery;
 #[Object]
 impl QuotaQuery {
     /// Quotas the viewer may read, newest period first.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn quotas(
         &self,
         ctx: &Context<'_>,
@@ -398,7 +400,7 @@ impl QuotaQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<Quota>> {
+    ) -> Result<QuotaConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
@@ -421,10 +423,8 @@ impl QuotaQuery {
                 rows.push(q);
             }
         }
-        let window = page.window(rows.len() as u64)?;
-        let page_rows =
-            rows.into_iter().skip(window.start as usize).take(window.limit() as usize).map(Quota::new).collect();
-        Ok(connection(window, page_rows))
+        let rows = crate::graphql::keyset::slice(rows, &store::QUOTAS, &page)?;
+        Ok(connection(ctx, rows, Quota::new).into())
     }
 
     /// One quota.

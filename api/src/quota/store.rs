@@ -11,10 +11,36 @@ use entity::{activity, deal, member, quota};
 
 use super::model::{self, Credit, QuotaGrain, QuotaMetric, QuotaSubjectKind, SplitShare};
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
 use crate::org::model::OrgId;
 use crate::pipeline::model::SplitKind;
 use crate::scoring::model::Period;
 use crate::scoring::scores::OrgSettings;
+
+fn quota_key(q: &quota::Model) -> Vec<KeyValue> {
+    vec![
+        KeyValue::Date(q.period_start),
+        KeyValue::Text(q.subject_kind.clone()),
+        KeyValue::Id(q.subject_id),
+        KeyValue::Text(q.label.clone()),
+        KeyValue::Id(q.id),
+    ]
+}
+
+/// `quotas`: newest period first, then subject and label (sorted here, after the per-row
+/// permission check).
+pub const QUOTAS: Keyset<quota::Model> = Keyset {
+    connection: "quotas",
+    order: "PERIOD_DESC",
+    columns: &[
+        SortColumn::desc(KeyKind::Date),
+        SortColumn::asc(KeyKind::Text),
+        SortColumn::asc(KeyKind::Id),
+        SortColumn::asc(KeyKind::Text),
+        SortColumn::asc(KeyKind::Id),
+    ],
+    key: quota_key,
+};
 
 /// One quota.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<quota::Model>> {

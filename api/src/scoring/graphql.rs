@@ -24,8 +24,9 @@ use super::{cents_to_f64, decimal_to_cents, store};
 use crate::auth::{Permission, Principal, ReadScope};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
+use crate::graphql::keyset::Keyset;
 use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, MemberKey, TeamKey};
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
 use crate::org::model::{self as org_model, FieldError, OrgId, Role, SalesRole};
@@ -205,6 +206,10 @@ impl Activity {
 /// A themed window ("double sales september") multiplying the points of chosen activity
 /// types for chosen teams. Where several apply, the highest multiplier wins.
 pub struct Campaign(pub campaign::Model);
+
+crate::connection_type!(ActivityTypeConnection, ActivityTypeEdge, ActivityType, "activity types");
+crate::connection_type!(ActivityConnection, ActivityEdge, Activity, "activities");
+crate::connection_type!(CampaignConnection, CampaignEdge, Campaign, "campaigns");
 
 /// A themed window ("double sales september") multiplying the points of chosen activity
 /// types for chosen teams. Where several apply, the highest multiplier wins.
@@ -754,6 +759,13 @@ pub struct ActivityFilterInput {
     voided: Option<bool>,
 }
 
+impl ActivityFilterInput {
+    /// Only this member's activities.
+    pub fn of_member(member_id: ID) -> Self {
+        ActivityFilterInput { member_id: Some(member_id), ..Default::default() }
+    }
+}
+
 // ---------------------------------------------------------------- helpers
 
 fn field_errors(errors: Vec<FieldError>) -> Vec<UserError> {
@@ -952,6 +964,76 @@ fn require_admin(p: &Principal) -> AppResult<()> {
 
 // ---------------------------------------------------------------- queries
 
+/// One page of the activities `filter` selects that the viewer may read: reps their own,
+/// managers their teams', admins and viewers all; a `memberId` outside it is FORBIDDEN. The rule
+/// of `activities` and `Member.activities`.
+pub async fn activity_page(
+    ctx: &Context<'_>,
+    filter: ActivityFilterInput,
+    keyset: &Keyset<activity::Model>,
+    page: &PageArgs,
+) -> Result<ActivityConnection> {
+    let p = ctx.principal()?;
+    let db = &ctx.state()?.db;
+    page.validate()?;
+    let access = ActivityAccess::of(p, db).await?;
+    let mut members: Option<Vec<Uuid>> = None;
+    if let Some(id) = &filter.member_id {
+        let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        if !access.may_read(m.id, m.team_id) {
+            return Err(AppError::forbidden("you may not read this member's activities").into());
+        }
+        members = Some(vec![m.id]);
+    }
+    if let Some(id) = &filter.team_id {
+        let team = decode_id(id, NodeKind::Team)?;
+        org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
+        let in_team: Vec<Uuid> =
+            scores::active_members(p.org, db, Some(team)).await?.into_iter().map(|m| m.id).collect();
+        members = Some(match members {
+            Some(m) => m.into_iter().filter(|id| in_team.contains(id)).collect(),
+            None => in_team,
+        });
+    }
+    // Narrow to what the viewer may read.
+    let visible: Option<Vec<Uuid>> = match &access {
+        ActivityAccess::All => None,
+        ActivityAccess::Own(own) => Some(vec![*own]),
+        ActivityAccess::Teams { own, teams } => {
+            let filter =
+                org_store::MemberFilter { team_ids: Some(teams.iter().copied().collect()), ..Default::default() };
+            let in_reach = org_store::all_members(p.org, db, &filter).await?.into_iter();
+            Some(in_reach.filter(|m| access.may_read(m.id, m.team_id)).map(|m| m.id).chain([*own]).collect())
+        }
+    };
+    if let Some(visible) = visible {
+        members = Some(match members {
+            Some(m) => m.into_iter().filter(|id| visible.contains(id)).collect(),
+            None => visible,
+        });
+    }
+    let activity_type_id = match &filter.activity_type_id {
+        Some(id) => Some(
+            store::find_activity_type(p.org, db, decode_id(id, NodeKind::ActivityType)?)
+                .await?
+                .ok_or(AppError::NotFound("activity type"))?
+                .id,
+        ),
+        None => None,
+    };
+    let store_filter = store::ActivityFilter {
+        member_ids: members,
+        activity_type_id,
+        from: filter.from,
+        to: filter.to,
+        voided: filter.voided,
+    };
+    let rows = store::page_activities(p.org, db, &store_filter, keyset, page).await?;
+    Ok(connection(ctx, rows, Activity).into())
+}
+
 /// Points engine queries.
 #[derive(Default)]
 pub struct ScoringQuery;
@@ -959,7 +1041,7 @@ pub struct ScoringQuery;
 #[Object]
 impl ScoringQuery {
     /// Activity types, by name.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn activity_types(
         &self,
         ctx: &Context<'_>,
@@ -968,20 +1050,18 @@ impl ScoringQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<ActivityType>> {
+    ) -> Result<ActivityTypeConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
         page.validate()?;
-        let total = store::count_activity_types(p.org, db, include_archived).await?;
-        let w = page.window(total)?;
-        let rows = store::list_activity_types(p.org, db, include_archived, w.start, w.limit()).await?;
-        Ok(connection(w, rows.into_iter().map(ActivityType).collect()))
+        let rows = store::page_activity_types(p.org, db, include_archived, &page).await?;
+        Ok(connection(ctx, rows, ActivityType).into())
     }
 
     /// Logged activities, newest first. Reps see their own, managers their teams', admins and viewers all
     /// (the rule `node` and `scoreChanged` follow too); a `memberId` outside it is FORBIDDEN.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -990,74 +1070,13 @@ impl ScoringQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<Activity>> {
-        let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
+    ) -> Result<ActivityConnection> {
         let page = PageArgs { first, after, last, before };
-        page.validate()?;
-        let filter = filter.unwrap_or_default();
-        let access = ActivityAccess::of(p, db).await?;
-        let mut members: Option<Vec<Uuid>> = None;
-        if let Some(id) = &filter.member_id {
-            let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
-                .await?
-                .ok_or(AppError::NotFound("member"))?;
-            if !access.may_read(m.id, m.team_id) {
-                return Err(AppError::forbidden("you may not read this member's activities").into());
-            }
-            members = Some(vec![m.id]);
-        }
-        if let Some(id) = &filter.team_id {
-            let team = decode_id(id, NodeKind::Team)?;
-            org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-            let in_team: Vec<Uuid> =
-                scores::active_members(p.org, db, Some(team)).await?.into_iter().map(|m| m.id).collect();
-            members = Some(match members {
-                Some(m) => m.into_iter().filter(|id| in_team.contains(id)).collect(),
-                None => in_team,
-            });
-        }
-        // Narrow to what the viewer may read.
-        let visible: Option<Vec<Uuid>> = match &access {
-            ActivityAccess::All => None,
-            ActivityAccess::Own(own) => Some(vec![*own]),
-            ActivityAccess::Teams { own, teams } => {
-                let filter =
-                    org_store::MemberFilter { team_ids: Some(teams.iter().copied().collect()), ..Default::default() };
-                let in_reach = org_store::all_members(p.org, db, &filter).await?.into_iter();
-                Some(in_reach.filter(|m| access.may_read(m.id, m.team_id)).map(|m| m.id).chain([*own]).collect())
-            }
-        };
-        if let Some(visible) = visible {
-            members = Some(match members {
-                Some(m) => m.into_iter().filter(|id| visible.contains(id)).collect(),
-                None => visible,
-            });
-        }
-        let activity_type_id = match &filter.activity_type_id {
-            Some(id) => Some(
-                store::find_activity_type(p.org, db, decode_id(id, NodeKind::ActivityType)?)
-                    .await?
-                    .ok_or(AppError::NotFound("activity type"))?
-                    .id,
-            ),
-            None => None,
-        };
-        let store_filter = store::ActivityFilter {
-            member_ids: members,
-            activity_type_id,
-            from: filter.from,
-            to: filter.to,
-            voided: filter.voided,
-        };
-        let total = store::count_activities(p.org, db, &store_filter).await?;
-        let w = page.window(total)?;
-        let rows = store::list_activities(p.org, db, &store_filter, w.start, w.limit()).await?;
-        Ok(connection(w, rows.into_iter().map(Activity).collect()))
+        activity_page(ctx, filter.unwrap_or_default(), &store::ACTIVITIES, &page).await
     }
 
     /// Campaigns, newest start first.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn campaigns(
         &self,
         ctx: &Context<'_>,
@@ -1066,16 +1085,14 @@ impl ScoringQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<Campaign>> {
+    ) -> Result<CampaignConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         let page = PageArgs { first, after, last, before };
         page.validate()?;
         let now = Utc::now();
-        let total = store::count_campaigns(p.org, db, status, now).await?;
-        let w = page.window(total)?;
-        let rows = store::list_campaigns(p.org, db, status, now, w.start, w.limit()).await?;
-        Ok(connection(w, rows.into_iter().map(Campaign).collect()))
+        let rows = store::page_campaigns(p.org, db, status, now, &page).await?;
+        Ok(connection(ctx, rows, Campaign).into())
     }
 
     /// A member's score (default: the viewer) or a team's (the sum over its subtree's active members).

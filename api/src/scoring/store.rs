@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,8 @@ use entity::{activity, activity_day_total, activity_type, campaign, points_targe
 use super::model::{ActivityCategory, ActivityUnit, CampaignRule, CampaignStatus};
 use crate::db::set_if;
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 use crate::org::model::{OrgId, SalesRole};
 
 // ---------------------------------------------------------------- activity types
@@ -164,32 +166,33 @@ fn activity_type_condition(org: OrgId, include_archived: bool) -> Condition {
     c
 }
 
-/// Counts activity types.
-pub async fn count_activity_types(org: OrgId, db: &impl ConnectionTrait, include_archived: bool) -> AppResult<u64> {
-    Ok(activity_type::Entity::find().filter(activity_type_condition(org, include_archived)).count(db).await?)
-}
-
 /// Every activity type of the organization, archived ones included.
 pub async fn all_activity_types(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<activity_type::Model>> {
     Ok(activity_type::Entity::find().filter(activity_type_condition(org, true)).all(db).await?)
 }
 
+fn type_key(t: &activity_type::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Text(t.name.clone()), KeyValue::Id(t.id)]
+}
+
+/// `activityTypes`, by name.
+pub const ACTIVITY_TYPES: Keyset<activity_type::Model> = Keyset {
+    connection: "activityTypes",
+    order: "NAME",
+    columns: &[SortColumn::asc(KeyKind::Text), SortColumn::asc(KeyKind::Id)],
+    key: type_key,
+};
+
 /// A page of activity types, by name.
-pub async fn list_activity_types(
+pub async fn page_activity_types(
     org: OrgId,
     db: &impl ConnectionTrait,
     include_archived: bool,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<activity_type::Model>> {
-    Ok(activity_type::Entity::find()
-        .filter(activity_type_condition(org, include_archived))
-        .order_by_asc(activity_type::Column::Name)
-        .order_by_asc(activity_type::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<activity_type::Model>> {
+    let select = activity_type::Entity::find().filter(activity_type_condition(org, include_archived));
+    let exprs = [activity_type::Column::Name.into_expr(), activity_type::Column::Id.into_expr()];
+    keyset::fetch(db, select, &exprs, &ACTIVITY_TYPES, args).await
 }
 
 // ---------------------------------------------------------------- campaigns
@@ -326,33 +329,29 @@ fn campaign_condition(org: OrgId, status: Option<CampaignStatus>, now: DateTime<
     c
 }
 
-/// Counts campaigns with a status at `now`.
-pub async fn count_campaigns(
-    org: OrgId,
-    db: &impl ConnectionTrait,
-    status: Option<CampaignStatus>,
-    now: DateTime<Utc>,
-) -> AppResult<u64> {
-    Ok(campaign::Entity::find().filter(campaign_condition(org, status, now)).count(db).await?)
+fn campaign_key(c: &campaign::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(c.starts_at), KeyValue::Id(c.id)]
 }
 
+/// `campaigns`, newest start first.
+pub const CAMPAIGNS: Keyset<campaign::Model> = Keyset {
+    connection: "campaigns",
+    order: "STARTS_AT_DESC",
+    columns: &[SortColumn::desc(KeyKind::Time), SortColumn::asc(KeyKind::Id)],
+    key: campaign_key,
+};
+
 /// A page of campaigns with a status at `now`, newest start first.
-pub async fn list_campaigns(
+pub async fn page_campaigns(
     org: OrgId,
     db: &impl ConnectionTrait,
     status: Option<CampaignStatus>,
     now: DateTime<Utc>,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<campaign::Model>> {
-    Ok(campaign::Entity::find()
-        .filter(campaign_condition(org, status, now))
-        .order_by_desc(campaign::Column::StartsAt)
-        .order_by_asc(campaign::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<campaign::Model>> {
+    let select = campaign::Entity::find().filter(campaign_condition(org, status, now));
+    let exprs = [campaign::Column::StartsAt.into_expr(), campaign::Column::Id.into_expr()];
+    keyset::fetch(db, select, &exprs, &CAMPAIGNS, args).await
 }
 
 /// A campaign as the rule engine sees it.
@@ -921,27 +920,30 @@ fn activity_condition(org: OrgId, f: &ActivityFilter) -> Condition {
     c
 }
 
-/// Counts activities matching a filter.
-pub async fn count_activities(org: OrgId, db: &impl ConnectionTrait, f: &ActivityFilter) -> AppResult<u64> {
-    Ok(activity::Entity::find().filter(activity_condition(org, f)).count(db).await?)
+fn activity_key(a: &activity::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(a.occurred_at), KeyValue::Id(a.id)]
 }
 
-/// A page of activities, newest first.
-pub async fn list_activities(
+const NEWEST_FIRST: &[SortColumn] = &[SortColumn::desc(KeyKind::Time), SortColumn::desc(KeyKind::Id)];
+
+/// `activities`, newest first (`occurredAt` does not change: corrections are voids).
+pub const ACTIVITIES: Keyset<activity::Model> =
+    Keyset { connection: "activities", order: "OCCURRED_AT_DESC", columns: NEWEST_FIRST, key: activity_key };
+/// `Member.activities`, newest first.
+pub const MEMBER_ACTIVITIES: Keyset<activity::Model> =
+    Keyset { connection: "Member.activities", order: "OCCURRED_AT_DESC", columns: NEWEST_FIRST, key: activity_key };
+
+/// A page of activities, newest first, for the connection `keyset` names.
+pub async fn page_activities(
     org: OrgId,
     db: &impl ConnectionTrait,
     f: &ActivityFilter,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<activity::Model>> {
-    Ok(activity::Entity::find()
-        .filter(activity_condition(org, f))
-        .order_by_desc(activity::Column::OccurredAt)
-        .order_by_desc(activity::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    keyset: &Keyset<activity::Model>,
+    args: &PageArgs,
+) -> AppResult<Page<activity::Model>> {
+    let select = activity::Entity::find().filter(activity_condition(org, f));
+    let exprs = [activity::Column::OccurredAt.into_expr(), activity::Column::Id.into_expr()];
+    keyset::fetch(db, select, &exprs, keyset, args).await
 }
 
 // ---------------------------------------------------------------- aggregates

@@ -13,7 +13,7 @@ use crate::audit::store::{self as audit, snapshot};
 use crate::auth::{Permission, Principal};
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::MemberKey;
-use crate::graphql::relay::{Conn, NodeKind, PageArgs, connection, decode_id, global_id};
+use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
 use crate::org::model::{self as org_model, FieldError, OrgId};
@@ -23,6 +23,8 @@ use crate::org::store as org_store;
 
 /// A sales territory: a region, segment or set of named accounts, in a tree.
 pub struct Territory(pub territory::Model);
+
+crate::connection_type!(TerritoryConnection, TerritoryEdge, Territory, "territories");
 
 /// A condition set that routes a deal to a territory: every condition given must hold.
 #[derive(SimpleObject)]
@@ -346,7 +348,7 @@ pub struct TerritoryQuery;
 #[Object]
 impl TerritoryQuery {
     /// Territories by name.
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
     async fn territories(
         &self,
         ctx: &Context<'_>,
@@ -355,7 +357,7 @@ impl TerritoryQuery {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<Conn<Territory>> {
+    ) -> Result<TerritoryConnection> {
         let p = ctx.principal()?;
         p.require(Permission::OrganizationRead)?;
         let page = PageArgs { first, after, last, before };
@@ -372,10 +374,8 @@ impl TerritoryQuery {
             .filter(|t| parent.is_none_or(|x| t.parent_id == Some(x)))
             .filter(|t| !f.roots_only.unwrap_or(false) || t.parent_id.is_none())
             .collect();
-        let window = page.window(rows.len() as u64)?;
-        let page_rows =
-            rows.into_iter().skip(window.start as usize).take(window.limit() as usize).map(Territory).collect();
-        Ok(connection(window, page_rows))
+        let rows = crate::graphql::keyset::slice(rows, &store::TERRITORIES, &page)?;
+        Ok(connection(ctx, rows, Territory).into())
     }
 
     /// One territory.

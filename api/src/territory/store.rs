@@ -8,6 +8,7 @@ use entity::{territory, territory_assignment};
 
 use super::model::{self, AssignmentRole, AssignmentSpan, DealLocation, RoutingRule, TerritoryKind, TerritoryRules};
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
 use crate::org::model::{OrgId, TeamTree};
 
 /// All territories of the organization by name; archived ones only when asked.
@@ -22,6 +23,18 @@ pub async fn territories(
     }
     Ok(q.order_by_asc(territory::Column::Name).order_by_asc(territory::Column::Id).all(db).await?)
 }
+
+fn territory_key(t: &territory::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Text(t.name.clone()), KeyValue::Id(t.id)]
+}
+
+/// `territories`, by name (sorted here, after the tree filters).
+pub const TERRITORIES: Keyset<territory::Model> = Keyset {
+    connection: "territories",
+    order: "NAME",
+    columns: &[SortColumn::asc(KeyKind::Text), SortColumn::asc(KeyKind::Id)],
+    key: territory_key,
+};
 
 /// One territory.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<territory::Model>> {

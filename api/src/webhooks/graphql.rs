@@ -49,6 +49,8 @@ impl Webhook {
 /// One event sent (or to be sent) to one webhook.
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
+crate::connection_type!(WebhookDeliveryConnection, WebhookDeliveryEdge, WebhookDelivery, "webhook deliveries");
+
 /// One event sent (or to be sent) to one webhook.
 #[Object]
 impl WebhookDelivery {
@@ -156,13 +158,24 @@ pub struct WebhookDeliveryPayload {
     user_errors: Vec<UserError>,
 }
 
-/// A page of deliveries.
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryPage {
-    /// Deliveries, newest first.
-    nodes: Vec<WebhookDelivery>,
-    /// How many match.
-    total_count: u64,
+/// A webhook or delivery through `node`: admins signed in as members only, as `webhooks`.
+pub async fn node(
+    p: &Principal,
+    db: &impl sea_orm::ConnectionTrait,
+    kind: NodeKind,
+    id: uuid::Uuid,
+) -> crate::error::AppResult<Option<crate::org::graphql::Node>> {
+    use crate::org::graphql::Node;
+    if p.api_key.is_some() || p.require(Permission::OrganizationUpdate).is_err() {
+        return Ok(None);
+    }
+    Ok(match kind {
+        NodeKind::Webhook => store::find(p.org, db, id).await?.map(|w| Node::Webhook(Webhook(w))),
+        NodeKind::WebhookDelivery => {
+            store::find_delivery(p.org, db, id).await?.map(|d| Node::WebhookDelivery(WebhookDelivery(d)))
+        }
+        _ => None,
+    })
 }
 
 fn admin<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
@@ -187,15 +200,18 @@ impl WebhookQuery {
     }
 
     /// Deliveries, newest first (admins).
-    #[graphql(complexity = "crate::graphql::relay::page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::relay::page_cost(__field, first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // two filters and the four Relay arguments
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only this webhook's.")] webhook_id: Option<ID>,
         #[graphql(desc = "Only PENDING, DELIVERED or FAILED.")] status: Option<String>,
-        #[graphql(desc = "Page size, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Page size from the start, 1 to 200 (default 50).")] first: Option<i32>,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-    ) -> Result<WebhookDeliveryPage> {
+        #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
         let p = admin(ctx)?;
         let db = &ctx.state()?.db;
         if status.as_deref().is_some_and(|s| !matches!(s, "PENDING" | "DELIVERED" | "FAILED")) {
@@ -210,11 +226,10 @@ impl WebhookQuery {
             ),
             None => None,
         };
-        let page = PageArgs { first, after, last: None, before: None };
-        let total = store::count_deliveries(p.org, db, hook, status.as_deref()).await?;
-        let w = page.window(total)?;
-        let rows = store::deliveries(p.org, db, hook, status.as_deref(), w.start, w.limit()).await?;
-        Ok(WebhookDeliveryPage { nodes: rows.into_iter().map(WebhookDelivery).collect(), total_count: total })
+        let page = PageArgs { first, after, last, before };
+        page.validate()?;
+        let rows = store::page_deliveries(p.org, db, hook, status.as_deref(), &page).await?;
+        Ok(crate::graphql::relay::connection(ctx, rows, WebhookDelivery).into())
     }
 }
 

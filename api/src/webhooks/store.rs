@@ -4,14 +4,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use entity::{webhook, webhook_delivery};
 
 use crate::error::{AppError, AppResult};
+use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
+use crate::graphql::relay::PageArgs;
 use crate::org::model::OrgId;
 
 /// The organization's webhooks, newest first.
@@ -212,32 +213,28 @@ fn deliveries_query(
     webhook_delivery::Entity::find().filter(c)
 }
 
-/// How many deliveries match.
-pub async fn count_deliveries(
-    org: OrgId,
-    db: &impl ConnectionTrait,
-    webhook: Option<Uuid>,
-    status: Option<&str>,
-) -> AppResult<u64> {
-    Ok(deliveries_query(org, webhook, status).count(db).await?)
+fn delivery_key(d: &webhook_delivery::Model) -> Vec<KeyValue> {
+    vec![KeyValue::Time(d.created_at), KeyValue::Id(d.id)]
 }
 
+/// `webhookDeliveries`, newest first.
+pub const DELIVERIES: Keyset<webhook_delivery::Model> = Keyset {
+    connection: "webhookDeliveries",
+    order: "CREATED_AT_DESC",
+    columns: &[SortColumn::desc(KeyKind::Time), SortColumn::desc(KeyKind::Id)],
+    key: delivery_key,
+};
+
 /// A page of deliveries, newest first.
-pub async fn deliveries(
+pub async fn page_deliveries(
     org: OrgId,
     db: &impl ConnectionTrait,
     webhook: Option<Uuid>,
     status: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> AppResult<Vec<webhook_delivery::Model>> {
-    Ok(deliveries_query(org, webhook, status)
-        .order_by_desc(webhook_delivery::Column::CreatedAt)
-        .order_by_desc(webhook_delivery::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    args: &PageArgs,
+) -> AppResult<Page<webhook_delivery::Model>> {
+    let exprs = [webhook_delivery::Column::CreatedAt.into_expr(), webhook_delivery::Column::Id.into_expr()];
+    keyset::fetch(db, deliveries_query(org, webhook, status), &exprs, &DELIVERIES, args).await
 }
 
 // ---------------------------------------------------------------- the dispatcher's queries (all tenants)

@@ -14,7 +14,87 @@ backend_tests!(
     answers_are_bounded_in_size,
     api_keys_of_one_admin_share_one_budget,
     every_connection_costs_its_page,
+    each_row_of_the_cost_table_holds,
+    what_a_page_did_not_use_goes_back_to_the_budget,
 );
+
+fn actual_cost(body: &Value) -> u64 {
+    body["extensions"]["cost"]["actualQueryCost"].as_u64().unwrap_or_else(|| panic!("no actual cost in {body}"))
+}
+
+/// Requested and actual cost of one operation as the admin.
+async fn costs(app: &TestApp, org: &Org, query: &str, variables: Value) -> (u64, u64) {
+    let body = app.gql(Some(&org.admin_token), query, variables).await;
+    (requested_cost(&body), actual_cost(&body))
+}
+
+/// docs/cost.md, row by row.
+async fn each_row_of_the_cost_table_holds(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let other = app.seed_org("other").await;
+    let members = app.ok(&org.admin_token, "{ members { totalCount } }", json!({})).await["members"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    assert!(members > 2 && members < 10, "{members}");
+    // A scalar field costs 1; `__typename` nothing.
+    assert_eq!(costs(app, &org, "{ __typename viewer { role } }", json!({})).await, (2, 2));
+    // An object costs 1 plus its selection.
+    assert_eq!(costs(app, &org, "{ organization { name slug branding { displayName } } }", json!({})).await, (5, 5));
+    // A connection: 1 + page size × selection (per item: each selected field, with `totalCount`
+    // and `pageInfo` counted per item too); actual: the items that came back.
+    let q = "{ members(first: 10) { totalCount nodes { id name } } }";
+    assert_eq!(costs(app, &org, q, json!({})).await, (1 + 10 * 4, 1 + members * 4));
+    let q = "{ members { edges { cursor node { id } } } }";
+    assert_eq!(costs(app, &org, q, json!({})).await, (1 + 50 * 4, 1 + members * 4), "default page 50");
+    let q = "{ members(last: 2) { nodes { id } } }";
+    assert_eq!(costs(app, &org, q, json!({})).await, (1 + 2 * 2, 1 + 2 * 2), "a full page costs what was asked");
+    // Connections inside connections multiply; each inner page is refunded on its own.
+    let q = "{ teams(first: 5) { nodes { members(first: 10) { nodes { id } } } } }";
+    let team_rows = app.ok(&org.admin_token, "{ teams { nodes { members { totalCount } } } }", json!({})).await;
+    let per_team: Vec<u64> = team_rows["teams"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["members"]["totalCount"].as_u64().unwrap())
+        .collect();
+    // Per team: `nodes` 1, `members` 1 + its page × 2.
+    let actual = 1 + per_team.iter().map(|n| 2 + n * 2).sum::<u64>();
+    assert_eq!(costs(app, &org, q, json!({})).await, (1 + 5 * (1 + 1 + 10 * 2), actual));
+    // node: 1 + selection; null (gone, foreign or malformed) costs 1.
+    let q = "query($id: ID!) { node(id: $id) { id ... on Member { name } } }";
+    assert_eq!(costs(app, &org, q, json!({"id": org.rep})).await, (3, 3));
+    assert_eq!(costs(app, &org, q, json!({"id": other.rep})).await, (3, 1));
+    // nodes: each ID 1 + selection; a null refunds its share.
+    let q = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }";
+    assert_eq!(costs(app, &org, q, json!({"ids": [org.rep, other.rep, org.manager]})).await, (6, 4));
+    // Expensive fields: 100 on top of their selection.
+    let q = format!("{{ forecast(period: {{grain: QUARTER}}, teamId: \"{}\") {{ __typename }} }}", org.sales);
+    assert_eq!(costs(app, &org, &q, json!({})).await, (100, 100));
+    // A mutation field: 1 plus its payload's selection.
+    let q = "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { name } userErrors { code } } }";
+    assert_eq!(costs(app, &org, q, json!({"i": {"name": "Acme B.V."}})).await, (5, 5));
+}
+
+/// The unused part of a page's price goes back to the caller's bucket.
+async fn what_a_page_did_not_use_goes_back_to_the_budget(default: &TestApp) {
+    let app = &TestApp::spawn_with(default.backend, |c| {
+        c.rate_limit_points = 1_000;
+        c.rate_limit_restore_per_second = 1;
+    })
+    .await;
+    let org = app.seed_org("acme").await;
+    let q = "{ members(first: 200) { nodes { id } } }";
+    for round in 0..3 {
+        let body = app.gql(Some(&org.admin_token), q, json!({})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(requested_cost(&body), 401);
+        let actual = actual_cost(&body);
+        assert!(actual < 20, "{body}");
+        let available = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"].as_u64().unwrap();
+        // Without the refund, three rounds of 401 would leave under 200.
+        assert!(available + 1 >= 1_000 - (round + 1) * actual, "round {round}: {body}");
+    }
+}
 
 /// Each connection a front end pages through costs its page size times its selection.
 async fn every_connection_costs_its_page(app: &TestApp) {
@@ -51,8 +131,11 @@ async fn api_keys_of_one_admin_share_one_budget(default: &TestApp) {
         let data = app.ok(&org.admin_token, create, json!({"i": {"name": name, "scopes": ["org:read"]}})).await;
         keys.push(data["createApiKey"]["secret"].as_str().unwrap().to_owned());
     }
-    // About 600 of the 1,000 points: the first key may, the second must wait for the refill.
-    let big = "{ members(first: 150) { edges { node { id name } } } }";
+    // About 600 of the 1,000 points, all of it spent (expensive fields are not refunded): the
+    // first key may, the second must wait for the refill.
+    let coverage: String = (0..5).map(|i| format!(" c{i}: territoryCoverage {{ on }}")).collect();
+    let big = format!("{{{coverage} }}");
+    let big = big.as_str();
     let first = app.gql(Some(&keys[0]), big, json!({})).await;
     assert!(first.get("errors").is_none(), "{first}");
     let spent = requested_cost(&first);

@@ -20,6 +20,7 @@ mod input_attacks;
 mod instances;
 mod integrations;
 mod isolation;
+mod keyset;
 mod kpi;
 mod logs;
 mod member_attacks;

@@ -4,6 +4,8 @@
 //!   resubscription after the connection is dropped;
 //! - `apollo.mjs`: `@apollo/client` queries and mutations through its normalized
 //!   `InMemoryCache` (keyed by our global IDs), and subscriptions through `GraphQLWsLink`;
+//! - `relay.mjs`: `relay-runtime` (Environment, Network, Store, `fetchQuery`) refetches a
+//!   removed object through `node(id:)` and gets `null` without throwing;
 //! - `codegen.mjs`: GraphQL Code Generator types `schema.graphql` and the clients' operations
 //!   with no warning, and `tsc --noEmit --strict` accepts the result;
 //! - `urql.mjs`: `@urql/core` 6 with its default options (queries by GET, mutations by POST,
@@ -140,6 +142,13 @@ async fn apollo_client_normalized_cache_and_ws_link() {
     let app = TestApp::spawn(scorebord_tests::Backend::Sqlite).await;
     let env = environment(&app).await;
     node("apollo.mjs", env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_runtime_refetches_a_removed_node_as_null() {
+    let app = TestApp::spawn(scorebord_tests::Backend::Sqlite).await;
+    let env = environment(&app).await;
+    node("relay.mjs", env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
