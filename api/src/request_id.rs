@@ -158,7 +158,7 @@ pub async fn middleware(mut request: axum::extract::Request, next: axum::middlew
     if let Ok(value) = HeaderValue::from_str(&id.0) {
         response.headers_mut().insert(HEADER, value);
     }
-    let fields = log.with(|l| std::mem::take(l));
+    let fields = log.with(std::mem::take);
     let status = response.status().as_u16();
     let _entered = span.enter();
     tracing::info!(

@@ -238,7 +238,9 @@ async fn one_log_line_per_request_with_its_id() {
 #[tokio::test]
 async fn spans_are_exported_over_otlp_in_the_callers_trace() {
     use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    // (content type, body) of each export received.
+    type Exports = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Exports = Arc::default();
     let seen = received.clone();
     let receiver = axum::Router::new().route(
         "/v1/traces",
