@@ -822,14 +822,16 @@ mod tests {
         let start = br#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#;
         assert_eq!(before_init(LEGACY, start), BeforeInit::Close(4401, "Unauthorized".into()));
         assert!(matches!(before_init(LEGACY, b"nope"), BeforeInit::Close(4400, _)));
-        // After init only duplicate IDs are checked; the rest is async-graphql's.
+        // After init only duplicate IDs and the client's terminate are handled here; the rest
+        // is async-graphql's.
         let mut active = HashSet::new();
         assert_eq!(after_init(LEGACY, start, &mut active), None);
         assert_eq!(after_init(LEGACY, start, &mut active).map(|c| c.0), Some(4409));
         assert_eq!(after_init(LEGACY, br#"{"type":"stop","id":"a"}"#, &mut active), None);
         assert_eq!(after_init(LEGACY, start, &mut active), None);
         assert_eq!(after_init(LEGACY, b"not json", &mut active), None);
-        assert_eq!(after_init(LEGACY, br#"{"type":"connection_terminate"}"#, &mut active), None);
+        // A terminate closes with a normal close frame (async-graphql would drop the socket).
+        assert_eq!(after_init(LEGACY, br#"{"type":"connection_terminate"}"#, &mut active).map(|c| c.0), Some(1000));
     }
 
     #[test]

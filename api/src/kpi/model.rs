@@ -2484,7 +2484,7 @@ mod tests {
         assert_eq!(parse_kpi_key(&"a".repeat(64)).map(|k| k.len()), Ok(64));
         assert_eq!(parse_kpi_key("close_rate").map_err(|e| e.code), Err("RESERVED"));
         let refused = refuse_builtin_edit("new_leads", KpiEdit::Update).expect("a built-in is refused");
-        assert_eq!((refused.code, refused.field.join(".")), ("BUILT_IN", "key".to_owned()));
+        assert_eq!((refused.code, refused.field.join(".")), ("BUILT_IN", "input.key".to_owned()));
         assert!(
             refused.message.contains("setKpiTarget") && refused.message.contains("createKpi"),
             "{}",
