@@ -100,6 +100,25 @@ pub struct Config {
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Comma-separated request headers browsers may send cross-origin (the CORS preflight's
+    /// allow list). The default covers credentials, JSON, Apollo Client's client-awareness and
+    /// CSRF-prevention headers, W3C trace context and `x-request-id`; setting it replaces the list.
+    #[arg(long, env = "CORS_ALLOWED_HEADERS", value_delimiter = ',', default_value = crate::cors::DEFAULT_ALLOWED_HEADERS)]
+    pub cors_allowed_headers: Vec<String>,
+
+    /// Address of a second listener that serves `/metrics` alone (e.g. `127.0.0.1:9464`); the
+    /// API port then answers 404 for `/metrics`. Unset: `/metrics` is served on the API port to
+    /// anyone who can reach it (operation names, traffic and error counts): keep that port
+    /// behind a proxy that blocks `/metrics`, or set this.
+    #[arg(long, env = "METRICS_BIND", value_parser = parse_metrics_bind)]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Base URL of an OpenTelemetry collector (OTLP over HTTP, protobuf), e.g.
+    /// `http://127.0.0.1:4318`: spans are exported to `<url>/v1/traces` as service `scorebord`.
+    /// Unset: no trace export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+
     /// `pretty` or `json`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -207,8 +226,9 @@ pub struct Config {
     pub apq_max_bytes_per_organization: u64,
 
     /// Distinct operation names the metrics label by name: names of persisted queries and of
-    /// operations an authenticated caller ran past validation, first come first served. Every
-    /// other name is counted as `other`, so random names cannot add series without end.
+    /// operations an authenticated caller ran past validation, the most recently seen kept (a
+    /// name pushed out loses its series). Every other name is counted as `other`, so random
+    /// names cannot add series without end.
     #[arg(long, env = "METRICS_OPERATION_LABELS", default_value_t = 200)]
     pub metrics_operation_labels: usize,
 
@@ -307,6 +327,9 @@ impl Config {
             jwt_audience: None,
             max_token_lifetime_seconds: 86_400,
             cors_origins: Vec::new(),
+            cors_allowed_headers: crate::cors::DEFAULT_ALLOWED_HEADERS.split(',').map(str::to_owned).collect(),
+            metrics_bind: None,
+            otel_exporter_otlp_endpoint: None,
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
             upload_limit_bytes: 64 * 1024 * 1024,
@@ -344,15 +367,71 @@ impl Config {
         }
     }
 
+    /// Checks settings whose mistakes clap cannot see: CORS origins and header names, the
+    /// metrics address against the API's, the trace collector's URL. The message names the
+    /// variable and what to write instead.
+    pub fn validate(&self) -> Result<(), String> {
+        crate::cors::parse_origins(&self.cors_origins).map_err(|e| format!("CORS_ORIGINS: {e}"))?;
+        crate::cors::parse_headers(&self.cors_allowed_headers)?;
+        if let Some(metrics) = self.metrics_bind
+            && metrics.port() != 0
+            && metrics == self.bind
+        {
+            return Err(format!(
+                "METRICS_BIND {metrics} is the API's own address (BIND): give /metrics a port of its own"
+            ));
+        }
+        if let Some(endpoint) = self.otel_exporter_otlp_endpoint.as_deref().filter(|e| !e.trim().is_empty()) {
+            crate::telemetry::check_endpoint(endpoint.trim())?;
+        }
+        Ok(())
+    }
+
     /// True when tokens can be verified at all (a secret or public keys).
     pub fn has_signing_configuration(&self) -> bool {
         self.jwt_secret.as_deref().is_some_and(|s| !s.is_empty()) || !self.jwt_public_keys.is_empty()
     }
 }
 
+/// Parses `METRICS_BIND`: `host:port` with an IP address.
+fn parse_metrics_bind(value: &str) -> Result<SocketAddr, String> {
+    value.trim().parse().map_err(|_| {
+        format!("METRICS_BIND '{value}' is not an address to listen on: write ip:port, e.g. 127.0.0.1:9464")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::PublicKeyFile;
+
+    #[test]
+    fn metrics_bind_is_an_address() {
+        assert_eq!(super::parse_metrics_bind("127.0.0.1:9464"), Ok(([127, 0, 0, 1], 9464).into()));
+        for bad in ["", "9464", "localhost:9464", "127.0.0.1", "127.0.0.1:99999", "http://127.0.0.1:9464"] {
+            let err = super::parse_metrics_bind(bad).unwrap_err();
+            assert!(err.contains("METRICS_BIND"), "{err}");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let mut config = super::Config::for_database("sqlite::memory:", "s");
+        assert_eq!(config.validate(), Ok(()));
+        config.cors_origins = vec!["https://*.*.client.example".into()];
+        assert!(config.validate().unwrap_err().starts_with("CORS_ORIGINS"));
+        config.cors_origins = vec!["https://*.client.example".into()];
+        assert_eq!(config.validate(), Ok(()));
+        config.cors_allowed_headers = vec!["bad header".into()];
+        assert!(config.validate().unwrap_err().contains("CORS_ALLOWED_HEADERS"));
+        config.cors_allowed_headers = vec!["authorization".into()];
+        config.bind = ([127, 0, 0, 1], 8080).into();
+        config.metrics_bind = Some(([127, 0, 0, 1], 8080).into());
+        assert!(config.validate().unwrap_err().contains("METRICS_BIND"));
+        config.metrics_bind = Some(([127, 0, 0, 1], 9464).into());
+        assert_eq!(config.validate(), Ok(()));
+        config.otel_exporter_otlp_endpoint = Some("collector:4318".into());
+        assert!(config.validate().unwrap_err().contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    }
 
     #[test]
     fn public_key_entries_name_their_organizations() {

@@ -7,7 +7,7 @@ pub mod graphiql;
 pub mod transport;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 
@@ -16,11 +16,10 @@ use async_graphql_axum::GraphQLRequest;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::MigratorTrait;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Auth, authenticate};
 use crate::graphql::response_cache::{Hit, Key, Probe};
@@ -45,17 +44,27 @@ pub struct HttpState {
 /// Builds the router with CORS and the body limit.
 pub fn router(state: HttpState) -> Router {
     let config = state.app.config.clone();
-    Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{digest}/{file}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/exports/payouts.csv", get(payouts_csv))
+        .route("/exports/payouts.csv", get(payouts_csv));
+    // With METRICS_BIND, `/metrics` lives on its own listener only (see `metrics_router`).
+    if config.metrics_bind.is_none() {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
         .layer(axum::middleware::from_fn_with_state((config.body_limit_bytes, config.upload_limit_bytes), limit_body))
-        .layer(cors(&config.cors_origins))
+        .layer(crate::cors::layer(&config.cors_origins, &config.cors_allowed_headers))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(crate::request_id::middleware))
         .with_state(state)
+}
+
+/// The router of the `METRICS_BIND` listener: `/metrics` and nothing else.
+pub fn metrics_router(state: HttpState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
 /// Headers every response carries: no MIME sniffing, no framing (clickjacking), no referrer
@@ -78,25 +87,18 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
-fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("x-api-key")])
-        .max_age(Duration::from_secs(3600));
-    if origins.iter().any(|o| o == "*") {
-        layer.allow_origin(AllowOrigin::any())
-    } else {
-        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
-        layer.allow_origin(AllowOrigin::list(list))
-    }
-}
-
-async fn auth_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Auth, Response> {
+async fn auth_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Option<&crate::request_id::RequestId>,
+) -> Result<Auth, Response> {
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| format!("Bearer {}", k.trim()));
     let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned).or(api_key);
     authenticate(&state.db, &state.jwt, &state.members, header.as_deref()).await.map_err(|e| {
         let err: async_graphql::Error = e.into();
-        let body = async_graphql::Response::from_errors(vec![err.into_server_error(Default::default())]);
+        let mut err = err.into_server_error(Default::default());
+        crate::graphql::observability::tag_internal(&mut err, id);
+        let body = async_graphql::Response::from_errors(vec![err]);
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     })
 }
@@ -124,10 +126,12 @@ fn in_media(mut response: Response, media: Media) -> Response {
 
 async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let Some(media) = negotiate(request.headers()) else { return not_acceptable() };
-    let auth = match auth_from_headers(&state.app, request.headers()).await {
+    let traced = Traced::of(request.extensions());
+    let auth = match auth_from_headers(&state.app, request.headers(), traced.id.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
+    traced.log.caller(&auth);
     // Uploads are spooled to disk as they arrive: only a known caller gets that far.
     if is_multipart(request.headers())
         && let Err(e) = auth.principal()
@@ -148,7 +152,22 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         Ok(r) => r,
         Err(resp) => return in_media(resp, media),
     };
-    execute(&state, auth, address, request, body, media, Exchange::post()).await
+    execute(&state, auth, address, request, body, media, Exchange::post(), &traced).await
+}
+
+/// The request's ID and its log line (set by the request-ID layer), carried into execution.
+struct Traced {
+    id: Option<crate::request_id::RequestId>,
+    log: Arc<crate::request_id::RequestLog>,
+}
+
+impl Traced {
+    fn of(extensions: &axum::http::Extensions) -> Traced {
+        Traced {
+            id: extensions.get::<crate::request_id::RequestId>().cloned(),
+            log: extensions.get::<Arc<crate::request_id::RequestLog>>().cloned().unwrap_or_default(),
+        }
+    }
 }
 
 /// Runs a GraphQL request from POST or GET, through the response cache when the caller is a
@@ -161,23 +180,33 @@ async fn execute(
     cache_key: Option<axum::body::Bytes>,
     media: Media,
     exchange: Arc<Exchange>,
+    traced: &Traced,
 ) -> Response {
+    let log = &traced.log;
+    log.operation(request.operation_name.as_deref());
+    let mut request = request.data(log.clone());
+    if let Some(id) = &traced.id {
+        request = request.data(id.clone());
+    }
     let cache = &state.app.responses;
     let request = request.data(exchange.clone());
     // Only members' JSON requests are looked up (and only while answers are kept at all).
     let (Auth::Member(p), Some(body), true) = (&auth, cache_key, cache.enabled()) else {
         let request = with_request_data(request, &state.app, auth).data(address);
-        return render(state.schema.execute(request).await, media, &exchange);
+        let response = state.schema.execute(request).await;
+        log.cost(response.extensions.get("cost"));
+        return render(response, media, &exchange);
     };
     let key = Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body };
     let version = cache.version(key.org);
     let started = Instant::now();
     if let Some(hit) = cache.get(&key, version, started) {
-        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started, media);
+        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started, media, log);
     }
     let probe = Arc::new(Probe::default());
     let request = with_request_data(request, &state.app, auth).data(address).data(probe.clone());
     let response = state.schema.execute(request).await;
+    log.cost(response.extensions.get("cost"));
     let Some(until) = probe.valid_until().filter(|_| response.is_ok() && response.http_headers.is_empty()) else {
         return render(response, media, &exchange);
     };
@@ -200,8 +229,10 @@ fn serve_cached(
     hit: Hit,
     started: Instant,
     media: Media,
+    log: &crate::request_id::RequestLog,
 ) -> Response {
     let (cost, error) = crate::graphql::access::charge(&app.limiter, p, hit.complexity, started);
+    log.cost(Some(&cost));
     let cost = serde_json::to_vec(&cost).unwrap_or_else(|_| b"null".to_vec());
     let mut body = Vec::with_capacity(hit.data.len() + cost.len() + 64);
     match &error {
@@ -397,6 +428,7 @@ pub const MAX_GET_QUERY_STRING_BYTES: usize = 16 * 1024;
 /// `query` (nor `extensions`) parameter gets GraphiQL.
 async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let (mut parts, _body) = request.into_parts();
+    let id = parts.extensions.get::<crate::request_id::RequestId>().cloned();
     let address = crate::auth::throttle::ClientAddress::from_request(
         &parts.headers,
         &parts.extensions,
@@ -423,6 +455,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
+    let span = tracing::Span::current();
     // Board messages are a few KiB: small buffers keep 10,000 idle sockets in tens of MiB
     // (the 128 KiB defaults cost about 150 KiB per connection), and an empty write buffer
     // sends each frame at once.
@@ -430,7 +463,10 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .protocols([protocol.sec_websocket_protocol()])
-        .on_upgrade(move |socket| crate::ws::serve(socket, state, protocol, address))
+        .on_upgrade(move |socket| {
+            // The socket's log lines stay in the upgrade request's span (its request ID).
+            tracing::Instrument::instrument(crate::ws::serve(socket, state, protocol, address, id), span)
+        })
         .into_response()
 }
 
@@ -459,13 +495,15 @@ async fn graphql_get_request(
         Ok(r) => r,
         Err(message) => return in_media(request_error(StatusCode::BAD_REQUEST, message), media),
     };
-    let auth = match auth_from_headers(&state.app, &parts.headers).await {
+    let traced = Traced::of(&parts.extensions);
+    let auth = match auth_from_headers(&state.app, &parts.headers, traced.id.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return in_media(resp, media),
     };
+    traced.log.caller(&auth);
     // The cache key: the query string as sent, apart from any POST body (which starts with `{`).
     let key = axum::body::Bytes::from([b"GET ".as_slice(), raw.as_bytes()].concat());
-    execute(state, auth, address, request, Some(key), media, Exchange::get()).await
+    execute(state, auth, address, request, Some(key), media, Exchange::get(), &traced).await
 }
 
 /// The GraphQL parameters of a GET query string: `query` and `operationName` as text,
@@ -510,6 +548,10 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     let (open, idle) = crate::db::pool_stats(&state.app.db);
     state.app.metrics.db_pool.with_label_values(&["open"]).set(i64::from(open));
     state.app.metrics.db_pool.with_label_values(&["idle"]).set(idle as i64);
+    match crate::webhooks::store::pending_count(&state.app.db).await {
+        Ok(n) => state.app.metrics.webhook_pending.set(i64::try_from(n).unwrap_or(i64::MAX)),
+        Err(e) => tracing::warn!(error = ?e, "counting pending webhook deliveries for the metrics"),
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render()).into_response()
 }
 
@@ -531,12 +573,18 @@ fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
 async fn payouts_csv(
     State(state): State<HttpState>,
     headers: HeaderMap,
+    id: Option<axum::Extension<crate::request_id::RequestId>>,
+    log: Option<axum::Extension<Arc<crate::request_id::RequestLog>>>,
     axum::extract::Query(q): axum::extract::Query<PayoutExportQuery>,
 ) -> Response {
-    let auth = match auth_from_headers(&state.app, &headers).await {
+    let id = id.map(|axum::Extension(id)| id);
+    let auth = match auth_from_headers(&state.app, &headers, id.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
+    if let Some(axum::Extension(log)) = log {
+        log.caller(&auth);
+    }
     let p = match auth.principal() {
         Ok(p) => p,
         Err(e) => return plain_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.message()),
@@ -576,7 +624,12 @@ async fn payouts_csv(
             .into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "payout export failed");
-            plain_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the export failed")
+            let mut response = plain_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the export failed");
+            if let Some(id) = id {
+                let body = serde_json::json!({ "error": { "code": "INTERNAL", "message": "the export failed", "requestId": id.0.as_ref() } });
+                response = (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+            }
+            response
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -27,8 +28,10 @@ pub mod mystery;
 pub mod org;
 pub mod pipeline;
 pub mod quota;
+pub mod request_id;
 pub mod scoring;
 pub mod state;
+pub mod telemetry;
 pub mod territory;
 pub mod webhooks;
 pub mod ws;
@@ -52,11 +55,13 @@ pub struct App {
     /// The services, for tools that act on the database directly (demo seeding, tests).
     pub state: AppState,
     router: axum::Router,
+    metrics_router: axum::Router,
 }
 
 impl App {
     /// Connects to the database, runs pending migrations and assembles the server.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        config.validate().map_err(|e| anyhow::anyhow!(e))?;
         let db =
             db::connect(&config).await.with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         migration::Migrator::up(&db, None).await.context("running migrations")?;
@@ -115,13 +120,15 @@ impl App {
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());
         let schema = graphql::build_schema(state.clone());
-        let router = http::router(http::HttpState {
+        let http_state = http::HttpState {
             app: state.clone(),
             schema,
             shared: std::sync::Arc::new(ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
             subscriptions: std::sync::Arc::default(),
-        });
-        Ok(App { state, router })
+        };
+        let metrics_router = http::metrics_router(http_state.clone());
+        let router = http::router(http_state);
+        Ok(App { state, router, metrics_router })
     }
 
     /// The router (for serving on a listener of your own).
@@ -129,14 +136,44 @@ impl App {
         self.router.clone()
     }
 
-    /// Serves on the listener until `shutdown` resolves, then finishes open requests.
+    /// Serves on the listener until `shutdown` resolves, then finishes open requests. With
+    /// `METRICS_BIND`, `/metrics` is served on that address (bound here; a failure to bind is
+    /// the error).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let metrics = match self.state.config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("binding METRICS_BIND {addr} for /metrics: {e}"))
+            })?),
+            None => None,
+        };
+        self.serve_on(listener, metrics, shutdown).await
+    }
+
+    /// Like [`App::serve`], with the `/metrics` listener bound by the caller (tests bind port 0).
+    /// The metrics listener serves `/metrics` alone, without the API's limits or headers.
+    pub async fn serve_on(
+        self,
+        listener: TcpListener,
+        metrics: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let limits = connections::Limits::from_config(&self.state.config);
-        connections::serve(listener, self.router, limits, self.state.metrics.clone(), shutdown).await
+        let metrics_task = metrics.map(|m| {
+            if let Ok(addr) = m.local_addr() {
+                tracing::info!(%addr, "serving /metrics");
+            }
+            let router = self.metrics_router.clone();
+            tokio::spawn(async move { axum::serve(m, router).await })
+        });
+        let served = connections::serve(listener, self.router, limits, self.state.metrics.clone(), shutdown).await;
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
+        served
     }
 }
 
@@ -172,17 +209,6 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-/// Sets up `tracing`: `RUST_LOG` filters (default `info`), `LOG_FORMAT` picks the format; logs go to stderr.
-pub fn init_tracing(format: config::LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        config::LogFormat::Json => builder.json().try_init(),
-        config::LogFormat::Pretty => builder.try_init(),
-    };
 }
 
 #[cfg(test)]

@@ -90,8 +90,18 @@ enum OrgCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    scorebord::init_tracing(cli.config.log_format);
-    if let Err(e) = run(cli).await {
+    if let Err(e) = cli.config.validate() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+    if let Err(e) = scorebord::telemetry::init(cli.config.log_format, cli.config.otel_exporter_otlp_endpoint.as_deref())
+    {
+        eprintln!("error: starting trace export: {e:#}");
+        std::process::exit(1);
+    }
+    let result = run(cli).await;
+    scorebord::telemetry::shutdown();
+    if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -1,7 +1,8 @@
 //! Prometheus metrics, served as text on `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The process's metrics. One per `App`; tests running several apps in one process keep theirs apart.
@@ -32,20 +33,37 @@ pub struct Metrics {
     pub connections: IntGauge,
     /// Connections closed at once by reason: `address` (its peer holds its share), `total`.
     pub connections_refused: IntCounterVec,
+    /// Webhook deliveries waiting in the outbox (all organizations), read when scraped.
+    pub webhook_pending: IntGauge,
+    /// Webhook delivery attempts by outcome: `delivered` (2xx), `retry` (failed, tried again
+    /// later), `failed` (failed for good: attempts used up, webhook disabled or deleted).
+    pub webhook_deliveries: IntCounterVec,
+    /// Seconds from an event's queueing to its successful delivery.
+    pub webhook_latency: Histogram,
+    /// Seconds one webhook request took (any outcome).
+    pub webhook_request_duration: Histogram,
 }
 
-/// The operation names metrics label by: at most `cap`, admitted first come first served
-/// (see `graphql::observability` for who may admit one). Every label value is a series kept
-/// for the life of the process, so a name from a request alone must not make one.
+/// The operation names metrics label by: at most `cap`, the most recently seen kept (see
+/// `graphql::observability` for who may admit one: persisted operations and operations an
+/// authenticated caller ran past validation). Every label value is a series, so a name from a
+/// request alone must not make one; a name pushed out by newer ones has its series removed.
 #[derive(Debug)]
 pub struct OperationLabels {
     cap: usize,
-    names: std::sync::RwLock<std::collections::HashSet<String>>,
+    names: std::sync::Mutex<LabelSet>,
+}
+
+#[derive(Debug, Default)]
+struct LabelSet {
+    /// Name → when it was last seen (a tick of `clock`).
+    seen: std::collections::HashMap<String, u64>,
+    clock: u64,
 }
 
 /// The label of operations without a name.
 pub const ANONYMOUS_OPERATION: &str = "anonymous";
-/// The label of named operations that are not (yet) admitted.
+/// The label of named operations that are not (or no longer) admitted.
 pub const OTHER_OPERATION: &str = "other";
 
 impl OperationLabels {
@@ -54,27 +72,50 @@ impl OperationLabels {
         OperationLabels { cap, names: Default::default() }
     }
 
-    /// Admits a (sanitized) name while there is room.
-    pub fn admit(&self, label: &str) {
-        if label == ANONYMOUS_OPERATION || label == OTHER_OPERATION {
-            return;
-        }
-        if self.names.read().is_ok_and(|n| n.contains(label) || n.len() >= self.cap) {
-            return;
-        }
-        if let Ok(mut names) = self.names.write()
-            && names.len() < self.cap
-        {
-            names.insert(label.to_owned());
-        }
+    fn set(&self) -> std::sync::MutexGuard<'_, LabelSet> {
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The label to record under: the name if admitted, else `other`.
-    pub fn label(&self, label: String) -> String {
-        if label == ANONYMOUS_OPERATION || self.names.read().is_ok_and(|n| n.contains(&label)) {
-            label
+    /// Admits a (sanitized) name, pushing out the least recently seen one when full; returns
+    /// the name pushed out (its series are to be removed).
+    pub fn admit(&self, label: &str) -> Option<String> {
+        if label == ANONYMOUS_OPERATION || label == OTHER_OPERATION || self.cap == 0 {
+            return None;
+        }
+        let mut set = self.set();
+        set.clock += 1;
+        let now = set.clock;
+        if let Some(seen) = set.seen.get_mut(label) {
+            *seen = now;
+            return None;
+        }
+        let evicted = if set.seen.len() >= self.cap {
+            let oldest = set.seen.iter().min_by_key(|(_, seen)| **seen).map(|(name, _)| name.clone());
+            if let Some(name) = &oldest {
+                set.seen.remove(name);
+            }
+            oldest
         } else {
-            OTHER_OPERATION.to_owned()
+            None
+        };
+        set.seen.insert(label.to_owned(), now);
+        evicted
+    }
+
+    /// The label to record under: the name if admitted (it counts as seen now), else `other`.
+    pub fn label(&self, label: String) -> String {
+        if label == ANONYMOUS_OPERATION {
+            return label;
+        }
+        let mut set = self.set();
+        set.clock += 1;
+        let now = set.clock;
+        match set.seen.get_mut(&label) {
+            Some(seen) => {
+                *seen = now;
+                label
+            }
+            None => OTHER_OPERATION.to_owned(),
         }
     }
 }
@@ -136,6 +177,46 @@ impl Metrics {
         )?;
         registry.register(Box::new(connections.clone()))?;
         registry.register(Box::new(connections_refused.clone()))?;
+        let webhook_pending =
+            IntGauge::new("scorebord_webhook_deliveries_pending", "Webhook deliveries waiting in the outbox")?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "scorebord_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome (delivered, retry, failed for good)",
+            ),
+            &["outcome"],
+        )?;
+        let webhook_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "scorebord_webhook_delivery_latency_seconds",
+                "Seconds from an event's queueing to its successful webhook delivery",
+            )
+            .buckets(vec![0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14_400.0]),
+        )?;
+        let webhook_request_duration = Histogram::with_opts(
+            HistogramOpts::new("scorebord_webhook_request_duration_seconds", "Seconds one webhook request took")
+                .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+        )?;
+        registry.register(Box::new(webhook_pending.clone()))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        registry.register(Box::new(webhook_latency.clone()))?;
+        registry.register(Box::new(webhook_request_duration.clone()))?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("scorebord_build_info", "The running build: always 1, its facts in the labels"),
+            &["version", "profile", "rustc_edition"],
+        )?;
+        build_info
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                if cfg!(debug_assertions) { "debug" } else { "release" },
+                "2024",
+            ])
+            .set(1);
+        registry.register(Box::new(build_info))?;
+        // CPU seconds, resident and virtual memory, open and maximum file descriptors, start
+        // time and threads of this process (Linux; elsewhere the collector reports nothing).
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -150,7 +231,22 @@ impl Metrics {
             operations: OperationLabels::new(operation_labels),
             connections,
             connections_refused,
+            webhook_pending,
+            webhook_deliveries,
+            webhook_latency,
+            webhook_request_duration,
         })
+    }
+
+    /// Admits an operation name as a label (see [`OperationLabels`]); the series of a name it
+    /// pushes out are removed.
+    pub fn admit_operation(&self, label: &str) {
+        if let Some(evicted) = self.operations.admit(label) {
+            for outcome in ["ok", "error"] {
+                let _ = self.requests.remove_label_values(&[evicted.as_str(), outcome]);
+            }
+            let _ = self.latency.remove_label_values(&[evicted.as_str()]);
+        }
     }
 
     /// The Prometheus text exposition of every metric.
@@ -169,21 +265,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn operation_labels_are_capped() {
+    fn operation_labels_are_capped_keeping_the_recent() {
         let labels = OperationLabels::new(2);
         assert_eq!(labels.label("Viewer".into()), OTHER_OPERATION);
         assert_eq!(labels.label(ANONYMOUS_OPERATION.into()), ANONYMOUS_OPERATION);
-        labels.admit("Viewer");
-        labels.admit("Viewer");
-        labels.admit(OTHER_OPERATION);
-        labels.admit(ANONYMOUS_OPERATION);
-        labels.admit("Board");
-        labels.admit("Third");
+        assert_eq!(labels.admit("Viewer"), None);
+        assert_eq!(labels.admit("Viewer"), None);
+        assert_eq!(labels.admit(OTHER_OPERATION), None);
+        assert_eq!(labels.admit(ANONYMOUS_OPERATION), None);
+        assert_eq!(labels.admit("Board"), None);
         assert_eq!(labels.label("Viewer".into()), "Viewer");
         assert_eq!(labels.label("Board".into()), "Board");
-        assert_eq!(labels.label("Third".into()), OTHER_OPERATION);
+        // Viewer was seen before Board: the third name pushes it out.
+        assert_eq!(labels.label("Viewer".into()), "Viewer");
+        assert_eq!(labels.admit("Third"), Some("Board".to_owned()));
+        assert_eq!(labels.label("Board".into()), OTHER_OPERATION);
+        assert_eq!(labels.label("Third".into()), "Third");
+        assert_eq!(labels.label("Viewer".into()), "Viewer");
         let none = OperationLabels::new(0);
-        none.admit("Viewer");
+        assert_eq!(none.admit("Viewer"), None);
         assert_eq!(none.label("Viewer".into()), OTHER_OPERATION);
+    }
+
+    #[test]
+    fn pushed_out_names_lose_their_series() {
+        let metrics = Metrics::new(1).unwrap();
+        metrics.admit_operation("First");
+        let first = metrics.operations.label("First".into());
+        metrics.requests.with_label_values(&[first.as_str(), "ok"]).inc();
+        metrics.latency.with_label_values(&[first.as_str()]).observe(0.1);
+        assert!(metrics.render().contains("operation=\"First\""));
+        metrics.admit_operation("Second");
+        assert!(!metrics.render().contains("operation=\"First\""), "{}", metrics.render());
     }
 }

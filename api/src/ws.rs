@@ -184,6 +184,11 @@ pub(crate) fn after_init(
         WebSocketProtocols::SubscriptionsTransportWS => {
             // async-graphql answers malformed legacy messages itself; only IDs are watched here.
             let msg: Value = serde_json::from_slice(bytes).ok()?;
+            // The client ends the connection: close it with a normal close frame (async-graphql
+            // would drop the socket without one, which clients see as 1006).
+            if msg.get("type").and_then(Value::as_str) == Some("connection_terminate") {
+                return Some((1000, "Normal Closure".into()));
+            }
             let id = msg.get("id").and_then(Value::as_str)?;
             match msg.get("type").and_then(Value::as_str)? {
                 "subscribe" | "start" if !active.insert(id.to_owned()) => {
@@ -205,6 +210,7 @@ pub async fn serve(
     state: HttpState,
     protocol: WebSocketProtocols,
     address: crate::auth::throttle::ClientAddress,
+    request_id: Option<crate::request_id::RequestId>,
 ) {
     state.app.metrics.websockets.inc();
     let _open = OpenSocket(state.app.metrics.websockets.clone());
@@ -270,6 +276,9 @@ pub async fn serve(
     let session = {
         let mut data = request_data(&state.app, auth.clone());
         data.insert(address);
+        if let Some(id) = request_id.clone() {
+            data.insert(id);
+        }
         Arc::new(data)
     };
     let active_ids: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -352,6 +361,9 @@ pub async fn serve(
     };
     let mut data = request_data(&state.app, auth);
     data.insert(address);
+    if let Some(id) = request_id {
+        data.insert(id);
+    }
     let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
         .connection_data(data)
         .keepalive_timeout(None);
@@ -450,10 +462,10 @@ pub async fn serve(
             return;
         }
     }
-    let pending = close_with.lock().ok().and_then(|mut c| c.take());
-    if let Some((code, reason)) = pending {
-        let _ = sink.send(close(code, &reason)).await;
-    }
+    // The operations ended without a close frame from async-graphql (the client terminated,
+    // or its input ended): close with the reason recorded, or normally.
+    let (code, reason) = close_with.lock().ok().and_then(|mut c| c.take()).unwrap_or((1000, String::new()));
+    let _ = sink.send(close(code, &reason)).await;
 }
 
 /// How often an open socket checks its principal even when no event suggests a change (for
@@ -749,6 +761,14 @@ mod tests {
     }
 
     #[test]
+    fn legacy_connection_terminate_closes_normally() {
+        let legacy = WebSocketProtocols::SubscriptionsTransportWS;
+        let verdict = after_init(legacy, br#"{"type":"connection_terminate"}"#, &mut HashSet::new());
+        assert_eq!(verdict.map(|(code, _)| code), Some(1000));
+        assert_eq!(after_init(legacy, br#"{"type":"stop","id":"1"}"#, &mut HashSet::new()), None);
+    }
+
+    #[test]
     fn valid_messages_pass_after_init() {
         for msg in [SUB, r#"{"type":"complete","id":"9"}"#, r#"{"type":"ping"}"#, r#"{"type":"pong","payload":{}}"#] {
             assert_eq!(code_after_init(TRANSPORT, msg.as_bytes()), None, "{msg}");
@@ -802,14 +822,16 @@ mod tests {
         let start = br#"{"type":"start","id":"a","payload":{"query":"{a}"}}"#;
         assert_eq!(before_init(LEGACY, start), BeforeInit::Close(4401, "Unauthorized".into()));
         assert!(matches!(before_init(LEGACY, b"nope"), BeforeInit::Close(4400, _)));
-        // After init only duplicate IDs are checked; the rest is async-graphql's.
+        // After init only duplicate IDs and the client's terminate are handled here; the rest
+        // is async-graphql's.
         let mut active = HashSet::new();
         assert_eq!(after_init(LEGACY, start, &mut active), None);
         assert_eq!(after_init(LEGACY, start, &mut active).map(|c| c.0), Some(4409));
         assert_eq!(after_init(LEGACY, br#"{"type":"stop","id":"a"}"#, &mut active), None);
         assert_eq!(after_init(LEGACY, start, &mut active), None);
         assert_eq!(after_init(LEGACY, b"not json", &mut active), None);
-        assert_eq!(after_init(LEGACY, br#"{"type":"connection_terminate"}"#, &mut active), None);
+        // A terminate closes with a normal close frame (async-graphql would drop the socket).
+        assert_eq!(after_init(LEGACY, br#"{"type":"connection_terminate"}"#, &mut active).map(|c| c.0), Some(1000));
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct TestApp {
     pub base_url: String,
     /// The bound address.
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `METRICS_BIND` is set (its own listener).
+    pub metrics_addr: Option<SocketAddr>,
     /// HTTP client.
     pub client: reqwest::Client,
     /// The server's services (for seeding through the store layer and checking rows).
@@ -203,9 +205,15 @@ impl TestApp {
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(app.serve(listener, std::future::pending()));
+        let metrics = match state.config.metrics_bind {
+            Some(at) => Some(tokio::net::TcpListener::bind(at).await.expect("bind METRICS_BIND")),
+            None => None,
+        };
+        let metrics_addr = metrics.as_ref().map(|m| m.local_addr().expect("metrics addr"));
+        tokio::spawn(app.serve_on(listener, metrics, std::future::pending()));
         TestApp {
             base_url: format!("http://{addr}"),
+            metrics_addr,
             addr,
             client: reqwest::Client::new(),
             state,
@@ -424,9 +432,15 @@ impl TestApp {
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(app.serve(listener, std::future::pending()));
+        let metrics = match state.config.metrics_bind {
+            Some(at) => Some(tokio::net::TcpListener::bind(at).await.expect("bind METRICS_BIND")),
+            None => None,
+        };
+        let metrics_addr = metrics.as_ref().map(|m| m.local_addr().expect("metrics addr"));
+        tokio::spawn(app.serve_on(listener, metrics, std::future::pending()));
         TestApp {
             base_url: format!("http://{addr}"),
+            metrics_addr,
             addr,
             client: reqwest::Client::new(),
             state,

@@ -27,13 +27,20 @@ impl Observability {
 
 impl ExtensionFactory for Observability {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ObservabilityExtension { metrics: self.metrics.clone(), operation: Mutex::new(None) })
+        Arc::new(ObservabilityExtension {
+            metrics: self.metrics.clone(),
+            operation: Mutex::new(None),
+            request_id: Mutex::new(None),
+        })
     }
 }
 
 struct ObservabilityExtension {
     metrics: Arc<Metrics>,
     operation: Mutex<Option<String>>,
+    /// The request's ID, seen when the operation executes (request data is not visible to
+    /// the `request` hook itself).
+    request_id: Mutex<Option<crate::request_id::RequestId>>,
 }
 
 /// Most field selections (aliases included) one document may make. async-graphql's
@@ -189,11 +196,25 @@ pub(crate) fn label(name: Option<&str>) -> String {
     }
 }
 
-/// Whether the operation's name may become a metrics label: it passed validation, and either
-/// an authenticated caller sent it or it came from the persisted store (registered by one).
+/// Whether the operation's name may become a metrics label: it passed validation and ran, and
+/// either an authenticated caller (member or API key) sent it or it came from the persisted
+/// store (registered by one). Anonymous callers never add a name.
 fn may_label(ctx: &ExtensionContext<'_>) -> bool {
     matches!(ctx.data_opt::<crate::auth::Auth>(), Some(crate::auth::Auth::Member(_)))
         || ctx.data_opt::<super::apq::FromPersistedStore>().is_some()
+}
+
+/// Puts the request ID into an INTERNAL error's `extensions.requestId`, so the client can
+/// quote it and operators find the logged cause.
+pub fn tag_internal(error: &mut ServerError, id: Option<&crate::request_id::RequestId>) {
+    let Some(id) = id else { return };
+    let internal = matches!(
+        error.extensions.as_ref().and_then(|e| e.get("code")),
+        Some(async_graphql::Value::String(code)) if code == "INTERNAL"
+    );
+    if internal {
+        error.extensions.get_or_insert_with(Default::default).set("requestId", id.0.as_ref());
+    }
 }
 
 #[async_trait::async_trait]
@@ -252,11 +273,20 @@ impl Extension for ObservabilityExtension {
         if let (Some(name), Ok(mut op)) = (operation_name, self.operation.lock()) {
             *op = Some(name.to_owned());
         }
-        // Only now, after validation: a name from a request that never ran is not admitted.
-        if operation_name.is_some() && may_label(ctx) {
-            self.metrics.operations.admit(&label(operation_name));
+        // The log line names the operation that ran (the request may leave operationName out).
+        if let Some(log) = ctx.data_opt::<Arc<crate::request_id::RequestLog>>() {
+            log.operation(operation_name);
         }
-        next.run(ctx, operation_name).await
+        if let (Some(id), Ok(mut slot)) = (ctx.data_opt::<crate::request_id::RequestId>(), self.request_id.lock()) {
+            *slot = Some(id.clone());
+        }
+        let response = next.run(ctx, operation_name).await;
+        // Only now, after validation and execution: a name from a request that never ran is
+        // not admitted.
+        if operation_name.is_some() && may_label(ctx) {
+            self.metrics.admit_operation(&label(operation_name));
+        }
+        response
     }
 
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
@@ -271,6 +301,8 @@ impl Extension for ObservabilityExtension {
             if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
                 self.metrics.errors.with_label_values(&[code.as_str()]).inc();
             }
+            let id = self.request_id.lock().ok().and_then(|id| id.clone());
+            tag_internal(error, id.as_ref().or(ctx.data_opt::<crate::request_id::RequestId>()));
         }
         let operation =
             self.metrics.operations.label(label(self.operation.lock().ok().and_then(|o| o.clone()).as_deref()));

@@ -507,7 +507,10 @@ impl StatementLine {
         };
         Some(global_id(kind, id))
     }
-    /// The revenue the rate applies to (commission and clawback lines).
+    /// The credited revenue behind the line: on a commission line the portion its rate applies
+    /// to; on a bonus line the period's credited revenue that reached the bonus threshold; on a
+    /// clawback line the value of the line it claws back (null when that line had none, as a
+    /// spiff). Null on caps, spiffs, team bonuses, draws and adjustments.
     async fn credited_base(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
         match self.0.credited_base_cents {
             Some(c) => Ok(Some(money(ctx, c).await?)),
@@ -549,7 +552,8 @@ pub struct SimulatedLine {
     source_id: Option<ID>,
     /// Whether it comes from one of the deals you asked to simulate.
     simulated: bool,
-    /// The revenue the rate applies to.
+    /// The credited revenue behind the line, as on `StatementLine.creditedBase`: a commission's
+    /// portion, the revenue that reached a bonus threshold, or a clawed-back line's value.
     credited_base: Option<String>,
     /// Attainment percent reached by the end of this line.
     attainment_percent: Option<f64>,

@@ -604,6 +604,9 @@ impl KpiMutation {
         let p = ctx.principal()?;
         p.require(Permission::OrganizationUpdate)?;
         let db = &ctx.state()?.db;
+        if let Some(refused) = model::refuse_builtin_edit(&input.key, model::KpiEdit::Update) {
+            return Ok(KpiPayload { kpi: None, user_errors: vec![refused.into()] });
+        }
         store::find_kpi(p.org, db, &input.key).await?.ok_or(AppError::NotFound("KPI"))?;
         let name = match input.name {
             Some(n) => match org_model::parse_name("name", &n) {
@@ -628,6 +631,9 @@ impl KpiMutation {
         let p = ctx.principal()?;
         p.require(Permission::OrganizationUpdate)?;
         let db = &ctx.state()?.db;
+        if let Some(refused) = model::refuse_builtin_edit(&input.key, model::KpiEdit::Archive) {
+            return Ok(KpiPayload { kpi: None, user_errors: vec![refused.into()] });
+        }
         store::find_kpi(p.org, db, &input.key).await?.ok_or(AppError::NotFound("KPI"))?;
         store::update_kpi(p.org, db, &input.key, None, None, Some(false), None).await?;
         let defs = values::definitions(p.org, db).await?;

@@ -146,6 +146,7 @@ impl Dispatcher {
                     let why = if hook.is_some() { "webhook disabled" } else { "webhook deleted" };
                     if let Some(claim) = store::claim(db, &d, self.lease()).await? {
                         store::record_attempt(db, &d, claim, None, Some(why.to_owned()), false, None).await?;
+                        self.state.metrics.webhook_deliveries.with_label_values(&["failed"]).inc();
                         progressed += 1;
                     }
                     continue;
@@ -208,11 +209,23 @@ impl Dispatcher {
         // The client's own timeout bounds the request; this also bounds what it does not cover.
         let limit = Duration::from_millis(config.webhook_timeout_ms) + Duration::from_secs(1);
         let send = destination::send(&self.client, config, &hook.url, &hook.secret, &d.payload);
+        let sent = std::time::Instant::now();
         let (code, error) = tokio::time::timeout(limit, send)
             .await
             .unwrap_or_else(|_| (None, Some(format!("no answer within {} ms", config.webhook_timeout_ms))));
+        let metrics = &self.state.metrics;
+        metrics.webhook_request_duration.observe(sent.elapsed().as_secs_f64());
         let delivered = code.is_some_and(|c| (200..300).contains(&c));
         let now = Utc::now();
+        let outcome = match (delivered, d.attempts + 1 < MAX_ATTEMPTS) {
+            (true, _) => {
+                metrics.webhook_latency.observe((now - d.created_at).num_milliseconds().max(0) as f64 / 1000.0);
+                "delivered"
+            }
+            (false, true) => "retry",
+            (false, false) => "failed",
+        };
+        metrics.webhook_deliveries.with_label_values(&[outcome]).inc();
         let pause = {
             let mut circuits = lock(&self.circuits);
             if delivered {

@@ -270,6 +270,12 @@ pub async fn due(
         .await?)
 }
 
+/// Deliveries waiting to be sent, over all organizations (for the metrics).
+pub async fn pending_count(db: &impl ConnectionTrait) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(webhook_delivery::Entity::find().filter(webhook_delivery::Column::Status.eq("PENDING")).count(db).await?)
+}
+
 /// Claims a candidate from [`due`] for `lease`, counted from this moment: the claim's end when
 /// this caller won it (pass it to [`record_attempt`]), `None` when someone else holds or
 /// finished it. However many instances try at once, one wins: the conditional update matches

@@ -565,6 +565,20 @@ async fn webhooks_are_signed_retried_and_survive_a_restart(app: &TestApp) {
     let nodes = d["webhookDeliveries"]["nodes"].as_array().unwrap();
     assert!(nodes.iter().all(|n| n["status"] == "DELIVERED"), "{d}");
     assert_eq!(nodes[0]["lastResponseCode"], 204);
+    // The outbox metrics saw it: deliveries, retries and their latency; nothing left pending.
+    let text = app.client.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    assert!(value(r#"scorebord_webhook_deliveries_total{outcome="delivered"}"#) >= 2.0, "{text}");
+    assert!(value(r#"scorebord_webhook_deliveries_total{outcome="retry"}"#) >= 2.0, "{text}");
+    assert!(value("scorebord_webhook_delivery_latency_seconds_count") >= 2.0, "{text}");
+    assert!(value("scorebord_webhook_request_duration_seconds_count") >= 4.0, "{text}");
+    assert_eq!(value("scorebord_webhook_deliveries_pending "), 0.0, "{text}");
 
     // Queued while the receiver is down, delivered by a server started later on the same database.
     *rx.status.lock().unwrap() = 503;

@@ -25,6 +25,7 @@ mod kpi;
 mod logs;
 mod member_attacks;
 mod mystery;
+mod observability;
 mod org;
 mod pipeline;
 mod real_clients;
