@@ -28,7 +28,7 @@ async fn costs(app: &TestApp, org: &Org, query: &str, variables: Value) -> (u64,
     (requested_cost(&body), actual_cost(&body))
 }
 
-/// docs/cost.md, row by row.
+/// docs/api/cost.md (and the README), row by row.
 async fn each_row_of_the_cost_table_holds(app: &TestApp) {
     let org = app.seed_org("acme").await;
     let other = app.seed_org("other").await;
