@@ -152,7 +152,7 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         Ok(r) => r,
         Err(resp) => return in_media(resp, media),
     };
-    execute(&state, auth, address, request, body, media, Exchange::post(), &traced).await
+    execute(&state, (auth, address), request, body, media, Exchange::post(), &traced).await
 }
 
 /// The request's ID and its log line (set by the request-ID layer), carried into execution.
@@ -170,12 +170,11 @@ impl Traced {
     }
 }
 
-/// Runs a GraphQL request from POST or GET, through the response cache when the caller is a
-/// member and `cache_key` (the request as sent) is given.
+/// Runs a GraphQL request from POST or GET as the caller (who, and from which address), through
+/// the response cache when the caller is a member and `cache_key` (the request as sent) is given.
 async fn execute(
     state: &HttpState,
-    auth: Auth,
-    address: crate::auth::throttle::ClientAddress,
+    (auth, address): (Auth, crate::auth::throttle::ClientAddress),
     request: async_graphql::Request,
     cache_key: Option<axum::body::Bytes>,
     media: Media,
@@ -503,7 +502,7 @@ async fn graphql_get_request(
     traced.log.caller(&auth);
     // The cache key: the query string as sent, apart from any POST body (which starts with `{`).
     let key = axum::body::Bytes::from([b"GET ".as_slice(), raw.as_bytes()].concat());
-    execute(state, auth, address, request, Some(key), media, Exchange::get(), &traced).await
+    execute(state, (auth, address), request, Some(key), media, Exchange::get(), &traced).await
 }
 
 /// The GraphQL parameters of a GET query string: `query` and `operationName` as text,

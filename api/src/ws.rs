@@ -379,6 +379,15 @@ pub async fn serve(
     let mut periodic = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
     periodic.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let socket_org = principal.org;
+    // A re-check runs beside the loop, never inside one of its branches: while it waits for a
+    // database connection, the socket's operations must still be polled, or an operation
+    // paused in the middle of a query would hold its connection while every socket of the
+    // organization waits for one (a membership change wakes them all at once).
+    let mut recheck: Option<future::BoxFuture<'static, Check>> = None;
+    let start_check = |credential: &Arc<Credential>, state: &HttpState| -> future::BoxFuture<'static, Check> {
+        let (credential, state) = (credential.clone(), state.clone());
+        Box::pin(async move { credential.check(&state).await })
+    };
     loop {
         // Shared boards first: during a fan-out they are what is ready, and a ready branch
         // spares polling the socket's input and async-graphql's streams on every message.
@@ -442,16 +451,22 @@ pub async fn serve(
                 let change = *membership.borrow_and_update();
                 let concerned = change.concerns(socket_org, membership_seen);
                 membership_seen = change.epoch;
-                // A check that cannot be made (the database is away) keeps the socket: the
-                // periodic check tries again.
-                if concerned && let Check::Refused(reason) = credential.check(&state).await {
-                    let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
-                    return;
+                if concerned && recheck.is_none() {
+                    recheck = Some(start_check(&credential, &state));
                 }
                 continue;
             }
             _ = periodic.tick() => {
-                if let Check::Refused(reason) = credential.check(&state).await {
+                if recheck.is_none() {
+                    recheck = Some(start_check(&credential, &state));
+                }
+                continue;
+            }
+            // A check that cannot be made (the database is away) keeps the socket: the
+            // periodic check tries again.
+            checked = async { recheck.as_mut().expect("guarded by is_some").await }, if recheck.is_some() => {
+                recheck = None;
+                if let Check::Refused(reason) = checked {
                     let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
                     return;
                 }
@@ -474,6 +489,10 @@ const RECHECK_EVERY: Duration = Duration::from_secs(15);
 
 /// What a socket was opened with: the credential of `connection_init` and the principal it
 /// named then. Every later operation runs as that principal, so it must keep holding.
+/// How many socket credential checks run at once in the process (see [`Credential::check`]).
+const RECHECKS_AT_ONCE: usize = 2;
+static RECHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RECHECKS_AT_ONCE);
+
 struct Credential {
     token: String,
     principal: crate::auth::Principal,
@@ -498,13 +517,16 @@ impl Credential {
     }
 
     /// Whether the credential still authenticates the same principal, checked against the
-    /// same member and key state as an HTTP request.
+    /// same member and key state as an HTTP request. At most [`RECHECKS_AT_ONCE`] checks run at
+    /// a time in the process: a membership change wakes every socket of the organization at
+    /// once, and their checks must leave database connections to the requests.
     async fn check(&self, state: &HttpState) -> Check {
         if self.expires_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
             return Check::Refused("the token has expired".into());
         }
+        let Ok(_turn) = RECHECKS.acquire().await else { return Check::Unknown };
         let app = &state.app;
-        match authenticate(&app.db, &app.jwt, &app.members, Some(&self.token)).await {
+        match crate::auth::authenticate_again(&app.db, &app.jwt, &app.members, Some(&self.token)).await {
             Ok(Auth::Member(now)) => match same_principal(&self.principal, &now) {
                 Ok(()) => Check::Holds,
                 Err(reason) => Check::Refused(reason),

@@ -158,6 +158,9 @@ impl TestApp {
 
     /// Starts a server on the backend after `configure` adjusts the configuration.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        if std::env::var("SCOREBORD_TEST_LOG").is_ok() {
+            let _ = scorebord::telemetry::init(scorebord::config::LogFormat::Pretty, None);
+        }
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

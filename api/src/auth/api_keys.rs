@@ -128,8 +128,19 @@ pub fn scopes_of(k: &api_key::Model) -> Vec<String> {
     serde_json::from_str(&k.scopes).unwrap_or_default()
 }
 
-/// The live key this secret belongs to, if any. Marks it used (at most once a minute).
-pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<api_key::Model>> {
+/// Whether verifying a key records its use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// A request made with the key: `last_used_at` is stamped (at most once a minute).
+    Stamp,
+    /// The key checked again (an open socket, after a change or periodically): not a use, so
+    /// nothing is written; a change wakes every socket of an organization at once.
+    Check,
+}
+
+/// The live key this secret belongs to, if any. With [`Use::Stamp`], marks it used (at most
+/// once a minute).
+pub async fn verify(db: &impl ConnectionTrait, key: &str, key_use: Use) -> AppResult<Option<api_key::Model>> {
     let Some(prefix) = prefix_of(key) else { return Ok(None) };
     let Some(row) = api_key::Entity::find().filter(api_key::Column::Prefix.eq(prefix)).one(db).await? else {
         return Ok(None);
@@ -138,7 +149,7 @@ pub async fn verify(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<ap
         return Ok(None);
     }
     let now: DateTime<Utc> = Utc::now();
-    if row.last_used_at.is_none_or(|t| now - t > Duration::seconds(60)) {
+    if key_use == Use::Stamp && row.last_used_at.is_none_or(|t| now - t > Duration::seconds(60)) {
         api_key::Entity::update_many()
             .set(api_key::ActiveModel { last_used_at: Set(Some(now)), ..Default::default() })
             .filter(api_key::Column::Id.eq(row.id))

@@ -242,6 +242,27 @@ pub async fn authenticate(
     members: &cache::MemberCache,
     header: Option<&str>,
 ) -> AppResult<Auth> {
+    authenticate_with(db, keys, members, header, api_keys::Use::Stamp).await
+}
+
+/// [`authenticate`] for a credential checked again (an open socket's, after a change): reads
+/// only, so a burst of such checks writes nothing (see [`api_keys::Use`]).
+pub async fn authenticate_again(
+    db: &impl ConnectionTrait,
+    keys: &JwtKeys,
+    members: &cache::MemberCache,
+    header: Option<&str>,
+) -> AppResult<Auth> {
+    authenticate_with(db, keys, members, header, api_keys::Use::Check).await
+}
+
+async fn authenticate_with(
+    db: &impl ConnectionTrait,
+    keys: &JwtKeys,
+    members: &cache::MemberCache,
+    header: Option<&str>,
+    key_use: api_keys::Use,
+) -> AppResult<Auth> {
     let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Auth::Anonymous);
     };
@@ -249,7 +270,7 @@ pub async fn authenticate(
         return Ok(Auth::Invalid("the Authorization header must be 'Bearer <token>'".into()));
     };
     if token.trim().starts_with(api_keys::KEY_MARK) {
-        let Some(k) = api_keys::verify(db, token.trim()).await? else {
+        let Some(k) = api_keys::verify(db, token.trim(), key_use).await? else {
             return Ok(Auth::Invalid("API key is unknown or revoked".into()));
         };
         // A key acts with its creator's admin reach: it holds only while they are an active

@@ -28,7 +28,8 @@
 //!   reported as taken because another organization uses it;
 //! - nothing answers INTERNAL or QUERY_TOO_COMPLEX (the catalogue stays within the limits).
 //!
-//! The seed is printed; `ISOLATION_SEED=<n>` replays a run and `ISOLATION_STEPS=<n>` sets its
+//! The seed is printed; `ISOLATION_SEED=<n>` replays a run (`ISOLATION_TRACE=1` prints each step,
+//! `SCOREBORD_TEST_LOG=1` the server's logs) and `ISOLATION_STEPS=<n>` sets its
 //! length (default 600).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,7 +45,11 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-backend_tests!(random_traffic_never_crosses_tenants, foreign_ids_in_filters_and_syncs_answer_not_found);
+backend_tests!(
+    random_traffic_never_crosses_tenants,
+    a_walk_that_once_starved_the_pool_after_an_organization_change,
+    foreign_ids_in_filters_and_syncs_answer_not_found
+);
 
 /// The organizations: no slug is a substring of another, or of anything the API says itself.
 const SLUGS: [&str; 3] = ["isoamber", "isobirch", "isocedar"];
@@ -1803,10 +1808,21 @@ impl Run<'_> {
 }
 
 async fn random_traffic_never_crosses_tenants(app: &TestApp) {
-    let started = Instant::now();
     let seed: u64 = std::env::var("ISOLATION_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(8)
     });
+    walk(app, seed).await;
+}
+
+/// This seed's walk changes an organization while every socket of it has operations running:
+/// the sockets, checking their credentials again inside their loop, stopped polling operations
+/// that held database connections, and the pool ran dry until its timeout (SQLite, every run).
+async fn a_walk_that_once_starved_the_pool_after_an_organization_change(app: &TestApp) {
+    walk(app, 1_796_553_976_023_244_331).await;
+}
+
+async fn walk(app: &TestApp, seed: u64) {
+    let started = Instant::now();
     let steps: usize = std::env::var("ISOLATION_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     eprintln!("isolation ({:?}): ISOLATION_SEED={seed} ISOLATION_STEPS={steps}", app.backend);
     let mut rng = StdRng::seed_from_u64(seed);
@@ -1926,6 +1942,9 @@ async fn random_traffic_never_crosses_tenants(app: &TestApp) {
             (call, g.foreign, g.lenient)
         };
         let context = format!("step {step} ({} as {}, seed {seed})", call.op, run.label(p));
+        if std::env::var("ISOLATION_TRACE").is_ok() {
+            eprintln!("{context}");
+        }
         if call.op.starts_with("sub:") {
             run.subscription(p, &call, &foreign, &context).await;
         } else {
