@@ -1,5 +1,5 @@
 //! Territories, quotas, incentive plans, payout statements, disputes, clawbacks and the audit
-//! log (issue 5). Money is stored in cents (`*_cents`, i64); quota amounts in hundredths so one
+//! log. Money is stored in cents (`*_cents`, i64); quota amounts in hundredths so one
 //! column serves money, points and counts; rates and attainments as decimal strings.
 use sea_orm_migration::{prelude::*, schema::*};
 

@@ -1,5 +1,5 @@
-//! Forecast submissions and manager adjustments, API keys, webhooks and their delivery queue
-//! (issue 6). Money in cents.
+//! Forecast submissions and manager adjustments, API keys, webhooks and their delivery queue.
+//! Money in cents.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -1,8 +1,7 @@
-//! Optimistic `version` on the configuration managers and admins edit in place (issue 8,
-//! item 5): teams, members, activity types, campaigns, pipeline stages, checklist items and
-//! custom KPIs. An edit that names the version it read is refused with CONFLICT when someone
-//! else changed the row since, instead of silently overwriting their change. Existing rows
-//! start at version 1.
+//! Optimistic `version` on the configuration managers and admins edit in place:
+//! teams, members, activity types, campaigns, pipeline stages, checklist items and custom KPIs.
+//! An edit that names the version it read is refused with CONFLICT when someone else changed
+//! the row since, instead of silently overwriting their change. Existing rows start at version 1.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

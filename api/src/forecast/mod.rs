@@ -1,4 +1,4 @@
-//! Forecasting (issue 6 items 1–5): commit and best-case submissions by reps and managers,
+//! Forecasting: commit and best-case submissions by reps and managers,
 //! manager adjustments kept apart, roll-ups through the team tree with pipeline category views,
 //! weighted pipeline and a system forecast, and accuracy against closed-won actuals.
 

@@ -1,4 +1,4 @@
-//! Bulk import (issue 6 item 8): deals and activities from CSV files sent with the GraphQL
+//! Bulk import: deals and activities from CSV files sent with the GraphQL
 //! multipart request spec, upserted by `externalId`, streamed row by row from the uploaded
 //! file (which async-graphql keeps in a temporary file, not in memory).
 

@@ -1,6 +1,6 @@
 //! Incentive compensation: versioned plans (commission tiers, bonuses, SPIFFs, team bonuses,
 //! draws), payout runs that produce explainable statements, their lifecycle, disputes and
-//! clawbacks (issue 5 items 3 and 4). `model` holds the exact money math.
+//! clawbacks. `model` holds the exact money math.
 
 pub mod export;
 pub mod graphql;

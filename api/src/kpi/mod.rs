@@ -1,7 +1,7 @@
 //! KPIs and their weekly rhythm: the built-in catalogue with exact formulas, custom KPIs
 //! (activity counts and sums, ratios, self-reported numbers), targets, the scoreboard's status
 //! and trend, team pooling, and the pattern alerts (DESIGN.md §5 "KPI", "Scoreboard",
-//! "Alert rule"; issue 4).
+//! "Alert rule").
 //!
 //! `model` holds the pure rules; the store and GraphQL layers build on it.
 

@@ -1,6 +1,6 @@
 //! Mystery checks: monthly peer quality audits. Each month one member per team audits a seeded,
 //! reproducible random sample of every other member's deals against the organization's criteria
-//! (DESIGN.md §5 "Mystery check"; issue 4 item 9).
+//! (DESIGN.md §5 "Mystery check").
 //!
 //! `model` holds the pure rules; `store` the queries; `graphql` the thin resolvers.
 

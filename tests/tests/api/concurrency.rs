@@ -1,4 +1,4 @@
-//! Concurrency (issue 8, item 5), on SQLite and PostgreSQL: 50 clients logging for one
+//! Concurrency, on SQLite and PostgreSQL: 50 clients logging for one
 //! member at once (single logs, batches, racing idempotency keys, racing progress reports of
 //! one work item), two editors changing one quota, team, member, activity type or campaign
 //! with the same read `version`, opposite tree moves at once, and payout runs racing deal

@@ -1,4 +1,4 @@
-//! Crash safety (issue 8, item 4), on SQLite and PostgreSQL: the real `scorebord` binary is
+//! Crash safety, on SQLite and PostgreSQL: the real `scorebord` binary is
 //! killed with SIGKILL in the middle of a stream of `logActivity`/`voidActivity` calls and in the
 //! middle of a payout run, then started again on the same database. The client retries every
 //! call it got no answer to (and some it did, to prove the idempotency keys). Afterwards every

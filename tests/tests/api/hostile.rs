@@ -1,4 +1,4 @@
-//! The hostile input catalogue (issue 8): malformed bodies, oversized and deeply nested
+//! The hostile input catalogue: malformed bodies, oversized and deeply nested
 //! documents, absurd numbers, bad IDs, cursors, enums, dates, time zones and currencies,
 //! control characters, invalid UTF-8, oversized uploads and webhooks aimed inside the network.
 //! Each case must get its documented status or error code and a clear message, and the

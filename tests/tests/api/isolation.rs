@@ -1,4 +1,4 @@
-//! Tenant isolation under random traffic (issue 8): a property test.
+//! Tenant isolation under random traffic: a property test.
 //!
 //! Three organizations, each with members of every role and an API key holding every scope,
 //! and data in every domain (teams, activity types, activities, campaigns, targets, pipeline

@@ -1,4 +1,4 @@
-//! Recovery of live state (issue 8, item 8), PostgreSQL only: leaderboard subscribers are
+//! Recovery of live state, PostgreSQL only: leaderboard subscribers are
 //! connected to instance B while activities are logged through instance A. Then every database
 //! connection of both instances is killed (the LISTEN connections, the NOTIFY publishers and
 //! every pooled connection, as a PostgreSQL restart would), and in a second test a private
