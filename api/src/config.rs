@@ -382,7 +382,7 @@ impl Config {
             ));
         }
         if let Some(endpoint) = self.otel_exporter_otlp_endpoint.as_deref().filter(|e| !e.trim().is_empty()) {
-            crate::telemetry::check_endpoint(endpoint.trim())?;
+            check_otlp_endpoint(endpoint.trim())?;
         }
         Ok(())
     }
@@ -398,6 +398,14 @@ fn parse_metrics_bind(value: &str) -> Result<SocketAddr, String> {
     value.trim().parse().map_err(|_| {
         format!("METRICS_BIND '{value}' is not an address to listen on: write ip:port, e.g. 127.0.0.1:9464")
     })
+}
+
+/// Checks an `OTEL_EXPORTER_OTLP_ENDPOINT` value.
+pub fn check_otlp_endpoint(endpoint: &str) -> Result<(), String> {
+    match url::Url::parse(endpoint) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
+        _ => Err(format!("OTEL_EXPORTER_OTLP_ENDPOINT '{endpoint}' is not an http(s) URL, e.g. http://127.0.0.1:4318")),
+    }
 }
 
 #[cfg(test)]

@@ -158,12 +158,12 @@ pub fn parse_headers(entries: &[String]) -> Result<Vec<HeaderName>, String> {
 }
 
 /// The CORS layer for validated settings (see [`crate::config::Config::validate`]); entries
-/// that do not parse allow nothing.
-pub fn layer(origins: &[String], headers: &[String]) -> CorsLayer {
+/// that do not parse allow nothing. `expose` are the response headers scripts may read.
+pub fn layer(origins: &[String], headers: &[String], expose: &[&'static str]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers(parse_headers(headers).unwrap_or_default())
-        .expose_headers([HeaderName::from_static(crate::request_id::HEADER)])
+        .expose_headers(expose.iter().map(|h| HeaderName::from_static(h)).collect::<Vec<_>>())
         .max_age(Duration::from_secs(3600));
     match parse_origins(origins) {
         Ok(AllowedOrigins::Any) => layer.allow_origin(AllowOrigin::any()),

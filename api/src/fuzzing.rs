@@ -232,7 +232,7 @@ pub fn token(data: &[u8]) {
 /// functions the server runs before and after `connection_init`; they never panic, close only
 /// with the protocol's codes, and track operation IDs exactly.
 pub fn ws_message(data: &[u8]) {
-    use crate::ws::{BeforeInit, after_init, before_init};
+    use crate::server::ws::{BeforeInit, after_init, before_init};
     for protocol in [WebSocketProtocols::GraphQLWS, WebSocketProtocols::SubscriptionsTransportWS] {
         let mut frames = data.split(|b| *b == b'\n');
         let mut initialised = false;

@@ -9,7 +9,6 @@ mod macros;
 pub mod audit;
 pub mod auth;
 pub mod config;
-pub mod connections;
 pub mod cors;
 pub mod db;
 pub mod demo;
@@ -19,22 +18,23 @@ pub mod forecast;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graphql;
-pub mod http;
 pub mod import;
 pub mod incentive;
 pub mod kpi;
 pub mod metrics;
 pub mod mystery;
+pub mod objects;
 pub mod org;
 pub mod pipeline;
 pub mod quota;
 pub mod request_id;
+pub mod schema;
 pub mod scoring;
+pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod territory;
 pub mod webhooks;
-pub mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -119,15 +119,15 @@ impl App {
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());
-        let schema = graphql::build_schema(state.clone());
-        let http_state = http::HttpState {
+        let schema = schema::build_schema(state.clone(), server::http::transport::HttpTransport);
+        let http_state = server::state::HttpState {
             app: state.clone(),
             schema,
-            shared: std::sync::Arc::new(ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
+            shared: std::sync::Arc::new(server::ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
             subscriptions: std::sync::Arc::default(),
         };
-        let metrics_router = http::metrics_router(http_state.clone());
-        let router = http::router(http_state);
+        let metrics_router = server::http::metrics_router(http_state.clone());
+        let router = server::http::router(http_state);
         Ok(App { state, router, metrics_router })
     }
 
@@ -161,7 +161,7 @@ impl App {
         metrics: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let limits = connections::Limits::from_config(&self.state.config);
+        let limits = server::connections::Limits::from_config(&self.state.config);
         let metrics_task = metrics.map(|m| {
             if let Ok(addr) = m.local_addr() {
                 tracing::info!(%addr, "serving /metrics");
@@ -169,7 +169,8 @@ impl App {
             let router = self.metrics_router.clone();
             tokio::spawn(async move { axum::serve(m, router).await })
         });
-        let served = connections::serve(listener, self.router, limits, self.state.metrics.clone(), shutdown).await;
+        let served =
+            server::connections::serve(listener, self.router, limits, self.state.metrics.clone(), shutdown).await;
         if let Some(task) = metrics_task {
             task.abort();
         }

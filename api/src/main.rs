@@ -189,7 +189,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
 }
 
 fn export_schema(check: bool, path: &std::path::Path) -> anyhow::Result<()> {
-    let sdl = scorebord::graphql::sdl();
+    let sdl = scorebord::schema::sdl();
     if check {
         let current = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         if current != sdl {

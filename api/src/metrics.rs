@@ -260,6 +260,17 @@ impl Metrics {
     }
 }
 
+/// Operation names become metric labels: keep them short and printable.
+pub fn operation_label(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.is_empty() => {
+            let label: String = n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+            if label.is_empty() { OTHER_OPERATION.to_owned() } else { label }
+        }
+        _ => ANONYMOUS_OPERATION.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

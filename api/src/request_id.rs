@@ -127,7 +127,7 @@ impl RequestLog {
 
     /// Records the GraphQL operation name (made label-safe: short, alphanumeric).
     pub fn operation(&self, name: Option<&str>) {
-        let label = crate::graphql::observability::label(name);
+        let label = crate::metrics::operation_label(name);
         self.with(|l| l.operation = Some(label));
     }
 

@@ -46,14 +46,6 @@ pub fn traces_url(endpoint: &str) -> String {
     format!("{}/v1/traces", endpoint.trim_end_matches('/'))
 }
 
-/// Checks an `OTEL_EXPORTER_OTLP_ENDPOINT` value.
-pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    match url::Url::parse(endpoint) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
-        _ => Err(format!("OTEL_EXPORTER_OTLP_ENDPOINT '{endpoint}' is not an http(s) URL, e.g. http://127.0.0.1:4318")),
-    }
-}
-
 fn tracer_provider(endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
     use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
@@ -127,10 +119,10 @@ mod tests {
     fn endpoints() {
         assert_eq!(traces_url("http://127.0.0.1:4318"), "http://127.0.0.1:4318/v1/traces");
         assert_eq!(traces_url("http://collector:4318/"), "http://collector:4318/v1/traces");
-        assert!(check_endpoint("http://127.0.0.1:4318").is_ok());
-        assert!(check_endpoint("https://otel.example.com").is_ok());
-        assert!(check_endpoint("127.0.0.1:4318").is_err());
-        assert!(check_endpoint("grpc://x:4317").is_err());
-        assert!(check_endpoint("").is_err());
+        assert!(crate::config::check_otlp_endpoint("http://127.0.0.1:4318").is_ok());
+        assert!(crate::config::check_otlp_endpoint("https://otel.example.com").is_ok());
+        assert!(crate::config::check_otlp_endpoint("127.0.0.1:4318").is_err());
+        assert!(crate::config::check_otlp_endpoint("grpc://x:4317").is_err());
+        assert!(crate::config::check_otlp_endpoint("").is_err());
     }
 }

@@ -71,11 +71,11 @@ pub async fn node(
     p: &crate::auth::Principal,
     db: &impl sea_orm::ConnectionTrait,
     id: uuid::Uuid,
-) -> crate::error::AppResult<Option<crate::org::graphql::Node>> {
+) -> crate::error::AppResult<Option<AuditEntry>> {
     if !p.has(Permission::OrganizationUpdate) {
         return Ok(None);
     }
-    Ok(store::find(p.org, db, id).await?.map(|e| crate::org::graphql::Node::AuditEntry(AuditEntry(e))))
+    Ok(store::find(p.org, db, id).await?.map(AuditEntry))
 }
 
 /// Filter for `auditLog`.

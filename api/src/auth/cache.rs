@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::Principal;
+use super::principal::Principal;
 use crate::events::EventBus;
 use crate::events::cache::EpochCache;
 

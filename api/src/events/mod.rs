@@ -38,228 +38,20 @@
 //! reload but never sees another tenant. [`Event::concerns`] answers both at once.
 
 pub mod cache;
+mod event;
+mod local;
 mod postgres;
+
+pub use event::Event;
+pub(crate) use local::Local;
+pub use local::{DataVersions, MembershipChange};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{DatabaseConnection, DbBackend};
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use uuid::Uuid;
 
-use crate::org::model::OrgId;
-
-/// Something that changed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum Event {
-    /// An organization's settings or branding changed.
-    OrganizationChanged {
-        /// The tenant.
-        org: Uuid,
-    },
-    /// A member's score moved: an activity was logged or voided.
-    ScoreChanged {
-        /// The tenant.
-        org: Uuid,
-        /// Whose score.
-        member: Uuid,
-        /// The member's team (for team-scoped subscribers).
-        team: Option<Uuid>,
-        /// The activity logged or voided.
-        activity: Uuid,
-        /// Points added (negative for a void), in hundredths.
-        points_delta_cents: i64,
-        /// The local day the points count on (cached past boards containing it are dropped);
-        /// `None` drops every cached past board of the organization.
-        #[serde(default)]
-        day: Option<chrono::NaiveDate>,
-        /// Set by the instance that made the change, which has already re-read the member's
-        /// totals into its rankings before publishing: its own rankings need no second read.
-        /// Never sent to other instances (they re-read).
-        #[serde(skip)]
-        ranked: bool,
-    },
-    /// A deal was created or changed (fields, stage, checklist, outcome).
-    DealChanged {
-        /// The tenant.
-        org: Uuid,
-        /// The deal.
-        deal: Uuid,
-        /// Its owner's team (for team-scoped subscribers).
-        team: Option<Uuid>,
-    },
-    /// A pattern alert was raised.
-    AlertRaised {
-        /// The tenant.
-        org: Uuid,
-        /// The alert.
-        alert: Uuid,
-        /// The member's team (alerts go to the member's managers).
-        team: Option<Uuid>,
-    },
-    /// A forecast was submitted or adjusted.
-    ForecastChanged {
-        /// The tenant.
-        org: Uuid,
-        /// The team the numbers belong to (a member's team, or the team itself).
-        team: Option<Uuid>,
-        /// Whose numbers: a member or a team.
-        subject: Uuid,
-    },
-    /// Who is ranked, or against which targets, changed: members added, edited, moved,
-    /// (de)activated; teams moved; targets set.
-    MembersChanged {
-        /// The tenant.
-        org: Uuid,
-    },
-    /// An organization's scoring rules changed: an activity type, a campaign or a webhook was
-    /// created or changed. Instances drop what they remember of them (`scoring::cache`).
-    RulesChanged {
-        /// The tenant.
-        org: Uuid,
-    },
-    /// Who may act changed without a member changing: an API key was revoked. Open WebSocket
-    /// connections check their principal again (`ws`).
-    AccessChanged {
-        /// The tenant.
-        org: Uuid,
-    },
-    /// This instance may have missed events (its connection to the other instances was
-    /// interrupted): subscribers should reload their state. Belongs to no tenant.
-    Resync,
-}
-
-impl Event {
-    /// The tenant the event belongs to; the nil ID (no organization's) for [`Event::Resync`].
-    pub fn org(&self) -> OrgId {
-        match self {
-            Event::OrganizationChanged { org }
-            | Event::ScoreChanged { org, .. }
-            | Event::MembersChanged { org }
-            | Event::RulesChanged { org }
-            | Event::AccessChanged { org }
-            | Event::DealChanged { org, .. }
-            | Event::AlertRaised { org, .. }
-            | Event::ForecastChanged { org, .. } => OrgId(*org),
-            Event::Resync => OrgId(Uuid::nil()),
-        }
-    }
-
-    /// Whether a subscriber of `org` should react: the event is that tenant's, or a [`Event::Resync`].
-    pub fn concerns(&self, org: OrgId) -> bool {
-        matches!(self, Event::Resync) || self.org() == org
-    }
-
-    /// Whether what authentication or logging loads (a member's role, team, active flag, the
-    /// organization a token names, its activity types, campaigns and webhooks) may have
-    /// changed: cached copies are then stale.
-    pub fn changes_membership(&self) -> bool {
-        matches!(
-            self,
-            Event::MembersChanged { .. }
-                | Event::OrganizationChanged { .. }
-                | Event::RulesChanged { .. }
-                | Event::AccessChanged { .. }
-                | Event::Resync
-        )
-    }
-}
-
-/// This process's end of the bus: the broadcast channel, the membership epoch (a counter
-/// raised before every event that [changes membership](Event::changes_membership) is delivered,
-/// published here or received from another instance) and the organizations' data versions.
-#[derive(Clone, Debug)]
-pub(crate) struct Local {
-    sender: broadcast::Sender<Event>,
-    epoch: Arc<AtomicU64>,
-    changes: Arc<tokio::sync::watch::Sender<MembershipChange>>,
-    versions: DataVersions,
-}
-
-/// The latest event that [changed membership](Event::changes_membership), with the epoch it
-/// raised: what open WebSocket connections watch to check their principal again, without
-/// waking for every other event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct MembershipChange {
-    /// The membership epoch after the change.
-    pub epoch: u64,
-    /// Its organization; `None` for [`Event::Resync`] (any organization).
-    pub org: Option<OrgId>,
-}
-
-impl MembershipChange {
-    /// Whether a watcher of `org` that last saw epoch `seen` must check again: the change is
-    /// its organization's (or any), or changes were skipped in between (a watch keeps only
-    /// the latest, so a skipped one may have been its organization's).
-    pub fn concerns(&self, org: OrgId, seen: u64) -> bool {
-        self.epoch > seen.saturating_add(1) || self.org.is_none_or(|o| o == org)
-    }
-}
-
-impl Local {
-    /// Delivers to this process's subscribers (none is not an error).
-    pub(crate) fn send(&self, event: Event) {
-        if event.changes_membership() {
-            let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-            let org = (!matches!(event, Event::Resync)).then(|| event.org());
-            self.changes.send_replace(MembershipChange { epoch, org });
-        }
-        match &event {
-            Event::Resync => self.versions.bump_all(),
-            other => self.versions.bump(other.org()),
-        }
-        let _ = self.sender.send(event);
-    }
-}
-
-/// Slots of [`DataVersions`]: organizations sharing a slot invalidate each other's cached
-/// answers, nothing worse.
-const VERSION_SLOTS: usize = 1024;
-
-/// Per-organization change counters: a counter moves whenever an event of its organization
-/// reaches this process (before subscribers see it) and again when the in-memory state derived
-/// from events (the hot rankings) has caught up. Something computed from an organization's
-/// data after reading its version is current while the version has not moved; the
-/// response cache (`graphql::response_cache`) keeps answers that way.
-///
-/// Organizations are hashed onto a fixed number of counters, so memory does not grow with
-/// tenants; a shared counter only makes an answer expire early.
-#[derive(Clone, Debug)]
-pub struct DataVersions {
-    slots: Arc<[AtomicU64]>,
-}
-
-impl Default for DataVersions {
-    fn default() -> Self {
-        DataVersions { slots: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect() }
-    }
-}
-
-impl DataVersions {
-    fn slot(&self, org: OrgId) -> &AtomicU64 {
-        // The low bits of a UUID (v4 or v7) are random.
-        &self.slots[(org.0.as_u128() as usize) % self.slots.len()]
-    }
-
-    /// The organization's current version: read it before computing from its data.
-    pub fn get(&self, org: OrgId) -> u64 {
-        self.slot(org).load(Ordering::SeqCst)
-    }
-
-    /// Marks the organization's data as changed.
-    pub fn bump(&self, org: OrgId) {
-        self.slot(org).fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Marks every organization's data as changed.
-    pub fn bump_all(&self) {
-        for slot in self.slots.iter() {
-            slot.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
 
 /// Capacity of the in-process channel; a subscriber further behind than this skips ahead.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -346,6 +138,8 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::org::model::OrgId;
+    use uuid::Uuid;
 
     #[test]
     fn membership_changes_wake_watchers_of_their_organization_only() {

@@ -31,7 +31,8 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::Event;
+use super::event::Event;
+use super::local::Local;
 
 /// The NOTIFY channel every instance listens on.
 pub(super) const CHANNEL: &str = "scorebord_events";
@@ -82,7 +83,7 @@ impl Outbox {
 
 /// Connects the listener (so this instance hears everything published after this returns) and
 /// spawns the publisher and listener tasks, which re-broadcast into `local`.
-pub(super) async fn start(database_url: &str, local: super::Local) -> Result<Outbox, sqlx::Error> {
+pub(super) async fn start(database_url: &str, local: Local) -> Result<Outbox, sqlx::Error> {
     let options = PgConnectOptions::from_str(database_url)?;
     let instance = random_instance_id();
     let listener = connect_listener(&options).await?;
@@ -256,7 +257,7 @@ async fn connect_listener(options: &PgConnectOptions) -> Result<PgListener, sqlx
 async fn run_listener(
     options: PgConnectOptions,
     instance: Uuid,
-    local: super::Local,
+    local: Local,
     mut listener: PgListener,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -291,7 +292,7 @@ async fn run_listener(
 }
 
 /// Delivers notifications from other instances until the connection is lost; returns why.
-async fn receive(listener: &mut PgListener, instance: Uuid, local: &super::Local) -> String {
+async fn receive(listener: &mut PgListener, instance: Uuid, local: &Local) -> String {
     loop {
         match tokio::time::timeout(IDLE_PING_AFTER, listener.try_recv()).await {
             Ok(Ok(Some(notification))) => match unpack(instance, notification.payload()) {

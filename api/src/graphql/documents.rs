@@ -108,7 +108,7 @@ mod tests {
     async fn parse_errors_are_not_kept_and_documents_are() {
         let cache = DocumentCache::default();
         let schema =
-            crate::graphql::schema_builder().extension(DocumentCache { documents: cache.documents.clone() }).finish();
+            crate::schema::schema_builder().extension(DocumentCache { documents: cache.documents.clone() }).finish();
         let bad = schema.execute("{ __typename ").await;
         assert!(!bad.errors.is_empty());
         assert!(cache.is_empty(), "a parse error is not kept");

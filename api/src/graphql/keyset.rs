@@ -16,7 +16,7 @@ use sea_orm::{Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilt
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::relay::{DEFAULT_PAGE, MAX_PAGE, PageArgs};
+use super::page::{DEFAULT_PAGE, MAX_PAGE, PageArgs};
 use crate::error::{AppError, AppResult};
 
 /// The cursor format this server writes and reads.

@@ -11,7 +11,7 @@ use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, operation_label as label};
 
 /// The extension factory.
 pub struct Observability {
@@ -181,18 +181,6 @@ fn code_for(message: &str) -> &'static str {
         "QUERY_TOO_COMPLEX"
     } else {
         "BAD_USER_INPUT"
-    }
-}
-
-/// Operation names become metric labels: keep them short and printable.
-pub(crate) fn label(name: Option<&str>) -> String {
-    use crate::metrics::{ANONYMOUS_OPERATION, OTHER_OPERATION};
-    match name {
-        Some(n) if !n.is_empty() => {
-            let label: String = n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-            if label.is_empty() { OTHER_OPERATION.to_owned() } else { label }
-        }
-        _ => ANONYMOUS_OPERATION.to_owned(),
     }
 }
 

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::keyset::Page;
+pub use super::page::{DEFAULT_PAGE, MAX_PAGE, PageArgs};
 use crate::error::{AppError, AppResult};
 
 /// The types that have global IDs.
@@ -171,11 +172,6 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-/// Default page size.
-pub const DEFAULT_PAGE: usize = 50;
-/// Largest page size.
-pub const MAX_PAGE: usize = 200;
-
 /// The page size a connection is priced with: `first` or `last`, default 50, at most 200.
 pub fn priced_page(first: Option<i32>, last: Option<i32>) -> usize {
     first.or(last).unwrap_or(DEFAULT_PAGE as i32).clamp(1, MAX_PAGE as i32) as usize
@@ -192,39 +188,6 @@ pub fn page_cost(
 ) -> usize {
     super::cost::note_selection(field, child_complexity);
     1 + priced_page(first, last) * child_complexity
-}
-
-/// The Relay arguments of a connection field.
-#[derive(Debug, Default, Clone)]
-pub struct PageArgs {
-    /// `after` cursor.
-    pub after: Option<String>,
-    /// `before` cursor.
-    pub before: Option<String>,
-    /// `first` count.
-    pub first: Option<i32>,
-    /// `last` count.
-    pub last: Option<i32>,
-}
-
-fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
-    match value {
-        None => Ok(None),
-        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(Some(n as u64)),
-        Some(n) => Err(AppError::bad_input(format!("'{name}' must be between 1 and {MAX_PAGE}, got {n}"))),
-    }
-}
-
-impl PageArgs {
-    /// Checks the counts: each 1 to 200, and not both (a page is counted from one end).
-    pub fn validate(&self) -> AppResult<()> {
-        check_count("first", self.first)?;
-        check_count("last", self.last)?;
-        if self.first.is_some() && self.last.is_some() {
-            return Err(AppError::bad_input("give 'first' (with 'after') or 'last' (with 'before'), not both"));
-        }
-        Ok(())
-    }
 }
 
 /// One page of a connection, ready for the connection type its domain declared with

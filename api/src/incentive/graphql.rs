@@ -1064,14 +1064,28 @@ async fn load_plan(p: &Principal, db: &impl ConnectionTrait, id: &ID) -> AppResu
     Ok(plan)
 }
 
+/// An object of this domain that `node(id:)` can answer with.
+pub enum IncentiveNode {
+    /// An incentive plan.
+    IncentivePlan(IncentivePlan),
+    /// A member's assignment to a plan.
+    PlanAssignment(PlanAssignment),
+    /// A payout statement.
+    Statement(Statement),
+    /// A line of a statement.
+    StatementLine(StatementLine),
+    /// A dispute of a line.
+    Dispute(Dispute),
+}
+
 /// Node loaders: `None` when missing or not readable.
 pub async fn node(
     p: &Principal,
     db: &impl ConnectionTrait,
     kind: NodeKind,
     id: Uuid,
-) -> AppResult<Option<crate::org::graphql::Node>> {
-    use crate::org::graphql::Node;
+) -> AppResult<Option<IncentiveNode>> {
+    use IncentiveNode as Node;
     let found = match kind {
         NodeKind::IncentivePlan => {
             load_plan(p, db, &global_id(kind, id)).await.map(|x| Node::IncentivePlan(IncentivePlan(x)))

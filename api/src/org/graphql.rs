@@ -1,13 +1,12 @@
 //! GraphQL surface of organizations, teams and members: thin resolvers that parse input,
 //! check permission, call the store and map the result.
 
-use async_graphql::{Context, ID, InputObject, Interface, MaybeUndefined, Object, Result, SimpleObject, Subscription};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::Stream;
 
 use entity::{member, organization, team};
 
-use super::members::{self, CreateMemberInput, MemberIdInput, MemberPayload, UpdateMemberInput};
 use super::model::{self, FieldError, OrgId, Role, SalesRole};
 use super::store::{self, MemberFilter, OrganizationPatch, TeamFilter, TeamPatch};
 use crate::auth::{Permission, Principal, Reach};
@@ -16,64 +15,6 @@ use crate::events::Event;
 use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
-
-/// Anything with a global ID, fetchable through `node(id:)`.
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Opaque global ID; pass it to `node(id:)`."))]
-pub enum Node {
-    /// An organization.
-    Organization(Organization),
-    /// A team.
-    Team(Team),
-    /// A member.
-    Member(Member),
-    /// An activity type.
-    ActivityType(crate::scoring::graphql::ActivityType),
-    /// A logged activity.
-    Activity(crate::scoring::graphql::Activity),
-    /// A campaign.
-    Campaign(crate::scoring::graphql::Campaign),
-    /// A pipeline stage.
-    PipelineStage(crate::pipeline::graphql::PipelineStage),
-    /// A checklist item of a stage.
-    ChecklistItem(crate::pipeline::graphql::ChecklistItem),
-    /// A deal.
-    Deal(crate::pipeline::graphql::Deal),
-    /// A mystery-check criterion.
-    MysteryCriterion(crate::mystery::graphql::MysteryCriterion),
-    /// A mystery-check round.
-    MysteryRound(crate::mystery::graphql::MysteryRound),
-    /// A mystery check (one sampled deal).
-    MysteryCheck(crate::mystery::graphql::MysteryCheck),
-    /// A sales territory.
-    Territory(crate::territory::graphql::Territory),
-    /// A member's assignment to a territory.
-    TerritoryAssignment(crate::territory::graphql::TerritoryAssignment),
-    /// A quota.
-    Quota(crate::quota::graphql::Quota),
-    /// An incentive plan.
-    IncentivePlan(crate::incentive::graphql::IncentivePlan),
-    /// A member's assignment to an incentive plan.
-    PlanAssignment(crate::incentive::graphql::PlanAssignment),
-    /// A payout statement (one version).
-    Statement(crate::incentive::graphql::Statement),
-    /// A line of a payout statement.
-    StatementLine(crate::incentive::graphql::StatementLine),
-    /// A dispute of a statement line.
-    Dispute(crate::incentive::graphql::Dispute),
-    /// An audit-log entry.
-    AuditEntry(crate::audit::graphql::AuditEntry),
-    /// A pattern alert rule.
-    AlertRule(crate::kpi::graphql::AlertRule),
-    /// A raised alert.
-    Alert(crate::kpi::graphql::Alert),
-    /// An API key (admins).
-    ApiKey(crate::auth::keys_graphql::ApiKey),
-    /// A webhook (admins).
-    Webhook(crate::webhooks::graphql::Webhook),
-    /// A webhook delivery (admins).
-    WebhookDelivery(crate::webhooks::graphql::WebhookDelivery),
-}
 
 // ---------------------------------------------------------------- output types
 
@@ -97,7 +38,7 @@ pub struct Branding {
 #[Object]
 impl Organization {
     /// Opaque global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeKind::Organization, self.0.id)
     }
     /// Name.
@@ -154,7 +95,7 @@ pub struct Team(pub team::Model);
 #[Object]
 impl Team {
     /// Opaque global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeKind::Team, self.0.id)
     }
     /// Name.
@@ -223,7 +164,7 @@ crate::connection_type!(MemberConnection, MemberEdge, Member, "members");
 #[Object]
 impl Member {
     /// Opaque global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeKind::Member, self.0.id)
     }
     /// Full name.
@@ -261,12 +202,11 @@ impl Member {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<crate::pipeline::graphql::DealConnection> {
+    ) -> Result<crate::objects::DealConnection> {
         key_may_open(ctx, "deals")?;
         let page = PageArgs { first, after, last, before };
         let keyset = crate::pipeline::store::deal_keyset("Member.deals", order_by.unwrap_or_default());
-        let filter = crate::pipeline::graphql::DealFilterInput::of_owner(global_id(NodeKind::Member, self.0.id));
-        crate::pipeline::graphql::deal_page(ctx, filter, &keyset, &page).await
+        crate::objects::member_links(ctx)?.deals(ctx, global_id(NodeKind::Member, self.0.id), &keyset, &page).await
     }
     /// The member's activities, newest first, with the rule of the root `activities` (reps
     /// their own, managers their teams', admins and viewers all; another member's is FORBIDDEN),
@@ -279,11 +219,10 @@ impl Member {
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<crate::scoring::graphql::ActivityConnection> {
+    ) -> Result<crate::objects::ActivityConnection> {
         key_may_open(ctx, "activities")?;
         let page = PageArgs { first, after, last, before };
-        let filter = crate::scoring::graphql::ActivityFilterInput::of_member(global_id(NodeKind::Member, self.0.id));
-        crate::scoring::graphql::activity_page(ctx, filter, &crate::scoring::store::MEMBER_ACTIVITIES, &page).await
+        crate::objects::member_links(ctx)?.activities(ctx, global_id(NodeKind::Member, self.0.id), &page).await
     }
     /// First working day; quota ramps count from here.
     async fn start_date(&self) -> NaiveDate {
@@ -580,7 +519,7 @@ async fn appointable_manager(
 ) -> AppResult<member::Model> {
     let id = decode_id(id, NodeKind::Member)?;
     let m = store::find_member(p.org, db, id).await?.ok_or(AppError::NotFound("member"))?;
-    members::require_may_change(p, reach, &m, "the new manager")?;
+    super::policy::require_may_change(p, reach, &m, "the new manager")?;
     if !m.active {
         return Err(AppError::bad_input("that member is deactivated"));
     }
@@ -745,7 +684,7 @@ impl OrgMutation {
             && new != Some(current)
             && let Some(current) = store::find_member(p.org, &tx, current).await?
         {
-            members::require_may_change(p, &reach, &current, "the team's current manager")?;
+            super::policy::require_may_change(p, &reach, &current, "the team's current manager")?;
         }
         let patch = TeamPatch {
             name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
@@ -801,29 +740,6 @@ impl OrgMutation {
         tx.commit().await.map_err(AppError::from)?;
         state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
-    }
-
-    /// Creates a member (admins). Recorded in the audit log as `member.create`.
-    async fn create_member(&self, ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
-        members::create(ctx, input).await
-    }
-
-    /// Changes a member. Admins: anything. Managers: members inside their subtree whose role is
-    /// not above theirs, not roles. A member may change their own name. Recorded in the audit
-    /// log as `member.changeRole`, `member.changeEmail` and `member.update`.
-    async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
-        members::update(ctx, input).await
-    }
-
-    /// Deactivates a member: they can no longer log in, their sessions end, their history stays.
-    /// Admins; managers inside their subtree, for members whose role is not above theirs.
-    async fn deactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
-        members::set_active(ctx, input, false).await
-    }
-
-    /// Reactivates a deactivated member, under the same rule as `deactivateMember`.
-    async fn reactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
-        members::set_active(ctx, input, true).await
     }
 }
 

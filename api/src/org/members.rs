@@ -2,7 +2,7 @@
 //! Each runs in one transaction that checks the member rule ([`super::policy`]), writes the
 //! change and its audit entry, and commits them together.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use super::model::{self, FieldError, Role, SalesRole};
 use super::policy;
 use super::store::{self, MemberPatch, NewMember};
 use crate::audit::store::{self as audit, Actor};
-use crate::auth::{Permission, Principal, Reach, password};
+use crate::auth::{Permission, Principal, password};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::graphql::relay::{NodeKind, decode_id};
@@ -133,10 +133,34 @@ pub async fn record(
     .await
 }
 
-/// FORBIDDEN unless the principal may change (or appoint) `target` under the member rule.
-pub fn require_may_change(p: &Principal, reach: &Reach, target: &member::Model, what: &str) -> AppResult<()> {
-    policy::may_change_member(p.role, policy::stored_role(&target.role), reach.covers(target.team_id))
-        .map_err(|refusal| AppError::forbidden(refusal.message(what)))
+/// The member mutations (a segment of the root mutation).
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Creates a member (admins). Recorded in the audit log as `member.create`.
+    async fn create_member(&self, ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
+        create(ctx, input).await
+    }
+
+    /// Changes a member. Admins: anything. Managers: members inside their subtree whose role is
+    /// not above theirs, not roles. A member may change their own name. Recorded in the audit
+    /// log as `member.changeRole`, `member.changeEmail` and `member.update`.
+    async fn update_member(&self, ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
+        update(ctx, input).await
+    }
+
+    /// Deactivates a member: they can no longer log in, their sessions end, their history stays.
+    /// Admins; managers inside their subtree, for members whose role is not above theirs.
+    async fn deactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
+        set_active(ctx, input, false).await
+    }
+
+    /// Reactivates a deactivated member, under the same rule as `deactivateMember`.
+    async fn reactivate_member(&self, ctx: &Context<'_>, input: MemberIdInput) -> Result<MemberPayload> {
+        set_active(ctx, input, true).await
+    }
 }
 
 /// FORBIDDEN unless the principal may hand out `role`.
@@ -227,7 +251,7 @@ pub async fn update(ctx: &Context<'_>, input: UpdateMemberInput) -> Result<Membe
     if !only_own_name {
         p.require(Permission::MembersWrite)?;
         let reach = p.reach(&tx).await?;
-        require_may_change(p, &reach, &target, "this member")?;
+        policy::require_may_change(p, &reach, &target, "this member")?;
         if let Some(team) = new_team {
             reach.require(team, "the new team")?;
         }
@@ -299,7 +323,7 @@ pub async fn set_active(ctx: &Context<'_>, input: MemberIdInput, active: bool) -
     let id = decode_id(&input.id, NodeKind::Member)?;
     let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
     let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
-    require_may_change(p, &p.reach(&tx).await?, &target, "this member")?;
+    policy::require_may_change(p, &p.reach(&tx).await?, &target, "this member")?;
     if target.id == p.member_id && !active {
         return Ok(MemberPayload {
             member: None,

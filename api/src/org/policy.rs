@@ -11,7 +11,11 @@
 //!   manager inside their reach (a sales director on the team leads of their sub-teams); a
 //!   manager outside that reach stays out of it by the first part. Reps and viewers change no one.
 
+use entity::member;
+
 use super::model::Role;
+use crate::auth::{Principal, Reach};
+use crate::error::{AppError, AppResult};
 
 /// Why a member change is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +81,12 @@ pub fn may_grant_role(actor: Role, new: Role) -> Result<(), Refusal> {
         return Err(Refusal::RoleAboveOwn);
     }
     Ok(())
+}
+
+/// FORBIDDEN unless the principal may change (or appoint) `target` under the member rule.
+pub fn require_may_change(p: &Principal, reach: &Reach, target: &member::Model, what: &str) -> AppResult<()> {
+    may_change_member(p.role, stored_role(&target.role), reach.covers(target.team_id))
+        .map_err(|refusal| AppError::forbidden(refusal.message(what)))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::org::graphql::Member;
 use crate::org::model::{self as org_model, FieldError, OrgId, Role};
 use crate::org::store as org_store;
 use crate::state::AppState;
+pub use crate::objects::{Deal, DealConnection, DealEdge};
 
 // ---------------------------------------------------------------- output types
 
@@ -168,11 +169,6 @@ impl StageChange {
         Ok(ctx.loader()?.load_one(MemberKey(self.0.changed_by)).await?.map(Member))
     }
 }
-
-/// An opportunity in the pipeline.
-pub struct Deal(pub deal::Model);
-
-crate::connection_type!(DealConnection, DealEdge, Deal, "deals");
 
 /// An opportunity in the pipeline.
 #[Object]

@@ -32,6 +32,7 @@ use crate::org::graphql::{Member, Team};
 use crate::org::model::{self as org_model, FieldError, OrgId, Role, SalesRole};
 use crate::org::store as org_store;
 use crate::state::AppState;
+pub use crate::objects::{Activity, ActivityConnection, ActivityEdge};
 
 // ---------------------------------------------------------------- output types
 
@@ -98,10 +99,6 @@ impl ActivityType {
         self.0.created_at
     }
 }
-
-/// A logged activity: a score event. Points, multiplier and campaign are stored on it, so
-/// later changes to its type or campaigns never rewrite history. Corrections are voids.
-pub struct Activity(pub activity::Model);
 
 /// A logged activity: a score event. Points, multiplier and campaign are stored on it, so
 /// later changes to its type or campaigns never rewrite history. Corrections are voids.
@@ -208,7 +205,6 @@ impl Activity {
 pub struct Campaign(pub campaign::Model);
 
 crate::connection_type!(ActivityTypeConnection, ActivityTypeEdge, ActivityType, "activity types");
-crate::connection_type!(ActivityConnection, ActivityEdge, Activity, "activities");
 crate::connection_type!(CampaignConnection, CampaignEdge, Campaign, "campaigns");
 
 /// A themed window ("double sales september") multiplying the points of chosen activity

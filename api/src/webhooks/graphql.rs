@@ -158,14 +158,22 @@ pub struct WebhookDeliveryPayload {
     user_errors: Vec<UserError>,
 }
 
+/// A webhook or one of its deliveries, as `node(id:)` answers.
+pub enum WebhookNode {
+    /// A webhook.
+    Webhook(Webhook),
+    /// A delivery of a webhook.
+    WebhookDelivery(WebhookDelivery),
+}
+
 /// A webhook or delivery through `node`: admins signed in as members only, as `webhooks`.
 pub async fn node(
     p: &Principal,
     db: &impl sea_orm::ConnectionTrait,
     kind: NodeKind,
     id: uuid::Uuid,
-) -> crate::error::AppResult<Option<crate::org::graphql::Node>> {
-    use crate::org::graphql::Node;
+) -> crate::error::AppResult<Option<WebhookNode>> {
+    use WebhookNode as Node;
     if p.api_key.is_some() || p.require(Permission::OrganizationUpdate).is_err() {
         return Ok(None);
     }

@@ -7,7 +7,7 @@ fn sdl_has_not_drifted() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
     let committed = std::fs::read_to_string(&path).expect("schema.graphql exists");
     assert!(
-        committed == scorebord::graphql::sdl(),
+        committed == scorebord::schema::sdl(),
         "schema.graphql is out of date: run `cargo run -- export-schema` and commit it"
     );
 }

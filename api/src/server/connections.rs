@@ -43,7 +43,7 @@ pub struct Limits {
 
 impl Limits {
     /// The limits the configuration sets; a total of 0 is derived from the open-file limit.
-    pub fn from_config(config: &crate::Config) -> Limits {
+    pub fn from_config(config: &crate::config::Config) -> Limits {
         // Past the open-file limit accepting fails anyway, and takes the database pool's and
         // the upload spool's descriptors with it: a configured total never goes above it.
         let ceiling = open_file_limit().saturating_sub(RESERVED_DESCRIPTORS).max(1);

@@ -27,32 +27,32 @@ pub const ASSETS: [Asset; 6] = [
     Asset {
         name: "graphiql.min.css",
         content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/graphiql.min.css"),
+        bytes: include_bytes!("../../../assets/graphiql/graphiql.min.css"),
     },
     Asset {
         name: "page.css",
         content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/page.css"),
+        bytes: include_bytes!("../../../assets/graphiql/page.css"),
     },
     Asset {
         name: "react.production.min.js",
         content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/react.production.min.js"),
+        bytes: include_bytes!("../../../assets/graphiql/react.production.min.js"),
     },
     Asset {
         name: "react-dom.production.min.js",
         content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+        bytes: include_bytes!("../../../assets/graphiql/react-dom.production.min.js"),
     },
     Asset {
         name: "graphiql.min.js",
         content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/graphiql.min.js"),
+        bytes: include_bytes!("../../../assets/graphiql/graphiql.min.js"),
     },
     Asset {
         name: "init.js",
         content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../assets/graphiql/init.js"),
+        bytes: include_bytes!("../../../assets/graphiql/init.js"),
     },
 ];
 
@@ -153,7 +153,7 @@ pub async fn asset(Path((digest, name)): Path<(String, String)>) -> Response {
 mod tests {
     use super::*;
 
-    const MANIFEST: &str = include_str!("../../assets/graphiql/MANIFEST");
+    const MANIFEST: &str = include_str!("../../../assets/graphiql/MANIFEST");
 
     #[test]
     fn vendored_files_match_the_manifest() {

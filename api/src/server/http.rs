@@ -21,25 +21,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use migration::MigratorTrait;
 
+use super::state::HttpState;
 use crate::auth::{Auth, authenticate};
 use crate::graphql::response_cache::{Hit, Key, Probe};
-use crate::graphql::{AppSchema, with_request_data};
+use crate::graphql::with_request_data;
 use crate::state::AppState;
 use accept::Media;
 use transport::{Exchange, render};
-
-/// Router state: the services and the schema.
-#[derive(Clone)]
-pub struct HttpState {
-    /// Services.
-    pub app: AppState,
-    /// The executable schema.
-    pub schema: AppSchema,
-    /// Subscription runs shared by WebSocket subscribers that render the same (see `ws::shared`).
-    pub shared: std::sync::Arc<crate::ws::shared::SharedRenders>,
-    /// Live subscriptions per principal over all its WebSocket connections (for their cap).
-    pub subscriptions: std::sync::Arc<crate::ws::SubscriptionCounts>,
-}
 
 /// Builds the router with CORS and the body limit.
 pub fn router(state: HttpState) -> Router {
@@ -56,7 +44,7 @@ pub fn router(state: HttpState) -> Router {
     }
     router
         .layer(axum::middleware::from_fn_with_state((config.body_limit_bytes, config.upload_limit_bytes), limit_body))
-        .layer(crate::cors::layer(&config.cors_origins, &config.cors_allowed_headers))
+        .layer(crate::cors::layer(&config.cors_origins, &config.cors_allowed_headers, &[crate::request_id::HEADER]))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(crate::request_id::middleware))
         .with_state(state)
@@ -250,7 +238,7 @@ fn serve_cached(
     body.extend_from_slice(b",\"extensions\":{\"cost\":");
     body.extend_from_slice(&cost);
     body.extend_from_slice(b"}}");
-    let operation = app.metrics.operations.label(crate::graphql::observability::label(operation));
+    let operation = app.metrics.operations.label(crate::metrics::operation_label(operation));
     let outcome = if error.is_none() { "ok" } else { "error" };
     app.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
     app.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
@@ -321,9 +309,11 @@ async fn read_graphql_request(
                 Err(rejection) => Err(match rejection.0 {
                     async_graphql::ParseRequestError::PayloadTooLarge => over_limit(limit),
                     async_graphql::ParseRequestError::Io(e) if is_length_limit(&e) => over_limit(limit),
-                    async_graphql::ParseRequestError::Io(e) if crate::connections::is_body_timeout(&e) => body_late(),
+                    async_graphql::ParseRequestError::Io(e) if crate::server::connections::is_body_timeout(&e) => {
+                        body_late()
+                    }
                     async_graphql::ParseRequestError::InvalidMultipart(e)
-                        if crate::connections::is_body_timeout(&e) =>
+                        if crate::server::connections::is_body_timeout(&e) =>
                     {
                         body_late()
                     }
@@ -349,7 +339,7 @@ async fn read_graphql_request(
     let bytes = match axum::body::to_bytes(request.into_body(), usize::MAX).await {
         Ok(b) => b,
         Err(e) if is_length_limit(&e) => return Err(over_limit(limit)),
-        Err(e) if crate::connections::is_body_timeout(&e) => return Err(body_late()),
+        Err(e) if crate::server::connections::is_body_timeout(&e) => return Err(body_late()),
         Err(e) => return Err(request_error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}"))),
     };
     if let Err(e) = std::str::from_utf8(&bytes) {
@@ -464,7 +454,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
         .protocols([protocol.sec_websocket_protocol()])
         .on_upgrade(move |socket| {
             // The socket's log lines stay in the upgrade request's span (its request ID).
-            tracing::Instrument::instrument(crate::ws::serve(socket, state, protocol, address, id), span)
+            tracing::Instrument::instrument(crate::server::ws::serve(socket, state, protocol, address, id), span)
         })
         .into_response()
 }

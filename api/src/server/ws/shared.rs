@@ -28,7 +28,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::graphql::AppSchema;
+use crate::schema::AppSchema;
 
 /// The root fields whose result depends only on the organization and the arguments.
 const SHAREABLE_FIELDS: &[&str] = &["leaderboardChanged"];

@@ -17,6 +17,7 @@
 //! The legacy `graphql-ws` subprotocol (subscriptions-transport-ws) keeps async-graphql's
 //! message handling, with the same init timeout, 4401/4403 before the ack, and 4409.
 
+pub mod counts;
 pub mod shared;
 
 use std::collections::{HashMap, HashSet};
@@ -29,9 +30,10 @@ use futures_util::stream::{AbortHandle, SelectAll};
 use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::{Map, Value, json};
 
+use super::state::HttpState;
 use crate::auth::{Auth, authenticate};
 use crate::graphql::request_data;
-use crate::http::HttpState;
+pub use counts::SubscriptionCounts;
 
 /// The longest close reason a close frame can carry (125-byte control payload minus the code).
 const MAX_CLOSE_REASON: usize = 123;
@@ -596,37 +598,6 @@ enum SharedCommand {
     Stop(String),
     /// Subscription `id` is refused before it starts: answer with this code and message.
     Refuse(String, &'static str, String),
-}
-
-/// Live subscriptions per principal on this instance, over all its connections: each open
-/// socket registers the set of its operation IDs.
-#[derive(Default)]
-pub struct SubscriptionCounts(Mutex<HashMap<String, Vec<std::sync::Weak<OperationIds>>>>);
-
-/// The IDs of the operations a socket runs.
-type OperationIds = Mutex<HashSet<String>>;
-
-impl SubscriptionCounts {
-    /// Counts a socket's operations towards `who` for as long as the socket lives.
-    fn register(&self, who: &str, active: &Arc<Mutex<HashSet<String>>>) {
-        if let Ok(mut all) = self.0.lock() {
-            let sockets = all.entry(who.to_owned()).or_default();
-            sockets.retain(|s| s.strong_count() > 0);
-            sockets.push(Arc::downgrade(active));
-        }
-    }
-
-    /// The operations `who` runs now over all its sockets; closed sockets are forgotten.
-    fn total(&self, who: &str) -> usize {
-        let Ok(mut all) = self.0.lock() else { return usize::MAX };
-        let Some(sockets) = all.get_mut(who) else { return 0 };
-        sockets.retain(|s| s.strong_count() > 0);
-        let total = sockets.iter().filter_map(std::sync::Weak::upgrade).map(|s| s.lock().map_or(0, |s| s.len())).sum();
-        if sockets.is_empty() {
-            all.remove(who);
-        }
-        total
-    }
 }
 
 /// The caps on a socket's subscriptions.

@@ -1,0 +1,219 @@
+//! Who is calling ([`Principal`], [`Auth`]) and what they may do ([`Permission`], [`Reach`],
+//! [`ReadScope`]).
+
+use std::collections::HashSet;
+
+use async_graphql::Enum;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::org::model::{OrgId, Role};
+
+/// An authenticated member, as loaded from the database (or from [`cache::MemberCache`], which
+/// is dropped whenever members change).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The member's organization: the tenant every store call of this request is scoped to.
+    pub org: OrgId,
+    /// The member.
+    pub member_id: Uuid,
+    /// Current role (from the database, not from the token).
+    pub role: Role,
+    /// The member's own team.
+    pub team_id: Option<Uuid>,
+    /// Set when the caller is an API key: it acts with an admin's reach, limited to its scopes
+    /// (`member_id` is then the admin who created the key).
+    pub api_key: Option<ApiKeyAccess>,
+}
+
+/// The key behind a request, and what it may do.
+#[derive(Clone, Debug)]
+pub struct ApiKeyAccess {
+    /// The key.
+    pub id: Uuid,
+    /// Its scopes, e.g. `forecasts:read`.
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// FORBIDDEN for an API key without the scope; members pass (their role decides).
+    pub fn require_scope(&self, scope: &str) -> AppResult<()> {
+        match &self.api_key {
+            Some(k) if !k.scopes.iter().any(|s| s == scope) => {
+                Err(AppError::forbidden(format!("this API key lacks the '{scope}' scope")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The authentication state of one request or WebSocket connection.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// No credential was sent.
+    Anonymous,
+    /// A credential was sent and refused; the reason is shown to the client.
+    Invalid(String),
+    /// A verified, active member.
+    Member(Principal),
+}
+
+impl Auth {
+    /// The principal, or UNAUTHENTICATED with the reason.
+    pub fn principal(&self) -> AppResult<&Principal> {
+        match self {
+            Auth::Member(p) => Ok(p),
+            Auth::Anonymous => Err(AppError::Unauthenticated("send 'Authorization: Bearer <token>'".into())),
+            Auth::Invalid(reason) => Err(AppError::Unauthenticated(reason.clone())),
+        }
+    }
+}
+
+/// A capability, as listed on `viewer.permissions` so a front end can show or hide controls.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the organization, its teams and members.
+    OrganizationRead,
+    /// Change the organization's settings and branding.
+    OrganizationUpdate,
+    /// Create, rename and move teams (a manager: inside their subtree).
+    TeamsWrite,
+    /// Create members.
+    MembersCreate,
+    /// Edit, deactivate and reactivate members (a manager: inside their subtree).
+    MembersWrite,
+    /// Change a member's role.
+    RolesAssign,
+}
+
+impl Permission {
+    /// What a role grants, before subtree limits.
+    pub fn granted_to(role: Role) -> Vec<Permission> {
+        use Permission::*;
+        match role {
+            Role::Admin => {
+                vec![OrganizationRead, OrganizationUpdate, TeamsWrite, MembersCreate, MembersWrite, RolesAssign]
+            }
+            Role::Manager => vec![OrganizationRead, TeamsWrite, MembersWrite],
+            Role::Rep | Role::Viewer => vec![OrganizationRead],
+        }
+    }
+}
+
+impl Principal {
+    /// Whether the role grants the permission at all.
+    pub fn has(&self, permission: Permission) -> bool {
+        Permission::granted_to(self.role).contains(&permission)
+    }
+
+    /// FORBIDDEN unless the role grants the permission.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("your role does not allow {permission:?}")))
+        }
+    }
+
+    /// The teams this principal manages: everything for an admin (`None`), the subtrees of
+    /// the teams they manage (and their own team) for a manager, nothing for others.
+    pub async fn reach(&self, db: &impl ConnectionTrait) -> AppResult<Reach> {
+        match self.role {
+            Role::Admin => Ok(Reach::All),
+            Role::Manager => {
+                let tree = crate::org::store::team_tree(self.org, db).await?;
+                let mut roots = crate::org::store::teams_managed_by(self.org, db, self.member_id).await?;
+                roots.extend(self.team_id);
+                Ok(Reach::Teams(tree.subtree(roots)))
+            }
+            Role::Rep | Role::Viewer => Ok(Reach::Teams(HashSet::new())),
+        }
+    }
+}
+
+/// The set of teams a principal may act on.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// Every team of the organization (admins).
+    All,
+    /// These teams only.
+    Teams(HashSet<Uuid>),
+}
+
+impl Reach {
+    /// Whether the team is inside the reach. A member without a team is reachable only by admins.
+    pub fn covers(&self, team: Option<Uuid>) -> bool {
+        match (self, team) {
+            (Reach::All, _) => true,
+            (Reach::Teams(set), Some(t)) => set.contains(&t),
+            (Reach::Teams(_), None) => false,
+        }
+    }
+
+    /// FORBIDDEN unless the team is covered.
+    pub fn require(&self, team: Option<Uuid>, what: &str) -> AppResult<()> {
+        if self.covers(team) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("{what} is outside the teams you manage")))
+        }
+    }
+}
+
+/// What a principal may read of other members' results (scores, activities, KPIs) and of
+/// teams' boards (leaderboards, team scores, scoreboards).
+#[derive(Debug, Clone)]
+pub enum ReadScope {
+    /// Everything in the organization (admins, viewers).
+    All,
+    /// Boards of these teams (their own team, the teams above it and, for managers, the teams
+    /// they manage); results of members of `member_teams` (and their own).
+    Limited {
+        /// Teams whose boards may be read.
+        board_teams: HashSet<Uuid>,
+        /// Teams whose members' results may be read.
+        member_teams: HashSet<Uuid>,
+    },
+}
+
+impl ReadScope {
+    /// FORBIDDEN unless the member's results may be read.
+    pub fn member(&self, p: &Principal, m: &entity::member::Model) -> AppResult<()> {
+        match self {
+            ReadScope::All => Ok(()),
+            _ if m.id == p.member_id => Ok(()),
+            ReadScope::Limited { member_teams, .. } if m.team_id.is_some_and(|t| member_teams.contains(&t)) => Ok(()),
+            _ => Err(AppError::forbidden("you may not read this member's results")),
+        }
+    }
+
+    /// FORBIDDEN unless the team's board may be read (the whole organization's always may).
+    pub fn board(&self, team: Option<Uuid>) -> AppResult<()> {
+        match (self, team) {
+            (ReadScope::All, _) | (_, None) => Ok(()),
+            (ReadScope::Limited { board_teams, .. }, Some(t)) if board_teams.contains(&t) => Ok(()),
+            _ => Err(AppError::forbidden("you may not read this team's results")),
+        }
+    }
+}
+
+impl Principal {
+    /// What this principal may read of others' results and teams' boards.
+    pub async fn read_scope(&self, db: &impl ConnectionTrait) -> AppResult<ReadScope> {
+        match self.role {
+            Role::Admin | Role::Viewer => Ok(ReadScope::All),
+            Role::Manager | Role::Rep => {
+                let tree = crate::org::store::team_tree(self.org, db).await?;
+                let ancestors: HashSet<Uuid> =
+                    self.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
+                let member_teams = match self.reach(db).await? {
+                    Reach::Teams(t) if self.role == Role::Manager => t,
+                    _ => self.team_id.into_iter().collect(),
+                };
+                let board_teams = ancestors.union(&member_teams).copied().collect();
+                Ok(ReadScope::Limited { board_teams, member_teams })
+            }
+        }
+    }
+}

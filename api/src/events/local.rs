@@ -1,0 +1,104 @@
+//! This process's end of the bus and the counters it keeps: the membership epoch and the
+//! organizations' data versions.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::broadcast;
+
+use super::event::Event;
+use crate::org::model::OrgId;
+
+/// This process's end of the bus: the broadcast channel, the membership epoch (a counter
+/// raised before every event that [changes membership](Event::changes_membership) is delivered,
+/// published here or received from another instance) and the organizations' data versions.
+#[derive(Clone, Debug)]
+pub(crate) struct Local {
+    pub(super) sender: broadcast::Sender<Event>,
+    pub(super) epoch: Arc<AtomicU64>,
+    pub(super) changes: Arc<tokio::sync::watch::Sender<MembershipChange>>,
+    pub(super) versions: DataVersions,
+}
+
+/// The latest event that [changed membership](Event::changes_membership), with the epoch it
+/// raised: what open WebSocket connections watch to check their principal again, without
+/// waking for every other event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct MembershipChange {
+    /// The membership epoch after the change.
+    pub epoch: u64,
+    /// Its organization; `None` for [`Event::Resync`] (any organization).
+    pub org: Option<OrgId>,
+}
+
+impl MembershipChange {
+    /// Whether a watcher of `org` that last saw epoch `seen` must check again: the change is
+    /// its organization's (or any), or changes were skipped in between (a watch keeps only
+    /// the latest, so a skipped one may have been its organization's).
+    pub fn concerns(&self, org: OrgId, seen: u64) -> bool {
+        self.epoch > seen.saturating_add(1) || self.org.is_none_or(|o| o == org)
+    }
+}
+
+impl Local {
+    /// Delivers to this process's subscribers (none is not an error).
+    pub(crate) fn send(&self, event: Event) {
+        if event.changes_membership() {
+            let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            let org = (!matches!(event, Event::Resync)).then(|| event.org());
+            self.changes.send_replace(MembershipChange { epoch, org });
+        }
+        match &event {
+            Event::Resync => self.versions.bump_all(),
+            other => self.versions.bump(other.org()),
+        }
+        let _ = self.sender.send(event);
+    }
+}
+
+/// Slots of [`DataVersions`]: organizations sharing a slot invalidate each other's cached
+/// answers, nothing worse.
+const VERSION_SLOTS: usize = 1024;
+
+/// Per-organization change counters: a counter moves whenever an event of its organization
+/// reaches this process (before subscribers see it) and again when the in-memory state derived
+/// from events (the hot rankings) has caught up. Something computed from an organization's
+/// data after reading its version is current while the version has not moved; the
+/// response cache (`graphql::response_cache`) keeps answers that way.
+///
+/// Organizations are hashed onto a fixed number of counters, so memory does not grow with
+/// tenants; a shared counter only makes an answer expire early.
+#[derive(Clone, Debug)]
+pub struct DataVersions {
+    slots: Arc<[AtomicU64]>,
+}
+
+impl Default for DataVersions {
+    fn default() -> Self {
+        DataVersions { slots: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect() }
+    }
+}
+
+impl DataVersions {
+    fn slot(&self, org: OrgId) -> &AtomicU64 {
+        // The low bits of a UUID (v4 or v7) are random.
+        &self.slots[(org.0.as_u128() as usize) % self.slots.len()]
+    }
+
+    /// The organization's current version: read it before computing from its data.
+    pub fn get(&self, org: OrgId) -> u64 {
+        self.slot(org).load(Ordering::SeqCst)
+    }
+
+    /// Marks the organization's data as changed.
+    pub fn bump(&self, org: OrgId) {
+        self.slot(org).fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Marks every organization's data as changed.
+    pub fn bump_all(&self) {
+        for slot in self.slots.iter() {
+            slot.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
