@@ -1,7 +1,7 @@
 //! Incentive money math: plan components, their validation, and one member's payout statement
 //! for one period ([`compute_statement`]). Pure functions, no I/O.
 //!
-//! Money is [`Decimal`], never a float. Rates, attainments and thresholds are percents
+//! Money is [`Decimal`](rust_decimal::Decimal), never a float. Rates, attainments and thresholds are percents
 //! (`5` means 5 %). Rounding to cents is half-even ([`round_cents`]) and happens per line
 //! only: a statement's total is the exact sum of its rounded lines, so a rep can add the lines
 //! up and get the total to the cent.

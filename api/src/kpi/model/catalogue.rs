@@ -214,7 +214,7 @@ impl BuiltInKpi {
         }
     }
 
-    /// How member values combine into a team value (see [`pool`]).
+    /// How member values combine into a team value (see [`pool`](super::pool)).
     pub fn pooling(self) -> Pooling {
         match self {
             // Sales velocity is a flow of money per day; flows add up. (Recomputing it from the
@@ -250,7 +250,7 @@ impl BuiltInKpi {
         }
     }
 
-    /// Whether [`compute_builtin`] computes it (the forecast accuracy comes from the forecast
+    /// Whether [`compute_builtin`](super::compute_builtin) computes it (the forecast accuracy comes from the forecast
     /// module, which has the submissions).
     pub fn is_computed_from_facts(self) -> bool {
         self != BuiltInKpi::ForecastAccuracy

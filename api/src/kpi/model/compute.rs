@@ -177,7 +177,7 @@ pub fn activity_sum(activities: &[ActivityTotal], activity_type_ids: &[Uuid]) ->
 }
 
 /// A RATIO KPI: the numerator KPI's value ÷ the denominator KPI's value (× 100 for PERCENT).
-/// Operands are additive (see [`check_ratio_operands`]), so pooling the ratio's parts across
+/// Operands are additive (see [`check_ratio_operands`](super::check_ratio_operands)), so pooling the ratio's parts across
 /// members gives the team's numerator KPI ÷ the team's denominator KPI. A missing operand value
 /// (a self-reported week not filled in) leaves the ratio without a value.
 pub fn ratio_of(numerator: &KpiValue, denominator: &KpiValue, unit: KpiUnit) -> KpiValue {

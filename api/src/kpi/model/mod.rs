@@ -4,7 +4,7 @@
 //!
 //! # Numbers
 //!
-//! Every KPI value, numerator, denominator and target is a [`Decimal`], never a float: money
+//! Every KPI value, numerator, denominator and target is a [`Decimal`](rust_decimal::Decimal), never a float: money
 //! sums stay exact, and a value that meets its target exactly (29 of 100 against a 29 % target)
 //! is ON_TARGET, where `29.0 / 100.0 * 100.0` in binary floating point is `28.999999999999996`.
 //! Quotients carry up to 28 significant digits; rounding for display is the API's business.

@@ -171,7 +171,7 @@ pub enum Pooling {
         /// Whether the quotient is shown as a percentage.
         percent: bool,
     },
-    /// Computed by another module (forecast accuracy): [`pool`] gives no value.
+    /// Computed by another module (forecast accuracy): [`pool`](super::pool) gives no value.
     Elsewhere,
 }
 
@@ -179,7 +179,7 @@ pub enum Pooling {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TargetScaling {
     /// A total: the weekly target times the number of whole weeks in the period (see
-    /// [`whole_week_count`]).
+    /// [`whole_week_count`](super::whole_week_count)).
     ByWholeWeeks,
     /// A rate, mean or velocity: the weekly target is the target of every period.
     Fixed,
