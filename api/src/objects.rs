@@ -26,7 +26,13 @@ crate::connection_type!(ActivityConnection, ActivityEdge, Activity, "activities"
 #[async_trait::async_trait]
 pub trait MemberLinks: Send + Sync {
     /// A page of the deals owned by `owner` that the caller may read.
-    async fn deals(&self, ctx: &Context<'_>, owner: ID, keyset: &Keyset<deal::Model>, page: &PageArgs) -> Result<DealConnection>;
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        owner: ID,
+        keyset: &Keyset<deal::Model>,
+        page: &PageArgs,
+    ) -> Result<DealConnection>;
     /// A page of `member`'s activities, if the caller may read them.
     async fn activities(&self, ctx: &Context<'_>, member: ID, page: &PageArgs) -> Result<ActivityConnection>;
 }

@@ -52,7 +52,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::broadcast;
 
-
 /// Capacity of the in-process channel; a subscriber further behind than this skips ahead.
 const CHANNEL_CAPACITY: usize = 4096;
 

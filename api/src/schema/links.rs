@@ -12,7 +12,13 @@ pub struct Links;
 
 #[async_trait::async_trait]
 impl MemberLinks for Links {
-    async fn deals(&self, ctx: &Context<'_>, owner: ID, keyset: &Keyset<deal::Model>, page: &PageArgs) -> Result<DealConnection> {
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        owner: ID,
+        keyset: &Keyset<deal::Model>,
+        page: &PageArgs,
+    ) -> Result<DealConnection> {
         let filter = crate::pipeline::graphql::DealFilterInput::of_owner(owner);
         crate::pipeline::graphql::deal_page(ctx, filter, keyset, page).await
     }

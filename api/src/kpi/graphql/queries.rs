@@ -1,0 +1,241 @@
+//! KPI and alert queries.
+
+use std::collections::HashSet;
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::{
+    Alert, AlertRule, Kpi, KpiPoint, KpiReport, KpiSeries, KpiTrend, KpiValuesInput, Scoreboard, ScoreboardCell,
+    ScoreboardRow, alert_members, defs_by_keys, f, periods,
+};
+use crate::error::AppError;
+use crate::graphql::ContextExt;
+use crate::graphql::relay::{NodeKind, decode_id};
+use crate::kpi::model::{self, KpiStatus};
+use crate::kpi::store;
+use crate::kpi::values::{self, Cell, KpiDef};
+use crate::org::graphql::{Member, Team};
+use crate::org::model::SalesRole;
+use crate::org::store as org_store;
+use crate::scoring::model::PeriodGrain;
+use crate::scoring::{model as scoring_model, scores};
+
+#[derive(Default)]
+pub struct KpiQuery;
+
+#[Object]
+impl KpiQuery {
+    /// The built-in catalogue and the organization's custom KPIs.
+    async fn kpis(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Include archived custom KPIs.", default = false)] include_archived: bool,
+    ) -> Result<Vec<Kpi>> {
+        let p = ctx.principal()?;
+        let defs = values::definitions(p.org, &ctx.state()?.db).await?;
+        Ok(defs.iter().filter(|d| include_archived || d.active).map(Kpi::from).collect())
+    }
+
+    /// One series per KPI over a range of periods, for a member, a team (pooled) or the organization.
+    async fn kpi_values(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to compute.")] input: KpiValuesInput,
+    ) -> Result<Vec<KpiSeries>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        if input.kpi_keys.is_empty() || input.kpi_keys.len() > 20 {
+            return Err(AppError::bad_input("give 1 to 20 KPI keys").into());
+        }
+        if input.grain == PeriodGrain::Day {
+            return Err(AppError::bad_input("KPIs are weekly or longer: use WEEK, MONTH, QUARTER or YEAR").into());
+        }
+        if input.to < input.from {
+            return Err(AppError::bad_input("'to' must not be before 'from'").into());
+        }
+        let s = scores::settings(p.org, db).await?;
+        let defs = values::definitions(p.org, db).await?;
+        let wanted = defs_by_keys(&defs, &input.kpi_keys)?;
+        let scope = p.read_scope(db).await?;
+        let members = match (&input.member_id, &input.team_id) {
+            (Some(_), Some(_)) => return Err(AppError::bad_input("give memberId or teamId, not both").into()),
+            (Some(id), None) => {
+                let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+                    .await?
+                    .ok_or(AppError::NotFound("member"))?;
+                scope.member(p, &m)?;
+                vec![m]
+            }
+            (None, Some(id)) => {
+                let t = decode_id(id, NodeKind::Team)?;
+                org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
+                scope.board(Some(t))?;
+                scores::active_members(p.org, db, Some(t)).await?
+            }
+            (None, None) => scores::active_members(p.org, db, None).await?,
+        };
+        let mut series: Vec<KpiSeries> =
+            wanted.iter().map(|d| KpiSeries { kpi: Kpi::from(*d), points: Vec::new() }).collect();
+        let single = input.member_id.is_some();
+        for period in periods(input.grain, input.from, input.to, &s)? {
+            let (per_member, pooled) = values::compute(&s, db, &defs, &wanted, &members, &period).await?;
+            for (i, d) in wanted.iter().enumerate() {
+                let cell = if single {
+                    members.first().and_then(|m| per_member.get(&(m.id, d.key.clone())))
+                } else {
+                    pooled.get(&d.key)
+                };
+                if let Some(c) = cell {
+                    series[i].points.push(KpiPoint::new(&period, c));
+                }
+            }
+        }
+        Ok(series)
+    }
+
+    /// Every self-reported value a member entered for a week, oldest first (the last counts).
+    async fn kpi_report_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member (default: the viewer).")] member_id: Option<ID>,
+        #[graphql(desc = "Any date in the week.")] week: NaiveDate,
+    ) -> Result<Vec<KpiReport>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let m = match &member_id {
+            Some(id) => org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
+                .await?
+                .ok_or(AppError::NotFound("member"))?,
+            None => org_store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?,
+        };
+        p.read_scope(db).await?.member(p, &m)?;
+        let monday = model::week_start(week);
+        let rows = store::reports(p.org, db, &[m.id], monday, monday + chrono::Duration::days(7)).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(KpiReport {
+                kpi_key: r.kpi_key,
+                week_start: r.week,
+                value: r.value.parse::<Decimal>().ok().and_then(|v| v.to_f64()),
+                reported_by: org_store::find_member(p.org, db, r.reported_by).await?.map(Member),
+                reported_at: r.reported_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The weekly meeting view: every active member of the team (and sub-teams) with each KPI
+    /// of their sales role — value, target, status and the 6-week trend — and team totals.
+    #[graphql(complexity = "crate::graphql::access::EXPENSIVE_FIELD_COST + child_complexity")]
+    async fn scoreboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team.")] team_id: ID,
+        #[graphql(desc = "Any date in the week (default: this week).")] week: Option<NaiveDate>,
+    ) -> Result<Scoreboard> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let t = decode_id(&team_id, NodeKind::Team)?;
+        let team = org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
+        p.read_scope(db).await?.board(Some(t))?;
+        let s = scores::settings(p.org, db).await?;
+        let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
+        crate::org::model::check_business_date("week", day)
+            .map_err(|e| AppError::bad_input(format!("'week' {}", e.message)))?;
+        let this_week = scoring_model::period_containing(PeriodGrain::Week, day, s.tz, s.fiscal_year_start_month);
+        let members = scores::active_members(p.org, db, Some(t)).await?;
+        let defs = values::definitions(p.org, db).await?;
+        let roles: HashSet<SalesRole> = members.iter().filter_map(|m| SalesRole::parse(&m.sales_role)).collect();
+        let shown: Vec<&KpiDef> = defs
+            .iter()
+            .filter(|d| d.active && d.builtin != Some(model::BuiltInKpi::ForecastAccuracy))
+            .filter(|d| roles.iter().any(|r| model::applies_to(&d.roles, *r)))
+            .collect();
+        // Six weeks, oldest first, ending with the scoreboard's week.
+        let mut weeks = vec![this_week];
+        while weeks.len() < model::SCOREBOARD_TREND_WEEKS {
+            let Some(prev) = scoring_model::previous_period(&weeks[0], s.tz, s.fiscal_year_start_month) else { break };
+            weeks.insert(0, prev);
+        }
+        let mut computed = Vec::new();
+        for w in &weeks {
+            computed.push(values::compute(&s, db, &defs, &shown, &members, w).await?);
+        }
+        let Some((this_members, this_pooled)) = computed.last() else {
+            return Err(AppError::Internal(anyhow::anyhow!("no weeks computed")).into());
+        };
+        let cell = |key: &str, current: Option<&Cell>, history: Vec<Option<Decimal>>| {
+            let trend = model::trend(&history, model::SCOREBOARD_TREND_WEEKS);
+            ScoreboardCell {
+                kpi_key: key.to_owned(),
+                value: current.and_then(|c| f(c.value.value)),
+                target: current.and_then(|c| f(c.target)),
+                status: current.map_or(KpiStatus::NoTarget, |c| c.status),
+                trend: KpiTrend { values: trend.values.iter().map(|v| f(*v)).collect(), direction: trend.direction },
+            }
+        };
+        let rows = members
+            .iter()
+            .map(|m| {
+                let role = SalesRole::parse(&m.sales_role).unwrap_or(SalesRole::Inbound);
+                let cells = shown
+                    .iter()
+                    .filter(|d| model::applies_to(&d.roles, role))
+                    .map(|d| {
+                        let key = (m.id, d.key.clone());
+                        let history = computed.iter().map(|(pm, _)| pm.get(&key).and_then(|c| c.value.value)).collect();
+                        cell(&d.key, this_members.get(&key), history)
+                    })
+                    .collect();
+                ScoreboardRow { member: Member(m.clone()), cells }
+            })
+            .collect();
+        let totals = shown
+            .iter()
+            .map(|d| {
+                let history =
+                    computed.iter().map(|(_, pooled)| pooled.get(&d.key).and_then(|c| c.value.value)).collect();
+                cell(&d.key, this_pooled.get(&d.key), history)
+            })
+            .collect();
+        Ok(Scoreboard {
+            team: Team(team),
+            week_start: this_week.start_date,
+            kpis: shown.iter().map(|d| Kpi::from(*d)).collect(),
+            rows,
+            totals,
+        })
+    }
+}
+
+/// Alert queries.
+#[derive(Default)]
+pub struct AlertQuery;
+
+#[Object]
+impl AlertQuery {
+    /// The active alert rules.
+    async fn alert_rules(&self, ctx: &Context<'_>) -> Result<Vec<AlertRule>> {
+        let p = ctx.principal()?;
+        Ok(store::rules(p.org, &ctx.state()?.db).await?.into_iter().map(AlertRule).collect())
+    }
+
+    /// Raised alerts the viewer may see (reps: their own; managers: their teams'), newest first.
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only OPEN or only ACKNOWLEDGED.")] status: Option<model::AlertStatus>,
+    ) -> Result<Vec<Alert>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state()?.db;
+        let members = alert_members(p, db).await?;
+        Ok(store::alerts(p.org, db, members.as_deref(), status.map(|s| s.as_str()))
+            .await?
+            .into_iter()
+            .map(Alert)
+            .collect())
+    }
+}

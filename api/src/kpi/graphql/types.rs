@@ -1,0 +1,267 @@
+//! Output objects of KPIs and alerts: KPI definitions, values and series, the scoreboard, alert
+//! rules and alerts.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{NaiveDate, Utc};
+
+use super::f;
+use crate::graphql::ContextExt;
+use crate::graphql::relay::NodeKind;
+use crate::kpi::model::{self, KpiDirection, KpiKind, KpiStatus, KpiUnit, Trend};
+use crate::kpi::store;
+use crate::kpi::values::{Cell, KpiDef};
+use crate::org::graphql::{Member, Team};
+use crate::org::model::SalesRole;
+use crate::org::store as org_store;
+use crate::scoring::model::Period;
+
+/// A KPI: built in (with its exact formula) or defined by the organization.
+#[derive(SimpleObject, Clone)]
+pub struct Kpi {
+    /// Stable key, e.g. `close_rate`.
+    key: String,
+    /// Display name.
+    name: String,
+    /// What it tells a sales manager.
+    description: Option<String>,
+    /// The exact formula.
+    formula: String,
+    /// BUILT_IN, ACTIVITY_COUNT, ACTIVITY_SUM, RATIO or SELF_REPORTED.
+    kind: KpiKind,
+    /// Unit of its values.
+    unit: KpiUnit,
+    /// Which way is better.
+    direction: KpiDirection,
+    /// Sales roles it applies to on the scoreboard; empty means all.
+    applies_to: Vec<SalesRole>,
+    /// False once archived.
+    active: bool,
+    /// Custom KPIs: increases with every change (also archiving); pass it to `updateKpi` to
+    /// refuse an edit when someone else changed the KPI since. Null for built-ins.
+    version: Option<i32>,
+}
+
+impl From<&KpiDef> for Kpi {
+    fn from(d: &KpiDef) -> Self {
+        Kpi {
+            key: d.key.clone(),
+            name: d.name.clone(),
+            description: d.description.clone(),
+            formula: d.formula.clone(),
+            kind: d.kind,
+            unit: d.shape.unit,
+            direction: d.shape.direction,
+            applies_to: d.roles.clone(),
+            active: d.active,
+            version: d.version,
+        }
+    }
+}
+
+/// A KPI's value in one period.
+#[derive(SimpleObject)]
+pub struct KpiPoint {
+    /// First day of the period.
+    period_start: NaiveDate,
+    /// Day after the period.
+    period_end: NaiveDate,
+    /// The value; null when undefined (e.g. a ratio with a zero denominator), never 0 or NaN.
+    value: Option<f64>,
+    /// The target for the period.
+    target: Option<f64>,
+    /// ON_TARGET, OFF_TARGET or NO_TARGET.
+    status: KpiStatus,
+    /// What a ratio or mean divides.
+    numerator: Option<f64>,
+    /// What it divides by.
+    denominator: Option<f64>,
+}
+
+impl KpiPoint {
+    pub(super) fn new(p: &Period, c: &Cell) -> Self {
+        KpiPoint {
+            period_start: p.start_date,
+            period_end: p.end_date,
+            value: f(c.value.value),
+            target: f(c.target),
+            status: c.status,
+            numerator: f(c.value.numerator),
+            denominator: f(c.value.denominator),
+        }
+    }
+}
+
+/// One self-reported value as entered (every change is kept).
+#[derive(SimpleObject)]
+pub struct KpiReport {
+    /// The KPI.
+    pub(super) kpi_key: String,
+    /// Monday of the week.
+    pub(super) week_start: NaiveDate,
+    /// The value entered.
+    pub(super) value: Option<f64>,
+    /// Who entered it.
+    pub(super) reported_by: Option<Member>,
+    /// When.
+    pub(super) reported_at: chrono::DateTime<Utc>,
+}
+
+/// One KPI's values over a range of periods.
+#[derive(SimpleObject)]
+pub struct KpiSeries {
+    /// The KPI.
+    pub(super) kpi: Kpi,
+    /// One point per period, oldest first.
+    pub(super) points: Vec<KpiPoint>,
+}
+
+/// Values over the last weeks and which way they moved.
+#[derive(SimpleObject)]
+pub struct KpiTrend {
+    /// Weekly values, oldest first (null where undefined).
+    pub(super) values: Vec<Option<f64>>,
+    /// UP, DOWN or FLAT.
+    pub(super) direction: Trend,
+}
+
+/// One KPI of one member (or the team) on the scoreboard.
+#[derive(SimpleObject)]
+pub struct ScoreboardCell {
+    /// The KPI's key (see `Scoreboard.kpis`).
+    pub(super) kpi_key: String,
+    /// This week's value.
+    pub(super) value: Option<f64>,
+    /// This week's target.
+    pub(super) target: Option<f64>,
+    /// ON_TARGET, OFF_TARGET or NO_TARGET.
+    pub(super) status: KpiStatus,
+    /// The last 6 weeks, ending with this week.
+    pub(super) trend: KpiTrend,
+}
+
+/// A member's line on the scoreboard: the KPIs of their sales role.
+#[derive(SimpleObject)]
+pub struct ScoreboardRow {
+    /// The member.
+    pub(super) member: Member,
+    /// One cell per KPI that applies to their sales role.
+    pub(super) cells: Vec<ScoreboardCell>,
+}
+
+/// The weekly meeting view of a team.
+#[derive(SimpleObject)]
+pub struct Scoreboard {
+    /// The team.
+    pub(super) team: Team,
+    /// Monday of the week.
+    pub(super) week_start: NaiveDate,
+    /// The KPIs shown.
+    pub(super) kpis: Vec<Kpi>,
+    /// One row per active member of the team and its sub-teams.
+    pub(super) rows: Vec<ScoreboardRow>,
+    /// Team totals: sums for counts and money, pooled numerator ÷ pooled denominator for ratios.
+    pub(super) totals: Vec<ScoreboardCell>,
+}
+
+// ---------------------------------------------------------------- alerts
+
+/// A pattern alert rule.
+pub struct AlertRule(pub entity::alert_rule::Model);
+
+/// A pattern alert rule.
+#[Object]
+impl AlertRule {
+    /// Opaque global ID; pass it to `node(id:)`.
+    pub async fn id(&self) -> ID {
+        crate::graphql::relay::global_id(NodeKind::AlertRule, self.0.id)
+    }
+    /// The KPI watched.
+    async fn kpi_key(&self) -> &str {
+        &self.0.kpi_key
+    }
+    /// BELOW_TARGET_STREAK or RATIO_DECLINING.
+    async fn kind(&self) -> model::AlertKind {
+        model::AlertKind::parse(&self.0.kind).unwrap_or(model::AlertKind::BelowTargetStreak)
+    }
+    /// How many weeks in a row.
+    async fn periods(&self) -> i32 {
+        self.0.periods
+    }
+    /// Only members of this team (and sub-teams).
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(t) = self.0.team_id else { return Ok(None) };
+        let p = ctx.principal()?;
+        Ok(org_store::find_team(p.org, &ctx.state()?.db, t).await?.map(Team))
+    }
+    /// Only members with this sales role.
+    async fn sales_role(&self) -> Option<SalesRole> {
+        self.0.sales_role.as_deref().and_then(SalesRole::parse)
+    }
+}
+
+/// A raised alert: a member's KPI showed the rule's pattern.
+pub struct Alert(pub entity::alert::Model);
+
+/// One week behind an alert.
+#[derive(SimpleObject, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertWeek {
+    /// Monday of the week.
+    week_start: NaiveDate,
+    /// The KPI's value that week (decimal string; null when undefined).
+    value: Option<String>,
+    /// The target that week (decimal string).
+    target: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AlertDetails {
+    weeks: Vec<AlertWeek>,
+}
+
+/// A raised alert: a member's KPI showed the rule's pattern.
+#[Object]
+impl Alert {
+    /// Opaque global ID; pass it to `node(id:)`.
+    pub async fn id(&self) -> ID {
+        crate::graphql::relay::global_id(NodeKind::Alert, self.0.id)
+    }
+    /// The member whose KPI it is.
+    async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        Ok(ctx.loader()?.load_one(crate::graphql::loaders::MemberKey(self.0.member_id)).await?.map(Member))
+    }
+    /// The KPI.
+    async fn kpi_key(&self) -> &str {
+        &self.0.kpi_key
+    }
+    /// The rule that fired.
+    async fn rule(&self, ctx: &Context<'_>) -> Result<Option<AlertRule>> {
+        let p = ctx.principal()?;
+        let rules = store::rules(p.org, &ctx.state()?.db).await?;
+        Ok(rules.into_iter().find(|r| r.id == self.0.rule_id).map(AlertRule))
+    }
+    /// Monday of the week whose closing raised it.
+    async fn week_start(&self) -> NaiveDate {
+        self.0.week
+    }
+    /// The weeks and values that triggered it, oldest first.
+    async fn weeks(&self) -> Vec<AlertWeek> {
+        serde_json::from_str::<AlertDetails>(&self.0.details).map(|d| d.weeks).unwrap_or_default()
+    }
+    /// OPEN or ACKNOWLEDGED.
+    async fn status(&self) -> model::AlertStatus {
+        model::AlertStatus::parse(&self.0.status).unwrap_or(model::AlertStatus::Open)
+    }
+    /// The manager's note when acknowledging.
+    async fn acknowledge_note(&self) -> Option<&str> {
+        self.0.acknowledge_note.as_deref()
+    }
+    /// When acknowledged.
+    async fn acknowledged_at(&self) -> Option<chrono::DateTime<Utc>> {
+        self.0.acknowledged_at
+    }
+    /// When raised.
+    async fn created_at(&self) -> chrono::DateTime<Utc> {
+        self.0.created_at
+    }
+}
