@@ -73,11 +73,7 @@ pub enum Section {
 /// ([`begin_write`]); on PostgreSQL, whose READ COMMITTED writers run side by side, this takes
 /// a transaction-scoped advisory lock on (tenant, section), so two opposite tree moves or two
 /// payout runs cannot both pass their checks against the same old state.
-pub async fn serialize(
-    db: &impl ConnectionTrait,
-    org: crate::org::model::OrgId,
-    section: Section,
-) -> Result<(), DbErr> {
+pub async fn serialize(db: &impl ConnectionTrait, org: crate::core::ids::OrgId, section: Section) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }

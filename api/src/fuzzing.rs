@@ -11,8 +11,8 @@ use async_graphql::ID;
 use async_graphql::http::WebSocketProtocols;
 use chrono::{Datelike as _, NaiveDate, TimeDelta};
 
+use crate::core::period::{PeriodGrain, custom_period, local_date, period_containing};
 use crate::graphql::relay::{self, PageArgs};
-use crate::scoring::model::{PeriodGrain, custom_period, local_date, period_containing};
 
 /// A fuzz target: panics when an invariant breaks.
 pub type Target = fn(&[u8]);

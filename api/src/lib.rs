@@ -9,10 +9,10 @@ mod macros;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod core;
 pub mod cors;
 pub mod db;
 pub mod demo;
-pub mod error;
 pub mod events;
 pub mod forecast;
 #[doc(hidden)]

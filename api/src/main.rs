@@ -141,11 +141,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::build(config).await?;
             let org = store::find_org_by_slug(&app.state.db, &org)
                 .await
-                .map_err(scorebord::error::into_anyhow)?
+                .map_err(scorebord::core::error::into_anyhow)?
                 .with_context(|| format!("no organization with slug '{org}'"))?;
             let member = store::find_member_by_email(OrgId(org.id), &app.state.db, &email.trim().to_lowercase())
                 .await
-                .map_err(scorebord::error::into_anyhow)?
+                .map_err(scorebord::core::error::into_anyhow)?
                 .with_context(|| format!("no member '{email}' in '{}'", org.slug))?;
             if !member.active {
                 bail!("member '{email}' is deactivated");
@@ -161,7 +161,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let bind = config.bind;
     let app = App::build(config).await?;
     if demo {
-        let org = scorebord::demo::seed(&app.state).await.map_err(scorebord::error::into_anyhow)?;
+        let org = scorebord::demo::seed(&app.state).await.map_err(scorebord::core::error::into_anyhow)?;
         // Twelve hours, unless MAX_TOKEN_LIFETIME_SECONDS allows less.
         let ttl = chrono::Duration::hours(12).min(app.state.jwt.max_lifetime());
         let tokens = scorebord::demo::tokens(&app.state, org, ttl).await?;
@@ -176,7 +176,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         for (email, token) in tokens {
             println!("  {email:<20} {token}");
         }
-        let key = scorebord::demo::forecast_key(&app.state, org).await.map_err(scorebord::error::into_anyhow)?;
+        let key = scorebord::demo::forecast_key(&app.state, org).await.map_err(scorebord::core::error::into_anyhow)?;
         println!("API key with scope forecasts:read (send as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'):");
         println!("  {key}");
     }
@@ -224,11 +224,11 @@ async fn create_org(
     )
     .map_err(field)?;
     let app = App::build(config).await?;
-    if store::find_org_by_slug(&app.state.db, &slug).await.map_err(scorebord::error::into_anyhow)?.is_some() {
+    if store::find_org_by_slug(&app.state.db, &slug).await.map_err(scorebord::core::error::into_anyhow)?.is_some() {
         bail!("an organization with slug '{slug}' already exists");
     }
     let password = scorebord::auth::store::new_secret()[..16].to_owned();
-    let hash = scorebord::auth::password::hash(password.clone()).await.map_err(scorebord::error::into_anyhow)?;
+    let hash = scorebord::auth::password::hash(password.clone()).await.map_err(scorebord::core::error::into_anyhow)?;
     let tx = scorebord::db::begin_write(&app.state.db).await?;
     let org = store::create_organization(
         &tx,
@@ -245,7 +245,7 @@ async fn create_org(
         },
     )
     .await
-    .map_err(scorebord::error::into_anyhow)?;
+    .map_err(scorebord::core::error::into_anyhow)?;
     store::create_member(
         OrgId(org.id),
         &tx,
@@ -260,7 +260,7 @@ async fn create_org(
         },
     )
     .await
-    .map_err(scorebord::error::into_anyhow)?;
+    .map_err(scorebord::core::error::into_anyhow)?;
     tx.commit().await?;
     println!("created organization '{slug}' ({})", org.id);
     println!("admin: {email}  initial password: {password}");

@@ -87,10 +87,10 @@ impl PrincipalKind {
     }
 
     /// The kind of an authentication result.
-    pub fn of(auth: &crate::auth::Auth) -> Self {
+    pub fn of(auth: &crate::core::principal::Auth) -> Self {
         match auth {
-            crate::auth::Auth::Member(p) if p.api_key.is_some() => PrincipalKind::ApiKey,
-            crate::auth::Auth::Member(_) => PrincipalKind::Member,
+            crate::core::principal::Auth::Member(p) if p.api_key.is_some() => PrincipalKind::ApiKey,
+            crate::core::principal::Auth::Member(_) => PrincipalKind::Member,
             _ => PrincipalKind::Anonymous,
         }
     }
@@ -116,10 +116,10 @@ impl RequestLog {
     }
 
     /// Records the caller.
-    pub fn caller(&self, auth: &crate::auth::Auth) {
+    pub fn caller(&self, auth: &crate::core::principal::Auth) {
         self.with(|l| {
             l.principal = Some(PrincipalKind::of(auth));
-            if let crate::auth::Auth::Member(p) = auth {
+            if let crate::core::principal::Auth::Member(p) = auth {
                 l.organization = Some(p.org.0);
             }
         });

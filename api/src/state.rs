@@ -31,7 +31,7 @@ pub struct AppState {
     /// Members loaded by authentication, kept until membership changes (or a few seconds).
     pub members: Arc<crate::auth::cache::MemberCache>,
     /// Organization settings for reads, kept until the organization changes (or a few seconds).
-    pub settings: Arc<crate::scoring::scores::SettingsCache>,
+    pub settings: Arc<crate::core::settings::SettingsCache>,
     /// Members, activity types, campaigns and webhooks as logging reads them, kept until they
     /// change (or a few seconds).
     pub logging: Arc<crate::scoring::cache::LogCache>,

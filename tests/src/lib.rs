@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
-use scorebord::org::model::{OrgId, Role, SalesRole};
+use scorebord::core::ids::OrgId;
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self, NewMember, NewOrganization};
 use scorebord::state::AppState;
 use scorebord::{App, Config};

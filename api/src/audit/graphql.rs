@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
 
-use crate::auth::Permission;
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::principal::Permission;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::MemberKey;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, global_id};
@@ -68,10 +68,10 @@ impl AuditEntry {
 
 /// An entry by ID for `node`: admins only; `None` otherwise.
 pub async fn node(
-    p: &crate::auth::Principal,
+    p: &crate::core::principal::Principal,
     db: &impl sea_orm::ConnectionTrait,
     id: uuid::Uuid,
-) -> crate::error::AppResult<Option<AuditEntry>> {
+) -> crate::core::error::AppResult<Option<AuditEntry>> {
     if !p.has(Permission::OrganizationUpdate) {
         return Ok(None);
     }

@@ -6,11 +6,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Principal;
-use crate::error::AppResult;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::principal::Principal;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
-use crate::org::model::OrgId;
 
 /// Who made a change.
 #[derive(Debug, Clone, Copy)]

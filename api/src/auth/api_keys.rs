@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use entity::api_key;
 
-use crate::error::{AppError, AppResult};
-use crate::org::model::{FieldError, OrgId};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
 
 /// Every scope a key may hold.
 pub const SCOPES: [&str; 7] =

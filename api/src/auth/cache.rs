@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::principal::Principal;
+use crate::core::principal::Principal;
 use crate::events::EventBus;
 use crate::events::cache::EpochCache;
 
@@ -71,8 +71,9 @@ impl MemberCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::OrgId;
+    use crate::core::roles::Role;
     use crate::events::Event;
-    use crate::org::model::{OrgId, Role};
 
     fn principal(member: u128) -> Principal {
         Principal {

@@ -7,10 +7,12 @@ use uuid::Uuid;
 use std::time::Instant;
 
 use super::{Permission, password, store, throttle};
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::roles::Role;
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Organization};
-use crate::org::model::{FieldError, OrgId, Role};
 use crate::state::AppState;
 
 /// Lifetime of an access token issued by `login` and `refreshToken`.

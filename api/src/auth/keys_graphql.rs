@@ -8,12 +8,12 @@ use entity::api_key;
 use super::Permission;
 use super::api_keys;
 use crate::audit::store::{self as audit};
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::field::FieldError;
 use crate::graphql::loaders::MemberKey;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
-use crate::org::model::FieldError;
 
 /// An integration key. The secret itself is shown once, by `createApiKey`.
 pub struct ApiKey(pub api_key::Model);
@@ -99,7 +99,7 @@ pub async fn node(
     p: &super::Principal,
     db: &impl sea_orm::ConnectionTrait,
     id: uuid::Uuid,
-) -> crate::error::AppResult<Option<ApiKey>> {
+) -> crate::core::error::AppResult<Option<ApiKey>> {
     if p.api_key.is_some() || p.require(Permission::OrganizationUpdate).is_err() {
         return Ok(None);
     }
@@ -139,7 +139,7 @@ impl ApiKeyMutation {
         let p = admin_member(ctx)?;
         let state = ctx.state()?;
         let mut e = Vec::new();
-        let name = crate::org::model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
+        let name = crate::core::field::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
         let scopes = api_keys::parse_scopes(&input.scopes).map_err(|x| e.push(x)).ok();
         let (Some(name), Some(scopes), true) = (name, scopes, e.is_empty()) else {
             let user_errors = e.into_iter().map(UserError::from).collect();

@@ -21,10 +21,12 @@ pub mod throttle;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::error::AppResult;
-use crate::org::model::{OrgId, Role};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+pub use crate::core::principal::{ApiKeyAccess, Auth, Permission, Principal};
+use crate::core::roles::Role;
 use jwt::JwtKeys;
-pub use principal::{ApiKeyAccess, Auth, Permission, Principal, Reach, ReadScope};
+pub use principal::{Reach, ReadScope};
 
 /// Turns an `Authorization` header value into an [`Auth`].
 pub async fn authenticate(

@@ -1,121 +1,16 @@
-//! Who is calling ([`Principal`], [`Auth`]) and what they may do ([`Permission`], [`Reach`],
-//! [`ReadScope`]).
+//! What a principal may reach: the teams it acts on ([`Reach`]) and the records it may read
+//! ([`ReadScope`]), read from the team tree.
 
 use std::collections::HashSet;
 
-use async_graphql::Enum;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
-use crate::org::model::{OrgId, Role};
-
-/// An authenticated member, as loaded from the database (or from [`cache::MemberCache`], which
-/// is dropped whenever members change).
-#[derive(Clone, Debug)]
-pub struct Principal {
-    /// The member's organization: the tenant every store call of this request is scoped to.
-    pub org: OrgId,
-    /// The member.
-    pub member_id: Uuid,
-    /// Current role (from the database, not from the token).
-    pub role: Role,
-    /// The member's own team.
-    pub team_id: Option<Uuid>,
-    /// Set when the caller is an API key: it acts with an admin's reach, limited to its scopes
-    /// (`member_id` is then the admin who created the key).
-    pub api_key: Option<ApiKeyAccess>,
-}
-
-/// The key behind a request, and what it may do.
-#[derive(Clone, Debug)]
-pub struct ApiKeyAccess {
-    /// The key.
-    pub id: Uuid,
-    /// Its scopes, e.g. `forecasts:read`.
-    pub scopes: Vec<String>,
-}
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
 
 impl Principal {
-    /// FORBIDDEN for an API key without the scope; members pass (their role decides).
-    pub fn require_scope(&self, scope: &str) -> AppResult<()> {
-        match &self.api_key {
-            Some(k) if !k.scopes.iter().any(|s| s == scope) => {
-                Err(AppError::forbidden(format!("this API key lacks the '{scope}' scope")))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// The authentication state of one request or WebSocket connection.
-#[derive(Clone, Debug)]
-pub enum Auth {
-    /// No credential was sent.
-    Anonymous,
-    /// A credential was sent and refused; the reason is shown to the client.
-    Invalid(String),
-    /// A verified, active member.
-    Member(Principal),
-}
-
-impl Auth {
-    /// The principal, or UNAUTHENTICATED with the reason.
-    pub fn principal(&self) -> AppResult<&Principal> {
-        match self {
-            Auth::Member(p) => Ok(p),
-            Auth::Anonymous => Err(AppError::Unauthenticated("send 'Authorization: Bearer <token>'".into())),
-            Auth::Invalid(reason) => Err(AppError::Unauthenticated(reason.clone())),
-        }
-    }
-}
-
-/// A capability, as listed on `viewer.permissions` so a front end can show or hide controls.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// Read the organization, its teams and members.
-    OrganizationRead,
-    /// Change the organization's settings and branding.
-    OrganizationUpdate,
-    /// Create, rename and move teams (a manager: inside their subtree).
-    TeamsWrite,
-    /// Create members.
-    MembersCreate,
-    /// Edit, deactivate and reactivate members (a manager: inside their subtree).
-    MembersWrite,
-    /// Change a member's role.
-    RolesAssign,
-}
-
-impl Permission {
-    /// What a role grants, before subtree limits.
-    pub fn granted_to(role: Role) -> Vec<Permission> {
-        use Permission::*;
-        match role {
-            Role::Admin => {
-                vec![OrganizationRead, OrganizationUpdate, TeamsWrite, MembersCreate, MembersWrite, RolesAssign]
-            }
-            Role::Manager => vec![OrganizationRead, TeamsWrite, MembersWrite],
-            Role::Rep | Role::Viewer => vec![OrganizationRead],
-        }
-    }
-}
-
-impl Principal {
-    /// Whether the role grants the permission at all.
-    pub fn has(&self, permission: Permission) -> bool {
-        Permission::granted_to(self.role).contains(&permission)
-    }
-
-    /// FORBIDDEN unless the role grants the permission.
-    pub fn require(&self, permission: Permission) -> AppResult<()> {
-        if self.has(permission) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(format!("your role does not allow {permission:?}")))
-        }
-    }
-
     /// The teams this principal manages: everything for an admin (`None`), the subtrees of
     /// the teams they manage (and their own team) for a manager, nothing for others.
     pub async fn reach(&self, db: &impl ConnectionTrait) -> AppResult<Reach> {

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use entity::refresh_token;
 
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 
 /// How long a refresh token lives.
 pub const REFRESH_TTL_DAYS: i64 = 30;

@@ -3,8 +3,8 @@
 
 use chrono::{Duration, Utc};
 
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 use crate::org::store;
 use crate::pipeline::model::ForecastCategory;
 use crate::pipeline::store as pipeline_store;
@@ -35,11 +35,11 @@ pub(super) async fn seed_compensation(state: &AppState, org: OrgId) -> AppResult
     let tx = crate::db::begin_write(&state.db).await?;
     let members = store::all_members(org, &tx, &Default::default()).await?;
     let member = |email: &str| members.iter().find(|m| m.email == email);
-    let s = crate::scoring::scores::settings(org, &tx).await?;
-    let today = crate::scoring::model::local_date(Utc::now(), s.tz);
+    let s = crate::core::settings::settings(org, &tx).await?;
+    let today = crate::core::period::local_date(Utc::now(), s.tz);
     let this_quarter = crate::quota::store::period_of(&s, QuotaGrain::Quarter, today);
     let last_quarter =
-        crate::scoring::model::previous_period(&this_quarter, s.tz, s.fiscal_year_start_month).unwrap_or(this_quarter);
+        crate::core::period::previous_period(&this_quarter, s.tz, s.fiscal_year_start_month).unwrap_or(this_quarter);
 
     let rule = |country: Option<&str>, prefix: Option<&str>| RoutingRule {
         country: country.map(str::to_owned),

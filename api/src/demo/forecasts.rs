@@ -4,8 +4,8 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use super::COMPANIES;
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 use crate::org::store;
 use crate::pipeline::model::{DealOutcome, ForecastCategory};
 use crate::pipeline::store as pipeline_store;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub async fn forecast_key(state: &AppState, org: OrgId) -> AppResult<String> {
     let admin = store::find_member_by_email(org, &state.db, "admin@demo.test")
         .await?
-        .ok_or(crate::error::AppError::NotFound("admin@demo.test"))?;
+        .ok_or(crate::core::error::AppError::NotFound("admin@demo.test"))?;
     let tx = crate::db::begin_write(&state.db).await?;
     let (_, key) =
         crate::auth::api_keys::create(org, &tx, "Demo BI (forecasts)".into(), &["forecasts:read".to_owned()], admin.id)
@@ -37,23 +37,23 @@ pub(super) async fn seed_forecasts(state: &AppState, org: OrgId) -> AppResult<()
         return Ok(());
     }
     let tx = crate::db::begin_write(&state.db).await?;
-    let s = crate::scoring::scores::settings(org, &tx).await?;
+    let s = crate::core::settings::settings(org, &tx).await?;
     let members = store::all_members(org, &tx, &Default::default()).await?;
     let closers: Vec<&entity::member::Model> = members.iter().filter(|m| m.sales_role == "CLOSER").collect();
     let manager = members.iter().find(|m| m.email == "manager@demo.test");
     let sales = store::all_teams(org, &tx).await?.into_iter().find(|t| t.name == "Sales");
     let stages = pipeline_store::stages(org, &tx).await?;
     let Some(won) = stages.iter().find(|x| x.kind == "WON") else { return Ok(()) };
-    let today = crate::scoring::model::local_date(Utc::now(), s.tz);
-    let current = crate::scoring::model::period_containing(
-        crate::scoring::model::PeriodGrain::Quarter,
+    let today = crate::core::period::local_date(Utc::now(), s.tz);
+    let current = crate::core::period::period_containing(
+        crate::core::period::PeriodGrain::Quarter,
         today,
         s.tz,
         s.fiscal_year_start_month,
     );
     let mut periods = vec![current];
     for _ in 0..4 {
-        if let Some(p) = crate::scoring::model::previous_period(&periods[0], s.tz, s.fiscal_year_start_month) {
+        if let Some(p) = crate::core::period::previous_period(&periods[0], s.tz, s.fiscal_year_start_month) {
             periods.insert(0, p);
         }
     }
@@ -95,7 +95,7 @@ pub(super) async fn seed_forecasts(state: &AppState, org: OrgId) -> AppResult<()
     // What each closer actually won per quarter, to forecast around.
     let ids: Vec<Uuid> = closers.iter().map(|m| m.id).collect();
     let deals = crate::kpi::store::deals_of(org, &tx, &ids).await?;
-    let won_in = |member: Uuid, p: &crate::scoring::model::Period| -> i64 {
+    let won_in = |member: Uuid, p: &crate::core::period::Period| -> i64 {
         deals
             .iter()
             .filter(|d| d.owner_id == member && d.outcome.as_deref() == Some("WON"))
@@ -130,7 +130,7 @@ async fn insert_submission(
     db: &impl sea_orm::ConnectionTrait,
     kind: &str,
     subject: Uuid,
-    period: &crate::scoring::model::Period,
+    period: &crate::core::period::Period,
     commit_cents: i64,
     best_case_cents: i64,
     by: Uuid,

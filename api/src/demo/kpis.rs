@@ -2,8 +2,9 @@
 
 use chrono::{Duration, Utc};
 
-use crate::error::AppResult;
-use crate::org::model::{OrgId, Role, SalesRole};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::roles::{Role, SalesRole};
 use crate::org::store;
 use crate::state::AppState;
 
@@ -26,9 +27,9 @@ pub(super) async fn seed_kpis(state: &AppState, org: OrgId) -> AppResult<()> {
     if !crate::kpi::store::all_targets(org, &state.db).await?.is_empty() {
         return Ok(());
     }
-    let settings = crate::scoring::scores::settings(org, &state.db).await?;
+    let settings = crate::core::settings::settings(org, &state.db).await?;
     let admin = store::find_member_by_email(org, &state.db, "admin@demo.test").await?.map(|m| m.id).unwrap_or_default();
-    let today = crate::scoring::model::local_date(Utc::now(), settings.tz);
+    let today = crate::core::period::local_date(Utc::now(), settings.tz);
     let since = today - Duration::days(365);
     let tx = crate::db::begin_write(&state.db).await?;
     for (key, role, per_week) in KPI_TARGETS {

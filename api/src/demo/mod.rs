@@ -23,8 +23,9 @@ use chrono::{Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::auth::password;
-use crate::error::AppResult;
-use crate::org::model::{OrgId, Role, SalesRole};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::roles::{Role, SalesRole};
 use crate::org::store::{self, NewMember, NewOrganization};
 use crate::state::AppState;
 
@@ -138,7 +139,9 @@ fn months_before(date: NaiveDate, months: i64) -> NaiveDate {
 pub async fn tokens(state: &AppState, org: OrgId, ttl: Duration) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for email in DEMO_LOGINS {
-        if let Some(m) = store::find_member_by_email(org, &state.db, email).await.map_err(crate::error::into_anyhow)? {
+        if let Some(m) =
+            store::find_member_by_email(org, &state.db, email).await.map_err(crate::core::error::into_anyhow)?
+        {
             out.push((email.to_owned(), state.jwt.issue(m.id, org.0, ttl)?));
         }
     }

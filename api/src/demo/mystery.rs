@@ -3,8 +3,8 @@
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 use crate::org::store;
 use crate::state::AppState;
 
@@ -28,8 +28,7 @@ pub(super) async fn seed_mystery(state: &AppState, org: OrgId) -> AppResult<()> 
         let month = mystery::month_start(this_month - Duration::days(1));
         let (first, next) = mystery::month_range(month);
         let tz = chrono_tz::Europe::Amsterdam;
-        let (start, end) =
-            (crate::scoring::model::start_of_day(first, tz), crate::scoring::model::start_of_day(next, tz));
+        let (start, end) = (crate::core::period::start_of_day(first, tz), crate::core::period::start_of_day(next, tz));
         let members: Vec<Uuid> =
             mystery_store::round_members(org, &tx, sales.id).await?.into_iter().map(|m| m.id).collect();
         let deals = mystery_store::active_deals_by_owner(org, &tx, &members, start, end).await?;
@@ -62,7 +61,7 @@ pub(super) async fn seed_mystery(state: &AppState, org: OrgId) -> AppResult<()> 
                     .map(|a| mystery::Award { criterion_id: a.criterion_id, awarded: a.awarded })
                     .collect();
                 let score = mystery::score_check(&rules, &model_awards).map_err(|_| {
-                    crate::error::AppError::Internal(anyhow::anyhow!("demo mystery scores are invalid"))
+                    crate::core::error::AppError::Internal(anyhow::anyhow!("demo mystery scores are invalid"))
                 })?;
                 let note = if i % 2 == 0 { "All in order." } else { "Call report and follow-up incomplete." };
                 mystery_store::save_score(org, &tx, check.id, &awards, score.total, Some(note.into())).await?;

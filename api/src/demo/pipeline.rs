@@ -3,8 +3,9 @@
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use crate::error::AppResult;
-use crate::org::model::{OrgId, Role};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::roles::Role;
 use crate::org::store;
 use crate::pipeline::model::{ChecklistKind, DealOutcome, ForecastCategory, StageKind};
 use crate::pipeline::store as pipeline_store;

@@ -3,8 +3,9 @@
 
 use chrono::{Duration, Utc};
 
-use crate::error::AppResult;
-use crate::org::model::{OrgId, Role, SalesRole};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::roles::{Role, SalesRole};
 use crate::org::store;
 use crate::scoring::model::{ActivityCategory, ActivityUnit};
 use crate::scoring::store as scoring_store;
@@ -28,7 +29,7 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
     if !scoring_store::all_activity_types(org, &state.db).await?.is_empty() {
         return Ok(());
     }
-    let settings = crate::scoring::scores::settings(org, &state.db).await?;
+    let settings = crate::core::settings::settings(org, &state.db).await?;
     let tx = crate::db::begin_write(&state.db).await?;
     let mut types = Vec::new();
     for (name, category, unit, points_cents, step_percent) in ACTIVITY_TYPES {
@@ -53,7 +54,7 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
     }
     let admin = store::find_member_by_email(org, &tx, "admin@demo.test").await?.map(|m| m.id).unwrap_or_default();
     let now = Utc::now();
-    let today = crate::scoring::model::local_date(now, settings.tz);
+    let today = crate::core::period::local_date(now, settings.tz);
     let history_start = today - Duration::days(42);
     for (role, weekly) in [(SalesRole::Inbound, 25), (SalesRole::Outbound, 30), (SalesRole::Closer, 20)] {
         let target = scoring_store::NewTarget {
@@ -111,8 +112,8 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
                         })
                         .copied()
                         .unwrap_or(count_types[0]);
-                    let at = crate::scoring::model::start_of_day(day, settings.tz)
-                        + Duration::hours(rng.random_range(8..18));
+                    let at =
+                        crate::core::period::start_of_day(day, settings.tz) + Duration::hours(rng.random_range(8..18));
                     let points = t.points_cents;
                     let row = scoring_store::ActivityRow {
                         member_id: m.id,

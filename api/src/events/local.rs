@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
 
 use super::event::Event;
-use crate::org::model::OrgId;
+use crate::core::ids::OrgId;
 
 /// This process's end of the bus: the broadcast channel, the membership epoch (a counter
 /// raised before every event that [changes membership](Event::changes_membership) is delivered,

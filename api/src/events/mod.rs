@@ -137,7 +137,7 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::org::model::OrgId;
+    use crate::core::ids::OrgId;
     use uuid::Uuid;
 
     #[test]

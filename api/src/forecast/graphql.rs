@@ -14,20 +14,24 @@ use entity::{deal, member};
 
 use super::model::{self, Category, Cutoff, DealFact, ForecastGrain, Outcome, PipelineSums, Submission};
 use super::store::{self, NewNumbers};
-use crate::auth::{Principal, Reach};
-use crate::error::{AppError, AppResult};
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::period::Period;
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
+use crate::core::settings::OrgSettings;
 use crate::events::Event;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::{FieldError, OrgId, Role};
 use crate::org::store as org_store;
 use crate::pipeline::graphql::Money;
 use crate::pipeline::model::{DealOutcome, ForecastCategory};
 use crate::quota::model::{QuotaGrain, QuotaMetric};
 use crate::quota::store as quota_store;
-use crate::scoring::model::Period;
-use crate::scoring::scores::{self, OrgSettings};
+use crate::scoring::scores;
 
 /// A forecast period: the month or fiscal quarter containing a day.
 #[derive(InputObject, Clone, Copy)]
@@ -48,8 +52,8 @@ fn quota_grain(g: ForecastGrain) -> QuotaGrain {
 
 fn resolve_period(s: &OrgSettings, input: Option<ForecastPeriodInput>) -> (ForecastGrain, Period) {
     let grain = input.map_or(ForecastGrain::Quarter, |p| p.grain);
-    let day = input.and_then(|p| p.date).unwrap_or_else(|| crate::scoring::model::local_date(Utc::now(), s.tz));
-    (grain, crate::scoring::model::period_containing(grain.to_period_grain(), day, s.tz, s.fiscal_year_start_month))
+    let day = input.and_then(|p| p.date).unwrap_or_else(|| crate::core::period::local_date(Utc::now(), s.tz));
+    (grain, crate::core::period::period_containing(grain.to_period_grain(), day, s.tz, s.fiscal_year_start_month))
 }
 
 fn cents(d: Decimal) -> i64 {
@@ -323,7 +327,7 @@ async fn gather(
     }
     let currency = org_store::currency(org, db).await?;
     let elapsed =
-        Decimal::from_f64_retain(crate::scoring::model::elapsed_share(period, Utc::now())).unwrap_or(Decimal::ONE);
+        Decimal::from_f64_retain(crate::core::period::elapsed_share(period, Utc::now())).unwrap_or(Decimal::ONE);
     Ok(Facts {
         currency,
         teams,
@@ -522,7 +526,7 @@ impl ForecastQuery {
             grain,
             period_start: period.start_date,
             period_end: period.end_date,
-            elapsed_share: crate::scoring::model::elapsed_share(&period, Utc::now()),
+            elapsed_share: crate::core::period::elapsed_share(&period, Utc::now()),
             root,
         })
     }
@@ -572,7 +576,7 @@ impl ForecastQuery {
             }
             _ => return Err(AppError::bad_input("give exactly one of memberId and teamId").into()),
         };
-        let today = crate::scoring::model::local_date(Utc::now(), s.tz);
+        let today = crate::core::period::local_date(Utc::now(), s.tz);
         let closed = model::closed_periods(grain, today, count as usize, s.tz, s.fiscal_year_start_month);
         let tree = org_store::team_tree(p.org, db).await?;
         let subjects: Vec<(String, Uuid, Vec<Uuid>)> = match (team, &member) {

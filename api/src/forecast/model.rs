@@ -10,9 +10,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
+use crate::core::period::{Period, PeriodGrain, period_containing, previous_period, start_of_day};
 use crate::pipeline::model::{DealOutcome, ForecastCategory};
-use crate::scoring::model::{Period, PeriodGrain, period_containing, previous_period, start_of_day};
 
 stored_enum!(
     /// The length of a forecast period.

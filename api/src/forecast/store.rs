@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use entity::{forecast_adjustment, forecast_submission};
 
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 
 /// A new submission or adjustment (cents).
 #[derive(Debug, Clone)]

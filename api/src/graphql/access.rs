@@ -24,7 +24,7 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
-use crate::auth::Auth;
+use crate::core::principal::Auth;
 
 /// The scopes that open a root field to an API key; `None`: closed to keys.
 pub fn scopes_for(operation: OperationType, field: &str) -> Option<&'static [&'static str]> {
@@ -386,7 +386,7 @@ fn error(code: &str, message: String, retry_after: Option<f64>, pos: Option<asyn
 
 /// Whose budget a request spends: a member's own, or one shared by every API key an admin
 /// created (more keys must not mean more budget). The admin's own requests keep theirs.
-fn bucket_of(p: &crate::auth::Principal) -> String {
+fn bucket_of(p: &crate::core::principal::Principal) -> String {
     match &p.api_key {
         Some(_) => format!("keys-of:{}", p.member_id),
         None => format!("member:{}", p.member_id),
@@ -434,7 +434,7 @@ fn cost_value(requested: usize, actual: usize, t: Throttle) -> Value {
 /// RATE_LIMITED error when the budget does not allow it.
 pub fn charge(
     limiter: &RateLimiter,
-    principal: &crate::auth::Principal,
+    principal: &crate::core::principal::Principal,
     complexity: usize,
     now: Instant,
 ) -> (Value, Option<ServerError>) {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use entity::persisted_query;
 
-use crate::auth::Auth;
+use crate::core::principal::Auth;
 
 /// Bytes of query text kept in memory before the map is emptied and refilled from the database.
 const LOCAL_BYTES: usize = 16 << 20;

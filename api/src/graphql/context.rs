@@ -3,8 +3,8 @@
 use async_graphql::Context;
 
 use super::loaders;
-use crate::auth::{Auth, Principal};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::{Auth, Principal};
 use crate::state::AppState;
 
 /// Shortcuts every resolver uses.

@@ -2,7 +2,7 @@
 
 use async_graphql::SimpleObject;
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 /// Something the user can fix, reported in a mutation payload instead of as an error.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]

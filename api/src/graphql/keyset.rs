@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::page::{DEFAULT_PAGE, MAX_PAGE, PageArgs};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
 
 /// The cursor format this server writes and reads.
 pub const CURSOR_VERSION: u32 = 1;

@@ -188,7 +188,7 @@ fn code_for(message: &str) -> &'static str {
 /// either an authenticated caller (member or API key) sent it or it came from the persisted
 /// store (registered by one). Anonymous callers never add a name.
 fn may_label(ctx: &ExtensionContext<'_>) -> bool {
-    matches!(ctx.data_opt::<crate::auth::Auth>(), Some(crate::auth::Auth::Member(_)))
+    matches!(ctx.data_opt::<crate::core::principal::Auth>(), Some(crate::core::principal::Auth::Member(_)))
         || ctx.data_opt::<super::apq::FromPersistedStore>().is_some()
 }
 

@@ -1,6 +1,6 @@
 //! The page arguments every connection takes (`first`/`after`, `last`/`before`) and their bounds.
 
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
 
 /// Default page size.
 pub const DEFAULT_PAGE: usize = 50;

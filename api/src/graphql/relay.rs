@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::keyset::Page;
 pub use super::page::{DEFAULT_PAGE, MAX_PAGE, PageArgs};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
 
 /// The types that have global IDs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -37,8 +37,8 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::core::ids::OrgId;
 use crate::events::DataVersions;
-use crate::org::model::OrgId;
 
 /// Whom an answer was computed for and what was asked (the exact request body).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -27,7 +27,7 @@ use async_graphql::{
 };
 
 use super::access::ExecutionBudget;
-use crate::auth::Auth;
+use crate::core::principal::Auth;
 
 /// FORBIDDEN when the caller is an API key whose scopes do not open the root field `ctx` is at.
 fn check_root_field(ctx: &Context<'_>, operation: OperationType) -> ServerResult<()> {

@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
-use crate::auth::{Permission, Principal};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::{Permission, Principal};
 use crate::events::Event;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, global_id};

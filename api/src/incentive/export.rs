@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 
 use super::store;
-use crate::error::{AppError, AppResult};
-use crate::org::model::OrgId;
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::quota::model::QuotaGrain;
 
 /// The file name and CSV body for the period of `grain` containing `date`.
@@ -22,7 +22,7 @@ pub async fn payouts_csv(
     grain: QuotaGrain,
     date: NaiveDate,
 ) -> AppResult<(String, String)> {
-    let s = crate::scoring::scores::settings(org, db).await?;
+    let s = crate::core::settings::settings(org, db).await?;
     let period = crate::quota::store::period_of(&s, grain, date);
     let currency = crate::org::store::currency(org, db).await?;
     let statements = store::approved_in_period(org, db, grain.as_str(), period.start_date).await?;

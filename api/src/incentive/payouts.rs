@@ -18,11 +18,11 @@ use super::model::{
     StatementInput, StatementResult, TeamBonusCondition, TeamFact,
 };
 use super::store::{self, NewLine, NewStatement};
-use crate::error::AppResult;
+use crate::core::error::AppResult;
+use crate::core::period::{Period, local_date};
+use crate::core::settings::OrgSettings;
 use crate::quota::model::{QuotaGrain, QuotaMetric, QuotaSubjectKind};
 use crate::quota::store as quota_store;
-use crate::scoring::model::{Period, local_date};
-use crate::scoring::scores::OrgSettings;
 
 /// The plan assignment that governs a member's period: the latest-starting one overlapping it.
 pub fn governing_assignment<'a>(
@@ -357,7 +357,7 @@ pub fn source(s: &LineSource) -> (&'static str, Option<Uuid>) {
 /// Computes and stores drafts for the members of a payout run; returns (new drafts, statements
 /// left alone because they are APPROVED or PAID).
 pub async fn run(
-    org: crate::org::model::OrgId,
+    org: crate::core::ids::OrgId,
     db: &impl ConnectionTrait,
     s: &OrgSettings,
     grain: QuotaGrain,
@@ -379,7 +379,7 @@ pub async fn run(
             unchanged.push(c);
             continue;
         }
-        let plan = store::find_plan(org, db, a.plan_id).await?.ok_or(crate::error::AppError::NotFound("plan"))?;
+        let plan = store::find_plan(org, db, a.plan_id).await?.ok_or(crate::core::error::AppError::NotFound("plan"))?;
         let version = store::current_version(org, db, &plan).await?;
         let computed = compute(s, db, m, grain, period, &version, &won, &[]).await?;
         out.push(

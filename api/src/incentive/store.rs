@@ -8,10 +8,10 @@ use uuid::Uuid;
 use entity::{clawback, dispute, incentive_plan, plan_assignment, plan_version, statement, statement_line};
 
 use super::model::{Component, DisputeStatus, StatementStatus};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
-use crate::org::model::OrgId;
 
 // ---------------------------------------------------------------- plans
 

@@ -11,11 +11,13 @@ use uuid::Uuid;
 use super::model::{self, AlertKind, WeekPoint};
 use super::store;
 use super::values;
-use crate::error::AppResult;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::period::PeriodGrain;
+use crate::core::roles::SalesRole;
 use crate::events::Event;
-use crate::org::model::{OrgId, SalesRole};
 use crate::org::store as org_store;
-use crate::scoring::model::{self as scoring_model, PeriodGrain};
+use crate::scoring::model as scoring_model;
 use crate::scoring::scores;
 use crate::state::AppState;
 

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use entity::{activity, deal, deal_stage_history, kpi, kpi_report, kpi_target, kpi_week_lock};
 
 use super::model::{KpiDirection, KpiKind, KpiUnit};
-use crate::error::{AppError, AppResult};
-use crate::org::model::{OrgId, SalesRole};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
+use crate::core::roles::SalesRole;
 
 /// A new custom KPI.
 #[derive(Debug, Clone)]

@@ -15,10 +15,11 @@ use super::model::{
     KpiValue, Pooling, SubjectFacts, Window,
 };
 use super::store;
-use crate::error::AppResult;
-use crate::org::model::{OrgId, SalesRole};
-use crate::scoring::model::Period;
-use crate::scoring::scores::OrgSettings;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::period::Period;
+use crate::core::roles::SalesRole;
+use crate::core::settings::OrgSettings;
 
 /// A KPI as the values engine sees it: a built-in or a custom definition.
 #[derive(Debug, Clone)]

@@ -19,13 +19,16 @@ use entity::{deal, mystery_check, mystery_criterion, mystery_round};
 
 use super::model::{self, Award, Criterion, MysteryCheckStatus, RepTotal, ScoredCheck};
 use super::store::{self, NewRound, StoredAward};
-use crate::auth::{Permission, Principal};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::principal::{Permission, Principal};
+use crate::core::roles::Role;
 use crate::graphql::loaders::{MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::{self as org_model, FieldError, OrgId, Role};
+use crate::org::model as org_model;
 use crate::org::store as org_store;
 use crate::pipeline::graphql::Deal;
 use crate::pipeline::store as pipeline_store;
@@ -535,8 +538,7 @@ impl MysteryMutation {
             .and_then(|o| org_model::parse_time_zone(&o.time_zone).ok())
             .unwrap_or(chrono_tz::Europe::Amsterdam);
         let (first, next) = model::month_range(month);
-        let (start, end) =
-            (crate::scoring::model::start_of_day(first, tz), crate::scoring::model::start_of_day(next, tz));
+        let (start, end) = (crate::core::period::start_of_day(first, tz), crate::core::period::start_of_day(next, tz));
 
         let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
         let exists = || FieldError::new("month", "EXISTS", "the team already has a round that month");

@@ -25,7 +25,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 /// Where one mystery check (one sampled deal) stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use entity::{deal, member, mystery_check, mystery_criterion, mystery_round};
 
 use super::model;
-use crate::error::{AppError, AppResult};
-use crate::org::model::{OrgId, Role};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
+use crate::core::roles::Role;
 use crate::org::store as org_store;
 
 // ---------------------------------------------------------------- criteria

@@ -9,8 +9,9 @@ use entity::{member, organization, team};
 
 use super::model::{self, FieldError, OrgId, Role, SalesRole};
 use super::store::{self, MemberFilter, OrganizationPatch, TeamFilter, TeamPatch};
-use crate::auth::{Permission, Principal, Reach};
-use crate::error::{AppError, AppResult};
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::{Permission, Principal};
 use crate::events::Event;
 use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};

@@ -1,6 +1,7 @@
 //! Organizations (tenants), teams and members.
 
 pub mod graphql;
+mod loaders;
 pub mod members;
 pub mod model;
 pub mod policy;

@@ -14,8 +14,9 @@
 use entity::member;
 
 use super::model::Role;
-use crate::auth::{Principal, Reach};
-use crate::error::{AppError, AppResult};
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::Principal;
 
 /// Why a member change is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

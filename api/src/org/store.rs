@@ -11,8 +11,8 @@ use uuid::Uuid;
 use entity::{member, organization, team};
 
 use super::model::{OrgId, Role, SalesRole, TeamTree};
+use crate::core::error::{AppError, AppResult};
 use crate::db::set_if;
-use crate::error::{AppError, AppResult};
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
@@ -558,8 +558,8 @@ pub async fn update_member(
 }
 
 /// Whether an error is the unique index on (organization, e-mail).
-pub fn is_unique_violation(err: &crate::error::AppError) -> bool {
-    matches!(err, crate::error::AppError::Database(e)
+pub fn is_unique_violation(err: &crate::core::error::AppError) -> bool {
+    matches!(err, crate::core::error::AppError::Database(e)
         if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
 }
 

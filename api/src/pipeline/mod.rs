@@ -2,5 +2,6 @@
 //! history.
 
 pub mod graphql;
+mod loaders;
 pub mod model;
 pub mod store;

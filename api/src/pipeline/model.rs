@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use uuid::Uuid;
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 stored_enum!(
     /// What reaching a stage means.

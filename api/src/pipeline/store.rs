@@ -14,11 +14,11 @@ use uuid::Uuid;
 use entity::{checklist_item, deal, deal_checklist, deal_split, deal_stage_history, pipeline_stage};
 
 use super::model::{ChecklistKind, DealOutcome, ForecastCategory, Split, StageKind};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::db::set_if;
-use crate::error::{AppError, AppResult};
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
-use crate::org::model::OrgId;
 
 // ---------------------------------------------------------------- stages
 

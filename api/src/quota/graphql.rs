@@ -18,16 +18,19 @@ use super::model::{
 };
 use super::store::{self, QuotaFilter, QuotaKey};
 use crate::audit::store::{self as audit, snapshot};
-use crate::auth::{Principal, Reach};
-use crate::error::{AppError, AppResult};
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::period::{Period, elapsed_share};
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
+use crate::core::settings::OrgSettings;
 use crate::graphql::loaders::{MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::{FieldError, Role};
 use crate::org::store as org_store;
-use crate::scoring::model::{Period, elapsed_share};
-use crate::scoring::scores::{self, OrgSettings};
+use crate::scoring::scores;
 use crate::territory::graphql::Territory;
 
 // ---------------------------------------------------------------- output types
@@ -603,7 +606,7 @@ impl QuotaMutation {
             }
         }
         let period = store::period_of(&s, team_key.grain, team_key.period_start);
-        let previous = crate::scoring::model::previous_period(&period, s.tz, s.fiscal_year_start_month);
+        let previous = crate::core::period::previous_period(&period, s.tz, s.fiscal_year_start_month);
         let mut shares = Vec::new();
         let mut existing = Vec::new();
         for m in &members {

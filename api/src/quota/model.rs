@@ -8,8 +8,8 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
-use crate::org::model::FieldError;
-use crate::scoring::model::PeriodGrain;
+use crate::core::field::FieldError;
+use crate::core::period::PeriodGrain;
 
 stored_enum!(
     /// What a quota measures.
@@ -133,7 +133,7 @@ pub fn check_label(raw: Option<&str>) -> Result<String, FieldError> {
     if label.chars().count() > MAX_LABEL_LEN {
         return Err(FieldError::new("label", "TOO_LONG", format!("must be at most {MAX_LABEL_LEN} characters")));
     }
-    crate::org::model::check_name_characters("label", label)?;
+    crate::core::field::check_name_characters("label", label)?;
     Ok(label.to_owned())
 }
 

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use entity::{activity, deal, member, quota};
 
 use super::model::{self, Credit, QuotaGrain, QuotaMetric, QuotaSubjectKind, SplitShare};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
+use crate::core::period::Period;
+use crate::core::settings::OrgSettings;
 use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
-use crate::org::model::OrgId;
 use crate::pipeline::model::SplitKind;
-use crate::scoring::model::Period;
-use crate::scoring::scores::OrgSettings;
 
 fn quota_key(q: &quota::Model) -> Vec<KeyValue> {
     vec![
@@ -229,7 +229,7 @@ pub fn key_of(q: &quota::Model) -> QuotaKey {
 
 /// The period of a quota in the organization's calendar.
 pub fn period_of(s: &OrgSettings, grain: QuotaGrain, day: NaiveDate) -> Period {
-    crate::scoring::model::period_containing(grain.to_period_grain(), day, s.tz, s.fiscal_year_start_month)
+    crate::core::period::period_containing(grain.to_period_grain(), day, s.tz, s.fiscal_year_start_month)
 }
 
 // ---------------------------------------------------------------- ramps

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use crate::error::AppError;
+use crate::core::error::AppError;
 use crate::graphql::relay::{NodeKind, decode_global_id};
 use crate::graphql::{ContextExt, access, cost, loaders, relay};
 use crate::org::graphql::{Member, Organization, Team};
@@ -118,7 +118,7 @@ impl NodeQuery {
     }
 }
 
-async fn load(ctx: &Context<'_>, id: &ID) -> crate::error::AppResult<Option<Node>> {
+async fn load(ctx: &Context<'_>, id: &ID) -> crate::core::error::AppResult<Option<Node>> {
     let principal = ctx.principal()?;
     let (kind, uuid) = decode_global_id(id)?;
     // An API key reaches through `node` only the kinds its scopes open.

@@ -30,10 +30,10 @@ use uuid::Uuid;
 
 use super::model::CampaignRule;
 use super::store;
-use crate::error::AppResult;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 use crate::events::EventBus;
 use crate::events::cache::EpochCache;
-use crate::org::model::OrgId;
 
 /// Organizations whose rules are kept at most.
 const ORGANIZATIONS: usize = 10_000;

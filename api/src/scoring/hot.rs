@@ -28,9 +28,9 @@ use entity::member;
 use super::model::{self, Period, PeriodGrain};
 use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
 use super::{cents_to_decimal, store};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::events::{DataVersions, Event, EventBus};
-use crate::org::model::OrgId;
 
 /// What board subscribers hear after the hot state has caught up.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,9 +15,10 @@ use std::collections::HashSet;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::auth::{Principal, Reach};
-use crate::error::AppResult;
-use crate::org::model::Role;
+use crate::auth::Reach;
+use crate::core::error::AppResult;
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
 
 /// The activities a principal may read.
 #[derive(Debug, Clone, PartialEq, Eq)]

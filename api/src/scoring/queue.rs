@@ -26,11 +26,13 @@ use std::collections::HashMap;
 use super::model::{self, ActivityUnit};
 use super::scores::{self, LogMemo, LogOutcome, LogRequest, OrgSettings};
 use super::store;
-use crate::auth::{Principal, Reach};
-use crate::error::AppError;
+use crate::auth::Reach;
+use crate::core::error::AppError;
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::principal::Principal;
 use crate::events::{Event, EventBus};
 use crate::graphql::relay::{NodeKind, global_id};
-use crate::org::model::{FieldError, OrgId};
 
 /// Most requests one transaction takes (as many as one `logActivities` call).
 const MOST_PER_BATCH: usize = 500;

@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbBackend};
 use uuid::Uuid;
@@ -16,61 +15,13 @@ use entity::{activity, activity_type, member};
 use super::model::{self, ActivityUnit, Period, PeriodGrain};
 use super::targets::{TargetBook, TargetEntry, scale_weekly};
 use super::{cents_to_decimal, decimal_to_cents, store};
-use crate::error::{AppError, AppResult};
-use crate::org::model::{FieldError, OrgId, SalesRole, TeamTree};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::roles::SalesRole;
+pub use crate::core::settings::{OrgSettings, SettingsCache, settings};
+use crate::org::model::TeamTree;
 use crate::org::store::{self as org_store, MemberFilter};
-
-/// What the scoring rules need to know about an organization.
-#[derive(Debug, Clone, Copy)]
-pub struct OrgSettings {
-    /// The tenant.
-    pub org: OrgId,
-    /// Its time zone.
-    pub tz: Tz,
-    /// First month of its fiscal year.
-    pub fiscal_year_start_month: u32,
-    /// How many days back activities may be logged.
-    pub open_window_days: i64,
-}
-
-/// Loads the organization's settings.
-pub async fn settings(org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSettings> {
-    let o = org_store::organization(org, db).await?.ok_or(AppError::NotFound("organization"))?;
-    Ok(OrgSettings {
-        org,
-        tz: o.time_zone.parse().unwrap_or(chrono_tz::Europe::Amsterdam),
-        fiscal_year_start_month: u32::try_from(o.fiscal_year_start_month).unwrap_or(1),
-        open_window_days: i64::from(o.activity_open_window_days),
-    })
-}
-
-/// Organization settings remembered by this instance, like members in
-/// [`crate::auth::cache::MemberCache`]: an entry is served while the bus's membership epoch
-/// has not moved (every `OrganizationChanged` raises it, here before the mutation answers,
-/// elsewhere when the event arrives) and for at most `MEMBER_CACHE_SECONDS`. Reads that ask
-/// for the settings on every request (boards, scores) use it; writes read them in their
-/// transaction.
-#[derive(Debug)]
-pub struct SettingsCache(crate::events::cache::EpochCache<OrgId, OrgSettings>);
-
-impl SettingsCache {
-    /// A cache that trusts entries for `ttl` (zero: never) while `events` reports no change.
-    pub fn new(events: crate::events::EventBus, ttl: std::time::Duration) -> Self {
-        SettingsCache(crate::events::cache::EpochCache::new(events, ttl, 10_000))
-    }
-
-    /// The organization's settings, from memory when still current.
-    pub async fn get(&self, org: OrgId, db: &impl ConnectionTrait) -> AppResult<OrgSettings> {
-        let now = std::time::Instant::now();
-        if let Some(s) = self.0.get(&org, now) {
-            return Ok(s);
-        }
-        let epoch = self.0.epoch();
-        let s = settings(org, db).await?;
-        self.0.put(org, s, epoch, now);
-        Ok(s)
-    }
-}
 
 /// Which period a score or board covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -747,7 +698,7 @@ impl LogMemo {
 pub async fn log_activity(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
-    logged_by: &crate::auth::Principal,
+    logged_by: &crate::core::principal::Principal,
     reach: &crate::auth::Reach,
     req: LogRequest,
     now: DateTime<Utc>,
@@ -766,7 +717,7 @@ pub async fn log_activity(
     };
     if m.id != logged_by.member_id {
         reach.require(m.team_id, "this member").map_err(Err)?;
-    } else if logged_by.role == crate::org::model::Role::Viewer {
+    } else if logged_by.role == crate::core::roles::Role::Viewer {
         return Err(Err(AppError::forbidden("viewers cannot log activities")));
     }
     let key = match &req.idempotency_key {

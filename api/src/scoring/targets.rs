@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::org::model::SalesRole;
+use crate::core::roles::SalesRole;
 
 /// One recorded target.
 #[derive(Debug, Clone, PartialEq)]

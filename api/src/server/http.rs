@@ -22,7 +22,8 @@ use axum::routing::get;
 use migration::MigratorTrait;
 
 use super::state::HttpState;
-use crate::auth::{Auth, authenticate};
+use crate::auth::authenticate;
+use crate::core::principal::Auth;
 use crate::graphql::response_cache::{Hit, Key, Probe};
 use crate::graphql::with_request_data;
 use crate::state::AppState;
@@ -211,7 +212,7 @@ async fn execute(
 /// like an executed request, in the same media type and status an execution would have had.
 fn serve_cached(
     app: &AppState,
-    p: &crate::auth::Principal,
+    p: &crate::core::principal::Principal,
     operation: Option<&str>,
     hit: Hit,
     started: Instant,
@@ -579,7 +580,7 @@ async fn payouts_csv(
         Err(e) => return plain_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.message()),
     };
     if let Err(e) =
-        p.require(crate::auth::Permission::OrganizationUpdate).and_then(|()| p.require_scope("payouts:read"))
+        p.require(crate::core::principal::Permission::OrganizationUpdate).and_then(|()| p.require_scope("payouts:read"))
     {
         return plain_error(StatusCode::FORBIDDEN, "FORBIDDEN", &e.message());
     }

@@ -31,7 +31,8 @@ use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::{Map, Value, json};
 
 use super::state::HttpState;
-use crate::auth::{Auth, authenticate};
+use crate::auth::authenticate;
+use crate::core::principal::Auth;
 use crate::graphql::request_data;
 pub use counts::SubscriptionCounts;
 
@@ -497,12 +498,12 @@ static RECHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RECH
 
 struct Credential {
     token: String,
-    principal: crate::auth::Principal,
+    principal: crate::core::principal::Principal,
     expires_at: Option<tokio::time::Instant>,
 }
 
 impl Credential {
-    fn new(state: &HttpState, token: String, principal: crate::auth::Principal) -> Self {
+    fn new(state: &HttpState, token: String, principal: crate::core::principal::Principal) -> Self {
         let bearer = token.trim();
         let bearer = bearer.strip_prefix("Bearer ").or_else(|| bearer.strip_prefix("bearer ")).unwrap_or(bearer);
         // API keys do not expire; a token's `exp` was checked by `authenticate` just now.
@@ -552,8 +553,11 @@ enum Check {
 
 /// `Ok` when `now` is the principal the socket was opened as: same member or key, organization,
 /// role, team and scopes. Any change closes the socket; the client reconnects as who it is now.
-fn same_principal(then: &crate::auth::Principal, now: &crate::auth::Principal) -> Result<(), String> {
-    let key = |p: &crate::auth::Principal| p.api_key.as_ref().map(|k| (k.id, k.scopes.clone()));
+fn same_principal(
+    then: &crate::core::principal::Principal,
+    now: &crate::core::principal::Principal,
+) -> Result<(), String> {
+    let key = |p: &crate::core::principal::Principal| p.api_key.as_ref().map(|k| (k.id, k.scopes.clone()));
     if then.org != now.org || then.member_id != now.member_id || key(then) != key(now) {
         return Err("the credential now names someone else".into());
     }

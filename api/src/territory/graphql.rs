@@ -10,13 +10,15 @@ use entity::{territory, territory_assignment};
 use super::model::{self, AssignmentRole, AssignmentSpan, RoutingRule, TerritoryKind};
 use super::store::{self, NewTerritory, TerritoryPatch};
 use crate::audit::store::{self as audit, snapshot};
-use crate::auth::{Permission, Principal};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::principal::{Permission, Principal};
 use crate::graphql::loaders::MemberKey;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
-use crate::org::model::{self as org_model, FieldError, OrgId};
+use crate::org::model as org_model;
 use crate::org::store as org_store;
 
 // ---------------------------------------------------------------- output types
@@ -323,7 +325,7 @@ pub async fn org_today(org: OrgId, db: &impl sea_orm::ConnectionTrait) -> AppRes
         .await?
         .and_then(|o| org_model::parse_time_zone(&o.time_zone).ok())
         .unwrap_or(chrono_tz::Europe::Amsterdam);
-    Ok(crate::scoring::model::local_date(Utc::now(), tz))
+    Ok(crate::core::period::local_date(Utc::now(), tz))
 }
 
 fn admin(p: &Principal) -> AppResult<()> {

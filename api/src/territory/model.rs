@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::org::model::{FieldError, TeamTree};
+use crate::core::field::FieldError;
+use crate::org::model::TeamTree;
 
 stored_enum!(
     /// What a territory groups.

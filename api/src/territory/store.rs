@@ -7,9 +7,10 @@ use uuid::Uuid;
 use entity::{territory, territory_assignment};
 
 use super::model::{self, AssignmentRole, AssignmentSpan, DealLocation, RoutingRule, TerritoryKind, TerritoryRules};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
-use crate::org::model::{OrgId, TeamTree};
+use crate::org::model::TeamTree;
 
 /// All territories of the organization by name; archived ones only when asked.
 pub async fn territories(

@@ -26,7 +26,7 @@ use entity::{webhook, webhook_delivery};
 use super::limits::{Busy, Circuit, CircuitState, Limits, Slot, Slots};
 use super::model::{self, MAX_ATTEMPTS};
 use super::{destination, store};
-use crate::error::AppResult;
+use crate::core::error::AppResult;
 use crate::state::AppState;
 
 /// Candidates read per query.

@@ -8,11 +8,11 @@ use entity::{webhook, webhook_delivery};
 
 use super::{destination, model, store};
 use crate::audit::store::{self as audit};
-use crate::auth::{Permission, Principal};
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::field::FieldError;
+use crate::core::principal::{Permission, Principal};
 use crate::graphql::relay::{NodeKind, PageArgs, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
-use crate::org::model::FieldError;
 
 /// Where events are sent.
 pub struct Webhook(pub webhook::Model);
@@ -172,7 +172,7 @@ pub async fn node(
     db: &impl sea_orm::ConnectionTrait,
     kind: NodeKind,
     id: uuid::Uuid,
-) -> crate::error::AppResult<Option<WebhookNode>> {
+) -> crate::core::error::AppResult<Option<WebhookNode>> {
     use WebhookNode as Node;
     if p.api_key.is_some() || p.require(Permission::OrganizationUpdate).is_err() {
         return Ok(None);
@@ -259,7 +259,7 @@ impl WebhookMutation {
             e.push(FieldError::new("url", refused.code, refused.message));
         }
         let events = model::parse_events(&input.events).map_err(|x| e.push(x)).ok();
-        let description = crate::org::model::parse_free_text("description", input.description.as_deref(), 500)
+        let description = crate::core::field::parse_free_text("description", input.description.as_deref(), 500)
             .map_err(|x| e.push(x))
             .ok()
             .flatten();

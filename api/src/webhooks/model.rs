@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 /// Events a webhook may subscribe to.
 pub const EVENTS: [&str; 6] =

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use entity::{webhook, webhook_delivery};
 
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
-use crate::org::model::OrgId;
 
 /// The organization's webhooks, newest first.
 pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<webhook::Model>> {

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use scorebord::org::model::{Role, SalesRole};
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self, NewMember};
 use scorebord_tests::{Org, TestApp, backend_tests, error_code};
 use serde_json::{Value, json};

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use scorebord::org::model::{Role, SalesRole};
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self, NewMember};
 use scorebord_tests::{Org, TestApp, backend_tests};
 use sea_orm::ConnectionTrait;

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use scorebord::org::model::{Role, SalesRole};
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self as org_store, NewMember};
 use scorebord_tests::{Backend, Org, ServerProcess, TestApp, backend_tests};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::{Months, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
-use scorebord::org::model::{Role, SalesRole};
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self, NewMember};
 use scorebord_tests::{Org, TestApp, backend_tests, error_code};
 use serde_json::{Value, json};
@@ -178,10 +178,9 @@ async fn forecast_accuracy_on_fixtures(app: &TestApp) {
     stages(app, &org).await;
     let tz = chrono_tz::Europe::Amsterdam;
     let now = today();
-    let this_q =
-        scorebord::scoring::model::period_containing(scorebord::scoring::model::PeriodGrain::Quarter, now, tz, 1);
-    let last_q = scorebord::scoring::model::previous_period(&this_q, tz, 1).unwrap();
-    let before = scorebord::scoring::model::previous_period(&last_q, tz, 1).unwrap();
+    let this_q = scorebord::core::period::period_containing(scorebord::core::period::PeriodGrain::Quarter, now, tz, 1);
+    let last_q = scorebord::core::period::previous_period(&this_q, tz, 1).unwrap();
+    let before = scorebord::core::period::previous_period(&last_q, tz, 1).unwrap();
     let db = &app.state.db;
     let stages = scorebord::pipeline::store::stages(org.id, db).await.unwrap();
     let won = stages.iter().find(|s| s.kind == "WON").unwrap();
@@ -216,7 +215,7 @@ async fn forecast_accuracy_on_fixtures(app: &TestApp) {
     .await
     .unwrap();
     let submit =
-        |period: &scorebord::scoring::model::Period, days: i64, commit: i64| entity::forecast_submission::ActiveModel {
+        |period: &scorebord::core::period::Period, days: i64, commit: i64| entity::forecast_submission::ActiveModel {
             id: Set(Uuid::now_v7()),
             organization_id: Set(org.id.0),
             subject_kind: Set("MEMBER".into()),

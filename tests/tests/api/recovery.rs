@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::events::Event;
-use scorebord::org::model::{Role, SalesRole};
 use scorebord::org::store::{self as org_store, NewMember};
 use scorebord_tests::{Org, TestApp, Ws, WsEvent, postgres_configured};
 use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter};

@@ -8,16 +8,18 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{BonusStep, CommissionTier, Dispute, IncentivePlan, PlanAssignment, PlanComponentKind, Statement};
-use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::principal::Principal;
 use crate::graphql::UserError;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::incentive::model::{
     self, BonusThreshold, Component, DrawKind, SpiffTarget, StatementStatus, TeamBonusCondition, Tier,
 };
-use crate::org::model::FieldError;
 use crate::org::store as org_store;
 use crate::quota::model::QuotaGrain;
+use crate::quota::store as quota_store;
+use crate::scoring::scores;
 
 // ---------------------------------------------------------------- inputs
 
@@ -376,4 +378,8 @@ pub struct DisputePayload {
     pub(super) dispute: Option<Dispute>,
     /// What to fix.
     pub(super) user_errors: Vec<UserError>,
+}
+
+pub(super) fn period_of(s: &scores::OrgSettings, p: PayoutPeriodInput) -> crate::core::period::Period {
+    quota_store::period_of(s, p.grain, p.date)
 }

@@ -14,12 +14,13 @@ use super::{
 };
 use crate::audit::store as audit;
 use crate::audit::store::snapshot;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::roles::Role;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::incentive::model::{DisputeStatus, StatementStatus};
 use crate::incentive::{payouts, store};
-use crate::org::model::{FieldError, Role};
 use crate::org::{model as org_model, store as org_store};
 use crate::scoring::scores;
 

@@ -12,14 +12,14 @@ use super::{
     Statement, StatementConnection, StatementFilterInput, load_plan, load_statement, may_read_member, money_str,
     period_of, readable_members,
 };
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::roles::Role;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::incentive::model::DisputeStatus;
 use crate::incentive::payouts::{self, Pretend};
 use crate::incentive::store::{self, StatementFilter};
 use crate::org::graphql::Member;
-use crate::org::model::Role;
 use crate::org::store as org_store;
 use crate::quota::model::QuotaGrain;
 use crate::quota::store as quota_store;
@@ -135,7 +135,7 @@ impl IncentiveQuery {
             return Err(AppError::bad_input("at most 50 deals").into());
         }
         let s = scores::settings(p.org, db).await?;
-        let today = crate::scoring::model::local_date(Utc::now(), s.tz);
+        let today = crate::core::period::local_date(Utc::now(), s.tz);
         let period_input = input.period.unwrap_or(PayoutPeriodInput { grain: QuotaGrain::Quarter, date: today });
         let period = period_of(&s, period_input);
         let closed_on = today.clamp(period.start_date, period.end_date.pred_opt().unwrap_or(period.start_date));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{DrawKind, SpiffTarget, TeamBonusCondition, TierMode};
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 // ---------------------------------------------------------------------------------------------
 // Plan components
@@ -212,7 +212,7 @@ pub fn validate_components(components: &[Component]) -> Result<(), FieldError> {
         if name.chars().count() > MAX_COMPONENT_NAME_LEN {
             return Err(err(&at("name"), "TOO_LONG", format!("at most {MAX_COMPONENT_NAME_LEN} characters")));
         }
-        if let Err(e) = crate::org::model::check_name_characters(&at("name"), name) {
+        if let Err(e) = crate::core::field::check_name_characters(&at("name"), name) {
             return Err(err(&at("name"), e.code, e.message));
         }
         if !names.insert(name.to_lowercase()) {

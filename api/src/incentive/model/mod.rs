@@ -65,6 +65,7 @@ macro_rules! serde_stored_enum {
 mod bonuses;
 mod commission;
 mod components;
+mod facts;
 mod kinds;
 mod settlement;
 mod statement;
@@ -72,6 +73,7 @@ mod statement;
 use self::bonuses::*;
 use self::commission::*;
 pub use self::components::*;
+pub use self::facts::*;
 pub use self::kinds::*;
 use self::settlement::*;
 pub use self::statement::*;

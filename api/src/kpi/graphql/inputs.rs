@@ -4,10 +4,10 @@ use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::NaiveDate;
 
 use super::{Alert, AlertRule, Kpi};
+use crate::core::period::PeriodGrain;
+use crate::core::roles::SalesRole;
 use crate::graphql::UserError;
 use crate::kpi::model::{self, KpiDirection, KpiKind, KpiUnit};
-use crate::org::model::SalesRole;
-use crate::scoring::model::PeriodGrain;
 
 /// A custom KPI (admins).
 #[derive(InputObject)]

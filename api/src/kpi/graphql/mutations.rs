@@ -8,13 +8,14 @@ use super::{
     CreateKpiInput, Kpi, KpiPayload, KpiTargetPayload, LockKpiWeekInput, LockKpiWeekPayload, SetKpiTargetInput,
     SubmitKpiValuesInput, SubmitKpiValuesPayload, UpdateKpiInput, alert_id, alert_members, f,
 };
-use crate::auth::Permission;
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::field::FieldError;
+use crate::core::principal::Permission;
+use crate::core::roles::Role;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::kpi::model::{self, KpiKind, KpiShape};
 use crate::kpi::{store, values};
-use crate::org::model::{FieldError, Role};
 use crate::org::{model as org_model, store as org_store};
 use crate::scoring::{model as scoring_model, scores};
 

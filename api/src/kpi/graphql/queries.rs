@@ -11,16 +11,16 @@ use super::{
     Alert, AlertRule, Kpi, KpiPoint, KpiReport, KpiSeries, KpiTrend, KpiValuesInput, Scoreboard, ScoreboardCell,
     ScoreboardRow, alert_members, defs_by_keys, f, periods,
 };
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::period::PeriodGrain;
+use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::kpi::model::{self, KpiStatus};
 use crate::kpi::store;
 use crate::kpi::values::{self, Cell, KpiDef};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::SalesRole;
 use crate::org::store as org_store;
-use crate::scoring::model::PeriodGrain;
 use crate::scoring::{model as scoring_model, scores};
 
 #[derive(Default)]

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Result};
 use uuid::Uuid;
 
 use super::Alert;
-use crate::error::AppError;
+use crate::core::error::AppError;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::kpi::store;

@@ -5,15 +5,15 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{NaiveDate, Utc};
 
 use super::f;
+use crate::core::period::Period;
+use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::NodeKind;
 use crate::kpi::model::{self, KpiDirection, KpiKind, KpiStatus, KpiUnit, Trend};
 use crate::kpi::store;
 use crate::kpi::values::{Cell, KpiDef};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::SalesRole;
 use crate::org::store as org_store;
-use crate::scoring::model::Period;
 
 /// A KPI: built in (with its exact formula) or defined by the organization.
 #[derive(SimpleObject, Clone)]

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::{KpiDirection, KpiShape, KpiStatus, KpiUnit, status};
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 /// The bad pattern an alert rule watches for.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]

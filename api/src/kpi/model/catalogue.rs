@@ -4,7 +4,7 @@
 use async_graphql::Enum;
 
 use super::{KpiDirection, KpiShape, KpiUnit, Pooling, TargetScaling};
-use crate::org::model::SalesRole;
+use crate::core::roles::SalesRole;
 
 // ---------------------------------------------------------------------------------------------
 // The built-in catalogue

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::scoring::model::Period;
+use crate::core::period::Period;
 
 // ---------------------------------------------------------------------------------------------
 // Facts
@@ -192,8 +192,8 @@ mod tests {
         assert!(w.contains(t("2026-03-08T23:59")));
         assert!(!w.contains(t("2026-03-09")));
         assert!(!w.contains_opt(None));
-        let period = crate::scoring::model::period_containing(
-            crate::scoring::model::PeriodGrain::Week,
+        let period = crate::core::period::period_containing(
+            crate::core::period::PeriodGrain::Week,
             date(2026, 3, 4),
             chrono_tz::Europe::Amsterdam,
             1,

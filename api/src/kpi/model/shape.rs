@@ -3,7 +3,7 @@
 
 use async_graphql::Enum;
 
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 // ---------------------------------------------------------------------------------------------
 // Enums

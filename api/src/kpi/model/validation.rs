@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::{ACTIVITY_KPI_KEYS, BuiltInKpi, KpiShape, KpiUnit, Pooling};
-use crate::org::model::FieldError;
+use crate::core::field::FieldError;
 
 // ---------------------------------------------------------------------------------------------
 // Input validation

@@ -14,11 +14,11 @@ use super::{
     StagePayload, StagesPayload, UpdateChecklistItemInput, UpdateDealInput, UpdateStageInput, UpsertDealInput, admin,
     after_change, deal_for_write, errors, gate, parse_deal, require_deal_write, route_territory, stage_of, text,
 };
-use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::principal::Principal;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
-use crate::org::model::FieldError;
 use crate::org::{model as org_model, store as org_store};
 use crate::pipeline::model::{self, ChecklistKind, DealOutcome, ForecastCategory, StageKind};
 use crate::pipeline::store::{self, DealFields, DealState};

@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::{CustomField, Deal, DealConnection, DealFilterInput, PipelineStage, require_deal_read};
 use crate::auth::Reach;
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::roles::Role;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id};
-use crate::org::model::Role;
 use crate::org::store as org_store;
 use crate::pipeline::store::{self, DealFilter, DealOrder};
 

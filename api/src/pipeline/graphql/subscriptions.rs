@@ -8,11 +8,12 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::{Deal, require_deal_read};
-use crate::error::AppError;
+use crate::core::error::AppError;
+use crate::core::ids::OrgId;
+use crate::core::roles::Role;
 use crate::events::Event;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::org::model::{OrgId, Role};
 use crate::org::store as org_store;
 use crate::pipeline::store;
 

@@ -5,10 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{Activity, ActivityType, Campaign, PointsTarget, Score, current_week_score, score_parts};
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::roles::SalesRole;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::graphql::{ContextExt, UserError};
-use crate::org::model::SalesRole;
 use crate::scoring::model::{ActivityCategory, ActivityUnit, PeriodGrain};
 use crate::scoring::scores::{OrgSettings, PeriodSpec};
 

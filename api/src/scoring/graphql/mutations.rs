@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use async_graphql::{Context, MaybeUndefined, Object, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -12,20 +12,22 @@ use super::{
     CreateActivityTypeInput, CreateCampaignInput, EndCampaignInput, LogActivitiesInput, LogActivitiesPayload,
     LogActivityInput, LogActivityPayload, PointsTarget, PointsTargetPayload, SetPointsTargetInput,
     UpdateActivityTypeInput, UpdateCampaignInput, VoidActivityInput, VoidActivityPayload, announce, current_week_score,
-    field_errors, is_duplicate, log_alone, log_request, maybe_ceiling, parse_campaign, parse_ceiling, parse_text,
-    publish, require_admin,
+    field_errors, is_duplicate, maybe_ceiling, parse_ceiling, parse_text, publish, require_admin,
 };
-use crate::auth::Permission;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::FieldError;
+use crate::core::ids::OrgId;
+use crate::core::principal::{Permission, Principal};
+use crate::core::roles::Role;
 use crate::events::Event;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::graphql::{ContextExt, UserError};
-use crate::org::model::{FieldError, Role};
 use crate::org::{model as org_model, store as org_store};
 use crate::scoring::model::{self, ActivityUnit, CampaignStatus};
 use crate::scoring::queue::{LogJob, Queued, activity_event};
 use crate::scoring::scores::{self, LogRequest, ScoreParts};
 use crate::scoring::{decimal_to_cents, store};
+use crate::state::AppState;
 
 // ---------------------------------------------------------------- mutations
 
@@ -491,5 +493,130 @@ impl ScoringMutation {
         tx.commit().await.map_err(AppError::from)?;
         state.events.publish(Event::MembersChanged { org: p.org.0 });
         Ok(PointsTargetPayload { target: Some(PointsTarget(t)), user_errors: vec![] })
+    }
+}
+
+pub(super) fn log_request(principal: &Principal, input: LogActivityInput) -> AppResult<LogRequest> {
+    Ok(LogRequest {
+        activity_type_id: decode_id(&input.activity_type_id, NodeKind::ActivityType)?,
+        member_id: match &input.member_id {
+            Some(id) => decode_id(id, NodeKind::Member)?,
+            None => principal.member_id,
+        },
+        quantity: input.quantity,
+        progress_percent: input.progress_percent,
+        work_item_key: input.work_item_key,
+        occurred_at: input.occurred_at,
+        note: input.note,
+        idempotency_key: input.idempotency_key,
+        deal_id: input.deal_id.as_ref().map(|id| decode_id(id, NodeKind::Deal)).transpose()?,
+    })
+}
+
+/// One `logActivity` in a transaction of its own: what a queued call does when the shared
+/// transaction it was in rolled back.
+pub(super) async fn log_alone(
+    state: &AppState,
+    p: &Principal,
+    reach: &crate::auth::Reach,
+    req: LogRequest,
+    now: DateTime<Utc>,
+) -> Result<LogActivityPayload> {
+    let s = scores::settings(p.org, &state.db).await?;
+    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
+    let outcome = match scores::log_activity(&s, &tx, p, reach, req.clone(), now, &mut Default::default()).await {
+        Ok(o) => o,
+        Err(Ok(errors)) => {
+            return Ok(LogActivityPayload {
+                activity: None,
+                score_of: None,
+                replayed: false,
+                user_errors: field_errors(errors),
+            });
+        }
+        Err(Err(e)) if is_duplicate(&e) => {
+            // A concurrent request with the same key committed first: answer with its activity.
+            drop(tx);
+            let key = req.idempotency_key.as_deref().map(str::trim).unwrap_or_default();
+            let original = store::find_by_idempotency_key(p.org, &state.db, req.member_id, key)
+                .await?
+                .ok_or(AppError::Conflict("a concurrent request clashed; retry".into()))?;
+            if !scores::replays(&original, &req) {
+                return Ok(LogActivityPayload {
+                    activity: None,
+                    score_of: None,
+                    replayed: false,
+                    user_errors: field_errors(vec![model::idempotency_key_reused()]),
+                });
+            }
+            return Ok(LogActivityPayload {
+                score_of: Some((s, original.member_id, now)),
+                activity: Some(Activity(original)),
+                replayed: true,
+                user_errors: vec![],
+            });
+        }
+        Err(Err(e)) => return Err(e.into()),
+    };
+    if !outcome.replayed {
+        crate::webhooks::store::enqueue(p.org, &tx, scores::ACTIVITY_LOGGED, activity_event(&outcome.activity)).await?;
+    }
+    tx.commit().await.map_err(AppError::from)?;
+    if !outcome.replayed {
+        publish(state, p.org, &outcome, outcome.activity.points_cents).await;
+    }
+    Ok(LogActivityPayload {
+        replayed: outcome.replayed,
+        score_of: Some((s, outcome.activity.member_id, now)),
+        activity: Some(Activity(outcome.activity)),
+        user_errors: vec![],
+    })
+}
+
+pub(super) async fn parse_campaign(
+    org: OrgId,
+    db: &impl sea_orm::ConnectionTrait,
+    input: CreateCampaignInput,
+) -> AppResult<Result<store::NewCampaign, Vec<FieldError>>> {
+    let mut errors = Vec::new();
+    let name = org_model::parse_name("name", &input.name).map_err(|e| errors.push(e)).ok();
+    let theme = parse_text("theme", input.theme, 2000).map_err(|e| errors.push(e)).ok().flatten();
+    let reward = parse_text("reward", input.reward, 2000).map_err(|e| errors.push(e)).ok().flatten();
+    let multiplier = model::parse_multiplier(input.multiplier).map_err(|e| errors.push(e)).ok();
+    if input.ends_at <= input.starts_at {
+        errors.push(FieldError::new("endsAt", "OUT_OF_RANGE", "must be after startsAt"));
+    }
+    for (field, at) in [("startsAt", input.starts_at), ("endsAt", input.ends_at)] {
+        if let Err(e) = org_model::check_business_date(field, at.date_naive()) {
+            errors.push(e);
+        }
+    }
+    if input.activity_type_ids.len() > 200 || input.team_ids.len() > 200 {
+        errors.push(FieldError::new("activityTypeIds", "TOO_LONG", "at most 200 activity types and 200 teams"));
+    }
+    let mut types = Vec::new();
+    for id in &input.activity_type_ids {
+        let id = decode_id(id, NodeKind::ActivityType)?;
+        store::find_activity_type(org, db, id).await?.ok_or(AppError::NotFound("activity type"))?;
+        types.push(id);
+    }
+    let mut teams = Vec::new();
+    for id in &input.team_ids {
+        let id = decode_id(id, NodeKind::Team)?;
+        org_store::find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))?;
+        teams.push(id);
+    }
+    match (name, multiplier) {
+        (Some(name), Some(m)) if errors.is_empty() => Ok(Ok(store::NewCampaign {
+            name,
+            theme,
+            reward,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            multiplier_cents: decimal_to_cents(m),
+            activity_type_ids: types,
+            team_ids: teams,
+        })),
+        _ => Ok(Err(errors)),
     }
 }

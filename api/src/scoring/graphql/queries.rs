@@ -12,12 +12,12 @@ use super::{
     CampaignConnection, Leaderboard, LeaderboardInput, LeaderboardMetric, LeaderboardSubject, PeriodInput,
     PointsTarget, Score, period_spec, score_parts,
 };
-use crate::auth::Principal;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::Principal;
+use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::keyset::Keyset;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id};
-use crate::org::model::SalesRole;
 use crate::org::store as org_store;
 use crate::scoring::model::{self, CampaignStatus};
 use crate::scoring::policy::ActivityAccess;

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::{Activity, Leaderboard, LeaderboardInput, ScoreChange, board_request, compute_board, current_week_score};
 use crate::auth::ReadScope;
-use crate::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::events::Event;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::org::graphql::Member;
-use crate::org::model::OrgId;
 use crate::org::store as org_store;
 use crate::scoring::hot::BoardUpdate;
 use crate::scoring::policy::ActivityAccess;

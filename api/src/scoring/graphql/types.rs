@@ -5,12 +5,12 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{activity_type, campaign, points_target};
 
+use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Activity, ActivityConnection, ActivityEdge};
 use crate::org::graphql::{Member, Team};
-use crate::org::model::SalesRole;
 use crate::scoring::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
 use crate::scoring::scores::{BoardData, ScoreData};
 use crate::scoring::{cents_to_f64, decimal_to_cents, store};

@@ -6,11 +6,11 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use crate::core::error::{AppError, AppResult};
+use crate::core::ids::OrgId;
 use crate::db::set_if;
-use crate::error::{AppError, AppResult};
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
-use crate::org::model::OrgId;
 use crate::scoring::model::{ActivityCategory, ActivityUnit};
 
 // ---------------------------------------------------------------- activity types

@@ -5,8 +5,9 @@ use entity::points_target;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use crate::error::AppResult;
-use crate::org::model::{OrgId, SalesRole};
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
+use crate::core::roles::SalesRole;
 
 // ---------------------------------------------------------------- targets
 

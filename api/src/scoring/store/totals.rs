@@ -9,8 +9,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use crate::error::AppResult;
-use crate::org::model::OrgId;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 
 // ---------------------------------------------------------------- aggregates
 

@@ -13,7 +13,8 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Statement};
 use uuid::Uuid;
 
-use scorebord::org::model::{OrgId, Role, SalesRole};
+use scorebord::core::ids::OrgId;
+use scorebord::core::roles::{Role, SalesRole};
 use scorebord::org::store::{self, NewMember, NewOrganization};
 use scorebord::scoring::model::{ActivityCategory, ActivityUnit};
 use scorebord::scoring::store as scoring_store;
@@ -47,7 +48,7 @@ impl Seeded {
 
 /// Creates the organization, teams, members and activity types.
 pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
-    let e = scorebord::error::into_anyhow;
+    let e = scorebord::core::error::into_anyhow;
     let org = store::create_organization(
         db,
         NewOrganization {
@@ -154,7 +155,7 @@ pub async fn activities(db: &DatabaseConnection, s: &mut Seeded, count: u64) -> 
             Some(*acc)
         })
         .collect();
-    let today = scorebord::scoring::model::local_date(Utc::now(), TZ);
+    let today = scorebord::core::period::local_date(Utc::now(), TZ);
     let chunk = 1_400usize; // 22 columns: under SQLite's 32,766 bound parameters
     let mut batches = Vec::new();
     let mut rows = Vec::with_capacity(chunk);

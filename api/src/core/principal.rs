@@ -1,0 +1,115 @@
+//! Who is calling ([`Principal`], [`Auth`]) and what their role lets them do ([`Permission`]).
+
+use async_graphql::Enum;
+use uuid::Uuid;
+
+use super::error::{AppError, AppResult};
+use super::ids::OrgId;
+use super::roles::Role;
+
+/// An authenticated member, as loaded from the database (or from [`cache::MemberCache`], which
+/// is dropped whenever members change).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// The member's organization: the tenant every store call of this request is scoped to.
+    pub org: OrgId,
+    /// The member.
+    pub member_id: Uuid,
+    /// Current role (from the database, not from the token).
+    pub role: Role,
+    /// The member's own team.
+    pub team_id: Option<Uuid>,
+    /// Set when the caller is an API key: it acts with an admin's reach, limited to its scopes
+    /// (`member_id` is then the admin who created the key).
+    pub api_key: Option<ApiKeyAccess>,
+}
+
+/// The key behind a request, and what it may do.
+#[derive(Clone, Debug)]
+pub struct ApiKeyAccess {
+    /// The key.
+    pub id: Uuid,
+    /// Its scopes, e.g. `forecasts:read`.
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// FORBIDDEN for an API key without the scope; members pass (their role decides).
+    pub fn require_scope(&self, scope: &str) -> AppResult<()> {
+        match &self.api_key {
+            Some(k) if !k.scopes.iter().any(|s| s == scope) => {
+                Err(AppError::forbidden(format!("this API key lacks the '{scope}' scope")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The authentication state of one request or WebSocket connection.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// No credential was sent.
+    Anonymous,
+    /// A credential was sent and refused; the reason is shown to the client.
+    Invalid(String),
+    /// A verified, active member.
+    Member(Principal),
+}
+
+impl Auth {
+    /// The principal, or UNAUTHENTICATED with the reason.
+    pub fn principal(&self) -> AppResult<&Principal> {
+        match self {
+            Auth::Member(p) => Ok(p),
+            Auth::Anonymous => Err(AppError::Unauthenticated("send 'Authorization: Bearer <token>'".into())),
+            Auth::Invalid(reason) => Err(AppError::Unauthenticated(reason.clone())),
+        }
+    }
+}
+
+/// A capability, as listed on `viewer.permissions` so a front end can show or hide controls.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the organization, its teams and members.
+    OrganizationRead,
+    /// Change the organization's settings and branding.
+    OrganizationUpdate,
+    /// Create, rename and move teams (a manager: inside their subtree).
+    TeamsWrite,
+    /// Create members.
+    MembersCreate,
+    /// Edit, deactivate and reactivate members (a manager: inside their subtree).
+    MembersWrite,
+    /// Change a member's role.
+    RolesAssign,
+}
+
+impl Permission {
+    /// What a role grants, before subtree limits.
+    pub fn granted_to(role: Role) -> Vec<Permission> {
+        use Permission::*;
+        match role {
+            Role::Admin => {
+                vec![OrganizationRead, OrganizationUpdate, TeamsWrite, MembersCreate, MembersWrite, RolesAssign]
+            }
+            Role::Manager => vec![OrganizationRead, TeamsWrite, MembersWrite],
+            Role::Rep | Role::Viewer => vec![OrganizationRead],
+        }
+    }
+}
+
+impl Principal {
+    /// Whether the role grants the permission at all.
+    pub fn has(&self, permission: Permission) -> bool {
+        Permission::granted_to(self.role).contains(&permission)
+    }
+
+    /// FORBIDDEN unless the role grants the permission.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("your role does not allow {permission:?}")))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Helpers the resolvers of this area share: parsing, permission checks and publishing.
+
+use async_graphql::ID;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use uuid::Uuid;
+
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::period::{Period, PeriodGrain};
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
+use crate::graphql::relay::{NodeKind, decode_id};
+use crate::kpi::values::KpiDef;
+use crate::org::store as org_store;
+use crate::scoring::{model as scoring_model, scores};
+
+pub(super) fn f(d: Option<Decimal>) -> Option<f64> {
+    d.and_then(|v| v.to_f64())
+}
+
+pub(super) fn defs_by_keys<'a>(defs: &'a [KpiDef], keys: &[String]) -> AppResult<Vec<&'a KpiDef>> {
+    keys.iter().map(|k| defs.iter().find(|d| &d.key == k).ok_or(AppError::NotFound("KPI"))).collect()
+}
+
+pub(super) fn periods(
+    grain: PeriodGrain,
+    from: NaiveDate,
+    to: NaiveDate,
+    s: &scores::OrgSettings,
+) -> AppResult<Vec<Period>> {
+    let mut out = Vec::new();
+    let mut p = scoring_model::period_containing(grain, from, s.tz, s.fiscal_year_start_month);
+    while p.start_date <= to {
+        out.push(p);
+        if out.len() > 104 {
+            return Err(AppError::bad_input("at most 104 periods"));
+        }
+        p = scoring_model::period_containing(grain, p.end_date, s.tz, s.fiscal_year_start_month);
+    }
+    Ok(out)
+}
+
+/// KPI queries.
+pub(super) fn alert_id(id: &ID) -> AppResult<Uuid> {
+    decode_id(id, NodeKind::Alert)
+}
+
+/// The members whose alerts a principal sees: all (admins, viewers), their teams' (managers), their own (reps).
+pub(super) async fn alert_members(p: &Principal, db: &impl sea_orm::ConnectionTrait) -> AppResult<Option<Vec<Uuid>>> {
+    match (p.role, p.reach(db).await?) {
+        (Role::Admin | Role::Viewer, _) | (_, Reach::All) => Ok(None),
+        (Role::Manager, Reach::Teams(teams)) => Ok(Some(
+            org_store::all_members(
+                p.org,
+                db,
+                &org_store::MemberFilter { team_ids: Some(teams.into_iter().collect()), ..Default::default() },
+            )
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .chain(std::iter::once(p.member_id))
+            .collect(),
+        )),
+        _ => Ok(Some(vec![p.member_id])),
+    }
+}
