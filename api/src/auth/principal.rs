@@ -112,3 +112,29 @@ impl Principal {
         }
     }
 }
+
+impl Principal {
+    /// The members whose deals and alerts this principal reads: `None` for everyone (admins,
+    /// viewers), the members of the teams a manager reaches plus themself, or only themself.
+    pub async fn visible_members(&self, db: &impl ConnectionTrait) -> AppResult<Option<Vec<Uuid>>> {
+        Ok(match (self.role, self.reach(db).await?) {
+            (Role::Admin | Role::Viewer, _) | (_, Reach::All) => None,
+            (Role::Manager, Reach::Teams(teams)) => Some(
+                crate::org::store::all_members(
+                    self.org,
+                    db,
+                    &crate::org::store::MemberFilter {
+                        team_ids: Some(teams.into_iter().collect()),
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .into_iter()
+                .map(|m| m.id)
+                .chain(std::iter::once(self.member_id))
+                .collect(),
+            ),
+            _ => Some(vec![self.member_id]),
+        })
+    }
+}

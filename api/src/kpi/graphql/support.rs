@@ -6,14 +6,11 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use uuid::Uuid;
 
-use crate::auth::Reach;
 use crate::core::error::{AppError, AppResult};
 use crate::core::period::{Period, PeriodGrain};
 use crate::core::principal::Principal;
-use crate::core::roles::Role;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::kpi::values::KpiDef;
-use crate::org::store as org_store;
 use crate::scoring::{model as scoring_model, scores};
 
 pub(super) fn f(d: Option<Decimal>) -> Option<f64> {
@@ -49,20 +46,5 @@ pub(super) fn alert_id(id: &ID) -> AppResult<Uuid> {
 
 /// The members whose alerts a principal sees: all (admins, viewers), their teams' (managers), their own (reps).
 pub(super) async fn alert_members(p: &Principal, db: &impl sea_orm::ConnectionTrait) -> AppResult<Option<Vec<Uuid>>> {
-    match (p.role, p.reach(db).await?) {
-        (Role::Admin | Role::Viewer, _) | (_, Reach::All) => Ok(None),
-        (Role::Manager, Reach::Teams(teams)) => Ok(Some(
-            org_store::all_members(
-                p.org,
-                db,
-                &org_store::MemberFilter { team_ids: Some(teams.into_iter().collect()), ..Default::default() },
-            )
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .chain(std::iter::once(p.member_id))
-            .collect(),
-        )),
-        _ => Ok(Some(vec![p.member_id])),
-    }
+    p.visible_members(db).await
 }

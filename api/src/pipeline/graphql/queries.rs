@@ -5,9 +5,7 @@ use entity::deal;
 use uuid::Uuid;
 
 use super::{CustomField, Deal, DealConnection, DealFilterInput, PipelineStage, require_deal_read};
-use crate::auth::Reach;
 use crate::core::error::AppError;
-use crate::core::roles::Role;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id};
 use crate::org::store as org_store;
@@ -55,22 +53,7 @@ pub async fn deal_page(
         });
     }
     // Narrow to what the viewer may read.
-    let visible: Option<Vec<Uuid>> = match (p.role, p.reach(db).await?) {
-        (Role::Admin | Role::Viewer, _) | (_, Reach::All) => None,
-        (Role::Manager, Reach::Teams(teams)) => Some(
-            org_store::all_members(
-                p.org,
-                db,
-                &org_store::MemberFilter { team_ids: Some(teams.into_iter().collect()), ..Default::default() },
-            )
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .chain(std::iter::once(p.member_id))
-            .collect(),
-        ),
-        _ => Some(vec![p.member_id]),
-    };
+    let visible = p.visible_members(db).await?;
     if let Some(v) = visible {
         owners = Some(match owners {
             Some(o) => o.into_iter().filter(|x| v.contains(x)).collect(),
