@@ -556,10 +556,6 @@ fn compare_values(a: Option<f64>, b: Option<f64>) -> Ordering {
 #[cfg(test)]
 mod request_tests {
     use super::*;
-    #[allow(unused_imports)]
-    use crate::core::period::{add_months, next_day};
-    #[allow(unused_imports)]
-    use chrono::{Datelike, LocalResult, TimeZone};
 
     fn stored() -> LoggedRequest<'static> {
         LoggedRequest {
@@ -660,9 +656,7 @@ mod request_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
     use crate::core::period::{add_months, next_day};
-    #[allow(unused_imports)]
     use chrono::{Datelike, LocalResult, TimeZone};
 
     fn d(s: &str) -> Decimal {

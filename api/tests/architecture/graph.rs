@@ -62,12 +62,8 @@ impl Graph {
             }
         }
         let defines: Vec<HashSet<String>> = files.iter().map(|f| defined_names(&f.code)).collect();
-        let uses: Vec<Vec<Vec<String>>> = files
-            .iter()
-            .map(|f| {
-                paths_in(&f.code, &f.module).into_iter().filter(|(_, text)| !text.is_empty()).map(|(p, _)| p).collect()
-            })
-            .collect();
+        let uses: Vec<Vec<Vec<String>>> =
+            files.iter().map(|f| paths_in(&f.code, &f.module).into_iter().map(|(p, _)| p).collect()).collect();
         let resolver = Resolver { by_module: &by_module, macros: &macros, defines: &defines, uses: &uses };
         let edges = files
             .iter()

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use super::{
     AcknowledgeAlertInput, Alert, AlertRule, AlertRulePayload, AlertsPayload, ArchiveKpiInput, CreateAlertRuleInput,
     CreateKpiInput, Kpi, KpiPayload, KpiTargetPayload, LockKpiWeekInput, LockKpiWeekPayload, SetKpiTargetInput,
-    SubmitKpiValuesInput, SubmitKpiValuesPayload, UpdateKpiInput, alert_id, alert_members, f,
+    SubmitKpiValuesInput, SubmitKpiValuesPayload, UpdateKpiInput, alert_id, f,
 };
 use crate::core::error::AppError;
 use crate::core::field::FieldError;
@@ -327,7 +327,7 @@ impl AlertMutation {
         }
         let raised = crate::kpi::alerts::evaluate(state, p.org, week).await?;
         // Evaluation covers the whole organization; the answer shows only what the caller may see.
-        let visible = alert_members(p, &state.db).await?;
+        let visible = p.visible_members(&state.db).await?;
         Ok(AlertsPayload {
             alerts: raised
                 .into_iter()

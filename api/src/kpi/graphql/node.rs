@@ -2,7 +2,6 @@
 
 use uuid::Uuid;
 
-use super::support::alert_members;
 use super::types::{Alert, AlertRule};
 use crate::core::error::AppResult;
 use crate::core::principal::Principal;
@@ -20,6 +19,6 @@ pub async fn node_alert_rule(
 /// An alert through `node`: only one `alerts` would show the viewer.
 pub async fn node_alert(p: &Principal, db: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<Option<Alert>> {
     let Some(alert) = store::find_alert(p.org, db, id).await? else { return Ok(None) };
-    let visible = alert_members(p, db).await?.is_none_or(|m| m.contains(&alert.member_id));
+    let visible = p.visible_members(db).await?.is_none_or(|m| m.contains(&alert.member_id));
     Ok(visible.then_some(Alert(alert)))
 }

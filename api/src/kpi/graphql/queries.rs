@@ -9,7 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::{
     Alert, AlertRule, Kpi, KpiPoint, KpiReport, KpiSeries, KpiTrend, KpiValuesInput, Scoreboard, ScoreboardCell,
-    ScoreboardRow, alert_members, defs_by_keys, f, periods,
+    ScoreboardRow, defs_by_keys, f, periods,
 };
 use crate::core::error::AppError;
 use crate::core::period::PeriodGrain;
@@ -231,7 +231,7 @@ impl AlertQuery {
     ) -> Result<Vec<Alert>> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let members = alert_members(p, db).await?;
+        let members = p.visible_members(db).await?;
         Ok(store::alerts(p.org, db, members.as_deref(), status.map(|s| s.as_str()))
             .await?
             .into_iter()

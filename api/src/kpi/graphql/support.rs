@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 use crate::core::error::{AppError, AppResult};
 use crate::core::period::{Period, PeriodGrain};
-use crate::core::principal::Principal;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::kpi::values::KpiDef;
 use crate::scoring::{model as scoring_model, scores};
@@ -42,9 +41,4 @@ pub(super) fn periods(
 /// KPI queries.
 pub(super) fn alert_id(id: &ID) -> AppResult<Uuid> {
     decode_id(id, NodeKind::Alert)
-}
-
-/// The members whose alerts a principal sees: all (admins, viewers), their teams' (managers), their own (reps).
-pub(super) async fn alert_members(p: &Principal, db: &impl sea_orm::ConnectionTrait) -> AppResult<Option<Vec<Uuid>>> {
-    p.visible_members(db).await
 }
