@@ -2,72 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use serde::Serialize;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
-use crate::core::principal::Principal;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
-/// Who made a change.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor {
-    /// A signed-in member.
-    Member(Uuid),
-    /// The server itself (demo seeding, schedulers).
-    System,
-}
-
-impl From<&Principal> for Actor {
-    fn from(p: &Principal) -> Self {
-        Actor::Member(p.member_id)
-    }
-}
-
-/// JSON of a record, for `before`/`after`.
-pub fn snapshot<T: Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
-}
-
-/// Records one change. `action` is `<entity>.<verb>`, e.g. `quota.set`.
-#[allow(clippy::too_many_arguments)]
-pub async fn record(
-    org: OrgId,
-    db: &impl ConnectionTrait,
-    actor: Actor,
-    action: &str,
-    entity_type: &str,
-    entity_id: Option<Uuid>,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> AppResult<()> {
-    let (actor_id, label) = match actor {
-        Actor::Member(id) => (Some(id), "member".to_owned()),
-        Actor::System => (None, "system".to_owned()),
-    };
-    audit_entry::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.0),
-        actor_id: Set(actor_id),
-        actor: Set(label),
-        action: Set(action.to_owned()),
-        entity_type: Set(entity_type.to_owned()),
-        entity_id: Set(entity_id),
-        before: Set(before.map(|v| v.to_string())),
-        after: Set(after.map(|v| v.to_string())),
-        at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
+pub use crate::db::unit::{Actor, record, snapshot};
 
 /// One entry.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<audit_entry::Model>> {
-    Ok(audit_entry::Entity::find_by_id(id).filter(audit_entry::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<audit_entry::Entity>(org, id).one(db).await?)
 }
 
 /// Which entries to list.
@@ -88,7 +36,7 @@ pub struct AuditFilter {
 }
 
 fn query(org: OrgId, f: &AuditFilter) -> sea_orm::Select<audit_entry::Entity> {
-    let mut q = audit_entry::Entity::find().filter(audit_entry::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<audit_entry::Entity>(org);
     if let Some(t) = &f.entity_type {
         q = q.filter(audit_entry::Column::EntityType.eq(t.clone()));
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use entity::api_key;
 use crate::core::error::{AppError, AppResult};
 use crate::core::field::FieldError;
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 
 /// Every scope a key may hold.
 pub const SCOPES: [&str; 7] =
@@ -99,8 +100,7 @@ pub async fn create(
 
 /// The organization's keys, newest first (revoked ones included).
 pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<api_key::Model>> {
-    Ok(api_key::Entity::find()
-        .filter(api_key::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<api_key::Entity>(org)
         .order_by_desc(api_key::Column::CreatedAt)
         .order_by_desc(api_key::Column::Id)
         .all(db)
@@ -109,14 +109,13 @@ pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<api_ke
 
 /// One key.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<api_key::Model>> {
-    Ok(api_key::Entity::find_by_id(id).filter(api_key::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<api_key::Entity>(org, id).one(db).await?)
 }
 
 /// Revokes a key at once.
 pub async fn revoke(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<api_key::Model> {
-    api_key::Entity::update_many()
+    tenant::scoped_update::<api_key::Entity>(org)
         .set(api_key::ActiveModel { revoked_at: Set(Some(Utc::now())), ..Default::default() })
-        .filter(api_key::Column::OrganizationId.eq(org.0))
         .filter(api_key::Column::Id.eq(id))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(db)
@@ -143,7 +142,9 @@ pub enum Use {
 /// once a minute).
 pub async fn verify(db: &impl ConnectionTrait, key: &str, key_use: Use) -> AppResult<Option<api_key::Model>> {
     let Some(prefix) = prefix_of(key) else { return Ok(None) };
-    let Some(row) = api_key::Entity::find().filter(api_key::Column::Prefix.eq(prefix)).one(db).await? else {
+    let Some(row) =
+        tenant::across_tenants::<api_key::Entity>().filter(api_key::Column::Prefix.eq(prefix)).one(db).await?
+    else {
         return Ok(None);
     };
     if row.revoked_at.is_some() || !equal_constant_time(&row.secret_hash, &hash(key)) {
@@ -151,7 +152,7 @@ pub async fn verify(db: &impl ConnectionTrait, key: &str, key_use: Use) -> AppRe
     }
     let now: DateTime<Utc> = Utc::now();
     if key_use == Use::Stamp && row.last_used_at.is_none_or(|t| now - t > Duration::seconds(60)) {
-        api_key::Entity::update_many()
+        tenant::scoped_update::<api_key::Entity>(OrgId(row.organization_id))
             .set(api_key::ActiveModel { last_used_at: Set(Some(now)), ..Default::default() })
             .filter(api_key::Column::Id.eq(row.id))
             .exec(db)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -11,6 +11,7 @@ use entity::refresh_token;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 
 /// How long a refresh token lives.
 pub const REFRESH_TTL_DAYS: i64 = 30;
@@ -55,15 +56,17 @@ pub async fn issue_refresh_token(
 
 /// Looks a refresh token up by its secret (any tenant: the secret is the credential).
 pub async fn find_by_secret(db: &impl ConnectionTrait, secret: &str) -> AppResult<Option<refresh_token::Model>> {
-    Ok(refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash_secret(secret))).one(db).await?)
+    Ok(tenant::across_tenants::<refresh_token::Entity>()
+        .filter(refresh_token::Column::TokenHash.eq(hash_secret(secret)))
+        .one(db)
+        .await?)
 }
 
 /// Marks a token used, only if nobody else did first. Returns false when it was already used:
 /// two concurrent refreshes with one token are a reuse.
 pub async fn mark_used(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<bool> {
-    let result = refresh_token::Entity::update_many()
+    let result = tenant::scoped_update::<refresh_token::Entity>(org)
         .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::OrganizationId.eq(org.0))
         .filter(refresh_token::Column::Id.eq(id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec(db)
@@ -73,9 +76,8 @@ pub async fn mark_used(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppRe
 
 /// Revokes every token of a family (logout, or reuse detected).
 pub async fn revoke_family(org: OrgId, db: &impl ConnectionTrait, family_id: Uuid) -> AppResult<u64> {
-    let result = refresh_token::Entity::update_many()
+    let result = tenant::scoped_update::<refresh_token::Entity>(org)
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::OrganizationId.eq(org.0))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
@@ -85,9 +87,8 @@ pub async fn revoke_family(org: OrgId, db: &impl ConnectionTrait, family_id: Uui
 
 /// Revokes every refresh token of a member (password change, deactivation).
 pub async fn revoke_member(org: OrgId, db: &impl ConnectionTrait, member_id: Uuid) -> AppResult<u64> {
-    let result = refresh_token::Entity::update_many()
+    let result = tenant::scoped_update::<refresh_token::Entity>(org)
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::OrganizationId.eq(org.0))
         .filter(refresh_token::Column::MemberId.eq(member_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)

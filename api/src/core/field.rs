@@ -1,5 +1,9 @@
 //! Errors on one input field, and the rules for names and free text that every area uses.
 
+/// What a use-case returns when the request can be refused for its content: the result, or the
+/// field errors that say what to fix (nothing was written then).
+pub type Checked<T> = Result<T, Vec<FieldError>>;
+
 /// A rejected field value: the field name (as in the GraphQL input) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {

@@ -31,9 +31,9 @@ pub async fn forecast_key(state: &AppState, org: OrgId) -> AppResult<String> {
 /// exist.
 pub(super) async fn seed_forecasts(state: &AppState, org: OrgId) -> AppResult<()> {
     use rand::{Rng, SeedableRng};
-    use sea_orm::{EntityTrait, PaginatorTrait};
+    use sea_orm::PaginatorTrait;
 
-    if entity::forecast_submission::Entity::find().count(&state.db).await? > 0 {
+    if crate::db::tenant::scoped::<entity::forecast_submission::Entity>(org).count(&state.db).await? > 0 {
         return Ok(());
     }
     let tx = crate::db::begin_write(&state.db).await?;

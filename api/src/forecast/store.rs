@@ -1,13 +1,14 @@
 //! Tenant-scoped forecast submissions and adjustments.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use entity::{forecast_adjustment, forecast_submission};
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 
 /// A new submission or adjustment (cents).
 #[derive(Debug, Clone)]
@@ -75,8 +76,7 @@ pub async fn submissions(
     grain: &str,
     period_start: NaiveDate,
 ) -> AppResult<Vec<forecast_submission::Model>> {
-    Ok(forecast_submission::Entity::find()
-        .filter(forecast_submission::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<forecast_submission::Entity>(org)
         .filter(forecast_submission::Column::Grain.eq(grain))
         .filter(forecast_submission::Column::PeriodStart.eq(period_start))
         .order_by_asc(forecast_submission::Column::SubmittedAt)
@@ -92,8 +92,7 @@ pub async fn adjustments(
     grain: &str,
     period_start: NaiveDate,
 ) -> AppResult<Vec<forecast_adjustment::Model>> {
-    Ok(forecast_adjustment::Entity::find()
-        .filter(forecast_adjustment::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<forecast_adjustment::Entity>(org)
         .filter(forecast_adjustment::Column::Grain.eq(grain))
         .filter(forecast_adjustment::Column::PeriodStart.eq(period_start))
         .order_by_asc(forecast_adjustment::Column::AdjustedAt)

@@ -21,7 +21,9 @@ use uuid::Uuid;
 
 use entity::persisted_query;
 
+use crate::core::ids::OrgId;
 use crate::core::principal::Auth;
+use crate::db::tenant;
 
 /// Bytes of query text kept in memory before the map is emptied and refilled from the database.
 const LOCAL_BYTES: usize = 16 << 20;
@@ -137,7 +139,11 @@ impl PersistedQueriesExtension {
         if let Some(q) = self.local.lock().ok().and_then(|m| m.queries.get(hash).cloned()) {
             return Some(q);
         }
-        match persisted_query::Entity::find_by_id(hash.to_owned()).one(&self.db).await {
+        match tenant::across_tenants::<persisted_query::Entity>()
+            .filter(persisted_query::Column::Sha256.eq(hash))
+            .one(&self.db)
+            .await
+        {
             Ok(Some(row)) => {
                 self.remember(hash, &row.query);
                 Some(row.query)
@@ -188,11 +194,10 @@ impl PersistedQueriesExtension {
     }
 
     async fn trim(&self, org: Uuid) -> Result<(), sea_orm::DbErr> {
-        let entries: Vec<(String, i32)> = persisted_query::Entity::find()
+        let entries: Vec<(String, i32)> = tenant::scoped::<persisted_query::Entity>(OrgId(org))
             .select_only()
             .column(persisted_query::Column::Sha256)
             .column(persisted_query::Column::Bytes)
-            .filter(persisted_query::Column::OrganizationId.eq(org))
             .order_by_desc(persisted_query::Column::CreatedAt)
             .order_by_desc(persisted_query::Column::Sha256)
             .into_tuple()
@@ -203,8 +208,7 @@ impl PersistedQueriesExtension {
             return Ok(());
         }
         for chunk in drop.chunks(500) {
-            persisted_query::Entity::delete_many()
-                .filter(persisted_query::Column::OrganizationId.eq(org))
+            tenant::scoped_delete::<persisted_query::Entity>(OrgId(org))
                 .filter(persisted_query::Column::Sha256.is_in(chunk.iter().cloned()))
                 .exec(&self.db)
                 .await?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 use uuid::Uuid;
 
 use entity::{activity, deal, member, plan_assignment, plan_version, quota};
@@ -21,6 +21,7 @@ use super::store::{self, NewLine, NewStatement};
 use crate::core::error::AppResult;
 use crate::core::period::{Period, local_date};
 use crate::core::settings::OrgSettings;
+use crate::db::tenant;
 use crate::quota::model::{QuotaGrain, QuotaMetric, QuotaSubjectKind};
 use crate::quota::store as quota_store;
 
@@ -141,8 +142,7 @@ pub async fn compute(
         .collect();
     let mut activities = Vec::new();
     if !spiff_types.is_empty() {
-        let rows = activity::Entity::find()
-            .filter(activity::Column::OrganizationId.eq(org.0))
+        let rows = tenant::scoped::<activity::Entity>(org)
             .filter(activity::Column::MemberId.eq(member.id))
             .filter(activity::Column::ActivityTypeId.is_in(spiff_types.clone()))
             .filter(activity::Column::VoidedAt.is_null())

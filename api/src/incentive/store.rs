@@ -10,6 +10,7 @@ use entity::{clawback, dispute, incentive_plan, plan_assignment, plan_version, s
 use super::model::{Component, DisputeStatus, StatementStatus};
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
@@ -21,7 +22,7 @@ pub async fn plans(
     db: &impl ConnectionTrait,
     include_archived: bool,
 ) -> AppResult<Vec<incentive_plan::Model>> {
-    let mut q = incentive_plan::Entity::find().filter(incentive_plan::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<incentive_plan::Entity>(org);
     if !include_archived {
         q = q.filter(incentive_plan::Column::Archived.eq(false));
     }
@@ -30,13 +31,12 @@ pub async fn plans(
 
 /// One plan.
 pub async fn find_plan(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<incentive_plan::Model>> {
-    Ok(incentive_plan::Entity::find_by_id(id).filter(incentive_plan::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<incentive_plan::Entity>(org, id).one(db).await?)
 }
 
 /// All versions of a plan, oldest first.
 pub async fn versions(org: OrgId, db: &impl ConnectionTrait, plan: Uuid) -> AppResult<Vec<plan_version::Model>> {
-    Ok(plan_version::Entity::find()
-        .filter(plan_version::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<plan_version::Entity>(org)
         .filter(plan_version::Column::PlanId.eq(plan))
         .order_by_asc(plan_version::Column::Version)
         .all(db)
@@ -45,7 +45,7 @@ pub async fn versions(org: OrgId, db: &impl ConnectionTrait, plan: Uuid) -> AppR
 
 /// One plan version by ID.
 pub async fn find_version(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<plan_version::Model>> {
-    Ok(plan_version::Entity::find_by_id(id).filter(plan_version::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<plan_version::Entity>(org, id).one(db).await?)
 }
 
 /// The version of a plan now in force.
@@ -54,8 +54,7 @@ pub async fn current_version(
     db: &impl ConnectionTrait,
     plan: &incentive_plan::Model,
 ) -> AppResult<plan_version::Model> {
-    plan_version::Entity::find()
-        .filter(plan_version::Column::OrganizationId.eq(org.0))
+    tenant::scoped::<plan_version::Entity>(org)
         .filter(plan_version::Column::PlanId.eq(plan.id))
         .filter(plan_version::Column::Version.eq(plan.current_version))
         .one(db)
@@ -138,16 +137,15 @@ pub async fn update_plan(
             version += 1;
             insert_version(org, db, plan.id, version, components, by).await?;
         } else {
-            plan_version::Entity::update_many()
+            tenant::scoped_update::<plan_version::Entity>(org)
                 .set(plan_version::ActiveModel { components: Set(json(components)?), ..Default::default() })
-                .filter(plan_version::Column::OrganizationId.eq(org.0))
                 .filter(plan_version::Column::Id.eq(current.id))
                 .filter(plan_version::Column::Locked.eq(false))
                 .exec(db)
                 .await?;
         }
     }
-    let r = incentive_plan::Entity::update_many()
+    let r = tenant::scoped_update::<incentive_plan::Entity>(org)
         .set(incentive_plan::ActiveModel {
             name: crate::db::set_if(name),
             description: crate::db::set_if(description),
@@ -155,7 +153,6 @@ pub async fn update_plan(
             updated_at: Set(Utc::now()),
             ..Default::default()
         })
-        .filter(incentive_plan::Column::OrganizationId.eq(org.0))
         .filter(incentive_plan::Column::Id.eq(plan.id))
         .filter(incentive_plan::Column::CurrentVersion.eq(plan.current_version))
         .exec(db)
@@ -168,9 +165,8 @@ pub async fn update_plan(
 
 /// Archives a plan.
 pub async fn archive_plan(org: OrgId, db: &impl ConnectionTrait, plan: Uuid) -> AppResult<()> {
-    incentive_plan::Entity::update_many()
+    tenant::scoped_update::<incentive_plan::Entity>(org)
         .set(incentive_plan::ActiveModel { archived: Set(true), updated_at: Set(Utc::now()), ..Default::default() })
-        .filter(incentive_plan::Column::OrganizationId.eq(org.0))
         .filter(incentive_plan::Column::Id.eq(plan))
         .exec(db)
         .await?;
@@ -179,9 +175,8 @@ pub async fn archive_plan(org: OrgId, db: &impl ConnectionTrait, plan: Uuid) -> 
 
 /// Locks a version: an approved statement used it.
 pub async fn lock_version(org: OrgId, db: &impl ConnectionTrait, version: Uuid) -> AppResult<()> {
-    plan_version::Entity::update_many()
+    tenant::scoped_update::<plan_version::Entity>(org)
         .set(plan_version::ActiveModel { locked: Set(true), ..Default::default() })
-        .filter(plan_version::Column::OrganizationId.eq(org.0))
         .filter(plan_version::Column::Id.eq(version))
         .exec(db)
         .await?;
@@ -197,7 +192,7 @@ pub async fn assignments(
     member: Option<Uuid>,
     plan: Option<Uuid>,
 ) -> AppResult<Vec<plan_assignment::Model>> {
-    let mut q = plan_assignment::Entity::find().filter(plan_assignment::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<plan_assignment::Entity>(org);
     if let Some(m) = member {
         q = q.filter(plan_assignment::Column::MemberId.eq(m));
     }
@@ -213,10 +208,7 @@ pub async fn find_assignment(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<plan_assignment::Model>> {
-    Ok(plan_assignment::Entity::find_by_id(id)
-        .filter(plan_assignment::Column::OrganizationId.eq(org.0))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped_by_id::<plan_assignment::Entity>(org, id).one(db).await?)
 }
 
 /// Whether two inclusive day spans (open end = forever) overlap.
@@ -253,9 +245,8 @@ pub async fn end_assignment(
     id: Uuid,
     ends_on: NaiveDate,
 ) -> AppResult<plan_assignment::Model> {
-    plan_assignment::Entity::update_many()
+    tenant::scoped_update::<plan_assignment::Entity>(org)
         .set(plan_assignment::ActiveModel { ends_on: Set(Some(ends_on)), ..Default::default() })
-        .filter(plan_assignment::Column::OrganizationId.eq(org.0))
         .filter(plan_assignment::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -266,7 +257,7 @@ pub async fn end_assignment(
 
 /// One statement version.
 pub async fn find_statement(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<statement::Model>> {
-    Ok(statement::Entity::find_by_id(id).filter(statement::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<statement::Entity>(org, id).one(db).await?)
 }
 
 /// Which statements to list.
@@ -285,7 +276,7 @@ pub struct StatementFilter {
 }
 
 fn statement_query(org: OrgId, f: &StatementFilter) -> sea_orm::Select<statement::Entity> {
-    let mut c = Condition::all().add(statement::Column::OrganizationId.eq(org.0));
+    let mut c = Condition::all();
     if let Some(ids) = &f.member_ids {
         c = c.add(statement::Column::MemberId.is_in(ids.iter().copied()));
     }
@@ -301,7 +292,7 @@ fn statement_query(org: OrgId, f: &StatementFilter) -> sea_orm::Select<statement
     if !f.include_superseded {
         c = c.add(statement::Column::Current.eq(true));
     }
-    statement::Entity::find().filter(c)
+    tenant::scoped::<statement::Entity>(org).filter(c)
 }
 
 fn statement_key(s: &statement::Model) -> Vec<KeyValue> {
@@ -345,8 +336,7 @@ pub async fn statement_versions(
     grain: &str,
     period_start: NaiveDate,
 ) -> AppResult<Vec<statement::Model>> {
-    Ok(statement::Entity::find()
-        .filter(statement::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<statement::Entity>(org)
         .filter(statement::Column::MemberId.eq(member))
         .filter(statement::Column::Grain.eq(grain))
         .filter(statement::Column::PeriodStart.eq(period_start))
@@ -363,8 +353,7 @@ pub async fn draw_balance_before(
     member: Uuid,
     period_start: NaiveDate,
 ) -> AppResult<i64> {
-    Ok(statement::Entity::find()
-        .filter(statement::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<statement::Entity>(org)
         .filter(statement::Column::MemberId.eq(member))
         .filter(statement::Column::PeriodStart.lt(period_start))
         .filter(statement::Column::Status.is_in([StatementStatus::Approved.as_str(), StatementStatus::Paid.as_str()]))
@@ -381,8 +370,7 @@ pub async fn lines_of(
     db: &impl ConnectionTrait,
     statements: &[Uuid],
 ) -> AppResult<Vec<statement_line::Model>> {
-    Ok(statement_line::Entity::find()
-        .filter(statement_line::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<statement_line::Entity>(org)
         .filter(statement_line::Column::StatementId.is_in(statements.iter().copied()))
         .order_by_asc(statement_line::Column::StatementId)
         .order_by_asc(statement_line::Column::Position)
@@ -392,7 +380,7 @@ pub async fn lines_of(
 
 /// One line.
 pub async fn find_line(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<statement_line::Model>> {
-    Ok(statement_line::Entity::find_by_id(id).filter(statement_line::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<statement_line::Entity>(org, id).one(db).await?)
 }
 
 /// A computed statement to store.
@@ -456,9 +444,8 @@ pub struct NewLine {
 pub async fn insert_statement(org: OrgId, db: &impl ConnectionTrait, s: NewStatement) -> AppResult<statement::Model> {
     let previous = statement_versions(org, db, s.member_id, &s.grain, s.period_start).await?;
     let version = previous.first().map_or(1, |p| p.version + 1);
-    statement::Entity::update_many()
+    tenant::scoped_update::<statement::Entity>(org)
         .set(statement::ActiveModel { current: Set(false), ..Default::default() })
-        .filter(statement::Column::OrganizationId.eq(org.0))
         .filter(statement::Column::MemberId.eq(s.member_id))
         .filter(statement::Column::Grain.eq(s.grain.clone()))
         .filter(statement::Column::PeriodStart.eq(s.period_start))
@@ -540,9 +527,8 @@ pub async fn set_status(
         }
         StatementStatus::Draft => {}
     }
-    let r = statement::Entity::update_many()
+    let r = tenant::scoped_update::<statement::Entity>(org)
         .set(changes)
-        .filter(statement::Column::OrganizationId.eq(org.0))
         .filter(statement::Column::Id.eq(s.id))
         .filter(statement::Column::Status.eq(from.as_str()))
         .filter(statement::Column::Current.eq(true))
@@ -561,7 +547,7 @@ pub async fn set_status(
 
 /// One dispute.
 pub async fn find_dispute(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<dispute::Model>> {
-    Ok(dispute::Entity::find_by_id(id).filter(dispute::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<dispute::Entity>(org, id).one(db).await?)
 }
 
 /// Disputes of some members (all when `None`), optionally of one status or statement; newest first.
@@ -572,7 +558,7 @@ pub async fn disputes(
     status: Option<DisputeStatus>,
     statement: Option<Uuid>,
 ) -> AppResult<Vec<dispute::Model>> {
-    let mut q = dispute::Entity::find().filter(dispute::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<dispute::Entity>(org);
     if let Some(ids) = members {
         q = q.filter(dispute::Column::MemberId.is_in(ids.iter().copied()));
     }
@@ -622,7 +608,7 @@ pub async fn resolve_dispute(
     adjustment_cents: Option<i64>,
     by: Uuid,
 ) -> AppResult<dispute::Model> {
-    let r = dispute::Entity::update_many()
+    let r = tenant::scoped_update::<dispute::Entity>(org)
         .set(dispute::ActiveModel {
             status: Set(status.as_str().to_owned()),
             resolution: Set(Some(resolution)),
@@ -631,7 +617,6 @@ pub async fn resolve_dispute(
             resolved_at: Set(Some(Utc::now())),
             ..Default::default()
         })
-        .filter(dispute::Column::OrganizationId.eq(org.0))
         .filter(dispute::Column::Id.eq(d.id))
         .filter(dispute::Column::Status.eq(DisputeStatus::Open.as_str()))
         .exec(db)
@@ -648,8 +633,7 @@ pub async fn pending_adjustments(
     db: &impl ConnectionTrait,
     member: Uuid,
 ) -> AppResult<Vec<dispute::Model>> {
-    Ok(dispute::Entity::find()
-        .filter(dispute::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<dispute::Entity>(org)
         .filter(dispute::Column::MemberId.eq(member))
         .filter(dispute::Column::Status.eq(DisputeStatus::Accepted.as_str()))
         .filter(dispute::Column::AdjustmentCents.is_not_null())
@@ -663,8 +647,7 @@ pub async fn pending_adjustments(
 
 /// Clawbacks of a member not yet carried by an approved statement, oldest first.
 pub async fn pending_clawbacks(org: OrgId, db: &impl ConnectionTrait, member: Uuid) -> AppResult<Vec<clawback::Model>> {
-    Ok(clawback::Entity::find()
-        .filter(clawback::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<clawback::Entity>(org)
         .filter(clawback::Column::MemberId.eq(member))
         .filter(clawback::Column::AppliedStatementId.is_null())
         .order_by_asc(clawback::Column::CreatedAt)
@@ -681,8 +664,7 @@ pub async fn claw_back_deal(
     deal: Uuid,
     reason: &str,
 ) -> AppResult<Vec<clawback::Model>> {
-    let lines = statement_line::Entity::find()
-        .filter(statement_line::Column::OrganizationId.eq(org.0))
+    let lines = tenant::scoped::<statement_line::Entity>(org)
         .filter(statement_line::Column::SourceId.eq(deal))
         .filter(statement_line::Column::Kind.is_in(["COMMISSION", "SPIFF"]))
         .all(db)
@@ -691,14 +673,12 @@ pub async fn claw_back_deal(
         return Ok(vec![]);
     }
     let statement_ids: Vec<Uuid> = lines.iter().map(|l| l.statement_id).collect();
-    let approved: Vec<statement::Model> = statement::Entity::find()
-        .filter(statement::Column::OrganizationId.eq(org.0))
+    let approved: Vec<statement::Model> = tenant::scoped::<statement::Entity>(org)
         .filter(statement::Column::Id.is_in(statement_ids))
         .filter(statement::Column::Status.is_in([StatementStatus::Approved.as_str(), StatementStatus::Paid.as_str()]))
         .all(db)
         .await?;
-    let already: Vec<Uuid> = clawback::Entity::find()
-        .filter(clawback::Column::OrganizationId.eq(org.0))
+    let already: Vec<Uuid> = tenant::scoped::<clawback::Entity>(org)
         .filter(clawback::Column::DealId.eq(deal))
         .all(db)
         .await?
@@ -742,17 +722,15 @@ pub async fn mark_applied(
     clawbacks: &[Uuid],
 ) -> AppResult<()> {
     if !disputes.is_empty() {
-        dispute::Entity::update_many()
+        tenant::scoped_update::<dispute::Entity>(org)
             .set(dispute::ActiveModel { applied_statement_id: Set(Some(statement)), ..Default::default() })
-            .filter(dispute::Column::OrganizationId.eq(org.0))
             .filter(dispute::Column::Id.is_in(disputes.iter().copied()))
             .exec(db)
             .await?;
     }
     if !clawbacks.is_empty() {
-        clawback::Entity::update_many()
+        tenant::scoped_update::<clawback::Entity>(org)
             .set(clawback::ActiveModel { applied_statement_id: Set(Some(statement)), ..Default::default() })
-            .filter(clawback::Column::OrganizationId.eq(org.0))
             .filter(clawback::Column::Id.is_in(clawbacks.iter().copied()))
             .exec(db)
             .await?;
@@ -767,8 +745,7 @@ pub async fn approved_in_period(
     grain: &str,
     period_start: NaiveDate,
 ) -> AppResult<Vec<statement::Model>> {
-    Ok(statement::Entity::find()
-        .filter(statement::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<statement::Entity>(org)
         .filter(statement::Column::Grain.eq(grain))
         .filter(statement::Column::PeriodStart.eq(period_start))
         .filter(statement::Column::Current.eq(true))

@@ -8,5 +8,6 @@
 pub mod alerts;
 pub mod graphql;
 pub mod model;
+pub mod service;
 pub mod store;
 pub mod values;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use super::model::{KpiDirection, KpiKind, KpiUnit};
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::core::roles::SalesRole;
+use crate::db::tenant;
 
 /// A new custom KPI.
 #[derive(Debug, Clone)]
@@ -64,16 +65,12 @@ pub async fn create_kpi(org: OrgId, db: &impl ConnectionTrait, new: NewKpi) -> A
 
 /// Every custom KPI of the tenant (archived ones too), by key.
 pub async fn custom_kpis(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<kpi::Model>> {
-    Ok(kpi::Entity::find().filter(kpi::Column::OrganizationId.eq(org.0)).order_by_asc(kpi::Column::Key).all(db).await?)
+    Ok(tenant::scoped::<kpi::Entity>(org).order_by_asc(kpi::Column::Key).all(db).await?)
 }
 
 /// One custom KPI by key.
 pub async fn find_kpi(org: OrgId, db: &impl ConnectionTrait, key: &str) -> AppResult<Option<kpi::Model>> {
-    Ok(kpi::Entity::find()
-        .filter(kpi::Column::OrganizationId.eq(org.0))
-        .filter(kpi::Column::Key.eq(key))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped::<kpi::Entity>(org).filter(kpi::Column::Key.eq(key)).one(db).await?)
 }
 
 /// Renames, re-describes or (de)activates a custom KPI and bumps its version. With
@@ -87,14 +84,9 @@ pub async fn update_kpi(
     active: Option<bool>,
     expected_version: Option<i32>,
 ) -> AppResult<kpi::Model> {
-    let mut q = kpi::Entity::update_many()
+    let mut q = tenant::versioned_update::<kpi::Entity>(org, expected_version)
         .col_expr(kpi::Column::UpdatedAt, Expr::value(Utc::now()))
-        .col_expr(kpi::Column::Version, Expr::col(kpi::Column::Version).add(1))
-        .filter(kpi::Column::OrganizationId.eq(org.0))
         .filter(kpi::Column::Key.eq(key));
-    if let Some(v) = expected_version {
-        q = q.filter(kpi::Column::Version.eq(v));
-    }
     if let Some(n) = name {
         q = q.col_expr(kpi::Column::Name, Expr::value(n));
     }
@@ -152,8 +144,7 @@ pub async fn insert_target(org: OrgId, db: &impl ConnectionTrait, new: NewKpiTar
 
 /// Every KPI target of the tenant, in recording order.
 pub async fn all_targets(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<kpi_target::Model>> {
-    Ok(kpi_target::Entity::find()
-        .filter(kpi_target::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<kpi_target::Entity>(org)
         .order_by_asc(kpi_target::Column::CreatedAt)
         .order_by_asc(kpi_target::Column::Id)
         .all(db)
@@ -192,8 +183,7 @@ pub async fn reports(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<kpi_report::Model>> {
-    Ok(kpi_report::Entity::find()
-        .filter(kpi_report::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<kpi_report::Entity>(org)
         .filter(kpi_report::Column::MemberId.is_in(members.iter().copied()))
         .filter(kpi_report::Column::Week.gte(from))
         .filter(kpi_report::Column::Week.lt(to))
@@ -225,8 +215,7 @@ pub async fn lock_week(org: OrgId, db: &impl ConnectionTrait, team: Uuid, week: 
 
 /// Whether any of these teams has locked the week.
 pub async fn week_locked(org: OrgId, db: &impl ConnectionTrait, teams: &[Uuid], week: NaiveDate) -> AppResult<bool> {
-    Ok(kpi_week_lock::Entity::find()
-        .filter(kpi_week_lock::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<kpi_week_lock::Entity>(org)
         .filter(kpi_week_lock::Column::TeamId.is_in(teams.iter().copied()))
         .filter(kpi_week_lock::Column::Week.eq(week))
         .one(db)
@@ -236,11 +225,7 @@ pub async fn week_locked(org: OrgId, db: &impl ConnectionTrait, teams: &[Uuid], 
 
 /// Deals owned by these members.
 pub async fn deals_of(org: OrgId, db: &impl ConnectionTrait, owners: &[Uuid]) -> AppResult<Vec<deal::Model>> {
-    Ok(deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
-        .filter(deal::Column::OwnerId.is_in(owners.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<deal::Entity>(org).filter(deal::Column::OwnerId.is_in(owners.iter().copied())).all(db).await?)
 }
 
 /// The stage history of these deals, oldest first.
@@ -253,8 +238,7 @@ pub async fn histories(
     // Chunks keep the IN list well under the backends' parameter limits.
     for chunk in deals.chunks(500) {
         out.extend(
-            deal_stage_history::Entity::find()
-                .filter(deal_stage_history::Column::OrganizationId.eq(org.0))
+            tenant::scoped::<deal_stage_history::Entity>(org)
                 .filter(deal_stage_history::Column::DealId.is_in(chunk.iter().copied()))
                 .order_by_asc(deal_stage_history::Column::ChangedAt)
                 .all(db)
@@ -270,10 +254,9 @@ pub async fn quoted_deals(
     db: &impl ConnectionTrait,
     deals: &[Uuid],
 ) -> AppResult<std::collections::HashSet<Uuid>> {
-    let types: Vec<Uuid> = entity::activity_type::Entity::find()
+    let types: Vec<Uuid> = tenant::scoped::<entity::activity_type::Entity>(org)
         .select_only()
         .column(entity::activity_type::Column::Id)
-        .filter(entity::activity_type::Column::OrganizationId.eq(org.0))
         .filter(entity::activity_type::Column::KpiKey.eq(super::model::ACTIVITY_KEY_QUOTES_SENT))
         .into_tuple()
         .all(db)
@@ -283,10 +266,9 @@ pub async fn quoted_deals(
         return Ok(out);
     }
     for chunk in deals.chunks(500) {
-        let rows: Vec<Option<Uuid>> = activity::Entity::find()
+        let rows: Vec<Option<Uuid>> = tenant::scoped::<activity::Entity>(org)
             .select_only()
             .column(activity::Column::DealId)
-            .filter(activity::Column::OrganizationId.eq(org.0))
             .filter(activity::Column::DealId.is_in(chunk.iter().copied()))
             .filter(activity::Column::ActivityTypeId.is_in(types.iter().copied()))
             .filter(activity::Column::VoidedAt.is_null())
@@ -308,13 +290,12 @@ pub async fn activity_units(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<HashMap<(Uuid, Uuid), (i64, i64)>> {
-    let rows: Vec<(Uuid, Uuid, i64, i64)> = activity::Entity::find()
+    let rows: Vec<(Uuid, Uuid, i64, i64)> = tenant::scoped::<activity::Entity>(org)
         .select_only()
         .column(activity::Column::MemberId)
         .column(activity::Column::ActivityTypeId)
         .column_as(Expr::cust("CAST(SUM(COALESCE(quantity, 1)) AS BIGINT)"), "units")
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
-        .filter(activity::Column::OrganizationId.eq(org.0))
         .filter(activity::Column::MemberId.is_in(members.iter().copied()))
         .filter(activity::Column::VoidedAt.is_null())
         .filter(activity::Column::OccurredAt.gte(from))
@@ -370,8 +351,7 @@ pub async fn create_rule(
 
 /// Every active alert rule of the tenant.
 pub async fn rules(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::alert_rule::Model>> {
-    Ok(entity::alert_rule::Entity::find()
-        .filter(entity::alert_rule::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<entity::alert_rule::Entity>(org)
         .filter(entity::alert_rule::Column::Active.eq(true))
         .order_by_asc(entity::alert_rule::Column::CreatedAt)
         .all(db)
@@ -415,7 +395,7 @@ pub async fn raise_alert(
 
 /// One alert of the tenant.
 pub async fn find_alert(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<entity::alert::Model>> {
-    Ok(entity::alert::Entity::find_by_id(id).filter(entity::alert::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<entity::alert::Entity>(org, id).one(db).await?)
 }
 
 /// Alerts of some members (all when `None`) with a status, newest first.
@@ -425,7 +405,7 @@ pub async fn alerts(
     members: Option<&[Uuid]>,
     status: Option<&str>,
 ) -> AppResult<Vec<entity::alert::Model>> {
-    let mut q = entity::alert::Entity::find().filter(entity::alert::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<entity::alert::Entity>(org);
     if let Some(m) = members {
         q = q.filter(entity::alert::Column::MemberId.is_in(m.iter().copied()));
     }
@@ -443,12 +423,11 @@ pub async fn acknowledge(
     by: Uuid,
     note: Option<String>,
 ) -> AppResult<entity::alert::Model> {
-    entity::alert::Entity::update_many()
+    tenant::scoped_update::<entity::alert::Entity>(org)
         .col_expr(entity::alert::Column::Status, Expr::value("ACKNOWLEDGED"))
         .col_expr(entity::alert::Column::AcknowledgedBy, Expr::value(by))
         .col_expr(entity::alert::Column::AcknowledgedAt, Expr::value(Utc::now()))
         .col_expr(entity::alert::Column::AcknowledgeNote, Expr::value(note))
-        .filter(entity::alert::Column::OrganizationId.eq(org.0))
         .filter(entity::alert::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -14,6 +14,7 @@ use super::model;
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::core::roles::Role;
+use crate::db::tenant;
 use crate::org::store as org_store;
 
 // ---------------------------------------------------------------- criteria
@@ -24,7 +25,7 @@ pub async fn criteria(
     db: &impl ConnectionTrait,
     include_archived: bool,
 ) -> AppResult<Vec<mystery_criterion::Model>> {
-    let mut q = mystery_criterion::Entity::find().filter(mystery_criterion::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<mystery_criterion::Entity>(org);
     if !include_archived {
         q = q.filter(mystery_criterion::Column::Active.eq(true));
     }
@@ -37,10 +38,7 @@ pub async fn find_criterion(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<mystery_criterion::Model>> {
-    Ok(mystery_criterion::Entity::find_by_id(id)
-        .filter(mystery_criterion::Column::OrganizationId.eq(org.0))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped_by_id::<mystery_criterion::Entity>(org, id).one(db).await?)
 }
 
 /// Several criteria, archived ones included (a scored check keeps naming them).
@@ -49,8 +47,7 @@ pub async fn criteria_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<mystery_criterion::Model>> {
-    Ok(mystery_criterion::Entity::find()
-        .filter(mystery_criterion::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<mystery_criterion::Entity>(org)
         .filter(mystery_criterion::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
@@ -77,9 +74,8 @@ pub async fn create_criterion(
 
 /// Archives a criterion: later checks no longer score it; scored checks keep it.
 pub async fn archive_criterion(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<mystery_criterion::Model> {
-    let result = mystery_criterion::Entity::update_many()
+    let result = tenant::scoped_update::<mystery_criterion::Entity>(org)
         .set(mystery_criterion::ActiveModel { active: Set(false), ..Default::default() })
-        .filter(mystery_criterion::Column::OrganizationId.eq(org.0))
         .filter(mystery_criterion::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -93,7 +89,7 @@ pub async fn archive_criterion(org: OrgId, db: &impl ConnectionTrait, id: Uuid) 
 
 /// One round.
 pub async fn find_round(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<mystery_round::Model>> {
-    Ok(mystery_round::Entity::find_by_id(id).filter(mystery_round::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<mystery_round::Entity>(org, id).one(db).await?)
 }
 
 /// The team's round of a month (`month` is the first day).
@@ -103,8 +99,7 @@ pub async fn round_of_month(
     team: Uuid,
     month: NaiveDate,
 ) -> AppResult<Option<mystery_round::Model>> {
-    Ok(mystery_round::Entity::find()
-        .filter(mystery_round::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<mystery_round::Entity>(org)
         .filter(mystery_round::Column::TeamId.eq(team))
         .filter(mystery_round::Column::Month.eq(month))
         .one(db)
@@ -118,8 +113,7 @@ pub async fn previous_round(
     team: Uuid,
     month: NaiveDate,
 ) -> AppResult<Option<mystery_round::Model>> {
-    Ok(mystery_round::Entity::find()
-        .filter(mystery_round::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<mystery_round::Entity>(org)
         .filter(mystery_round::Column::TeamId.eq(team))
         .filter(mystery_round::Column::Month.lt(month))
         .order_by_desc(mystery_round::Column::Month)
@@ -135,16 +129,18 @@ pub async fn rounds(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> AppResult<Vec<mystery_round::Model>> {
-    let mut cond = Condition::all()
-        .add(mystery_round::Column::OrganizationId.eq(org.0))
-        .add(mystery_round::Column::TeamId.eq(team));
+    let mut cond = Condition::all().add(mystery_round::Column::TeamId.eq(team));
     if let Some(from) = from {
         cond = cond.add(mystery_round::Column::Month.gte(from));
     }
     if let Some(to) = to {
         cond = cond.add(mystery_round::Column::Month.lte(to));
     }
-    Ok(mystery_round::Entity::find().filter(cond).order_by_asc(mystery_round::Column::Month).all(db).await?)
+    Ok(tenant::scoped::<mystery_round::Entity>(org)
+        .filter(cond)
+        .order_by_asc(mystery_round::Column::Month)
+        .all(db)
+        .await?)
 }
 
 /// A round to store, planned by [`model::plan_round`].
@@ -230,8 +226,7 @@ pub async fn active_deals_by_owner(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> AppResult<BTreeMap<Uuid, Vec<Uuid>>> {
-    let rows = deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
+    let rows = tenant::scoped::<deal::Entity>(org)
         .filter(deal::Column::OwnerId.is_in(owners.iter().copied()))
         .filter(Condition::any().add(deal::Column::ClosedAt.is_null()).add(deal::Column::ClosedAt.gte(start)))
         .filter(
@@ -254,7 +249,7 @@ pub async fn active_deals_by_owner(
 
 /// One check.
 pub async fn find_check(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<mystery_check::Model>> {
-    Ok(mystery_check::Entity::find_by_id(id).filter(mystery_check::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<mystery_check::Entity>(org, id).one(db).await?)
 }
 
 /// The checks of several rounds, by rep then deal.
@@ -263,8 +258,7 @@ pub async fn checks_of_rounds(
     db: &impl ConnectionTrait,
     rounds: &[Uuid],
 ) -> AppResult<Vec<mystery_check::Model>> {
-    Ok(mystery_check::Entity::find()
-        .filter(mystery_check::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<mystery_check::Entity>(org)
         .filter(mystery_check::Column::RoundId.is_in(rounds.iter().copied()))
         .order_by_asc(mystery_check::Column::RepId)
         .order_by_asc(mystery_check::Column::Id)
@@ -315,7 +309,7 @@ pub async fn save_score(
 ) -> AppResult<mystery_check::Model> {
     let json = serde_json::to_string(results).map_err(|e| AppError::Internal(e.into()))?;
     let total = i32::try_from(total).map_err(|e| AppError::Internal(e.into()))?;
-    let result = mystery_check::Entity::update_many()
+    let result = tenant::scoped_update::<mystery_check::Entity>(org)
         .set(mystery_check::ActiveModel {
             results: Set(Some(json)),
             total_points: Set(Some(total)),
@@ -323,7 +317,6 @@ pub async fn save_score(
             scored_at: Set(Some(Utc::now())),
             ..Default::default()
         })
-        .filter(mystery_check::Column::OrganizationId.eq(org.0))
         .filter(mystery_check::Column::Id.eq(check))
         .exec(db)
         .await?;

@@ -13,6 +13,7 @@ use entity::{member, organization, team};
 use super::model::{OrgId, Role, SalesRole, TeamTree};
 use crate::core::error::{AppError, AppResult};
 use crate::db::set_if;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
@@ -158,22 +159,17 @@ pub async fn update_organization(
 
 /// One team of the tenant.
 pub async fn find_team(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<team::Model>> {
-    Ok(team::Entity::find_by_id(id).filter(team::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<team::Entity>(org, id).one(db).await?)
 }
 
 /// Several teams of the tenant by ID (DataLoader batch).
 pub async fn teams_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<team::Model>> {
-    Ok(team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(org.0))
-        .filter(team::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<team::Entity>(org).filter(team::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Direct sub-teams of several teams (DataLoader batch).
 pub async fn teams_by_parents(org: OrgId, db: &impl ConnectionTrait, parents: &[Uuid]) -> AppResult<Vec<team::Model>> {
-    Ok(team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<team::Entity>(org)
         .filter(team::Column::ParentTeamId.is_in(parents.iter().copied()))
         .order_by_asc(team::Column::Name)
         .all(db)
@@ -182,11 +178,10 @@ pub async fn teams_by_parents(org: OrgId, db: &impl ConnectionTrait, parents: &[
 
 /// The tenant's team tree.
 pub async fn team_tree(org: OrgId, db: &impl ConnectionTrait) -> AppResult<TeamTree> {
-    let rows: Vec<(Uuid, Option<Uuid>)> = team::Entity::find()
+    let rows: Vec<(Uuid, Option<Uuid>)> = tenant::scoped::<team::Entity>(org)
         .select_only()
         .column(team::Column::Id)
         .column(team::Column::ParentTeamId)
-        .filter(team::Column::OrganizationId.eq(org.0))
         .into_tuple()
         .all(db)
         .await?;
@@ -195,10 +190,9 @@ pub async fn team_tree(org: OrgId, db: &impl ConnectionTrait) -> AppResult<TeamT
 
 /// Teams whose manager is the given member.
 pub async fn teams_managed_by(org: OrgId, db: &impl ConnectionTrait, member: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(team::Entity::find()
+    Ok(tenant::scoped::<team::Entity>(org)
         .select_only()
         .column(team::Column::Id)
-        .filter(team::Column::OrganizationId.eq(org.0))
         .filter(team::Column::ManagerId.eq(member))
         .into_tuple()
         .all(db)
@@ -216,8 +210,8 @@ pub struct TeamFilter {
     pub search: Option<String>,
 }
 
-fn team_condition(org: OrgId, filter: &TeamFilter) -> Condition {
-    let mut cond = Condition::all().add(team::Column::OrganizationId.eq(org.0));
+fn team_condition(filter: &TeamFilter) -> Condition {
+    let mut cond = Condition::all();
     if let Some(parent) = filter.parent_team_id {
         cond = cond.add(team::Column::ParentTeamId.eq(parent));
     }
@@ -256,7 +250,7 @@ pub async fn page_teams(
     filter: &TeamFilter,
     args: &PageArgs,
 ) -> AppResult<Page<team::Model>> {
-    let select = team::Entity::find().filter(team_condition(org, filter));
+    let select = tenant::scoped::<team::Entity>(org).filter(team_condition(filter));
     keyset::fetch(db, select, &[team::Column::Name.into_expr(), team::Column::Id.into_expr()], &TEAMS, args).await
 }
 
@@ -316,14 +310,8 @@ pub async fn update_team(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let mut update = team::Entity::update_many()
-        .set(changes)
-        .col_expr(team::Column::Version, Expr::col(team::Column::Version).add(1))
-        .filter(team::Column::OrganizationId.eq(org.0))
-        .filter(team::Column::Id.eq(id));
-    if let Some(v) = expected_version {
-        update = update.filter(team::Column::Version.eq(v));
-    }
+    let update =
+        tenant::versioned_update::<team::Entity>(org, expected_version).set(changes).filter(team::Column::Id.eq(id));
     if update.exec(db).await?.rows_affected == 0 {
         return Err(match (expected_version, find_team(org, db, id).await?) {
             (Some(v), Some(current)) => AppError::stale_version("team", current.version, v),
@@ -337,7 +325,7 @@ pub async fn update_team(
 
 /// One member of the tenant.
 pub async fn find_member(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<member::Model>> {
-    Ok(member::Entity::find_by_id(id).filter(member::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<member::Entity>(org, id).one(db).await?)
 }
 
 /// A member of the tenant by (lower-case) e-mail.
@@ -346,26 +334,17 @@ pub async fn find_member_by_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> AppResult<Option<member::Model>> {
-    Ok(member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org.0))
-        .filter(member::Column::Email.eq(email))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped::<member::Entity>(org).filter(member::Column::Email.eq(email)).one(db).await?)
 }
 
 /// Several members by ID (DataLoader batch).
 pub async fn members_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<member::Model>> {
-    Ok(member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org.0))
-        .filter(member::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<member::Entity>(org).filter(member::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Active members directly in several teams (DataLoader batch), by name.
 pub async fn members_by_teams(org: OrgId, db: &impl ConnectionTrait, teams: &[Uuid]) -> AppResult<Vec<member::Model>> {
-    Ok(member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<member::Entity>(org)
         .filter(member::Column::TeamId.is_in(teams.iter().copied()))
         .filter(member::Column::Active.eq(true))
         .order_by_asc(member::Column::Name)
@@ -388,8 +367,8 @@ pub struct MemberFilter {
     pub search: Option<String>,
 }
 
-fn member_condition(org: OrgId, filter: &MemberFilter) -> Condition {
-    let mut cond = Condition::all().add(member::Column::OrganizationId.eq(org.0));
+fn member_condition(filter: &MemberFilter) -> Condition {
+    let mut cond = Condition::all();
     if let Some(teams) = &filter.team_ids {
         cond = cond.add(member::Column::TeamId.is_in(teams.iter().copied()));
     }
@@ -421,7 +400,7 @@ pub async fn page_members(
     keyset: &Keyset<member::Model>,
     args: &PageArgs,
 ) -> AppResult<Page<member::Model>> {
-    let select = member::Entity::find().filter(member_condition(org, filter));
+    let select = tenant::scoped::<member::Entity>(org).filter(member_condition(filter));
     keyset::fetch(db, select, &[member::Column::Name.into_expr(), member::Column::Id.into_expr()], keyset, args).await
 }
 
@@ -431,16 +410,16 @@ pub async fn all_members(
     db: &impl ConnectionTrait,
     filter: &MemberFilter,
 ) -> AppResult<Vec<member::Model>> {
-    Ok(member::Entity::find().filter(member_condition(org, filter)).order_by_asc(member::Column::Name).all(db).await?)
+    Ok(tenant::scoped::<member::Entity>(org)
+        .filter(member_condition(filter))
+        .order_by_asc(member::Column::Name)
+        .all(db)
+        .await?)
 }
 
 /// Every team of the tenant.
 pub async fn all_teams(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<team::Model>> {
-    Ok(team::Entity::find()
-        .filter(team::Column::OrganizationId.eq(org.0))
-        .order_by_asc(team::Column::Name)
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<team::Entity>(org).order_by_asc(team::Column::Name).all(db).await?)
 }
 
 /// Everything needed to create a member.
@@ -538,10 +517,7 @@ pub async fn update_member(
         updated_at: Set(now),
         ..Default::default()
     };
-    let mut update = member::Entity::update_many()
-        .set(changes)
-        .filter(member::Column::OrganizationId.eq(org.0))
-        .filter(member::Column::Id.eq(id));
+    let mut update = tenant::scoped_update::<member::Entity>(org).set(changes).filter(member::Column::Id.eq(id));
     if profile_changes {
         update = update.col_expr(member::Column::Version, Expr::col(member::Column::Version).add(1));
     }

@@ -17,6 +17,7 @@ use super::model::{ChecklistKind, DealOutcome, ForecastCategory, Split, StageKin
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::db::set_if;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
@@ -37,8 +38,7 @@ pub struct NewStage {
 
 /// Every active stage of the tenant, in order.
 pub async fn stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<pipeline_stage::Model>> {
-    Ok(pipeline_stage::Entity::find()
-        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<pipeline_stage::Entity>(org)
         .filter(pipeline_stage::Column::Active.eq(true))
         .order_by_asc(pipeline_stage::Column::Position)
         .order_by_asc(pipeline_stage::Column::CreatedAt)
@@ -52,8 +52,7 @@ pub async fn stages_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<pipeline_stage::Model>> {
-    Ok(pipeline_stage::Entity::find()
-        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<pipeline_stage::Entity>(org)
         .filter(pipeline_stage::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
@@ -61,7 +60,7 @@ pub async fn stages_by_ids(
 
 /// One stage of the tenant (active or not).
 pub async fn find_stage(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<pipeline_stage::Model>> {
-    Ok(pipeline_stage::Entity::find_by_id(id).filter(pipeline_stage::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<pipeline_stage::Entity>(org, id).one(db).await?)
 }
 
 /// Inserts a stage after the last one.
@@ -118,14 +117,9 @@ pub async fn update_stage(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let mut update = pipeline_stage::Entity::update_many()
+    let update = tenant::versioned_update::<pipeline_stage::Entity>(org, expected_version)
         .set(changes)
-        .col_expr(pipeline_stage::Column::Version, Expr::col(pipeline_stage::Column::Version).add(1))
-        .filter(pipeline_stage::Column::OrganizationId.eq(org.0))
         .filter(pipeline_stage::Column::Id.eq(id));
-    if let Some(v) = expected_version {
-        update = update.filter(pipeline_stage::Column::Version.eq(v));
-    }
     if update.exec(db).await?.rows_affected == 0 {
         return Err(match (expected_version, find_stage(org, db, id).await?) {
             (Some(v), Some(current)) => AppError::stale_version("stage", current.version, v),
@@ -137,11 +131,7 @@ pub async fn update_stage(
 
 /// How many deals sit in a stage.
 pub async fn deals_in_stage(org: OrgId, db: &impl ConnectionTrait, stage: Uuid) -> AppResult<u64> {
-    Ok(deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
-        .filter(deal::Column::StageId.eq(stage))
-        .count(db)
-        .await?)
+    Ok(tenant::scoped::<deal::Entity>(org).filter(deal::Column::StageId.eq(stage)).count(db).await?)
 }
 
 // ---------------------------------------------------------------- checklist items
@@ -163,8 +153,7 @@ pub struct NewItem {
 
 /// Every checklist item of the tenant's stages, by stage and position.
 pub async fn all_items(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<checklist_item::Model>> {
-    Ok(checklist_item::Entity::find()
-        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<checklist_item::Entity>(org)
         .order_by_asc(checklist_item::Column::Position)
         .order_by_asc(checklist_item::Column::CreatedAt)
         .all(db)
@@ -173,13 +162,12 @@ pub async fn all_items(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<c
 
 /// One checklist item of the tenant.
 pub async fn find_item(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<checklist_item::Model>> {
-    Ok(checklist_item::Entity::find_by_id(id).filter(checklist_item::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<checklist_item::Entity>(org, id).one(db).await?)
 }
 
 /// Inserts a checklist item.
 pub async fn create_item(org: OrgId, db: &impl ConnectionTrait, new: NewItem) -> AppResult<checklist_item::Model> {
-    let position = checklist_item::Entity::find()
-        .filter(checklist_item::Column::OrganizationId.eq(org.0))
+    let position = tenant::scoped::<checklist_item::Entity>(org)
         .filter(checklist_item::Column::StageId.eq(new.stage_id))
         .count(db)
         .await? as i32;
@@ -221,14 +209,9 @@ pub async fn update_item(
     if !changes.is_changed() {
         return stale(find_item(org, db, id).await?);
     }
-    let mut update = checklist_item::Entity::update_many()
+    let update = tenant::versioned_update::<checklist_item::Entity>(org, expected_version)
         .set(changes)
-        .col_expr(checklist_item::Column::Version, Expr::col(checklist_item::Column::Version).add(1))
-        .filter(checklist_item::Column::OrganizationId.eq(org.0))
         .filter(checklist_item::Column::Id.eq(id));
-    if let Some(v) = expected_version {
-        update = update.filter(checklist_item::Column::Version.eq(v));
-    }
     if update.exec(db).await?.rows_affected == 0 {
         return stale(find_item(org, db, id).await?).and(Err(AppError::NotFound("checklist item")));
     }
@@ -237,16 +220,9 @@ pub async fn update_item(
 
 /// Removes a checklist item and its completions.
 pub async fn delete_item(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
-    deal_checklist::Entity::delete_many()
-        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
-        .filter(deal_checklist::Column::ItemId.eq(id))
-        .exec(db)
-        .await?;
-    let r = checklist_item::Entity::delete_many()
-        .filter(checklist_item::Column::OrganizationId.eq(org.0))
-        .filter(checklist_item::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    tenant::scoped_delete::<deal_checklist::Entity>(org).filter(deal_checklist::Column::ItemId.eq(id)).exec(db).await?;
+    let r =
+        tenant::scoped_delete::<checklist_item::Entity>(org).filter(checklist_item::Column::Id.eq(id)).exec(db).await?;
     if r.rows_affected == 0 {
         return Err(AppError::NotFound("checklist item"));
     }
@@ -393,15 +369,12 @@ pub async fn update_deal(
         closed_at: set_if(s.closed_at),
         outcome: set_if(s.outcome.map(|o| o.map(|o| o.as_str().to_owned()))),
         outcome_reason: set_if(s.outcome_reason),
-        version: Set(current.version + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let r = deal::Entity::update_many()
+    let r = tenant::versioned_update::<deal::Entity>(org, Some(current.version))
         .set(changes)
-        .filter(deal::Column::OrganizationId.eq(org.0))
         .filter(deal::Column::Id.eq(current.id))
-        .filter(deal::Column::Version.eq(current.version))
         .exec(db)
         .await?;
     if r.rows_affected == 0 {
@@ -412,7 +385,7 @@ pub async fn update_deal(
 
 /// One deal of the tenant.
 pub async fn find_deal(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<deal::Model>> {
-    Ok(deal::Entity::find_by_id(id).filter(deal::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<deal::Entity>(org, id).one(db).await?)
 }
 
 /// A deal of the tenant by its external ID.
@@ -421,11 +394,7 @@ pub async fn find_deal_by_external_id(
     db: &impl ConnectionTrait,
     external_id: &str,
 ) -> AppResult<Option<deal::Model>> {
-    Ok(deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
-        .filter(deal::Column::ExternalId.eq(external_id))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped::<deal::Entity>(org).filter(deal::Column::ExternalId.eq(external_id)).one(db).await?)
 }
 
 /// Filter for [`list_deals`].
@@ -451,8 +420,8 @@ pub struct DealFilter {
     pub territory_ids: Option<Vec<Uuid>>,
 }
 
-fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
-    let mut c = Condition::all().add(deal::Column::OrganizationId.eq(org.0));
+fn deal_condition(f: &DealFilter) -> Condition {
+    let mut c = Condition::all();
     if let Some(ids) = &f.owner_ids {
         c = c.add(deal::Column::OwnerId.is_in(ids.iter().copied()));
     }
@@ -493,7 +462,7 @@ fn deal_condition(org: OrgId, f: &DealFilter) -> Condition {
 
 /// Every deal matching a filter (the demo's routing), in no particular order.
 pub async fn all_deals(org: OrgId, db: &impl ConnectionTrait, f: &DealFilter) -> AppResult<Vec<deal::Model>> {
-    Ok(deal::Entity::find().filter(deal_condition(org, f)).all(db).await?)
+    Ok(tenant::scoped::<deal::Entity>(org).filter(deal_condition(f)).all(db).await?)
 }
 
 /// The orders `deals` and `Member.deals` offer.
@@ -549,28 +518,20 @@ pub async fn page_deals(
         "AMOUNT_DESC" => deal::Column::AmountCents,
         _ => deal::Column::UpdatedAt,
     };
-    let select = deal::Entity::find().filter(deal_condition(org, f));
+    let select = tenant::scoped::<deal::Entity>(org).filter(deal_condition(f));
     keyset::fetch(db, select, &[sort.into_expr(), deal::Column::Id.into_expr()], keyset, args).await
 }
 
 /// Several deals (DataLoader batch).
 pub async fn deals_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<deal::Model>> {
-    Ok(deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
-        .filter(deal::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<deal::Entity>(org).filter(deal::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 // ---------------------------------------------------------------- splits, checklist, history
 
 /// Replaces a deal's splits.
 pub async fn replace_splits(org: OrgId, db: &impl ConnectionTrait, deal_id: Uuid, splits: &[Split]) -> AppResult<()> {
-    deal_split::Entity::delete_many()
-        .filter(deal_split::Column::OrganizationId.eq(org.0))
-        .filter(deal_split::Column::DealId.eq(deal_id))
-        .exec(db)
-        .await?;
+    tenant::scoped_delete::<deal_split::Entity>(org).filter(deal_split::Column::DealId.eq(deal_id)).exec(db).await?;
     for s in splits {
         deal_split::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -588,8 +549,7 @@ pub async fn replace_splits(org: OrgId, db: &impl ConnectionTrait, deal_id: Uuid
 
 /// Splits of several deals (DataLoader batch).
 pub async fn splits_of(org: OrgId, db: &impl ConnectionTrait, deals: &[Uuid]) -> AppResult<Vec<deal_split::Model>> {
-    Ok(deal_split::Entity::find()
-        .filter(deal_split::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<deal_split::Entity>(org)
         .filter(deal_split::Column::DealId.is_in(deals.iter().copied()))
         .all(db)
         .await?)
@@ -623,8 +583,7 @@ pub async fn complete_item(
 
 /// Un-ticks a checklist item on a deal.
 pub async fn uncomplete_item(org: OrgId, db: &impl ConnectionTrait, deal_id: Uuid, item: Uuid) -> AppResult<()> {
-    deal_checklist::Entity::delete_many()
-        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
+    tenant::scoped_delete::<deal_checklist::Entity>(org)
         .filter(deal_checklist::Column::DealId.eq(deal_id))
         .filter(deal_checklist::Column::ItemId.eq(item))
         .exec(db)
@@ -638,11 +597,7 @@ pub async fn completions(
     db: &impl ConnectionTrait,
     deal_id: Uuid,
 ) -> AppResult<Vec<deal_checklist::Model>> {
-    Ok(deal_checklist::Entity::find()
-        .filter(deal_checklist::Column::OrganizationId.eq(org.0))
-        .filter(deal_checklist::Column::DealId.eq(deal_id))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<deal_checklist::Entity>(org).filter(deal_checklist::Column::DealId.eq(deal_id)).all(db).await?)
 }
 
 /// Records a stage change now.
@@ -687,8 +642,7 @@ pub async fn history(
     db: &impl ConnectionTrait,
     deal_id: Uuid,
 ) -> AppResult<Vec<deal_stage_history::Model>> {
-    Ok(deal_stage_history::Entity::find()
-        .filter(deal_stage_history::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<deal_stage_history::Entity>(org)
         .filter(deal_stage_history::Column::DealId.eq(deal_id))
         .order_by_asc(deal_stage_history::Column::ChangedAt)
         .order_by_asc(deal_stage_history::Column::Id)
@@ -732,7 +686,7 @@ pub fn filled_fields(d: &deal::Model) -> HashSet<String> {
 
 /// Count of rows (for `count(*)` checks in tools).
 pub async fn count_stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<u64> {
-    Ok(pipeline_stage::Entity::find().filter(pipeline_stage::Column::OrganizationId.eq(org.0)).count(db).await?)
+    Ok(tenant::scoped::<pipeline_stage::Entity>(org).count(db).await?)
 }
 
 // ---------------------------------------------------------------- custom fields
@@ -762,8 +716,7 @@ pub async fn create_custom_field(
 
 /// The tenant's custom field definitions, by key.
 pub async fn custom_fields(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::custom_field::Model>> {
-    Ok(entity::custom_field::Entity::find()
-        .filter(entity::custom_field::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<entity::custom_field::Entity>(org)
         .order_by_asc(entity::custom_field::Column::Key)
         .all(db)
         .await?)

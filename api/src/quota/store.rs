@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use entity::{activity, deal, member, quota};
@@ -14,6 +14,7 @@ use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::core::period::Period;
 use crate::core::settings::OrgSettings;
+use crate::db::tenant;
 use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
 use crate::pipeline::model::SplitKind;
 
@@ -44,7 +45,7 @@ pub const QUOTAS: Keyset<quota::Model> = Keyset {
 
 /// One quota.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<quota::Model>> {
-    Ok(quota::Entity::find_by_id(id).filter(quota::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<quota::Entity>(org, id).one(db).await?)
 }
 
 /// Which quotas to list.
@@ -64,7 +65,7 @@ pub struct QuotaFilter {
 
 /// Quotas matching the filter, newest period first, then subject and label.
 pub async fn list(org: OrgId, db: &impl ConnectionTrait, f: &QuotaFilter) -> AppResult<Vec<quota::Model>> {
-    let mut q = quota::Entity::find().filter(quota::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<quota::Entity>(org);
     if let Some(ids) = &f.subject_ids {
         q = q.filter(quota::Column::SubjectId.is_in(ids.iter().copied()));
     }
@@ -150,18 +151,15 @@ pub async fn upsert(
                     current.version
                 )));
             }
-            let r = quota::Entity::update_many()
+            let r = tenant::versioned_update::<quota::Entity>(org, Some(current.version))
                 .set(quota::ActiveModel {
                     amount_hundredths: Set(hundredths),
                     manual: Set(manual),
                     allocated_from: Set(allocated_from),
-                    version: Set(current.version + 1),
                     updated_at: Set(now),
                     ..Default::default()
                 })
-                .filter(quota::Column::OrganizationId.eq(org.0))
                 .filter(quota::Column::Id.eq(current.id))
-                .filter(quota::Column::Version.eq(current.version))
                 .exec(db)
                 .await?;
             if r.rows_affected == 0 {
@@ -242,9 +240,8 @@ pub fn ramp_of(m: &member::Model) -> Vec<i32> {
 /// Sets (or with an empty list clears) a member's ramp.
 pub async fn set_ramp(org: OrgId, db: &impl ConnectionTrait, member_id: Uuid, percents: &[i32]) -> AppResult<()> {
     let value = if percents.is_empty() { None } else { Some(serde_json::to_string(percents).unwrap_or_default()) };
-    member::Entity::update_many()
+    tenant::scoped_update::<member::Entity>(org)
         .set(member::ActiveModel { ramp_percents: Set(value), ..Default::default() })
-        .filter(member::Column::OrganizationId.eq(org.0))
         .filter(member::Column::Id.eq(member_id))
         .exec(db)
         .await?;
@@ -288,8 +285,7 @@ pub async fn won_deals(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<CreditedDeal>> {
-    let deals = deal::Entity::find()
-        .filter(deal::Column::OrganizationId.eq(org.0))
+    let deals = tenant::scoped::<deal::Entity>(org)
         .filter(deal::Column::Outcome.eq("WON"))
         .filter(deal::Column::ClosedAt.gte(from))
         .filter(deal::Column::ClosedAt.lt(to))
@@ -386,8 +382,7 @@ pub async fn achieved(
             if ids.is_empty() {
                 return Ok(Decimal::ZERO);
             }
-            let mut q = activity::Entity::find()
-                .filter(activity::Column::OrganizationId.eq(org.0))
+            let mut q = tenant::scoped::<activity::Entity>(org)
                 .filter(activity::Column::MemberId.is_in(ids.iter().copied()))
                 .filter(activity::Column::VoidedAt.is_null())
                 .filter(activity::Column::OccurredAt.gte(period.start))

@@ -8,17 +8,15 @@ use uuid::Uuid;
 use entity::{territory, territory_assignment};
 
 use super::model::{self, AssignmentRole, AssignmentSpan, RoutingRule, TerritoryKind};
-use super::store::{self, NewTerritory, TerritoryPatch};
-use crate::audit::store::{self as audit, snapshot};
-use crate::core::error::{AppError, AppResult};
-use crate::core::field::FieldError;
-use crate::core::ids::OrgId;
-use crate::core::principal::{Permission, Principal};
+use super::store;
+use super::{policy, service};
+use crate::core::error::AppResult;
+use crate::core::field::{Checked, FieldError};
+use crate::core::principal::Principal;
 use crate::graphql::loaders::MemberKey;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
-use crate::org::model as org_model;
 use crate::org::store as org_store;
 
 // ---------------------------------------------------------------- output types
@@ -108,7 +106,7 @@ impl Territory {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let today = org_today(p.org, db).await?;
+        let today = service::org_today(p.org, db).await?;
         let rows = store::assignments(p.org, db, Some(&[self.0.id])).await?;
         let owner =
             rows.iter().map(store::span).find(|s| s.role == AssignmentRole::Owner && model::is_active_on(s, today));
@@ -303,42 +301,13 @@ pub struct TerritoryFilter {
     include_archived: Option<bool>,
 }
 
-/// The model names span edges `from`/`to`; the inputs call them `startsOn`/`endsOn`.
-fn input_names(mut e: FieldError) -> FieldError {
-    for f in &mut e.field {
-        match f.as_str() {
-            "from" => *f = "startsOn".into(),
-            "to" => *f = "endsOn".into(),
-            _ => {}
-        }
-    }
-    e
-}
-
 fn errors(list: Vec<FieldError>) -> Vec<UserError> {
     list.into_iter().map(UserError::from).collect()
 }
 
-/// Today in the organization's time zone.
-pub async fn org_today(org: OrgId, db: &impl sea_orm::ConnectionTrait) -> AppResult<NaiveDate> {
-    let tz = org_store::organization(org, db)
-        .await?
-        .and_then(|o| org_model::parse_time_zone(&o.time_zone).ok())
-        .unwrap_or(chrono_tz::Europe::Amsterdam);
-    Ok(crate::core::period::local_date(Utc::now(), tz))
-}
-
-fn admin(p: &Principal) -> AppResult<()> {
-    p.require(Permission::OrganizationUpdate)
-}
-
 /// A stored territory, or NOT_FOUND (also for another organization's).
 pub async fn load(p: &Principal, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<territory::Model> {
-    store::find(p.org, db, decode_id(id, NodeKind::Territory)?).await?.ok_or(AppError::NotFound("territory"))
-}
-
-fn parse_rules(rules: Vec<TerritoryRuleInput>, e: &mut Vec<FieldError>) -> Option<Vec<RoutingRule>> {
-    model::check_rules(rules.into_iter().map(RoutingRule::from).collect()).map_err(|x| e.push(x)).ok()
+    service::load(p.org, db, decode_id(id, NodeKind::Territory)?).await
 }
 
 // ---------------------------------------------------------------- queries
@@ -361,7 +330,7 @@ impl TerritoryQuery {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<TerritoryConnection> {
         let p = ctx.principal()?;
-        p.require(Permission::OrganizationRead)?;
+        policy::may_read(p)?;
         let page = PageArgs { first, after, last, before };
         page.validate()?;
         let f = filter.unwrap_or_default();
@@ -395,11 +364,11 @@ impl TerritoryQuery {
         #[graphql(desc = "The day (default: today in the organization's time zone).")] on: Option<NaiveDate>,
     ) -> Result<TerritoryCoverage> {
         let p = ctx.principal()?;
-        p.require(Permission::OrganizationRead)?;
+        policy::may_read(p)?;
         let db = &ctx.state()?.db;
         let on = match on {
             Some(d) => d,
-            None => org_today(p.org, db).await?,
+            None => service::org_today(p.org, db).await?,
         };
         let territories = store::territories(p.org, db, false).await?;
         let spans: Vec<AssignmentSpan> = store::assignments(p.org, db, None).await?.iter().map(store::span).collect();
@@ -438,114 +407,42 @@ impl TerritoryMutation {
     /// Creates a territory.
     async fn create_territory(&self, ctx: &Context<'_>, input: CreateTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let mut e = Vec::new();
-        let name = org_model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
-        let rules = parse_rules(input.rules, &mut e);
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
-        let parent = match &input.parent_id {
-            Some(id) => Some(load(p, &tx, id).await?.id),
-            None => None,
+        let cmd = service::CreateTerritory {
+            parent_id: input.parent_id.as_ref().map(|id| decode_id(id, NodeKind::Territory)).transpose()?,
+            name: input.name,
+            kind: input.kind,
+            rules: input.rules.into_iter().map(RoutingRule::from).collect(),
         };
-        let (Some(name), Some(rules), true) = (name, rules, e.is_empty()) else {
-            return Ok(TerritoryPayload { territory: None, user_errors: errors(e) });
-        };
-        let t = store::create(p.org, &tx, NewTerritory { parent_id: parent, name, kind: input.kind, rules }).await?;
-        audit::record(p.org, &tx, p.into(), "territory.create", "Territory", Some(t.id), None, snapshot(&t)).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TerritoryPayload { territory: Some(Territory(t)), user_errors: vec![] })
+        Ok(territory_payload(service::create(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Changes a territory: name, kind, parent (no cycles) or rules.
     async fn update_territory(&self, ctx: &Context<'_>, input: UpdateTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
-        let current = load(p, &tx, &input.id).await?;
-        if let Some(v) = input.version
-            && v != current.version
-        {
-            return Err(AppError::Conflict(format!(
-                "the territory is at version {}, not {v}; reload and try again",
-                current.version
-            ))
-            .into());
-        }
-        let mut e = Vec::new();
-        let mut patch = TerritoryPatch {
-            name: input.name.as_deref().and_then(|n| org_model::parse_name("name", n).map_err(|x| e.push(x)).ok()),
+        let cmd = service::UpdateTerritory {
+            id: decode_id(&input.id, NodeKind::Territory)?,
+            version: input.version,
+            name: input.name,
             kind: input.kind,
-            ..Default::default()
+            rules: input.rules.map(|r| r.into_iter().map(RoutingRule::from).collect()),
+            parent_id: match &input.parent_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(decode_id(id, NodeKind::Territory)?)),
+            },
         };
-        if let Some(rules) = input.rules {
-            patch.rules = parse_rules(rules, &mut e);
-        }
-        match &input.parent_id {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => patch.parent_id = Some(None),
-            MaybeUndefined::Value(id) => {
-                let parent = load(p, &tx, id).await?;
-                if store::tree(p.org, &tx).await?.would_create_cycle(current.id, parent.id) {
-                    e.push(FieldError::new("parentId", "CYCLE", "a territory cannot sit below itself"));
-                }
-                patch.parent_id = Some(Some(parent.id));
-            }
-        }
-        if !e.is_empty() {
-            return Ok(TerritoryPayload { territory: None, user_errors: errors(e) });
-        }
-        let t = store::update(p.org, &tx, &current, patch).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "territory.update",
-            "Territory",
-            Some(t.id),
-            snapshot(&current),
-            snapshot(&t),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TerritoryPayload { territory: Some(Territory(t)), user_errors: vec![] })
+        Ok(territory_payload(service::update(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Archives a territory: it routes nothing from now on; history keeps it. Refused while it
     /// has active sub-territories.
     async fn archive_territory(&self, ctx: &Context<'_>, input: ArchiveTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
-        let current = load(p, &tx, &input.id).await?;
-        let active = store::territories(p.org, &tx, false).await?;
-        if active.iter().any(|t| t.parent_id == Some(current.id)) {
-            let e = FieldError::new("id", "HAS_CHILDREN", "archive or move its sub-territories first");
-            return Ok(TerritoryPayload { territory: None, user_errors: errors(vec![e]) });
-        }
-        let t =
-            store::update(p.org, &tx, &current, TerritoryPatch { archived: Some(true), ..Default::default() }).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "territory.archive",
-            "Territory",
-            Some(t.id),
-            snapshot(&current),
-            snapshot(&t),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TerritoryPayload { territory: Some(Territory(t)), user_errors: vec![] })
+        let id = decode_id(&input.id, NodeKind::Territory)?;
+        Ok(territory_payload(service::archive(&state.db, &state.events, p, id).await?))
     }
 
     /// Assigns a member to a territory. A territory has one OWNER at a time: an OWNER span
@@ -556,46 +453,15 @@ impl TerritoryMutation {
         input: AssignTerritoryInput,
     ) -> Result<TerritoryAssignmentPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
-        let t = load(p, &tx, &input.territory_id).await?;
-        let m = org_store::find_member(p.org, &tx, decode_id(&input.member_id, NodeKind::Member)?)
-            .await?
-            .ok_or(AppError::NotFound("member"))?;
-        let refused = |e: FieldError| Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
-        if !m.active {
-            return refused(FieldError::new("memberId", "INACTIVE", "that member is deactivated"));
-        }
-        if t.archived {
-            return refused(FieldError::new("territoryId", "ARCHIVED", "the territory is archived"));
-        }
-        let from = match input.starts_on {
-            Some(d) => d,
-            None => org_today(p.org, &tx).await?,
+        let cmd = service::AssignTerritory {
+            territory_id: decode_id(&input.territory_id, NodeKind::Territory)?,
+            member_id: decode_id(&input.member_id, NodeKind::Member)?,
+            role: input.role,
+            starts_on: input.starts_on,
+            ends_on: input.ends_on,
         };
-        let span = AssignmentSpan { territory_id: t.id, member_id: m.id, role: input.role, from, to: input.ends_on };
-        let existing: Vec<AssignmentSpan> =
-            store::assignments(p.org, &tx, Some(&[t.id])).await?.iter().map(store::span).collect();
-        if let Err(e) = model::check_assignment(&span, &existing) {
-            return refused(input_names(e));
-        }
-        let a = store::create_assignment(p.org, &tx, &span).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "territoryAssignment.create",
-            "TerritoryAssignment",
-            Some(a.id),
-            None,
-            snapshot(&a),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TerritoryAssignmentPayload { assignment: Some(TerritoryAssignment(a)), user_errors: vec![] })
+        Ok(assignment_payload(service::assign(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Ends an assignment on a day (inclusive).
@@ -605,48 +471,22 @@ impl TerritoryMutation {
         input: EndTerritoryAssignmentInput,
     ) -> Result<TerritoryAssignmentPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // Tree and owner checks read other rows than they write: one writer per tenant at a time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::Territories).await.map_err(AppError::from)?;
-        let a = store::find_assignment(p.org, &tx, decode_id(&input.id, NodeKind::TerritoryAssignment)?)
-            .await?
-            .ok_or(AppError::NotFound("assignment"))?;
-        let ends_on = match input.ends_on {
-            Some(d) => d,
-            None => org_today(p.org, &tx).await?,
-        };
-        if ends_on < a.starts_on {
-            let e = FieldError::new("endsOn", "INVALID", "must not be before the assignment starts");
-            return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
-        }
-        // Moving the end later must not create a second owner or a double assignment.
-        let others: Vec<AssignmentSpan> = store::assignments(p.org, &tx, Some(&[a.territory_id]))
-            .await?
-            .iter()
-            .filter(|x| x.id != a.id)
-            .map(store::span)
-            .collect();
-        let moved = AssignmentSpan { to: Some(ends_on), ..store::span(&a) };
-        if let Err(mut e) = model::check_assignment(&moved, &others) {
-            // Only the end moved, so that is the field at fault.
-            e.field = vec!["input".into(), "endsOn".into()];
-            return Ok(TerritoryAssignmentPayload { assignment: None, user_errors: errors(vec![e]) });
-        }
-        let ended = store::end_assignment(p.org, &tx, &a, ends_on).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "territoryAssignment.end",
-            "TerritoryAssignment",
-            Some(a.id),
-            snapshot(&a),
-            snapshot(&ended),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TerritoryAssignmentPayload { assignment: Some(TerritoryAssignment(ended)), user_errors: vec![] })
+        let id = decode_id(&input.id, NodeKind::TerritoryAssignment)?;
+        Ok(assignment_payload(service::end_assignment(&state.db, &state.events, p, id, input.ends_on).await?))
+    }
+}
+
+fn territory_payload(result: Checked<territory::Model>) -> TerritoryPayload {
+    match result {
+        Ok(t) => TerritoryPayload { territory: Some(Territory(t)), user_errors: vec![] },
+        Err(e) => TerritoryPayload { territory: None, user_errors: errors(e) },
+    }
+}
+
+fn assignment_payload(result: Checked<territory_assignment::Model>) -> TerritoryAssignmentPayload {
+    match result {
+        Ok(a) => TerritoryAssignmentPayload { assignment: Some(TerritoryAssignment(a)), user_errors: vec![] },
+        Err(e) => TerritoryAssignmentPayload { assignment: None, user_errors: errors(e) },
     }
 }

@@ -1,7 +1,7 @@
 //! Tenant-scoped reads and writes of territories and their assignments, and deal routing.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use entity::{territory, territory_assignment};
@@ -9,6 +9,7 @@ use entity::{territory, territory_assignment};
 use super::model::{self, AssignmentRole, AssignmentSpan, DealLocation, RoutingRule, TerritoryKind, TerritoryRules};
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 use crate::graphql::keyset::{KeyKind, KeyValue, Keyset, SortColumn};
 use crate::org::model::TeamTree;
 
@@ -18,7 +19,7 @@ pub async fn territories(
     db: &impl ConnectionTrait,
     include_archived: bool,
 ) -> AppResult<Vec<territory::Model>> {
-    let mut q = territory::Entity::find().filter(territory::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<territory::Entity>(org);
     if !include_archived {
         q = q.filter(territory::Column::Archived.eq(false));
     }
@@ -39,13 +40,12 @@ pub const TERRITORIES: Keyset<territory::Model> = Keyset {
 
 /// One territory.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<territory::Model>> {
-    Ok(territory::Entity::find_by_id(id).filter(territory::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<territory::Entity>(org, id).one(db).await?)
 }
 
 /// Several territories by ID.
 pub async fn by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<territory::Model>> {
-    Ok(territory::Entity::find()
-        .filter(territory::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<territory::Entity>(org)
         .filter(territory::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
@@ -126,15 +126,12 @@ pub async fn update(
         kind: crate::db::set_if(patch.kind.map(|k| k.as_str().to_owned())),
         rules: crate::db::set_if(rules),
         archived: crate::db::set_if(patch.archived),
-        version: Set(current.version + 1),
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let r = territory::Entity::update_many()
+    let r = tenant::versioned_update::<territory::Entity>(org, Some(current.version))
         .set(changes)
-        .filter(territory::Column::OrganizationId.eq(org.0))
         .filter(territory::Column::Id.eq(current.id))
-        .filter(territory::Column::Version.eq(current.version))
         .exec(db)
         .await?;
     if r.rows_affected == 0 {
@@ -151,7 +148,7 @@ pub async fn assignments(
     db: &impl ConnectionTrait,
     territories: Option<&[Uuid]>,
 ) -> AppResult<Vec<territory_assignment::Model>> {
-    let mut q = territory_assignment::Entity::find().filter(territory_assignment::Column::OrganizationId.eq(org.0));
+    let mut q = tenant::scoped::<territory_assignment::Entity>(org);
     if let Some(ids) = territories {
         q = q.filter(territory_assignment::Column::TerritoryId.is_in(ids.iter().copied()));
     }
@@ -167,10 +164,7 @@ pub async fn find_assignment(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<territory_assignment::Model>> {
-    Ok(territory_assignment::Entity::find_by_id(id)
-        .filter(territory_assignment::Column::OrganizationId.eq(org.0))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped_by_id::<territory_assignment::Entity>(org, id).one(db).await?)
 }
 
 /// The pure view of an assignment row.
@@ -211,9 +205,8 @@ pub async fn end_assignment(
     a: &territory_assignment::Model,
     ends_on: NaiveDate,
 ) -> AppResult<territory_assignment::Model> {
-    territory_assignment::Entity::update_many()
+    tenant::scoped_update::<territory_assignment::Entity>(org)
         .set(territory_assignment::ActiveModel { ends_on: Set(Some(ends_on)), ..Default::default() })
-        .filter(territory_assignment::Column::OrganizationId.eq(org.0))
         .filter(territory_assignment::Column::Id.eq(a.id))
         .exec(db)
         .await?;

@@ -12,13 +12,13 @@ use entity::{webhook, webhook_delivery};
 
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
 /// The organization's webhooks, newest first.
 pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<webhook::Model>> {
-    Ok(webhook::Entity::find()
-        .filter(webhook::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<webhook::Entity>(org)
         .order_by_desc(webhook::Column::CreatedAt)
         .order_by_desc(webhook::Column::Id)
         .all(db)
@@ -27,7 +27,7 @@ pub async fn list(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<webhoo
 
 /// One webhook.
 pub async fn find(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<webhook::Model>> {
-    Ok(webhook::Entity::find_by_id(id).filter(webhook::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<webhook::Entity>(org, id).one(db).await?)
 }
 
 /// Stores a webhook with a fresh signing secret.
@@ -61,9 +61,8 @@ pub async fn create(
 
 /// Stops (or restarts) deliveries to a webhook.
 pub async fn set_active(org: OrgId, db: &impl ConnectionTrait, id: Uuid, active: bool) -> AppResult<webhook::Model> {
-    webhook::Entity::update_many()
+    tenant::scoped_update::<webhook::Entity>(org)
         .set(webhook::ActiveModel { active: Set(active), ..Default::default() })
-        .filter(webhook::Column::OrganizationId.eq(org.0))
         .filter(webhook::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -192,10 +191,7 @@ pub async fn find_delivery(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<webhook_delivery::Model>> {
-    Ok(webhook_delivery::Entity::find_by_id(id)
-        .filter(webhook_delivery::Column::OrganizationId.eq(org.0))
-        .one(db)
-        .await?)
+    Ok(tenant::scoped_by_id::<webhook_delivery::Entity>(org, id).one(db).await?)
 }
 
 fn deliveries_query(
@@ -203,14 +199,14 @@ fn deliveries_query(
     webhook: Option<Uuid>,
     status: Option<&str>,
 ) -> sea_orm::Select<webhook_delivery::Entity> {
-    let mut c = Condition::all().add(webhook_delivery::Column::OrganizationId.eq(org.0));
+    let mut c = Condition::all();
     if let Some(w) = webhook {
         c = c.add(webhook_delivery::Column::WebhookId.eq(w));
     }
     if let Some(s) = status {
         c = c.add(webhook_delivery::Column::Status.eq(s));
     }
-    webhook_delivery::Entity::find().filter(c)
+    tenant::scoped::<webhook_delivery::Entity>(org).filter(c)
 }
 
 fn delivery_key(d: &webhook_delivery::Model) -> Vec<KeyValue> {
@@ -249,7 +245,7 @@ pub async fn due(
     skip_webhooks: &[Uuid],
     limit: u64,
 ) -> AppResult<Vec<webhook_delivery::Model>> {
-    let mut q = webhook_delivery::Entity::find()
+    let mut q = tenant::across_tenants::<webhook_delivery::Entity>()
         .filter(webhook_delivery::Column::Status.eq("PENDING"))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
         .filter(
@@ -258,7 +254,7 @@ pub async fn due(
                 .add(webhook_delivery::Column::LockedUntil.lt(now)),
         );
     if !skip_organizations.is_empty() {
-        q = q.filter(webhook_delivery::Column::OrganizationId.is_not_in(skip_organizations.iter().copied()));
+        q = tenant::excluding_tenants(q, skip_organizations);
     }
     if !skip_webhooks.is_empty() {
         q = q.filter(webhook_delivery::Column::WebhookId.is_not_in(skip_webhooks.iter().copied()));
@@ -273,7 +269,10 @@ pub async fn due(
 /// Deliveries waiting to be sent, over all organizations (for the metrics).
 pub async fn pending_count(db: &impl ConnectionTrait) -> AppResult<u64> {
     use sea_orm::PaginatorTrait as _;
-    Ok(webhook_delivery::Entity::find().filter(webhook_delivery::Column::Status.eq("PENDING")).count(db).await?)
+    Ok(tenant::across_tenants::<webhook_delivery::Entity>()
+        .filter(webhook_delivery::Column::Status.eq("PENDING"))
+        .count(db)
+        .await?)
 }
 
 /// Claims a candidate from [`due`] for `lease`, counted from this moment: the claim's end when
@@ -300,7 +299,7 @@ pub async fn claim(
     // Whole milliseconds, so the value read back equals the one written on every backend.
     let until = now + lease;
     let until = DateTime::from_timestamp_millis(until.timestamp_millis()).unwrap_or(until);
-    let r = webhook_delivery::Entity::update_many()
+    let r = tenant::scoped_update::<webhook_delivery::Entity>(OrgId(d.organization_id))
         .set(webhook_delivery::ActiveModel { locked_until: Set(Some(until)), ..Default::default() })
         .filter(cond)
         .exec(db)
@@ -328,7 +327,7 @@ pub async fn record_attempt(
     } else {
         "FAILED"
     };
-    let r = webhook_delivery::Entity::update_many()
+    let r = tenant::scoped_update::<webhook_delivery::Entity>(OrgId(d.organization_id))
         .set(webhook_delivery::ActiveModel {
             status: Set(status.to_owned()),
             attempts: Set(attempts),
@@ -352,7 +351,7 @@ pub async fn record_attempt(
 /// dropped; their attempts are not counted).
 pub async fn postpone(db: &impl ConnectionTrait, webhook_id: Uuid, until: DateTime<Utc>) -> AppResult<()> {
     let now = Utc::now();
-    webhook_delivery::Entity::update_many()
+    tenant::update_across_tenants::<webhook_delivery::Entity>()
         .set(webhook_delivery::ActiveModel { next_attempt_at: Set(until), ..Default::default() })
         .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
         .filter(webhook_delivery::Column::Status.eq("PENDING"))
@@ -379,7 +378,7 @@ pub async fn webhooks_by_id(
     if ids.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
-    Ok(webhook::Entity::find()
+    Ok(tenant::across_tenants::<webhook::Entity>()
         .filter(webhook::Column::Id.is_in(ids))
         .all(db)
         .await?

@@ -161,3 +161,153 @@ fn no_source_file_is_over_1000_lines_without_its_tests() {
     }
     assert!(bad.is_empty(), "files a reader cannot hold (lines, tests left out):\n{}", bad.join("\n"));
 }
+
+/// The entity modules (`entity/src/<name>.rs`) whose rows belong to an organization.
+fn tenant_entities() -> BTreeSet<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../entity/src");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).expect("entity/src") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("entity file");
+        if text.contains("pub organization_id:") {
+            out.insert(path.file_stem().expect("stem").to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+/// The identifier right before `at` in `code` (letters, digits, `_`).
+fn ident_before(code: &str, at: usize) -> &str {
+    let start = code[..at].rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+    &code[start..at]
+}
+
+/// Files that may look across tenants, and why.
+const ACROSS_TENANTS: &[(&str, &str)] = &[
+    ("auth/store.rs", "a refresh token is found by its secret before its organization is known"),
+    ("auth/api_keys.rs", "an API key is found by its prefix before its organization is known"),
+    ("graphql/apq.rs", "a persisted query is found by its hash, which only its text has"),
+    ("webhooks/store.rs", "the outbox sends every organization's deliveries"),
+];
+
+/// Files that build SQL by hand, and why; every statement there names `organization_id`
+/// itself (checked below on the literal text).
+const RAW_SQL: &[(&str, &str)] = &[
+    ("scoring/store/activities.rs", "batched inserts and idempotency-key lookups in one round trip"),
+    ("scoring/scores.rs", "a work item's progress row locked FOR UPDATE on PostgreSQL"),
+];
+
+#[test]
+fn tenant_tables_are_queried_through_the_tenant_helpers() {
+    let graph = graph();
+    let tenants = tenant_entities();
+    assert!(tenants.len() > 30, "read only {} tenant entities", tenants.len());
+    let helpers = &graph.files[graph.index("db/tenant.rs").expect("db/tenant.rs")].code;
+    let listed = |list: &str| -> BTreeSet<String> {
+        let start = helpers.find(&format!("{list}!(\n")).unwrap_or_else(|| panic!("the {list}! list"));
+        let body = &helpers[start + list.len() + 2..];
+        let body = &body[..body.find(");").expect("end of the list")];
+        body.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    };
+    let implemented = listed("tenants");
+    let missing: Vec<_> = tenants.difference(&implemented).collect();
+    let extra: Vec<_> = implemented.difference(&tenants).collect();
+    assert!(missing.is_empty(), "tenant entities without `Tenant` (add them to tenants!): {missing:?}");
+    assert!(extra.is_empty(), "`Tenant` on entities without an organization column: {extra:?}");
+
+    let mut bad = Vec::new();
+    for file in &graph.files {
+        if file.rel == "db/tenant.rs" {
+            continue;
+        }
+        let code = &file.code;
+        for (at, _) in code.match_indices("Column::OrganizationId") {
+            let next = code[at + "Column::OrganizationId".len()..].trim_start();
+            // A column list (an insert's conflict target) names it; a filter calls a method on it.
+            if next.starts_with('.') {
+                bad.push(format!("{}: filters on the organization by hand", file.rel));
+            }
+        }
+        for call in [
+            "::find(",
+            "::find_by_id(",
+            "::update_many(",
+            "::delete_many(",
+            "::delete_by_id(",
+            "::update(",
+            "::delete(",
+        ] {
+            for (at, _) in code.match_indices(call) {
+                if ident_before(code, at) != "Entity" {
+                    continue;
+                }
+                let before = &code[..at - "Entity".len()];
+                let table = if before.ends_with("::") { ident_before(code, before.len() - 2) } else { "" };
+                if table != "organization" {
+                    bad.push(format!("{}: starts a query of `{table}::Entity` itself ({call}", file.rel));
+                }
+            }
+        }
+        for call in [".find_related(", ".find_also_related(", ".find_with_related("] {
+            if code.contains(call) {
+                bad.push(format!("{}: follows a relation without the tenant filter ({call}", file.rel));
+            }
+        }
+        let across = ["across_tenants", "update_across_tenants", "delete_across_tenants", "excluding_tenants"];
+        if across.iter().any(|a| code.contains(&format!("tenant::{a}")))
+            && !ACROSS_TENANTS.iter().any(|(f, _)| *f == file.rel)
+        {
+            bad.push(format!("{}: reads across tenants without being listed in ACROSS_TENANTS", file.rel));
+        }
+        let raw = ["from_sql_and_values", "Statement::from_string", "execute_unprepared", "query_all_raw"];
+        if raw.iter().any(|r| code.contains(r)) && top(file) != "db" && !RAW_SQL.iter().any(|(f, _)| *f == file.rel) {
+            bad.push(format!("{}: builds SQL by hand without being listed in RAW_SQL", file.rel));
+        }
+    }
+    for (rel, _) in RAW_SQL {
+        let text = std::fs::read_to_string(format!("{}/src/{rel}", env!("CARGO_MANIFEST_DIR"))).expect("raw SQL file");
+        let statements = text.matches("from_sql_and_values(").count();
+        let tenant_filters = text.matches("organization_id").count();
+        if statements == 0 || tenant_filters < statements {
+            bad.push(format!("{rel}: {statements} statement(s), {tenant_filters} mention(s) of organization_id"));
+        }
+    }
+    assert!(bad.is_empty(), "queries of tenant tables outside the tenant helpers:\n{}", bad.join("\n"));
+}
+
+/// Resolver files (domain code that reads a GraphQL request's context) that still open their
+/// transactions themselves instead of calling a service; the list may only shrink
+/// (docs/known-gaps.md).
+const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
+    "auth/graphql.rs",
+    "auth/keys_graphql.rs",
+    "forecast/graphql.rs",
+    "import/graphql.rs",
+    "incentive/graphql/mutations.rs",
+    "mystery/graphql.rs",
+    "org/graphql.rs",
+    "org/members.rs",
+    "pipeline/graphql/mutations.rs",
+    "quota/graphql.rs",
+    "scoring/graphql/mutations.rs",
+    "webhooks/graphql.rs",
+];
+
+#[test]
+fn resolvers_call_services_and_open_no_transaction() {
+    let graph = graph();
+    let mut opened = BTreeSet::new();
+    for file in &graph.files {
+        // A resolver is any domain code that reads a GraphQL request's context.
+        let resolver = is_domain(file) && file.code.contains("Context<'_>");
+        let transaction = ["begin_write(", "Unit::begin(", ".begin()", "begin_with_options("];
+        if resolver && transaction.iter().any(|t| file.code.contains(t)) {
+            opened.insert(file.rel.as_str());
+        }
+    }
+    let allowed: BTreeSet<&str> = RESOLVERS_WITH_TRANSACTIONS.iter().copied().collect();
+    let new: Vec<_> = opened.difference(&allowed).collect();
+    assert!(new.is_empty(), "resolvers that open a transaction (call a service instead): {new:?}");
+    let done: Vec<_> = allowed.difference(&opened).collect();
+    assert!(done.is_empty(), "resolvers that no longer open a transaction: take them off the list: {done:?}");
+}

@@ -15,7 +15,7 @@ use crate::core::roles::Role;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::kpi::model::{self, KpiKind, KpiShape};
-use crate::kpi::{store, values};
+use crate::kpi::{service, store, values};
 use crate::org::{model as org_model, store as org_store};
 use crate::scoring::{model as scoring_model, scores};
 
@@ -192,57 +192,21 @@ impl KpiMutation {
         input: SubmitKpiValuesInput,
     ) -> Result<SubmitKpiValuesPayload> {
         let p = ctx.principal()?;
-        if p.role == Role::Viewer {
-            return Err(AppError::forbidden("viewers cannot report values").into());
-        }
         let state = ctx.state()?;
-        let week = model::week_start(input.week);
-        let s = scores::settings(p.org, &state.db).await?;
-        let today = scoring_model::local_date(Utc::now(), s.tz);
-        let mut e: Vec<FieldError> = Vec::new();
-        if week > model::week_start(today) {
-            e.push(FieldError::new("week", "OUT_OF_RANGE", "a week that has not started cannot be reported"));
-        }
-        if input.values.is_empty() || input.values.len() > 50 {
-            e.push(FieldError::new("values", "INVALID", "give 1 to 50 values"));
-        }
-        let defs = values::definitions(p.org, &state.db).await?;
-        let mut parsed = Vec::new();
-        for (i, v) in input.values.iter().enumerate() {
-            match defs.iter().find(|d| d.key == v.kpi_key && d.kind == KpiKind::SelfReported && d.active) {
-                None => e.push(FieldError {
-                    field: vec!["input".into(), "values".into(), i.to_string(), "kpiKey".into()],
-                    message: "not an active self-reported KPI".into(),
-                    code: "INVALID",
-                }),
-                Some(d) => match model::parse_kpi_number("value", v.value, d.shape.unit) {
-                    Ok(x) => parsed.push((d.key.clone(), x)),
-                    Err(mut x) => {
-                        x.field = vec!["input".into(), "values".into(), i.to_string(), "value".into()];
-                        e.push(x);
-                    }
-                },
-            }
-        }
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let teams = match p.team_id {
-            Some(t) => org_store::team_tree(p.org, &tx).await?.ancestors(t),
-            None => Vec::new(),
+        let cmd = service::SubmitValues {
+            week: input.week,
+            values: input
+                .values
+                .into_iter()
+                .map(|v| service::ReportedValue { kpi_key: v.kpi_key, value: v.value })
+                .collect(),
         };
-        if store::week_locked(p.org, &tx, &teams, week).await? {
-            e.push(FieldError::new("week", "LOCKED", "your manager has locked this week"));
-        }
-        if !e.is_empty() {
-            return Ok(SubmitKpiValuesPayload {
-                recorded: 0,
-                user_errors: e.into_iter().map(UserError::from).collect(),
-            });
-        }
-        for (key, value) in &parsed {
-            store::insert_report(p.org, &tx, key, p.member_id, week, *value, p.member_id).await?;
-        }
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(SubmitKpiValuesPayload { recorded: i32::try_from(parsed.len()).unwrap_or(i32::MAX), user_errors: vec![] })
+        Ok(match service::submit_values(&state.db, &state.events, p, cmd).await? {
+            Ok(recorded) => {
+                SubmitKpiValuesPayload { recorded: i32::try_from(recorded).unwrap_or(i32::MAX), user_errors: vec![] }
+            }
+            Err(e) => SubmitKpiValuesPayload { recorded: 0, user_errors: e.into_iter().map(UserError::from).collect() },
+        })
     }
 
     /// Locks a team's week (managers of the team, admins): self-reported values become final.

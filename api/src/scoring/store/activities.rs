@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 
@@ -76,13 +77,12 @@ pub async fn self_logged_quantities(
         v.dedup();
         v
     };
-    let rows: Vec<(Uuid, Uuid, NaiveDate, Option<i64>)> = activity::Entity::find()
+    let rows: Vec<(Uuid, Uuid, NaiveDate, Option<i64>)> = tenant::scoped::<activity::Entity>(org)
         .select_only()
         .column(activity::Column::MemberId)
         .column(activity::Column::ActivityTypeId)
         .column(activity::Column::LocalDate)
         .column_as(Expr::cust("CAST(SUM(quantity) AS BIGINT)"), "total")
-        .filter(activity::Column::OrganizationId.eq(org.0))
         .filter(activity::Column::MemberId.is_in(ids(|k| k.0)))
         .filter(activity::Column::ActivityTypeId.is_in(ids(|k| k.1)))
         .filter(activity::Column::OccurredAt.gte(from))
@@ -105,8 +105,7 @@ pub async fn find_by_idempotency_key(
     member: Uuid,
     key: &str,
 ) -> AppResult<Option<activity::Model>> {
-    Ok(activity::Entity::find()
-        .filter(activity::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<activity::Entity>(org)
         .filter(activity::Column::MemberId.eq(member))
         .filter(activity::Column::IdempotencyKey.eq(key))
         .one(db)
@@ -299,7 +298,7 @@ pub async fn find_by_idempotency_keys(
              AND a.idempotency_key = k.column2 WHERE a.organization_id = {org_param}"
         );
         let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
-        found.extend(activity::Entity::find().from_raw_sql(stmt).all(db).await?);
+        found.extend(tenant::from_raw_sql::<activity::Entity>(stmt).all(db).await?);
     }
     Ok(found)
 }
@@ -350,16 +349,12 @@ async fn add_to_day_totals(org: OrgId, db: &impl ConnectionTrait, changes: &[Day
 
 /// One activity of the tenant.
 pub async fn find_activity(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<activity::Model>> {
-    Ok(activity::Entity::find_by_id(id).filter(activity::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<activity::Entity>(org, id).one(db).await?)
 }
 
 /// Several activities (DataLoader batch).
 pub async fn activities_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<activity::Model>> {
-    Ok(activity::Entity::find()
-        .filter(activity::Column::OrganizationId.eq(org.0))
-        .filter(activity::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<activity::Entity>(org).filter(activity::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Voids an activity (if not voided yet) and takes its points out of the day total.
@@ -371,11 +366,10 @@ pub async fn void_activity(
     by: Uuid,
     reason: String,
 ) -> AppResult<(activity::Model, bool)> {
-    let result = activity::Entity::update_many()
+    let result = tenant::scoped_update::<activity::Entity>(org)
         .col_expr(activity::Column::VoidedAt, Expr::value(Utc::now()))
         .col_expr(activity::Column::VoidedBy, Expr::value(by))
         .col_expr(activity::Column::VoidReason, Expr::value(reason))
-        .filter(activity::Column::OrganizationId.eq(org.0))
         .filter(activity::Column::Id.eq(id))
         .filter(activity::Column::VoidedAt.is_null())
         .exec(db)
@@ -396,8 +390,7 @@ pub async fn work_item_percent(
     activity_type: Uuid,
     key: &str,
 ) -> AppResult<i32> {
-    Ok(work_item_progress::Entity::find()
-        .filter(work_item_progress::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<work_item_progress::Entity>(org)
         .filter(work_item_progress::Column::MemberId.eq(member))
         .filter(work_item_progress::Column::ActivityTypeId.eq(activity_type))
         .filter(work_item_progress::Column::WorkItemKey.eq(key))
@@ -479,8 +472,8 @@ pub struct ActivityFilter {
     pub voided: Option<bool>,
 }
 
-fn activity_condition(org: OrgId, f: &ActivityFilter) -> Condition {
-    let mut c = Condition::all().add(activity::Column::OrganizationId.eq(org.0));
+fn activity_condition(f: &ActivityFilter) -> Condition {
+    let mut c = Condition::all();
     if let Some(ids) = &f.member_ids {
         c = c.add(activity::Column::MemberId.is_in(ids.iter().copied()));
     }
@@ -522,7 +515,7 @@ pub async fn page_activities(
     keyset: &Keyset<activity::Model>,
     args: &PageArgs,
 ) -> AppResult<Page<activity::Model>> {
-    let select = activity::Entity::find().filter(activity_condition(org, f));
+    let select = tenant::scoped::<activity::Entity>(org).filter(activity_condition(f));
     let exprs = [activity::Column::OccurredAt.into_expr(), activity::Column::Id.into_expr()];
     keyset::fetch(db, select, &exprs, keyset, args).await
 }

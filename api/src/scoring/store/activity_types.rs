@@ -2,13 +2,13 @@
 
 use chrono::Utc;
 use entity::activity_type;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::db::set_if;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 use crate::scoring::model::{ActivityCategory, ActivityUnit};
@@ -111,14 +111,9 @@ pub async fn update_activity_type(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let mut update = activity_type::Entity::update_many()
+    let update = tenant::versioned_update::<activity_type::Entity>(org, expected_version)
         .set(changes)
-        .col_expr(activity_type::Column::Version, Expr::col(activity_type::Column::Version).add(1))
-        .filter(activity_type::Column::OrganizationId.eq(org.0))
         .filter(activity_type::Column::Id.eq(id));
-    if let Some(v) = expected_version {
-        update = update.filter(activity_type::Column::Version.eq(v));
-    }
     if update.exec(db).await?.rows_affected == 0 {
         return Err(match (expected_version, find_activity_type(org, db, id).await?) {
             (Some(v), Some(current)) => AppError::stale_version("activity type", current.version, v),
@@ -134,7 +129,7 @@ pub async fn find_activity_type(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<activity_type::Model>> {
-    Ok(activity_type::Entity::find_by_id(id).filter(activity_type::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<activity_type::Entity>(org, id).one(db).await?)
 }
 
 /// Several activity types (DataLoader batch).
@@ -143,15 +138,14 @@ pub async fn activity_types_by_ids(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<Vec<activity_type::Model>> {
-    Ok(activity_type::Entity::find()
-        .filter(activity_type::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<activity_type::Entity>(org)
         .filter(activity_type::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
 }
 
-fn activity_type_condition(org: OrgId, include_archived: bool) -> Condition {
-    let mut c = Condition::all().add(activity_type::Column::OrganizationId.eq(org.0));
+fn activity_type_condition(include_archived: bool) -> Condition {
+    let mut c = Condition::all();
     if !include_archived {
         c = c.add(activity_type::Column::Active.eq(true));
     }
@@ -160,7 +154,7 @@ fn activity_type_condition(org: OrgId, include_archived: bool) -> Condition {
 
 /// Every activity type of the organization, archived ones included.
 pub async fn all_activity_types(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<activity_type::Model>> {
-    Ok(activity_type::Entity::find().filter(activity_type_condition(org, true)).all(db).await?)
+    Ok(tenant::scoped::<activity_type::Entity>(org).filter(activity_type_condition(true)).all(db).await?)
 }
 
 fn type_key(t: &activity_type::Model) -> Vec<KeyValue> {
@@ -182,7 +176,7 @@ pub async fn page_activity_types(
     include_archived: bool,
     args: &PageArgs,
 ) -> AppResult<Page<activity_type::Model>> {
-    let select = activity_type::Entity::find().filter(activity_type_condition(org, include_archived));
+    let select = tenant::scoped::<activity_type::Entity>(org).filter(activity_type_condition(include_archived));
     let exprs = [activity_type::Column::Name.into_expr(), activity_type::Column::Id.into_expr()];
     keyset::fetch(db, select, &exprs, &ACTIVITY_TYPES, args).await
 }

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::campaign;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 use crate::graphql::keyset::{self, KeyKind, KeyValue, Keyset, Page, SortColumn};
 use crate::graphql::relay::PageArgs;
 use crate::scoring::model::{CampaignRule, CampaignStatus};
@@ -88,14 +89,9 @@ pub async fn replace_campaign(
         updated_at: Set(Utc::now()),
         ..Default::default()
     };
-    let mut update = campaign::Entity::update_many()
+    let update = tenant::versioned_update::<campaign::Entity>(org, expected_version)
         .set(changes)
-        .col_expr(campaign::Column::Version, Expr::col(campaign::Column::Version).add(1))
-        .filter(campaign::Column::OrganizationId.eq(org.0))
         .filter(campaign::Column::Id.eq(id));
-    if let Some(v) = expected_version {
-        update = update.filter(campaign::Column::Version.eq(v));
-    }
     if update.exec(db).await?.rows_affected == 0 {
         return Err(match (expected_version, find_campaign(org, db, id).await?) {
             (Some(v), Some(current)) => AppError::stale_version("campaign", current.version, v),
@@ -107,11 +103,9 @@ pub async fn replace_campaign(
 
 /// Ends a campaign now.
 pub async fn end_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<campaign::Model> {
-    campaign::Entity::update_many()
+    tenant::versioned_update::<campaign::Entity>(org, None)
         .col_expr(campaign::Column::EndedAt, Expr::value(Utc::now()))
         .col_expr(campaign::Column::UpdatedAt, Expr::value(Utc::now()))
-        .col_expr(campaign::Column::Version, Expr::col(campaign::Column::Version).add(1))
-        .filter(campaign::Column::OrganizationId.eq(org.0))
         .filter(campaign::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -120,20 +114,16 @@ pub async fn end_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> Ap
 
 /// One campaign of the tenant.
 pub async fn find_campaign(org: OrgId, db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<campaign::Model>> {
-    Ok(campaign::Entity::find_by_id(id).filter(campaign::Column::OrganizationId.eq(org.0)).one(db).await?)
+    Ok(tenant::scoped_by_id::<campaign::Entity>(org, id).one(db).await?)
 }
 
 /// Several campaigns (DataLoader batch).
 pub async fn campaigns_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<campaign::Model>> {
-    Ok(campaign::Entity::find()
-        .filter(campaign::Column::OrganizationId.eq(org.0))
-        .filter(campaign::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+    Ok(tenant::scoped::<campaign::Entity>(org).filter(campaign::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
-fn campaign_condition(org: OrgId, status: Option<CampaignStatus>, now: DateTime<Utc>) -> Condition {
-    let mut c = Condition::all().add(campaign::Column::OrganizationId.eq(org.0));
+fn campaign_condition(status: Option<CampaignStatus>, now: DateTime<Utc>) -> Condition {
+    let mut c = Condition::all();
     let not_ended = Condition::all()
         .add(campaign::Column::EndsAt.gt(now))
         .add(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(now)));
@@ -166,7 +156,7 @@ pub async fn page_campaigns(
     now: DateTime<Utc>,
     args: &PageArgs,
 ) -> AppResult<Page<campaign::Model>> {
-    let select = campaign::Entity::find().filter(campaign_condition(org, status, now));
+    let select = tenant::scoped::<campaign::Entity>(org).filter(campaign_condition(status, now));
     let exprs = [campaign::Column::StartsAt.into_expr(), campaign::Column::Id.into_expr()];
     keyset::fetch(db, select, &exprs, &CAMPAIGNS, args).await
 }
@@ -197,8 +187,7 @@ pub async fn campaigns_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<CampaignRule>> {
-    let rows = campaign::Entity::find()
-        .filter(campaign::Column::OrganizationId.eq(org.0))
+    let rows = tenant::scoped::<campaign::Entity>(org)
         .filter(campaign::Column::StartsAt.lte(to))
         .filter(campaign::Column::EndsAt.gt(from))
         .filter(Condition::any().add(campaign::Column::EndedAt.is_null()).add(campaign::Column::EndedAt.gt(from)))

@@ -2,12 +2,13 @@
 
 use chrono::{NaiveDate, Utc};
 use entity::points_target;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
 use crate::core::roles::SalesRole;
+use crate::db::tenant;
 
 // ---------------------------------------------------------------- targets
 
@@ -47,8 +48,7 @@ pub async fn insert_target(org: OrgId, db: &impl ConnectionTrait, new: NewTarget
 
 /// Every target row of the tenant, oldest first (the target book).
 pub async fn all_targets(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<points_target::Model>> {
-    Ok(points_target::Entity::find()
-        .filter(points_target::Column::OrganizationId.eq(org.0))
+    Ok(tenant::scoped::<points_target::Entity>(org)
         .order_by_asc(points_target::Column::EffectiveFrom)
         .order_by_asc(points_target::Column::CreatedAt)
         .all(db)

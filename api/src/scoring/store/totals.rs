@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{activity, activity_day_total};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
+use crate::db::tenant;
 
 // ---------------------------------------------------------------- aggregates
 
@@ -22,12 +23,11 @@ pub async fn member_totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<HashMap<Uuid, (i64, i64)>> {
-    let mut q = activity_day_total::Entity::find()
+    let mut q = tenant::scoped::<activity_day_total::Entity>(org)
         .select_only()
         .column(activity_day_total::Column::MemberId)
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
         .column_as(Expr::cust("CAST(SUM(activity_count) AS BIGINT)"), "n")
-        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
         .filter(activity_day_total::Column::Day.gte(from))
         .filter(activity_day_total::Column::Day.lt(to))
         .group_by(activity_day_total::Column::MemberId);
@@ -46,12 +46,11 @@ pub async fn type_totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<(Uuid, i64, i64)>> {
-    Ok(activity_day_total::Entity::find()
+    Ok(tenant::scoped::<activity_day_total::Entity>(org)
         .select_only()
         .column(activity_day_total::Column::ActivityTypeId)
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
         .column_as(Expr::cust("CAST(SUM(activity_count) AS BIGINT)"), "n")
-        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
         .filter(activity_day_total::Column::MemberId.is_in(members.iter().copied()))
         .filter(activity_day_total::Column::Day.gte(from))
         .filter(activity_day_total::Column::Day.lt(to))
@@ -69,11 +68,10 @@ pub async fn member_daily_points(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<(NaiveDate, i64)>> {
-    Ok(activity_day_total::Entity::find()
+    Ok(tenant::scoped::<activity_day_total::Entity>(org)
         .select_only()
         .column(activity_day_total::Column::Day)
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
-        .filter(activity_day_total::Column::OrganizationId.eq(org.0))
         .filter(activity_day_total::Column::MemberId.eq(member))
         .filter(activity_day_total::Column::Day.gte(from))
         .filter(activity_day_total::Column::Day.lt(to))
@@ -91,12 +89,11 @@ pub async fn member_totals_in_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, (i64, i64)>> {
-    let mut q = activity::Entity::find()
+    let mut q = tenant::scoped::<activity::Entity>(org)
         .select_only()
         .column(activity::Column::MemberId)
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-        .filter(activity::Column::OrganizationId.eq(org.0))
         .filter(activity::Column::VoidedAt.is_null())
         .filter(activity::Column::OccurredAt.gte(from))
         .filter(activity::Column::OccurredAt.lt(to))
@@ -116,12 +113,11 @@ pub async fn type_totals_in_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<(Uuid, i64, i64)>> {
-    Ok(activity::Entity::find()
+    Ok(tenant::scoped::<activity::Entity>(org)
         .select_only()
         .column(activity::Column::ActivityTypeId)
         .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-        .filter(activity::Column::OrganizationId.eq(org.0))
         .filter(activity::Column::MemberId.is_in(members.iter().copied()))
         .filter(activity::Column::VoidedAt.is_null())
         .filter(activity::Column::OccurredAt.gte(from))

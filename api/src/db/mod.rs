@@ -1,5 +1,8 @@
 //! Database connection and write transactions, the same code on SQLite and PostgreSQL.
 
+pub mod tenant;
+pub mod unit;
+
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
