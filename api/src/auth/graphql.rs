@@ -1,27 +1,15 @@
 //! Sign-in and "who am I": `viewer`, `login`, `refreshToken`, `logout`, `changePassword`.
 
 use async_graphql::{Context, ErrorExtensions as _, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, Utc};
 
-use std::time::Instant;
-
-use super::{Permission, password, store, throttle};
+use super::{Permission, service, throttle};
 use crate::core::error::AppError;
-use crate::core::field::FieldError;
 use crate::core::ids::OrgId;
 use crate::core::roles::Role;
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Organization};
 use crate::state::AppState;
-
-/// Lifetime of an access token issued by `login` and `refreshToken`.
-pub const ACCESS_TOKEN_TTL_MINUTES: i64 = 15;
-
-/// A PHC hash of a random password, checked when the member does not exist so that an
-/// unknown e-mail takes as long as a wrong password.
-pub(crate) const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2NvcmVib3JkZHVtbXk$yRZ3Nvq9sV0MPmLHLyj2zYWZKjvMt3xw9e3VZrV7nD0";
 
 /// Who is asking: the member behind the token, their organization and what they may do.
 pub struct Viewer {
@@ -135,27 +123,22 @@ pub struct ChangePasswordPayload {
     user_errors: Vec<UserError>,
 }
 
-fn invalid_credentials() -> AppError {
-    AppError::Unauthenticated("invalid organization, e-mail or password".into())
+impl From<service::Tokens> for AuthPayload {
+    fn from(t: service::Tokens) -> Self {
+        AuthPayload {
+            access_token: t.access_token,
+            access_token_expires_at: t.access_token_expires_at,
+            refresh_token: t.refresh_token,
+            refresh_token_expires_at: t.refresh_token_expires_at,
+            member: Member(t.member),
+        }
+    }
 }
 
-async fn issue_tokens(
-    state: &AppState,
-    tx: &sea_orm::DatabaseTransaction,
-    member: entity::member::Model,
-    family: Uuid,
-) -> Result<AuthPayload, AppError> {
-    let org = OrgId(member.organization_id);
-    let ttl = Duration::minutes(ACCESS_TOKEN_TTL_MINUTES);
-    let access_token = state.jwt.issue(member.id, org.0, ttl)?;
-    let (refresh_token, refresh_token_expires_at) = store::issue_refresh_token(org, tx, member.id, family).await?;
-    Ok(AuthPayload {
-        access_token,
-        access_token_expires_at: Utc::now() + ttl,
-        refresh_token,
-        refresh_token_expires_at,
-        member: Member(member),
-    })
+/// Where this request's password attempts are counted.
+fn attempts<'a>(ctx: &Context<'_>, state: &'a AppState) -> service::Attempts<'a> {
+    let address = ctx.data_opt::<throttle::ClientAddress>().and_then(|a| a.0);
+    service::Attempts { throttle: &state.login_throttle, address }
 }
 
 /// RATE_LIMITED for a throttled sign-in or password check, with the seconds to wait.
@@ -182,80 +165,26 @@ impl AuthMutation {
     /// `extensions.retryAfterSeconds`, before the password is even checked.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = ctx.state()?;
-        if !state.jwt.can_issue() {
-            return Err(AppError::forbidden("this server does not issue tokens (no JWT_SECRET)").into());
+        let cmd =
+            service::Login { organization_slug: input.organization_slug, email: input.email, password: input.password };
+        match service::login(&state.db, &state.jwt, attempts(ctx, state), cmd).await? {
+            Ok(tokens) => Ok(tokens.into()),
+            Err(t) => Err(throttled(t)),
         }
-        if input.password.len() > 1000 || input.email.len() > 254 || input.organization_slug.len() > 63 {
-            return Err(invalid_credentials().into());
-        }
-        let email = input.email.trim().to_lowercase();
-        let account = throttle::account_key(&input.organization_slug, &email);
-        let address = ctx.data_opt::<throttle::ClientAddress>().and_then(|a| a.0);
-        state.login_throttle.check(&account, address, Instant::now()).map_err(throttled)?;
-        let member = match crate::org::store::find_org_by_slug(&state.db, input.organization_slug.trim()).await? {
-            Some(org) => crate::org::store::find_member_by_email(OrgId(org.id), &state.db, &email).await?,
-            None => None,
-        };
-        let hash = member.as_ref().and_then(|m| m.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
-        let password_ok = password::verify(input.password, hash).await?;
-        let Some(member) = member.filter(|m| password_ok && m.active && m.password_hash.is_some()) else {
-            state.login_throttle.failed(&account, address, Instant::now());
-            return Err(invalid_credentials().into());
-        };
-        state.login_throttle.succeeded(&account);
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let payload = issue_tokens(state, &tx, member, Uuid::now_v7()).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(payload)
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting
     /// one that was already used ends the whole login (all its tokens), since it was replayed.
     async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<AuthPayload> {
         let state = ctx.state()?;
-        let refused = || AppError::Unauthenticated("refresh token is invalid, expired or revoked".into());
-        if input.refresh_token.len() > 200 {
-            return Err(refused().into());
-        }
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let Some(token) = store::find_by_secret(&tx, &input.refresh_token).await? else {
-            return Err(refused().into());
-        };
-        let org = OrgId(token.organization_id);
-        if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
-            return Err(refused().into());
-        }
-        if token.used_at.is_some() || !store::mark_used(org, &tx, token.id).await? {
-            store::revoke_family(org, &tx, token.family_id).await?;
-            tx.commit().await.map_err(AppError::from)?;
-            tracing::warn!(family = %token.family_id, "refresh token reuse: login revoked");
-            return Err(
-                AppError::Unauthenticated("refresh token was already used; this login has been ended".into()).into()
-            );
-        }
-        let member = crate::org::store::find_member(org, &tx, token.member_id).await?;
-        let Some(member) = member.filter(|m| m.active) else {
-            return Err(refused().into());
-        };
-        let payload = issue_tokens(state, &tx, member, token.family_id).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(payload)
+        Ok(service::refresh(&state.db, &state.jwt, &input.refresh_token).await?.into())
     }
 
     /// Ends the login a refresh token belongs to. Access tokens already issued stay valid
     /// until they expire (at most 15 minutes).
     async fn logout(&self, ctx: &Context<'_>, input: LogoutInput) -> Result<LogoutPayload> {
         let state = ctx.state()?;
-        if input.refresh_token.len() > 200 {
-            return Ok(LogoutPayload { revoked: false });
-        }
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let revoked = match store::find_by_secret(&tx, &input.refresh_token).await? {
-            Some(t) => store::revoke_family(OrgId(t.organization_id), &tx, t.family_id).await? > 0,
-            None => false,
-        };
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(LogoutPayload { revoked })
+        Ok(LogoutPayload { revoked: service::logout(&state.db, &input.refresh_token).await? })
     }
 
     /// Changes the viewer's password and ends all their logins (recorded in the audit log as
@@ -264,34 +193,14 @@ impl AuthMutation {
     async fn change_password(&self, ctx: &Context<'_>, input: ChangePasswordInput) -> Result<ChangePasswordPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let member =
-            crate::org::store::find_member(p.org, &state.db, p.member_id).await?.ok_or(AppError::NotFound("member"))?;
-        let hash = member.password_hash.clone().unwrap_or_else(|| DUMMY_HASH.to_owned());
-        // A stolen access token must not become a way to guess the password: the same
-        // throttle as `login`, keyed by the member.
-        let account = format!("member\n{}", p.member_id);
-        let address = ctx.data_opt::<throttle::ClientAddress>().and_then(|a| a.0);
-        state.login_throttle.check(&account, address, Instant::now()).map_err(throttled)?;
-        let mut errors: Vec<UserError> = Vec::new();
-        if input.current_password.len() > 1000 || !password::verify(input.current_password, hash).await? {
-            state.login_throttle.failed(&account, address, Instant::now());
-            errors.push(FieldError::new("currentPassword", "INVALID", "the current password is not correct").into());
-        }
-        if let Err(msg) = password::check_strength(&input.new_password, &[&member.name, &member.email]) {
-            errors.push(FieldError::new("newPassword", "INVALID", msg).into());
-        }
-        if !errors.is_empty() {
-            return Ok(ChangePasswordPayload { member: None, user_errors: errors });
-        }
-        let new_hash = password::hash(input.new_password).await?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let patch = crate::org::store::MemberPatch { password_hash: Some(new_hash), ..Default::default() };
-        let before = member;
-        let member = crate::org::store::update_member(p.org, &tx, p.member_id, patch, None).await?;
-        store::revoke_member(p.org, &tx, p.member_id).await?;
-        // The entry shows that the password changed (`hasPassword`), never a hash.
-        crate::org::members::record(p, &tx, "member.changePassword", Some(&before), &member).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(ChangePasswordPayload { member: Some(Member(member)), user_errors: vec![] })
+        let cmd =
+            service::ChangePassword { current_password: input.current_password, new_password: input.new_password };
+        Ok(match service::change_password(&state.db, &state.events, attempts(ctx, state), p, cmd).await? {
+            Err(t) => return Err(throttled(t)),
+            Ok(Ok(member)) => ChangePasswordPayload { member: Some(Member(member)), user_errors: vec![] },
+            Ok(Err(e)) => {
+                ChangePasswordPayload { member: None, user_errors: e.into_iter().map(UserError::from).collect() }
+            }
+        })
     }
 }

@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::api_key;
 
 use super::Permission;
-use super::api_keys;
-use crate::audit::store::{self as audit};
-use crate::core::error::AppError;
+use super::{api_keys, policy, service};
 use crate::core::field::FieldError;
 use crate::graphql::loaders::MemberKey;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
@@ -108,11 +106,12 @@ pub async fn node(
 
 fn admin_member<'a>(ctx: &'a Context<'_>) -> Result<&'a super::Principal> {
     let p = ctx.principal()?;
-    p.require(Permission::OrganizationUpdate)?;
-    if p.api_key.is_some() {
-        return Err(AppError::forbidden("API keys cannot manage API keys").into());
-    }
+    policy::may_manage_api_keys(p)?;
     Ok(p)
+}
+
+fn errors(list: Vec<FieldError>) -> Vec<UserError> {
+    list.into_iter().map(UserError::from).collect()
 }
 
 /// API key queries.
@@ -136,48 +135,24 @@ pub struct ApiKeyMutation;
 impl ApiKeyMutation {
     /// Creates a key (admins). The answer carries the secret once; only a hash is kept.
     async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
-        let p = admin_member(ctx)?;
+        let p = ctx.principal()?;
         let state = ctx.state()?;
-        let mut e = Vec::new();
-        let name = crate::core::field::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
-        let scopes = api_keys::parse_scopes(&input.scopes).map_err(|x| e.push(x)).ok();
-        let (Some(name), Some(scopes), true) = (name, scopes, e.is_empty()) else {
-            let user_errors = e.into_iter().map(UserError::from).collect();
-            return Ok(CreateApiKeyPayload { api_key: None, secret: None, user_errors });
-        };
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let (row, secret) = api_keys::create(p.org, &tx, name, &scopes, p.member_id).await?;
-        audit::record(p.org, &tx, p.into(), "apiKey.create", "ApiKey", Some(row.id), None, audit::snapshot(&row))
-            .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(CreateApiKeyPayload { api_key: Some(ApiKey(row)), secret: Some(secret), user_errors: vec![] })
+        let cmd = service::CreateApiKey { name: input.name, scopes: input.scopes };
+        Ok(match service::create_api_key(&state.db, &state.events, p, cmd).await? {
+            Ok(k) => CreateApiKeyPayload { api_key: Some(ApiKey(k.key)), secret: Some(k.secret), user_errors: vec![] },
+            Err(e) => CreateApiKeyPayload { api_key: None, secret: None, user_errors: errors(e) },
+        })
     }
 
     /// Revokes a key (admins): it is refused from the next request on.
     async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<RevokeApiKeyPayload> {
+        // Someone who may not manage keys is refused before the ID is read.
         let p = admin_member(ctx)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::ApiKey)?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let before = api_keys::find(p.org, &tx, id).await?.ok_or(AppError::NotFound("API key"))?;
-        if before.revoked_at.is_some() {
-            let e = FieldError::new("id", "REVOKED", "the key is already revoked");
-            return Ok(RevokeApiKeyPayload { api_key: None, user_errors: vec![e.into()] });
-        }
-        let after = api_keys::revoke(p.org, &tx, id).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "apiKey.revoke",
-            "ApiKey",
-            Some(id),
-            audit::snapshot(&before),
-            audit::snapshot(&after),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        state.events.publish(crate::events::Event::AccessChanged { org: p.org.0 });
-        Ok(RevokeApiKeyPayload { api_key: Some(ApiKey(after)), user_errors: vec![] })
+        Ok(match service::revoke_api_key(&state.db, &state.events, p, id).await? {
+            Ok(k) => RevokeApiKeyPayload { api_key: Some(ApiKey(k)), user_errors: vec![] },
+            Err(e) => RevokeApiKeyPayload { api_key: None, user_errors: errors(e) },
+        })
     }
 }

@@ -14,7 +14,9 @@ pub mod graphql;
 pub mod jwt;
 pub mod keys_graphql;
 pub mod password;
+pub mod policy;
 mod principal;
+pub mod service;
 pub mod store;
 pub mod throttle;
 

@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn login_dummy_hash_is_a_real_hash() {
         // The login path verifies unknown accounts against it so they take as long as real ones.
-        assert!(PasswordHash::new(crate::auth::graphql::DUMMY_HASH).is_ok());
+        assert!(PasswordHash::new(crate::auth::service::DUMMY_HASH).is_ok());
     }
 
     #[test]

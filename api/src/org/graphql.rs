@@ -1,5 +1,5 @@
-//! GraphQL surface of organizations, teams and members: thin resolvers that parse input,
-//! check permission, call the store and map the result.
+//! GraphQL surface of organizations, teams and members: queries that read the stores, and
+//! thin mutations that parse input into a command, call the service and map the result.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -7,11 +7,11 @@ use futures_util::Stream;
 
 use entity::{member, organization, team};
 
-use super::model::{self, FieldError, OrgId, Role, SalesRole};
-use super::store::{self, MemberFilter, OrganizationPatch, TeamFilter, TeamPatch};
-use crate::auth::Reach;
+use super::model::{FieldError, OrgId, Role, SalesRole};
+use super::store::{self, MemberFilter, TeamFilter};
+use super::{policy, service};
 use crate::core::error::{AppError, AppResult};
-use crate::core::principal::{Permission, Principal};
+use crate::core::field::Checked;
 use crate::events::Event;
 use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
@@ -493,88 +493,28 @@ pub struct TeamPayload {
     user_errors: Vec<UserError>,
 }
 
-/// Collects field errors while parsing an input.
-#[derive(Default)]
-pub(super) struct Errors(pub(super) Vec<UserError>);
+fn errors(list: Vec<FieldError>) -> Vec<UserError> {
+    list.into_iter().map(UserError::from).collect()
+}
 
-impl Errors {
-    pub(super) fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        r.map_err(|e| self.0.push(e.into())).ok()
-    }
-    pub(super) fn push(&mut self, field: &str, code: &'static str, message: &str) {
-        self.0.push(FieldError::new(field, code, message).into());
+fn team_payload(result: Checked<team::Model>) -> TeamPayload {
+    match result {
+        Ok(t) => TeamPayload { team: Some(Team(t)), user_errors: vec![] },
+        Err(e) => TeamPayload { team: None, user_errors: errors(e) },
     }
 }
 
-fn parse_description(errors: &mut Errors, raw: Option<String>) -> Option<String> {
-    crate::org::model::parse_free_text("description", raw.as_deref(), 2000).map_err(|e| errors.0.push(e.into())).ok()?
-}
-
-/// The member to appoint as a team's manager: active, inside the appointer's reach, and not
-/// above the appointer's role (appointing acts on the appointee, under the member rule).
-async fn appointable_manager(
-    p: &Principal,
-    reach: &Reach,
-    db: &impl sea_orm::ConnectionTrait,
-    id: &ID,
-) -> AppResult<member::Model> {
-    let id = decode_id(id, NodeKind::Member)?;
-    let m = store::find_member(p.org, db, id).await?.ok_or(AppError::NotFound("member"))?;
-    super::policy::require_may_change(p, reach, &m, "the new manager")?;
-    if !m.active {
-        return Err(AppError::bad_input("that member is deactivated"));
+/// `Undefined` leaves a field, `null` clears it.
+fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
     }
-    Ok(m)
 }
 
-/// What the audit log keeps of a team.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TeamRecord<'a> {
-    id: uuid::Uuid,
-    name: &'a str,
-    description: Option<&'a str>,
-    parent_team_id: Option<uuid::Uuid>,
-    manager_id: Option<uuid::Uuid>,
-    version: i32,
-}
-
-/// Records a team change (its manager decides who reaches its members) in the transaction
-/// that makes it.
-async fn record_team(
-    p: &Principal,
-    db: &impl sea_orm::ConnectionTrait,
-    action: &str,
-    before: Option<&team::Model>,
-    after: &team::Model,
-) -> AppResult<()> {
-    let snapshot = |t: &team::Model| {
-        crate::audit::store::snapshot(&TeamRecord {
-            id: t.id,
-            name: &t.name,
-            description: t.description.as_deref(),
-            parent_team_id: t.parent_team_id,
-            manager_id: t.manager_id,
-            version: t.version,
-        })
-    };
-    let actor = crate::audit::store::Actor::from(p);
-    crate::audit::store::record(
-        p.org,
-        db,
-        actor,
-        action,
-        "Team",
-        Some(after.id),
-        before.and_then(snapshot),
-        snapshot(after),
-    )
-    .await
-}
-
-pub(super) async fn existing_team(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<team::Model> {
-    let id = decode_id(id, NodeKind::Team)?;
-    store::find_team(org, db, id).await?.ok_or(AppError::NotFound("team"))
+async fn existing_team(org: OrgId, db: &impl sea_orm::ConnectionTrait, id: &ID) -> AppResult<team::Model> {
+    service::load_team(org, db, decode_id(id, NodeKind::Team)?).await
 }
 
 /// Organization, team and member mutations.
@@ -591,156 +531,73 @@ impl OrgMutation {
         input: UpdateOrganizationInput,
     ) -> Result<OrganizationPayload> {
         let p = ctx.principal()?;
-        p.require(Permission::OrganizationUpdate)?;
         let state = ctx.state()?;
-        let mut e = Errors::default();
-        let patch = OrganizationPatch {
-            name: input.name.map(|n| e.check(model::parse_name("name", &n))).unwrap_or(None),
-            display_name: match input.display_name {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => e.check(model::parse_name("displayName", &v)).map(Some),
-            },
-            logo_url: match input.logo_url {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => e.check(model::parse_logo_url(&v)).map(Some),
-            },
-            primary_color: input.primary_color.and_then(|c| e.check(model::parse_color("primaryColor", &c))),
-            secondary_color: input.secondary_color.and_then(|c| e.check(model::parse_color("secondaryColor", &c))),
-            time_zone: input
-                .time_zone
-                .and_then(|tz| e.check(model::parse_time_zone(&tz)).map(|tz| tz.name().to_owned())),
-            currency: input.currency.and_then(|c| e.check(model::parse_currency(&c))),
-            fiscal_year_start_month: input.fiscal_year_start_month.and_then(|m| e.check(model::parse_fiscal_month(m))),
-            activity_open_window_days: input
-                .activity_open_window_days
-                .and_then(|d| e.check(model::parse_open_window_days(d))),
+        let cmd = service::UpdateOrganization {
+            version: input.version,
+            name: input.name,
+            display_name: maybe(input.display_name),
+            logo_url: maybe(input.logo_url),
+            primary_color: input.primary_color,
+            secondary_color: input.secondary_color,
+            time_zone: input.time_zone,
+            currency: input.currency,
+            fiscal_year_start_month: input.fiscal_year_start_month,
+            activity_open_window_days: input.activity_open_window_days,
         };
-        if !e.0.is_empty() {
-            return Ok(OrganizationPayload { organization: None, user_errors: e.0 });
-        }
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let current = store::organization(p.org, &tx).await?.ok_or(AppError::NotFound("organization"))?;
-        if let Some(v) = input.version
-            && v != current.version
-        {
-            return Err(AppError::Conflict(format!(
-                "the organization is at version {}, not {v}; reload and try again",
-                current.version
-            ))
-            .into());
-        }
-        let updated = store::update_organization(p.org, &tx, patch, current.version).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        state.events.publish(Event::OrganizationChanged { org: p.org.0 });
-        Ok(OrganizationPayload { organization: Some(Organization(updated)), user_errors: vec![] })
+        Ok(match service::update_organization(&state.db, &state.events, p, cmd).await? {
+            Ok(o) => OrganizationPayload { organization: Some(Organization(o)), user_errors: vec![] },
+            Err(e) => OrganizationPayload { organization: None, user_errors: errors(e) },
+        })
     }
 
     /// Creates a team. Admins anywhere; managers below a team they manage.
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
         let p = ctx.principal()?;
-        p.require(Permission::TeamsWrite)?;
+        // A role that writes no teams is refused before its IDs are read.
+        policy::may_write_teams(p)?;
         let state = ctx.state()?;
-        let mut e = Errors::default();
-        let name = e.check(model::parse_name("name", &input.name));
-        let description = parse_description(&mut e, input.description);
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let parent = match &input.parent_team_id {
-            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
-            None => None,
+        let cmd = service::CreateTeam {
+            name: input.name,
+            description: input.description,
+            parent_team_id: input.parent_team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
+            manager_id: input.manager_id.as_ref().map(|id| decode_id(id, NodeKind::Member)).transpose()?,
         };
-        let reach = p.reach(&tx).await?;
-        reach.require(parent, "the parent team")?;
-        let manager = match &input.manager_id {
-            Some(id) => Some(appointable_manager(p, &reach, &tx, id).await?.id),
-            None => None,
-        };
-        let Some(name) = name.filter(|_| e.0.is_empty()) else {
-            return Ok(TeamPayload { team: None, user_errors: e.0 });
-        };
-        let team = store::create_team(p.org, &tx, name, description, parent, manager).await?;
-        record_team(p, &tx, "team.create", None, &team).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+        Ok(team_payload(service::create_team(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Renames a team, changes its description or manager. Admins; managers inside their subtree.
     async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> Result<TeamPayload> {
         let p = ctx.principal()?;
-        p.require(Permission::TeamsWrite)?;
+        // A role that writes no teams is refused before its IDs are read.
+        policy::may_write_teams(p)?;
         let state = ctx.state()?;
-        let mut e = Errors::default();
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let team = existing_team(p.org, &tx, &input.id).await?;
-        let reach = p.reach(&tx).await?;
-        reach.require(Some(team.id), "this team")?;
-        let manager_id = match &input.manager_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(appointable_manager(p, &reach, &tx, id).await?.id)),
-        };
-        // Replacing or removing a manager acts on that manager too.
-        if let (Some(new), Some(current)) = (manager_id, team.manager_id)
-            && new != Some(current)
-            && let Some(current) = store::find_member(p.org, &tx, current).await?
-        {
-            super::policy::require_may_change(p, &reach, &current, "the team's current manager")?;
-        }
-        let patch = TeamPatch {
-            name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
-            description: match input.description {
+        let cmd = service::UpdateTeam {
+            id: decode_id(&input.id, NodeKind::Team)?,
+            version: input.version,
+            name: input.name,
+            description: maybe(input.description),
+            manager_id: match &input.manager_id {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(d) => Some(parse_description(&mut e, Some(d))),
+                MaybeUndefined::Value(id) => Some(Some(decode_id(id, NodeKind::Member)?)),
             },
-            parent_team_id: None,
-            manager_id,
         };
-        if !e.0.is_empty() {
-            return Ok(TeamPayload { team: None, user_errors: e.0 });
-        }
-        let before = team;
-        let team = store::update_team(p.org, &tx, before.id, patch, input.version).await?;
-        record_team(p, &tx, "team.update", Some(&before), &team).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+        Ok(team_payload(service::update_team(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Moves a team under another one. A move that would put a team below itself is refused
     /// with a `CYCLE` user error. Admins; managers inside their subtree.
     async fn move_team(&self, ctx: &Context<'_>, input: MoveTeamInput) -> Result<TeamPayload> {
         let p = ctx.principal()?;
-        p.require(Permission::TeamsWrite)?;
+        // A role that writes no teams is refused before its IDs are read.
+        policy::may_write_teams(p)?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        // The cycle check reads the whole tree: an opposite move must not pass it at the same time.
-        crate::db::serialize(&tx, p.org, crate::db::Section::TeamTree).await.map_err(AppError::from)?;
-        let team = existing_team(p.org, &tx, &input.id).await?;
-        let parent = match &input.parent_team_id {
-            Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
-            None => None,
+        let cmd = service::MoveTeam {
+            id: decode_id(&input.id, NodeKind::Team)?,
+            version: input.version,
+            parent_team_id: input.parent_team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
         };
-        let reach = p.reach(&tx).await?;
-        reach.require(Some(team.id), "this team")?;
-        reach.require(parent, "the new parent team")?;
-        if let Some(parent) = parent
-            && store::team_tree(p.org, &tx).await?.would_create_cycle(team.id, parent)
-        {
-            return Ok(TeamPayload {
-                team: None,
-                user_errors: vec![
-                    FieldError::new("parentTeamId", "CYCLE", "a team cannot be moved below itself").into(),
-                ],
-            });
-        }
-        let patch = TeamPatch { parent_team_id: Some(parent), ..Default::default() };
-        let before = team;
-        let team = store::update_team(p.org, &tx, before.id, patch, input.version).await?;
-        record_team(p, &tx, "team.move", Some(&before), &team).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        state.events.publish(Event::MembersChanged { org: p.org.0 });
-        Ok(TeamPayload { team: Some(Team(team)), user_errors: vec![] })
+        Ok(team_payload(service::move_team(&state.db, &state.events, p, cmd).await?))
     }
 }
 

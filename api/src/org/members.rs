@@ -1,23 +1,15 @@
-//! Member changes: creating, editing, changing e-mail or role, deactivating and reactivating.
-//! Each runs in one transaction that checks the member rule ([`super::policy`]), writes the
-//! change and its audit entry, and commits them together.
+//! GraphQL surface of member changes: creating, editing, changing e-mail or role, deactivating
+//! and reactivating. Each parses its input into a command for [`super::service`], which runs it.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use uuid::Uuid;
+use chrono::NaiveDate;
 
 use entity::member;
 
-use super::graphql::{Errors, Member, existing_team};
-use super::model::{self, FieldError, Role, SalesRole};
-use super::policy;
-use super::store::{self, MemberPatch, NewMember};
-use crate::audit::store::{self as audit, Actor};
-use crate::auth::password;
-use crate::core::error::{AppError, AppResult};
-use crate::core::principal::{Permission, Principal};
-use crate::events::Event;
+use super::graphql::Member;
+use super::model::{Role, SalesRole};
+use super::{policy, service};
+use crate::core::field::Checked;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::graphql::{ContextExt, UserError};
 
@@ -79,61 +71,6 @@ pub struct MemberPayload {
     user_errors: Vec<UserError>,
 }
 
-/// What the audit log keeps of a member: the profile, never the password hash.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MemberRecord<'a> {
-    id: Uuid,
-    name: &'a str,
-    email: &'a str,
-    role: &'a str,
-    sales_role: &'a str,
-    team_id: Option<Uuid>,
-    start_date: NaiveDate,
-    active: bool,
-    deactivated_at: Option<DateTime<Utc>>,
-    has_password: bool,
-    version: i32,
-}
-
-/// The member as the audit log records it.
-pub fn snapshot(m: &member::Model) -> Option<serde_json::Value> {
-    audit::snapshot(&MemberRecord {
-        id: m.id,
-        name: &m.name,
-        email: &m.email,
-        role: &m.role,
-        sales_role: &m.sales_role,
-        team_id: m.team_id,
-        start_date: m.start_date,
-        active: m.active,
-        deactivated_at: m.deactivated_at,
-        has_password: m.password_hash.is_some(),
-        version: m.version,
-    })
-}
-
-/// Records a member change in the transaction that makes it.
-pub async fn record(
-    p: &Principal,
-    db: &impl sea_orm::ConnectionTrait,
-    action: &str,
-    before: Option<&member::Model>,
-    after: &member::Model,
-) -> AppResult<()> {
-    audit::record(
-        p.org,
-        db,
-        Actor::from(p),
-        action,
-        "Member",
-        Some(after.id),
-        before.and_then(snapshot),
-        snapshot(after),
-    )
-    .await
-}
-
 /// The member mutations (a segment of the root mutation).
 #[derive(Default)]
 pub struct MemberMutation;
@@ -164,181 +101,59 @@ impl MemberMutation {
     }
 }
 
-/// FORBIDDEN unless the principal may hand out `role`.
-fn require_may_grant(p: &Principal, role: Role) -> AppResult<()> {
-    policy::may_grant_role(p.role, role).map_err(|refusal| AppError::forbidden(refusal.message("")))
-}
-
-fn email_taken() -> UserError {
-    FieldError::new("email", "TAKEN", "another member already uses this e-mail address").into()
+fn member_payload(result: Checked<member::Model>) -> MemberPayload {
+    match result {
+        Ok(m) => MemberPayload { member: Some(Member(m)), user_errors: vec![] },
+        Err(e) => MemberPayload { member: None, user_errors: e.into_iter().map(UserError::from).collect() },
+    }
 }
 
 /// Creates a member (admins).
-pub async fn create(ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
+async fn create(ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPayload> {
     let p = ctx.principal()?;
-    p.require(Permission::MembersCreate)?;
-    require_may_grant(p, input.role)?;
+    // A role that creates no members is refused before its IDs are read.
+    policy::may_create_members(p)?;
     let state = ctx.state()?;
-    let mut e = Errors::default();
-    let name = e.check(model::parse_name("name", &input.name));
-    let email = e.check(model::parse_email(&input.email));
-    if let Some(pw) = &input.password
-        && let Err(msg) = password::check_strength(pw, &[&input.name, &input.email])
-    {
-        e.push("password", "INVALID", &msg);
-    }
-    let start_date = input.start_date.unwrap_or_else(|| Utc::now().date_naive());
-    if let Err(err) = model::check_start_date(start_date) {
-        e.0.push(err.into());
-    }
-    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-    let team_id = match &input.team_id {
-        Some(id) => Some(existing_team(p.org, &tx, id).await?.id),
-        None => None,
+    let cmd = service::CreateMember {
+        name: input.name,
+        email: input.email,
+        role: input.role,
+        sales_role: input.sales_role,
+        team_id: input.team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
+        start_date: input.start_date,
+        password: input.password,
     };
-    p.reach(&tx).await?.require(team_id, "the team")?;
-    if let Some(email) = &email
-        && store::find_member_by_email(p.org, &tx, email).await?.is_some()
-    {
-        e.0.push(email_taken());
-    }
-    let (Some(name), Some(email)) = (name, email) else {
-        return Ok(MemberPayload { member: None, user_errors: e.0 });
-    };
-    if !e.0.is_empty() {
-        return Ok(MemberPayload { member: None, user_errors: e.0 });
-    }
-    let password_hash = match input.password {
-        Some(pw) => Some(password::hash(pw).await?),
-        None => None,
-    };
-    let new =
-        NewMember { name, email, role: input.role, sales_role: input.sales_role, team_id, start_date, password_hash };
-    match store::create_member(p.org, &tx, new).await {
-        Ok(member) => {
-            record(p, &tx, "member.create", None, &member).await?;
-            tx.commit().await.map_err(AppError::from)?;
-            state.events.publish(Event::MembersChanged { org: p.org.0 });
-            Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
-        }
-        Err(err) if store::is_unique_violation(&err) => {
-            Ok(MemberPayload { member: None, user_errors: vec![email_taken()] })
-        }
-        Err(err) => Err(err.into()),
-    }
+    Ok(member_payload(service::create_member(&state.db, &state.events, p, cmd).await?))
 }
 
 /// Changes a member. Admins: anything. Managers: members inside their subtree whose role is
 /// not above theirs, not roles. A member may change their own name.
-pub async fn update(ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
+async fn update(ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPayload> {
     let p = ctx.principal()?;
     let state = ctx.state()?;
-    let mut e = Errors::default();
-    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-    let id = decode_id(&input.id, NodeKind::Member)?;
-    let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
-    let only_own_name = target.id == p.member_id
-        && p.role != Role::Admin
-        && input.email.is_none()
-        && input.role.is_none()
-        && input.sales_role.is_none()
-        && input.team_id.is_undefined()
-        && input.start_date.is_none();
-    let new_team = match &input.team_id {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(id) => Some(Some(existing_team(p.org, &tx, id).await?.id)),
-    };
-    if !only_own_name {
-        p.require(Permission::MembersWrite)?;
-        let reach = p.reach(&tx).await?;
-        policy::require_may_change(p, &reach, &target, "this member")?;
-        if let Some(team) = new_team {
-            reach.require(team, "the new team")?;
-        }
-        if let Some(role) = input.role.filter(|r| Some(*r) != Role::parse(&target.role)) {
-            p.require(Permission::RolesAssign)?;
-            require_may_grant(p, role)?;
-        }
-    }
-    let email = input.email.and_then(|m| e.check(model::parse_email(&m)));
-    if let Some(email) = &email
-        && let Some(other) = store::find_member_by_email(p.org, &tx, email).await?
-        && other.id != target.id
-    {
-        e.0.push(email_taken());
-    }
-    if let Some(d) = input.start_date
-        && let Err(err) = model::check_start_date(d)
-    {
-        e.0.push(err.into());
-    }
-    let patch = MemberPatch {
-        name: input.name.and_then(|n| e.check(model::parse_name("name", &n))),
-        email,
+    let cmd = service::UpdateMember {
+        id: decode_id(&input.id, NodeKind::Member)?,
+        version: input.version,
+        name: input.name,
+        email: input.email,
         role: input.role,
         sales_role: input.sales_role,
-        team_id: new_team,
+        team_id: match &input.team_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(id) => Some(Some(decode_id(id, NodeKind::Team)?)),
+        },
         start_date: input.start_date,
-        ..Default::default()
     };
-    if !e.0.is_empty() {
-        return Ok(MemberPayload { member: None, user_errors: e.0 });
-    }
-    // The rule was checked against the member as read above: the write applies only to that
-    // version, so a concurrent promotion cannot slip an edit past it.
-    let version = input.version.unwrap_or(target.version);
-    match store::update_member(p.org, &tx, target.id, patch, Some(version)).await {
-        Ok(member) => {
-            for (action, changed) in [
-                ("member.changeRole", member.role != target.role),
-                ("member.changeEmail", member.email != target.email),
-                (
-                    "member.update",
-                    member.name != target.name
-                        || member.sales_role != target.sales_role
-                        || member.team_id != target.team_id
-                        || member.start_date != target.start_date,
-                ),
-            ] {
-                if changed {
-                    record(p, &tx, action, Some(&target), &member).await?;
-                }
-            }
-            tx.commit().await.map_err(AppError::from)?;
-            state.events.publish(Event::MembersChanged { org: p.org.0 });
-            Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
-        }
-        Err(err) if store::is_unique_violation(&err) => {
-            Ok(MemberPayload { member: None, user_errors: vec![email_taken()] })
-        }
-        Err(err) => Err(err.into()),
-    }
+    Ok(member_payload(service::update_member(&state.db, &state.events, p, cmd).await?))
 }
 
 /// Deactivates (`active` false) or reactivates a member, under the member rule.
-pub async fn set_active(ctx: &Context<'_>, input: MemberIdInput, active: bool) -> Result<MemberPayload> {
+async fn set_active(ctx: &Context<'_>, input: MemberIdInput, active: bool) -> Result<MemberPayload> {
     let p = ctx.principal()?;
-    p.require(Permission::MembersWrite)?;
+    // A role that changes no members is refused before the ID is read.
+    policy::may_write_members(p)?;
     let state = ctx.state()?;
     let id = decode_id(&input.id, NodeKind::Member)?;
-    let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-    let target = store::find_member(p.org, &tx, id).await?.ok_or(AppError::NotFound("member"))?;
-    policy::require_may_change(p, &p.reach(&tx).await?, &target, "this member")?;
-    if target.id == p.member_id && !active {
-        return Ok(MemberPayload {
-            member: None,
-            user_errors: vec![FieldError::new("id", "SELF", "you cannot deactivate yourself").into()],
-        });
-    }
-    let patch = MemberPatch { active: Some(active), ..Default::default() };
-    let member = store::update_member(p.org, &tx, target.id, patch, Some(target.version)).await?;
-    if !active {
-        crate::auth::store::revoke_member(p.org, &tx, target.id).await?;
-    }
-    let action = if active { "member.reactivate" } else { "member.deactivate" };
-    record(p, &tx, action, Some(&target), &member).await?;
-    tx.commit().await.map_err(AppError::from)?;
-    state.events.publish(Event::MembersChanged { org: p.org.0 });
-    Ok(MemberPayload { member: Some(Member(member)), user_errors: vec![] })
+    Ok(member_payload(service::set_member_active(&state.db, &state.events, p, id, active).await?))
 }

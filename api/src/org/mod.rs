@@ -5,4 +5,5 @@ mod loaders;
 pub mod members;
 pub mod model;
 pub mod policy;
+pub mod service;
 pub mod store;

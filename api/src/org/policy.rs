@@ -16,7 +16,7 @@ use entity::member;
 use super::model::Role;
 use crate::auth::Reach;
 use crate::core::error::{AppError, AppResult};
-use crate::core::principal::Principal;
+use crate::core::principal::{Permission, Principal};
 
 /// Why a member change is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +90,87 @@ pub fn require_may_change(p: &Principal, reach: &Reach, target: &member::Model, 
         .map_err(|refusal| AppError::forbidden(refusal.message(what)))
 }
 
+/// Changing the organization's settings and branding: admins.
+pub fn may_update_organization(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)
+}
+
+/// Creating, changing and moving teams: admins, and managers (inside their reach, checked on
+/// the records).
+pub fn may_write_teams(p: &Principal) -> AppResult<()> {
+    p.require(Permission::TeamsWrite)
+}
+
+/// Creating members: admins.
+pub fn may_create_members(p: &Principal) -> AppResult<()> {
+    p.require(Permission::MembersCreate)
+}
+
+/// Changing other members, deactivating and reactivating them: admins, and managers (under
+/// the member rule, checked on the records).
+pub fn may_write_members(p: &Principal) -> AppResult<()> {
+    p.require(Permission::MembersWrite)
+}
+
+/// Changing a member's role: admins.
+pub fn may_assign_roles(p: &Principal) -> AppResult<()> {
+    p.require(Permission::RolesAssign)
+}
+
+/// FORBIDDEN unless the principal may hand out `role`.
+pub fn require_may_grant(p: &Principal, role: Role) -> AppResult<()> {
+    may_grant_role(p.role, role).map_err(|refusal| AppError::forbidden(refusal.message("")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::OrgId;
+    use uuid::Uuid;
+
+    fn principal(role: Role) -> Principal {
+        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
+    }
+
+    /// Whether `check` lets `role` through; anything but FORBIDDEN fails the test.
+    fn allows(check: fn(&Principal) -> AppResult<()>, role: Role) -> bool {
+        match check(&principal(role)) {
+            Ok(()) => true,
+            Err(AppError::Forbidden(_)) => false,
+            Err(other) => panic!("{role:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn permission_checks_for_every_role() {
+        type Check = fn(&Principal) -> AppResult<()>;
+        // (check, name, admin, manager, rep, viewer)
+        let table: [(Check, &str, [bool; 4]); 5] = [
+            (may_update_organization, "update the organization", [true, false, false, false]),
+            (may_write_teams, "write teams", [true, true, false, false]),
+            (may_create_members, "create members", [true, false, false, false]),
+            (may_write_members, "write members", [true, true, false, false]),
+            (may_assign_roles, "assign roles", [true, false, false, false]),
+        ];
+        for (check, what, expected) in table {
+            for (role, allowed) in ROLES.into_iter().zip(expected) {
+                assert_eq!(allows(check, role), allowed, "{role:?} may {what}");
+            }
+        }
+    }
+
+    #[test]
+    fn granting_a_role_follows_the_grant_rule_for_every_pair() {
+        for actor in ROLES {
+            for new in ROLES {
+                let result = require_may_grant(&principal(actor), new);
+                assert_eq!(result.is_ok(), may_grant_role(actor, new).is_ok(), "{actor:?} grants {new:?}");
+                if let Err(e) = result {
+                    assert!(matches!(e, AppError::Forbidden(_)), "{actor:?} grants {new:?}: {e:?}");
+                }
+            }
+        }
+    }
 
     const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Rep, Role::Viewer];
 

@@ -279,14 +279,10 @@ fn tenant_tables_are_queried_through_the_tenant_helpers() {
 /// transactions themselves instead of calling a service; the list may only shrink
 /// (docs/known-gaps.md).
 const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
-    "auth/graphql.rs",
-    "auth/keys_graphql.rs",
     "forecast/graphql.rs",
     "import/graphql.rs",
     "incentive/graphql/mutations.rs",
     "mystery/graphql.rs",
-    "org/graphql.rs",
-    "org/members.rs",
     "pipeline/graphql/mutations.rs",
     "quota/graphql.rs",
     "scoring/graphql/mutations.rs",

@@ -1,0 +1,57 @@
+//! Who may manage integration keys: admins signed in as members (a key acts with its creator's
+//! admin reach, so a key that could make keys would outlive its creator's say).
+
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::{Permission, Principal};
+
+/// Listing, creating and revoking API keys: admins, signed in as members (not with a key).
+pub fn may_manage_api_keys(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)?;
+    if p.api_key.is_some() {
+        return Err(AppError::forbidden("API keys cannot manage API keys"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::OrgId;
+    use crate::core::principal::ApiKeyAccess;
+    use crate::core::roles::Role;
+    use uuid::Uuid;
+
+    fn principal(role: Role, key: bool) -> Principal {
+        Principal {
+            org: OrgId(Uuid::from_u128(1)),
+            member_id: Uuid::from_u128(2),
+            role,
+            team_id: None,
+            api_key: key.then(|| ApiKeyAccess { id: Uuid::from_u128(3), scopes: vec!["org:read".into()] }),
+        }
+    }
+
+    #[test]
+    fn only_admins_signed_in_as_members_manage_keys() {
+        for (role, manages) in [(Role::Admin, true), (Role::Manager, false), (Role::Rep, false), (Role::Viewer, false)]
+        {
+            match may_manage_api_keys(&principal(role, false)) {
+                Ok(()) => assert!(manages, "{role:?} may manage API keys"),
+                Err(AppError::Forbidden(_)) => assert!(!manages, "{role:?} is refused"),
+                Err(other) => panic!("{role:?}: {other:?}"),
+            }
+            assert!(
+                matches!(may_manage_api_keys(&principal(role, true)), Err(AppError::Forbidden(_))),
+                "{role:?} with an API key is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_is_refused_with_its_own_reason() {
+        match may_manage_api_keys(&principal(Role::Admin, true)) {
+            Err(AppError::Forbidden(m)) => assert_eq!(m, "API keys cannot manage API keys"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

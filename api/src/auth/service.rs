@@ -1,0 +1,290 @@
+//! The sign-in and API key use-cases: signing in, rotating and ending a login, changing one's
+//! password, and creating and revoking integration keys.
+//!
+//! Signing in, refreshing and signing out have no principal yet (the organization is known
+//! only from the credential), record no audit entry and publish nothing: they run in a plain
+//! write transaction. A password change and the key changes run in a [`Unit`].
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use uuid::Uuid;
+
+use entity::{api_key, member};
+
+use super::jwt::JwtKeys;
+use super::throttle::{self, LoginThrottle, Throttled};
+use super::{api_keys, password, policy, store};
+use crate::core::error::{AppError, AppResult};
+use crate::core::field::{Checked, FieldError};
+use crate::core::ids::OrgId;
+use crate::core::principal::Principal;
+use crate::db::unit::{Unit, snapshot};
+use crate::events::{Event, EventBus};
+use crate::org::service::audit_member;
+
+/// Lifetime of an access token issued by `login` and `refreshToken`.
+pub const ACCESS_TOKEN_TTL_MINUTES: i64 = 15;
+
+/// A PHC hash of a random password, checked when the member does not exist so that an
+/// unknown e-mail takes as long as a wrong password.
+pub(crate) const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2NvcmVib3JkZHVtbXk$yRZ3Nvq9sV0MPmLHLyj2zYWZKjvMt3xw9e3VZrV7nD0";
+
+/// A use-case's answer, or the refusal of a throttled password attempt (nothing was checked
+/// then; the caller answers RATE_LIMITED with the seconds to wait).
+pub type Throttleable<T> = Result<T, Throttled>;
+
+/// Where password attempts are counted: the throttle and the client's address, if known.
+#[derive(Clone, Copy)]
+pub struct Attempts<'a> {
+    /// Failed sign-ins per account and per client address.
+    pub throttle: &'a LoginThrottle,
+    /// The client's address.
+    pub address: Option<IpAddr>,
+}
+
+/// Credentials to sign in with, as given.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// The organization's slug.
+    pub organization_slug: String,
+    /// The member's e-mail.
+    pub email: String,
+    /// The member's password.
+    pub password: String,
+}
+
+/// Tokens for a signed-in member.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// The access token (a JWT).
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// The refresh token, to exchange once.
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_token_expires_at: DateTime<Utc>,
+    /// The signed-in member.
+    pub member: member::Model,
+}
+
+/// A password change of the signed-in member, as given.
+#[derive(Debug, Clone)]
+pub struct ChangePassword {
+    /// The current password.
+    pub current_password: String,
+    /// The new password.
+    pub new_password: String,
+}
+
+/// An API key to create, as given.
+#[derive(Debug, Clone)]
+pub struct CreateApiKey {
+    /// Its name.
+    pub name: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+}
+
+/// A created API key and its secret, which is shown this once.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The stored key (only a hash of the secret).
+    pub key: api_key::Model,
+    /// The whole secret.
+    pub secret: String,
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::Unauthenticated("invalid organization, e-mail or password".into())
+}
+
+async fn issue_tokens(
+    jwt: &JwtKeys,
+    tx: &DatabaseTransaction,
+    member: member::Model,
+    family: Uuid,
+) -> AppResult<Tokens> {
+    let org = OrgId(member.organization_id);
+    let ttl = Duration::minutes(ACCESS_TOKEN_TTL_MINUTES);
+    let access_token = jwt.issue(member.id, org.0, ttl)?;
+    let (refresh_token, refresh_token_expires_at) = store::issue_refresh_token(org, tx, member.id, family).await?;
+    Ok(Tokens {
+        access_token,
+        access_token_expires_at: Utc::now() + ttl,
+        refresh_token,
+        refresh_token_expires_at,
+        member,
+    })
+}
+
+/// Signs in with e-mail and password and starts a login. Wrong credentials, an unknown
+/// organization and a deactivated member all answer the same UNAUTHENTICATED error. Repeated
+/// failures are throttled per account and per client address, before the password is checked.
+pub async fn login(
+    db: &DatabaseConnection,
+    jwt: &JwtKeys,
+    attempts: Attempts<'_>,
+    cmd: Login,
+) -> AppResult<Throttleable<Tokens>> {
+    if !jwt.can_issue() {
+        return Err(AppError::forbidden("this server does not issue tokens (no JWT_SECRET)"));
+    }
+    if cmd.password.len() > 1000 || cmd.email.len() > 254 || cmd.organization_slug.len() > 63 {
+        return Err(invalid_credentials());
+    }
+    let email = cmd.email.trim().to_lowercase();
+    let account = throttle::account_key(&cmd.organization_slug, &email);
+    let Attempts { throttle, address } = attempts;
+    if let Err(t) = throttle.check(&account, address, Instant::now()) {
+        return Ok(Err(t));
+    }
+    let member = match crate::org::store::find_org_by_slug(db, cmd.organization_slug.trim()).await? {
+        Some(org) => crate::org::store::find_member_by_email(OrgId(org.id), db, &email).await?,
+        None => None,
+    };
+    let hash = member.as_ref().and_then(|m| m.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let password_ok = password::verify(cmd.password, hash).await?;
+    let Some(member) = member.filter(|m| password_ok && m.active && m.password_hash.is_some()) else {
+        throttle.failed(&account, address, Instant::now());
+        return Err(invalid_credentials());
+    };
+    throttle.succeeded(&account);
+    let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
+    let tokens = issue_tokens(jwt, &tx, member, Uuid::now_v7()).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(Ok(tokens))
+}
+
+/// Exchanges a refresh token for new tokens. Each refresh token works once; presenting one
+/// that was already used ends the whole login (all its tokens), since it was replayed.
+pub async fn refresh(db: &DatabaseConnection, jwt: &JwtKeys, refresh_token: &str) -> AppResult<Tokens> {
+    let refused = || AppError::Unauthenticated("refresh token is invalid, expired or revoked".into());
+    if refresh_token.len() > 200 {
+        return Err(refused());
+    }
+    let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
+    let Some(token) = store::find_by_secret(&tx, refresh_token).await? else {
+        return Err(refused());
+    };
+    let org = OrgId(token.organization_id);
+    if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+        return Err(refused());
+    }
+    if token.used_at.is_some() || !store::mark_used(org, &tx, token.id).await? {
+        store::revoke_family(org, &tx, token.family_id).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        tracing::warn!(family = %token.family_id, "refresh token reuse: login revoked");
+        return Err(AppError::Unauthenticated("refresh token was already used; this login has been ended".into()));
+    }
+    let member = crate::org::store::find_member(org, &tx, token.member_id).await?;
+    let Some(member) = member.filter(|m| m.active) else {
+        return Err(refused());
+    };
+    let tokens = issue_tokens(jwt, &tx, member, token.family_id).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(tokens)
+}
+
+/// Ends the login a refresh token belongs to; whether one was ended (false when the token was
+/// unknown or already ended).
+pub async fn logout(db: &DatabaseConnection, refresh_token: &str) -> AppResult<bool> {
+    if refresh_token.len() > 200 {
+        return Ok(false);
+    }
+    let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
+    let revoked = match store::find_by_secret(&tx, refresh_token).await? {
+        Some(t) => store::revoke_family(OrgId(t.organization_id), &tx, t.family_id).await? > 0,
+        None => false,
+    };
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(revoked)
+}
+
+/// Changes the signed-in member's password and ends all their logins (recorded in the audit
+/// log as `member.changePassword`, without the password). A wrong current password counts as a
+/// failed sign-in, throttled as [`login`] is.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    attempts: Attempts<'_>,
+    p: &Principal,
+    cmd: ChangePassword,
+) -> AppResult<Throttleable<Checked<member::Model>>> {
+    let member = crate::org::store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?;
+    let hash = member.password_hash.clone().unwrap_or_else(|| DUMMY_HASH.to_owned());
+    // A stolen access token must not become a way to guess the password: the same throttle as
+    // `login`, keyed by the member.
+    let account = format!("member\n{}", p.member_id);
+    let Attempts { throttle, address } = attempts;
+    if let Err(t) = throttle.check(&account, address, Instant::now()) {
+        return Ok(Err(t));
+    }
+    let mut errors = Vec::new();
+    if cmd.current_password.len() > 1000 || !password::verify(cmd.current_password, hash).await? {
+        throttle.failed(&account, address, Instant::now());
+        errors.push(FieldError::new("currentPassword", "INVALID", "the current password is not correct"));
+    }
+    if let Err(msg) = password::check_strength(&cmd.new_password, &[&member.name, &member.email]) {
+        errors.push(FieldError::new("newPassword", "INVALID", msg));
+    }
+    if !errors.is_empty() {
+        return Ok(Ok(Err(errors)));
+    }
+    let new_hash = password::hash(cmd.new_password).await?;
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let patch = crate::org::store::MemberPatch { password_hash: Some(new_hash), ..Default::default() };
+    let before = member;
+    let member = crate::org::store::update_member(p.org, unit.db(), p.member_id, patch, None).await?;
+    store::revoke_member(p.org, unit.db(), p.member_id).await?;
+    // The entry shows that the password changed (`hasPassword`), never a hash.
+    audit_member(&unit, "member.changePassword", Some(&before), &member).await?;
+    unit.commit().await?;
+    Ok(Ok(Ok(member)))
+}
+
+/// Creates an API key (admins signed in as members); only a hash of its secret is kept.
+pub async fn create_api_key(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    cmd: CreateApiKey,
+) -> AppResult<Checked<NewApiKey>> {
+    policy::may_manage_api_keys(p)?;
+    let mut e = Vec::new();
+    let name = crate::core::field::parse_name("name", &cmd.name).map_err(|x| e.push(x)).ok();
+    let scopes = api_keys::parse_scopes(&cmd.scopes).map_err(|x| e.push(x)).ok();
+    let (Some(name), Some(scopes), true) = (name, scopes, e.is_empty()) else {
+        return Ok(Err(e));
+    };
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let (key, secret) = api_keys::create(p.org, unit.db(), name, &scopes, p.member_id).await?;
+    unit.audit("apiKey.create", "ApiKey", Some(key.id), None, snapshot(&key)).await?;
+    unit.commit().await?;
+    Ok(Ok(NewApiKey { key, secret }))
+}
+
+/// Revokes an API key (admins signed in as members): it is refused from the next request on.
+/// `AccessChanged` is published after the commit.
+pub async fn revoke_api_key(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    id: Uuid,
+) -> AppResult<Checked<api_key::Model>> {
+    policy::may_manage_api_keys(p)?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let before = api_keys::find(p.org, unit.db(), id).await?.ok_or(AppError::NotFound("API key"))?;
+    if before.revoked_at.is_some() {
+        return Ok(Err(vec![FieldError::new("id", "REVOKED", "the key is already revoked")]));
+    }
+    let after = api_keys::revoke(p.org, unit.db(), id).await?;
+    unit.audit("apiKey.revoke", "ApiKey", Some(id), snapshot(&before), snapshot(&after)).await?;
+    unit.publish(Event::AccessChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(Ok(after))
+}
