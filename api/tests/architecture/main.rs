@@ -290,7 +290,6 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "pipeline/graphql/mutations.rs",
     "quota/graphql.rs",
     "scoring/graphql/mutations.rs",
-    "webhooks/graphql.rs",
 ];
 
 #[test]
