@@ -284,7 +284,6 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "forecast/graphql.rs",
     "import/graphql.rs",
     "incentive/graphql/mutations.rs",
-    "mystery/graphql.rs",
     "org/graphql.rs",
     "org/members.rs",
     "pipeline/graphql/mutations.rs",
