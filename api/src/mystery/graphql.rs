@@ -17,24 +17,22 @@ use uuid::Uuid;
 
 use entity::{deal, mystery_check, mystery_criterion, mystery_round};
 
-use super::model::{self, Award, Criterion, MysteryCheckStatus, RepTotal, ScoredCheck};
-use super::store::{self, NewRound, StoredAward};
+use super::model::{self, Award, MysteryCheckStatus, RepTotal, ScoredCheck};
+use super::policy;
+use super::service;
+use super::store::{self, StoredAward};
 use crate::core::error::{AppError, AppResult};
 use crate::core::field::FieldError;
 use crate::core::ids::OrgId;
-use crate::core::principal::{Permission, Principal};
+use crate::core::principal::Principal;
 use crate::core::roles::Role;
 use crate::graphql::loaders::{MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
-use crate::org::model as org_model;
 use crate::org::store as org_store;
 use crate::pipeline::graphql::Deal;
 use crate::pipeline::store as pipeline_store;
-
-/// Longest accepted auditor's note.
-const MAX_NOTE_LEN: usize = 2000;
 
 // ---------------------------------------------------------------- output types
 
@@ -323,10 +321,6 @@ fn errors(list: Vec<FieldError>) -> Vec<UserError> {
     list.into_iter().map(UserError::from).collect()
 }
 
-fn admin(p: &Principal) -> AppResult<()> {
-    p.require(Permission::OrganizationUpdate)
-}
-
 /// Admins and viewers read every round; members read their own team's rounds (also of a team
 /// above theirs); managers also those of the teams they manage.
 async fn require_round_read(p: &Principal, db: &impl ConnectionTrait, team: Uuid) -> AppResult<()> {
@@ -375,10 +369,6 @@ async fn check_views(
             check,
         })
         .collect())
-}
-
-fn as_criteria(list: &[mystery_criterion::Model]) -> Vec<Criterion> {
-    list.iter().map(|c| Criterion { id: c.id, max_points: c.points }).collect()
 }
 
 /// Builds the output of rounds with their checks.
@@ -479,18 +469,12 @@ impl MysteryMutation {
         input: CreateMysteryCriterionInput,
     ) -> Result<MysteryCriterionPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
         let state = ctx.state()?;
-        let mut e = Vec::new();
-        let name = org_model::parse_name("name", &input.name).map_err(|x| e.push(x)).ok();
-        let points = model::parse_criterion_points(input.points).map_err(|x| e.push(x)).ok();
-        let (Some(name), Some(points), true) = (name, points, e.is_empty()) else {
-            return Ok(MysteryCriterionPayload { criterion: None, user_errors: errors(e) });
-        };
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let c = store::create_criterion(p.org, &tx, name, points).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(MysteryCriterionPayload { criterion: Some(MysteryCriterion(c)), user_errors: vec![] })
+        let cmd = service::CreateCriterion { name: input.name, points: input.points };
+        Ok(match service::create_criterion(&state.db, &state.events, p, cmd).await? {
+            Ok(c) => MysteryCriterionPayload { criterion: Some(MysteryCriterion(c)), user_errors: vec![] },
+            Err(e) => MysteryCriterionPayload { criterion: None, user_errors: errors(e) },
+        })
     }
 
     /// Archives a criterion (admins): checks scored from now on leave it out; scored checks keep it.
@@ -500,12 +484,11 @@ impl MysteryMutation {
         input: ArchiveMysteryCriterionInput,
     ) -> Result<MysteryCriterionPayload> {
         let p = ctx.principal()?;
-        admin(p)?;
+        // The role is checked before the ID is read, as the use-case would.
+        policy::may_change_criteria(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::MysteryCriterion)?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let c = store::archive_criterion(p.org, &tx, id).await?;
-        tx.commit().await.map_err(AppError::from)?;
+        let c = service::archive_criterion(&state.db, &state.events, p, id).await?;
         Ok(MysteryCriterionPayload { criterion: Some(MysteryCriterion(c)), user_errors: vec![] })
     }
 
@@ -519,59 +502,21 @@ impl MysteryMutation {
         input: StartMysteryCheckRoundInput,
     ) -> Result<MysteryRoundPayload> {
         let p = ctx.principal()?;
-        if !matches!(p.role, Role::Admin | Role::Manager) {
-            return Err(AppError::forbidden("only admins and managers start mystery-check rounds").into());
-        }
+        // The role is checked before the ID is read, as the use-case would.
+        policy::may_start_round(p)?;
         let state = ctx.state()?;
-        let db = &state.db;
-        let team = decode_id(&input.team_id, NodeKind::Team)?;
-        org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-        p.reach(db).await?.require(Some(team), "this team")?;
-        let refused = |e: FieldError| Ok(MysteryRoundPayload { round: None, user_errors: errors(vec![e]) });
-        let samples_per_rep = match model::parse_samples_per_rep(input.samples_per_rep) {
-            Ok(n) => n,
-            Err(e) => return refused(e),
-        };
-        let month = model::month_start(input.month);
-        let tz = org_store::organization(p.org, db)
-            .await?
-            .and_then(|o| org_model::parse_time_zone(&o.time_zone).ok())
-            .unwrap_or(chrono_tz::Europe::Amsterdam);
-        let (first, next) = model::month_range(month);
-        let (start, end) = (crate::core::period::start_of_day(first, tz), crate::core::period::start_of_day(next, tz));
-
-        let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
-        let exists = || FieldError::new("month", "EXISTS", "the team already has a round that month");
-        if store::round_of_month(p.org, &tx, team, month).await?.is_some() {
-            return refused(exists());
-        }
-        let members: Vec<Uuid> = store::round_members(p.org, &tx, team).await?.into_iter().map(|m| m.id).collect();
-        let last_auditor = store::previous_round(p.org, &tx, team, month).await?.map(|r| r.auditor_id);
-        let deals = store::active_deals_by_owner(p.org, &tx, &members, start, end).await?;
-        let round_id = Uuid::now_v7();
-        let seed = model::auditor_seed(team, month);
-        let Some(plan) = model::plan_round(round_id, &members, last_auditor, seed, &deals, samples_per_rep) else {
-            return refused(FieldError::new(
-                "teamId",
-                "TEAM_TOO_SMALL",
-                "a round needs at least two active members: nobody audits themself",
-            ));
-        };
-        let new = NewRound {
-            id: round_id,
-            team_id: team,
-            month,
+        let cmd = service::StartRound {
+            team_id: decode_id(&input.team_id, NodeKind::Team)?,
+            month: input.month,
             samples_per_rep: input.samples_per_rep,
-            seed,
-            created_by: p.member_id,
         };
-        let round = match store::create_round(p.org, &tx, new, &plan).await {
-            Ok(r) => r,
-            Err(err) if org_store::is_unique_violation(&err) => return refused(exists()),
-            Err(err) => return Err(err.into()),
-        };
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(MysteryRoundPayload { round: round_views(p.org, db, vec![round]).await?.pop(), user_errors: vec![] })
+        Ok(match service::start_round(&state.db, &state.events, p, cmd).await? {
+            Ok(round) => MysteryRoundPayload {
+                round: round_views(p.org, &state.db, vec![round]).await?.pop(),
+                user_errors: vec![],
+            },
+            Err(e) => MysteryRoundPayload { round: None, user_errors: errors(e) },
+        })
     }
 
     /// Scores a check: only the round's auditor may, admins included (the audit is a peer's
@@ -583,13 +528,7 @@ impl MysteryMutation {
     ) -> Result<MysteryCheckPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let db = &state.db;
         let check_id = decode_id(&input.check_id, NodeKind::MysteryCheck)?;
-        let check = store::find_check(p.org, db, check_id).await?.ok_or(AppError::NotFound("mystery check"))?;
-        let round = store::find_round(p.org, db, check.round_id).await?.ok_or(AppError::NotFound("mystery check"))?;
-        if round.auditor_id != p.member_id {
-            return Err(AppError::forbidden("only the round's auditor may score its checks").into());
-        }
         let mut awards = Vec::with_capacity(input.results.len());
         for r in &input.results {
             awards.push(Award {
@@ -597,29 +536,13 @@ impl MysteryMutation {
                 awarded: r.awarded,
             });
         }
-        let active = store::criteria(p.org, db, false).await?;
-        let mut e = Vec::new();
-        let score = model::score_check(&as_criteria(&active), &awards).map_err(|list| e.extend(list)).ok();
-        let note = input.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_LEN) {
-            e.push(FieldError::new("note", "TOO_LONG", format!("must be at most {MAX_NOTE_LEN} characters")));
-        }
-        let (Some(score), true) = (score, e.is_empty()) else {
-            return Ok(MysteryCheckPayload { check: None, user_errors: errors(e) });
-        };
-        let stored: Vec<StoredAward> = awards
-            .iter()
-            .filter_map(|a| {
-                active.iter().find(|c| c.id == a.criterion_id).map(|c| StoredAward {
-                    criterion_id: a.criterion_id,
-                    awarded: a.awarded,
-                    max_points: c.points,
-                })
-            })
-            .collect();
-        let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
-        let saved = store::save_score(p.org, &tx, check.id, &stored, score.total, note).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(MysteryCheckPayload { check: check_views(p.org, db, vec![saved]).await?.pop(), user_errors: vec![] })
+        let cmd = service::ScoreCheck { check_id, awards, note: input.note };
+        Ok(match service::score_check(&state.db, &state.events, p, cmd).await? {
+            Ok(saved) => MysteryCheckPayload {
+                check: check_views(p.org, &state.db, vec![saved]).await?.pop(),
+                user_errors: vec![],
+            },
+            Err(e) => MysteryCheckPayload { check: None, user_errors: errors(e) },
+        })
     }
 }

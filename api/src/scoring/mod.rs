@@ -9,6 +9,7 @@ pub mod model;
 pub mod policy;
 pub mod queue;
 pub mod scores;
+pub mod service;
 pub mod store;
 pub mod targets;
 

@@ -9,6 +9,11 @@
 //!
 //! A rep's read of their team's results stays as it is for scores and boards (sums, ranks);
 //! what a teammate logged, and the note with it, is theirs and their managers'.
+//!
+//! Who may change the rules, as far as the role decides: admins configure activity types,
+//! campaigns and sales roles' points targets; managers and admins set members' targets and void
+//! others' activities (for members in their reach, checked against the database by the
+//! use-case); anyone may void their own activity within 24 hours.
 
 use std::collections::HashSet;
 
@@ -16,8 +21,8 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::auth::Reach;
-use crate::core::error::AppResult;
-use crate::core::principal::Principal;
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::{Permission, Principal};
 use crate::core::roles::Role;
 
 /// The activities a principal may read.
@@ -68,9 +73,57 @@ impl ActivityAccess {
     }
 }
 
+/// Creating, changing and archiving activity types and campaigns, and setting a sales role's
+/// default points target: admins.
+pub fn may_configure(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)
+}
+
+/// Setting a member's points target: admins and managers (managers for their teams).
+pub fn may_set_member_targets(p: &Principal) -> AppResult<()> {
+    p.require(Permission::MembersWrite)
+}
+
+/// Voiding someone else's activity, or one's own after 24 hours: managers (in their reach)
+/// and admins.
+pub fn may_void_others(p: &Principal) -> AppResult<()> {
+    if p.role == Role::Rep || p.role == Role::Viewer {
+        return Err(AppError::forbidden("reps may void their own activities within 24 hours"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::OrgId;
+
+    fn principal(role: Role) -> Principal {
+        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
+    }
+
+    #[test]
+    fn admins_configure_managers_set_member_targets_and_void_others() {
+        for (role, configures, member_targets, voids) in [
+            (Role::Admin, true, true, true),
+            (Role::Manager, false, true, true),
+            (Role::Rep, false, false, false),
+            (Role::Viewer, false, false, false),
+        ] {
+            let p = principal(role);
+            for (what, result, allowed) in [
+                ("configure", may_configure(&p), configures),
+                ("set member targets", may_set_member_targets(&p), member_targets),
+                ("void others' activities", may_void_others(&p), voids),
+            ] {
+                match result {
+                    Ok(()) => assert!(allowed, "{role:?} may {what}"),
+                    Err(AppError::Forbidden(_)) => assert!(!allowed, "{role:?} is refused to {what}"),
+                    Err(other) => panic!("{role:?} {what}: {other:?}"),
+                }
+            }
+        }
+    }
 
     const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Rep, Role::Viewer];
 

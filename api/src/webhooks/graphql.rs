@@ -6,10 +6,8 @@ use chrono::{DateTime, Utc};
 
 use entity::{webhook, webhook_delivery};
 
-use super::{destination, model, store};
-use crate::audit::store::{self as audit};
+use super::{policy, service, store};
 use crate::core::error::AppError;
-use crate::core::field::FieldError;
 use crate::core::principal::{Permission, Principal};
 use crate::graphql::relay::{NodeKind, PageArgs, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
@@ -186,12 +184,10 @@ pub async fn node(
     })
 }
 
+/// The caller, when they may manage webhooks (see [`policy::may_manage`]).
 fn admin<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
     let p = ctx.principal()?;
-    p.require(Permission::OrganizationUpdate)?;
-    if p.api_key.is_some() {
-        return Err(AppError::forbidden("API keys cannot manage webhooks").into());
-    }
+    policy::may_manage(p)?;
     Ok(p)
 }
 
@@ -251,39 +247,24 @@ impl WebhookMutation {
     async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> Result<CreateWebhookPayload> {
         let p = admin(ctx)?;
         let state = ctx.state()?;
-        let mut e = Vec::new();
-        let url = model::parse_url(&input.url).map_err(|x| e.push(x)).ok();
-        if let Some(u) = &url
-            && let Err(refused) = destination::check_destination(u.as_str(), &state.config).await
-        {
-            e.push(FieldError::new("url", refused.code, refused.message));
-        }
-        let events = model::parse_events(&input.events).map_err(|x| e.push(x)).ok();
-        let description = crate::core::field::parse_free_text("description", input.description.as_deref(), 500)
-            .map_err(|x| e.push(x))
-            .ok()
-            .flatten();
-        let (Some(url), Some(events), true) = (url, events, e.is_empty()) else {
-            let user_errors = e.into_iter().map(UserError::from).collect();
-            return Ok(CreateWebhookPayload { webhook: None, signing_secret: None, user_errors });
-        };
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let w = store::create(p.org, &tx, url.to_string(), &events, description, p.member_id).await?;
-        audit::record(p.org, &tx, p.into(), "webhook.create", "Webhook", Some(w.id), None, audit::snapshot(&w)).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        state.events.publish(crate::events::Event::RulesChanged { org: p.org.0 });
-        let secret = w.secret.clone();
-        Ok(CreateWebhookPayload { webhook: Some(Webhook(w)), signing_secret: Some(secret), user_errors: vec![] })
+        let cmd = service::CreateWebhook { url: input.url, events: input.events, description: input.description };
+        Ok(match service::create(&state.db, &state.events, &state.config, p, cmd).await? {
+            Ok(w) => {
+                let secret = w.secret.clone();
+                CreateWebhookPayload { webhook: Some(Webhook(w)), signing_secret: Some(secret), user_errors: vec![] }
+            }
+            Err(e) => {
+                let user_errors = e.into_iter().map(UserError::from).collect();
+                CreateWebhookPayload { webhook: None, signing_secret: None, user_errors }
+            }
+        })
     }
 
     /// Queues a `webhook.ping` to the webhook (admins).
     async fn test_webhook(&self, ctx: &Context<'_>, input: WebhookActionInput) -> Result<WebhookDeliveryPayload> {
         let p = admin(ctx)?;
-        let db = &ctx.state()?.db;
-        let w = store::find(p.org, db, decode_id(&input.id, NodeKind::Webhook)?)
-            .await?
-            .ok_or(AppError::NotFound("webhook"))?;
-        let d = store::ping(p.org, db, &w).await?;
+        let id = decode_id(&input.id, NodeKind::Webhook)?;
+        let d = service::test(&ctx.state()?.db, p, id).await?;
         Ok(WebhookDeliveryPayload { delivery: Some(WebhookDelivery(d)), user_errors: vec![] })
     }
 
@@ -294,11 +275,8 @@ impl WebhookMutation {
         input: RedeliverWebhookInput,
     ) -> Result<WebhookDeliveryPayload> {
         let p = admin(ctx)?;
-        let db = &ctx.state()?.db;
-        let d = store::find_delivery(p.org, db, decode_id(&input.delivery_id, NodeKind::WebhookDelivery)?)
-            .await?
-            .ok_or(AppError::NotFound("delivery"))?;
-        let again = store::redeliver(p.org, db, &d).await?;
+        let id = decode_id(&input.delivery_id, NodeKind::WebhookDelivery)?;
+        let again = service::redeliver(&ctx.state()?.db, p, id).await?;
         Ok(WebhookDeliveryPayload { delivery: Some(WebhookDelivery(again)), user_errors: vec![] })
     }
 
@@ -307,22 +285,7 @@ impl WebhookMutation {
         let p = admin(ctx)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::Webhook)?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let before = store::find(p.org, &tx, id).await?.ok_or(AppError::NotFound("webhook"))?;
-        let after = store::set_active(p.org, &tx, id, false).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "webhook.disable",
-            "Webhook",
-            Some(id),
-            audit::snapshot(&before),
-            audit::snapshot(&after),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        state.events.publish(crate::events::Event::RulesChanged { org: p.org.0 });
+        let after = service::disable(&state.db, &state.events, p, id).await?;
         Ok(WebhookPayload { webhook: Some(Webhook(after)), user_errors: vec![] })
     }
 }

@@ -7,4 +7,6 @@ pub mod dispatcher;
 pub mod graphql;
 pub mod limits;
 pub mod model;
+pub mod policy;
+pub mod service;
 pub mod store;

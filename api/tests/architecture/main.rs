@@ -282,11 +282,8 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "forecast/graphql.rs",
     "import/graphql.rs",
     "incentive/graphql/mutations.rs",
-    "mystery/graphql.rs",
     "pipeline/graphql/mutations.rs",
     "quota/graphql.rs",
-    "scoring/graphql/mutations.rs",
-    "webhooks/graphql.rs",
 ];
 
 #[test]
