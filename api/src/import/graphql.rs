@@ -16,10 +16,9 @@ use crate::core::error::{AppError, AppResult};
 use crate::core::principal::{Permission, Principal};
 use crate::events::Event;
 use crate::graphql::ContextExt;
-use crate::graphql::relay::{NodeKind, global_id};
 use crate::org::store as org_store;
-use crate::pipeline::graphql::DealInput;
 use crate::pipeline::model::ForecastCategory;
+use crate::pipeline::service::{self as deal_service, DealChanges};
 use crate::scoring::scores::{self, LogRequest};
 
 /// Most errors listed in an answer (the count covers all).
@@ -128,8 +127,8 @@ fn cell<'a>(rec: &'a csv::StringRecord, cols: &HashMap<String, usize>, name: &st
     cols.get(name).and_then(|i| rec.get(*i)).filter(|v| !v.is_empty())
 }
 
-fn text(v: Option<&str>) -> MaybeUndefined<String> {
-    v.map_or(MaybeUndefined::Undefined, |s| MaybeUndefined::Value(s.to_owned()))
+fn text(v: Option<&str>) -> Option<Option<String>> {
+    v.map(|s| Some(s.to_owned()))
 }
 
 fn require_admin(p: &Principal) -> AppResult<()> {
@@ -208,7 +207,7 @@ impl ImportMutation {
                     continue;
                 }
             };
-            match import_deal(p, state, &tx, &rec, &cols, &stages, &mut owners).await? {
+            match import_deal(p, &tx, &rec, &cols, &stages, &mut owners).await? {
                 Ok(created) => {
                     if created {
                         t.created += 1;
@@ -371,7 +370,6 @@ async fn finish(
 /// One deal row: `Ok(created?)` or the row's errors (column, message).
 async fn import_deal(
     p: &Principal,
-    state: &crate::state::AppState,
     tx: &sea_orm::DatabaseTransaction,
     rec: &csv::StringRecord,
     cols: &HashMap<String, usize>,
@@ -396,7 +394,7 @@ async fn import_deal(
                 }
             };
             match id {
-                Some(id) => Some(global_id(NodeKind::Member, id)),
+                Some(id) => Some(id),
                 None => {
                     errors.push((
                         Some("ownerEmail".into()),
@@ -410,7 +408,7 @@ async fn import_deal(
     let stage_id = match cell(rec, cols, "stage") {
         None => None,
         Some(name) => match stages.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
-            Some(s) => Some(global_id(NodeKind::PipelineStage, s.id)),
+            Some(s) => Some(s.id),
             None => {
                 errors.push((Some("stage".into()), "no stage with this name".into()));
                 None
@@ -426,7 +424,7 @@ async fn import_deal(
         }
     };
     let DealCells { external_id, probability, forecast_category, expected_close_date, company_size } = cells;
-    let input = DealInput {
+    let changes = DealChanges {
         name: cell(rec, cols, "name").map(str::to_owned),
         company: text(cell(rec, cols, "company")),
         owner_id,
@@ -434,36 +432,36 @@ async fn import_deal(
         stage_id: None,
         probability,
         forecast_category,
-        expected_close_date,
+        expected_close_date: maybe(expected_close_date),
         lead_source: text(cell(rec, cols, "leadSource")),
-        lead_created_at: MaybeUndefined::Undefined,
-        first_contact_at: MaybeUndefined::Undefined,
-        address: MaybeUndefined::Undefined,
         country: text(cell(rec, cols, "country")),
         postal_code: text(cell(rec, cols, "postalCode")),
         industry: text(cell(rec, cols, "industry")),
-        company_size,
-        splits: None,
-        external_id: MaybeUndefined::Value(external_id.to_owned()),
-        territory_id: MaybeUndefined::Undefined,
-        custom_fields: None,
+        company_size: maybe(company_size),
+        external_id: Some(Some(external_id.to_owned())),
+        ..Default::default()
     };
     let sp = tx.begin().await.map_err(AppError::from)?;
     let existing = crate::pipeline::store::find_deal_by_external_id(p.org, &sp, external_id).await?;
     let created = existing.is_none();
-    let payload = match existing {
-        Some(d) => crate::pipeline::graphql::update(state, p, &sp, d, input).await?,
-        None => {
-            let mut input = input;
-            input.stage_id = stage_id;
-            crate::pipeline::graphql::create(state, p, &sp, input).await?.0
-        }
+    let result = match existing {
+        Some(d) => deal_service::update_deal_in(p, &sp, d, changes).await?,
+        None => deal_service::create_deal_in(p, &sp, DealChanges { stage_id, ..changes }).await?,
     };
-    if payload.deal.is_some() {
-        sp.commit().await.map_err(AppError::from)?;
-        Ok(Ok(created))
-    } else {
-        Ok(Err(payload.user_errors.into_iter().map(|e| (deal_column(&e.field), e.message)).collect()))
+    match result {
+        Ok(_) => {
+            sp.commit().await.map_err(AppError::from)?;
+            Ok(Ok(created))
+        }
+        Err(errors) => Ok(Err(errors.into_iter().map(|e| (deal_column(&e.field), e.message)).collect())),
+    }
+}
+
+fn maybe<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(x) => Some(Some(x)),
     }
 }
 

@@ -287,7 +287,6 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "mystery/graphql.rs",
     "org/graphql.rs",
     "org/members.rs",
-    "pipeline/graphql/mutations.rs",
     "quota/graphql.rs",
     "scoring/graphql/mutations.rs",
     "webhooks/graphql.rs",
