@@ -172,7 +172,7 @@ pub fn money(data: &[u8]) {
 /// cells for deals and for activities) without panicking, and every error names a column of
 /// the format.
 pub fn csv_import(data: &[u8]) {
-    use crate::import::graphql as import;
+    use crate::import::service as import;
     for (columns, required) in [
         (&import::DEAL_COLUMNS[..], &["externalId"][..]),
         (&import::ACTIVITY_COLUMNS[..], &["externalId", "memberEmail", "activityType"][..]),

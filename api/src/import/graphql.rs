@@ -1,29 +1,11 @@
-//! `importDeals` and `importActivities`.
-//!
-//! Each row runs in its own savepoint inside one transaction: in SKIP_INVALID mode a bad row is
-//! rolled back alone and reported; in ALL_OR_NOTHING mode every row is still checked (so the
-//! answer lists every error) and the whole transaction is rolled back if any row failed.
+//! `importDeals` and `importActivities`: the upload is read into a command for the import
+//! service, and its report becomes the answer.
 
-use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject, Upload};
 
-use async_graphql::{Context, Enum, MaybeUndefined, Object, Result, SimpleObject, Upload};
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::TransactionTrait;
-use uuid::Uuid;
-
+use super::service::{self, ImportFile, ImportReport};
 use crate::core::error::{AppError, AppResult};
-use crate::core::principal::{Permission, Principal};
-use crate::events::Event;
 use crate::graphql::ContextExt;
-use crate::graphql::relay::{NodeKind, global_id};
-use crate::org::store as org_store;
-use crate::pipeline::graphql::DealInput;
-use crate::pipeline::model::ForecastCategory;
-use crate::scoring::scores::{self, LogRequest};
-
-/// Most errors listed in an answer (the count covers all).
-const MAX_LISTED_ERRORS: usize = 1000;
 
 /// What to do with bad rows.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -66,110 +48,29 @@ pub struct ImportResult {
     error_count: u64,
 }
 
-struct Tally {
-    rows: u64,
-    created: u64,
-    updated: u64,
-    skipped: u64,
-    errors: Vec<ImportRowError>,
-    error_count: u64,
+fn upload(ctx: &Context<'_>, file: &Upload, mode: ImportMode) -> ImportFile<std::fs::File> {
+    let file =
+        file.value(ctx).map(|v| v.content).map_err(|e| AppError::bad_input(format!("cannot read the upload: {e}")));
+    ImportFile { file, all_or_nothing: mode == ImportMode::AllOrNothing }
 }
 
-impl Tally {
-    fn new() -> Self {
-        Tally { rows: 0, created: 0, updated: 0, skipped: 0, errors: Vec::new(), error_count: 0 }
-    }
-
-    fn error(&mut self, row: u64, column: Option<&str>, message: impl Into<String>) {
-        self.error_count += 1;
-        if self.errors.len() < MAX_LISTED_ERRORS {
-            self.errors.push(ImportRowError { row, column: column.map(str::to_owned), message: message.into() });
-        }
-    }
+fn answer(mode: ImportMode, r: AppResult<ImportReport>) -> Result<ImportResult> {
+    let r = r?;
+    Ok(ImportResult {
+        mode,
+        rows: r.rows,
+        created: r.created,
+        updated: r.updated,
+        skipped: r.skipped,
+        committed: r.committed,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| ImportRowError { row: e.row, column: e.column, message: e.message })
+            .collect(),
+        error_count: r.error_count,
+    })
 }
-
-fn reader(ctx: &Context<'_>, file: &Upload) -> Result<csv::Reader<BufReader<std::fs::File>>> {
-    let value = file.value(ctx).map_err(|e| AppError::bad_input(format!("cannot read the upload: {e}")))?;
-    Ok(csv_reader(BufReader::new(value.content)))
-}
-
-/// How an upload is read: a header row, every row as long as it, cells trimmed.
-pub(crate) fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input)
-}
-
-/// The header row: every column known, the required ones present; column name → index.
-pub(crate) fn headers<R: Read>(
-    r: &mut csv::Reader<R>,
-    known: &[&str],
-    required: &[&str],
-) -> AppResult<HashMap<String, usize>> {
-    let h = r.headers().map_err(|e| AppError::bad_input(format!("the file has no readable header row: {e}")))?.clone();
-    let mut map = HashMap::new();
-    for (i, name) in h.iter().enumerate() {
-        if !known.contains(&name) {
-            return Err(AppError::bad_input(format!(
-                "unknown column '{}'; the columns are {}",
-                name.chars().take(60).collect::<String>(),
-                known.join(", ")
-            )));
-        }
-        map.insert(name.to_owned(), i);
-    }
-    for r in required {
-        if !map.contains_key(*r) {
-            return Err(AppError::bad_input(format!("the header row lacks the '{r}' column")));
-        }
-    }
-    Ok(map)
-}
-
-fn cell<'a>(rec: &'a csv::StringRecord, cols: &HashMap<String, usize>, name: &str) -> Option<&'a str> {
-    cols.get(name).and_then(|i| rec.get(*i)).filter(|v| !v.is_empty())
-}
-
-fn text(v: Option<&str>) -> MaybeUndefined<String> {
-    v.map_or(MaybeUndefined::Undefined, |s| MaybeUndefined::Value(s.to_owned()))
-}
-
-fn require_admin(p: &Principal) -> AppResult<()> {
-    p.require(Permission::OrganizationUpdate)
-}
-
-/// The CSV column a deal field's user error is about.
-fn deal_column(field: &[String]) -> Option<String> {
-    let f = field.get(1)?.as_str();
-    Some(
-        match f {
-            "ownerId" => "ownerEmail",
-            "stageId" => "stage",
-            other => other,
-        }
-        .to_owned(),
-    )
-}
-
-/// The columns of a deals file.
-pub(crate) const DEAL_COLUMNS: [&str; 14] = [
-    "externalId",
-    "name",
-    "company",
-    "ownerEmail",
-    "amount",
-    "stage",
-    "probability",
-    "forecastCategory",
-    "expectedCloseDate",
-    "leadSource",
-    "country",
-    "postalCode",
-    "industry",
-    "companySize",
-];
-
-/// The columns of an activities file.
-pub(crate) const ACTIVITY_COLUMNS: [&str; 6] =
-    ["externalId", "memberEmail", "activityType", "quantity", "occurredAt", "note"];
 
 /// Import mutations.
 #[derive(Default)]
@@ -189,42 +90,9 @@ impl ImportMutation {
         #[graphql(desc = "ALL_OR_NOTHING or SKIP_INVALID.")] mode: ImportMode,
     ) -> Result<ImportResult> {
         let p = ctx.principal()?;
-        require_admin(p)?;
         let state = ctx.state()?;
-        let mut r = reader(ctx, &file)?;
-        let cols = headers(&mut r, &DEAL_COLUMNS, &["externalId"])?;
-        let stages = crate::pipeline::store::stages(p.org, &state.db).await?;
-        let mut owners: HashMap<String, Option<Uuid>> = HashMap::new();
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let mut t = Tally::new();
-        for (i, rec) in r.records().enumerate() {
-            let line = i as u64 + 2;
-            t.rows += 1;
-            let rec = match rec {
-                Ok(rec) => rec,
-                Err(e) => {
-                    t.error(line, None, format!("unreadable row: {e}"));
-                    t.skipped += 1;
-                    continue;
-                }
-            };
-            match import_deal(p, state, &tx, &rec, &cols, &stages, &mut owners).await? {
-                Ok(created) => {
-                    if created {
-                        t.created += 1;
-                    } else {
-                        t.updated += 1;
-                    }
-                }
-                Err(errors) => {
-                    t.skipped += 1;
-                    for (column, message) in errors {
-                        t.error(line, column.as_deref(), message);
-                    }
-                }
-            }
-        }
-        finish(state, p, tx, mode, t, false).await
+        let cmd = upload(ctx, &file, mode);
+        answer(mode, service::import_deals(&state.db, &state.events, p, cmd).await)
     }
 
     /// Imports activities from a CSV file (header row; columns `externalId` (required: the
@@ -239,319 +107,8 @@ impl ImportMutation {
         #[graphql(desc = "ALL_OR_NOTHING or SKIP_INVALID.")] mode: ImportMode,
     ) -> Result<ImportResult> {
         let p = ctx.principal()?;
-        require_admin(p)?;
         let state = ctx.state()?;
-        let mut r = reader(ctx, &file)?;
-        let cols = headers(&mut r, &ACTIVITY_COLUMNS, &["externalId", "memberEmail", "activityType"])?;
-        let s = scores::settings(p.org, &state.db).await?;
-        let reach = p.reach(&state.db).await?;
-        let types: HashMap<String, Uuid> = crate::scoring::store::all_activity_types(p.org, &state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.active)
-            .map(|t| (t.name.to_lowercase(), t.id))
-            .collect();
-        let mut members: HashMap<String, Option<Uuid>> = HashMap::new();
-        let now = Utc::now();
-        let mut memo = scores::LogMemo::default();
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let mut t = Tally::new();
-        for (i, rec) in r.records().enumerate() {
-            let line = i as u64 + 2;
-            t.rows += 1;
-            let rec = match rec {
-                Ok(rec) => rec,
-                Err(e) => {
-                    t.error(line, None, format!("unreadable row: {e}"));
-                    t.skipped += 1;
-                    continue;
-                }
-            };
-            let bad = |t: &mut Tally, column: &str, message: String| {
-                t.error(line, Some(column), message);
-                t.skipped += 1;
-            };
-            let cells = match activity_cells(&rec, &cols) {
-                Ok(cells) => cells,
-                Err((column, message)) => {
-                    bad(&mut t, column, message);
-                    continue;
-                }
-            };
-            let email = cell(&rec, &cols, "memberEmail").unwrap_or_default().to_lowercase();
-            let member = match members.get(&email) {
-                Some(m) => *m,
-                None => {
-                    let m = org_store::find_member_by_email(p.org, &tx, &email).await?.map(|m| m.id);
-                    members.insert(email.clone(), m);
-                    m
-                }
-            };
-            let Some(member) = member else {
-                bad(
-                    &mut t,
-                    "memberEmail",
-                    format!("no member with e-mail '{}'", email.chars().take(100).collect::<String>()),
-                );
-                continue;
-            };
-            let Some(type_id) = cell(&rec, &cols, "activityType").and_then(|n| types.get(&n.to_lowercase())) else {
-                bad(&mut t, "activityType", "no active activity type with this name".into());
-                continue;
-            };
-            let req = LogRequest {
-                activity_type_id: *type_id,
-                member_id: member,
-                quantity: cells.quantity,
-                progress_percent: None,
-                work_item_key: None,
-                occurred_at: cells.occurred_at,
-                note: cell(&rec, &cols, "note").map(str::to_owned),
-                idempotency_key: Some(cells.external_id.to_owned()),
-                deal_id: None,
-            };
-            let sp = tx.begin().await.map_err(AppError::from)?;
-            match scores::log_activity(&s, &sp, p, &reach, req, now, &mut memo).await {
-                Ok(o) if o.replayed => {
-                    t.skipped += 1;
-                }
-                Ok(_) => {
-                    sp.commit().await.map_err(AppError::from)?;
-                    t.created += 1;
-                }
-                Err(Ok(errors)) => {
-                    t.skipped += 1;
-                    for e in errors {
-                        // The file's externalId is the activity's idempotency key.
-                        let column = match e.field.get(1).map(String::as_str) {
-                            Some("idempotencyKey") => Some("externalId"),
-                            other => other,
-                        };
-                        t.error(line, column, e.message);
-                    }
-                }
-                Err(Err(e)) => return Err(e.into()),
-            }
-        }
-        finish(state, p, tx, mode, t, true).await
-    }
-}
-
-async fn finish(
-    state: &crate::state::AppState,
-    p: &Principal,
-    tx: sea_orm::DatabaseTransaction,
-    mode: ImportMode,
-    t: Tally,
-    activities: bool,
-) -> Result<ImportResult> {
-    let committed = !(mode == ImportMode::AllOrNothing && t.error_count > 0);
-    if committed {
-        tx.commit().await.map_err(AppError::from)?;
-        if activities {
-            // Boards and scores are rebuilt once for the whole batch.
-            state.events.publish(Event::MembersChanged { org: p.org.0 });
-        }
-    } else {
-        tx.rollback().await.map_err(AppError::from)?;
-    }
-    let (created, updated) = if committed { (t.created, t.updated) } else { (0, 0) };
-    Ok(ImportResult {
-        mode,
-        rows: t.rows,
-        created,
-        updated,
-        skipped: if committed { t.skipped } else { t.rows },
-        committed,
-        errors: t.errors,
-        error_count: t.error_count,
-    })
-}
-
-/// One deal row: `Ok(created?)` or the row's errors (column, message).
-async fn import_deal(
-    p: &Principal,
-    state: &crate::state::AppState,
-    tx: &sea_orm::DatabaseTransaction,
-    rec: &csv::StringRecord,
-    cols: &HashMap<String, usize>,
-    stages: &[entity::pipeline_stage::Model],
-    owners: &mut HashMap<String, Option<Uuid>>,
-) -> AppResult<Result<bool, Vec<(Option<String>, String)>>> {
-    let mut errors: Vec<(Option<String>, String)> = Vec::new();
-    let cells = match deal_cells(rec, cols) {
-        Err(e) if e.first().is_some_and(|(c, _)| c.as_deref() == Some("externalId")) => return Ok(Err(e)),
-        cells => cells,
-    };
-    let owner_id = match cell(rec, cols, "ownerEmail") {
-        None => None,
-        Some(email) => {
-            let email = email.to_lowercase();
-            let id = match owners.get(&email) {
-                Some(id) => *id,
-                None => {
-                    let id = org_store::find_member_by_email(p.org, tx, &email).await?.map(|m| m.id);
-                    owners.insert(email.clone(), id);
-                    id
-                }
-            };
-            match id {
-                Some(id) => Some(global_id(NodeKind::Member, id)),
-                None => {
-                    errors.push((
-                        Some("ownerEmail".into()),
-                        format!("no member with e-mail '{}'", email.chars().take(100).collect::<String>()),
-                    ));
-                    None
-                }
-            }
-        }
-    };
-    let stage_id = match cell(rec, cols, "stage") {
-        None => None,
-        Some(name) => match stages.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
-            Some(s) => Some(global_id(NodeKind::PipelineStage, s.id)),
-            None => {
-                errors.push((Some("stage".into()), "no stage with this name".into()));
-                None
-            }
-        },
-    };
-    let cells = match cells {
-        Ok(cells) if errors.is_empty() => cells,
-        Ok(_) => return Ok(Err(errors)),
-        Err(more) => {
-            errors.extend(more);
-            return Ok(Err(errors));
-        }
-    };
-    let DealCells { external_id, probability, forecast_category, expected_close_date, company_size } = cells;
-    let input = DealInput {
-        name: cell(rec, cols, "name").map(str::to_owned),
-        company: text(cell(rec, cols, "company")),
-        owner_id,
-        amount: cell(rec, cols, "amount").map(str::to_owned),
-        stage_id: None,
-        probability,
-        forecast_category,
-        expected_close_date,
-        lead_source: text(cell(rec, cols, "leadSource")),
-        lead_created_at: MaybeUndefined::Undefined,
-        first_contact_at: MaybeUndefined::Undefined,
-        address: MaybeUndefined::Undefined,
-        country: text(cell(rec, cols, "country")),
-        postal_code: text(cell(rec, cols, "postalCode")),
-        industry: text(cell(rec, cols, "industry")),
-        company_size,
-        splits: None,
-        external_id: MaybeUndefined::Value(external_id.to_owned()),
-        territory_id: MaybeUndefined::Undefined,
-        custom_fields: None,
-    };
-    let sp = tx.begin().await.map_err(AppError::from)?;
-    let existing = crate::pipeline::store::find_deal_by_external_id(p.org, &sp, external_id).await?;
-    let created = existing.is_none();
-    let payload = match existing {
-        Some(d) => crate::pipeline::graphql::update(state, p, &sp, d, input).await?,
-        None => {
-            let mut input = input;
-            input.stage_id = stage_id;
-            crate::pipeline::graphql::create(state, p, &sp, input).await?.0
-        }
-    };
-    if payload.deal.is_some() {
-        sp.commit().await.map_err(AppError::from)?;
-        Ok(Ok(created))
-    } else {
-        Ok(Err(payload.user_errors.into_iter().map(|e| (deal_column(&e.field), e.message)).collect()))
-    }
-}
-
-/// The cells of an activities row that need no lookup.
-#[derive(Debug)]
-pub(crate) struct ActivityCells<'a> {
-    external_id: &'a str,
-    quantity: Option<i32>,
-    occurred_at: Option<DateTime<Utc>>,
-}
-
-/// Reads an activities row's own cells; the first bad one as (column, message).
-pub(crate) fn activity_cells<'a>(
-    rec: &'a csv::StringRecord,
-    cols: &HashMap<String, usize>,
-) -> Result<ActivityCells<'a>, (&'static str, String)> {
-    let external_id = cell(rec, cols, "externalId").ok_or(("externalId", "required".to_owned()))?;
-    let quantity = match cell(rec, cols, "quantity").map(str::parse::<i32>) {
-        None => None,
-        Some(Ok(q)) => Some(q),
-        Some(Err(_)) => return Err(("quantity", "must be a whole number".into())),
-    };
-    let occurred_at = match cell(rec, cols, "occurredAt").map(DateTime::parse_from_rfc3339) {
-        None => None,
-        Some(Ok(at)) => Some(at.with_timezone(&Utc)),
-        Some(Err(_)) => return Err(("occurredAt", "must be an RFC 3339 time like 2026-11-23T09:30:00Z".into())),
-    };
-    Ok(ActivityCells { external_id, quantity, occurred_at })
-}
-
-/// The cells of a deals row that need no lookup.
-#[derive(Debug)]
-pub(crate) struct DealCells<'a> {
-    external_id: &'a str,
-    probability: Option<i32>,
-    forecast_category: Option<ForecastCategory>,
-    expected_close_date: MaybeUndefined<NaiveDate>,
-    company_size: MaybeUndefined<i32>,
-}
-
-/// Reads a deals row's own cells; every bad one as (column, message). A missing `externalId`
-/// is the only error then.
-pub(crate) fn deal_cells<'a>(
-    rec: &'a csv::StringRecord,
-    cols: &HashMap<String, usize>,
-) -> Result<DealCells<'a>, Vec<(Option<String>, String)>> {
-    let Some(external_id) = cell(rec, cols, "externalId") else {
-        return Err(vec![(Some("externalId".into()), "required".into())]);
-    };
-    let mut errors: Vec<(Option<String>, String)> = Vec::new();
-    let probability = match cell(rec, cols, "probability").map(str::parse::<i32>) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            errors.push((Some("probability".into()), "must be a whole number 0 to 100".into()));
-            None
-        }
-    };
-    let forecast_category = match cell(rec, cols, "forecastCategory") {
-        None => None,
-        Some(c) => match ForecastCategory::parse(&c.to_ascii_uppercase()) {
-            Some(c) => Some(c),
-            None => {
-                errors.push((Some("forecastCategory".into()), "PIPELINE, BEST_CASE, COMMIT, CLOSED or OMITTED".into()));
-                None
-            }
-        },
-    };
-    let expected_close_date =
-        match cell(rec, cols, "expectedCloseDate").map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d")) {
-            None => MaybeUndefined::Undefined,
-            Some(Ok(d)) => MaybeUndefined::Value(d),
-            Some(Err(_)) => {
-                errors.push((Some("expectedCloseDate".into()), "must be a date like 2026-12-31".into()));
-                MaybeUndefined::Undefined
-            }
-        };
-    let company_size = match cell(rec, cols, "companySize").map(str::parse::<i32>) {
-        None => MaybeUndefined::Undefined,
-        Some(Ok(v)) => MaybeUndefined::Value(v),
-        Some(Err(_)) => {
-            errors.push((Some("companySize".into()), "must be a whole number".into()));
-            MaybeUndefined::Undefined
-        }
-    };
-    if errors.is_empty() {
-        Ok(DealCells { external_id, probability, forecast_category, expected_close_date, company_size })
-    } else {
-        Err(errors)
+        let cmd = upload(ctx, &file, mode);
+        answer(mode, service::import_activities(&state.db, &state.events, p, cmd).await)
     }
 }

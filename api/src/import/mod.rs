@@ -3,3 +3,5 @@
 //! file (which async-graphql keeps in a temporary file, not in memory).
 
 pub mod graphql;
+pub mod policy;
+pub mod service;

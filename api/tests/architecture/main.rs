@@ -280,9 +280,7 @@ fn tenant_tables_are_queried_through_the_tenant_helpers() {
 /// (docs/known-gaps.md).
 const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "forecast/graphql.rs",
-    "import/graphql.rs",
     "incentive/graphql/mutations.rs",
-    "pipeline/graphql/mutations.rs",
     "quota/graphql.rs",
 ];
 

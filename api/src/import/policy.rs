@@ -1,0 +1,35 @@
+//! Who may import: admins (an API key also needs the field's scope, `deals:write` or
+//! `activities:write`, checked before the resolver runs).
+
+use crate::core::error::AppResult;
+use crate::core::principal::{Permission, Principal};
+
+/// Importing deals or activities from a file: admins.
+pub fn may_import(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::error::AppError;
+    use crate::core::ids::OrgId;
+    use crate::core::roles::Role;
+    use uuid::Uuid;
+
+    fn principal(role: Role) -> Principal {
+        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
+    }
+
+    #[test]
+    fn only_admins_import() {
+        for (role, imports) in [(Role::Admin, true), (Role::Manager, false), (Role::Rep, false), (Role::Viewer, false)]
+        {
+            match may_import(&principal(role)) {
+                Ok(()) => assert!(imports, "{role:?} may import"),
+                Err(AppError::Forbidden(_)) => assert!(!imports, "{role:?} is refused"),
+                Err(other) => panic!("{role:?}: {other:?}"),
+            }
+        }
+    }
+}
