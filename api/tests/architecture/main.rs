@@ -288,7 +288,6 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "org/graphql.rs",
     "org/members.rs",
     "pipeline/graphql/mutations.rs",
-    "quota/graphql.rs",
     "scoring/graphql/mutations.rs",
     "webhooks/graphql.rs",
 ];
