@@ -281,7 +281,6 @@ fn tenant_tables_are_queried_through_the_tenant_helpers() {
 const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "auth/graphql.rs",
     "auth/keys_graphql.rs",
-    "forecast/graphql.rs",
     "import/graphql.rs",
     "incentive/graphql/mutations.rs",
     "mystery/graphql.rs",
