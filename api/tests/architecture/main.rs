@@ -282,7 +282,6 @@ const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
     "auth/graphql.rs",
     "auth/keys_graphql.rs",
     "import/graphql.rs",
-    "incentive/graphql/mutations.rs",
     "mystery/graphql.rs",
     "org/graphql.rs",
     "org/members.rs",
