@@ -1,7 +1,7 @@
 //! GraphQL surface of forecasting: `submitForecast`, `adjustForecast`, `forecast` (roll-up
 //! through the team tree), `forecastSubmissions`, `forecastAccuracy` and `forecastChanged`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,14 +13,12 @@ use uuid::Uuid;
 use entity::{deal, member};
 
 use super::model::{self, Category, Cutoff, DealFact, ForecastGrain, Outcome, PipelineSums, Submission};
-use super::store::{self, NewNumbers};
-use crate::auth::Reach;
+use super::store;
+use super::{policy, service};
 use crate::core::error::{AppError, AppResult};
-use crate::core::field::FieldError;
-use crate::core::ids::OrgId;
+use crate::core::field::Checked;
 use crate::core::period::Period;
 use crate::core::principal::Principal;
-use crate::core::roles::Role;
 use crate::core::settings::OrgSettings;
 use crate::events::Event;
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
@@ -51,13 +49,11 @@ fn quota_grain(g: ForecastGrain) -> QuotaGrain {
 }
 
 fn resolve_period(s: &OrgSettings, input: Option<ForecastPeriodInput>) -> (ForecastGrain, Period) {
-    let grain = input.map_or(ForecastGrain::Quarter, |p| p.grain);
-    let day = input.and_then(|p| p.date).unwrap_or_else(|| crate::core::period::local_date(Utc::now(), s.tz));
-    (grain, crate::core::period::period_containing(grain.to_period_grain(), day, s.tz, s.fiscal_year_start_month))
+    service::resolve_period(s, input.map(period))
 }
 
-fn cents(d: Decimal) -> i64 {
-    d.checked_mul(Decimal::ONE_HUNDRED).and_then(|v| v.round().to_i64()).unwrap_or(0)
+fn period(input: ForecastPeriodInput) -> service::ForecastPeriod {
+    service::ForecastPeriod { grain: input.grain, date: input.date }
 }
 
 fn money(currency: &str, d: Decimal) -> Money {
@@ -456,33 +452,6 @@ impl Facts {
     }
 }
 
-// ---------------------------------------------------------------- permissions
-
-/// Teams whose forecasts the principal may read: `None` = all.
-async fn readable(p: &Principal, db: &impl ConnectionTrait) -> AppResult<Option<HashSet<Uuid>>> {
-    match p.role {
-        Role::Admin | Role::Viewer => Ok(None),
-        Role::Manager => match p.reach(db).await? {
-            Reach::All => Ok(None),
-            Reach::Teams(t) => Ok(Some(t)),
-        },
-        Role::Rep => Ok(Some(HashSet::new())),
-    }
-}
-
-async fn require_team(p: &Principal, db: &impl ConnectionTrait, team: Uuid) -> AppResult<()> {
-    org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-    match readable(p, db).await? {
-        None => Ok(()),
-        Some(set) if set.contains(&team) => Ok(()),
-        Some(_) => Err(AppError::forbidden("this team is not below you")),
-    }
-}
-
-fn notify(state: &crate::state::AppState, org: OrgId, team: Option<Uuid>, subject: Uuid) {
-    state.events.publish(Event::ForecastChanged { org: org.0, team, subject });
-}
-
 // ---------------------------------------------------------------- queries
 
 /// Forecast queries.
@@ -508,7 +477,7 @@ impl ForecastQuery {
         let root = match &team_id {
             Some(id) => {
                 let team = decode_id(id, NodeKind::Team)?;
-                require_team(p, db, team).await?;
+                policy::require_team(p, db, team).await?;
                 let facts = gather(&s, db, grain, &period, team).await?;
                 facts.team_row(team, 0).0
             }
@@ -565,13 +534,13 @@ impl ForecastQuery {
                     .await?
                     .ok_or(AppError::NotFound("member"))?;
                 if m.id != p.member_id || p.api_key.is_some() {
-                    require_team(p, db, m.team_id.ok_or(AppError::NotFound("member"))?).await?;
+                    policy::require_team(p, db, m.team_id.ok_or(AppError::NotFound("member"))?).await?;
                 }
                 (None, Some(m))
             }
             (None, Some(t)) => {
                 let t = decode_id(t, NodeKind::Team)?;
-                require_team(p, db, t).await?;
+                policy::require_team(p, db, t).await?;
                 (Some(t), None)
             }
             _ => return Err(AppError::bad_input("give exactly one of memberId and teamId").into()),
@@ -705,14 +674,6 @@ impl ForecastQuery {
 #[derive(Default)]
 pub struct ForecastMutation;
 
-fn parse_numbers(commit: &str, best_case: &str, e: &mut Vec<FieldError>) -> Option<(Decimal, Decimal)> {
-    let c = model::parse_forecast_amount("commit", commit).map_err(|x| e.push(x)).ok();
-    let b = model::parse_forecast_amount("bestCase", best_case).map_err(|x| e.push(x)).ok();
-    let (c, b) = (c?, b?);
-    model::check_submission(c, b).map_err(|x| e.push(x)).ok()?;
-    Some((c, b))
-}
-
 #[Object]
 impl ForecastMutation {
     /// Submits commit and best-case numbers for a period: a rep for themself, a manager (or
@@ -720,162 +681,55 @@ impl ForecastMutation {
     async fn submit_forecast(&self, ctx: &Context<'_>, input: SubmitForecastInput) -> Result<ForecastPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let db = &state.db;
-        let mut e = Vec::new();
-        let numbers = parse_numbers(&input.commit, &input.best_case, &mut e);
-        let note = model::check_note(input.note.as_deref()).map_err(|x| e.push(x)).ok().flatten();
-        let (kind, subject, team) = match &input.team_id {
-            Some(id) => {
-                let t = decode_id(id, NodeKind::Team)?;
-                if !matches!(p.role, Role::Admin | Role::Manager) {
-                    return Err(AppError::forbidden("only managers submit for a team").into());
-                }
-                require_team(p, db, t).await?;
-                ("TEAM", t, Some(t))
-            }
-            None if p.role == Role::Viewer || p.api_key.is_some() => {
-                return Err(AppError::forbidden("viewers have no forecast of their own").into());
-            }
-            None => ("MEMBER", p.member_id, p.team_id),
+        let cmd = service::SubmitForecast {
+            period: input.period.map(period),
+            commit: input.commit,
+            best_case: input.best_case,
+            note: input.note,
+            team_id: input.team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
         };
-        if let Some(Err(x)) =
-            input.period.and_then(|p| p.date).map(|d| crate::org::model::check_business_date("period", d))
-        {
-            e.push(x);
-        }
-        let Some((commit, best)) = numbers.filter(|_| e.is_empty()) else {
-            return Ok(ForecastPayload { numbers: None, user_errors: e.into_iter().map(UserError::from).collect() });
-        };
-        let s = scores::settings(p.org, db).await?;
-        let (grain, period) = resolve_period(&s, input.period);
-        let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
-        let row = store::submit(
-            p.org,
-            &tx,
-            NewNumbers {
-                subject_kind: kind,
-                subject_id: subject,
-                grain: grain.as_str().to_owned(),
-                period_start: period.start_date,
-                commit_cents: cents(commit),
-                best_case_cents: cents(best),
-                text: note,
-                by: p.member_id,
-            },
-        )
-        .await?;
-        let node = if kind == "TEAM" { NodeKind::Team } else { NodeKind::Member };
-        let event = serde_json::json!({
-            "subjectKind": kind,
-            "subjectId": global_id(node, subject),
-            "grain": grain.as_str(),
-            "periodStart": period.start_date,
-            "commit": format!("{commit:.2}"),
-            "bestCase": format!("{best:.2}"),
-            "submittedBy": global_id(NodeKind::Member, p.member_id),
-        });
-        crate::webhooks::store::enqueue(p.org, &tx, "forecast.submitted", event).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        notify(state, p.org, team, subject);
-        let currency = org_store::currency(p.org, db).await?;
-        let by = org_store::find_member(p.org, db, p.member_id).await?.map(Member);
-        Ok(ForecastPayload {
-            numbers: Some(ForecastNumbers {
-                commit: money(&currency, commit),
-                best_case: money(&currency, best),
-                note: row.note,
-                at: row.submitted_at,
-                by,
-            }),
-            user_errors: vec![],
-        })
+        let result = service::submit(&state.db, &state.events, p, cmd).await?;
+        payload(ctx, p, result).await
     }
 
     /// A manager's adjusted view of a member or team below them (admins: anyone), kept apart
     /// from the owner's own numbers.
     async fn adjust_forecast(&self, ctx: &Context<'_>, input: AdjustForecastInput) -> Result<ForecastPayload> {
         let p = ctx.principal()?;
-        if !matches!(p.role, Role::Admin | Role::Manager) {
-            return Err(AppError::forbidden("only managers adjust forecasts").into());
-        }
         let state = ctx.state()?;
-        let db = &state.db;
-        let (kind, subject, team) = match (&input.member_id, &input.team_id) {
-            (Some(m), None) => {
-                let m = org_store::find_member(p.org, db, decode_id(m, NodeKind::Member)?)
-                    .await?
-                    .ok_or(AppError::NotFound("member"))?;
-                if m.id == p.member_id {
-                    return Err(AppError::forbidden("adjust others' numbers; submit your own").into());
-                }
-                require_team(p, db, m.team_id.ok_or(AppError::NotFound("member"))?).await?;
-                ("MEMBER", m.id, m.team_id)
-            }
-            (None, Some(t)) => {
-                let t = decode_id(t, NodeKind::Team)?;
-                require_team(p, db, t).await?;
-                ("TEAM", t, Some(t))
-            }
-            _ => return Err(AppError::bad_input("give exactly one of memberId and teamId").into()),
+        let cmd = service::AdjustForecast {
+            member_id: input.member_id.as_ref().map(|id| decode_id(id, NodeKind::Member)).transpose()?,
+            team_id: input.team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
+            period: input.period.map(period),
+            commit: input.commit,
+            best_case: input.best_case,
+            reason: input.reason,
         };
-        let mut e = Vec::new();
-        let numbers = parse_numbers(&input.commit, &input.best_case, &mut e);
-        let reason = input.reason.trim().to_owned();
-        if reason.is_empty() || reason.chars().count() > 2000 {
-            e.push(FieldError::new("reason", "INVALID", "give a reason of 1 to 2000 characters"));
-        }
-        if let Some(Err(x)) =
-            input.period.and_then(|p| p.date).map(|d| crate::org::model::check_business_date("period", d))
-        {
-            e.push(x);
-        }
-        let Some((commit, best)) = numbers.filter(|_| e.is_empty()) else {
-            return Ok(ForecastPayload { numbers: None, user_errors: e.into_iter().map(UserError::from).collect() });
-        };
-        let s = scores::settings(p.org, db).await?;
-        let (grain, period) = resolve_period(&s, input.period);
-        let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
-        let row = store::adjust(
-            p.org,
-            &tx,
-            NewNumbers {
-                subject_kind: kind,
-                subject_id: subject,
-                grain: grain.as_str().to_owned(),
-                period_start: period.start_date,
-                commit_cents: cents(commit),
-                best_case_cents: cents(best),
-                text: Some(reason),
-                by: p.member_id,
-            },
-        )
-        .await?;
-        crate::audit::store::record(
-            p.org,
-            &tx,
-            p.into(),
-            "forecast.adjust",
-            if kind == "TEAM" { "Team" } else { "Member" },
-            Some(subject),
-            None,
-            crate::audit::store::snapshot(&row),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        notify(state, p.org, team, subject);
-        let currency = org_store::currency(p.org, db).await?;
-        let by = org_store::find_member(p.org, db, p.member_id).await?.map(Member);
-        Ok(ForecastPayload {
-            numbers: Some(ForecastNumbers {
-                commit: money(&currency, commit),
-                best_case: money(&currency, best),
-                note: Some(row.reason),
-                at: row.adjusted_at,
-                by,
-            }),
-            user_errors: vec![],
-        })
+        let result = service::adjust(&state.db, &state.events, p, cmd).await?;
+        payload(ctx, p, result).await
     }
+}
+
+async fn payload(ctx: &Context<'_>, p: &Principal, result: Checked<service::StoredNumbers>) -> Result<ForecastPayload> {
+    let n = match result {
+        Ok(n) => n,
+        Err(e) => {
+            return Ok(ForecastPayload { numbers: None, user_errors: e.into_iter().map(UserError::from).collect() });
+        }
+    };
+    let db = &ctx.state()?.db;
+    let currency = org_store::currency(p.org, db).await?;
+    let by = org_store::find_member(p.org, db, p.member_id).await?.map(Member);
+    Ok(ForecastPayload {
+        numbers: Some(ForecastNumbers {
+            commit: money(&currency, n.commit),
+            best_case: money(&currency, n.best_case),
+            note: n.note,
+            at: n.at,
+            by,
+        }),
+        user_errors: vec![],
+    })
 }
 
 // ---------------------------------------------------------------- subscription
@@ -896,7 +750,7 @@ impl ForecastSubscription {
         let state = ctx.state()?.clone();
         let db = state.db.clone();
         let team = decode_id(&team_id, NodeKind::Team)?;
-        require_team(&p, &db, team).await?;
+        policy::require_team(&p, &db, team).await?;
         let scope = org_store::team_tree(p.org, &db).await?.subtree([team]);
         let mut rx = state.events.subscribe();
         let org = p.org;

@@ -4,4 +4,7 @@
 
 pub mod graphql;
 pub mod model;
+pub mod policy;
+pub mod service;
 pub mod store;
+pub mod webhook;

@@ -6,4 +6,7 @@ pub mod export;
 pub mod graphql;
 pub mod model;
 pub mod payouts;
+pub mod policy;
+pub mod service;
 pub mod store;
+pub mod webhook;

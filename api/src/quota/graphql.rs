@@ -13,17 +13,13 @@ use uuid::Uuid;
 
 use entity::quota;
 
-use super::model::{
-    self, AllocationMember, AllocationMethod, QuotaGrain, QuotaMetric, QuotaProgress, QuotaSubjectKind,
-};
-use super::store::{self, QuotaFilter, QuotaKey};
-use crate::audit::store::{self as audit, snapshot};
-use crate::auth::Reach;
+use super::model::{self, AllocationMethod, QuotaGrain, QuotaMetric, QuotaProgress, QuotaSubjectKind};
+use super::store::{self, QuotaFilter};
+use super::{policy, service};
 use crate::core::error::{AppError, AppResult};
 use crate::core::field::FieldError;
 use crate::core::period::{Period, elapsed_share};
 use crate::core::principal::Principal;
-use crate::core::roles::Role;
 use crate::core::settings::OrgSettings;
 use crate::graphql::loaders::{MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, decode_id, global_id};
@@ -316,64 +312,28 @@ fn errors(list: Vec<FieldError>) -> Vec<UserError> {
     list.into_iter().map(UserError::from).collect()
 }
 
-// ---------------------------------------------------------------- permissions
-
-/// Whether the principal may read a subject's quotas: admins and viewers all; managers their
-/// teams, their members, and territories; reps their own and their own team's.
-async fn may_read(p: &Principal, db: &impl ConnectionTrait, kind: QuotaSubjectKind, subject: Uuid) -> AppResult<bool> {
-    if matches!(p.role, Role::Admin | Role::Viewer) {
-        return Ok(true);
-    }
-    Ok(match kind {
-        QuotaSubjectKind::Member if subject == p.member_id => true,
-        QuotaSubjectKind::Team if p.team_id == Some(subject) => true,
-        QuotaSubjectKind::Territory => p.role == Role::Manager,
-        _ if p.role == Role::Manager => may_write(p, db, kind, subject).await.is_ok(),
-        _ => false,
-    })
-}
-
-/// Admins change every quota; managers those of members and teams in their reach.
-async fn may_write(p: &Principal, db: &impl ConnectionTrait, kind: QuotaSubjectKind, subject: Uuid) -> AppResult<()> {
-    let reach = match p.role {
-        Role::Admin => return Ok(()),
-        Role::Manager => p.reach(db).await?,
-        _ => return Err(AppError::forbidden("only admins and managers set quotas")),
-    };
-    let team = match kind {
-        QuotaSubjectKind::Member => {
-            org_store::find_member(p.org, db, subject).await?.ok_or(AppError::NotFound("member"))?.team_id
-        }
-        QuotaSubjectKind::Team => Some(subject),
-        QuotaSubjectKind::Territory => return Err(AppError::forbidden("only admins set territory quotas")),
-    };
-    match reach {
-        Reach::All => Ok(()),
-        r => r.require(team, "this member or team"),
-    }
-}
+// ---------------------------------------------------------------- loading
 
 /// Resolves a subject ID of any of the three kinds, or NOT_FOUND.
 async fn subject(p: &Principal, db: &impl ConnectionTrait, id: &ID) -> AppResult<(QuotaSubjectKind, Uuid)> {
+    let (kind, uuid) = subject_ref(id)?;
+    service::find_subject(p, db, kind, uuid).await
+}
+
+/// The kind and UUID a subject ID names; BAD_USER_INPUT for other kinds of IDs.
+fn subject_ref(id: &ID) -> AppResult<(QuotaSubjectKind, Uuid)> {
     let (kind, uuid) = decode_global_id(id)?;
-    let found = match kind {
-        NodeKind::Member => org_store::find_member(p.org, db, uuid).await?.map(|_| QuotaSubjectKind::Member),
-        NodeKind::Team => org_store::find_team(p.org, db, uuid).await?.map(|_| QuotaSubjectKind::Team),
-        NodeKind::Territory => {
-            crate::territory::store::find(p.org, db, uuid).await?.map(|_| QuotaSubjectKind::Territory)
-        }
+    let kind = match kind {
+        NodeKind::Member => QuotaSubjectKind::Member,
+        NodeKind::Team => QuotaSubjectKind::Team,
+        NodeKind::Territory => QuotaSubjectKind::Territory,
         _ => return Err(AppError::bad_input("subjectId must be a Member, Team or Territory ID")),
     };
-    Ok((found.ok_or(AppError::NotFound("subject"))?, uuid))
+    Ok((kind, uuid))
 }
 
 async fn load(p: &Principal, db: &impl ConnectionTrait, id: &ID) -> AppResult<quota::Model> {
-    let q = store::find(p.org, db, decode_id(id, NodeKind::Quota)?).await?.ok_or(AppError::NotFound("quota"))?;
-    let kind = QuotaSubjectKind::parse(&q.subject_kind).unwrap_or(QuotaSubjectKind::Member);
-    if !may_read(p, db, kind, q.subject_id).await? {
-        return Err(AppError::NotFound("quota"));
-    }
-    Ok(q)
+    service::load(p, db, decode_id(id, NodeKind::Quota)?).await
 }
 
 /// A quota by ID if the principal may read it (for `node`).
@@ -422,7 +382,7 @@ impl QuotaQuery {
         let mut rows = Vec::new();
         for q in store::list(p.org, db, &filter).await? {
             let kind = QuotaSubjectKind::parse(&q.subject_kind).unwrap_or(QuotaSubjectKind::Member);
-            if may_read(p, db, kind, q.subject_id).await? {
+            if policy::may_read(p, db, kind, q.subject_id).await? {
                 rows.push(q);
             }
         }
@@ -450,88 +410,23 @@ impl QuotaMutation {
     async fn set_quota(&self, ctx: &Context<'_>, input: SetQuotaInput) -> Result<QuotaPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let (kind, subject_id) = subject(p, &tx, &input.subject_id).await?;
-        may_write(p, &tx, kind, subject_id).await?;
-        let mut e = Vec::new();
-        let amount = model::parse_quota_amount(input.metric, &input.amount).map_err(|x| e.push(x)).ok();
-        let label = model::check_label(input.label.as_deref()).map_err(|x| e.push(x)).ok();
-        if let Err(x) = crate::org::model::check_business_date("period", input.period) {
-            e.push(x);
-        }
-        let activity_type_id = match (&input.activity_type_id, input.metric) {
-            (Some(id), QuotaMetric::ActivityCount) => {
-                let t = crate::scoring::store::find_activity_type(p.org, &tx, decode_id(id, NodeKind::ActivityType)?)
-                    .await?
-                    .ok_or(AppError::NotFound("activity type"))?;
-                Some(t.id)
-            }
-            (None, QuotaMetric::ActivityCount) => {
-                e.push(FieldError::new(
-                    "activityTypeId",
-                    "REQUIRED",
-                    "an ACTIVITY_COUNT quota names its activity type",
-                ));
-                None
-            }
-            (Some(_), _) => {
-                e.push(FieldError::new(
-                    "activityTypeId",
-                    "INVALID",
-                    "only ACTIVITY_COUNT quotas take an activity type",
-                ));
-                None
-            }
-            (None, _) => None,
-        };
-        let kpi_key = match (&input.kpi_key, input.metric) {
-            (Some(key), QuotaMetric::Kpi) => {
-                let defs = crate::kpi::values::definitions(p.org, &tx).await?;
-                if defs.iter().any(|d| &d.key == key) {
-                    Some(key.clone())
-                } else {
-                    e.push(FieldError::new("kpiKey", "UNKNOWN", "no KPI has this key"));
-                    None
-                }
-            }
-            (None, QuotaMetric::Kpi) => {
-                e.push(FieldError::new("kpiKey", "REQUIRED", "a KPI quota names its KPI"));
-                None
-            }
-            (Some(_), _) => {
-                e.push(FieldError::new("kpiKey", "INVALID", "only KPI quotas take a KPI key"));
-                None
-            }
-            (None, _) => None,
-        };
-        let (Some(amount), Some(label), true) = (amount, label, e.is_empty()) else {
-            return Ok(QuotaPayload { quota: None, user_errors: errors(e) });
-        };
-        let s = scores::settings(p.org, &tx).await?;
-        let key = QuotaKey {
-            subject_kind: kind,
+        let (subject_kind, subject_id) = subject_ref(&input.subject_id)?;
+        let cmd = service::SetQuota {
+            subject_kind,
             subject_id,
             metric: input.metric,
-            activity_type_id,
-            kpi_key,
+            activity_type_id: input.activity_type_id.as_ref().map(|id| decode_id(id, NodeKind::ActivityType)),
+            kpi_key: input.kpi_key,
             grain: input.grain,
-            period_start: store::period_of(&s, input.grain, input.period).start_date,
-            label,
+            period: input.period,
+            label: input.label,
+            amount: input.amount,
+            version: input.version,
         };
-        let (before, after) = store::upsert(p.org, &tx, &key, amount, true, None, input.version).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "quota.set",
-            "Quota",
-            Some(after.id),
-            before.as_ref().and_then(snapshot),
-            snapshot(&after),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(QuotaPayload { quota: Some(Quota::new(after)), user_errors: vec![] })
+        Ok(match service::set(&state.db, &state.events, p, cmd).await? {
+            Ok(q) => QuotaPayload { quota: Some(Quota::new(q)), user_errors: vec![] },
+            Err(e) => QuotaPayload { quota: None, user_errors: errors(e) },
+        })
     }
 
     /// Sets a member's ramp: their quotas ask a percentage of the full amount during their first
@@ -539,35 +434,15 @@ impl QuotaMutation {
     async fn set_quota_ramp(&self, ctx: &Context<'_>, input: SetQuotaRampInput) -> Result<QuotaRampPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let m = org_store::find_member(p.org, &tx, decode_id(&input.member_id, NodeKind::Member)?)
-            .await?
-            .ok_or(AppError::NotFound("member"))?;
-        may_write(p, &tx, QuotaSubjectKind::Member, m.id).await?;
-        let percents = if input.percents.is_empty() {
-            vec![]
-        } else {
-            match model::parse_ramp(&input.percents) {
-                Ok(r) => r,
-                Err(e) => return Ok(QuotaRampPayload { member: None, percents: vec![], user_errors: errors(vec![e]) }),
+        let cmd =
+            service::SetRamp { member_id: decode_id(&input.member_id, NodeKind::Member)?, percents: input.percents };
+        match service::set_ramp(&state.db, &state.events, p, cmd).await? {
+            Ok(r) => {
+                let m = org_store::find_member(p.org, &state.db, r.member_id).await?.map(Member);
+                Ok(QuotaRampPayload { member: m, percents: r.percents, user_errors: vec![] })
             }
-        };
-        let before = store::ramp_of(&m);
-        store::set_ramp(p.org, &tx, m.id, &percents).await?;
-        audit::record(
-            p.org,
-            &tx,
-            p.into(),
-            "member.ramp",
-            "Member",
-            Some(m.id),
-            Some(serde_json::json!({ "percents": before })),
-            Some(serde_json::json!({ "percents": percents })),
-        )
-        .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        let m = org_store::find_member(p.org, &state.db, m.id).await?.map(Member);
-        Ok(QuotaRampPayload { member: m, percents, user_errors: vec![] })
+            Err(e) => Ok(QuotaRampPayload { member: None, percents: vec![], user_errors: errors(e) }),
+        }
     }
 
     /// Splits a team quota over the team's active members (its whole subtree, viewers left out):
@@ -577,95 +452,26 @@ impl QuotaMutation {
     async fn allocate_quota(&self, ctx: &Context<'_>, input: AllocateQuotaInput) -> Result<AllocateQuotaPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
-        let tx = crate::db::begin_write(&state.db).await.map_err(AppError::from)?;
-        let team_quota = load(p, &tx, &input.team_quota_id).await?;
-        let refused = |e: FieldError| {
-            Ok(AllocateQuotaPayload { team_quota: None, member_quotas: vec![], user_errors: errors(vec![e]) })
+        let cmd = service::AllocateQuota {
+            team_quota_id: decode_id(&input.team_quota_id, NodeKind::Quota)?,
+            method: input.method,
+            weights: input.weights.map(|list| {
+                list.into_iter()
+                    .map(|w| service::AllocationWeight {
+                        member_id: decode_id(&w.member_id, NodeKind::Member),
+                        weight: w.weight,
+                    })
+                    .collect()
+            }),
+            keep_overrides: input.keep_overrides,
         };
-        if team_quota.subject_kind != QuotaSubjectKind::Team.as_str() {
-            return refused(FieldError::new("teamQuotaId", "INVALID", "allocate a TEAM quota"));
-        }
-        may_write(p, &tx, QuotaSubjectKind::Team, team_quota.subject_id).await?;
-        let s = scores::settings(p.org, &tx).await?;
-        let team_key = store::key_of(&team_quota);
-        let members: Vec<entity::member::Model> =
-            store::subject_members(p.org, &tx, QuotaSubjectKind::Team, team_quota.subject_id)
-                .await?
-                .into_iter()
-                .filter(|m| m.active && m.role != Role::Viewer.as_str() && m.sales_role != "MANAGER")
-                .collect();
-        let mut weights = std::collections::HashMap::new();
-        if input.method == AllocationMethod::Weights {
-            for w in input.weights.unwrap_or_default() {
-                let id = decode_id(&w.member_id, NodeKind::Member)?;
-                let weight: Decimal = match w.weight.trim().parse() {
-                    Ok(x) => x,
-                    Err(_) => return refused(FieldError::new("weights", "INVALID", "weights are decimal numbers")),
-                };
-                weights.insert(id, weight);
-            }
-        }
-        let period = store::period_of(&s, team_key.grain, team_key.period_start);
-        let previous = crate::core::period::previous_period(&period, s.tz, s.fiscal_year_start_month);
-        let mut shares = Vec::new();
-        let mut existing = Vec::new();
-        for m in &members {
-            let key = QuotaKey { subject_kind: QuotaSubjectKind::Member, subject_id: m.id, ..team_key.clone() };
-            let current = store::find_by_key(p.org, &tx, &key).await?;
-            let weight = match input.method {
-                AllocationMethod::Even => Decimal::ONE,
-                AllocationMethod::Weights => weights.get(&m.id).copied().unwrap_or(Decimal::ZERO),
-                AllocationMethod::PriorPeriodActuals => match &previous {
-                    Some(prev) => {
-                        let probe = entity::quota::Model {
-                            subject_kind: QuotaSubjectKind::Member.as_str().to_owned(),
-                            subject_id: m.id,
-                            ..team_quota.clone()
-                        };
-                        store::achieved(&s, &tx, &probe, prev).await?
-                    }
-                    None => Decimal::ZERO,
-                },
-            };
-            let override_amount =
-                current.as_ref().filter(|c| c.manual).map(|c| store::from_hundredths(c.amount_hundredths));
-            shares.push(AllocationMember { member_id: m.id, weight, override_amount });
-            existing.push((key, current));
-        }
-        let scale = match team_key.metric {
-            QuotaMetric::DealsWon | QuotaMetric::ActivityCount => 0,
-            _ => 2,
-        };
-        let total = store::from_hundredths(team_quota.amount_hundredths);
-        let allocation = match model::allocate(total, input.method, &shares, input.keep_overrides, scale) {
-            Ok(a) => a,
-            Err(e) => return refused(e),
-        };
-        let mut out = Vec::new();
-        for ((member_id, amount), (key, current)) in allocation.into_iter().zip(existing) {
-            debug_assert_eq!(member_id, key.subject_id);
-            let kept = input.keep_overrides && current.as_ref().is_some_and(|c| c.manual);
-            if kept {
-                if let Some(c) = current {
-                    out.push(Quota::new(c));
-                }
-                continue;
-            }
-            let (before, after) = store::upsert(p.org, &tx, &key, amount, false, Some(team_quota.id), None).await?;
-            audit::record(
-                p.org,
-                &tx,
-                p.into(),
-                "quota.allocate",
-                "Quota",
-                Some(after.id),
-                before.as_ref().and_then(snapshot),
-                snapshot(&after),
-            )
-            .await?;
-            out.push(Quota::new(after));
-        }
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(AllocateQuotaPayload { team_quota: Some(Quota::new(team_quota)), member_quotas: out, user_errors: vec![] })
+        Ok(match service::allocate(&state.db, &state.events, p, cmd).await? {
+            Ok(a) => AllocateQuotaPayload {
+                team_quota: Some(Quota::new(a.team_quota)),
+                member_quotas: a.member_quotas.into_iter().map(Quota::new).collect(),
+                user_errors: vec![],
+            },
+            Err(e) => AllocateQuotaPayload { team_quota: None, member_quotas: vec![], user_errors: errors(e) },
+        })
     }
 }

@@ -4,4 +4,6 @@
 
 pub mod graphql;
 pub mod model;
+pub mod policy;
+pub mod service;
 pub mod store;

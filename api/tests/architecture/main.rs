@@ -279,9 +279,6 @@ fn tenant_tables_are_queried_through_the_tenant_helpers() {
 /// transactions themselves instead of calling a service; the list may only shrink
 /// (docs/known-gaps.md).
 const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
-    "forecast/graphql.rs",
-    "incentive/graphql/mutations.rs",
-    "quota/graphql.rs",
 ];
 
 #[test]

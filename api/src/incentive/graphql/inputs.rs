@@ -1,22 +1,14 @@
-//! Input objects and payloads of the incentive mutations and queries, and parsing plan components
-//! from their input.
+//! Input objects and payloads of the incentive mutations and queries, and turning plan
+//! components as given into the service's drafts.
 
-use async_graphql::{Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 use super::{BonusStep, CommissionTier, Dispute, IncentivePlan, PlanAssignment, PlanComponentKind, Statement};
-use crate::core::error::{AppError, AppResult};
-use crate::core::field::FieldError;
-use crate::core::principal::Principal;
 use crate::graphql::UserError;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::incentive::model::{
-    self, BonusThreshold, Component, DrawKind, SpiffTarget, StatementStatus, TeamBonusCondition, Tier,
-};
-use crate::org::store as org_store;
+use crate::incentive::model::{DrawKind, SpiffTarget, StatementStatus, TeamBonusCondition};
+use crate::incentive::service;
 use crate::quota::model::QuotaGrain;
 use crate::quota::store as quota_store;
 use crate::scoring::scores;
@@ -62,137 +54,41 @@ pub struct PlanComponentInput {
     draw_kind: Option<DrawKind>,
 }
 
-fn parse_decimal(field: &str, raw: &str, e: &mut Vec<FieldError>) -> Decimal {
-    let text = raw.trim();
-    let plain = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-');
-    match text.parse::<Decimal>() {
-        Ok(d) if plain => d,
-        _ => {
-            e.push(FieldError::new(field, "INVALID", "must be a decimal number like 12.5"));
-            Decimal::ZERO
+impl From<PlanComponentInput> for service::ComponentDraft {
+    fn from(c: PlanComponentInput) -> Self {
+        service::ComponentDraft {
+            kind: match c.kind {
+                PlanComponentKind::Commission => service::ComponentKind::Commission,
+                PlanComponentKind::Bonus => service::ComponentKind::Bonus,
+                PlanComponentKind::Spiff => service::ComponentKind::Spiff,
+                PlanComponentKind::TeamBonus => service::ComponentKind::TeamBonus,
+                PlanComponentKind::Draw => service::ComponentKind::Draw,
+            },
+            name: c.name,
+            base_rate: c.base_rate,
+            tiers: c.tiers.map(|list| {
+                list.into_iter()
+                    .map(|t| service::TierDraft { from_attainment: t.from_attainment, rate: t.rate, mode: t.mode })
+                    .collect()
+            }),
+            cap: c.cap,
+            thresholds: c.thresholds.map(|list| {
+                list.into_iter()
+                    .map(|t| service::ThresholdDraft { attainment: t.attainment, amount: t.amount })
+                    .collect()
+            }),
+            target: c.target,
+            activity_type_id: c.activity_type_id.as_ref().map(|id| decode_id(id, NodeKind::ActivityType)),
+            min_deal_amount: c.min_deal_amount,
+            amount: c.amount,
+            starts_on: c.starts_on,
+            ends_on: c.ends_on,
+            team_id: c.team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)),
+            condition: c.condition,
+            threshold: c.threshold,
+            pool: c.pool,
+            draw_kind: c.draw_kind,
         }
-    }
-}
-
-pub(super) async fn parse_components(
-    p: &Principal,
-    db: &impl ConnectionTrait,
-    input: Vec<PlanComponentInput>,
-) -> AppResult<Result<Vec<Component>, Vec<FieldError>>> {
-    let mut e = Vec::new();
-    let mut out = Vec::new();
-    for (i, c) in input.into_iter().enumerate() {
-        let f = |name: &str| format!("components[{i}].{name}");
-        let req = |name: &str, v: Option<String>, e: &mut Vec<FieldError>| -> Decimal {
-            match v {
-                Some(s) => parse_decimal(&f(name), &s, e),
-                None => {
-                    e.push(FieldError::new(&f(name), "REQUIRED", format!("a {:?} component needs {name}", c.kind)));
-                    Decimal::ZERO
-                }
-            }
-        };
-        let name = c.name.trim().to_owned();
-        let component = match c.kind {
-            PlanComponentKind::Commission => Component::Commission {
-                name,
-                base_rate: c.base_rate.as_deref().map_or(Decimal::ZERO, |s| parse_decimal(&f("baseRate"), s, &mut e)),
-                tiers: c
-                    .tiers
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(j, t)| Tier {
-                        from_attainment: parse_decimal(
-                            &f(&format!("tiers[{j}].fromAttainment")),
-                            &t.from_attainment,
-                            &mut e,
-                        ),
-                        rate: parse_decimal(&f(&format!("tiers[{j}].rate")), &t.rate, &mut e),
-                        mode: t.mode,
-                    })
-                    .collect(),
-                cap: c.cap.as_deref().map(|s| parse_decimal(&f("cap"), s, &mut e)),
-            },
-            PlanComponentKind::Bonus => Component::Bonus {
-                name,
-                thresholds: c
-                    .thresholds
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(j, t)| BonusThreshold {
-                        attainment: parse_decimal(&f(&format!("thresholds[{j}].attainment")), &t.attainment, &mut e),
-                        amount: parse_decimal(&f(&format!("thresholds[{j}].amount")), &t.amount, &mut e),
-                    })
-                    .collect(),
-            },
-            PlanComponentKind::Spiff => {
-                let activity_type_id = match &c.activity_type_id {
-                    Some(id) => Some(
-                        crate::scoring::store::find_activity_type(p.org, db, decode_id(id, NodeKind::ActivityType)?)
-                            .await?
-                            .ok_or(AppError::NotFound("activity type"))?
-                            .id,
-                    ),
-                    None => None,
-                };
-                let amount = req("amount", c.amount.clone(), &mut e);
-                let (starts_on, ends_on) = match (c.starts_on, c.ends_on) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => {
-                        e.push(FieldError::new(&f("startsOn"), "REQUIRED", "a SPIFF needs startsOn and endsOn"));
-                        (NaiveDate::MIN, NaiveDate::MIN)
-                    }
-                };
-                Component::Spiff {
-                    name,
-                    target: c.target.unwrap_or(SpiffTarget::Deal),
-                    activity_type_id,
-                    min_deal_amount: c
-                        .min_deal_amount
-                        .as_deref()
-                        .map(|s| parse_decimal(&f("minDealAmount"), s, &mut e)),
-                    amount,
-                    starts_on,
-                    ends_on,
-                }
-            }
-            PlanComponentKind::TeamBonus => {
-                let team_id = match &c.team_id {
-                    Some(id) => Some(
-                        org_store::find_team(p.org, db, decode_id(id, NodeKind::Team)?)
-                            .await?
-                            .ok_or(AppError::NotFound("team"))?
-                            .id,
-                    ),
-                    None => {
-                        e.push(FieldError::new(&f("teamId"), "REQUIRED", "a TEAM_BONUS names its team"));
-                        None
-                    }
-                };
-                Component::TeamBonus {
-                    name,
-                    team_id: team_id.unwrap_or(Uuid::nil()),
-                    condition: c.condition.unwrap_or(TeamBonusCondition::Quota),
-                    threshold: req("threshold", c.threshold.clone(), &mut e),
-                    pool: req("pool", c.pool.clone(), &mut e),
-                }
-            }
-            PlanComponentKind::Draw => Component::Draw {
-                name,
-                kind: c.draw_kind.unwrap_or(DrawKind::NonRecoverable),
-                amount: req("amount", c.amount.clone(), &mut e),
-            },
-        };
-        out.push(component);
-    }
-    if !e.is_empty() {
-        return Ok(Err(e));
-    }
-    match model::validate_components(&out) {
-        Ok(()) => Ok(Ok(out)),
-        Err(x) => Ok(Err(vec![x])),
     }
 }
 

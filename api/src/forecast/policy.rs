@@ -1,0 +1,95 @@
+//! Who may submit, adjust and read forecasts: a rep (or manager, or admin) submits their own
+//! numbers, managers and admins submit for a team and adjust the numbers of those below them;
+//! admins and viewers read every team, managers the teams in their reach.
+
+use std::collections::HashSet;
+
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::auth::Reach;
+use crate::core::error::{AppError, AppResult};
+use crate::core::principal::Principal;
+use crate::core::roles::Role;
+use crate::org::store as org_store;
+
+/// Submitting for a team: managers and admins (within the teams they may read, see
+/// [`require_team`]).
+pub fn may_submit_for_team(p: &Principal) -> AppResult<()> {
+    if !matches!(p.role, Role::Admin | Role::Manager) {
+        return Err(AppError::forbidden("only managers submit for a team"));
+    }
+    Ok(())
+}
+
+/// Submitting one's own numbers: every member but viewers, and not through an API key.
+pub fn may_submit_own(p: &Principal) -> AppResult<()> {
+    if p.role == Role::Viewer || p.api_key.is_some() {
+        return Err(AppError::forbidden("viewers have no forecast of their own"));
+    }
+    Ok(())
+}
+
+/// Adjusting others' numbers: managers and admins.
+pub fn may_adjust(p: &Principal) -> AppResult<()> {
+    if !matches!(p.role, Role::Admin | Role::Manager) {
+        return Err(AppError::forbidden("only managers adjust forecasts"));
+    }
+    Ok(())
+}
+
+/// Teams whose forecasts the principal may read: `None` = all.
+pub async fn readable(p: &Principal, db: &impl ConnectionTrait) -> AppResult<Option<HashSet<Uuid>>> {
+    match p.role {
+        Role::Admin | Role::Viewer => Ok(None),
+        Role::Manager => match p.reach(db).await? {
+            Reach::All => Ok(None),
+            Reach::Teams(t) => Ok(Some(t)),
+        },
+        Role::Rep => Ok(Some(HashSet::new())),
+    }
+}
+
+/// The team exists (else NOT_FOUND) and is one whose forecasts the principal may read (else
+/// FORBIDDEN).
+pub async fn require_team(p: &Principal, db: &impl ConnectionTrait, team: Uuid) -> AppResult<()> {
+    org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
+    match readable(p, db).await? {
+        None => Ok(()),
+        Some(set) if set.contains(&team) => Ok(()),
+        Some(_) => Err(AppError::forbidden("this team is not below you")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::OrgId;
+
+    fn principal(role: Role) -> Principal {
+        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
+    }
+
+    fn allowed(result: AppResult<()>, role: Role) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(AppError::Forbidden(_)) => false,
+            Err(other) => panic!("{role:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn managers_and_admins_submit_for_teams_and_adjust() {
+        for (role, may) in [(Role::Admin, true), (Role::Manager, true), (Role::Rep, false), (Role::Viewer, false)] {
+            assert_eq!(allowed(may_submit_for_team(&principal(role)), role), may, "{role:?} submits for a team");
+            assert_eq!(allowed(may_adjust(&principal(role)), role), may, "{role:?} adjusts");
+        }
+    }
+
+    #[test]
+    fn everyone_but_viewers_submits_their_own() {
+        for (role, may) in [(Role::Admin, true), (Role::Manager, true), (Role::Rep, true), (Role::Viewer, false)] {
+            assert_eq!(allowed(may_submit_own(&principal(role)), role), may, "{role:?} submits their own");
+        }
+    }
+}
