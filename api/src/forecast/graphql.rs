@@ -696,6 +696,8 @@ impl ForecastMutation {
     /// from the owner's own numbers.
     async fn adjust_forecast(&self, ctx: &Context<'_>, input: AdjustForecastInput) -> Result<ForecastPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_adjust(p)?;
         let state = ctx.state()?;
         let cmd = service::AdjustForecast {
             member_id: input.member_id.as_ref().map(|id| decode_id(id, NodeKind::Member)).transpose()?,

@@ -3,7 +3,8 @@
 //! and trend, team pooling, and the pattern alerts (DESIGN.md §5 "KPI", "Scoreboard",
 //! "Alert rule").
 //!
-//! `model` holds the pure rules; the store and GraphQL layers build on it.
+//! `model` holds the pure rules; `store` the queries, `service` the writes (one unit of work
+//! each) and `graphql` the resolvers build on it.
 
 pub mod alerts;
 pub mod graphql;

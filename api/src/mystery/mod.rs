@@ -2,7 +2,8 @@
 //! reproducible random sample of every other member's deals against the organization's criteria
 //! (DESIGN.md §5 "Mystery check").
 //!
-//! `model` holds the pure rules; `store` the queries; `graphql` the thin resolvers.
+//! `model` holds the pure rules; `store` the queries; `policy` who may change what; `service`
+//! the writes, one unit of work each; `graphql` the thin resolvers.
 
 pub mod graphql;
 pub mod model;

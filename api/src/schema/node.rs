@@ -155,7 +155,7 @@ async fn load(ctx: &Context<'_>, id: &ID) -> crate::core::error::AppResult<Optio
         NodeKind::Deal => {
             let db = &ctx.state()?.db;
             match crate::pipeline::store::find_deal(principal.org, db, uuid).await? {
-                Some(d) if crate::pipeline::graphql::may_read(principal, db, &d).await => {
+                Some(d) if crate::pipeline::policy::may_read(principal, db, &d).await => {
                     Some(Node::Deal(crate::pipeline::graphql::Deal(d)))
                 }
                 _ => None,

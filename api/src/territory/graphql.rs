@@ -407,6 +407,8 @@ impl TerritoryMutation {
     /// Creates a territory.
     async fn create_territory(&self, ctx: &Context<'_>, input: CreateTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_change(p)?;
         let state = ctx.state()?;
         let cmd = service::CreateTerritory {
             parent_id: input.parent_id.as_ref().map(|id| decode_id(id, NodeKind::Territory)).transpose()?,
@@ -420,6 +422,8 @@ impl TerritoryMutation {
     /// Changes a territory: name, kind, parent (no cycles) or rules.
     async fn update_territory(&self, ctx: &Context<'_>, input: UpdateTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_change(p)?;
         let state = ctx.state()?;
         let cmd = service::UpdateTerritory {
             id: decode_id(&input.id, NodeKind::Territory)?,
@@ -440,6 +444,8 @@ impl TerritoryMutation {
     /// has active sub-territories.
     async fn archive_territory(&self, ctx: &Context<'_>, input: ArchiveTerritoryInput) -> Result<TerritoryPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_change(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::Territory)?;
         Ok(territory_payload(service::archive(&state.db, &state.events, p, id).await?))
@@ -453,6 +459,8 @@ impl TerritoryMutation {
         input: AssignTerritoryInput,
     ) -> Result<TerritoryAssignmentPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_change(p)?;
         let state = ctx.state()?;
         let cmd = service::AssignTerritory {
             territory_id: decode_id(&input.territory_id, NodeKind::Territory)?,
@@ -471,6 +479,8 @@ impl TerritoryMutation {
         input: EndTerritoryAssignmentInput,
     ) -> Result<TerritoryAssignmentPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_change(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::TerritoryAssignment)?;
         Ok(assignment_payload(service::end_assignment(&state.db, &state.events, p, id, input.ends_on).await?))

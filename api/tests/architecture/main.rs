@@ -275,27 +275,55 @@ fn tenant_tables_are_queried_through_the_tenant_helpers() {
     assert!(bad.is_empty(), "queries of tenant tables outside the tenant helpers:\n{}", bad.join("\n"));
 }
 
-/// Resolver files (domain code that reads a GraphQL request's context) that still open their
-/// transactions themselves instead of calling a service; the list may only shrink
-/// (docs/known-gaps.md).
-const RESOLVERS_WITH_TRANSACTIONS: &[&str] = &[
-];
-
 #[test]
 fn resolvers_call_services_and_open_no_transaction() {
     let graph = graph();
-    let mut opened = BTreeSet::new();
+    let mut bad = Vec::new();
     for file in &graph.files {
         // A resolver is any domain code that reads a GraphQL request's context.
-        let resolver = is_domain(file) && file.code.contains("Context<'_>");
-        let transaction = ["begin_write(", "Unit::begin(", ".begin()", "begin_with_options("];
-        if resolver && transaction.iter().any(|t| file.code.contains(t)) {
-            opened.insert(file.rel.as_str());
+        if !(is_domain(file) && file.code.contains("Context<'_>")) {
+            continue;
+        }
+        for call in ["begin_write(", "Unit::begin(", ".begin()", "begin_with_options(", "serialize(&"] {
+            if file.code.contains(call) {
+                bad.push(format!("{}: opens or locks a transaction ({call}); call a service", file.rel));
+            }
+        }
+        for call in ["audit::record(", "events.publish(", "unit::record("] {
+            if file.code.contains(call) {
+                bad.push(format!(
+                    "{}: writes an audit entry or publishes itself ({call}); a service's unit does",
+                    file.rel
+                ));
+            }
         }
     }
-    let allowed: BTreeSet<&str> = RESOLVERS_WITH_TRANSACTIONS.iter().copied().collect();
-    let new: Vec<_> = opened.difference(&allowed).collect();
-    assert!(new.is_empty(), "resolvers that open a transaction (call a service instead): {new:?}");
-    let done: Vec<_> = allowed.difference(&opened).collect();
-    assert!(done.is_empty(), "resolvers that no longer open a transaction: take them off the list: {done:?}");
+    assert!(bad.is_empty(), "resolvers doing a service's work:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn services_know_nothing_of_graphql_or_the_app_state() {
+    let graph = graph();
+    let mut services = 0;
+    let mut bad = Vec::new();
+    for file in &graph.files {
+        let is_service = is_domain(file) && file.module.iter().any(|m| m == "service");
+        if !is_service {
+            continue;
+        }
+        services += 1;
+        for needle in ["async_graphql", "crate::graphql", "crate::state", "AppState", "Context<'_>"] {
+            if file.code.contains(needle) {
+                bad.push(format!("{}: uses {needle}", file.rel));
+            }
+        }
+        for (target, via) in &graph.edges[graph.index(&file.rel).expect("indexed")] {
+            let t = &graph.files[*target];
+            if t.module.iter().any(|m| m == "graphql") || ["schema", "server"].contains(&top(t)) {
+                bad.push(format!("{} -> {} ({via})", file.rel, t.rel));
+            }
+        }
+    }
+    assert!(services >= 10, "found only {services} service files");
+    assert!(bad.is_empty(), "services that reach GraphQL or the app state:\n{}", bad.join("\n"));
 }

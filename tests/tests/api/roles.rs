@@ -1,7 +1,12 @@
 use scorebord_tests::{TestApp, backend_tests, error_code};
 use serde_json::json;
 
-backend_tests!(rep_and_viewer_cannot_write, manager_acts_only_inside_subtree, viewer_permissions_by_role);
+backend_tests!(
+    rep_and_viewer_cannot_write,
+    manager_acts_only_inside_subtree,
+    viewer_permissions_by_role,
+    a_caller_without_the_role_is_refused_before_its_ids_are_read
+);
 
 const CREATE_MEMBER: &str =
     "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } userErrors { code } } }";
@@ -91,4 +96,43 @@ async fn viewer_permissions_by_role(app: &TestApp) {
     assert_eq!(manager["viewer"]["permissions"], json!(["ORGANIZATION_READ", "TEAMS_WRITE", "MEMBERS_WRITE"]));
     let rep = app.ok(&org.rep_token, q, json!({})).await;
     assert_eq!(rep["viewer"]["permissions"], json!(["ORGANIZATION_READ"]));
+}
+
+/// Admin-only writes answer FORBIDDEN to a rep or viewer whatever IDs they send: a malformed ID
+/// is not read (BAD_USER_INPUT would tell them more than that they may not).
+async fn a_caller_without_the_role_is_refused_before_its_ids_are_read(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let bad = "not-an-id";
+    let writes = [
+        ("updateIncentivePlan", "UpdateIncentivePlanInput", json!({"id": bad})),
+        ("archiveIncentivePlan", "ArchiveIncentivePlanInput", json!({"id": bad})),
+        (
+            "assignIncentivePlan",
+            "AssignIncentivePlanInput",
+            json!({"planId": bad, "memberId": bad, "startsOn": "2026-01-01"}),
+        ),
+        ("endIncentivePlanAssignment", "EndIncentivePlanAssignmentInput", json!({"id": bad, "endsOn": "2026-01-31"})),
+        (
+            "runPayouts",
+            "RunPayoutsInput",
+            json!({"period": {"grain": "MONTH", "date": "2026-01-01"}, "memberIds": [bad]}),
+        ),
+        ("approveStatement", "StatementActionInput", json!({"id": bad})),
+        ("markStatementPaid", "StatementActionInput", json!({"id": bad})),
+        ("resolveDispute", "ResolveDisputeInput", json!({"id": bad, "resolution": "REJECTED", "note": "no"})),
+        (
+            "adjustForecast",
+            "AdjustForecastInput",
+            json!({"memberId": bad, "commit": "1", "bestCase": "2", "reason": "r"}),
+        ),
+        ("archiveTerritory", "ArchiveTerritoryInput", json!({"id": bad})),
+        ("assignTerritory", "AssignTerritoryInput", json!({"territoryId": bad, "memberId": bad, "role": "OWNER"})),
+    ];
+    for (field, input, vars) in writes {
+        let query = format!("mutation($i: {input}!) {{ {field}(input: $i) {{ __typename }} }}");
+        for token in [&org.rep_token, &org.viewer_token] {
+            let body = app.gql(Some(token), &query, json!({"i": vars.clone()})).await;
+            assert_eq!(error_code(&body), "FORBIDDEN", "{field}: {body}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::core::error::AppResult;
 use crate::core::field::Checked;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::incentive::service;
+use crate::incentive::{policy, service};
 
 // ---------------------------------------------------------------- mutations
 
@@ -47,6 +47,8 @@ impl IncentiveMutation {
         input: UpdateIncentivePlanInput,
     ) -> Result<IncentivePlanPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let cmd = service::UpdatePlan {
             id: decode_id(&input.id, NodeKind::IncentivePlan)?,
@@ -69,6 +71,8 @@ impl IncentiveMutation {
         input: ArchiveIncentivePlanInput,
     ) -> Result<IncentivePlanPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::IncentivePlan)?;
         let plan = service::archive_plan(&state.db, &state.events, p, id).await?;
@@ -83,6 +87,8 @@ impl IncentiveMutation {
         input: AssignIncentivePlanInput,
     ) -> Result<PlanAssignmentPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let cmd = service::AssignPlan {
             plan_id: decode_id(&input.plan_id, NodeKind::IncentivePlan)?,
@@ -100,6 +106,8 @@ impl IncentiveMutation {
         input: EndIncentivePlanAssignmentInput,
     ) -> Result<PlanAssignmentPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::PlanAssignment)?;
         let result = service::end_plan_assignment(&state.db, &state.events, p, id, input.ends_on).await?;
@@ -111,6 +119,8 @@ impl IncentiveMutation {
     /// statements never change. Pending clawbacks and accepted dispute adjustments land here.
     async fn run_payouts(&self, ctx: &Context<'_>, input: RunPayoutsInput) -> Result<RunPayoutsPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let member_ids: Option<Vec<Uuid>> = match &input.member_ids {
             Some(ids) => Some(ids.iter().map(|id| decode_id(id, NodeKind::Member)).collect::<AppResult<_>>()?),
@@ -129,6 +139,8 @@ impl IncentiveMutation {
     /// plan version is locked, and the adjustments and clawbacks it carries count as settled.
     async fn approve_statement(&self, ctx: &Context<'_>, input: StatementActionInput) -> Result<StatementPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::Statement)?;
         Ok(statement_payload(service::approve_statement(&state.db, &state.events, p, id).await?))
@@ -137,6 +149,8 @@ impl IncentiveMutation {
     /// Marks an APPROVED statement as PAID (admins).
     async fn mark_statement_paid(&self, ctx: &Context<'_>, input: StatementActionInput) -> Result<StatementPayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_manage(p)?;
         let state = ctx.state()?;
         let id = decode_id(&input.id, NodeKind::Statement)?;
         Ok(statement_payload(service::mark_statement_paid(&state.db, &state.events, p, id).await?))
@@ -160,6 +174,8 @@ impl IncentiveMutation {
     /// statement.
     async fn resolve_dispute(&self, ctx: &Context<'_>, input: ResolveDisputeInput) -> Result<DisputePayload> {
         let p = ctx.principal()?;
+        // The role first, so a caller without it learns nothing from the IDs it sent.
+        policy::may_resolve_disputes(p)?;
         let state = ctx.state()?;
         let cmd = service::ResolveDispute {
             id: decode_id(&input.id, NodeKind::Dispute)?,

@@ -12,5 +12,5 @@ pub use self::inputs::*;
 pub use self::mutations::*;
 pub use self::queries::*;
 pub use self::subscriptions::*;
-pub use self::support::*;
+use self::support::*;
 pub use self::types::*;

@@ -4,11 +4,12 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::deal;
 use uuid::Uuid;
 
-use super::{CustomField, Deal, DealConnection, DealFilterInput, PipelineStage, require_deal_read};
+use super::{CustomField, Deal, DealConnection, DealFilterInput, PipelineStage};
 use crate::core::error::AppError;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id};
 use crate::org::store as org_store;
+use crate::pipeline::policy::require_deal_read;
 use crate::pipeline::store::{self, DealFilter, DealOrder};
 
 // ---------------------------------------------------------------- queries

@@ -7,7 +7,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::{Deal, require_deal_read};
+use super::Deal;
 use crate::core::error::AppError;
 use crate::core::ids::OrgId;
 use crate::core::roles::Role;
@@ -15,6 +15,7 @@ use crate::events::Event;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::org::store as org_store;
+use crate::pipeline::policy::require_deal_read;
 use crate::pipeline::store;
 
 // ---------------------------------------------------------------- subscriptions

@@ -1,21 +1,15 @@
-//! Helpers the resolvers of this area share: reading deal inputs into commands, the read
-//! check and user errors.
+//! Helpers the resolvers of this area share: reading deal inputs into commands and user
+//! errors (the deal read rule is `pipeline::policy`).
 
 use async_graphql::MaybeUndefined;
-use entity::deal;
 
 use super::inputs::DealInput;
-use crate::auth::Reach;
-use crate::core::error::{AppError, AppResult};
+use crate::core::error::AppResult;
 use crate::core::field::FieldError;
-use crate::core::principal::Principal;
-use crate::core::roles::Role;
 use crate::graphql::UserError;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::org::store as org_store;
 use crate::pipeline::model::Split;
 use crate::pipeline::service::DealChanges;
-use crate::pipeline::store;
 
 // ---------------------------------------------------------------- helpers
 
@@ -81,32 +75,4 @@ pub(super) fn deal_changes(input: DealInput, update: bool) -> AppResult<DealChan
         territory_id,
         custom_fields: input.custom_fields.map(|j| j.0),
     })
-}
-
-/// Whether the principal may read this deal (reps: their own and where they are a partner; managers: their teams).
-pub(super) async fn require_deal_read(
-    p: &Principal,
-    db: &impl sea_orm::ConnectionTrait,
-    d: &deal::Model,
-) -> AppResult<()> {
-    match p.role {
-        Role::Admin | Role::Viewer => Ok(()),
-        _ if d.owner_id == p.member_id => Ok(()),
-        _ => {
-            if store::splits_of(p.org, db, &[d.id]).await?.iter().any(|s| s.member_id == p.member_id) {
-                return Ok(());
-            }
-            let m = org_store::find_member(p.org, db, d.owner_id).await?.ok_or(AppError::NotFound("member"))?;
-            match p.reach(db).await? {
-                Reach::All => Ok(()),
-                r if p.role == Role::Manager => r.require(m.team_id, "this deal"),
-                _ => Err(AppError::forbidden("reps see their own deals")),
-            }
-        }
-    }
-}
-
-/// Whether the principal may read this deal (for `node`).
-pub async fn may_read(p: &Principal, db: &impl sea_orm::ConnectionTrait, d: &deal::Model) -> bool {
-    require_deal_read(p, db, d).await.is_ok()
 }

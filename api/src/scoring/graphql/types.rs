@@ -136,7 +136,7 @@ impl Activity {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
         match crate::pipeline::store::find_deal(p.org, db, id).await? {
-            Some(d) if crate::pipeline::graphql::may_read(p, db, &d).await => {
+            Some(d) if crate::pipeline::policy::may_read(p, db, &d).await => {
                 Ok(Some(crate::pipeline::graphql::Deal(d)))
             }
             _ => Ok(None),
