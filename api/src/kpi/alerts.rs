@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::model::{self, AlertKind, WeekPoint};
@@ -22,9 +23,20 @@ use crate::scoring::scores;
 use crate::state::AppState;
 
 /// Evaluates every active rule of an organization for the week starting `week` (its Monday);
-/// returns the alerts raised now (those raised before are not raised again).
+/// returns the alerts raised now (those raised before are not raised again). Each raised alert's
+/// event is published as it is raised.
 pub async fn evaluate(state: &AppState, org: OrgId, week: NaiveDate) -> AppResult<Vec<entity::alert::Model>> {
-    let db = &state.db;
+    evaluate_on(&state.db, org, week, |e| state.events.publish(e)).await
+}
+
+/// [`evaluate`] on a connection or a transaction: each raised alert's event goes to `raised_event`
+/// (a use-case queues it on its unit, to leave after the commit).
+pub async fn evaluate_on(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    week: NaiveDate,
+    mut raised_event: impl FnMut(Event),
+) -> AppResult<Vec<entity::alert::Model>> {
     let s = scores::settings(org, db).await?;
     let defs = values::definitions(org, db).await?;
     let mut raised = Vec::new();
@@ -77,7 +89,7 @@ pub async fn evaluate(state: &AppState, org: OrgId, week: NaiveDate) -> AppResul
                     "week": trigger.closed_week,
                 });
                 crate::webhooks::store::enqueue(org, db, "alert.raised", event).await?;
-                state.events.publish(Event::AlertRaised { org: org.0, alert: a.id, team: m.team_id });
+                raised_event(Event::AlertRaised { org: org.0, alert: a.id, team: m.team_id });
                 raised.push(a);
             }
         }

@@ -3,12 +3,13 @@
 //! and trend, team pooling, and the pattern alerts (DESIGN.md §5 "KPI", "Scoreboard",
 //! "Alert rule").
 //!
-//! `model` holds the pure rules; `store` the queries, `service` the writes (one unit of work
-//! each) and `graphql` the resolvers build on it.
+//! `model` holds the pure rules; `policy` who may change what; `store` the queries, `service`
+//! the writes (one unit of work each) and `graphql` the resolvers build on it.
 
 pub mod alerts;
 pub mod graphql;
 pub mod model;
+pub mod policy;
 pub mod service;
 pub mod store;
 pub mod values;

@@ -301,6 +301,71 @@ fn resolvers_call_services_and_open_no_transaction() {
     assert!(bad.is_empty(), "resolvers doing a service's work:\n{}", bad.join("\n"));
 }
 
+/// The verbs of the stores' write functions (`store::create_kpi(`, `store::acknowledge(`).
+const STORE_WRITES: &[&str] = &[
+    "create",
+    "insert",
+    "update",
+    "delete",
+    "set",
+    "lock",
+    "archive",
+    "end",
+    "remove",
+    "add",
+    "upsert",
+    "record",
+    "mark",
+    "void",
+    "save",
+    "acknowledge",
+];
+
+/// The store write functions `code` calls, as `store::name`: a name that is one of
+/// [`STORE_WRITES`] or starts with one and `_`, after `store::` (also `org_store::`,
+/// `crate::scoring::store::`).
+fn store_writes(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("store::") {
+        let rest = &code[at + "store::".len()..];
+        let len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(len);
+        let writes = STORE_WRITES
+            .iter()
+            .any(|verb| name == *verb || name.strip_prefix(verb).is_some_and(|tail| tail.starts_with('_')));
+        if writes && after.trim_start().starts_with('(') {
+            out.push(format!("store::{name}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_store_write_reader_sees_the_calls_it_should() {
+    let code = "store::create_kpi(a); crate::scoring::store::void_activity (b); org_store::acknowledge(c);\n\
+                store::find_kpi(d); store::settings(e); store::lock_week; store::created_at(f);";
+    assert_eq!(
+        store_writes(code),
+        ["store::create_kpi", "store::void_activity", "store::acknowledge"].map(String::from).to_vec()
+    );
+}
+
+#[test]
+fn resolvers_write_nothing_themselves() {
+    let graph = graph();
+    let mut bad = Vec::new();
+    for file in &graph.files {
+        // A resolver is any domain code that reads a GraphQL request's context.
+        if !(is_domain(file) && file.code.contains("Context<'_>")) {
+            continue;
+        }
+        for call in store_writes(&file.code) {
+            bad.push(format!("{}: calls {call}( itself; a service's unit writes", file.rel));
+        }
+    }
+    assert!(bad.is_empty(), "resolvers writing through a store:\n{}", bad.join("\n"));
+}
+
 #[test]
 fn services_know_nothing_of_graphql_or_the_app_state() {
     let graph = graph();
