@@ -549,12 +549,14 @@ pub async fn create_campaign(
     cmd: CampaignDefinition,
 ) -> AppResult<Checked<campaign::Model>> {
     policy::may_configure(p)?;
-    match parse_campaign(p.org, db, cmd).await? {
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    match parse_campaign(p.org, unit.db(), cmd).await? {
         Err(errors) => Ok(Err(errors)),
         Ok(new) => {
-            // One insert with its links, as before: no unit of work of its own.
-            let c = store::create_campaign(p.org, db, new).await?;
-            bus.publish(Event::RulesChanged { org: p.org.0 });
+            // The campaign and its links commit together.
+            let c = store::create_campaign(p.org, unit.db(), new).await?;
+            unit.publish(Event::RulesChanged { org: p.org.0 });
+            unit.commit().await?;
             Ok(Ok(c))
         }
     }

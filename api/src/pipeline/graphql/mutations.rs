@@ -41,7 +41,7 @@ impl PipelineMutation {
             field_type: input.field_type,
             choices: input.choices,
         };
-        Ok(match service::create_custom_field(&state.db, p, cmd).await? {
+        Ok(match service::create_custom_field(&state.db, &state.events, p, cmd).await? {
             Ok(f) => CustomFieldPayload { field: Some(CustomField(f)), user_errors: vec![] },
             Err(e) => CustomFieldPayload { field: None, user_errors: errors(e) },
         })
@@ -71,7 +71,7 @@ impl PipelineMutation {
             default_probability: input.default_probability,
             default_forecast_category: input.default_forecast_category,
         };
-        Ok(stage_payload(service::update_stage(&state.db, p, cmd).await?))
+        Ok(stage_payload(service::update_stage(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Removes a stage (admins). A stage with deals in it is refused.
@@ -111,7 +111,7 @@ impl PipelineMutation {
             field_name: input.field_name,
             required: input.required,
         };
-        Ok(item_payload(service::add_checklist_item(&state.db, p, cmd).await?))
+        Ok(item_payload(service::add_checklist_item(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Renames a checklist item or changes whether it is required (admins).
@@ -128,7 +128,7 @@ impl PipelineMutation {
             label: input.label,
             required: input.required,
         };
-        Ok(item_payload(service::update_checklist_item(&state.db, p, cmd).await?))
+        Ok(item_payload(service::update_checklist_item(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Removes a checklist item (admins).

@@ -90,10 +90,12 @@ pub struct UpdateChecklistItem {
 /// Defines a custom deal field (admins).
 pub async fn create_custom_field(
     db: &DatabaseConnection,
+    bus: &EventBus,
     p: &Principal,
     cmd: CreateCustomField,
 ) -> AppResult<Checked<custom_field::Model>> {
     policy::may_set_up(p)?;
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let mut e = Vec::new();
     let key = model::parse_custom_field_key(&cmd.key).map_err(|x| e.push(x)).ok();
     let label = org_model::parse_name("label", &cmd.label).map_err(|x| e.push(x)).ok();
@@ -113,14 +115,16 @@ pub async fn create_custom_field(
         _ => {}
     }
     if let Some(k) = &key
-        && store::custom_fields(p.org, db).await?.iter().any(|c| &c.key == k)
+        && store::custom_fields(p.org, unit.db()).await?.iter().any(|c| &c.key == k)
     {
         e.push(FieldError::new("key", "TAKEN", "a custom field with this key exists"));
     }
     let (Some(key), Some(label), true) = (key, label, e.is_empty()) else {
         return Ok(Err(e));
     };
-    Ok(Ok(store::create_custom_field(p.org, db, key, label, cmd.field_type, &choices).await?))
+    let done = store::create_custom_field(p.org, unit.db(), key, label, cmd.field_type, &choices).await?;
+    unit.commit().await?;
+    Ok(Ok(done))
 }
 
 /// Adds a stage at the end of the pipeline (admins).
@@ -156,11 +160,13 @@ pub async fn create_stage(
 /// Changes a stage (admins). Deals already in it keep their probabilities.
 pub async fn update_stage(
     db: &DatabaseConnection,
+    bus: &EventBus,
     p: &Principal,
     cmd: UpdateStage,
 ) -> AppResult<Checked<pipeline_stage::Model>> {
     policy::may_set_up(p)?;
-    store::find_stage(p.org, db, cmd.id).await?.ok_or(AppError::NotFound("stage"))?;
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    store::find_stage(p.org, unit.db(), cmd.id).await?.ok_or(AppError::NotFound("stage"))?;
     let mut e = Vec::new();
     let patch = store::StagePatch {
         name: cmd.name.and_then(|n| org_model::parse_name("name", &n).map_err(|x| e.push(x)).ok()),
@@ -173,7 +179,9 @@ pub async fn update_stage(
     if !e.is_empty() {
         return Ok(Err(e));
     }
-    Ok(Ok(store::update_stage(p.org, db, cmd.id, patch, cmd.version).await?))
+    let done = store::update_stage(p.org, unit.db(), cmd.id, patch, cmd.version).await?;
+    unit.commit().await?;
+    Ok(Ok(done))
 }
 
 /// Removes a stage (admins). A stage with deals in it is refused.
@@ -223,17 +231,19 @@ pub async fn reorder_stages(
 /// Adds a checklist item to a stage (admins).
 pub async fn add_checklist_item(
     db: &DatabaseConnection,
+    bus: &EventBus,
     p: &Principal,
     cmd: AddChecklistItem,
 ) -> AppResult<Checked<checklist_item::Model>> {
     policy::may_set_up(p)?;
-    store::find_stage(p.org, db, cmd.stage_id).await?.ok_or(AppError::NotFound("stage"))?;
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    store::find_stage(p.org, unit.db(), cmd.stage_id).await?.ok_or(AppError::NotFound("stage"))?;
     let mut e = Vec::new();
     let label = text("label", Some(cmd.label), 500, &mut e);
     if label.is_none() && e.is_empty() {
         e.push(FieldError::new("label", "REQUIRED", "say what must be done"));
     }
-    let custom: Vec<String> = store::custom_fields(p.org, db)
+    let custom: Vec<String> = store::custom_fields(p.org, unit.db())
         .await?
         .into_iter()
         .filter(|c| c.active)
@@ -261,17 +271,21 @@ pub async fn add_checklist_item(
         return Ok(Err(e));
     };
     let new = store::NewItem { stage_id: cmd.stage_id, label, kind: cmd.kind, field_name, required: cmd.required };
-    Ok(Ok(store::create_item(p.org, db, new).await?))
+    let done = store::create_item(p.org, unit.db(), new).await?;
+    unit.commit().await?;
+    Ok(Ok(done))
 }
 
 /// Renames a checklist item or changes whether it is required (admins).
 pub async fn update_checklist_item(
     db: &DatabaseConnection,
+    bus: &EventBus,
     p: &Principal,
     cmd: UpdateChecklistItem,
 ) -> AppResult<Checked<checklist_item::Model>> {
     policy::may_set_up(p)?;
-    store::find_item(p.org, db, cmd.id).await?.ok_or(AppError::NotFound("checklist item"))?;
+    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    store::find_item(p.org, unit.db(), cmd.id).await?.ok_or(AppError::NotFound("checklist item"))?;
     let mut e = Vec::new();
     let label = match cmd.label {
         Some(l) => match text("label", Some(l), 500, &mut e) {
@@ -287,7 +301,9 @@ pub async fn update_checklist_item(
     if !e.is_empty() {
         return Ok(Err(e));
     }
-    Ok(Ok(store::update_item(p.org, db, cmd.id, label, cmd.required, cmd.version).await?))
+    let done = store::update_item(p.org, unit.db(), cmd.id, label, cmd.required, cmd.version).await?;
+    unit.commit().await?;
+    Ok(Ok(done))
 }
 
 /// Removes a checklist item (admins).
