@@ -113,3 +113,28 @@ impl Principal {
         }
     }
 }
+
+/// Callers and verdicts for the policies' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Principal;
+    use crate::core::error::{AppError, AppResult};
+    use crate::core::ids::OrgId;
+    use crate::core::roles::Role;
+    use uuid::Uuid;
+
+    /// A signed-in member of organization 1 with `role`, without a team or an API key.
+    pub fn principal(role: Role) -> Principal {
+        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
+    }
+
+    /// Whether a rule let `role` through: true for Ok, false for FORBIDDEN; anything else fails
+    /// the test.
+    pub fn allowed(result: AppResult<()>, role: Role) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(AppError::Forbidden(_)) => false,
+            Err(other) => panic!("{role:?}: {other:?}"),
+        }
+    }
+}

@@ -64,19 +64,7 @@ pub async fn require_team(p: &Principal, db: &impl ConnectionTrait, team: Uuid) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
-
-    fn allowed(result: AppResult<()>, role: Role) -> bool {
-        match result {
-            Ok(()) => true,
-            Err(AppError::Forbidden(_)) => false,
-            Err(other) => panic!("{role:?}: {other:?}"),
-        }
-    }
+    use crate::core::principal::testing::{allowed, principal};
 
     #[test]
     fn managers_and_admins_submit_for_teams_and_adjust() {

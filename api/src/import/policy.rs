@@ -13,13 +13,8 @@ pub fn may_import(p: &Principal) -> AppResult<()> {
 mod tests {
     use super::*;
     use crate::core::error::AppError;
-    use crate::core::ids::OrgId;
+    use crate::core::principal::testing::principal;
     use crate::core::roles::Role;
-    use uuid::Uuid;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
 
     #[test]
     fn only_admins_import() {

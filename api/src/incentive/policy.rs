@@ -52,19 +52,7 @@ pub async fn may_read_member(p: &Principal, db: &impl ConnectionTrait, member: U
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
-
-    fn allowed(result: AppResult<()>, role: Role) -> bool {
-        match result {
-            Ok(()) => true,
-            Err(AppError::Forbidden(_)) => false,
-            Err(other) => panic!("{role:?}: {other:?}"),
-        }
-    }
+    use crate::core::principal::testing::{allowed, principal};
 
     #[test]
     fn admins_manage_and_managers_and_admins_resolve_disputes() {

@@ -59,13 +59,9 @@ pub fn may_report(p: &Principal) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
+    use crate::core::principal::testing::principal;
 
     const ROLES: [Role; 4] = [Role::Admin, Role::Manager, Role::Rep, Role::Viewer];
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
 
     fn allowed(rule: fn(&Principal) -> AppResult<()>, role: Role) -> bool {
         match rule(&principal(role)) {

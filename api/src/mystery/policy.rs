@@ -22,12 +22,7 @@ pub fn may_start_round(p: &Principal) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-    use uuid::Uuid;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
+    use crate::core::principal::testing::principal;
 
     #[test]
     fn admins_change_criteria_and_admins_and_managers_start_rounds() {

@@ -125,12 +125,7 @@ pub fn require_may_grant(p: &Principal, role: Role) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-    use uuid::Uuid;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
+    use crate::core::principal::testing::principal;
 
     /// Whether `check` lets `role` through; anything but FORBIDDEN fails the test.
     fn allows(check: fn(&Principal) -> AppResult<()>, role: Role) -> bool {

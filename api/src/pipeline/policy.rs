@@ -75,20 +75,8 @@ pub async fn may_read(p: &Principal, db: &impl sea_orm::ConnectionTrait, d: &dea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
+    use crate::core::principal::testing::{allowed, principal};
     use uuid::Uuid;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
-
-    fn allowed(r: AppResult<()>, role: Role) -> bool {
-        match r {
-            Ok(()) => true,
-            Err(AppError::Forbidden(_)) => false,
-            Err(other) => panic!("{role:?}: {other:?}"),
-        }
-    }
 
     #[test]
     fn only_admins_set_up_the_pipeline() {

@@ -69,11 +69,7 @@ pub async fn may_write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
+    use crate::core::principal::testing::principal;
 
     #[test]
     fn admins_and_managers_set_quotas_reps_and_viewers_do_not() {

@@ -96,11 +96,7 @@ pub fn may_void_others(p: &Principal) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
-
-    fn principal(role: Role) -> Principal {
-        Principal { org: OrgId(Uuid::from_u128(1)), member_id: Uuid::from_u128(2), role, team_id: None, api_key: None }
-    }
+    use crate::core::principal::testing::principal;
 
     #[test]
     fn admins_configure_managers_set_member_targets_and_void_others() {
