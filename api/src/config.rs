@@ -201,14 +201,6 @@ pub struct Config {
     #[arg(long, env = "MEMBER_CACHE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     pub member_cache_seconds: u64,
 
-    /// Seconds an answer to a `leaderboard` or `score` query is reused for the same caller and
-    /// request body. Any event of the organization (a score, member, target or settings change,
-    /// on this instance or another) drops it at once, and so does the end of its period; this
-    /// bounds only what no event announces (pacing's clock, changes made with SQL). 0 executes
-    /// every request.
-    #[arg(long, env = "RESPONSE_CACHE_SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=60))]
-    pub response_cache_seconds: u64,
-
     /// Take the client address from the last `X-Forwarded-For` entry (the address the reverse
     /// proxy in front of this server saw). Set it only behind such a proxy: otherwise clients
     /// could name any address they like.
@@ -355,7 +347,6 @@ impl Config {
             login_failures_per_address: 30,
             login_throttle_window_seconds: 900,
             member_cache_seconds: 5,
-            response_cache_seconds: 2,
             trust_forwarded_for: false,
             apq_max_queries_per_organization: 1_000,
             apq_max_bytes_per_organization: 4 * 1024 * 1024,

@@ -46,10 +46,6 @@ use tokio::net::TcpListener;
 pub use config::Config;
 use state::AppState;
 
-/// Bytes of request bodies and answers the response cache keeps at most (see
-/// `graphql::response_cache`): 64 MiB, some 10,000 leaderboards of 50 entries.
-const RESPONSE_CACHE_BYTES: usize = 64 << 20;
-
 /// A built application: migrated database, services and router, ready to serve.
 pub struct App {
     /// The services, for tools that act on the database directly (demo seeding, tests).
@@ -69,7 +65,11 @@ impl App {
         let events = events::EventBus::start(&config.database_url, &db)
             .await
             .with_context(|| format!("listening for events on {}", redact(&config.database_url)))?;
-        let hot = scoring::hot::HotBoards::start(db.clone(), &events);
+        let hot = scoring::hot::HotBoards::start(
+            db.clone(),
+            &events,
+            std::time::Duration::from_secs(config.member_cache_seconds),
+        );
         let config_limits = (config.rate_limit_points, config.rate_limit_restore_per_second);
         let login_throttle = Arc::new(auth::throttle::LoginThrottle::new(
             config.login_failures_per_account,
@@ -85,14 +85,14 @@ impl App {
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
         ));
-        let responses = Arc::new(graphql::response_cache::ResponseCache::new(
-            events.data_versions().clone(),
-            std::time::Duration::from_secs(config.response_cache_seconds),
-            RESPONSE_CACHE_BYTES,
-        ));
         let logging = Arc::new(scoring::cache::LogCache::new(
             events.clone(),
             std::time::Duration::from_secs(config.member_cache_seconds),
+        ));
+        let directories = Arc::new(org::directory::Directories::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            org::directory::ORGANIZATIONS,
         ));
         let logs = scoring::queue::LogQueue::start(
             db.clone(),
@@ -115,7 +115,7 @@ impl App {
             members,
             settings,
             logging,
-            responses,
+            directories,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

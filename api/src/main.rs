@@ -257,6 +257,7 @@ async fn create_org(
             team_id: None,
             start_date: chrono::Utc::now().date_naive(),
             password_hash: Some(hash),
+            avatar_url: None,
         },
     )
     .await

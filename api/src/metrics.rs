@@ -25,8 +25,6 @@ pub struct Metrics {
     pub log_batches: IntCounter,
     /// `logActivity` calls those transactions carried (divided by `log_batches`: calls per commit).
     pub log_batched_calls: IntCounter,
-    /// GraphQL requests answered from the response cache (also counted in `requests`).
-    pub cached_responses: IntCounter,
     /// The operation names `requests` and `latency` are labelled with.
     pub operations: OperationLabels,
     /// Open client connections (HTTP and WebSocket).
@@ -165,11 +163,6 @@ impl Metrics {
             IntCounter::new("scorebord_log_batched_calls_total", "logActivity calls carried by those transactions")?;
         registry.register(Box::new(log_batches.clone()))?;
         registry.register(Box::new(log_batched_calls.clone()))?;
-        let cached_responses = IntCounter::new(
-            "scorebord_graphql_cached_responses_total",
-            "GraphQL requests answered from the response cache (leaderboard and score queries)",
-        )?;
-        registry.register(Box::new(cached_responses.clone()))?;
         let connections = IntGauge::new("scorebord_connections", "Open client connections (HTTP and WebSocket)")?;
         let connections_refused = IntCounterVec::new(
             Opts::new("scorebord_connections_refused_total", "Connections closed at once by the connection caps"),
@@ -227,7 +220,6 @@ impl Metrics {
             shared_runs,
             log_batches,
             log_batched_calls,
-            cached_responses,
             operations: OperationLabels::new(operation_labels),
             connections,
             connections_refused,

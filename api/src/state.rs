@@ -35,8 +35,9 @@ pub struct AppState {
     /// Members, activity types, campaigns and webhooks as logging reads them, kept until they
     /// change (or a few seconds).
     pub logging: Arc<crate::scoring::cache::LogCache>,
-    /// Answers to `leaderboard`/`score` queries, kept until the organization's data changes.
-    pub responses: Arc<crate::graphql::response_cache::ResponseCache>,
+    /// Each organization's directory (organization, teams, members) in memory, kept current by
+    /// membership events (or a few seconds).
+    pub directories: Arc<crate::org::directory::Directories>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

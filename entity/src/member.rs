@@ -22,6 +22,8 @@ pub struct Model {
     pub deactivated_at: Option<DateTimeUtc>,
     /// JSON array: percent of full quota for tenure months 1..N.
     pub ramp_percents: Option<String>,
+    /// URL of the member's picture (`https:`), shown beside the name.
+    pub avatar_url: Option<String>,
     /// Optimistic-concurrency counter: increases with every edit.
     pub version: i32,
     pub created_at: DateTimeUtc,

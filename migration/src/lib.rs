@@ -13,6 +13,7 @@ mod m20261123_000007_integrations;
 mod m20261124_000008_edit_versions;
 mod m20261206_000009_self_log_ceilings;
 mod m20261206_000010_persisted_query_owners;
+mod m20261206_000011_member_avatars;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_edit_versions::Migration),
             Box::new(m20261206_000009_self_log_ceilings::Migration),
             Box::new(m20261206_000010_persisted_query_owners::Migration),
+            Box::new(m20261206_000011_member_avatars::Migration),
         ]
     }
 }

@@ -286,6 +286,7 @@ impl TestApp {
                 team_id: Some(team),
                 start_date: Utc::now().date_naive(),
                 password_hash: Some(hash.clone()),
+                avatar_url: None,
             };
             async move { store::create_member(id, db, new).await.expect("member") }
         };

@@ -7,7 +7,7 @@ use entity::audit_entry;
 use crate::core::error::AppError;
 use crate::core::principal::Permission;
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::MemberKey;
+
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, global_id};
 use crate::org::graphql::Member;
 
@@ -32,7 +32,7 @@ impl AuditEntry {
     /// The member who made it; `null` for the server itself (`actorKind` SYSTEM).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         match self.0.actor_id {
-            Some(id) => Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member)),
+            Some(id) => Ok(crate::org::graphql::member_by_id(ctx, id).await?),
             None => Ok(None),
         }
     }

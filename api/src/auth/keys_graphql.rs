@@ -8,7 +8,7 @@ use entity::api_key;
 use super::Permission;
 use super::{api_keys, policy, service};
 use crate::core::field::FieldError;
-use crate::graphql::loaders::MemberKey;
+
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
@@ -38,7 +38,7 @@ impl ApiKey {
     }
     /// The admin who created it (its writes are recorded under them).
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.created_by)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.created_by).await?)
     }
     /// Created at.
     async fn created_at(&self) -> DateTime<Utc> {

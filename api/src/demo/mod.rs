@@ -109,6 +109,7 @@ pub async fn seed(state: &AppState) -> AppResult<OrgId> {
                 team_id: team_id(team),
                 start_date: months_before(today, months),
                 password_hash: Some(hash.clone()),
+                avatar_url: None,
             },
         )
         .await?;

@@ -1,13 +1,16 @@
 //! Values loaded from the database and kept until the bus's membership epoch moves (see
 //! [`EventBus::membership_epoch`]) or a time-to-live passes: the one mechanism behind the
-//! member cache (`auth::cache`) and the organization-settings cache (`scores::SettingsCache`).
+//! member cache (`auth::cache`) and the organization-settings cache (`scores::SettingsCache`);
+//! and [`TenantSnapshots`], an organization's directory or rules kept whole.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::EventBus;
+use crate::core::error::AppResult;
+use crate::core::ids::OrgId;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -73,5 +76,82 @@ impl<K: Eq + Hash, V: Clone> EpochCache<K, V> {
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// One value per organization, loaded whole (every member, every team, …) and kept while the
+/// organization's [membership version](EventBus::membership_version) has not moved and for at
+/// most a time-to-live: the in-memory state that reads of an organization's directory and rules
+/// are served from. Concurrent requests that find nothing current share one load; another
+/// tenant's change leaves the value alone.
+pub struct TenantSnapshots<V> {
+    events: EventBus,
+    ttl: Duration,
+    capacity: usize,
+    slots: RwLock<HashMap<OrgId, Arc<Slot<V>>>>,
+}
+
+impl<V> std::fmt::Debug for TenantSnapshots<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantSnapshots").field("ttl", &self.ttl).field("capacity", &self.capacity).finish()
+    }
+}
+
+/// What is kept of one organization: the version read before loading, and the load.
+struct Slot<V> {
+    version: u64,
+    created: Instant,
+    value: tokio::sync::OnceCell<Arc<V>>,
+}
+
+impl<V> TenantSnapshots<V> {
+    /// Keeps at most `capacity` organizations, each for `ttl` (zero: every call loads).
+    pub fn new(events: EventBus, ttl: Duration, capacity: usize) -> Self {
+        TenantSnapshots { events, ttl, capacity, slots: RwLock::new(HashMap::new()) }
+    }
+
+    /// The organization's value: the kept one while it is current, else what `load` returns
+    /// (kept for the next callers; an error is not kept).
+    pub async fn get<F, Fut>(&self, org: OrgId, load: F) -> AppResult<Arc<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = AppResult<V>>,
+    {
+        if self.ttl.is_zero() {
+            return load().await.map(Arc::new);
+        }
+        let slot = self.slot(org, Instant::now());
+        slot.value.get_or_try_init(|| async { load().await.map(Arc::new) }).await.cloned()
+    }
+
+    /// The current slot of `org`, made empty when there is none.
+    fn slot(&self, org: OrgId, now: Instant) -> Arc<Slot<V>> {
+        // The version is read before anything is loaded under it: a change that lands while a
+        // load runs moves the version, and the next call loads again.
+        let version = self.events.membership_version(org);
+        let current = |s: &Slot<V>| s.version == version && now.saturating_duration_since(s.created) < self.ttl;
+        if let Some(s) = self.slots.read().unwrap_or_else(|e| e.into_inner()).get(&org)
+            && current(s)
+        {
+            return s.clone();
+        }
+        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slots.get(&org)
+            && current(s)
+        {
+            return s.clone();
+        }
+        if slots.len() >= self.capacity && !slots.contains_key(&org) {
+            let ttl = self.ttl;
+            slots.retain(|o, s| {
+                s.version == self.events.membership_version(*o) && now.saturating_duration_since(s.created) < ttl
+            });
+            if slots.len() >= self.capacity {
+                slots.clear();
+            }
+        }
+        let slot = Arc::new(Slot { version, created: now, value: tokio::sync::OnceCell::new() });
+        slots.insert(org, slot.clone());
+        slot
     }
 }

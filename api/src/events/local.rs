@@ -18,6 +18,7 @@ pub(crate) struct Local {
     pub(super) epoch: Arc<AtomicU64>,
     pub(super) changes: Arc<tokio::sync::watch::Sender<MembershipChange>>,
     pub(super) versions: DataVersions,
+    pub(super) membership_versions: DataVersions,
 }
 
 /// The latest event that [changed membership](Event::changes_membership), with the epoch it
@@ -47,6 +48,10 @@ impl Local {
             let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
             let org = (!matches!(event, Event::Resync)).then(|| event.org());
             self.changes.send_replace(MembershipChange { epoch, org });
+            match org {
+                Some(org) => self.membership_versions.bump(org),
+                None => self.membership_versions.bump_all(),
+            }
         }
         match &event {
             Event::Resync => self.versions.bump_all(),

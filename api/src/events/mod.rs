@@ -52,6 +52,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::broadcast;
 
+use crate::core::ids::OrgId;
+
 /// Capacity of the in-process channel; a subscriber further behind than this skips ahead.
 const CHANNEL_CAPACITY: usize = 4096;
 
@@ -79,6 +81,7 @@ impl EventBus {
                 epoch: Arc::new(AtomicU64::new(0)),
                 changes: Arc::new(tokio::sync::watch::Sender::new(MembershipChange::default())),
                 versions: DataVersions::default(),
+                membership_versions: DataVersions::default(),
             },
             remote: None,
         }
@@ -128,6 +131,14 @@ impl EventBus {
         self.local.changes.subscribe()
     }
 
+    /// The organizations' membership versions: like [`EventBus::membership_epoch`], but per
+    /// organization (an organization's counter moves with its own membership events and with a
+    /// resync, not with another tenant's), so what is kept per organization survives the other
+    /// tenants' edits. Read it before loading.
+    pub fn membership_version(&self, org: OrgId) -> u64 {
+        self.local.membership_versions.get(org)
+    }
+
     /// The organizations' data versions, moved by every event (see [`DataVersions`]).
     pub fn data_versions(&self) -> &DataVersions {
         &self.local.versions
@@ -137,8 +148,37 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ids::OrgId;
     use uuid::Uuid;
+
+    #[test]
+    fn membership_versions_move_per_organization() {
+        let bus = EventBus::new();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (va, vb) = (bus.membership_version(OrgId(a)), bus.membership_version(OrgId(b)));
+        bus.publish(Event::ScoreChanged {
+            org: a,
+            member: Uuid::nil(),
+            team: None,
+            activity: Uuid::nil(),
+            points_delta_cents: 100,
+            day: None,
+            ranked: false,
+        });
+        assert_eq!(bus.membership_version(OrgId(a)), va, "a score is not a membership change");
+        for event in [
+            Event::MembersChanged { org: a },
+            Event::RulesChanged { org: a },
+            Event::OrganizationChanged { org: a },
+            Event::AccessChanged { org: a },
+        ] {
+            let before = bus.membership_version(OrgId(a));
+            bus.publish(event.clone());
+            assert!(bus.membership_version(OrgId(a)) > before, "{event:?} moves its organization's version");
+        }
+        assert_eq!(bus.membership_version(OrgId(b)), vb, "another organization's changes leave b alone");
+        bus.publish(Event::Resync);
+        assert!(bus.membership_version(OrgId(b)) > vb, "a resync moves every organization");
+    }
 
     #[test]
     fn membership_changes_wake_watchers_of_their_organization_only() {

@@ -584,7 +584,6 @@ impl ForecastQuery {
         for period in &closed {
             per_period_subs.push(store::submissions(p.org, db, grain.as_str(), period.start_date).await?);
         }
-        let loader = ctx.loader()?;
         let mut rows = Vec::new();
         for (kind, id, members) in &subjects {
             let mut points = Vec::new();
@@ -648,16 +647,8 @@ impl ForecastQuery {
                 model::mape(&system.iter().map(|x| x.1.clone()).collect::<Vec<_>>()).and_then(|m| m.to_f64());
             rows.push(AccuracyRow {
                 subject_kind: kind.clone(),
-                member: if kind == "MEMBER" {
-                    loader.load_one(crate::graphql::loaders::MemberKey(*id)).await?.map(Member)
-                } else {
-                    None
-                },
-                team: if kind == "TEAM" {
-                    loader.load_one(crate::graphql::loaders::TeamKey(*id)).await?.map(Team)
-                } else {
-                    None
-                },
+                member: if kind == "MEMBER" { crate::org::graphql::member_by_id(ctx, *id).await? } else { None },
+                team: if kind == "TEAM" { crate::org::graphql::team_by_id(ctx, *id).await? } else { None },
                 points: to_out(&points),
                 mape,
                 system_points: to_out(&system),

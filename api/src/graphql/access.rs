@@ -476,9 +476,6 @@ impl Extension for AccessExtension {
         let noted = super::cost::take_noted();
         let result = result?;
         *self.selections.lock().unwrap_or_else(|e| e.into_inner()) = Some(noted);
-        if let Some(probe) = ctx.data_opt::<Arc<super::response_cache::Probe>>() {
-            probe.set_complexity(result.complexity);
-        }
         let Some(who) = principal_key(ctx) else { return Ok(result) };
         *self.payer.lock().unwrap_or_else(|e| e.into_inner()) = Some(who.clone());
         let cost = u32::try_from(result.complexity).unwrap_or(u32::MAX);

@@ -13,7 +13,6 @@ pub mod loaders;
 pub mod observability;
 pub mod page;
 pub mod relay;
-pub mod response_cache;
 pub mod scoped;
 
 pub use context::{ContextExt, request_data, with_request_data};

@@ -26,7 +26,7 @@ use crate::core::field::FieldError;
 use crate::core::ids::OrgId;
 use crate::core::principal::Principal;
 use crate::core::roles::Role;
-use crate::graphql::loaders::{MemberKey, TeamKey};
+
 use crate::graphql::relay::{NodeKind, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
@@ -109,7 +109,7 @@ impl MysteryCheck {
     }
     /// The audited rep (the deal's owner when sampled).
     async fn rep(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.check.rep_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.check.rep_id).await?)
     }
     /// PENDING until the auditor scores it, then SCORED.
     async fn status(&self) -> MysteryCheckStatus {
@@ -148,7 +148,7 @@ pub struct MysteryRepTotal(RepTotal);
 impl MysteryRepTotal {
     /// The rep.
     async fn rep(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.rep)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.rep).await?)
     }
     /// Scored checks.
     async fn checks(&self) -> u32 {
@@ -183,7 +183,7 @@ impl MysteryRound {
     }
     /// The audited team (with its sub-teams).
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        Ok(ctx.loader()?.load_one(TeamKey(self.round.team_id)).await?.map(Team))
+        Ok(crate::org::graphql::team_by_id(ctx, self.round.team_id).await?)
     }
     /// The month, as its first day.
     async fn month(&self) -> NaiveDate {
@@ -191,7 +191,7 @@ impl MysteryRound {
     }
     /// The month's auditor: the only one who may score its checks.
     async fn auditor(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.round.auditor_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.round.auditor_id).await?)
     }
     /// Deals sampled per rep (fewer when a rep had fewer active deals).
     async fn samples_per_rep(&self) -> i32 {
@@ -199,7 +199,7 @@ impl MysteryRound {
     }
     /// Who started the round.
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.round.created_by)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.round.created_by).await?)
     }
     /// When started.
     async fn created_at(&self) -> DateTime<Utc> {

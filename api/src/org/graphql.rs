@@ -13,7 +13,7 @@ use super::{policy, service};
 use crate::core::error::{AppError, AppResult};
 use crate::core::field::Checked;
 use crate::events::Event;
-use crate::graphql::loaders::{MemberKey, SubTeamsKey, TeamKey};
+use crate::graphql::loaders::{MemberKey, TeamKey};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 
@@ -110,17 +110,16 @@ impl Team {
     /// The team above this one; `null` for a top-level team.
     async fn parent_team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let Some(parent) = self.0.parent_team_id else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(TeamKey(parent)).await?.map(Team))
+        Ok(crate::org::graphql::team_by_id(ctx, parent).await?)
     }
     /// Direct sub-teams, by name.
     async fn sub_teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
-        let teams = ctx.loader()?.load_one(SubTeamsKey(self.0.id)).await?.unwrap_or_default();
-        Ok(teams.into_iter().map(Team).collect())
+        Ok(directory(ctx).await?.sub_teams(self.0.id).cloned().map(Team).collect())
     }
     /// The team's manager.
     async fn manager(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let Some(manager) = self.0.manager_id else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(MemberKey(manager)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, manager).await?)
     }
     /// Active members directly in this team (not in sub-teams), by name, a page at a time. For
     /// sub-teams and other filters use the root `members(filter: {teamId})`.
@@ -172,6 +171,10 @@ impl Member {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// URL of the member's picture, when one is set.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
     /// E-mail address (lower case), unique within the organization; used to log in.
     async fn email(&self) -> &str {
         &self.0.email
@@ -187,7 +190,7 @@ impl Member {
     /// The member's team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let Some(team) = self.0.team_id else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(TeamKey(team)).await?.map(Team))
+        Ok(crate::org::graphql::team_by_id(ctx, team).await?)
     }
     /// The member's deals that the viewer may read (the rule of the root `deals`: reps their
     /// own, managers their teams', admins and viewers all), a page at a time. An API key needs
@@ -251,6 +254,38 @@ impl Member {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+// ---------------------------------------------------------------- the directory
+
+/// The caller's organization's directory in memory (see [`super::directory`]).
+pub async fn directory(ctx: &Context<'_>) -> AppResult<std::sync::Arc<super::directory::Directory>> {
+    let p = ctx.principal()?;
+    let state = ctx.state()?;
+    super::directory::directory(&state.directories, p.org, &state.db).await
+}
+
+/// A member of the caller's organization: from the directory, or from the database when the
+/// directory does not have them (created on another instance a moment ago, say).
+pub async fn member_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Option<Member>> {
+    if let Some(m) = directory(ctx).await?.member(id) {
+        return Ok(Some(Member(m.clone())));
+    }
+    Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member))
+}
+
+/// A team of the caller's organization: from the directory, or from the database when the
+/// directory does not have it.
+pub async fn team_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Option<Team>> {
+    if let Some(t) = directory(ctx).await?.team(id) {
+        return Ok(Some(Team(t.clone())));
+    }
+    Ok(ctx.loader()?.load_one(TeamKey(id)).await?.map(Team))
+}
+
+/// The caller's organization's currency (ISO 4217), from the directory.
+pub async fn currency(ctx: &Context<'_>) -> AppResult<String> {
+    Ok(directory(ctx).await?.organization.currency.clone())
 }
 
 // ---------------------------------------------------------------- queries
@@ -318,9 +353,7 @@ pub struct OrgQuery;
 impl OrgQuery {
     /// The viewer's organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let p = ctx.principal()?;
-        let org = store::organization(p.org, &ctx.state()?.db).await?.ok_or(AppError::NotFound("organization"))?;
-        Ok(Organization(org))
+        Ok(Organization(directory(ctx).await?.organization.clone()))
     }
 
     /// Teams of the organization, by name.

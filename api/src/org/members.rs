@@ -31,6 +31,8 @@ pub struct CreateMemberInput {
     start_date: Option<NaiveDate>,
     /// Initial password (at least 8 characters); without one the member signs in through an identity provider.
     password: Option<String>,
+    /// URL of the member's picture: an absolute http(s) URL of at most 2,000 characters.
+    avatar_url: Option<String>,
 }
 
 /// Changes to a member. Absent fields stay as they are.
@@ -53,6 +55,8 @@ pub struct UpdateMemberInput {
     team_id: MaybeUndefined<ID>,
     /// New start date.
     start_date: Option<NaiveDate>,
+    /// New picture URL (an absolute http(s) URL); `null` removes it. Members may change their own.
+    avatar_url: MaybeUndefined<String>,
 }
 
 /// Identifies a member to deactivate or reactivate.
@@ -122,6 +126,7 @@ async fn create(ctx: &Context<'_>, input: CreateMemberInput) -> Result<MemberPay
         team_id: input.team_id.as_ref().map(|id| decode_id(id, NodeKind::Team)).transpose()?,
         start_date: input.start_date,
         password: input.password,
+        avatar_url: input.avatar_url,
     };
     Ok(member_payload(service::create_member(&state.db, &state.events, p, cmd).await?))
 }
@@ -144,6 +149,11 @@ async fn update(ctx: &Context<'_>, input: UpdateMemberInput) -> Result<MemberPay
             MaybeUndefined::Value(id) => Some(Some(decode_id(id, NodeKind::Team)?)),
         },
         start_date: input.start_date,
+        avatar_url: match input.avatar_url {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(url) => Some(Some(url)),
+        },
     };
     Ok(member_payload(service::update_member(&state.db, &state.events, p, cmd).await?))
 }

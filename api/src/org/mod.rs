@@ -1,5 +1,6 @@
 //! Organizations (tenants), teams and members.
 
+pub mod directory;
 pub mod graphql;
 mod loaders;
 pub mod members;

@@ -79,9 +79,15 @@ pub fn parse_color(field: &str, raw: &str) -> Result<String, FieldError> {
     }
 }
 
-/// An absolute `https` or `http` URL of at most 2,000 characters.
+/// An organization's logo: see [`parse_image_url`].
 pub fn parse_logo_url(raw: &str) -> Result<String, FieldError> {
-    let invalid = || FieldError::new("logoUrl", "INVALID", "must be an absolute http(s) URL");
+    parse_image_url("logoUrl", raw)
+}
+
+/// A picture's address (a logo, an avatar): an absolute `https` or `http` URL of at most 2,000
+/// characters.
+pub fn parse_image_url(field: &str, raw: &str) -> Result<String, FieldError> {
+    let invalid = || FieldError::new(field, "INVALID", "must be an absolute http(s) URL");
     let s = raw.trim();
     if s.len() > 2000 {
         return Err(invalid());
@@ -383,6 +389,11 @@ mod tests {
         assert!(parse_logo_url("javascript:alert(1)").is_err());
         assert!(parse_logo_url("/relative.png").is_err());
         assert!(parse_logo_url(&format!("https://x.com/{}", "a".repeat(2000))).is_err());
+        assert_eq!(
+            parse_image_url("avatarUrl", "data:image/png;base64,AAAA").map_err(|e| e.field),
+            Err(vec!["input".to_owned(), "avatarUrl".to_owned()])
+        );
+        assert!(parse_image_url("avatarUrl", "https://cdn.example.com/a.png").is_ok());
         assert_eq!(parse_fiscal_month(1), Ok(1));
         assert_eq!(parse_fiscal_month(12), Ok(12));
         assert!(parse_fiscal_month(0).is_err());

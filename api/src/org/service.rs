@@ -202,7 +202,8 @@ async fn audit_team(unit: &Unit, action: &str, before: Option<&team::Model>, aft
     unit.audit(action, "Team", Some(after.id), before.and_then(team_snapshot), team_snapshot(after)).await
 }
 
-/// Creates a team. Admins anywhere; managers below a team they manage.
+/// Creates a team. Admins anywhere; managers below a team they manage. `MembersChanged` is
+/// published after the commit.
 pub async fn create_team(
     db: &DatabaseConnection,
     bus: &EventBus,
@@ -213,7 +214,7 @@ pub async fn create_team(
     let mut e = Errors::default();
     let name = e.check(model::parse_name("name", &cmd.name));
     let description = parse_description(&mut e, cmd.description);
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let parent = match cmd.parent_team_id {
         Some(id) => Some(load_team(p.org, unit.db(), id).await?.id),
         None => None,
@@ -229,11 +230,14 @@ pub async fn create_team(
     };
     let team = store::create_team(p.org, unit.db(), name, description, parent, manager).await?;
     audit_team(&unit, "team.create", None, &team).await?;
+    // Directories in memory (names, the tree, whom a manager reaches) load again.
+    unit.publish(Event::MembersChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(team))
 }
 
 /// Renames a team, changes its description or manager. Admins; managers inside their subtree.
+/// `MembersChanged` is published after the commit.
 pub async fn update_team(
     db: &DatabaseConnection,
     bus: &EventBus,
@@ -242,7 +246,7 @@ pub async fn update_team(
 ) -> AppResult<Checked<team::Model>> {
     policy::may_write_teams(p)?;
     let mut e = Errors::default();
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let team = load_team(p.org, unit.db(), cmd.id).await?;
     let reach = p.reach(unit.db()).await?;
     reach.require(Some(team.id), "this team")?;
@@ -274,6 +278,8 @@ pub async fn update_team(
     let before = team;
     let team = store::update_team(p.org, unit.db(), before.id, patch, cmd.version).await?;
     audit_team(&unit, "team.update", Some(&before), &team).await?;
+    // A new name shows on every board; a new manager changes whom they reach.
+    unit.publish(Event::MembersChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(team))
 }
@@ -332,6 +338,8 @@ pub struct CreateMember {
     pub start_date: Option<NaiveDate>,
     /// Initial password; without one the member signs in through an identity provider.
     pub password: Option<String>,
+    /// Picture URL.
+    pub avatar_url: Option<String>,
 }
 
 /// Changes to a member; `None` leaves a field as it is.
@@ -353,6 +361,8 @@ pub struct UpdateMember {
     pub team_id: Option<Option<Uuid>>,
     /// A new start date.
     pub start_date: Option<NaiveDate>,
+    /// A new picture URL (`Some(None)`: remove it).
+    pub avatar_url: Option<Option<String>>,
 }
 
 /// What the audit log keeps of a member: the profile, never the password hash.
@@ -366,6 +376,7 @@ struct MemberRecord<'a> {
     sales_role: &'a str,
     team_id: Option<Uuid>,
     start_date: NaiveDate,
+    avatar_url: Option<&'a str>,
     active: bool,
     deactivated_at: Option<DateTime<Utc>>,
     has_password: bool,
@@ -382,6 +393,7 @@ pub fn member_snapshot(m: &member::Model) -> Option<serde_json::Value> {
         sales_role: &m.sales_role,
         team_id: m.team_id,
         start_date: m.start_date,
+        avatar_url: m.avatar_url.as_deref(),
         active: m.active,
         deactivated_at: m.deactivated_at,
         has_password: m.password_hash.is_some(),
@@ -424,6 +436,7 @@ pub async fn create_member(
     if let Err(err) = model::check_start_date(start_date) {
         e.0.push(err);
     }
+    let avatar_url = cmd.avatar_url.and_then(|u| e.check(model::parse_image_url("avatarUrl", &u)));
     let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let team_id = match cmd.team_id {
         Some(id) => Some(load_team(p.org, unit.db(), id).await?.id),
@@ -442,7 +455,16 @@ pub async fn create_member(
         Some(pw) => Some(password::hash(pw).await?),
         None => None,
     };
-    let new = NewMember { name, email, role: cmd.role, sales_role: cmd.sales_role, team_id, start_date, password_hash };
+    let new = NewMember {
+        name,
+        email,
+        role: cmd.role,
+        sales_role: cmd.sales_role,
+        team_id,
+        start_date,
+        password_hash,
+        avatar_url,
+    };
     match store::create_member(p.org, unit.db(), new).await {
         Ok(member) => {
             audit_member(&unit, "member.create", None, &member).await?;
@@ -474,6 +496,7 @@ pub async fn update_member(
         && cmd.sales_role.is_none()
         && cmd.team_id.is_none()
         && cmd.start_date.is_none();
+    // A member may also change their own picture.
     let new_team = match cmd.team_id {
         None => None,
         Some(None) => Some(None),
@@ -503,7 +526,13 @@ pub async fn update_member(
     {
         e.0.push(err);
     }
+    let avatar_url = match cmd.avatar_url {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(u)) => e.check(model::parse_image_url("avatarUrl", &u)).map(Some),
+    };
     let patch = MemberPatch {
+        avatar_url,
         name: cmd.name.and_then(|n| e.check(model::parse_name("name", &n))),
         email,
         role: cmd.role,
@@ -528,7 +557,8 @@ pub async fn update_member(
                     member.name != target.name
                         || member.sales_role != target.sales_role
                         || member.team_id != target.team_id
-                        || member.start_date != target.start_date,
+                        || member.start_date != target.start_date
+                        || member.avatar_url != target.avatar_url,
                 ),
             ] {
                 if changed {

@@ -439,6 +439,8 @@ pub struct NewMember {
     pub start_date: NaiveDate,
     /// Argon2id hash of the initial password.
     pub password_hash: Option<String>,
+    /// Picture URL (validated).
+    pub avatar_url: Option<String>,
 }
 
 /// Inserts a member.
@@ -457,6 +459,7 @@ pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember
         password_hash: Set(new.password_hash),
         deactivated_at: Set(None),
         ramp_percents: Set(None),
+        avatar_url: Set(new.avatar_url),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -484,6 +487,8 @@ pub struct MemberPatch {
     pub active: Option<bool>,
     /// New password hash.
     pub password_hash: Option<String>,
+    /// New picture URL (`Some(None)`: none).
+    pub avatar_url: Option<Option<String>>,
 }
 
 /// Saves changed member fields. A change to the profile (anything but the password) bumps the
@@ -503,7 +508,8 @@ pub async fn update_member(
         || patch.sales_role.is_some()
         || patch.team_id.is_some()
         || patch.start_date.is_some()
-        || patch.active.is_some();
+        || patch.active.is_some()
+        || patch.avatar_url.is_some();
     let changes = member::ActiveModel {
         name: set_if(patch.name),
         email: set_if(patch.email),
@@ -514,6 +520,7 @@ pub async fn update_member(
         active: set_if(patch.active),
         deactivated_at: set_if(patch.active.map(|active| (!active).then_some(now))),
         password_hash: set_if(patch.password_hash.map(Some)),
+        avatar_url: set_if(patch.avatar_url),
         updated_at: Set(now),
         ..Default::default()
     };

@@ -21,7 +21,7 @@ use crate::core::field::FieldError;
 use crate::core::period::{Period, elapsed_share};
 use crate::core::principal::Principal;
 use crate::core::settings::OrgSettings;
-use crate::graphql::loaders::{MemberKey, TeamKey};
+
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_global_id, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Team};
@@ -102,14 +102,14 @@ impl Quota {
         if self.row.subject_kind != QuotaSubjectKind::Member.as_str() {
             return Ok(None);
         }
-        Ok(ctx.loader()?.load_one(MemberKey(self.row.subject_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.row.subject_id).await?)
     }
     /// The team, when the subject is a team (its whole subtree counts).
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         if self.row.subject_kind != QuotaSubjectKind::Team.as_str() {
             return Ok(None);
         }
-        Ok(ctx.loader()?.load_one(TeamKey(self.row.subject_id)).await?.map(Team))
+        Ok(crate::org::graphql::team_by_id(ctx, self.row.subject_id).await?)
     }
     /// The territory, when the subject is a territory (deals in it and below count).
     async fn territory(&self, ctx: &Context<'_>) -> Result<Option<Territory>> {

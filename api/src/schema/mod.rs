@@ -8,7 +8,7 @@ pub mod node;
 use async_graphql::extensions::ExtensionFactory;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::graphql::{access, apq, documents, observability, response_cache, scoped};
+use crate::graphql::{access, apq, documents, observability, scoped};
 use crate::state::AppState;
 
 /// The root query: every domain's query segment.
@@ -101,7 +101,6 @@ pub fn build_schema(state: AppState, transport: impl ExtensionFactory) -> AppSch
             usize::try_from(state.config.max_response_bytes).unwrap_or(usize::MAX),
         ));
     // Watching every resolved field costs a little per field: only when answers are kept.
-    let builder = if state.responses.enabled() { builder.extension(response_cache::Probing) } else { builder };
     // After every check that may refuse a request (so execution counts as started only when
     // they all let it through), before the document cache (which would hide the document).
     let builder = builder.extension(transport);

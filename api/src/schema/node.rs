@@ -136,8 +136,8 @@ async fn load(ctx: &Context<'_>, id: &ID) -> crate::core::error::AppResult<Optio
                 .map(|o| Node::Organization(Organization(o)))
         }
         NodeKind::Organization => None,
-        NodeKind::Team => loader.load_one(loaders::TeamKey(uuid)).await?.map(|t| Node::Team(Team(t))),
-        NodeKind::Member => loader.load_one(loaders::MemberKey(uuid)).await?.map(|m| Node::Member(Member(m))),
+        NodeKind::Team => crate::org::graphql::team_by_id(ctx, uuid).await?.map(Node::Team),
+        NodeKind::Member => crate::org::graphql::member_by_id(ctx, uuid).await?.map(Node::Member),
         NodeKind::ActivityType => loader
             .load_one(loaders::ActivityTypeKey(uuid))
             .await?

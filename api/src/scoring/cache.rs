@@ -229,6 +229,7 @@ mod tests {
             password_hash: None,
             deactivated_at: None,
             ramp_percents: None,
+            avatar_url: None,
             version: 1,
             created_at: at,
             updated_at: at,

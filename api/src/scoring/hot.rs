@@ -27,9 +27,11 @@ use entity::member;
 
 use super::model::{self, Period, PeriodGrain};
 use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
+use super::targets::TargetBook;
 use super::{cents_to_decimal, store};
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
+use crate::events::cache::TenantSnapshots;
 use crate::events::{DataVersions, Event, EventBus};
 
 /// What board subscribers hear after the hot state has caught up.
@@ -63,6 +65,8 @@ pub struct HotPeriod {
 #[derive(Default)]
 struct Ranking {
     points: HashMap<Uuid, i64>,
+    /// Counting activities per member, read with the points.
+    counts: HashMap<Uuid, i64>,
     order: BTreeSet<(Reverse<i64>, String, Uuid)>,
     members: HashMap<Uuid, Ranked>,
     /// Per member, the ticket of the re-read whose total the ranking holds (see
@@ -88,12 +92,15 @@ impl Ranking {
 
     /// Sets a member's total read under `ticket`, unless a re-read that started later has
     /// already been applied (it saw at least every commit this one saw).
-    fn set_read(&mut self, member: Uuid, points: i64, ticket: u64) {
+    fn set_read(&mut self, member: Uuid, (points, count): (i64, i64), ticket: u64) {
         if self.tickets.get(&member).is_some_and(|&seen| seen > ticket) {
             return;
         }
         self.tickets.insert(member, ticket);
         self.set(member, points);
+        if self.points.contains_key(&member) {
+            self.counts.insert(member, count);
+        }
     }
 }
 
@@ -101,6 +108,15 @@ impl HotPeriod {
     /// The period this ranking covers.
     pub fn period(&self) -> Period {
         self.period
+    }
+
+    /// A ranked (active) member's points and counting activities in hundredths, and their
+    /// target for the period.
+    pub fn member(&self, member: Uuid) -> Option<(i64, i64, Option<Decimal>)> {
+        let state = self.state.read().ok()?;
+        let points = *state.points.get(&member)?;
+        let count = state.counts.get(&member).copied().unwrap_or(0);
+        Some((points, count, state.members.get(&member)?.target))
     }
 
     /// The top `first` members by points among `scope` (all when `None`), with standard
@@ -172,26 +188,34 @@ impl PastBoards {
 
     /// Keeps a board computed from `sequence` on, unless one of its days changed since then
     /// (or too much changed to tell).
-    fn keep(&mut self, org: OrgId, request: BoardRequest, (generation, sequence): PastMark, board: &BoardData) {
+    fn keep(&mut self, org: OrgId, request: BoardRequest, mark: PastMark, board: &BoardData) {
         let period = board.period;
-        if generation != self.generation {
+        if !self.untouched(org, mark, period.start_date, period.end_date) {
             return;
-        }
-        if let Some((now, recent)) = self.changes.get(&org)
-            && *now != sequence
-        {
-            let oldest = recent.front().map_or(*now, |(s, _)| *s);
-            let touched = recent
-                .iter()
-                .any(|(s, day)| *s > sequence && day.is_none_or(|d| d >= period.start_date && d < period.end_date));
-            if sequence + 1 < oldest || touched {
-                return;
-            }
         }
         if self.boards.len() >= PAST_BOARDS {
             self.boards.clear();
         }
         self.boards.insert((org, request, period.start_date), (period, Arc::new(board.clone())));
+    }
+
+    /// Whether no day in `[from, to)` of the organization changed since `mark` (false when too
+    /// much changed to tell).
+    fn untouched(&self, org: OrgId, (generation, sequence): PastMark, from: NaiveDate, to: NaiveDate) -> bool {
+        if generation != self.generation {
+            return false;
+        }
+        let Some((now, recent)) = self.changes.get(&org) else { return true };
+        if *now == sequence {
+            return true;
+        }
+        let oldest = recent.front().map_or(*now, |(s, _)| *s);
+        sequence + 1 >= oldest
+            && !recent
+                .iter()
+                .rev()
+                .take_while(|(s, _)| *s > sequence)
+                .any(|(_, day)| day.is_none_or(|d| d >= from && d < to))
     }
 
     /// Drops boards containing `day` (all of the organization's when `None`; of every
@@ -248,7 +272,29 @@ pub struct HotBoards {
     /// after their own commits and may finish out of order, and a read that started later
     /// never loses to one that started earlier.
     reads: std::sync::atomic::AtomicU64,
+    /// Each organization's target book, kept until membership (targets) changes.
+    books: TenantSnapshots<TargetBook>,
+    /// Members' streaks of the current week (see [`HotBoards::streak`]).
+    streaks: Mutex<HashMap<(OrgId, Uuid), KeptStreak>>,
+    events: EventBus,
 }
+
+/// A member's streak as computed for one week, with what it was computed from.
+#[derive(Clone, Copy)]
+struct KeptStreak {
+    /// The first day of the week it was computed in.
+    week: NaiveDate,
+    /// The organization's membership version (targets, the member's start date).
+    version: u64,
+    /// Where the organization's past-day changes stood.
+    mark: PastMark,
+    weeks: u32,
+}
+
+/// Most streaks kept in all.
+const STREAKS: usize = 200_000;
+/// How many complete weeks a streak looks back at most.
+const STREAK_WEEKS: i64 = 52;
 
 impl std::fmt::Debug for HotBoards {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -263,8 +309,9 @@ const DRAIN: usize = 64;
 const BUILD_ATTEMPTS: usize = 5;
 
 impl HotBoards {
-    /// Starts the updater on the bus.
-    pub fn start(db: DatabaseConnection, events: &EventBus) -> Arc<HotBoards> {
+    /// Starts the updater on the bus. Target books are kept for at most `ttl` (zero: read each
+    /// time), like the other membership caches.
+    pub fn start(db: DatabaseConnection, events: &EventBus, ttl: std::time::Duration) -> Arc<HotBoards> {
         let (updates, _) = broadcast::channel(4096);
         let hot = Arc::new(HotBoards {
             db,
@@ -274,6 +321,9 @@ impl HotBoards {
             past: Mutex::default(),
             versions: events.data_versions().clone(),
             reads: std::sync::atomic::AtomicU64::new(0),
+            books: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
+            streaks: Mutex::default(),
+            events: events.clone(),
         });
         let rx = events.subscribe();
         tokio::spawn(Self::run(Arc::downgrade(&hot), rx));
@@ -283,6 +333,81 @@ impl HotBoards {
     /// Announcements that the hot state changed.
     pub fn subscribe(&self) -> broadcast::Receiver<BoardUpdate> {
         self.updates.subscribe()
+    }
+
+    /// The organization's target book, kept until its targets or members change.
+    pub async fn target_book(&self, org: OrgId) -> AppResult<Arc<TargetBook>> {
+        self.books.get(org, || scores::target_book(org, &self.db)).await
+    }
+
+    /// A member's score in a period, from memory where it can be: the current period's points,
+    /// count and target from the ranking, the streak from the kept streaks, the target book
+    /// kept. A past period, a member who is not ranked (deactivated) and the per-type
+    /// breakdown are read from the database.
+    pub async fn member_score(
+        &self,
+        s: &OrgSettings,
+        m: &member::Model,
+        p: Period,
+        now: DateTime<Utc>,
+        parts: scores::ScoreParts,
+    ) -> AppResult<scores::ScoreData> {
+        let book = if parts.target || parts.streak { self.target_book(s.org).await? } else { Arc::default() };
+        let ranked = match p.grain {
+            Some(grain) => {
+                let hot = self.current(s, grain, now).await?;
+                if hot.period == p { hot.member(m.id) } else { None }
+            }
+            None => None,
+        };
+        let (points_cents, activity_count) = match ranked {
+            Some((points, count, _)) => (points, count),
+            None => scores::totals(s, &self.db, Some(&[m.id]), &p).await?.get(&m.id).copied().unwrap_or((0, 0)),
+        };
+        let streak = if parts.streak { Some(self.streak(s, m, &book, now).await?) } else { None };
+        let by_type = if parts.by_type { scores::by_type(s, &self.db, &[m.id], &p).await? } else { Vec::new() };
+        Ok(scores::ScoreData::assemble(&book, m, p, now, (points_cents, activity_count), streak, by_type))
+    }
+
+    /// A member's streak now (see [`HotBoards::streak`]), with the organization's kept targets.
+    pub async fn member_streak(&self, s: &OrgSettings, m: &member::Model, now: DateTime<Utc>) -> AppResult<u32> {
+        let book = self.target_book(s.org).await?;
+        self.streak(s, m, &book, now).await
+    }
+
+    /// A member's streak: consecutive complete weeks on target, counting back from last week.
+    /// Kept for the current week until one of the looked-at days changes (an activity logged
+    /// back in time or voided) or the targets do.
+    async fn streak(
+        &self,
+        s: &OrgSettings,
+        m: &member::Model,
+        book: &TargetBook,
+        now: DateTime<Utc>,
+    ) -> AppResult<u32> {
+        let week =
+            model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+        let from = week.start_date - chrono::Duration::weeks(STREAK_WEEKS);
+        let version = self.events.membership_version(s.org);
+        let key = (s.org, m.id);
+        let kept = self.streaks.lock().ok().and_then(|k| k.get(&key).copied());
+        if let Some(k) = kept
+            && k.week == week.start_date
+            && k.version == version
+            && let Ok(past) = self.past.lock()
+            && past.untouched(s.org, k.mark, from, week.start_date)
+        {
+            return Ok(k.weeks);
+        }
+        let mark = self.past_sequence(s.org);
+        let weeks = scores::streak_of(s, &self.db, m, book, &week, STREAK_WEEKS).await?;
+        if let Ok(mut kept) = self.streaks.lock() {
+            if kept.len() >= STREAKS {
+                kept.clear();
+            }
+            kept.insert(key, KeptStreak { week: week.start_date, version, mark, weeks });
+        }
+        Ok(weeks)
     }
 
     /// A cached board of an ended period, if there is one.
@@ -468,7 +593,7 @@ impl HotBoards {
                 Ok(t) => {
                     if let Ok(mut state) = p.state.write() {
                         for member in members {
-                            state.set_read(*member, t.get(member).map_or(0, |x| x.0), ticket);
+                            state.set_read(*member, t.get(member).copied().unwrap_or((0, 0)), ticket);
                         }
                     }
                 }
@@ -525,10 +650,11 @@ impl HotBoards {
         let book = scores::target_book(s.org, &self.db).await?;
         let mut ranking = Ranking::default();
         for m in members {
-            let points = totals.get(&m.id).map_or(0, |x| x.0);
+            let (points, count) = totals.get(&m.id).copied().unwrap_or((0, 0));
             let target = scores::member_target(&book, &m, &period);
             ranking.order.insert((Reverse(points), m.name.to_lowercase(), m.id));
             ranking.points.insert(m.id, points);
+            ranking.counts.insert(m.id, count);
             ranking.members.insert(m.id, Ranked { member: m, target });
         }
         Ok(HotPeriod { period, state: RwLock::new(ranking) })
@@ -554,6 +680,7 @@ mod tests {
             password_hash: None,
             deactivated_at: None,
             ramp_percents: None,
+            avatar_url: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -682,14 +809,14 @@ mod tests {
         let now = Utc::now();
         let mut state = h.state.write().expect("lock");
         // Ticket 2 (read after a later commit) lands first; ticket 1 arrives late and is stale.
-        state.set_read(ann, 300, 2);
-        state.set_read(ann, 250, 1);
+        state.set_read(ann, (300, 3), 2);
+        state.set_read(ann, (250, 2), 1);
         // The same ticket applies (one read, several periods); a newer one always does, even
         // when the total went down (a voided activity).
-        state.set_read(ann, 280, 2);
-        state.set_read(ann, 120, 3);
+        state.set_read(ann, (280, 2), 2);
+        state.set_read(ann, (120, 1), 3);
         // Tickets are per member: ben's first read applies whatever its number.
-        state.set_read(ben, 50, 1);
+        state.set_read(ben, (50, 1), 1);
         drop(state);
         assert_eq!(ranks(&h.board(None, 10, now)), vec![(1, "ann".into(), 120), (2, "ben".into(), 50)]);
     }

@@ -78,7 +78,7 @@ pub fn member_target(book: &TargetBook, m: &member::Model, p: &Period) -> Option
 }
 
 /// Points and counts per member in a period (exact window for campaigns, day totals otherwise).
-async fn totals(
+pub(crate) async fn totals(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
     members: Option<&[Uuid]>,
@@ -111,7 +111,7 @@ pub struct ScoreData {
     pub by_type: Vec<(activity_type::Model, i64, i64)>,
 }
 
-async fn by_type(
+pub(crate) async fn by_type(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
     members: &[Uuid],
@@ -189,33 +189,62 @@ pub async fn member_score(
 ) -> AppResult<ScoreData> {
     let book = if parts.target || parts.streak { target_book(s.org, db).await? } else { TargetBook::default() };
     let t = totals(s, db, Some(&[m.id]), &p).await?;
-    let (points_cents, activity_count) = t.get(&m.id).copied().unwrap_or((0, 0));
-    let target = member_target(&book, m, &p);
-    let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
-    let this_week =
-        model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+    let totals = t.get(&m.id).copied().unwrap_or((0, 0));
     let streak = if parts.streak {
-        let history = past_weeks(s, db, m, &this_week, 52).await?;
-        let weeks: Vec<(Decimal, Option<Decimal>)> = history
-            .iter()
-            .map(|(w, points)| {
-                (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
-            })
-            .collect();
-        Some(model::streak_weeks(&weeks))
+        let this_week =
+            model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+        Some(streak_of(s, db, m, &book, &this_week, 52).await?)
     } else {
         None
     };
-    Ok(ScoreData {
-        period: p,
-        points_cents,
-        activity_count,
-        target,
-        attainment_percent: attainment,
-        pacing_percent: model::pacing_percent(attainment, model::elapsed_share(&p, now)),
-        streak_weeks: streak,
-        by_type: if parts.by_type { by_type(s, db, &[m.id], &p).await? } else { Vec::new() },
-    })
+    let by_type = if parts.by_type { by_type(s, db, &[m.id], &p).await? } else { Vec::new() };
+    Ok(ScoreData::assemble(&book, m, p, now, totals, streak, by_type))
+}
+
+impl ScoreData {
+    /// A member's score from its parts: `totals` is (points in hundredths, counting activities).
+    pub fn assemble(
+        book: &TargetBook,
+        m: &member::Model,
+        p: Period,
+        now: DateTime<Utc>,
+        (points_cents, activity_count): (i64, i64),
+        streak_weeks: Option<u32>,
+        by_type: Vec<(activity_type::Model, i64, i64)>,
+    ) -> ScoreData {
+        let target = member_target(book, m, &p);
+        let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
+        ScoreData {
+            period: p,
+            points_cents,
+            activity_count,
+            target,
+            attainment_percent: attainment,
+            pacing_percent: model::pacing_percent(attainment, model::elapsed_share(&p, now)),
+            streak_weeks,
+            by_type,
+        }
+    }
+}
+
+/// A member's streak before `this_week`: consecutive complete weeks on target, newest first,
+/// looking back at most `weeks` weeks (one read of their day totals).
+pub(crate) async fn streak_of(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    m: &member::Model,
+    book: &TargetBook,
+    this_week: &Period,
+    weeks: i64,
+) -> AppResult<u32> {
+    let history = past_weeks(s, db, m, this_week, weeks).await?;
+    let weeks: Vec<(Decimal, Option<Decimal>)> = history
+        .iter()
+        .map(|(w, points)| {
+            (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
+        })
+        .collect();
+    Ok(model::streak_weeks(&weeks))
 }
 
 /// The active members of a team's subtree (or of the whole organization).

@@ -7,9 +7,6 @@ pub mod graphiql;
 pub mod transport;
 
 use std::sync::Arc;
-use std::time::Instant;
-
-use chrono::Utc;
 
 use async_graphql::http::WebSocketProtocols;
 use async_graphql_axum::GraphQLRequest;
@@ -24,7 +21,6 @@ use migration::MigratorTrait;
 use super::state::HttpState;
 use crate::auth::authenticate;
 use crate::core::principal::Auth;
-use crate::graphql::response_cache::{Hit, Key, Probe};
 use crate::graphql::with_request_data;
 use crate::state::AppState;
 use accept::Media;
@@ -137,11 +133,11 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         request.extensions(),
         state.app.config.trust_forwarded_for,
     );
-    let (request, body) = match read_graphql_request(request).await {
+    let request = match read_graphql_request(request).await {
         Ok(r) => r,
         Err(resp) => return in_media(resp, media),
     };
-    execute(&state, (auth, address), request, body, media, Exchange::post(), &traced).await
+    execute(&state, (auth, address), request, media, Exchange::post(), &traced).await
 }
 
 /// The request's ID and its log line (set by the request-ID layer), carried into execution.
@@ -159,13 +155,11 @@ impl Traced {
     }
 }
 
-/// Runs a GraphQL request from POST or GET as the caller (who, and from which address), through
-/// the response cache when the caller is a member and `cache_key` (the request as sent) is given.
+/// Runs a GraphQL request from POST or GET as the caller (who, and from which address).
 async fn execute(
     state: &HttpState,
     (auth, address): (Auth, crate::auth::throttle::ClientAddress),
     request: async_graphql::Request,
-    cache_key: Option<axum::body::Bytes>,
     media: Media,
     exchange: Arc<Exchange>,
     traced: &Traced,
@@ -176,79 +170,11 @@ async fn execute(
     if let Some(id) = &traced.id {
         request = request.data(id.clone());
     }
-    let cache = &state.app.responses;
     let request = request.data(exchange.clone());
-    // Only members' JSON requests are looked up (and only while answers are kept at all).
-    let (Auth::Member(p), Some(body), true) = (&auth, cache_key, cache.enabled()) else {
-        let request = with_request_data(request, &state.app, auth).data(address);
-        let response = state.schema.execute(request).await;
-        log.cost(response.extensions.get("cost"));
-        return render(response, media, &exchange);
-    };
-    let key = Key { org: p.org.0, member: p.member_id, api_key: p.api_key.as_ref().map(|k| k.id), body };
-    let version = cache.version(key.org);
-    let started = Instant::now();
-    if let Some(hit) = cache.get(&key, version, started) {
-        return serve_cached(&state.app, p, request.operation_name.as_deref(), hit, started, media, log);
-    }
-    let probe = Arc::new(Probe::default());
-    let request = with_request_data(request, &state.app, auth).data(address).data(probe.clone());
+    let request = with_request_data(request, &state.app, auth).data(address);
     let response = state.schema.execute(request).await;
     log.cost(response.extensions.get("cost"));
-    let Some(until) = probe.valid_until().filter(|_| response.is_ok() && response.http_headers.is_empty()) else {
-        return render(response, media, &exchange);
-    };
-    let Ok(data) = serde_json::to_vec(&response.data) else {
-        return render(response, media, &exchange);
-    };
-    let now = Instant::now();
-    let left = (until - Utc::now()).to_std().unwrap_or_default();
-    cache.put(key, Hit { data: data.into(), complexity: probe.complexity() }, version, now, now + left);
     render(response, media, &exchange)
-}
-
-/// Answers from the response cache: the kept `data`, with the cost spent from the caller's
-/// budget now (or the RATE_LIMITED error the query would have met), counted in the metrics
-/// like an executed request, in the same media type and status an execution would have had.
-fn serve_cached(
-    app: &AppState,
-    p: &crate::core::principal::Principal,
-    operation: Option<&str>,
-    hit: Hit,
-    started: Instant,
-    media: Media,
-    log: &crate::request_id::RequestLog,
-) -> Response {
-    let (cost, error) = crate::graphql::access::charge(&app.limiter, p, hit.complexity, started);
-    log.cost(Some(&cost));
-    let cost = serde_json::to_vec(&cost).unwrap_or_else(|_| b"null".to_vec());
-    let mut body = Vec::with_capacity(hit.data.len() + cost.len() + 64);
-    match &error {
-        None => {
-            body.extend_from_slice(b"{\"data\":");
-            body.extend_from_slice(&hit.data);
-        }
-        // Refused before execution, as the rate limit refuses an executed request: no `data`.
-        Some(error) => {
-            body.extend_from_slice(b"{\"errors\":[");
-            body.extend_from_slice(&serde_json::to_vec(error).unwrap_or_else(|_| b"{}".to_vec()));
-            body.push(b']');
-            app.metrics.errors.with_label_values(&["RATE_LIMITED"]).inc();
-        }
-    }
-    body.extend_from_slice(b",\"extensions\":{\"cost\":");
-    body.extend_from_slice(&cost);
-    body.extend_from_slice(b"}}");
-    let operation = app.metrics.operations.label(crate::metrics::operation_label(operation));
-    let outcome = if error.is_none() { "ok" } else { "error" };
-    app.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
-    app.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
-    app.metrics.cached_responses.inc();
-    let status = match (&error, media) {
-        (Some(_), Media::GraphqlResponseJson) => transport::request_error_status(Some("RATE_LIMITED")),
-        _ => StatusCode::OK,
-    };
-    transport::json_body(status, media, body)
 }
 
 /// A request refused before it reaches GraphQL, answered like a GraphQL request error (no
@@ -292,10 +218,7 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
 /// multipart upload. Anything else is refused with a status and a message a developer can act
 /// on, never a debug dump: 415 for another content type, 413 over the size limit, 400 for a
 /// body that is not UTF-8, not JSON, a batch, or not shaped like a GraphQL request.
-/// A JSON body is returned too (the response cache's key); a multipart upload is not.
-async fn read_graphql_request(
-    request: axum::extract::Request,
-) -> Result<(async_graphql::Request, Option<axum::body::Bytes>), Response> {
+async fn read_graphql_request(request: axum::extract::Request) -> Result<async_graphql::Request, Response> {
     let limit = request.extensions().get::<BodyLimit>().map(|l| l.0);
     let content_type =
         request.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
@@ -306,7 +229,7 @@ async fn read_graphql_request(
             return match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
                 .await
             {
-                Ok(r) => Ok((r.into_inner(), None)),
+                Ok(r) => Ok(r.into_inner()),
                 Err(rejection) => Err(match rejection.0 {
                     async_graphql::ParseRequestError::PayloadTooLarge => over_limit(limit),
                     async_graphql::ParseRequestError::Io(e) if is_length_limit(&e) => over_limit(limit),
@@ -365,7 +288,7 @@ async fn read_graphql_request(
         }
     }
     match serde_json::from_slice::<GraphqlParams>(&bytes) {
-        Ok(params) => Ok((params.into_request().map_err(|m| request_error(StatusCode::BAD_REQUEST, m))?, Some(bytes))),
+        Ok(params) => params.into_request().map_err(|m| request_error(StatusCode::BAD_REQUEST, m)),
         Err(e) => {
             let what = if e.is_data() { "not a GraphQL request" } else { "not valid JSON" };
             Err(request_error(StatusCode::BAD_REQUEST, format!("the request body is {what}: {e}")))
@@ -491,9 +414,7 @@ async fn graphql_get_request(
         Err(resp) => return in_media(resp, media),
     };
     traced.log.caller(&auth);
-    // The cache key: the query string as sent, apart from any POST body (which starts with `{`).
-    let key = axum::body::Bytes::from([b"GET ".as_slice(), raw.as_bytes()].concat());
-    execute(state, (auth, address), request, Some(key), media, Exchange::get(), &traced).await
+    execute(state, (auth, address), request, media, Exchange::get(), &traced).await
 }
 
 /// The GraphQL parameters of a GET query string: `query` and `operationName` as text,

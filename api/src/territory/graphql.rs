@@ -13,7 +13,7 @@ use super::{policy, service};
 use crate::core::error::AppResult;
 use crate::core::field::{Checked, FieldError};
 use crate::core::principal::Principal;
-use crate::graphql::loaders::MemberKey;
+
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::Member;
@@ -111,7 +111,7 @@ impl Territory {
         let owner =
             rows.iter().map(store::span).find(|s| s.role == AssignmentRole::Owner && model::is_active_on(s, today));
         match owner {
-            Some(s) => Ok(ctx.loader()?.load_one(MemberKey(s.member_id)).await?.map(Member)),
+            Some(s) => Ok(crate::org::graphql::member_by_id(ctx, s.member_id).await?),
             None => Ok(None),
         }
     }
@@ -150,7 +150,7 @@ impl TerritoryAssignment {
     }
     /// The member.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// OWNER (one at a time per territory) or OVERLAY.
     async fn role(&self) -> AssignmentRole {

@@ -123,6 +123,7 @@ async fn extra_member(app: &TestApp, org: &Org, name: &str, team: &str, start: N
             team_id: Some(uuid_of(team)),
             start_date: start,
             password_hash: None,
+            avatar_url: None,
         },
     )
     .await

@@ -414,6 +414,7 @@ async fn second_admin(app: &TestApp, org: &Org) -> String {
             team_id: None,
             start_date: today(),
             password_hash: None,
+            avatar_url: None,
         },
     )
     .await
@@ -480,6 +481,7 @@ async fn two_editors_of_teams_members_activity_types_and_campaigns_one_wins(app:
                 team_id: Some(uuid_of(&org.outbound)),
                 start_date: today(),
                 password_hash: None,
+                avatar_url: None,
             },
         )
         .await

@@ -107,6 +107,7 @@ fn new_member(org: &Org, name: String, team: &str) -> NewMember {
         team_id: Some(uuid_of(team)),
         start_date: Utc::now().date_naive(),
         password_hash: None,
+        avatar_url: None,
     }
 }
 

@@ -97,29 +97,28 @@ async fn a_member_deactivated_on_one_instance_is_refused_on_the_other_at_once() 
     }
 }
 
-/// Each instance keeps leaderboard answers until its organization's data changes; a score
-/// logged through another instance reaches it over LISTEN/NOTIFY and drops the kept answer
-/// long before the TTL (60 s here) would, and the next answer has the new points.
+/// Each instance keeps its rankings and directories in memory; a score logged and a team
+/// renamed through another instance reach it over LISTEN/NOTIFY long before the directory's
+/// time-to-live (60 s here) would, and its next answers have the new points and name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_score_logged_on_one_instance_shows_in_the_others_cached_leaderboard_at_once() {
+async fn a_change_on_one_instance_shows_in_the_others_in_memory_reads_at_once() {
     if !postgres_configured() {
         eprintln!("TEST_POSTGRES_URL is not set: the multi-instance test did not run (it needs PostgreSQL)");
         return;
     }
-    let a = TestApp::spawn_with(Backend::Postgres, |c| c.response_cache_seconds = 60).await;
+    let a = TestApp::spawn_with(Backend::Postgres, |c| c.member_cache_seconds = 60).await;
     let b = a.second_instance().await;
     let org = a.seed_org("acme").await;
-    let board = "{ leaderboard(input: {period: {grain: WEEK}}) { entries { points member { name } } } }";
+    let board =
+        "{ leaderboard(input: {period: {grain: WEEK}}) { entries { points member { name team { id name } } } } }";
     let rep_points = |body: &Value| {
         body["leaderboard"]["entries"].as_array().unwrap().iter().find(|e| e["member"]["name"] == "acme Rep").unwrap()
             ["points"]
             .as_f64()
             .unwrap()
     };
-    assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 0.0);
-    let hits = b.state.metrics.cached_responses.get();
-    assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 0.0);
-    assert_eq!(b.state.metrics.cached_responses.get(), hits + 1, "B answers the repeated board from its cache");
+    let first = b.ok(&org.viewer_token, board, json!({})).await;
+    assert_eq!(rep_points(&first), 0.0);
     let kind = a
         .ok(
             &org.admin_token,
@@ -145,6 +144,31 @@ async fn a_score_logged_on_one_instance_shows_in_the_others_cached_leaderboard_a
     // Once B has it, B keeps answering with it: nothing older was kept under the new version.
     for _ in 0..20 {
         assert_eq!(rep_points(&b.ok(&org.viewer_token, board, json!({})).await), 4.0);
+    }
+
+    // A team renamed on A: B's directory loads again when the event arrives.
+    let team_of_rep = |body: &Value| {
+        body["leaderboard"]["entries"].as_array().unwrap().iter().find(|e| e["member"]["name"] == "acme Rep").unwrap()
+            ["member"]["team"]
+            .clone()
+    };
+    let team = team_of_rep(&first);
+    assert!(team["id"].is_string(), "the seeded rep has a team: {first}");
+    let renamed = a
+        .ok(
+            &org.admin_token,
+            "mutation($i: UpdateTeamInput!) { updateTeam(input: $i) { team { name } userErrors { code } } }",
+            json!({"i": {"id": team["id"], "name": "Renamed on A"}}),
+        )
+        .await;
+    assert_eq!(renamed["updateTeam"]["team"]["name"], "Renamed on A", "{renamed}");
+    let started = Instant::now();
+    loop {
+        if team_of_rep(&b.ok(&org.viewer_token, board, json!({})).await)["name"] == "Renamed on A" {
+            break;
+        }
+        assert!(started.elapsed() < DELIVERY_BUDGET, "instance B still shows the team's old name");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -87,6 +87,7 @@ async fn forecast_rolls_up_three_levels_with_owner_and_manager_views(app: &TestA
             team_id: Some(nl.id),
             start_date: today(),
             password_hash: None,
+            avatar_url: None,
         },
     )
     .await

@@ -76,6 +76,7 @@ async fn seed(app: &TestApp) -> Fixture {
                 team_id: Some(uuid_of(team)),
                 start_date: chrono::Utc::now().date_naive(),
                 password_hash: None,
+                avatar_url: None,
             },
         )
         .await

@@ -8,9 +8,8 @@ use sea_orm::ConnectionTrait;
 use crate::core::error::AppResult;
 use crate::core::field::FieldError;
 use crate::core::principal::Principal;
-use crate::graphql::loaders::CurrencyKey;
+use crate::graphql::UserError;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::graphql::{ContextExt, UserError};
 use crate::incentive::service;
 use crate::pipeline::graphql::Money;
 
@@ -23,7 +22,7 @@ pub(super) fn money_str(d: Decimal) -> String {
 }
 
 pub(super) async fn money(ctx: &Context<'_>, cents: i64) -> Result<Money> {
-    let currency = ctx.loader()?.load_one(CurrencyKey).await?.unwrap_or_else(|| "EUR".to_owned());
+    let currency = crate::org::graphql::currency(ctx).await?;
     Ok(Money { amount: money_str(Decimal::new(cents, 2)), currency })
 }
 

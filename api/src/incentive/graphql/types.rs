@@ -9,7 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::{dec, money, money_str};
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::{MemberKey, TeamKey};
+
 use crate::graphql::relay::{NodeKind, global_id};
 use crate::incentive::model::{
     Component, DisputeStatus, DrawKind, LineKind, SpiffTarget, StatementStatus, TeamBonusCondition, TierMode,
@@ -257,7 +257,7 @@ impl PlanAssignment {
     }
     /// The member.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// First day.
     async fn starts_on(&self) -> NaiveDate {
@@ -287,7 +287,7 @@ impl Statement {
     }
     /// Whose pay it is.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// MONTH, QUARTER or YEAR.
     async fn grain(&self) -> QuotaGrain {
@@ -381,7 +381,7 @@ impl Statement {
     /// Approved by.
     async fn approved_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let Some(id) = self.0.approved_by else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, id).await?)
     }
     /// Marked paid at.
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
@@ -462,7 +462,7 @@ impl StatementLine {
             return Ok(None);
         }
         let Some(id) = self.0.source_id else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(TeamKey(id)).await?.map(Team))
+        Ok(crate::org::graphql::team_by_id(ctx, id).await?)
     }
     /// The ID of the source record (deal, activity, team or dispute), when there is one.
     async fn source_id(&self) -> Option<ID> {
@@ -583,7 +583,7 @@ impl Dispute {
     }
     /// Who disputes it.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// Why.
     async fn reason(&self) -> &str {
@@ -607,7 +607,7 @@ impl Dispute {
     /// Who resolved it.
     async fn resolved_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let Some(id) = self.0.resolved_by else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, id).await?)
     }
     /// Resolved at.
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {

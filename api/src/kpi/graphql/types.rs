@@ -228,7 +228,7 @@ impl Alert {
     }
     /// The member whose KPI it is.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(crate::graphql::loaders::MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// The KPI.
     async fn kpi_key(&self) -> &str {

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{checklist_item, deal_stage_history, pipeline_stage};
 
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::{CurrencyKey, DealSplitsKey, MemberKey, StageKey};
+use crate::graphql::loaders::{DealSplitsKey, StageKey};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Deal, DealConnection, DealEdge};
 use crate::org::graphql::Member;
@@ -154,7 +154,7 @@ impl StageChange {
     }
     /// By whom.
     async fn changed_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.changed_by)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.changed_by).await?)
     }
 }
 
@@ -175,7 +175,7 @@ impl Deal {
     }
     /// The owner.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.owner_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.owner_id).await?)
     }
     /// Credit partners; without REVENUE splits the owner is credited 100 %.
     async fn splits(&self, ctx: &Context<'_>) -> Result<Vec<DealSplit>> {
@@ -183,7 +183,7 @@ impl Deal {
         let mut out = Vec::new();
         for s in rows {
             out.push(DealSplit {
-                member: ctx.loader()?.load_one(MemberKey(s.member_id)).await?.map(Member),
+                member: crate::org::graphql::member_by_id(ctx, s.member_id).await?,
                 kind: SplitKind::parse(&s.kind).unwrap_or(SplitKind::Revenue),
                 percent: s.percent,
             });
@@ -192,7 +192,7 @@ impl Deal {
     }
     /// The amount.
     async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
-        let currency = ctx.loader()?.load_one(CurrencyKey).await?.unwrap_or_default();
+        let currency = crate::org::graphql::currency(ctx).await?;
         Ok(Money { amount: model::format_amount(self.0.amount_cents), currency })
     }
     /// The current stage.

@@ -183,20 +183,18 @@ impl ScoringQuery {
             org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
             p.read_scope(db).await?.board(Some(team))?;
             let score = scores::team_score(&s, db, team, period, now).await?;
-            approve_by_grain(ctx, spec, score.period.end);
             return Ok(score.into());
         }
         let member = match &member_id {
             Some(id) => decode_id(id, NodeKind::Member)?,
             None => p.member_id,
         };
-        let m = org_store::find_member(p.org, db, member).await?.ok_or(AppError::NotFound("member"))?;
+        let m = crate::org::graphql::member_by_id(ctx, member).await?.ok_or(AppError::NotFound("member"))?.0;
         // Everyone may read their own score: the scope (a team-tree read) only for others'.
         if m.id != p.member_id {
             p.read_scope(db).await?.member(p, &m)?;
         }
-        let score = scores::member_score(&s, db, &m, period, now, score_parts(ctx)).await?;
-        approve_by_grain(ctx, spec, score.period.end);
+        let score = state.hot.member_score(&s, &m, period, now, score_parts(ctx)).await?;
         Ok(score.into())
     }
 
@@ -210,10 +208,6 @@ impl ScoringQuery {
         let state = ctx.state()?;
         let (s, request) = board_request(p, state, &input).await?;
         let board = compute_board(state, &s, request, None, Utc::now()).await?;
-        // A member board follows score, member and target events alone (new teams publish none).
-        if request.subject == BoardSubject::Members {
-            approve_by_grain(ctx, request.spec, board.period.end);
-        }
         Ok(board.into())
     }
 
@@ -275,19 +269,6 @@ impl ScoringQuery {
         p.read_scope(db).await?.member(p, &m)?;
         let s = scores::settings(p.org, db).await?;
         Ok(scores::suggested_target(&s, db, &m, Utc::now()).await?.map(|d| cents_to_f64(decimal_to_cents(d))))
-    }
-}
-
-/// Lets the response cache keep an answer about a period by grain until the period ends (a
-/// new period starts empty); a campaign's window is not kept (campaign edits publish no
-/// event). A period that has already ended changes only through events (an activity logged
-/// late into it), so its answer is kept for the cache's time-to-live: until now the end in
-/// the past meant it was never kept, and last quarter's board was executed every time.
-fn approve_by_grain(ctx: &Context<'_>, spec: PeriodSpec, end: DateTime<Utc>) {
-    if matches!(spec, PeriodSpec::Grain(..)) {
-        let now = Utc::now();
-        let until = if end <= now { now + chrono::Duration::days(1) } else { end };
-        crate::graphql::response_cache::approve(ctx, until);
     }
 }
 

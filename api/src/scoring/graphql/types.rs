@@ -7,7 +7,7 @@ use entity::{activity_type, campaign, points_target};
 
 use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, MemberKey, TeamKey};
+use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, TeamKey};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Activity, ActivityConnection, ActivityEdge};
 use crate::org::graphql::{Member, Team};
@@ -91,7 +91,7 @@ impl Activity {
     }
     /// Whose score it counts for.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.member_id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.member_id).await?)
     }
     /// What was done.
     async fn activity_type(&self, ctx: &Context<'_>) -> Result<Option<ActivityType>> {
@@ -152,7 +152,7 @@ impl Activity {
     }
     /// Who logged it.
     async fn logged_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.logged_by)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.logged_by).await?)
     }
     /// The client's retry key, if sent.
     async fn idempotency_key(&self) -> Option<&str> {
@@ -169,7 +169,7 @@ impl Activity {
     /// Who voided it.
     async fn voided_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let Some(id) = self.0.voided_by else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, id).await?)
     }
     /// Why it was voided.
     async fn void_reason(&self) -> Option<&str> {
@@ -259,7 +259,7 @@ impl PointsTarget {
     /// The member it overrides the default for.
     async fn member(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         let Some(id) = self.0.member_id else { return Ok(None) };
-        Ok(ctx.loader()?.load_one(MemberKey(id)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, id).await?)
     }
     /// Weekly points.
     async fn weekly_points(&self) -> f64 {
@@ -275,7 +275,7 @@ impl PointsTarget {
     }
     /// Who set it.
     async fn set_by(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        Ok(ctx.loader()?.load_one(MemberKey(self.0.set_by)).await?.map(Member))
+        Ok(crate::org::graphql::member_by_id(ctx, self.0.set_by).await?)
     }
     /// When it was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -361,6 +361,7 @@ impl From<ScoreData> for Score {
 
 /// One ranked line of a leaderboard.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct LeaderboardEntry {
     /// Standard competition rank: 1, 2, 2, 4.
     rank: u32,
@@ -374,6 +375,18 @@ pub struct LeaderboardEntry {
     member: Option<Member>,
     /// The team (TEAMS boards).
     team: Option<Team>,
+}
+
+#[async_graphql::ComplexObject]
+impl LeaderboardEntry {
+    /// The member's streak now, whatever period the board covers: consecutive complete weeks on
+    /// their points target, counting back from last week (MEMBERS boards; null on TEAMS boards).
+    async fn streak_weeks(&self, ctx: &Context<'_>) -> Result<Option<u32>> {
+        let Some(m) = &self.member else { return Ok(None) };
+        let state = ctx.state()?;
+        let s = state.settings.get(ctx.principal()?.org, &state.db).await?;
+        Ok(Some(state.hot.member_streak(&s, &m.0, Utc::now()).await?))
+    }
 }
 
 /// A ranking of members or teams in a period.

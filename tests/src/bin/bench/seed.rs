@@ -75,6 +75,7 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         team_id: team,
         start_date: start,
         password_hash: None,
+        avatar_url: None,
     };
     let admin = store::create_member(id, db, new_member("Bench Admin".into(), Role::Admin, None)).await.map_err(e)?;
     let mut teams = Vec::new();
