@@ -94,6 +94,11 @@ impl App {
             std::time::Duration::from_secs(config.member_cache_seconds),
             org::directory::ORGANIZATIONS,
         ));
+        let catalogs = Arc::new(pipeline::catalog::Catalogs::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            org::directory::ORGANIZATIONS,
+        ));
         let logs = scoring::queue::LogQueue::start(
             db.clone(),
             settings.clone(),
@@ -116,6 +121,7 @@ impl App {
             settings,
             logging,
             directories,
+            catalogs,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

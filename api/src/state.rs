@@ -38,6 +38,9 @@ pub struct AppState {
     /// Each organization's directory (organization, teams, members) in memory, kept current by
     /// membership events (or a few seconds).
     pub directories: Arc<crate::org::directory::Directories>,
+    /// Each organization's pipeline stages and checklist items in memory, kept until they change
+    /// (or a few seconds).
+    pub catalogs: Arc<crate::pipeline::catalog::Catalogs>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

@@ -50,6 +50,9 @@ pub struct StageKey(pub Uuid);
 /// Load the splits of a deal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DealSplitsKey(pub Uuid);
+/// Load what is ticked off on a deal's checklist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DealChecklistKey(pub Uuid);
 /// Load the tenant's currency (one per request, however many amounts are shown).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CurrencyKey;

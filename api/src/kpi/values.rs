@@ -135,8 +135,23 @@ pub async fn gather(
     members: &[member::Model],
     period: &Period,
 ) -> AppResult<Facts> {
+    let base = gather_base(s, db, members).await?;
+    gather_window(s, db, &base, period).await
+}
+
+/// What the facts of any window share: the members' deals with their milestones, their rep
+/// counts, and the activity types' KPI keys (read once for several windows).
+#[derive(Debug, Default)]
+pub struct BaseFacts {
+    ids: Vec<Uuid>,
+    per_member: HashMap<Uuid, SubjectFacts>,
+    types: HashMap<Uuid, Option<String>>,
+}
+
+/// Reads the [`BaseFacts`] of some members.
+pub async fn gather_base(s: &OrgSettings, db: &impl ConnectionTrait, members: &[member::Model]) -> AppResult<BaseFacts> {
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
-    let mut facts = Facts::default();
+    let mut facts = BaseFacts::default();
     if ids.is_empty() {
         return Ok(facts);
     }
@@ -185,15 +200,31 @@ pub async fn gather(
             sf.deals.push(f);
         }
     }
-    let types: HashMap<Uuid, Option<String>> =
+    facts.types =
         crate::scoring::store::all_activity_types(s.org, db).await?.into_iter().map(|t| (t.id, t.kpi_key)).collect();
+    facts.ids = ids;
+    Ok(facts)
+}
+
+/// The facts of one window: the base's deals, with the window's activity totals and reports.
+pub async fn gather_window(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    base: &BaseFacts,
+    period: &Period,
+) -> AppResult<Facts> {
+    let ids = &base.ids;
+    let mut facts = Facts { per_member: base.per_member.clone(), reports: HashMap::new() };
+    if ids.is_empty() {
+        return Ok(facts);
+    }
     for ((member, activity_type), (units, points)) in
-        store::activity_units(s.org, db, &ids, period.start, period.end).await?
+        store::activity_units(s.org, db, ids, period.start, period.end).await?
     {
         if let Some(sf) = facts.per_member.get_mut(&member) {
             sf.activities.push(ActivityTotal {
                 activity_type_id: activity_type,
-                kpi_key: types.get(&activity_type).cloned().flatten(),
+                kpi_key: base.types.get(&activity_type).cloned().flatten(),
                 units: Decimal::from(units),
                 points: Decimal::new(points, 2),
             });
@@ -201,7 +232,7 @@ pub async fn gather(
     }
     // The latest report per member, KPI and week.
     let mut latest: HashMap<(Uuid, String, NaiveDate), Decimal> = HashMap::new();
-    for r in store::reports(s.org, db, &ids, period.start_date, period.end_date).await? {
+    for r in store::reports(s.org, db, ids, period.start_date, period.end_date).await? {
         if let Ok(v) = r.value.parse::<Decimal>() {
             latest.insert((r.member_id, r.kpi_key, r.week), v);
         }
@@ -294,6 +325,9 @@ pub struct Cell {
     pub status: KpiStatus,
 }
 
+/// Per member and KPI, and per KPI pooled: the cells of one period.
+pub type Cells = (HashMap<(Uuid, String), Cell>, HashMap<String, Cell>);
+
 /// Values of several KPIs for each member and pooled, over one period.
 pub async fn compute(
     s: &OrgSettings,
@@ -302,9 +336,39 @@ pub async fn compute(
     wanted: &[&KpiDef],
     members: &[member::Model],
     period: &Period,
-) -> AppResult<(HashMap<(Uuid, String), Cell>, HashMap<String, Cell>)> {
-    let facts = gather(s, db, members, period).await?;
+) -> AppResult<Cells> {
+    let mut all = compute_periods(s, db, defs, wanted, members, std::slice::from_ref(period)).await?;
+    all.pop().ok_or_else(|| crate::core::error::AppError::Internal(anyhow::anyhow!("no period computed")))
+}
+
+/// [`compute`] for several periods, in their order: deals, targets and activity types are read
+/// once, each period's activity totals and reports on their own.
+pub async fn compute_periods(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    defs: &[KpiDef],
+    wanted: &[&KpiDef],
+    members: &[member::Model],
+    periods: &[Period],
+) -> AppResult<Vec<Cells>> {
+    let base = gather_base(s, db, members).await?;
     let targets = store::all_targets(s.org, db).await?;
+    let mut out = Vec::with_capacity(periods.len());
+    for period in periods {
+        let facts = gather_window(s, db, &base, period).await?;
+        out.push(cells(defs, wanted, members, &facts, &targets, period));
+    }
+    Ok(out)
+}
+
+fn cells(
+    defs: &[KpiDef],
+    wanted: &[&KpiDef],
+    members: &[member::Model],
+    facts: &Facts,
+    targets: &[kpi_target::Model],
+    period: &Period,
+) -> Cells {
     let window = Window::new(period.start, period.end);
     let mut per_member = HashMap::new();
     let mut pooled = HashMap::new();
@@ -312,8 +376,8 @@ pub async fn compute(
         let mut values = Vec::new();
         let mut member_targets = Vec::new();
         for m in members {
-            let value = member_value(def, defs, &facts, m.id, window);
-            let target = member_target(def, &targets, m, period);
+            let value = member_value(def, defs, facts, m.id, window);
+            let target = member_target(def, targets, m, period);
             let status = model::status(value.value, target, def.shape.direction);
             values.push(value);
             member_targets.push(target);
@@ -324,5 +388,5 @@ pub async fn compute(
         let status = model::status(value.value, target, def.shape.direction);
         pooled.insert(def.key.clone(), Cell { value, target, status });
     }
-    Ok((per_member, pooled))
+    (per_member, pooled)
 }

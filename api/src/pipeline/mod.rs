@@ -1,6 +1,7 @@
 //! The sales pipeline: ordered stages with checklists, deals with splits and their stage
 //! history.
 
+pub mod catalog;
 pub mod graphql;
 mod loaders;
 pub mod model;

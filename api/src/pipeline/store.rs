@@ -47,6 +47,11 @@ pub async fn stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<pipe
 }
 
 /// Several stages (DataLoader batch).
+/// Every stage of the tenant, archived ones too (the in-memory catalog).
+pub async fn all_stages(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<pipeline_stage::Model>> {
+    Ok(tenant::scoped::<pipeline_stage::Entity>(org).all(db).await?)
+}
+
 pub async fn stages_by_ids(
     org: OrgId,
     db: &impl ConnectionTrait,
@@ -592,6 +597,18 @@ pub async fn uncomplete_item(org: OrgId, db: &impl ConnectionTrait, deal_id: Uui
 }
 
 /// The completed checklist items of a deal.
+/// What is ticked off on several deals (DataLoader batch).
+pub async fn completions_of(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    deals: &[Uuid],
+) -> AppResult<Vec<deal_checklist::Model>> {
+    Ok(tenant::scoped::<deal_checklist::Entity>(org)
+        .filter(deal_checklist::Column::DealId.is_in(deals.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 pub async fn completions(
     org: OrgId,
     db: &impl ConnectionTrait,

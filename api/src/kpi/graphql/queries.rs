@@ -137,11 +137,12 @@ impl KpiQuery {
         #[graphql(desc = "Any date in the week (default: this week).")] week: Option<NaiveDate>,
     ) -> Result<Scoreboard> {
         let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
+        let state = ctx.state()?;
+        let db = &state.db;
         let t = decode_id(&team_id, NodeKind::Team)?;
-        let team = org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
+        let team = crate::org::graphql::team_by_id(ctx, t).await?.ok_or(AppError::NotFound("team"))?.0;
         p.read_scope(db).await?.board(Some(t))?;
-        let s = scores::settings(p.org, db).await?;
+        let s = state.settings.get(p.org, db).await?;
         let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
         crate::org::model::check_business_date("week", day)
             .map_err(|e| AppError::bad_input(format!("'week' {}", e.message)))?;
@@ -160,10 +161,7 @@ impl KpiQuery {
             let Some(prev) = scoring_model::previous_period(&weeks[0], s.tz, s.fiscal_year_start_month) else { break };
             weeks.insert(0, prev);
         }
-        let mut computed = Vec::new();
-        for w in &weeks {
-            computed.push(values::compute(&s, db, &defs, &shown, &members, w).await?);
-        }
+        let computed = values::compute_periods(&s, db, &defs, &shown, &members, &weeks).await?;
         let Some((this_members, this_pooled)) = computed.last() else {
             return Err(AppError::Internal(anyhow::anyhow!("no weeks computed")).into());
         };

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{checklist_item, deal_stage_history, pipeline_stage};
 
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::{DealSplitsKey, StageKey};
+use crate::graphql::loaders::{DealChecklistKey, DealSplitsKey, StageKey};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Deal, DealConnection, DealEdge};
 use crate::org::graphql::Member;
@@ -14,6 +14,13 @@ use crate::pipeline::model::{self, ChecklistKind, DealOutcome, ForecastCategory,
 use crate::pipeline::store;
 
 // ---------------------------------------------------------------- output types
+
+/// The caller's organization's stages and checklists in memory (see [`crate::pipeline::catalog`]).
+async fn catalog(ctx: &Context<'_>) -> crate::core::error::AppResult<std::sync::Arc<crate::pipeline::catalog::Catalog>> {
+    let p = ctx.principal()?;
+    let state = ctx.state()?;
+    crate::pipeline::catalog::catalog(&state.catalogs, p.org, &state.db).await
+}
 
 /// A stage of the pipeline, with its checklist.
 pub struct PipelineStage(pub pipeline_stage::Model);
@@ -56,9 +63,7 @@ impl PipelineStage {
     }
     /// What must be done or filled before a deal leaves this stage.
     async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<ChecklistItem>> {
-        let p = ctx.principal()?;
-        let items = store::all_items(p.org, &ctx.state()?.db).await?;
-        Ok(items.into_iter().filter(|i| i.stage_id == self.0.id).map(ChecklistItem).collect())
+        Ok(catalog(ctx).await?.checklist(self.0.id).cloned().map(ChecklistItem).collect())
     }
 }
 
@@ -197,6 +202,9 @@ impl Deal {
     }
     /// The current stage.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<PipelineStage>> {
+        if let Some(stage) = catalog(ctx).await?.stage(self.0.stage_id) {
+            return Ok(Some(PipelineStage(stage.clone())));
+        }
         Ok(ctx.loader()?.load_one(StageKey(self.0.stage_id)).await?.map(PipelineStage))
     }
     /// Win probability, 0 to 100.
@@ -280,14 +288,12 @@ impl Deal {
     }
     /// The current stage's checklist and what is done.
     async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<DealChecklistEntry>> {
-        let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
-        let items = store::all_items(p.org, db).await?;
-        let done = store::completions(p.org, db, self.0.id).await?;
+        let catalog = catalog(ctx).await?;
+        let done = ctx.loader()?.load_one(DealChecklistKey(self.0.id)).await?.unwrap_or_default();
         let filled = store::filled_fields(&self.0);
-        Ok(items
-            .into_iter()
-            .filter(|i| i.stage_id == self.0.stage_id)
+        Ok(catalog
+            .checklist(self.0.stage_id)
+            .cloned()
             .map(|i| {
                 let completion = done.iter().find(|c| c.item_id == i.id);
                 let is_done = match ChecklistKind::parse(&i.kind) {

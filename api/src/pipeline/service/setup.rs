@@ -12,7 +12,7 @@ use crate::core::error::{AppError, AppResult};
 use crate::core::field::{Checked, FieldError};
 use crate::core::principal::Principal;
 use crate::db::unit::Unit;
-use crate::events::EventBus;
+use crate::events::{Event, EventBus};
 use crate::org::model as org_model;
 use crate::pipeline::model::{self, ChecklistKind, CustomFieldType, ForecastCategory, StageKind};
 use crate::pipeline::policy;
@@ -150,9 +150,10 @@ pub async fn create_stage(
     let (Some(name), Some(default_probability), true) = (name, default_probability, e.is_empty()) else {
         return Ok(Err(e));
     };
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let new = store::NewStage { name, kind: cmd.kind, default_probability, default_forecast_category: category };
     let s = store::create_stage(p.org, unit.db(), new).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(s))
 }
@@ -165,7 +166,7 @@ pub async fn update_stage(
     cmd: UpdateStage,
 ) -> AppResult<Checked<pipeline_stage::Model>> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_stage(p.org, unit.db(), cmd.id).await?.ok_or(AppError::NotFound("stage"))?;
     let mut e = Vec::new();
     let patch = store::StagePatch {
@@ -180,6 +181,7 @@ pub async fn update_stage(
         return Ok(Err(e));
     }
     let done = store::update_stage(p.org, unit.db(), cmd.id, patch, cmd.version).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(done))
 }
@@ -192,13 +194,14 @@ pub async fn delete_stage(
     id: Uuid,
 ) -> AppResult<Checked<pipeline_stage::Model>> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_stage(p.org, unit.db(), id).await?.ok_or(AppError::NotFound("stage"))?;
     if store::deals_in_stage(p.org, unit.db(), id).await? > 0 {
         return Ok(Err(vec![FieldError::new("id", "IN_USE", "deals are in this stage; move them first")]));
     }
     let patch = store::StagePatch { active: Some(false), ..Default::default() };
     let s = store::update_stage(p.org, unit.db(), id, patch, None).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(s))
 }
@@ -212,7 +215,7 @@ pub async fn reorder_stages(
     ids: Vec<Uuid>,
 ) -> AppResult<Checked<Vec<pipeline_stage::Model>>> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let current = store::stages(p.org, unit.db()).await?;
     let wanted: HashSet<Uuid> = ids.iter().copied().collect();
     let have: HashSet<Uuid> = current.iter().map(|s| s.id).collect();
@@ -224,6 +227,7 @@ pub async fn reorder_stages(
         store::update_stage(p.org, unit.db(), *id, patch, None).await?;
     }
     let stages = store::stages(p.org, unit.db()).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(stages))
 }
@@ -236,7 +240,7 @@ pub async fn add_checklist_item(
     cmd: AddChecklistItem,
 ) -> AppResult<Checked<checklist_item::Model>> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_stage(p.org, unit.db(), cmd.stage_id).await?.ok_or(AppError::NotFound("stage"))?;
     let mut e = Vec::new();
     let label = text("label", Some(cmd.label), 500, &mut e);
@@ -272,6 +276,7 @@ pub async fn add_checklist_item(
     };
     let new = store::NewItem { stage_id: cmd.stage_id, label, kind: cmd.kind, field_name, required: cmd.required };
     let done = store::create_item(p.org, unit.db(), new).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(done))
 }
@@ -284,7 +289,7 @@ pub async fn update_checklist_item(
     cmd: UpdateChecklistItem,
 ) -> AppResult<Checked<checklist_item::Model>> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_item(p.org, unit.db(), cmd.id).await?.ok_or(AppError::NotFound("checklist item"))?;
     let mut e = Vec::new();
     let label = match cmd.label {
@@ -302,6 +307,7 @@ pub async fn update_checklist_item(
         return Ok(Err(e));
     }
     let done = store::update_item(p.org, unit.db(), cmd.id, label, cmd.required, cmd.version).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(done))
 }
@@ -309,7 +315,8 @@ pub async fn update_checklist_item(
 /// Removes a checklist item (admins).
 pub async fn remove_checklist_item(db: &DatabaseConnection, bus: &EventBus, p: &Principal, id: Uuid) -> AppResult<()> {
     policy::may_set_up(p)?;
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::delete_item(p.org, unit.db(), id).await?;
+    unit.publish(Event::RulesChanged { org: p.org.0 });
     unit.commit().await
 }
