@@ -14,6 +14,7 @@ backend_tests!(
     avatars_are_checked_and_only_their_owner_or_a_manager_sets_them,
     the_directory_never_crosses_organizations,
     a_streak_moves_when_a_past_week_or_a_target_changes,
+    a_pipeline_screen_follows_stage_and_checklist_changes,
 );
 
 /// What a sales-room screen asks.
@@ -267,4 +268,76 @@ async fn a_streak_moves_when_a_past_week_or_a_target_changes(app: &TestApp) {
     assert_eq!(streak(&app.ok(&org.viewer_token, BOARD, week()).await), Some(0), "the new target counts");
     let score = app.ok(&org.rep_token, SCORE, json!({})).await;
     assert_eq!((score["score"]["streakWeeks"].as_i64(), score["score"]["target"].as_f64()), (Some(0), Some(10.0)));
+}
+
+/// Stages and checklists come from memory: a renamed stage, a new checklist item and a ticked
+/// item show on the next read of a page of deals; another organization's set-up never does.
+async fn a_pipeline_screen_follows_stage_and_checklist_changes(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let other = app.seed_org("other").await;
+    const SCREEN: &str = "{ deals(first: 50) { nodes { id stage { id name } owner { name } amount { amount }
+      checklist { done item { id label } } } } }";
+    // Read before the organization has a stage: the catalog is loaded (empty) and must follow.
+    let empty = app.ok(&org.rep_token, SCREEN, json!({})).await;
+    assert_eq!(empty["deals"]["nodes"], json!([]), "{empty}");
+    app.ok(
+        &org.admin_token,
+        "mutation($i: CreateStageInput!) { createStage(input: $i) { stage { id } } }",
+        json!({"i": {"name": "Lead", "kind": "OPEN"}}),
+    )
+    .await;
+    let deal = app
+        .ok(
+            &org.rep_token,
+            "mutation($i: DealInput!) { createDeal(input: $i) { deal { id stage { id } } userErrors { message } } }",
+            json!({"i": {"name": "Big one", "amount": "1200.00"}}),
+        )
+        .await;
+    let deal_id = deal["createDeal"]["deal"]["id"].clone();
+    let stage = deal["createDeal"]["deal"]["stage"]["id"].clone();
+    let screen = app.ok(&org.rep_token, SCREEN, json!({})).await;
+    let row = &screen["deals"]["nodes"][0];
+    assert_eq!((row["id"].clone(), row["owner"]["name"].clone()), (deal_id.clone(), json!("acme Rep")), "{screen}");
+    assert_eq!(row["checklist"], json!([]), "{screen}");
+    let r = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: UpdateStageInput!) { updateStage(input: $i) { stage { name } } }",
+            json!({"i": {"id": stage, "name": "First contact"}}),
+        )
+        .await;
+    assert_eq!(r["updateStage"]["stage"]["name"], "First contact", "{r}");
+    let item = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: AddChecklistItemInput!) { addChecklistItem(input: $i) { item { id } } }",
+            json!({"i": {"stageId": stage, "label": "Call summary sent", "kind": "PROCESS"}}),
+        )
+        .await["addChecklistItem"]["item"]["id"]
+        .clone();
+    let screen = app.ok(&org.rep_token, SCREEN, json!({})).await;
+    let row = &screen["deals"]["nodes"][0];
+    assert_eq!(row["stage"]["name"], "First contact", "{screen}");
+    assert_eq!(row["checklist"], json!([{"done": false, "item": {"id": item, "label": "Call summary sent"}}]));
+    app.ok(
+        &org.rep_token,
+        "mutation($i: ChecklistItemOnDealInput!) { completeChecklistItem(input: $i) { userErrors { message } } }",
+        json!({"i": {"dealId": deal_id, "itemId": item}}),
+    )
+    .await;
+    let screen = app.ok(&org.rep_token, SCREEN, json!({})).await;
+    assert_eq!(screen["deals"]["nodes"][0]["checklist"][0]["done"], true, "{screen}");
+    // The other organization's stages keep their names and have no such item.
+    app.ok(
+        &other.admin_token,
+        "mutation($i: CreateStageInput!) { createStage(input: $i) { stage { id } } }",
+        json!({"i": {"name": "Lead", "kind": "OPEN"}}),
+    )
+    .await;
+    let theirs = app.ok(&other.admin_token, "{ stages { name checklist { label } } }", json!({})).await;
+    assert_eq!(theirs["stages"].as_array().map(Vec::len), Some(1), "{theirs}");
+    for s in theirs["stages"].as_array().unwrap() {
+        assert_ne!(s["name"], "First contact", "{theirs}");
+        assert_eq!(s["checklist"], json!([]), "{theirs}");
+    }
 }
