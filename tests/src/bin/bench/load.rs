@@ -54,6 +54,9 @@ impl Server {
             .env("RATE_LIMIT_POINTS", "1000000000")
             .env("RATE_LIMIT_RESTORE_PER_SECOND", "1000000000")
             .env("DATABASE_MAX_CONNECTIONS", "32")
+            // Every request executes: the ratios measure the server's work on each request,
+            // not the replay of an answer stored for the same caller and body.
+            .env("RESPONSE_CACHE_SECONDS", "0")
             // Every simulated client connects from 127.0.0.1: lift the per-address cap (the
             // total cap still follows the open-file limit `raise_fd_limit` set).
             .env("MAX_CONNECTIONS_PER_ADDRESS", "1000000")
