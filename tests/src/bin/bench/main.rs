@@ -353,9 +353,11 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
     let mut seeded = seed::organization(&db).await?;
     let a = actors(&seeded)?;
     println!(
-        "Seeded 1 organization, {} teams, {} members in {:.1} s",
-        seeded.teams.len() * 3 / 2,
-        a.reps.len() + 1,
+        "Seeded 1 organization, {} teams, {} members ({} reps, {} managers, 1 admin) in {:.1} s",
+        seeded.teams.len() + seeded.regions.len(),
+        a.reps.len() + seeded.regions.len() + 1,
+        a.reps.len(),
+        seeded.regions.len(),
         t.elapsed().as_secs_f64()
     );
     let secs = args.seconds;
