@@ -208,6 +208,21 @@ pub async fn closed_loop(
     stats(all, errors, started.elapsed(), first_error)
 }
 
+/// One GraphQL request outside a measurement (seeding, introspection): the `data` of an
+/// answer without `errors`, else an error naming the first one.
+pub async fn graphql(http: &reqwest::Client, addr: &str, token: &str, body: &Value) -> anyhow::Result<Value> {
+    let response = http.post(format!("http://{addr}/graphql")).bearer_auth(token).json(body).send().await?;
+    let status = response.status();
+    let v: Value = response.json().await.with_context(|| format!("HTTP {status}: not JSON"))?;
+    if let Some(e) = v.get("errors").and_then(|e| e.as_array()).and_then(|e| e.first()) {
+        bail!("GraphQL error: {e}");
+    }
+    if !status.is_success() {
+        bail!("HTTP {status}: {v}");
+    }
+    Ok(v["data"].clone())
+}
+
 /// The table pgbench inserts into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PgbenchTable {

@@ -3,7 +3,7 @@
 //! points target for the reps' sales role, and activities over the last year with a working
 //! week's rhythm, written straight through the entities (bulk inserts), with the day totals the
 //! store keeps beside them. What the screens read beyond that (deals, campaigns, forecasts) is
-//! created through the API by the read scenario.
+//! created through the API by `seed_api`.
 
 use std::collections::HashMap;
 
