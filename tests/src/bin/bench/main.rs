@@ -126,12 +126,18 @@ impl Report {
             Some(false) => "FAIL",
             None => "info",
         };
-        println!("  {verdict:<4}  {name:<58} {value:>12.2}   {target}");
+        println!("  {verdict:<4}  {name:<58} {:>12}   {target}", figure(value));
         self.checks.push(Check { scenario, name, value, target, pass });
     }
     fn detail(&mut self, key: impl Into<String>, value: impl Serialize) {
         self.details.insert(key.into(), serde_json::to_value(value).unwrap_or(Value::Null));
     }
+}
+
+/// A figure as printed: small ratios keep their digits (0.004 is not 0.00).
+fn figure(value: f64) -> String {
+    let digits = if value != 0.0 && value.abs() < 0.1 { 4 } else { 2 };
+    format!("{value:.digits$}")
 }
 
 fn gid(kind: &str, id: Uuid) -> String {
@@ -377,7 +383,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         println!("{} target(s) missed:", failed.len());
         for c in failed {
-            println!("  {} / {}: {:.2} (target {})", c.scenario, c.name, c.value, c.target);
+            println!("  {} / {}: {} (target {})", c.scenario, c.name, figure(c.value), c.target);
         }
     }
     Ok(())
