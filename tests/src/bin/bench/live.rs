@@ -16,8 +16,12 @@ use uuid::Uuid;
 
 use crate::load::{Server, percentile};
 
-const SUBSCRIPTION: &str = "subscription($t: ID!) { leaderboardChanged(input: {period: {grain: WEEK}, teamId: $t, first: 50}) { entries { points member { id } } } }";
-const BOARD: &str = "query($t: ID!) { leaderboard(input: {period: {grain: WEEK}, teamId: $t, first: 50}) { entries { points member { id } } } }";
+/// The sales-room board's selection (names, team names, attainment), live for one team;
+/// the delivery and staleness checks read `points` and `member.id` of it.
+const SUBSCRIPTION: &str = "subscription($t: ID!) { leaderboardChanged(input: {period: {grain: WEEK}, teamId: $t, first: 50}) { entries { rank points attainmentPercent member { id name team { name } } } } }";
+/// The same board read over HTTP after the writes, the truth each subscriber's last board
+/// must match.
+const BOARD: &str = "query($t: ID!) { leaderboard(input: {period: {grain: WEEK}, teamId: $t, first: 50}) { entries { rank points attainmentPercent member { id name team { name } } } } }";
 const LOG: &str =
     "mutation($i: LogActivityInput!) { logActivity(input: $i) { score { points } userErrors { code message } } }";
 

@@ -54,6 +54,9 @@ impl Server {
             .env("RATE_LIMIT_POINTS", "1000000000")
             .env("RATE_LIMIT_RESTORE_PER_SECOND", "1000000000")
             .env("DATABASE_MAX_CONNECTIONS", "32")
+            // Every request executes: the ratios measure the server's work on each request,
+            // not the replay of an answer stored for the same caller and body.
+            .env("RESPONSE_CACHE_SECONDS", "0")
             // Every simulated client connects from 127.0.0.1: lift the per-address cap (the
             // total cap still follows the open-file limit `raise_fd_limit` set).
             .env("MAX_CONNECTIONS_PER_ADDRESS", "1000000")
@@ -203,6 +206,21 @@ pub async fn closed_loop(
         }
     }
     stats(all, errors, started.elapsed(), first_error)
+}
+
+/// One GraphQL request outside a measurement (seeding, introspection): the `data` of an
+/// answer without `errors`, else an error naming the first one.
+pub async fn graphql(http: &reqwest::Client, addr: &str, token: &str, body: &Value) -> anyhow::Result<Value> {
+    let response = http.post(format!("http://{addr}/graphql")).bearer_auth(token).json(body).send().await?;
+    let status = response.status();
+    let v: Value = response.json().await.with_context(|| format!("HTTP {status}: not JSON"))?;
+    if let Some(e) = v.get("errors").and_then(|e| e.as_array()).and_then(|e| e.first()) {
+        bail!("GraphQL error: {e}");
+    }
+    if !status.is_success() {
+        bail!("HTTP {status}: {v}");
+    }
+    Ok(v["data"].clone())
 }
 
 /// The table pgbench inserts into.

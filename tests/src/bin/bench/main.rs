@@ -1,7 +1,8 @@
 //! Scorebord's benchmark harness: a black-box load generator. It seeds a realistic data set
-//! (through the store layer and bulk inserts), starts `scorebord serve` as a separate process,
-//! drives it over HTTP and WebSocket, and compares each figure with a ceiling measured in the
-//! same run (`{ __typename }` on the same server, pgbench on the same PostgreSQL).
+//! (through the store layer and bulk inserts; what the screens read beyond it, through the
+//! API), starts `scorebord serve` as a separate process, drives it over HTTP and WebSocket as
+//! the product's screens do, and compares each figure with a ceiling measured in the same run
+//! (`{ __typename }` on the same server, pgbench on the same PostgreSQL).
 //!
 //! `cargo build --release -p scorebord -p scorebord-tests --bins && target/release/bench`
 //! runs every scenario; `target/release/bench read` runs one. See docs/performance.md.
@@ -9,10 +10,12 @@
 
 mod live;
 mod load;
+mod screens;
 mod seed;
+mod seed_api;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -34,7 +37,8 @@ const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum Scenario {
-    /// leaderboard, score, last quarter's board vs `{ __typename }` at 32 clients.
+    /// The product's screens (sales-room board, a rep's phone home, a team's scoreboard, the
+    /// pipeline, the forecast tree, last quarter's board) vs `{ __typename }` at 32 clients.
     Read,
     /// logActivity vs pgbench at 32 clients; logActivities batches; SQLite.
     Write,
@@ -79,6 +83,10 @@ struct Args {
     /// Seconds per read/write measurement.
     #[arg(long, default_value_t = 8)]
     seconds: u64,
+    /// Seed of the read scenario's draw of optional fields (default: from the clock); the
+    /// results print it, so a run's selections can be repeated.
+    #[arg(long)]
+    field_seed: Option<u64>,
     /// Where the JSON results go.
     #[arg(long, default_value = "bench-results.json")]
     out: std::path::PathBuf,
@@ -118,12 +126,18 @@ impl Report {
             Some(false) => "FAIL",
             None => "info",
         };
-        println!("  {verdict:<4}  {name:<58} {value:>12.2}   {target}");
+        println!("  {verdict:<4}  {name:<58} {:>12}   {target}", figure(value));
         self.checks.push(Check { scenario, name, value, target, pass });
     }
     fn detail(&mut self, key: impl Into<String>, value: impl Serialize) {
         self.details.insert(key.into(), serde_json::to_value(value).unwrap_or(Value::Null));
     }
+}
+
+/// A figure as printed: small ratios keep their digits (0.004 is not 0.00).
+fn figure(value: f64) -> String {
+    let digits = if value != 0.0 && value.abs() < 0.1 { 4 } else { 2 };
+    format!("{value:.digits$}")
 }
 
 fn gid(kind: &str, id: Uuid) -> String {
@@ -153,11 +167,25 @@ fn machine() -> BTreeMap<&'static str, Value> {
 /// Tokens and ids the clients use.
 struct Actors {
     admin: String,
-    /// (team global id, member tokens)
+    /// (team global id, member tokens), the sub-teams.
     teams: Vec<(String, Vec<String>)>,
     /// (member global id, token), all reps.
     reps: Vec<(String, String)>,
+    /// The regional teams.
+    regions: Vec<Region>,
+    /// Activity type global ids (Call, Meeting, Quote sent).
+    types: Vec<String>,
     call_type: String,
+}
+
+/// A regional team of 20 reps in two sub-teams, and its manager.
+struct Region {
+    team: String,
+    sub_teams: [String; 2],
+    /// The manager's token.
+    manager: String,
+    /// (member global id, token), the first 10 in the first sub-team.
+    reps: Vec<(String, String)>,
 }
 
 fn actors(s: &seed::Seeded) -> anyhow::Result<Actors> {
@@ -178,7 +206,23 @@ fn actors(s: &seed::Seeded) -> anyhow::Result<Actors> {
         teams.push((gid("Team", *team), tokens));
     }
     let _ = TOKEN_MEMBERS.set(map);
-    Ok(Actors { admin: jwt.issue(s.admin, s.org.0, ttl)?, teams, reps, call_type: gid("ActivityType", s.types[0].0) })
+    let mut regions = Vec::new();
+    for (r, (team, manager)) in s.regions.iter().enumerate() {
+        regions.push(Region {
+            team: gid("Team", *team),
+            sub_teams: [teams[2 * r].0.clone(), teams[2 * r + 1].0.clone()],
+            manager: jwt.issue(*manager, s.org.0, ttl)?,
+            reps: reps[r * 2 * seed::PER_TEAM..(r + 1) * 2 * seed::PER_TEAM].to_vec(),
+        });
+    }
+    Ok(Actors {
+        admin: jwt.issue(s.admin, s.org.0, ttl)?,
+        teams,
+        reps,
+        regions,
+        types: s.types.iter().map(|t| gid("ActivityType", t.0)).collect(),
+        call_type: gid("ActivityType", s.types[0].0),
+    })
 }
 
 /// The rep (index among all reps) that write client `client` logs for: 32 clients, 32
@@ -192,8 +236,8 @@ fn q(query: &str, variables: Value) -> Value {
 }
 
 const TYPENAME: &str = "{ __typename }";
+/// The growth scenario's board (the same query at two data sizes).
 const LEADERBOARD: &str = "query($p: PeriodInput!) { leaderboard(input: {period: $p, first: 50}) { totalEntries entries { rank points member { id name } } } }";
-const SCORE: &str = "query($m: ID) { score(memberId: $m, period: {grain: WEEK}) { points activityCount } }";
 const LOG: &str =
     "mutation($i: LogActivityInput!) { logActivity(input: $i) { activity { id } userErrors { code message } } }";
 const LOG_MANY: &str = "mutation($i: LogActivitiesInput!) { logActivities(input: $i) { userErrors { code message } } }";
@@ -339,7 +383,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         println!("{} target(s) missed:", failed.len());
         for c in failed {
-            println!("  {} / {}: {:.2} (target {})", c.scenario, c.name, c.value, c.target);
+            println!("  {} / {}: {} (target {})", c.scenario, c.name, figure(c.value), c.target);
         }
     }
     Ok(())
@@ -353,9 +397,11 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
     let mut seeded = seed::organization(&db).await?;
     let a = actors(&seeded)?;
     println!(
-        "Seeded 1 organization, {} teams, {} members in {:.1} s",
-        seeded.teams.len() * 3 / 2,
-        a.reps.len() + 1,
+        "Seeded 1 organization, {} teams, {} members ({} reps, {} managers, 1 admin) in {:.1} s",
+        seeded.teams.len() + seeded.regions.len(),
+        a.reps.len() + a.regions.len() + 1,
+        a.reps.len(),
+        a.regions.len(),
         t.elapsed().as_secs_f64()
     );
     let secs = args.seconds;
@@ -396,75 +442,7 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
     }
 
     if wants(Scenario::Read) {
-        println!("\n== read, 32 clients, {secs} s each");
-        let admin = a.admin.clone();
-        let ceiling = closed_loop(
-            &server.addr,
-            32,
-            Duration::from_secs(secs),
-            move |_, _| (admin.clone(), q(TYPENAME, json!({}))),
-            |_| Ok(()),
-        )
-        .await;
-        let board = read_leaderboard(&server.addr, &a, secs).await;
-        let reps = a.reps.clone();
-        let score = closed_loop(
-            &server.addr,
-            32,
-            Duration::from_secs(secs),
-            move |c, i| {
-                let (id, token) = &reps[(c * 31 + i as usize) % reps.len()];
-                (token.clone(), q(SCORE, json!({"m": id})))
-            },
-            |d| if d["score"]["points"].is_number() { Ok(()) } else { Err(d.to_string()) },
-        )
-        .await;
-        let admin = a.admin.clone();
-        let last_q = first_day_of_last_quarter(Utc::now().date_naive());
-        let quarter = closed_loop(
-            &server.addr,
-            32,
-            Duration::from_secs(secs),
-            move |_, _| (admin.clone(), q(LEADERBOARD, json!({"p": {"grain": "QUARTER", "date": last_q}}))),
-            |d| {
-                if d["leaderboard"]["entries"].as_array().is_some_and(|e| e.len() == 50) {
-                    Ok(())
-                } else {
-                    Err(d.to_string())
-                }
-            },
-        )
-        .await;
-        for (label, s) in [
-            ("{ __typename }", &ceiling),
-            ("leaderboard (week, top 50)", &board),
-            ("score (member, week)", &score),
-            ("leaderboard (last quarter)", &quarter),
-        ] {
-            println!(
-                "  {label:<28} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}{}",
-                s.per_second,
-                s.p50_ms,
-                s.p99_ms,
-                s.errors,
-                s.first_error
-                    .as_deref()
-                    .map(|e| format!(" ({})", e.chars().take(200).collect::<String>()))
-                    .unwrap_or_default()
-            );
-        }
-        for (name, s, min) in [
-            ("leaderboard ÷ __typename throughput", &board, 0.25),
-            ("score ÷ __typename throughput", &score, 0.25),
-            ("last quarter's leaderboard ÷ __typename", &quarter, 0.10),
-        ] {
-            let ratio = s.per_second / ceiling.per_second;
-            report.check("read", name, ratio, format!("≥ {min:.2}"), Some(ratio >= min && s.errors == 0));
-        }
-        report.detail(
-            "read",
-            json!({"typename": ceiling, "leaderboard": board, "score": score, "last_quarter": quarter}),
-        );
+        read(args, &server, &db, &a, report).await?;
     }
 
     if wants(Scenario::Growth) {
@@ -720,6 +698,163 @@ async fn run(args: &Args, url: &str, report: &mut Report, wants: &dyn Fn(Scenari
     }
     server.stop().await;
     db.close().await?;
+    Ok(())
+}
+
+/// The read scenario: seeds what the screens read through the API, then measures each screen
+/// against `{ __typename }` on the same server, 32 clients each.
+async fn read(
+    args: &Args,
+    server: &Server,
+    db: &sea_orm::DatabaseConnection,
+    a: &Actors,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let secs = args.seconds;
+    println!("\n== read: the product's screens, 32 clients, {secs} s each");
+    let t = Instant::now();
+    let created = seed_api::screens(&server.addr, a, &a.types).await?;
+    // Fresh statistics for the new rows, as the activities' bulk load gets.
+    db.execute_unprepared("ANALYZE").await?;
+    println!(
+        "  seeded the screens' data through the API: {} mutations in {:.1} s",
+        created.mutations,
+        t.elapsed().as_secs_f64()
+    );
+    report.detail("read_seed", &created);
+
+    let field_seed = args.field_seed.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    });
+    let screens = screens::prepare(&reqwest::Client::new(), &server.addr, &a.admin, field_seed).await?;
+    report.detail(
+        "read_screens",
+        json!({
+            "field_seed": field_seed,
+            "screens": screens.values().map(|s| (s.key, s.drawn())).collect::<BTreeMap<_, _>>(),
+            "pending_fields": screens::PENDING_FIELDS.iter().map(|(t, f)| format!("{t}.{f}")).collect::<Vec<_>>(),
+        }),
+    );
+    let screens: BTreeMap<&str, Arc<screens::Screen>> = screens.into_iter().map(|(k, s)| (k, Arc::new(s))).collect();
+    let managers: Arc<Vec<(String, String)>> =
+        Arc::new(a.regions.iter().map(|r| (r.manager.clone(), r.team.clone())).collect());
+    // One answer of each screen up front, kept in the report (what the screens are shown) with
+    // its size; a screen that fails here fails its measurement too.
+    let (region, rep) = (&a.regions[0], &a.reps[0]);
+    let mut samples = BTreeMap::new();
+    for (key, token, variables) in [
+        ("board", &a.admin, json!({"p": {"grain": "WEEK"}})),
+        ("home", &rep.1, json!({})),
+        ("scoreboard", &region.manager, json!({"t": region.team})),
+        ("pipeline", &region.manager, json!({})),
+        ("forecast", &region.manager, json!({"t": region.team})),
+    ] {
+        let screen = &screens[key];
+        let answer = load::graphql(&reqwest::Client::new(), &server.addr, token, &screen.body(variables)).await;
+        let verdict = answer.as_ref().map_err(|e| e.to_string()).and_then(|d| screen.check(d));
+        let bytes = answer.as_ref().map_or(0, |d| d.to_string().len());
+        match &verdict {
+            Ok(()) => println!("  {}: one answer is {bytes} bytes of data", screen.name),
+            Err(e) => println!("  {}: FAILS: {}", screen.name, e.chars().take(400).collect::<String>()),
+        }
+        samples.insert(key, json!({"bytes": bytes, "error": verdict.err(), "data": answer.ok()}));
+    }
+    report.detail("read_samples", samples);
+    let reps = Arc::new(a.reps.clone());
+    let admin = a.admin.clone();
+    let last_q = first_day_of_last_quarter(Utc::now().date_naive());
+    // Client `c`'s `i`-th request goes to the `(c * 31 + i)`-th of a list, so the 32 clients
+    // spread over every rep and every region.
+    let spread = |c: usize, i: u64, n: usize| (c * 31 + i as usize) % n;
+    let measure = |screen: &Arc<screens::Screen>, next: Box<dyn Fn(usize, u64) -> (String, Value) + Send + Sync>| {
+        let (body_of, check) = (screen.clone(), screen.clone());
+        closed_loop(
+            &server.addr,
+            32,
+            Duration::from_secs(secs),
+            move |c, i| {
+                let (token, variables) = next(c, i);
+                (token, body_of.body(variables))
+            },
+            move |d| check.check(d),
+        )
+    };
+
+    let ceiling = {
+        let admin = admin.clone();
+        closed_loop(
+            &server.addr,
+            32,
+            Duration::from_secs(secs),
+            move |_, _| (admin.clone(), q(TYPENAME, json!({}))),
+            |_| Ok(()),
+        )
+        .await
+    };
+    let board = {
+        let admin = admin.clone();
+        measure(&screens["board"], Box::new(move |_, _| (admin.clone(), json!({"p": {"grain": "WEEK"}})))).await
+    };
+    let home = {
+        let reps = reps.clone();
+        measure(&screens["home"], Box::new(move |c, i| (reps[spread(c, i, reps.len())].1.clone(), json!({})))).await
+    };
+    let by_manager = |key: &str, with_team: bool| {
+        let managers = managers.clone();
+        measure(
+            &screens[key],
+            Box::new(move |c, i| {
+                let (token, team) = &managers[spread(c, i, managers.len())];
+                (token.clone(), if with_team { json!({"t": team}) } else { json!({}) })
+            }),
+        )
+    };
+    let scoreboard = by_manager("scoreboard", true).await;
+    let pipeline = by_manager("pipeline", false).await;
+    let forecast = by_manager("forecast", true).await;
+    let quarter = {
+        let admin = admin.clone();
+        measure(
+            &screens["board"],
+            Box::new(move |_, _| (admin.clone(), json!({"p": {"grain": "QUARTER", "date": last_q}}))),
+        )
+        .await
+    };
+
+    let rows = [
+        ("{ __typename }", &ceiling, None),
+        ("sales-room board (week, top 50)", &board, Some(("sales-room board", 0.25))),
+        ("rep's phone home", &home, Some(("phone home", 0.25))),
+        ("team scoreboard (region of 20)", &scoreboard, Some(("team scoreboard", 0.10))),
+        ("pipeline (manager, 50 open deals)", &pipeline, Some(("pipeline", 0.10))),
+        ("forecast tree (region, quarter)", &forecast, Some(("forecast tree", 0.05))),
+        ("last quarter's board", &quarter, Some(("last quarter's board", 0.10))),
+    ];
+    for (label, s, _) in &rows {
+        println!(
+            "  {label:<34} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            s.per_second, s.p50_ms, s.p99_ms, s.errors
+        );
+        if let Some(e) = &s.first_error {
+            println!("      first error: {}", e.chars().take(400).collect::<String>());
+        }
+    }
+    for (_, s, target) in &rows {
+        let Some((name, min)) = target else { continue };
+        let ratio = s.per_second / ceiling.per_second;
+        report.check(
+            "read",
+            format!("{name} ÷ __typename throughput"),
+            ratio,
+            format!("≥ {min:.2}, no errors"),
+            Some(ratio >= *min && s.errors == 0),
+        );
+    }
+    report.check("read", "sales-room board p99 (ms)", board.p99_ms, "≤ 10 ms", Some(board.p99_ms <= 10.0));
+    report.detail(
+        "read",
+        json!({"typename": ceiling, "board": board, "phone_home": home, "scoreboard": scoreboard, "pipeline": pipeline, "forecast": forecast, "last_quarter": quarter}),
+    );
     Ok(())
 }
 

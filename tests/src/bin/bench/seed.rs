@@ -1,7 +1,9 @@
-//! The data set: one organization with 1,000 members in 50 teams (each split into two
-//! sub-teams of 10), three activity types, and activities over the last year with a working
+//! The data set: one organization with 1,000 reps in 50 regional teams (each split into two
+//! sub-teams of 10) and a manager per region, three activity types feeding the KPIs, a weekly
+//! points target for the reps' sales role, and activities over the last year with a working
 //! week's rhythm, written straight through the entities (bulk inserts), with the day totals the
-//! store keeps beside them.
+//! store keeps beside them. What the screens read beyond that (deals, campaigns, forecasts) is
+//! created through the API by `seed_api`.
 
 use std::collections::HashMap;
 
@@ -23,7 +25,11 @@ use scorebord::scoring::store as scoring_store;
 pub const SUB_TEAMS: usize = 100;
 /// Members per sub-team.
 pub const PER_TEAM: usize = 10;
-const TZ: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+/// The reps' weekly points target: a full week of an average rep at a million activities is
+/// about 50 points (2.7 points an activity, 1,000 a rep a year), so attainment spreads
+/// around 100 % there and lower on smaller data sets.
+const WEEKLY_TARGET_POINTS: i64 = 40;
+pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
 
 /// What the load generator needs to know about the seeded organization.
 pub struct Seeded {
@@ -31,6 +37,8 @@ pub struct Seeded {
     pub admin: Uuid,
     /// Sub-teams, each with its members (in creation order).
     pub teams: Vec<(Uuid, Vec<Uuid>)>,
+    /// Regional teams (the parents of sub-teams `2 r` and `2 r + 1`) and their managers.
+    pub regions: Vec<(Uuid, Uuid)>,
     /// (activity type id, points in hundredths, share of activities in percent)
     pub types: Vec<(Uuid, i64, u32)>,
     rates: Vec<f64>,
@@ -71,7 +79,7 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         email: format!("{}@bench.test", name.to_lowercase().replace(' ', ".")),
         name,
         role,
-        sales_role: if role == Role::Admin { SalesRole::Manager } else { SalesRole::Outbound },
+        sales_role: if role == Role::Rep { SalesRole::Outbound } else { SalesRole::Manager },
         team_id: team,
         start_date: start,
         password_hash: None,
@@ -79,8 +87,16 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
     };
     let admin = store::create_member(id, db, new_member("Bench Admin".into(), Role::Admin, None)).await.map_err(e)?;
     let mut teams = Vec::new();
+    let mut regions = Vec::new();
     for t in 0..SUB_TEAMS / 2 {
-        let parent = store::create_team(id, db, format!("Region {t:02}"), None, None, None).await.map_err(e)?;
+        // The manager manages the region (its `manager_id`) without being one of its members:
+        // the region's scoreboard and forecast show its 20 reps, as the screens expect.
+        let manager = store::create_member(id, db, new_member(format!("Manager {t:02}"), Role::Manager, None))
+            .await
+            .map_err(e)?;
+        let parent =
+            store::create_team(id, db, format!("Region {t:02}"), None, None, Some(manager.id)).await.map_err(e)?;
+        regions.push((parent.id, manager.id));
         for half in ["North", "South"] {
             let team = store::create_team(id, db, format!("Region {t:02} {half}"), None, Some(parent.id), None)
                 .await
@@ -96,7 +112,11 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         }
     }
     let mut types = Vec::new();
-    for (name, points, share) in [("Call", 100, 70), ("Meeting", 500, 20), ("Quote sent", 1000, 10)] {
+    // Each type feeds a built-in KPI (call-to-appointment, quote-to-customer), so the
+    // scoreboard's cells are computed from real numbers.
+    for (name, points, share, kpi_key) in
+        [("Call", 100, 70, "calls"), ("Meeting", 500, 20, "appointments"), ("Quote sent", 1000, 10, "quotes_sent")]
+    {
         let t = scoring_store::create_activity_type(
             id,
             db,
@@ -107,7 +127,7 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
                 unit: ActivityUnit::Count,
                 points_cents: points,
                 step_percent: None,
-                kpi_key: None,
+                kpi_key: Some(kpi_key.into()),
                 // The benchmark's reps log far more than a person could in a day: the ceiling
                 // stays checked (its query runs) but never refuses.
                 self_max_quantity_per_activity: None,
@@ -118,10 +138,35 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         .map_err(e)?;
         types.push((t.id, points, share));
     }
+    // The reps' weekly target (a sales role's default), so boards and scores show attainment.
+    scoring_store::insert_target(
+        id,
+        db,
+        scoring_store::NewTarget {
+            sales_role: Some(SalesRole::Outbound),
+            member_id: None,
+            weekly_points_cents: WEEKLY_TARGET_POINTS * 100,
+            effective_from: start,
+            reason: "Bench: a realistic weekly target".into(),
+            set_by: admin.id,
+        },
+    )
+    .await
+    .map_err(e)?;
     let mut rng = StdRng::seed_from_u64(7);
     // Some reps are busier than others: a rate between 0.4 and 1.6.
     let rates = (0..SUB_TEAMS * PER_TEAM).map(|_| rng.random_range(0.4..1.6)).collect();
-    Ok(Seeded { org: id, admin: admin.id, teams, types, rates, day_totals: HashMap::new(), rng, activities: 0 })
+    Ok(Seeded {
+        org: id,
+        admin: admin.id,
+        teams,
+        regions,
+        types,
+        rates,
+        day_totals: HashMap::new(),
+        rng,
+        activities: 0,
+    })
 }
 
 /// A moment in the last year with a sales floor's rhythm: weekdays, office hours with a
