@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 
 use super::{Permission, service, throttle};
 use crate::core::error::AppError;
-use crate::core::ids::OrgId;
 use crate::core::roles::Role;
 use crate::graphql::{ContextExt, UserError};
 use crate::org::graphql::{Member, Organization};
@@ -14,7 +13,6 @@ use crate::state::AppState;
 /// Who is asking: the member behind the token, their organization and what they may do.
 pub struct Viewer {
     member: entity::member::Model,
-    org: OrgId,
     role: Role,
 }
 
@@ -27,10 +25,7 @@ impl Viewer {
     }
     /// Their organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let org = crate::org::store::organization(self.org, &ctx.state()?.db)
-            .await?
-            .ok_or(AppError::NotFound("organization"))?;
-        Ok(Organization(org))
+        Ok(Organization(crate::org::graphql::directory(ctx).await?.organization.clone()))
     }
     /// Their role.
     async fn role(&self) -> Role {
@@ -51,10 +46,8 @@ impl AuthQuery {
     /// The signed-in member, their organization, role and permissions.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let p = ctx.principal()?;
-        let member = crate::org::store::find_member(p.org, &ctx.state()?.db, p.member_id)
-            .await?
-            .ok_or(AppError::NotFound("member"))?;
-        Ok(Viewer { member, org: p.org, role: p.role })
+        let member = crate::org::graphql::member_by_id(ctx, p.member_id).await?.ok_or(AppError::NotFound("member"))?.0;
+        Ok(Viewer { member, role: p.role })
     }
 }
 

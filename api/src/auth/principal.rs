@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::core::error::{AppError, AppResult};
 use crate::core::principal::Principal;
 use crate::core::roles::Role;
+use crate::org::directory::Directory;
+use crate::org::model::TeamTree;
 
 impl Principal {
     /// The teams this principal manages: everything for an admin (`None`), the subtrees of
@@ -18,9 +20,8 @@ impl Principal {
             Role::Admin => Ok(Reach::All),
             Role::Manager => {
                 let tree = crate::org::store::team_tree(self.org, db).await?;
-                let mut roots = crate::org::store::teams_managed_by(self.org, db, self.member_id).await?;
-                roots.extend(self.team_id);
-                Ok(Reach::Teams(tree.subtree(roots)))
+                let managed = crate::org::store::teams_managed_by(self.org, db, self.member_id).await?;
+                Ok(self.manager_reach(&tree, managed))
             }
             Role::Rep | Role::Viewer => Ok(Reach::Teams(HashSet::new())),
         }
@@ -94,20 +95,61 @@ impl ReadScope {
 }
 
 impl Principal {
+    /// A manager's reach: the subtrees of the teams they manage and of their own team.
+    fn manager_reach(&self, tree: &TeamTree, mut managed: Vec<Uuid>) -> Reach {
+        managed.extend(self.team_id);
+        Reach::Teams(tree.subtree(managed))
+    }
+
+    /// [`Principal::reach`] from the organization's directory in memory: for reads (a write
+    /// checks the reach inside its transaction).
+    pub fn reach_in(&self, dir: &Directory) -> Reach {
+        match self.role {
+            Role::Admin => Reach::All,
+            Role::Manager => self.manager_reach(dir.tree(), dir.teams_managed_by(self.member_id)),
+            Role::Rep | Role::Viewer => Reach::Teams(HashSet::new()),
+        }
+    }
+
+    /// [`Principal::read_scope`] from the organization's directory in memory.
+    pub fn read_scope_in(&self, dir: &Directory) -> ReadScope {
+        match self.role {
+            Role::Admin | Role::Viewer => ReadScope::All,
+            Role::Manager | Role::Rep => self.limited_scope(dir.tree(), self.reach_in(dir)),
+        }
+    }
+
+    /// [`Principal::visible_members`] from the organization's directory in memory.
+    pub fn visible_members_in(&self, dir: &Directory) -> Option<Vec<Uuid>> {
+        match (self.role, self.reach_in(dir)) {
+            (Role::Admin | Role::Viewer, _) | (_, Reach::All) => None,
+            (Role::Manager, Reach::Teams(teams)) => {
+                Some(dir.members_in(&teams).map(|m| m.id).chain(std::iter::once(self.member_id)).collect())
+            }
+            _ => Some(vec![self.member_id]),
+        }
+    }
+
+    /// A manager's or rep's read scope: the boards of their team's ancestors and of what they
+    /// reach (a rep: their own team), the members of what they reach.
+    fn limited_scope(&self, tree: &TeamTree, reach: Reach) -> ReadScope {
+        let ancestors: HashSet<Uuid> =
+            self.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
+        let member_teams = match reach {
+            Reach::Teams(t) if self.role == Role::Manager => t,
+            _ => self.team_id.into_iter().collect(),
+        };
+        let board_teams = ancestors.union(&member_teams).copied().collect();
+        ReadScope::Limited { board_teams, member_teams }
+    }
+
     /// What this principal may read of others' results and teams' boards.
     pub async fn read_scope(&self, db: &impl ConnectionTrait) -> AppResult<ReadScope> {
         match self.role {
             Role::Admin | Role::Viewer => Ok(ReadScope::All),
             Role::Manager | Role::Rep => {
                 let tree = crate::org::store::team_tree(self.org, db).await?;
-                let ancestors: HashSet<Uuid> =
-                    self.team_id.map(|t| tree.ancestors(t)).unwrap_or_default().into_iter().collect();
-                let member_teams = match self.reach(db).await? {
-                    Reach::Teams(t) if self.role == Role::Manager => t,
-                    _ => self.team_id.into_iter().collect(),
-                };
-                let board_teams = ancestors.union(&member_teams).copied().collect();
-                Ok(ReadScope::Limited { board_teams, member_teams })
+                Ok(self.limited_scope(&tree, self.reach(db).await?))
             }
         }
     }

@@ -282,19 +282,22 @@ fn deal_fact(d: &deal::Model, period: &Period) -> DealFact {
     }
 }
 
+/// The facts of a team's tree: its teams and active members from the organization's directory
+/// in memory, their deals, quotas, submissions and adjustments from the database.
 async fn gather(
     s: &OrgSettings,
     db: &impl ConnectionTrait,
+    dir: &crate::org::directory::Directory,
     grain: ForecastGrain,
     period: &Period,
     root: Uuid,
 ) -> AppResult<Facts> {
     let org = s.org;
-    let tree = org_store::team_tree(org, db).await?;
-    let subtree: Vec<Uuid> = tree.subtree([root]).into_iter().collect();
+    let subtree: Vec<Uuid> = dir.tree().subtree([root]).into_iter().collect();
     let teams: HashMap<Uuid, entity::team::Model> =
-        org_store::teams_by_ids(org, db, &subtree).await?.into_iter().map(|t| (t.id, t)).collect();
-    let members = org_store::members_by_teams(org, db, &subtree).await?;
+        subtree.iter().filter_map(|t| dir.team(*t)).map(|t| (t.id, t.clone())).collect();
+    let mut members: Vec<entity::member::Model> = subtree.iter().flat_map(|t| dir.team_members(*t)).cloned().collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let deals = crate::kpi::store::deals_of(org, db, &ids).await?;
     let mut by_owner: HashMap<Uuid, Vec<DealFact>> = HashMap::new();
@@ -321,7 +324,7 @@ async fn gather(
         let m = members.iter().find(|m| m.id == q.subject_id);
         *quotas.entry(q.subject_id).or_default() += quota_store::effective_amount(q, m, period);
     }
-    let currency = org_store::currency(org, db).await?;
+    let currency = dir.organization.currency.clone();
     let elapsed =
         Decimal::from_f64_retain(crate::core::period::elapsed_share(period, Utc::now())).unwrap_or(Decimal::ONE);
     Ok(Facts {
@@ -472,22 +475,24 @@ impl ForecastQuery {
     ) -> Result<Forecast> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let s = scores::settings(p.org, db).await?;
+        let s = ctx.state()?.settings.get(p.org, db).await?;
+        let dir = crate::org::graphql::directory(ctx).await?;
         let (grain, period) = resolve_period(&s, period);
         let root = match &team_id {
             Some(id) => {
                 let team = decode_id(id, NodeKind::Team)?;
                 policy::require_team(p, db, team).await?;
-                let facts = gather(&s, db, grain, &period, team).await?;
+                let facts = gather(&s, db, &dir, grain, &period, team).await?;
                 facts.team_row(team, 0).0
             }
             None => {
                 if p.api_key.is_some() {
                     return Err(AppError::bad_input("an API key names the team: teamId").into());
                 }
-                let me = org_store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?;
+                let me =
+                    crate::org::graphql::member_by_id(ctx, p.member_id).await?.ok_or(AppError::NotFound("member"))?.0;
                 let team = me.team_id.ok_or_else(|| AppError::bad_input("you are in no team"))?;
-                let facts = gather(&s, db, grain, &period, team).await?;
+                let facts = gather(&s, db, &dir, grain, &period, team).await?;
                 facts.member_row(&me).0
             }
         };

@@ -149,7 +149,11 @@ pub struct BaseFacts {
 }
 
 /// Reads the [`BaseFacts`] of some members.
-pub async fn gather_base(s: &OrgSettings, db: &impl ConnectionTrait, members: &[member::Model]) -> AppResult<BaseFacts> {
+pub async fn gather_base(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    members: &[member::Model],
+) -> AppResult<BaseFacts> {
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let mut facts = BaseFacts::default();
     if ids.is_empty() {

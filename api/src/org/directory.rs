@@ -12,7 +12,7 @@
 //! A member or team missing here may have been created on another instance a moment ago: the
 //! callers fall back to the database for it (`graphql::member_by_id`, `graphql::team_by_id`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sea_orm::ConnectionTrait;
@@ -95,6 +95,16 @@ impl Directory {
     /// The team tree.
     pub fn tree(&self) -> &TeamTree {
         &self.tree
+    }
+
+    /// The teams a member manages.
+    pub fn teams_managed_by(&self, member: Uuid) -> Vec<Uuid> {
+        self.teams.values().filter(|t| t.manager_id == Some(member)).map(|t| t.id).collect()
+    }
+
+    /// Every member (active or not) in one of these teams.
+    pub fn members_in<'a>(&'a self, teams: &'a HashSet<Uuid>) -> impl Iterator<Item = &'a member::Model> {
+        self.members.values().filter(|m| m.team_id.is_some_and(|t| teams.contains(&t)))
     }
 }
 

@@ -59,7 +59,7 @@ impl KpiQuery {
         let s = scores::settings(p.org, db).await?;
         let defs = values::definitions(p.org, db).await?;
         let wanted = defs_by_keys(&defs, &input.kpi_keys)?;
-        let scope = p.read_scope(db).await?;
+        let scope = p.read_scope_in(&*crate::org::graphql::directory(ctx).await?);
         let members = match (&input.member_id, &input.team_id) {
             (Some(_), Some(_)) => return Err(AppError::bad_input("give memberId or teamId, not both").into()),
             (Some(id), None) => {
@@ -111,7 +111,7 @@ impl KpiQuery {
                 .ok_or(AppError::NotFound("member"))?,
             None => org_store::find_member(p.org, db, p.member_id).await?.ok_or(AppError::NotFound("member"))?,
         };
-        p.read_scope(db).await?.member(p, &m)?;
+        p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).member(p, &m)?;
         let monday = model::week_start(week);
         let rows = store::reports(p.org, db, &[m.id], monday, monday + chrono::Duration::days(7)).await?;
         let mut out = Vec::new();
@@ -141,7 +141,7 @@ impl KpiQuery {
         let db = &state.db;
         let t = decode_id(&team_id, NodeKind::Team)?;
         let team = crate::org::graphql::team_by_id(ctx, t).await?.ok_or(AppError::NotFound("team"))?.0;
-        p.read_scope(db).await?.board(Some(t))?;
+        p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).board(Some(t))?;
         let s = state.settings.get(p.org, db).await?;
         let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
         crate::org::model::check_business_date("week", day)
@@ -229,7 +229,7 @@ impl AlertQuery {
     ) -> Result<Vec<Alert>> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let members = p.visible_members(db).await?;
+        let members = p.visible_members_in(&*crate::org::graphql::directory(ctx).await?);
         Ok(store::alerts(p.org, db, members.as_deref(), status.map(|s| s.as_str()))
             .await?
             .into_iter()

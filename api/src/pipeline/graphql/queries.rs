@@ -54,7 +54,7 @@ pub async fn deal_page(
         });
     }
     // Narrow to what the viewer may read.
-    let visible = p.visible_members(db).await?;
+    let visible = p.visible_members_in(&*crate::org::graphql::directory(ctx).await?);
     if let Some(v) = visible {
         owners = Some(match owners {
             Some(o) => o.into_iter().filter(|x| v.contains(x)).collect(),

@@ -16,7 +16,9 @@ use crate::pipeline::store;
 // ---------------------------------------------------------------- output types
 
 /// The caller's organization's stages and checklists in memory (see [`crate::pipeline::catalog`]).
-async fn catalog(ctx: &Context<'_>) -> crate::core::error::AppResult<std::sync::Arc<crate::pipeline::catalog::Catalog>> {
+async fn catalog(
+    ctx: &Context<'_>,
+) -> crate::core::error::AppResult<std::sync::Arc<crate::pipeline::catalog::Catalog>> {
     let p = ctx.principal()?;
     let state = ctx.state()?;
     crate::pipeline::catalog::catalog(&state.catalogs, p.org, &state.db).await

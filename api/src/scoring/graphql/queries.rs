@@ -181,7 +181,7 @@ impl ScoringQuery {
         if let Some(team) = &team_id {
             let team = decode_id(team, NodeKind::Team)?;
             org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-            p.read_scope(db).await?.board(Some(team))?;
+            p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).board(Some(team))?;
             let score = scores::team_score(&s, db, team, period, now).await?;
             return Ok(score.into());
         }
@@ -192,7 +192,7 @@ impl ScoringQuery {
         let m = crate::org::graphql::member_by_id(ctx, member).await?.ok_or(AppError::NotFound("member"))?.0;
         // Everyone may read their own score: the scope (a team-tree read) only for others'.
         if m.id != p.member_id {
-            p.read_scope(db).await?.member(p, &m)?;
+            p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).member(p, &m)?;
         }
         let score = state.hot.member_score(&s, &m, period, now, score_parts(ctx)).await?;
         Ok(score.into())
@@ -226,7 +226,7 @@ impl ScoringQuery {
                 let m = org_store::find_member(p.org, db, decode_id(id, NodeKind::Member)?)
                     .await?
                     .ok_or(AppError::NotFound("member"))?;
-                p.read_scope(db).await?.member(p, &m)?;
+                p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).member(p, &m)?;
                 Some(m.id)
             }
             None => None,
@@ -234,7 +234,7 @@ impl ScoringQuery {
         let rows = store::all_targets(p.org, db).await?;
         // Role defaults are public within the organization; member overrides only where the
         // viewer may read that member's score.
-        let scope = p.read_scope(db).await?;
+        let scope = p.read_scope_in(&*crate::org::graphql::directory(ctx).await?);
         let mut readable_overrides = HashSet::new();
         for id in rows.iter().filter_map(|t| t.member_id).collect::<HashSet<Uuid>>() {
             if let Some(m) = org_store::find_member(p.org, db, id).await?
@@ -266,7 +266,7 @@ impl ScoringQuery {
             None => p.member_id,
         };
         let m = org_store::find_member(p.org, db, id).await?.ok_or(AppError::NotFound("member"))?;
-        p.read_scope(db).await?.member(p, &m)?;
+        p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).member(p, &m)?;
         let s = scores::settings(p.org, db).await?;
         Ok(scores::suggested_target(&s, db, &m, Utc::now()).await?.map(|d| cents_to_f64(decimal_to_cents(d))))
     }
@@ -290,7 +290,7 @@ pub(super) async fn board_request(
         }
         None => None,
     };
-    p.read_scope(db).await?.board(team)?;
+    p.read_scope_in(&*crate::org::directory::directory(&state.directories, p.org, db).await?).board(team)?;
     if let PeriodSpec::Campaign(c) = spec {
         store::find_campaign(p.org, db, c).await?.ok_or(AppError::NotFound("campaign"))?;
     }
