@@ -334,9 +334,9 @@ async fn a_pipeline_screen_follows_stage_and_checklist_changes(app: &TestApp) {
         json!({"i": {"name": "Lead", "kind": "OPEN"}}),
     )
     .await;
-    let theirs = app.ok(&other.admin_token, "{ stages { name checklist { label } } }", json!({})).await;
-    assert_eq!(theirs["stages"].as_array().map(Vec::len), Some(1), "{theirs}");
-    for s in theirs["stages"].as_array().unwrap() {
+    let theirs = app.ok(&other.admin_token, "{ pipelineStages { name checklist { label } } }", json!({})).await;
+    assert_eq!(theirs["pipelineStages"].as_array().map(Vec::len), Some(1), "{theirs}");
+    for s in theirs["pipelineStages"].as_array().unwrap() {
         assert_ne!(s["name"], "First contact", "{theirs}");
         assert_eq!(s["checklist"], json!([]), "{theirs}");
     }
