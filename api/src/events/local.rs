@@ -68,8 +68,7 @@ const VERSION_SLOTS: usize = 1024;
 /// Per-organization change counters: a counter moves whenever an event of its organization
 /// reaches this process (before subscribers see it) and again when the in-memory state derived
 /// from events (the hot rankings) has caught up. Something computed from an organization's
-/// data after reading its version is current while the version has not moved; the
-/// response cache (`graphql::response_cache`) keeps answers that way.
+/// data after reading its version is current while the version has not moved.
 ///
 /// Organizations are hashed onto a fixed number of counters, so memory does not grow with
 /// tenants; a shared counter only makes an answer expire early.

@@ -429,24 +429,6 @@ fn cost_value(requested: usize, actual: usize, t: Throttle) -> Value {
     Value::Object(value)
 }
 
-/// Spends `complexity` from the caller's budget as executing the query would (for answers
-/// served from the response cache): the `extensions.cost` to answer with, and the
-/// RATE_LIMITED error when the budget does not allow it.
-pub fn charge(
-    limiter: &RateLimiter,
-    principal: &crate::core::principal::Principal,
-    complexity: usize,
-    now: Instant,
-) -> (Value, Option<ServerError>) {
-    let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
-    match limiter.take(&bucket_of(principal), cost, now) {
-        Ok(throttle) => (cost_value(complexity, complexity, throttle), None),
-        Err((wait, throttle)) => {
-            (cost_value(complexity, complexity, throttle), Some(rate_limited(cost, wait, throttle)))
-        }
-    }
-}
-
 #[async_trait::async_trait]
 impl Extension for AccessExtension {
     async fn parse_query(

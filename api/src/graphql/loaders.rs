@@ -30,12 +30,6 @@ pub struct TeamKey(pub Uuid);
 /// Load a member by ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemberKey(pub Uuid);
-/// Load the active members directly in a team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TeamMembersKey(pub Uuid);
-/// Load the direct sub-teams of a team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SubTeamsKey(pub Uuid);
 
 /// Load an activity type by ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,9 +47,6 @@ pub struct DealSplitsKey(pub Uuid);
 /// Load what is ticked off on a deal's checklist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DealChecklistKey(pub Uuid);
-/// Load the tenant's currency (one per request, however many amounts are shown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CurrencyKey;
 
 /// Loader errors are shared between all waiters of a batch.
 #[derive(Clone, Debug)]

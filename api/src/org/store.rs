@@ -167,15 +167,6 @@ pub async fn teams_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -
     Ok(tenant::scoped::<team::Entity>(org).filter(team::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
-/// Direct sub-teams of several teams (DataLoader batch).
-pub async fn teams_by_parents(org: OrgId, db: &impl ConnectionTrait, parents: &[Uuid]) -> AppResult<Vec<team::Model>> {
-    Ok(tenant::scoped::<team::Entity>(org)
-        .filter(team::Column::ParentTeamId.is_in(parents.iter().copied()))
-        .order_by_asc(team::Column::Name)
-        .all(db)
-        .await?)
-}
-
 /// The tenant's team tree.
 pub async fn team_tree(org: OrgId, db: &impl ConnectionTrait) -> AppResult<TeamTree> {
     let rows: Vec<(Uuid, Option<Uuid>)> = tenant::scoped::<team::Entity>(org)
