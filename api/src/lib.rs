@@ -125,7 +125,7 @@ impl App {
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());
-        let schema = schema::build_schema(state.clone(), server::http::transport::HttpTransport);
+        let schema = schema::build_schema(state.clone());
         let http_state = server::state::HttpState {
             app: state.clone(),
             schema,

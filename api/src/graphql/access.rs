@@ -18,11 +18,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest, NextValidation,
-};
+use async_graphql::extensions::{ExtensionContext, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value};
 
 use crate::core::principal::Auth;
 
@@ -334,7 +332,7 @@ impl RateLimiter {
     }
 }
 
-/// The extension factory.
+/// The gates' shared settings; [`Access::begin`] makes one request's [`AccessCheck`].
 pub struct Access {
     limiter: Arc<RateLimiter>,
     max_response_bytes: usize,
@@ -349,20 +347,22 @@ impl Access {
     }
 }
 
-impl ExtensionFactory for Access {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AccessExtension {
+impl Access {
+    /// One request's gates.
+    pub fn begin(&self) -> AccessCheck {
+        AccessCheck {
             limiter: self.limiter.clone(),
             max_response_bytes: self.max_response_bytes,
             cost: Mutex::new(None),
             selections: Mutex::new(None),
             unused: Mutex::new(0),
             payer: Mutex::new(None),
-        })
+        }
     }
 }
 
-struct AccessExtension {
+/// One request's gates, called by the request hooks ([`super::hooks`]) at each step.
+pub struct AccessCheck {
     limiter: Arc<RateLimiter>,
     max_response_bytes: usize,
     cost: Mutex<Option<(usize, Throttle)>>,
@@ -429,26 +429,20 @@ fn cost_value(requested: usize, actual: usize, t: Throttle) -> Value {
     Value::Object(value)
 }
 
-#[async_trait::async_trait]
-impl Extension for AccessExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+impl AccessCheck {
+    /// After parsing: an API key may only select root fields its scopes open.
+    pub fn check_document(&self, ctx: &ExtensionContext<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
         if let Some(Auth::Member(p)) = ctx.data_opt::<Auth>()
             && let Some(key) = &p.api_key
-            && let Some((ty, field)) = refused_field(&doc, &key.scopes)
+            && let Some((ty, field)) = refused_field(doc, &key.scopes)
         {
             return Err(scope_refusal(ty, &field, &key.scopes, None));
         }
-        Ok(doc)
+        Ok(())
     }
 
-    async fn validation(
+    /// Validation, then the operation's cost taken from the caller's bucket.
+    pub async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
@@ -473,18 +467,19 @@ impl Extension for AccessExtension {
         }
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
+    /// The execution's data: its work bounds and the ledger of what it used.
+    pub fn execution_data(&self) -> (async_graphql::Data, Arc<super::cost::CostLedger>) {
         let mut data = async_graphql::Data::default();
         data.insert(ExecutionBudget::default());
         let selections = self.selections.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
         let ledger = Arc::new(super::cost::CostLedger::new(selections));
         data.insert(ledger.clone());
-        let mut response = next.run_with_data(ctx, operation_name, data).await;
+        (data, ledger)
+    }
+
+    /// After execution: a failed non-null root field nulls `data`; an answer over the size
+    /// bound is replaced by QUERY_TOO_COMPLEX.
+    pub fn executed(&self, ledger: &super::cost::CostLedger, mut response: Response) -> Response {
         *self.unused.lock().unwrap_or_else(|e| e.into_inner()) = ledger.unused();
         if response.errors.iter().any(|e| e.extensions.as_ref().is_some_and(|x| x.get(ROOT_NULLED).is_some())) {
             // A non-null root field failed: the spec makes the whole `data` null.
@@ -505,8 +500,8 @@ impl Extension for AccessExtension {
         response
     }
 
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
+    /// The answer's `extensions.cost`; what the execution did not use goes back to the bucket.
+    pub fn finish(&self, response: &mut Response) {
         let cost = *self.cost.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((requested, t)) = cost {
             let unused = (*self.unused.lock().unwrap_or_else(|e| e.into_inner())).min(requested);
@@ -517,7 +512,6 @@ impl Extension for AccessExtension {
             };
             response.extensions.insert("cost".to_owned(), cost_value(requested, requested - unused, t));
         }
-        response
     }
 }
 

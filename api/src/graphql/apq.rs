@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::{Request, ServerError, ServerResult};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -44,7 +44,8 @@ pub struct Quota {
     pub bytes: u64,
 }
 
-/// The extension factory.
+/// The store, shared by every request (see [`super::hooks`]).
+#[derive(Clone)]
 pub struct PersistedQueries {
     db: DatabaseConnection,
     quota: Quota,
@@ -58,22 +59,10 @@ impl PersistedQueries {
     }
 }
 
-impl ExtensionFactory for PersistedQueries {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PersistedQueriesExtension { db: self.db.clone(), quota: self.quota, local: self.local.clone() })
-    }
-}
-
 #[derive(Default)]
 struct LocalMap {
     queries: HashMap<String, String>,
     bytes: usize,
-}
-
-struct PersistedQueriesExtension {
-    db: DatabaseConnection,
-    quota: Quota,
-    local: Arc<Mutex<LocalMap>>,
 }
 
 #[derive(Deserialize)]
@@ -112,7 +101,7 @@ pub(crate) fn over_quota(newest_first: &Entries, quota: Quota) -> Vec<String> {
     newest_first[keep..].iter().map(|(hash, _)| hash.clone()).collect()
 }
 
-impl PersistedQueriesExtension {
+impl PersistedQueries {
     fn remember(&self, hash: &str, query: &str) {
         if let Ok(mut map) = self.local.lock() {
             if map.bytes + query.len() > LOCAL_BYTES {
@@ -228,16 +217,12 @@ fn caller<'a>(ctx: &ExtensionContext<'a>, request: &'a Request) -> Option<&'a Au
         .or_else(|| ctx.data_opt::<Auth>())
 }
 
-#[async_trait::async_trait]
-impl Extension for PersistedQueriesExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl PersistedQueries {
+    /// The request with its query text: looked up by hash, or registered with it (see the
+    /// module documentation).
+    pub async fn prepare(&self, ctx: &ExtensionContext<'_>, mut request: Request) -> ServerResult<Request> {
         let Some(value) = request.extensions.remove("persistedQuery") else {
-            return next.run(ctx, request).await;
+            return Ok(request);
         };
         let json = value.into_json().map_err(|_| error("invalid persistedQuery extension", "BAD_USER_INPUT"))?;
         let pq: PersistedQuery =
@@ -265,11 +250,10 @@ impl Extension for PersistedQueriesExtension {
                     self.register(org, &hash, &request.query).await?;
                 }
                 // Run, but store nothing: the next request with this hash alone misses again.
-                _ => return next.run(ctx, request).await,
+                _ => return Ok(request),
             }
         }
-        request = request.data(FromPersistedStore);
-        next.run(ctx, request).await
+        Ok(request.data(FromPersistedStore))
     }
 }
 

@@ -1,16 +1,15 @@
 //! Parsed documents, kept by query text: clients send the same few operations over and over
 //! (a phone logging calls, a screen polling its board), and parsing one with async-graphql's
-//! pest grammar costs more than executing a small mutation's resolver. The cache sits
-//! innermost in the extension chain, so every check on the parsed document (field count, API
-//! key scopes) still runs on each request; it only replaces the parser's work. Parse errors are
-//! not kept. Bounded by count and by the length of the text kept.
+//! pest grammar costs more than executing a small mutation's resolver. The request hooks
+//! ([`super::hooks`]) ask it in place of the parser, so every check on the parsed document (field
+//! count, API key scopes) still runs on each request; it only replaces the parser's work. Parse
+//! errors are not kept. Bounded by count and by the length of the text kept.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::ServerResult;
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerResult, Variables};
 
 /// Most documents kept; when full, the cache starts over.
 const CAPACITY: usize = 1_000;
@@ -18,7 +17,7 @@ const CAPACITY: usize = 1_000;
 const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 /// See the module documentation.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DocumentCache {
     documents: Arc<RwLock<HashMap<String, ExecutableDocument>>>,
 }
@@ -40,6 +39,20 @@ impl DocumentCache {
         documents.insert(query.to_owned(), doc.clone());
     }
 
+    /// The kept document of `query`, or the one `parse` makes (kept when it parsed).
+    pub async fn get_or_parse(
+        &self,
+        query: &str,
+        parse: impl Future<Output = ServerResult<ExecutableDocument>>,
+    ) -> ServerResult<ExecutableDocument> {
+        if let Some(doc) = self.get(query) {
+            return Ok(doc);
+        }
+        let doc = parse.await?;
+        self.put(query, &doc);
+        Ok(doc)
+    }
+
     /// How many documents are kept.
     pub fn len(&self) -> usize {
         self.documents.read().unwrap_or_else(|e| e.into_inner()).len()
@@ -48,30 +61,6 @@ impl DocumentCache {
     /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-impl ExtensionFactory for DocumentCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentCache { documents: self.documents.clone() })
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentCache {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if let Some(doc) = self.get(query) {
-            return Ok(doc);
-        }
-        let doc = next.run(ctx, query, variables).await?;
-        self.put(query, &doc);
-        Ok(doc)
     }
 }
 
@@ -107,15 +96,14 @@ mod tests {
     #[tokio::test]
     async fn parse_errors_are_not_kept_and_documents_are() {
         let cache = DocumentCache::default();
-        let schema =
-            crate::schema::schema_builder().extension(DocumentCache { documents: cache.documents.clone() }).finish();
-        let bad = schema.execute("{ __typename ").await;
-        assert!(!bad.errors.is_empty());
+        let parse = |q: &'static str| async move {
+            async_graphql::parser::parse_query(q).map_err(|e| async_graphql::ServerError::new(e.to_string(), None))
+        };
+        assert!(cache.get_or_parse("{ __typename ", parse("{ __typename ")).await.is_err());
         assert!(cache.is_empty(), "a parse error is not kept");
-        let first = schema.execute("{ __typename }").await;
-        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        let first = cache.get_or_parse("{ __typename }", parse("{ __typename }")).await.unwrap();
         assert_eq!(cache.len(), 1);
-        let second = schema.execute("{ __typename }").await;
-        assert_eq!(first.data, second.data, "a kept document answers the same");
+        let second = cache.get_or_parse("{ __typename }", parse("{ a b c }")).await.unwrap();
+        assert_eq!(format!("{first:?}"), format!("{second:?}"), "the kept document answers, not the parser");
     }
 }

@@ -8,6 +8,8 @@ pub mod context;
 pub mod cost;
 pub mod documents;
 pub mod error;
+pub mod exchange;
+pub mod hooks;
 pub mod keyset;
 pub mod loaders;
 pub mod observability;

@@ -4,16 +4,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextRequest,
-};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, Variables};
 
 use crate::metrics::{Metrics, operation_label as label};
 
-/// The extension factory.
+/// The metrics requests record into; [`Observability::begin`] makes one request's
+/// [`Observation`].
 pub struct Observability {
     metrics: Arc<Metrics>,
 }
@@ -25,17 +24,15 @@ impl Observability {
     }
 }
 
-impl ExtensionFactory for Observability {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ObservabilityExtension {
-            metrics: self.metrics.clone(),
-            operation: Mutex::new(None),
-            request_id: Mutex::new(None),
-        })
+impl Observability {
+    /// One request's observation.
+    pub fn begin(&self) -> Observation {
+        Observation { metrics: self.metrics.clone(), operation: Mutex::new(None), request_id: Mutex::new(None) }
     }
 }
 
-struct ObservabilityExtension {
+/// One request's observation, called by the request hooks ([`super::hooks`]) at each step.
+pub struct Observation {
     metrics: Arc<Metrics>,
     operation: Mutex<Option<String>>,
     /// The request's ID, seen when the operation executes (request data is not visible to
@@ -205,59 +202,46 @@ pub fn tag_internal(error: &mut ServerError, id: Option<&crate::request_id::Requ
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for ObservabilityExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+fn too_complex(message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+    err
+}
+
+/// Before parsing: text nested deeper than [`MAX_NESTING`] is refused unparsed.
+pub fn check_text(query: &str) -> ServerResult<()> {
+    if nesting_depth(query, MAX_NESTING) > MAX_NESTING {
+        return Err(too_complex(format!("Query is nested more than {MAX_NESTING} brackets deep (query too complex).")));
+    }
+    Ok(())
+}
+
+/// After parsing: at most [`MAX_FIELDS`] selections, and no NUL in text or variables.
+pub fn check_document(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    let fields = document_fields(doc);
+    if fields > MAX_FIELDS {
+        return Err(too_complex(format!(
+            "Query selects {fields} fields; at most {MAX_FIELDS} are allowed (query too complex)."
+        )));
+    }
+    if request_has_nul(doc, variables) {
+        let mut err = ServerError::new("Text must not contain the NUL character (U+0000).", None);
+        err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+        return Err(err);
+    }
+    Ok(())
+}
+
+impl Observation {
+    /// The request as sent: its operation name labels the metrics.
+    pub fn prepared(&self, request: &Request) {
         if let Ok(mut op) = self.operation.lock() {
             *op = request.operation_name.clone();
         }
-        next.run(ctx, request).await
     }
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if nesting_depth(query, MAX_NESTING) > MAX_NESTING {
-            let mut err = ServerError::new(
-                format!("Query is nested more than {MAX_NESTING} brackets deep (query too complex)."),
-                None,
-            );
-            err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
-            return Err(err);
-        }
-        let doc = next.run(ctx, query, variables).await?;
-        let fields = document_fields(&doc);
-        if fields > MAX_FIELDS {
-            let mut err = ServerError::new(
-                format!("Query selects {fields} fields; at most {MAX_FIELDS} are allowed (query too complex)."),
-                None,
-            );
-            err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
-            return Err(err);
-        }
-        if request_has_nul(&doc, variables) {
-            let mut err = ServerError::new("Text must not contain the NUL character (U+0000).", None);
-            err.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
-            return Err(err);
-        }
-        Ok(doc)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
+    /// Execution starts: the operation that runs names the log line.
+    pub fn executing(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>) {
         if let (Some(name), Ok(mut op)) = (operation_name, self.operation.lock()) {
             *op = Some(name.to_owned());
         }
@@ -268,18 +252,19 @@ impl Extension for ObservabilityExtension {
         if let (Some(id), Ok(mut slot)) = (ctx.data_opt::<crate::request_id::RequestId>(), self.request_id.lock()) {
             *slot = Some(id.clone());
         }
-        let response = next.run(ctx, operation_name).await;
-        // Only now, after validation and execution: a name from a request that never ran is
-        // not admitted.
+    }
+
+    /// Execution ended: only now, after validation and execution, may the operation's name
+    /// become a label (a name from a request that never ran is not admitted).
+    pub fn executed(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>) {
         if operation_name.is_some() && may_label(ctx) {
             self.metrics.admit_operation(&label(operation_name));
         }
-        response
     }
 
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let mut response = next.run(ctx).await;
+    /// The answer: a code on every error, the request ID on internal ones, and the request's
+    /// count, outcome and latency (since `started`).
+    pub fn finish(&self, ctx: &ExtensionContext<'_>, response: &mut Response, started: Instant) {
         for error in &mut response.errors {
             let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
             if !has_code {
@@ -297,7 +282,6 @@ impl Extension for ObservabilityExtension {
         let outcome = if response.errors.is_empty() { "ok" } else { "error" };
         self.metrics.requests.with_label_values(&[operation.as_str(), outcome]).inc();
         self.metrics.latency.with_label_values(&[operation.as_str()]).observe(started.elapsed().as_secs_f64());
-        response
     }
 }
 

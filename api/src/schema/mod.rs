@@ -5,10 +5,9 @@
 pub mod links;
 pub mod node;
 
-use async_graphql::extensions::ExtensionFactory;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
-use crate::graphql::{access, apq, documents, observability, scoped};
+use crate::graphql::{access, apq, hooks, observability, scoped};
 use crate::state::AppState;
 
 /// The root query: every domain's query segment.
@@ -84,29 +83,26 @@ pub fn schema_builder()
     .limit_directives(32)
 }
 
-/// The serving schema: services, observability and persisted queries, with the server's
-/// `transport` extension (it sees each request after every check that may refuse it).
-pub fn build_schema(state: AppState, transport: impl ExtensionFactory) -> AppSchema {
-    let builder = schema_builder()
-        .extension(observability::Observability::new(state.metrics.clone()))
-        .extension(apq::PersistedQueries::new(
+/// The serving schema: services and the request hooks (observability, persisted queries, the
+/// access gates, the HTTP transport's view and the document cache, in one extension: see
+/// [`crate::graphql::hooks`] for why one).
+pub fn build_schema(state: AppState) -> AppSchema {
+    let hooks = hooks::RequestHooks::new(
+        observability::Observability::new(state.metrics.clone()),
+        apq::PersistedQueries::new(
             state.db.clone(),
             apq::Quota {
                 queries: state.config.apq_max_queries_per_organization,
                 bytes: state.config.apq_max_bytes_per_organization,
             },
-        ))
-        .extension(access::Access::new(
+        ),
+        access::Access::new(
             state.limiter.clone(),
             usize::try_from(state.config.max_response_bytes).unwrap_or(usize::MAX),
-        ));
-    // Watching every resolved field costs a little per field: only when answers are kept.
-    // After every check that may refuse a request (so execution counts as started only when
-    // they all let it through), before the document cache (which would hide the document).
-    let builder = builder.extension(transport);
-    // Last, so innermost: the checks of the extensions above still see every document.
-    builder
-        .extension(documents::DocumentCache::default())
+        ),
+    );
+    schema_builder()
+        .extension(hooks)
         .data(std::sync::Arc::new(links::Links) as std::sync::Arc<dyn crate::objects::MemberLinks>)
         .data(state)
         .finish()
