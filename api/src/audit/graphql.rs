@@ -115,7 +115,7 @@ impl AuditQuery {
         let p = ctx.principal()?;
         p.require(Permission::OrganizationUpdate)?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let f = filter.unwrap_or_default();
         let too_long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > 100);

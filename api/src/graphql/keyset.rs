@@ -242,8 +242,8 @@ pub struct Page<M> {
     pub has_next_page: bool,
     /// More rows precede the first one.
     pub has_previous_page: bool,
-    /// Rows matching the filter, across all pages.
-    pub total_count: u64,
+    /// Rows matching the filter, across all pages; `None` when not asked (not counted).
+    pub total_count: Option<u64>,
     /// The page size asked for (what the cost was computed with).
     pub page_size: usize,
 }
@@ -261,8 +261,9 @@ impl<M> Page<M> {
     }
 }
 
-/// A page of a query, with one extra row fetched to know whether more follow, and one
-/// existence probe on the other side of the cursor the page starts from.
+/// A page of a query, with one extra row fetched to know whether more follow, one existence
+/// probe on the other side of the cursor the page starts from, and a count of every matching
+/// row when [`PageArgs::total`] asks it.
 pub async fn fetch<E, C>(
     db: &C,
     select: Select<E>,
@@ -276,7 +277,7 @@ where
     C: ConnectionTrait,
 {
     let plan = Plan::new(keyset, args)?;
-    let total_count = select.clone().count(db).await?;
+    let total_count = if args.total { Some(select.clone().count(db).await?) } else { None };
     let mut bounded = select.clone();
     if let Some(after) = &plan.after {
         bounded = bounded.filter(beyond(exprs, keyset.columns, after, true));
@@ -323,7 +324,7 @@ where
 /// by the keyset, then cut by the same rules as [`fetch`].
 pub fn slice<M>(mut rows: Vec<M>, keyset: &Keyset<M>, args: &PageArgs) -> AppResult<Page<M>> {
     let plan = Plan::new(keyset, args)?;
-    let total_count = rows.len() as u64;
+    let total_count = Some(rows.len() as u64);
     let cmp = |a: &M, b: &M| {
         let (ka, kb) = ((keyset.key)(a), (keyset.key)(b));
         if comes_after(keyset.columns, &ka, &kb) {
@@ -388,7 +389,7 @@ mod tests {
     }
 
     fn args(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> PageArgs {
-        PageArgs { first, after, last, before }
+        PageArgs { first, after, last, before, total: true }
     }
 
     fn names(p: &Page<Row>) -> Vec<&'static str> {
@@ -438,7 +439,7 @@ mod tests {
         }
         assert!(slice(list.clone(), &BY_NAME, &args(Some(1), None, Some(1), None)).is_err(), "first and last");
         let p = slice(list.clone(), &BY_NAME, &args(None, None, None, None)).expect("page");
-        assert_eq!((names(&p), p.page_size, p.total_count), (vec!["a", "b", "c"], DEFAULT_PAGE, 3));
+        assert_eq!((names(&p), p.page_size, p.total_count), (vec!["a", "b", "c"], DEFAULT_PAGE, Some(3)));
         assert!(!p.has_next_page && !p.has_previous_page);
         let empty = slice(Vec::new(), &BY_NAME, &args(Some(5), None, None, None)).expect("page");
         assert!(empty.rows.is_empty() && !empty.has_next_page && !empty.has_previous_page);

@@ -18,6 +18,9 @@ pub struct PageArgs {
     pub first: Option<i32>,
     /// `last` count.
     pub last: Option<i32>,
+    /// Whether the operation asks the connection's `totalCount`: the matching rows are only
+    /// counted then (a count over a large table costs more than the page itself).
+    pub total: bool,
 }
 
 fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
@@ -29,6 +32,19 @@ fn check_count(name: &str, value: Option<i32>) -> AppResult<Option<u64>> {
 }
 
 impl PageArgs {
+    /// The arguments of the connection field `ctx` resolves, counting the matching rows only
+    /// when its selection (fragments included) asks `totalCount`.
+    pub fn asked(
+        ctx: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        let total = ctx.look_ahead().field("totalCount").exists();
+        PageArgs { after, before, first, last, total }
+    }
+
     /// Checks the counts: each 1 to 200, and not both (a page is counted from one end).
     pub fn validate(&self) -> AppResult<()> {
         check_count("first", self.first)?;

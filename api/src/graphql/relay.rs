@@ -197,8 +197,8 @@ pub struct ConnectionData<T> {
     pub edges: Vec<(String, Arc<T>)>,
     /// Where this page lies in the whole list.
     pub page_info: PageInfo,
-    /// How many items match, across all pages.
-    pub total_count: u64,
+    /// How many items match, across all pages (`None`: not counted, as not asked).
+    pub total_count: Option<u64>,
 }
 
 /// Builds a connection from a page, converting each row, and gives back to the caller's budget
@@ -243,8 +243,12 @@ macro_rules! connection_type {
                 &self.0.page_info
             }
             /// How many items match, across all pages.
-            async fn total_count(&self) -> u64 {
-                self.0.total_count
+            async fn total_count(&self) -> async_graphql::Result<u64> {
+                // Counted only when the operation asks it (`PageArgs::asked`); never a guess.
+                self.0.total_count.ok_or_else(|| {
+                    $crate::core::error::AppError::Internal(anyhow::anyhow!("a connection's total was not counted"))
+                        .into()
+                })
             }
         }
 

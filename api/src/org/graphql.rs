@@ -133,7 +133,7 @@ impl Team {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<MemberConnection> {
         let p = ctx.principal()?;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let filter = MemberFilter { team_ids: Some(vec![self.0.id]), active: Some(true), ..Default::default() };
         let rows = store::page_members(p.org, &ctx.state()?.db, &filter, &store::TEAM_MEMBERS, &page).await?;
@@ -208,7 +208,7 @@ impl Member {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<crate::objects::DealConnection> {
         key_may_open(ctx, "deals")?;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         let keyset = crate::pipeline::store::deal_keyset("Member.deals", order_by.unwrap_or_default());
         crate::objects::member_links(ctx)?.deals(ctx, global_id(NodeKind::Member, self.0.id), &keyset, &page).await
     }
@@ -225,7 +225,7 @@ impl Member {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<crate::objects::ActivityConnection> {
         key_may_open(ctx, "activities")?;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         crate::objects::member_links(ctx)?.activities(ctx, global_id(NodeKind::Member, self.0.id), &page).await
     }
     /// First working day; quota ramps count from here.
@@ -369,7 +369,7 @@ impl OrgQuery {
     ) -> Result<TeamConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let filter = filter.unwrap_or_default();
         check_search(&filter.search)?;
@@ -404,7 +404,7 @@ impl OrgQuery {
     ) -> Result<MemberConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let filter = filter.unwrap_or_default();
         check_search(&filter.search)?;

@@ -366,7 +366,7 @@ impl QuotaQuery {
     ) -> Result<QuotaConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let f = filter.unwrap_or_default();
         let mut filter = QuotaFilter { metric: f.metric, grain: f.grain, ..Default::default() };

@@ -23,9 +23,9 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use entity::member;
+use entity::{activity_type, campaign, member};
 
-use super::model::{self, Period, PeriodGrain};
+use super::model::{self, CampaignStatus, Period, PeriodGrain};
 use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
 use super::targets::TargetBook;
 use super::{cents_to_decimal, store};
@@ -69,9 +69,31 @@ struct Ranking {
     counts: HashMap<Uuid, i64>,
     order: BTreeSet<(Reverse<i64>, String, Uuid)>,
     members: HashMap<Uuid, Ranked>,
+    /// Per member, points and counting activities per activity type, read with the totals.
+    types: HashMap<Uuid, TypeTotals>,
     /// Per member, the ticket of the re-read whose total the ranking holds (see
     /// [`HotBoards::refresh_members`]).
     tickets: HashMap<Uuid, u64>,
+}
+
+/// One member's `(activity type, points in hundredths, counting activities)`.
+pub type TypeTotals = Vec<(Uuid, i64, i64)>;
+
+/// A ranked member's standing in the current period.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    /// Points, hundredths.
+    pub points: i64,
+    /// Counting activities.
+    pub count: i64,
+    /// The target for the period.
+    pub target: Option<Decimal>,
+    /// Points and counts per activity type.
+    pub by_type: TypeTotals,
+}
+
+fn sums(by_type: &[(Uuid, i64, i64)]) -> (i64, i64) {
+    by_type.iter().fold((0, 0), |(p, n), (_, points, count)| (p + points, n + count))
 }
 
 impl Ranking {
@@ -92,14 +114,16 @@ impl Ranking {
 
     /// Sets a member's total read under `ticket`, unless a re-read that started later has
     /// already been applied (it saw at least every commit this one saw).
-    fn set_read(&mut self, member: Uuid, (points, count): (i64, i64), ticket: u64) {
+    fn set_read(&mut self, member: Uuid, by_type: TypeTotals, ticket: u64) {
         if self.tickets.get(&member).is_some_and(|&seen| seen > ticket) {
             return;
         }
         self.tickets.insert(member, ticket);
+        let (points, count) = sums(&by_type);
         self.set(member, points);
         if self.points.contains_key(&member) {
             self.counts.insert(member, count);
+            self.types.insert(member, by_type);
         }
     }
 }
@@ -110,13 +134,13 @@ impl HotPeriod {
         self.period
     }
 
-    /// A ranked (active) member's points and counting activities in hundredths, and their
-    /// target for the period.
-    pub fn member(&self, member: Uuid) -> Option<(i64, i64, Option<Decimal>)> {
+    /// A ranked (active) member's points, counting activities and target for the period.
+    pub fn member(&self, member: Uuid) -> Option<Standing> {
         let state = self.state.read().ok()?;
         let points = *state.points.get(&member)?;
         let count = state.counts.get(&member).copied().unwrap_or(0);
-        Some((points, count, state.members.get(&member)?.target))
+        let by_type = state.types.get(&member).cloned().unwrap_or_default();
+        Some(Standing { points, count, target: state.members.get(&member)?.target, by_type })
     }
 
     /// The top `first` members by points among `scope` (all when `None`), with standard
@@ -274,6 +298,10 @@ pub struct HotBoards {
     reads: std::sync::atomic::AtomicU64,
     /// Each organization's target book, kept until membership (targets) changes.
     books: TenantSnapshots<TargetBook>,
+    /// Each organization's activity types, kept until its rules change.
+    types: TenantSnapshots<HashMap<Uuid, activity_type::Model>>,
+    /// Each organization's campaigns that had not ended when read, kept until its rules change.
+    campaigns: TenantSnapshots<Vec<campaign::Model>>,
     /// Members' streaks of the current week (see [`HotBoards::streak`]).
     streaks: Mutex<HashMap<(OrgId, Uuid), KeptStreak>>,
     events: EventBus,
@@ -322,6 +350,8 @@ impl HotBoards {
             versions: events.data_versions().clone(),
             reads: std::sync::atomic::AtomicU64::new(0),
             books: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
+            types: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
+            campaigns: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
             streaks: Mutex::default(),
             events: events.clone(),
         });
@@ -335,15 +365,41 @@ impl HotBoards {
         self.updates.subscribe()
     }
 
+    /// The organization's activity types (archived ones too) by ID, kept until its rules change.
+    pub async fn activity_types(&self, org: OrgId) -> AppResult<Arc<HashMap<Uuid, activity_type::Model>>> {
+        self.types
+            .get(org, || async {
+                Ok(store::all_activity_types(org, &self.db).await?.into_iter().map(|t| (t.id, t)).collect())
+            })
+            .await
+    }
+
+    /// The organization's campaigns with `status` at `now` (running or upcoming), newest start
+    /// first, from the campaigns that had not ended when they were last read: kept until its
+    /// rules change (every campaign write announces itself), so a campaign that ends or
+    /// starts meanwhile moves by the clock alone. `None` for another status.
+    pub async fn campaigns(
+        &self,
+        org: OrgId,
+        status: CampaignStatus,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<Vec<campaign::Model>>> {
+        if status == CampaignStatus::Ended {
+            return Ok(None);
+        }
+        let live = self.campaigns.get(org, || store::campaigns_not_ended(org, &self.db, Utc::now())).await?;
+        Ok(Some(live.iter().filter(|c| store::campaign_rule(c).status(now) == status).cloned().collect()))
+    }
+
     /// The organization's target book, kept until its targets or members change.
     pub async fn target_book(&self, org: OrgId) -> AppResult<Arc<TargetBook>> {
         self.books.get(org, || scores::target_book(org, &self.db)).await
     }
 
     /// A member's score in a period, from memory where it can be: the current period's points,
-    /// count and target from the ranking, the streak from the kept streaks, the target book
-    /// kept. A past period, a member who is not ranked (deactivated) and the per-type
-    /// breakdown are read from the database.
+    /// count, per-type breakdown and target from the ranking, the streak from the kept
+    /// streaks, the target book and activity types kept. A past period and a member who is
+    /// not ranked (deactivated) are read from the database.
     pub async fn member_score(
         &self,
         s: &OrgSettings,
@@ -360,12 +416,20 @@ impl HotBoards {
             }
             None => None,
         };
-        let (points_cents, activity_count) = match ranked {
-            Some((points, count, _)) => (points, count),
-            None => scores::totals(s, &self.db, Some(&[m.id]), &p).await?.get(&m.id).copied().unwrap_or((0, 0)),
+        let (points_cents, activity_count, ranked_types) = match ranked {
+            Some(r) => (r.points, r.count, Some(r.by_type)),
+            None => {
+                let (points, count) =
+                    scores::totals(s, &self.db, Some(&[m.id]), &p).await?.get(&m.id).copied().unwrap_or((0, 0));
+                (points, count, None)
+            }
         };
         let streak = if parts.streak { Some(self.streak(s, m, &book, now).await?) } else { None };
-        let by_type = if parts.by_type { scores::by_type(s, &self.db, &[m.id], &p).await? } else { Vec::new() };
+        let by_type = match (parts.by_type, ranked_types) {
+            (false, _) => Vec::new(),
+            (true, Some(rows)) => scores::by_type_of(rows, &*self.activity_types(s.org).await?),
+            (true, None) => scores::by_type(s, &self.db, &[m.id], &p).await?,
+        };
         Ok(scores::ScoreData::assemble(&book, m, p, now, (points_cents, activity_count), streak, by_type))
     }
 
@@ -588,12 +652,12 @@ impl HotBoards {
         for p in hot {
             let ticket = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             let totals =
-                store::member_totals(org, &self.db, Some(members), p.period.start_date, p.period.end_date).await;
+                store::member_type_totals(org, &self.db, Some(members), p.period.start_date, p.period.end_date).await;
             match totals {
-                Ok(t) => {
+                Ok(mut t) => {
                     if let Ok(mut state) = p.state.write() {
                         for member in members {
-                            state.set_read(*member, t.get(member).copied().unwrap_or((0, 0)), ticket);
+                            state.set_read(*member, t.remove(member).unwrap_or_default(), ticket);
                         }
                     }
                 }
@@ -646,11 +710,13 @@ impl HotBoards {
 
     async fn build(&self, s: &OrgSettings, period: Period) -> AppResult<HotPeriod> {
         let members = scores::active_members(s.org, &self.db, None).await?;
-        let totals = store::member_totals(s.org, &self.db, None, period.start_date, period.end_date).await?;
+        let mut totals = store::member_type_totals(s.org, &self.db, None, period.start_date, period.end_date).await?;
         let book = scores::target_book(s.org, &self.db).await?;
         let mut ranking = Ranking::default();
         for m in members {
-            let (points, count) = totals.get(&m.id).copied().unwrap_or((0, 0));
+            let by_type = totals.remove(&m.id).unwrap_or_default();
+            let (points, count) = sums(&by_type);
+            ranking.types.insert(m.id, by_type);
             let target = scores::member_target(&book, &m, &period);
             ranking.order.insert((Reverse(points), m.name.to_lowercase(), m.id));
             ranking.points.insert(m.id, points);
@@ -809,15 +875,18 @@ mod tests {
         let now = Utc::now();
         let mut state = h.state.write().expect("lock");
         // Ticket 2 (read after a later commit) lands first; ticket 1 arrives late and is stale.
-        state.set_read(ann, (300, 3), 2);
-        state.set_read(ann, (250, 2), 1);
+        let ty = Uuid::from_u128(7);
+        state.set_read(ann, vec![(ty, 300, 3)], 2);
+        state.set_read(ann, vec![(ty, 250, 2)], 1);
         // The same ticket applies (one read, several periods); a newer one always does, even
         // when the total went down (a voided activity).
-        state.set_read(ann, (280, 2), 2);
-        state.set_read(ann, (120, 1), 3);
+        state.set_read(ann, vec![(ty, 280, 2)], 2);
+        state.set_read(ann, vec![(ty, 100, 0), (Uuid::from_u128(8), 20, 1)], 3);
         // Tickets are per member: ben's first read applies whatever its number.
-        state.set_read(ben, (50, 1), 1);
+        state.set_read(ben, vec![(ty, 50, 1)], 1);
         drop(state);
         assert_eq!(ranks(&h.board(None, 10, now)), vec![(1, "ann".into(), 120), (2, "ben".into(), 50)]);
+        let standing = h.member(ann).expect("ranked");
+        assert_eq!((standing.points, standing.count, standing.by_type.len()), (120, 1, 2), "sums of the types read");
     }
 }

@@ -127,13 +127,23 @@ pub(crate) async fn by_type(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     let types: HashMap<Uuid, activity_type::Model> =
         store::activity_types_by_ids(s.org, db, &ids).await?.into_iter().map(|t| (t.id, t)).collect();
+    Ok(by_type_of(rows, &types))
+}
+
+/// The per-type breakdown of `Score.byActivityType` from `(type, points, count)` rows: types
+/// with neither points nor activities left out, unknown types left out, most points first,
+/// then by name.
+pub(crate) fn by_type_of(
+    rows: Vec<(Uuid, i64, i64)>,
+    types: &HashMap<Uuid, activity_type::Model>,
+) -> Vec<(activity_type::Model, i64, i64)> {
     let mut out: Vec<(activity_type::Model, i64, i64)> = rows
         .into_iter()
         .filter(|(_, points, count)| *points != 0 || *count != 0)
         .filter_map(|(id, points, count)| types.get(&id).map(|t| (t.clone(), count, points)))
         .collect();
     out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.name.cmp(&b.0.name)));
-    Ok(out)
+    out
 }
 
 /// Weekly points of a member for the complete weeks before `current`, newest first, only

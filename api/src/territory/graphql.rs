@@ -331,7 +331,7 @@ impl TerritoryQuery {
     ) -> Result<TerritoryConnection> {
         let p = ctx.principal()?;
         policy::may_read(p)?;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let f = filter.unwrap_or_default();
         let db = &ctx.state()?.db;

@@ -230,7 +230,7 @@ impl WebhookQuery {
             ),
             None => None,
         };
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let rows = store::page_deliveries(p.org, db, hook, status.as_deref(), &page).await?;
         Ok(crate::graphql::relay::connection(ctx, rows, WebhookDelivery).into())

@@ -15,6 +15,7 @@ backend_tests!(
     nested_connections_follow_the_root_rules,
     node_answers_null_for_what_is_gone_or_out_of_reach,
     a_failing_non_null_root_field_nulls_data,
+    totals_are_counted_whenever_and_however_they_are_asked,
 );
 
 const CREATE_STAGE: &str = "mutation($i: CreateStageInput!) { createStage(input: $i) { stage { id } } }";
@@ -400,4 +401,38 @@ async fn a_failing_non_null_root_field_nulls_data(app: &TestApp) {
     let body = app.gql(Some(&org.admin_token), "{ viewer { role } node(id: \"bm9wZQ\") { id } }", json!({})).await;
     assert_eq!(body["data"], json!({"viewer": {"role": "ADMIN"}, "node": null}), "{body}");
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+/// `totalCount` is counted only when asked, and it is found however a client asks it: plainly,
+/// under an alias, in a named or inline fragment, twice, or on a nested connection.
+async fn totals_are_counted_whenever_and_however_they_are_asked(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let d = app.ok(&org.admin_token, CREATE_STAGE, json!({"i": {"name": "Lead"}})).await;
+    let stage = d["createStage"]["stage"]["id"].as_str().unwrap().to_owned();
+    for i in 0..3 {
+        new_deal(app, &org, &stage, &format!("Deal {i}")).await;
+    }
+    let asks = [
+        "{ deals(first: 1) { totalCount } }",
+        "{ deals(first: 1) { n: totalCount nodes { id } } }",
+        "{ deals(first: 1) { ...Total } } fragment Total on DealConnection { totalCount }",
+        "{ deals(first: 1) { ... on DealConnection { totalCount } } }",
+        "{ deals(first: 1) { ...Outer } } fragment Outer on DealConnection { ...Inner } fragment Inner on DealConnection { totalCount }",
+        "query($yes: Boolean!) { deals(first: 1) { totalCount @include(if: $yes) } }",
+    ];
+    for q in asks {
+        let d = app.ok(&org.admin_token, q, json!({"yes": true})).await;
+        let total = d["deals"].as_object().unwrap().values().find(|v| v.is_number()).cloned();
+        assert_eq!(total, Some(json!(3)), "{q}: {d}");
+    }
+    let both = app.ok(&org.admin_token, "{ a: deals(first: 1) { nodes { id } } b: deals(first: 2) { totalCount } }", json!({})).await;
+    assert_eq!(both["b"]["totalCount"], 3, "{both}");
+    let skipped = app
+        .ok(&org.admin_token, "query($yes: Boolean!) { deals(first: 1) { totalCount @include(if: $yes) nodes { id } } }", json!({"yes": false}))
+        .await;
+    assert_eq!(skipped["deals"].as_object().unwrap().len(), 1, "{skipped}");
+    let nested = app.ok(&org.admin_token, MEMBER_WORK, json!({"id": org.admin})).await;
+    assert!(nested["member"]["deals"]["totalCount"].is_number(), "{nested}");
+    let none = app.ok(&org.admin_token, "{ deals(first: 2) { nodes { id } pageInfo { hasNextPage } } }", json!({})).await;
+    assert_eq!(none["deals"]["pageInfo"]["hasNextPage"], true, "{none}");
 }

@@ -15,6 +15,8 @@ backend_tests!(
     the_directory_never_crosses_organizations,
     a_streak_moves_when_a_past_week_or_a_target_changes,
     a_pipeline_screen_follows_stage_and_checklist_changes,
+    running_campaigns_follow_the_clock_and_every_write,
+    points_by_activity_type_follow_every_log,
 );
 
 /// What a sales-room screen asks.
@@ -340,4 +342,126 @@ async fn a_pipeline_screen_follows_stage_and_checklist_changes(app: &TestApp) {
         assert_ne!(s["name"], "First contact", "{theirs}");
         assert_eq!(s["checklist"], json!([]), "{theirs}");
     }
+}
+
+const CAMPAIGNS: &str = "query($s: CampaignStatus, $after: String) { campaigns(status: $s, first: 2, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } nodes { id name startsAt } } }";
+
+fn campaign_names(d: &Value) -> Vec<String> {
+    d["campaigns"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn create_campaign(app: &TestApp, org: &Org, name: &str, starts: chrono::DateTime<Utc>, ty: &str) -> String {
+    let d = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { campaign { id } userErrors { code message } } }",
+            json!({"i": {"name": name, "startsAt": starts.to_rfc3339(), "endsAt": (starts + Days::days(1)).to_rfc3339(),
+                         "multiplier": 2.0, "activityTypeIds": [ty]}}),
+        )
+        .await;
+    assert_eq!(d["createCampaign"]["userErrors"], json!([]), "{d}");
+    d["createCampaign"]["campaign"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Running and upcoming campaigns are kept in memory: a campaign created, started by the clock
+/// or ended shows in the right list on the next read, pages like any connection, and another
+/// organization never sees it.
+async fn running_campaigns_follow_the_clock_and_every_write(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let other = app.seed_org("globex").await;
+    let call = activity_type(app, &org).await;
+    let running = |after: Option<&str>| json!({"s": "RUNNING", "after": after});
+    assert_eq!(campaign_names(&app.ok(&org.rep_token, CAMPAIGNS, running(None)).await), Vec::<String>::new());
+
+    let now = Utc::now();
+    create_campaign(app, &org, "Old", now - Days::hours(2), &call).await;
+    create_campaign(app, &org, "Newer", now - Days::hours(1), &call).await;
+    let soon = create_campaign(app, &org, "Soon", now + Days::seconds(3), &call).await;
+    let d = app.ok(&org.rep_token, CAMPAIGNS, running(None)).await;
+    assert_eq!(campaign_names(&d), ["Newer", "Old"], "newest start first: {d}");
+    assert_eq!(d["campaigns"]["totalCount"], 2);
+    let upcoming = app.ok(&org.rep_token, CAMPAIGNS, json!({"s": "UPCOMING"})).await;
+    assert_eq!(campaign_names(&upcoming), ["Soon"]);
+
+    // Pages: first 2 of 3 once "Soon" has started by the clock alone (no write in between).
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let first = app.ok(&org.rep_token, CAMPAIGNS, running(None)).await;
+    assert_eq!(campaign_names(&first), ["Soon", "Newer"], "{first}");
+    assert_eq!(first["campaigns"]["pageInfo"]["hasNextPage"], true);
+    let cursor = first["campaigns"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let rest = app.ok(&org.rep_token, CAMPAIGNS, running(Some(cursor))).await;
+    assert_eq!(campaign_names(&rest), ["Old"], "{rest}");
+    assert_eq!(rest["campaigns"]["pageInfo"]["hasNextPage"], false);
+    // The same cursor means the same place whichever way the list was read.
+    let all = app.ok(&org.rep_token, CAMPAIGNS, json!({"after": cursor})).await;
+    assert_eq!(campaign_names(&all), ["Old"], "{all}");
+    assert_eq!(
+        campaign_names(&app.ok(&org.rep_token, CAMPAIGNS, json!({"s": "UPCOMING"})).await),
+        Vec::<String>::new()
+    );
+
+    // Ended now: gone from the running list on the next read, in the ended one.
+    let d = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: EndCampaignInput!) { endCampaign(input: $i) { userErrors { code } } }",
+            json!({"i": {"id": soon}}),
+        )
+        .await;
+    assert_eq!(d["endCampaign"]["userErrors"], json!([]), "{d}");
+    assert_eq!(campaign_names(&app.ok(&org.rep_token, CAMPAIGNS, running(None)).await), ["Newer", "Old"]);
+    assert_eq!(campaign_names(&app.ok(&org.rep_token, CAMPAIGNS, json!({"s": "ENDED"})).await), ["Soon"]);
+
+    // Another organization's lists stay empty, and the anonymous are refused.
+    for status in ["RUNNING", "UPCOMING", "ENDED"] {
+        let d = app.ok(&other.admin_token, CAMPAIGNS, json!({"s": status})).await;
+        assert_eq!(campaign_names(&d), Vec::<String>::new(), "{status}: {d}");
+    }
+    let anonymous = app.gql(None, CAMPAIGNS, running(None)).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+}
+
+/// The week's points per activity type come from the ranking: a log shows at once, per type,
+/// and a void takes it away.
+async fn points_by_activity_type_follow_every_log(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let call = activity_type(app, &org).await;
+    const BY_TYPE: &str = "{ score(period: {grain: WEEK}) { points activityCount byActivityType {
+      activityType { id name } count points } } }";
+    let before = app.ok(&org.rep_token, BY_TYPE, json!({})).await;
+    assert_eq!(before["score"]["byActivityType"], json!([]), "{before}");
+    let r = app.ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 2}})).await;
+    let first = r["logActivity"]["activity"]["id"].as_str().unwrap().to_owned();
+    app.ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 1}})).await;
+    let d = app.ok(&org.rep_token, BY_TYPE, json!({})).await;
+    assert_eq!(
+        d["score"]["byActivityType"],
+        json!([{"activityType": {"id": call, "name": "Call"}, "count": 2, "points": 6.0}]),
+        "{d}"
+    );
+    assert_eq!((d["score"]["points"].as_f64(), d["score"]["activityCount"].as_i64()), (Some(6.0), Some(2)));
+    // The type renamed: the breakdown names it so on the next read.
+    let renamed = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: UpdateActivityTypeInput!) { updateActivityType(input: $i) { userErrors { code message } } }",
+            json!({"i": {"id": call, "name": "Phone call"}}),
+        )
+        .await;
+    assert_eq!(renamed["updateActivityType"]["userErrors"], json!([]), "{renamed}");
+    let d = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: VoidActivityInput!) { voidActivity(input: $i) { userErrors { code message } } }",
+            json!({"i": {"id": first, "reason": "logged twice"}}),
+        )
+        .await;
+    assert_eq!(d["voidActivity"]["userErrors"], json!([]), "{d}");
+    let d = app.ok(&org.rep_token, BY_TYPE, json!({})).await;
+    assert_eq!(
+        d["score"]["byActivityType"],
+        json!([{"activityType": {"id": call, "name": "Phone call"}, "count": 1, "points": 2.0}]),
+        "{d}"
+    );
 }

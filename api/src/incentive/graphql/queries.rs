@@ -70,7 +70,7 @@ impl IncentiveQuery {
     ) -> Result<StatementConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let f = filter.unwrap_or_default();
         let mut filter = StatementFilter {

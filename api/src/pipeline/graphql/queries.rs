@@ -126,7 +126,7 @@ impl PipelineQuery {
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<DealConnection> {
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         let keyset = store::deal_keyset("deals", order_by.unwrap_or_default());
         deal_page(ctx, filter.unwrap_or_default(), &keyset, &page).await
     }

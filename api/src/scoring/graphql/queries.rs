@@ -118,7 +118,7 @@ impl ScoringQuery {
     ) -> Result<ActivityTypeConnection> {
         let p = ctx.principal()?;
         let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let rows = store::page_activity_types(p.org, db, include_archived, &page).await?;
         Ok(connection(ctx, rows, ActivityType).into())
@@ -136,7 +136,7 @@ impl ScoringQuery {
         #[graphql(desc = "Page size from the end, 1 to 200.")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<ActivityConnection> {
-        let page = PageArgs { first, after, last, before };
+        let page = PageArgs::asked(ctx, first, after, last, before);
         activity_page(ctx, filter.unwrap_or_default(), &store::ACTIVITIES, &page).await
     }
 
@@ -152,11 +152,19 @@ impl ScoringQuery {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<CampaignConnection> {
         let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
-        let page = PageArgs { first, after, last, before };
+        let state = ctx.state()?;
+        let page = PageArgs::asked(ctx, first, after, last, before);
         page.validate()?;
         let now = Utc::now();
-        let rows = store::page_campaigns(p.org, db, status, now, &page).await?;
+        // Running and upcoming campaigns (a phone's home screen) are kept in memory.
+        let kept = match status {
+            Some(status) => state.hot.campaigns(p.org, status, now).await?,
+            None => None,
+        };
+        let rows = match kept {
+            Some(list) => crate::graphql::keyset::slice(list, &store::CAMPAIGNS, &page)?,
+            None => store::page_campaigns(p.org, &state.db, status, now, &page).await?,
+        };
         Ok(connection(ctx, rows, Campaign).into())
     }
 

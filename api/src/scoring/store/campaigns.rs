@@ -161,6 +161,18 @@ pub async fn page_campaigns(
     keyset::fetch(db, select, &exprs, &CAMPAIGNS, args).await
 }
 
+/// Every campaign that has not ended at `at` (running or upcoming), in no order.
+pub async fn campaigns_not_ended(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<campaign::Model>> {
+    Ok(tenant::scoped::<campaign::Entity>(org)
+        .filter(campaign_condition(Some(CampaignStatus::Ended), at).not())
+        .all(db)
+        .await?)
+}
+
 /// A campaign as the rule engine sees it.
 pub fn campaign_rule(c: &campaign::Model) -> CampaignRule {
     CampaignRule {

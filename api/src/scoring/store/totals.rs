@@ -38,6 +38,36 @@ pub async fn member_totals(
     Ok(rows.into_iter().map(|(m, p, n)| (m, (p, n))).collect())
 }
 
+/// Points and counts per member and activity type over local days `[from, to)`, for some
+/// members or all (`None`): per member, `(activity type, points in hundredths, count)`.
+pub async fn member_type_totals(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    members: Option<&[Uuid]>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<HashMap<Uuid, Vec<(Uuid, i64, i64)>>> {
+    let mut q = tenant::scoped::<activity_day_total::Entity>(org)
+        .select_only()
+        .column(activity_day_total::Column::MemberId)
+        .column(activity_day_total::Column::ActivityTypeId)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .column_as(Expr::cust("CAST(SUM(activity_count) AS BIGINT)"), "n")
+        .filter(activity_day_total::Column::Day.gte(from))
+        .filter(activity_day_total::Column::Day.lt(to))
+        .group_by(activity_day_total::Column::MemberId)
+        .group_by(activity_day_total::Column::ActivityTypeId);
+    if let Some(ids) = members {
+        q = q.filter(activity_day_total::Column::MemberId.is_in(ids.iter().copied()));
+    }
+    let rows: Vec<(Uuid, Uuid, i64, i64)> = q.into_tuple().all(db).await?;
+    let mut out: HashMap<Uuid, Vec<(Uuid, i64, i64)>> = HashMap::new();
+    for (member, ty, points, n) in rows {
+        out.entry(member).or_default().push((ty, points, n));
+    }
+    Ok(out)
+}
+
 /// Points and counts per activity type for some members over local days `[from, to)`.
 pub async fn type_totals(
     org: OrgId,
