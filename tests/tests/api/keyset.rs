@@ -425,14 +425,21 @@ async fn totals_are_counted_whenever_and_however_they_are_asked(app: &TestApp) {
         let total = d["deals"].as_object().unwrap().values().find(|v| v.is_number()).cloned();
         assert_eq!(total, Some(json!(3)), "{q}: {d}");
     }
-    let both = app.ok(&org.admin_token, "{ a: deals(first: 1) { nodes { id } } b: deals(first: 2) { totalCount } }", json!({})).await;
+    let both = app
+        .ok(&org.admin_token, "{ a: deals(first: 1) { nodes { id } } b: deals(first: 2) { totalCount } }", json!({}))
+        .await;
     assert_eq!(both["b"]["totalCount"], 3, "{both}");
     let skipped = app
-        .ok(&org.admin_token, "query($yes: Boolean!) { deals(first: 1) { totalCount @include(if: $yes) nodes { id } } }", json!({"yes": false}))
+        .ok(
+            &org.admin_token,
+            "query($yes: Boolean!) { deals(first: 1) { totalCount @include(if: $yes) nodes { id } } }",
+            json!({"yes": false}),
+        )
         .await;
     assert_eq!(skipped["deals"].as_object().unwrap().len(), 1, "{skipped}");
     let nested = app.ok(&org.admin_token, MEMBER_WORK, json!({"id": org.admin})).await;
     assert!(nested["member"]["deals"]["totalCount"].is_number(), "{nested}");
-    let none = app.ok(&org.admin_token, "{ deals(first: 2) { nodes { id } pageInfo { hasNextPage } } }", json!({})).await;
+    let none =
+        app.ok(&org.admin_token, "{ deals(first: 2) { nodes { id } pageInfo { hasNextPage } } }", json!({})).await;
     assert_eq!(none["deals"]["pageInfo"]["hasNextPage"], true, "{none}");
 }
