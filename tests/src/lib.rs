@@ -22,6 +22,16 @@ pub const SECRET: &str = "test-secret-not-for-production";
 /// The password of every seeded member.
 pub const PASSWORD: &str = "password123";
 
+/// The time zone of every seeded organization.
+pub const ORG_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+
+/// Today in the seeded organizations' time zone: the day their weeks and periods are cut by.
+/// A test that takes the UTC date instead fails for the hours the two dates differ (late on
+/// Sunday in UTC, the organization is already in its next week).
+pub fn org_today() -> chrono::NaiveDate {
+    Utc::now().with_timezone(&ORG_TIME_ZONE).date_naive()
+}
+
 /// Which database a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -259,7 +269,7 @@ impl TestApp {
             NewOrganization {
                 name: format!("{slug} B.V."),
                 slug: slug.to_owned(),
-                time_zone: "Europe/Amsterdam".into(),
+                time_zone: ORG_TIME_ZONE.name().into(),
                 currency: "EUR".into(),
                 fiscal_year_start_month: 1,
                 primary_color: "#112233".into(),

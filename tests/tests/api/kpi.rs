@@ -109,7 +109,7 @@ async fn values_on_a_hand_computed_fixture(app: &TestApp) {
     }
     closed_deal(app, &org.manager_token, "400", Some("WON")).await;
     closed_deal(app, &org.manager_token, "10", Some("LOST")).await;
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = scorebord_tests::org_today().to_string();
     let keys = json!(["close_rate", "deals_won", "revenue", "average_deal_size"]);
     let rep = app
         .ok(
@@ -171,7 +171,7 @@ async fn self_reported_values_and_week_locks(app: &TestApp) {
     app.ok(&org.admin_token, "mutation { createKpi(input: {key: \"selling_time\", name: \"Selling time %\", kind: SELF_REPORTED, unit: PERCENT}) { userErrors { code } } }", json!({})).await;
     let submit =
         "mutation($i: SubmitKpiValuesInput!) { submitKpiValues(input: $i) { recorded userErrors { field code } } }";
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = scorebord_tests::org_today().to_string();
     let first = app
         .ok(&org.rep_token, submit, json!({"i": {"week": today, "values": [{"kpiKey": "selling_time", "value": 40}]}}))
         .await;

@@ -242,11 +242,11 @@ async fn a_streak_moves_when_a_past_week_or_a_target_changes(app: &TestApp) {
     let streak = |board: &Value| entry(board, &org.rep)["streakWeeks"].as_i64();
     let set_target = |points: f64| {
         json!({"i": {"memberId": org.rep, "weeklyPoints": points, "reason": "test",
-            "effectiveFrom": (Utc::now().date_naive() - Days::days(60)).to_string()}})
+            "effectiveFrom": (scorebord_tests::org_today() - Days::days(60)).to_string()}})
     };
     let target = "mutation($i: SetPointsTargetInput!) { setPointsTarget(input: $i) { userErrors { code message } } }";
     // Weeks before a member started do not count: the seeded rep starts today.
-    let started = (Utc::now().date_naive() - Days::days(60)).to_string();
+    let started = (scorebord_tests::org_today() - Days::days(60)).to_string();
     let r = app.ok(&org.admin_token, UPDATE_MEMBER, json!({"i": {"id": org.rep, "startDate": started}})).await;
     assert_eq!(r["updateMember"]["userErrors"], json!([]), "{r}");
     let r = app.ok(&org.admin_token, target, set_target(4.0)).await;
@@ -254,7 +254,7 @@ async fn a_streak_moves_when_a_past_week_or_a_target_changes(app: &TestApp) {
     assert_eq!(streak(&app.ok(&org.viewer_token, BOARD, week()).await), Some(0));
 
     // Three calls in the middle of last week: 6 points against a target of 4.
-    let today = Utc::now().date_naive();
+    let today = scorebord_tests::org_today();
     let last_week = today - Days::days(i64::from(today.weekday().num_days_from_monday()) + 4);
     let at = last_week.and_hms_opt(12, 0, 0).unwrap().and_utc();
     let r = app
