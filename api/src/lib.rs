@@ -99,6 +99,16 @@ impl App {
             std::time::Duration::from_secs(config.member_cache_seconds),
             org::directory::ORGANIZATIONS,
         ));
+        let scoreboards = Arc::new(kpi::scoreboard::Scoreboards::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            kpi::scoreboard::KEPT_SCOREBOARDS,
+        ));
+        let forecasts = Arc::new(forecast::tree::Forecasts::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            forecast::tree::KEPT_FORECASTS,
+        ));
         let logs = scoring::queue::LogQueue::start(
             db.clone(),
             settings.clone(),
@@ -122,6 +132,8 @@ impl App {
             logging,
             directories,
             catalogs,
+            scoreboards,
+            forecasts,
         };
         kpi::alerts::start_scheduler(state.clone());
         webhooks::dispatcher::start(state.clone());

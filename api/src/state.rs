@@ -41,6 +41,12 @@ pub struct AppState {
     /// Each organization's pipeline stages and checklist items in memory, kept until they change
     /// (or a few seconds).
     pub catalogs: Arc<crate::pipeline::catalog::Catalogs>,
+    /// Teams' weekly KPI scoreboards, kept until an event of their organization (see
+    /// [`crate::kpi::scoreboard`]).
+    pub scoreboards: Arc<crate::kpi::scoreboard::Scoreboards>,
+    /// Teams' forecast facts per period, kept until an event of their organization (see
+    /// [`crate::forecast::tree`]).
+    pub forecasts: Arc<crate::forecast::tree::Forecasts>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

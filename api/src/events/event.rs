@@ -81,6 +81,14 @@ pub enum Event {
         /// The tenant.
         org: Uuid,
     },
+    /// Data that only computed views read changed, with no other event to name it: a KPI's
+    /// definition, a KPI target, self-reported KPI values, a quota, or deals imported in bulk.
+    /// Views computed from the organization's data (the KPI scoreboard, the forecast tree) are
+    /// computed again; nothing is pushed to subscribers.
+    DataChanged {
+        /// The tenant.
+        org: Uuid,
+    },
     /// This instance may have missed events (its connection to the other instances was
     /// interrupted): subscribers should reload their state. Belongs to no tenant.
     Resync,
@@ -95,6 +103,7 @@ impl Event {
             | Event::MembersChanged { org }
             | Event::RulesChanged { org }
             | Event::AccessChanged { org }
+            | Event::DataChanged { org }
             | Event::DealChanged { org, .. }
             | Event::AlertRaised { org, .. }
             | Event::ForecastChanged { org, .. } => OrgId(*org),

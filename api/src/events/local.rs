@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::broadcast;
 
+use uuid::Uuid;
+
 use super::event::Event;
 use crate::core::ids::OrgId;
 
@@ -19,6 +21,7 @@ pub(crate) struct Local {
     pub(super) changes: Arc<tokio::sync::watch::Sender<MembershipChange>>,
     pub(super) versions: DataVersions,
     pub(super) membership_versions: DataVersions,
+    pub(super) view_versions: ViewVersions,
 }
 
 /// The latest event that [changed membership](Event::changes_membership), with the epoch it
@@ -57,6 +60,7 @@ impl Local {
             Event::Resync => self.versions.bump_all(),
             other => self.versions.bump(other.org()),
         }
+        self.view_versions.note(&event);
         let _ = self.sender.send(event);
     }
 }
@@ -84,19 +88,19 @@ impl Default for DataVersions {
 }
 
 impl DataVersions {
-    fn slot(&self, org: OrgId) -> &AtomicU64 {
+    fn slot(&self, id: Uuid) -> &AtomicU64 {
         // The low bits of a UUID (v4 or v7) are random.
-        &self.slots[(org.0.as_u128() as usize) % self.slots.len()]
+        &self.slots[(id.as_u128() as usize) % self.slots.len()]
     }
 
     /// The organization's current version: read it before computing from its data.
     pub fn get(&self, org: OrgId) -> u64 {
-        self.slot(org).load(Ordering::SeqCst)
+        self.slot(org.0).load(Ordering::SeqCst)
     }
 
     /// Marks the organization's data as changed.
     pub fn bump(&self, org: OrgId) {
-        self.slot(org).fetch_add(1, Ordering::SeqCst);
+        self.slot(org.0).fetch_add(1, Ordering::SeqCst);
     }
 
     /// Marks every organization's data as changed.
@@ -104,5 +108,42 @@ impl DataVersions {
         for slot in self.slots.iter() {
             slot.fetch_add(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// The counters that views computed from an organization's data follow (see
+/// `cache::DerivedViews`): one per organization, moved by every event but an activity's score
+/// change and a raised alert (neither changes anything but activity totals); and one per team,
+/// moved by a score change of a member of that team. A score change of a member in no team
+/// moves the organization's counter. A view of some teams is current while its organization's
+/// counter and the counters of those teams have not moved, so a rep logging a call leaves the
+/// other teams' scoreboards and every forecast alone.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ViewVersions {
+    organizations: DataVersions,
+    teams: DataVersions,
+}
+
+impl ViewVersions {
+    /// Moves the counters `event` moves.
+    fn note(&self, event: &Event) {
+        match event {
+            Event::Resync => {
+                self.organizations.bump_all();
+                self.teams.bump_all();
+            }
+            Event::ScoreChanged { team: Some(team), .. } => {
+                self.teams.slot(*team).fetch_add(1, Ordering::SeqCst);
+            }
+            Event::AlertRaised { .. } => {}
+            other => self.organizations.bump(other.org()),
+        }
+    }
+
+    /// The version of a view of `org` whose activity totals are those of `teams`: read it
+    /// before computing the view.
+    pub(crate) fn get(&self, org: OrgId, teams: &[Uuid]) -> (u64, u64) {
+        let activity = teams.iter().fold(0u64, |sum, t| sum.wrapping_add(self.teams.slot(*t).load(Ordering::SeqCst)));
+        (self.organizations.get(org), activity)
     }
 }

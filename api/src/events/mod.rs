@@ -51,6 +51,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::broadcast;
+use uuid::Uuid;
 
 use crate::core::ids::OrgId;
 
@@ -82,6 +83,7 @@ impl EventBus {
                 changes: Arc::new(tokio::sync::watch::Sender::new(MembershipChange::default())),
                 versions: DataVersions::default(),
                 membership_versions: DataVersions::default(),
+                view_versions: Default::default(),
             },
             remote: None,
         }
@@ -137,6 +139,14 @@ impl EventBus {
     /// tenants' edits. Read it before loading.
     pub fn membership_version(&self, org: OrgId) -> u64 {
         self.local.membership_versions.get(org)
+    }
+
+    /// The version of a view computed from `org`'s data whose activity totals are those of the
+    /// members of `teams` (none: the view reads no activity): it moves with every event of the
+    /// organization but a score change outside those teams and a raised alert. Read it before
+    /// computing the view; the view is current while it has not moved.
+    pub fn view_version(&self, org: OrgId, teams: &[Uuid]) -> (u64, u64) {
+        self.local.view_versions.get(org, teams)
     }
 
     /// The organizations' data versions, moved by every event (see [`DataVersions`]).

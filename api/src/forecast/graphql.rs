@@ -1,21 +1,19 @@
 //! GraphQL surface of forecasting: `submitForecast`, `adjustForecast`, `forecast` (roll-up
 //! through the team tree), `forecastSubmissions`, `forecastAccuracy` and `forecastChanged`.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use entity::{deal, member};
+use entity::member;
 
-use super::model::{self, Category, Cutoff, DealFact, ForecastGrain, Outcome, PipelineSums, Submission};
+use super::model::{self, Cutoff, ForecastGrain, PipelineSums, Submission};
 use super::store;
+use super::tree::{self, TreeFacts};
 use super::{policy, service};
-use crate::core::error::{AppError, AppResult};
+use crate::core::error::AppError;
 use crate::core::field::Checked;
 use crate::core::period::Period;
 use crate::core::principal::Principal;
@@ -27,8 +25,6 @@ use crate::org::graphql::{Member, Team};
 use crate::org::store as org_store;
 use crate::pipeline::graphql::Money;
 use crate::pipeline::model::{DealOutcome, ForecastCategory};
-use crate::quota::model::{QuotaGrain, QuotaMetric};
-use crate::quota::store as quota_store;
 use crate::scoring::scores;
 
 /// A forecast period: the month or fiscal quarter containing a day.
@@ -39,13 +35,6 @@ pub struct ForecastPeriodInput {
     grain: ForecastGrain,
     /// Any day in the period (default: today in the organization's time zone).
     date: Option<NaiveDate>,
-}
-
-fn quota_grain(g: ForecastGrain) -> QuotaGrain {
-    match g {
-        ForecastGrain::Month => QuotaGrain::Month,
-        ForecastGrain::Quarter => QuotaGrain::Quarter,
-    }
 }
 
 fn resolve_period(s: &OrgSettings, input: Option<ForecastPeriodInput>) -> (ForecastGrain, Period) {
@@ -259,104 +248,31 @@ pub struct ForecastChange {
 
 // ---------------------------------------------------------------- computing
 
-struct Facts {
-    currency: String,
-    teams: HashMap<Uuid, entity::team::Model>,
-    members: Vec<member::Model>,
-    sums: HashMap<Uuid, PipelineSums>,
-    quotas: HashMap<Uuid, Decimal>,
-    submissions: Vec<entity::forecast_submission::Model>,
-    adjustments: Vec<entity::forecast_adjustment::Model>,
+/// Rows built from a tree's kept facts, at the clock of this read.
+struct Rows<'a> {
+    f: &'a TreeFacts,
+    /// The share of the period elapsed.
     elapsed: Decimal,
 }
 
-fn deal_fact(d: &deal::Model, period: &Period) -> DealFact {
-    let category = ForecastCategory::parse(&d.forecast_category).unwrap_or(ForecastCategory::Pipeline);
-    DealFact {
-        amount: Decimal::new(d.amount_cents, 2),
-        probability: d.probability,
-        category: Category::from(category),
-        outcome: d.outcome.as_deref().and_then(DealOutcome::parse).map(Outcome::from),
-        closed_in_period: d.closed_at.is_some_and(|t| t >= period.start && t < period.end),
-        expected_in_period: d.expected_close_date.is_some_and(|e| e >= period.start_date && e < period.end_date),
-    }
-}
-
-/// The facts of a team's tree: its teams and active members from the organization's directory
-/// in memory, their deals, quotas, submissions and adjustments from the database.
-async fn gather(
-    s: &OrgSettings,
-    db: &impl ConnectionTrait,
-    dir: &crate::org::directory::Directory,
-    grain: ForecastGrain,
-    period: &Period,
-    root: Uuid,
-) -> AppResult<Facts> {
-    let org = s.org;
-    let subtree: Vec<Uuid> = dir.tree().subtree([root]).into_iter().collect();
-    let teams: HashMap<Uuid, entity::team::Model> =
-        subtree.iter().filter_map(|t| dir.team(*t)).map(|t| (t.id, t.clone())).collect();
-    let mut members: Vec<entity::member::Model> = subtree.iter().flat_map(|t| dir.team_members(*t)).cloned().collect();
-    members.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
-    let deals = crate::kpi::store::deals_of(org, db, &ids).await?;
-    let mut by_owner: HashMap<Uuid, Vec<DealFact>> = HashMap::new();
-    for d in &deals {
-        by_owner.entry(d.owner_id).or_default().push(deal_fact(d, period));
-    }
-    let sums = by_owner.into_iter().map(|(m, facts)| (m, model::pipeline_sums(&facts))).collect();
-    let mut subjects = ids.clone();
-    subjects.extend(subtree.iter().copied());
-    let quota_rows = quota_store::list(
-        org,
-        db,
-        &quota_store::QuotaFilter {
-            subject_ids: Some(subjects),
-            metric: Some(QuotaMetric::Revenue),
-            grain: Some(quota_grain(grain)),
-            period_start: Some(period.start_date),
-            label: None,
-        },
-    )
-    .await?;
-    let mut quotas: HashMap<Uuid, Decimal> = HashMap::new();
-    for q in &quota_rows {
-        let m = members.iter().find(|m| m.id == q.subject_id);
-        *quotas.entry(q.subject_id).or_default() += quota_store::effective_amount(q, m, period);
-    }
-    let currency = dir.organization.currency.clone();
-    let elapsed =
-        Decimal::from_f64_retain(crate::core::period::elapsed_share(period, Utc::now())).unwrap_or(Decimal::ONE);
-    Ok(Facts {
-        currency,
-        teams,
-        members,
-        sums,
-        quotas,
-        submissions: store::submissions(org, db, grain.as_str(), period.start_date).await?,
-        adjustments: store::adjustments(org, db, grain.as_str(), period.start_date).await?,
-        elapsed,
-    })
-}
-
-impl Facts {
+impl Rows<'_> {
     fn numbers_sub(&self, s: &entity::forecast_submission::Model) -> ForecastNumbers {
         ForecastNumbers {
-            commit: money(&self.currency, Decimal::new(s.commit_cents, 2)),
-            best_case: money(&self.currency, Decimal::new(s.best_case_cents, 2)),
+            commit: money(&self.f.currency, Decimal::new(s.commit_cents, 2)),
+            best_case: money(&self.f.currency, Decimal::new(s.best_case_cents, 2)),
             note: s.note.clone(),
             at: s.submitted_at,
-            by: self.members.iter().find(|m| m.id == s.submitted_by).cloned().map(Member),
+            by: self.f.members.iter().find(|m| m.id == s.submitted_by).cloned().map(Member),
         }
     }
 
     fn numbers_adj(&self, a: &entity::forecast_adjustment::Model) -> ForecastNumbers {
         ForecastNumbers {
-            commit: money(&self.currency, Decimal::new(a.commit_cents, 2)),
-            best_case: money(&self.currency, Decimal::new(a.best_case_cents, 2)),
+            commit: money(&self.f.currency, Decimal::new(a.commit_cents, 2)),
+            best_case: money(&self.f.currency, Decimal::new(a.best_case_cents, 2)),
             note: Some(a.reason.clone()),
             at: a.adjusted_at,
-            by: self.members.iter().find(|m| m.id == a.adjusted_by).cloned().map(Member),
+            by: self.f.members.iter().find(|m| m.id == a.adjusted_by).cloned().map(Member),
         }
     }
 
@@ -370,19 +286,21 @@ impl Facts {
         child_totals: Option<(Decimal, Decimal)>,
     ) -> (ForecastRow, Option<(Decimal, Decimal)>) {
         let history: Vec<&entity::forecast_submission::Model> =
-            self.submissions.iter().filter(|s| s.subject_id == id && s.subject_kind == kind).collect();
+            self.f.submissions.iter().filter(|s| s.subject_id == id && s.subject_kind == kind).collect();
         let submitted = history.last().copied();
-        let adjusted = self.adjustments.iter().rfind(|a| a.subject_id == id && a.subject_kind == kind);
-        let quota = self.quotas.get(&id).copied();
+        let adjusted = self.f.adjustments.iter().rfind(|a| a.subject_id == id && a.subject_kind == kind);
+        let quota = self.f.quotas.get(&id).copied();
         let own = adjusted
             .map(|a| (Decimal::new(a.commit_cents, 2), Decimal::new(a.best_case_cents, 2)))
             .or_else(|| submitted.map(|s| (Decimal::new(s.commit_cents, 2), Decimal::new(s.best_case_cents, 2))));
         let contribution = own.or(child_totals);
-        let c = &self.currency;
+        let c = &self.f.currency;
         let row = ForecastRow {
             subject_kind: kind.to_owned(),
-            member: (kind == "MEMBER").then(|| self.members.iter().find(|m| m.id == id).cloned().map(Member)).flatten(),
-            team: (kind == "TEAM").then(|| self.teams.get(&id).cloned().map(Team)).flatten(),
+            member: (kind == "MEMBER")
+                .then(|| self.f.members.iter().find(|m| m.id == id).cloned().map(Member))
+                .flatten(),
+            team: (kind == "TEAM").then(|| self.f.teams.get(&id).cloned().map(Team)).flatten(),
             submitted: submitted.map(|s| self.numbers_sub(s)),
             adjusted: adjusted.map(|a| self.numbers_adj(a)),
             rolled_up: child_totals
@@ -409,7 +327,7 @@ impl Facts {
     }
 
     fn member_row(&self, m: &member::Model) -> (ForecastRow, Option<(Decimal, Decimal)>, PipelineSums) {
-        let sums = self.sums.get(&m.id).cloned().unwrap_or_default();
+        let sums = self.f.sums.get(&m.id).cloned().unwrap_or_default();
         let (row, contribution) = self.row("MEMBER", m.id, sums.clone(), (vec![], vec![]), None);
         (row, contribution, sums)
     }
@@ -426,9 +344,10 @@ impl Facts {
         };
         let mut member_rows = Vec::new();
         let mut members: Vec<&member::Model> = self
+            .f
             .members
             .iter()
-            .filter(|m| m.team_id == Some(team) && (m.active || self.sums.contains_key(&m.id)))
+            .filter(|m| m.team_id == Some(team) && (m.active || self.f.sums.contains_key(&m.id)))
             .filter(|m| m.role != "VIEWER")
             .collect();
         members.sort_by(|a, b| a.name.cmp(&b.name));
@@ -441,7 +360,7 @@ impl Facts {
         let mut team_rows = Vec::new();
         if depth < 32 {
             let mut children: Vec<&entity::team::Model> =
-                self.teams.values().filter(|t| t.parent_team_id == Some(team)).collect();
+                self.f.teams.values().filter(|t| t.parent_team_id == Some(team)).collect();
             children.sort_by(|a, b| a.name.cmp(&b.name));
             for child in children {
                 let (row, contribution, s) = self.team_row(child.id, depth + 1);
@@ -474,16 +393,19 @@ impl ForecastQuery {
         #[graphql(desc = "The team (required except for a rep's own row).")] team_id: Option<ID>,
     ) -> Result<Forecast> {
         let p = ctx.principal()?;
-        let db = &ctx.state()?.db;
-        let s = ctx.state()?.settings.get(p.org, db).await?;
+        let state = ctx.state()?;
+        let db = &state.db;
+        let s = state.settings.get(p.org, db).await?;
         let dir = crate::org::graphql::directory(ctx).await?;
         let (grain, period) = resolve_period(&s, period);
+        let elapsed_share = crate::core::period::elapsed_share(&period, Utc::now());
+        let elapsed = Decimal::from_f64_retain(elapsed_share).unwrap_or(Decimal::ONE);
         let root = match &team_id {
             Some(id) => {
                 let team = decode_id(id, NodeKind::Team)?;
-                policy::require_team(p, db, team).await?;
-                let facts = gather(&s, db, &dir, grain, &period, team).await?;
-                facts.team_row(team, 0).0
+                policy::require_team_in(p, &dir, team)?;
+                let facts = tree::facts(&state.forecasts, &s, db, &dir, grain, &period, team).await?;
+                Rows { f: &facts, elapsed }.team_row(team, 0).0
             }
             None => {
                 if p.api_key.is_some() {
@@ -492,17 +414,11 @@ impl ForecastQuery {
                 let me =
                     crate::org::graphql::member_by_id(ctx, p.member_id).await?.ok_or(AppError::NotFound("member"))?.0;
                 let team = me.team_id.ok_or_else(|| AppError::bad_input("you are in no team"))?;
-                let facts = gather(&s, db, &dir, grain, &period, team).await?;
-                facts.member_row(&me).0
+                let facts = tree::facts(&state.forecasts, &s, db, &dir, grain, &period, team).await?;
+                Rows { f: &facts, elapsed }.member_row(&me).0
             }
         };
-        Ok(Forecast {
-            grain,
-            period_start: period.start_date,
-            period_end: period.end_date,
-            elapsed_share: crate::core::period::elapsed_share(&period, Utc::now()),
-            root,
-        })
+        Ok(Forecast { grain, period_start: period.start_date, period_end: period.end_date, elapsed_share, root })
     }
 
     /// Accuracy of closed periods: for a member, or for a team, its sub-teams and its members,

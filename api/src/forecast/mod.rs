@@ -7,4 +7,5 @@ pub mod model;
 pub mod policy;
 pub mod service;
 pub mod store;
+pub mod tree;
 pub mod webhook;

@@ -11,6 +11,7 @@ use crate::auth::Reach;
 use crate::core::error::{AppError, AppResult};
 use crate::core::principal::Principal;
 use crate::core::roles::Role;
+use crate::org::directory::Directory;
 use crate::org::store as org_store;
 
 /// Submitting for a team: managers and admins (within the teams they may read, see
@@ -40,13 +41,22 @@ pub fn may_adjust(p: &Principal) -> AppResult<()> {
 
 /// Teams whose forecasts the principal may read: `None` = all.
 pub async fn readable(p: &Principal, db: &impl ConnectionTrait) -> AppResult<Option<HashSet<Uuid>>> {
-    match p.role {
-        Role::Admin | Role::Viewer => Ok(None),
-        Role::Manager => match p.reach(db).await? {
-            Reach::All => Ok(None),
-            Reach::Teams(t) => Ok(Some(t)),
-        },
-        Role::Rep => Ok(Some(HashSet::new())),
+    let reach = if p.role == Role::Manager { p.reach(db).await? } else { Reach::All };
+    Ok(readable_with(p.role, reach))
+}
+
+/// [`readable`] from the organization's directory in memory.
+pub fn readable_in(p: &Principal, dir: &Directory) -> Option<HashSet<Uuid>> {
+    let reach = if p.role == Role::Manager { p.reach_in(dir) } else { Reach::All };
+    readable_with(p.role, reach)
+}
+
+/// Admins and viewers read every team, managers what they reach, reps none.
+fn readable_with(role: Role, reach: Reach) -> Option<HashSet<Uuid>> {
+    match (role, reach) {
+        (Role::Admin | Role::Viewer, _) | (Role::Manager, Reach::All) => None,
+        (Role::Manager, Reach::Teams(t)) => Some(t),
+        (Role::Rep, _) => Some(HashSet::new()),
     }
 }
 
@@ -54,7 +64,17 @@ pub async fn readable(p: &Principal, db: &impl ConnectionTrait) -> AppResult<Opt
 /// FORBIDDEN).
 pub async fn require_team(p: &Principal, db: &impl ConnectionTrait, team: Uuid) -> AppResult<()> {
     org_store::find_team(p.org, db, team).await?.ok_or(AppError::NotFound("team"))?;
-    match readable(p, db).await? {
+    may_read(readable(p, db).await?, team)
+}
+
+/// [`require_team`] from the organization's directory in memory.
+pub fn require_team_in(p: &Principal, dir: &Directory, team: Uuid) -> AppResult<()> {
+    dir.team(team).ok_or(AppError::NotFound("team"))?;
+    may_read(readable_in(p, dir), team)
+}
+
+fn may_read(readable: Option<HashSet<Uuid>>, team: Uuid) -> AppResult<()> {
+    match readable {
         None => Ok(()),
         Some(set) if set.contains(&team) => Ok(()),
         Some(_) => Err(AppError::forbidden("this team is not below you")),

@@ -320,6 +320,9 @@ async fn finish(
         if activities {
             // Boards and scores are rebuilt once for the whole batch.
             unit.publish(Event::MembersChanged { org: p.org.0 });
+        } else if t.created + t.updated > 0 {
+            // Views computed from deals (the KPI scoreboard) are computed again once.
+            unit.publish(Event::DataChanged { org: p.org.0 });
         }
         unit.commit().await?;
     } else {

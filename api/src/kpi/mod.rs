@@ -4,12 +4,14 @@
 //! "Alert rule").
 //!
 //! `model` holds the pure rules; `policy` who may change what; `store` the queries, `service`
-//! the writes (one unit of work each) and `graphql` the resolvers build on it.
+//! the writes (one unit of work each), `scoreboard` the kept weekly view, and `graphql` the
+//! resolvers build on it.
 
 pub mod alerts;
 pub mod graphql;
 pub mod model;
 pub mod policy;
+pub mod scoreboard;
 pub mod service;
 pub mod store;
 pub mod values;

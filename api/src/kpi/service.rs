@@ -130,7 +130,7 @@ pub async fn create_kpi(
     let key = model::parse_kpi_key(&cmd.key).map_err(|x| e.push(x)).ok();
     let name = org_model::parse_name("name", &cmd.name).map_err(|x| e.push(x)).ok();
     let shape = KpiShape::custom(cmd.kind, cmd.unit, cmd.direction).map_err(|x| e.push(x)).ok();
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let defs = values::definitions(p.org, unit.db()).await?;
     if let Some(k) = &key
         && defs.iter().any(|d| &d.key == k)
@@ -186,6 +186,7 @@ pub async fn create_kpi(
     };
     store::create_kpi(p.org, unit.db(), new).await?;
     let defs = values::definitions(p.org, unit.db()).await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(defs.into_iter().find(|d| d.key == key)))
 }
@@ -202,7 +203,7 @@ pub async fn update_kpi(
     if let Some(refused) = model::refuse_builtin_edit(&cmd.key, model::KpiEdit::Update) {
         return Ok(Err(vec![refused]));
     }
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_kpi(p.org, unit.db(), &cmd.key).await?.ok_or(AppError::NotFound("KPI"))?;
     let name = match cmd.name {
         Some(n) => match org_model::parse_name("name", &n) {
@@ -219,6 +220,7 @@ pub async fn update_kpi(
     };
     store::update_kpi(p.org, unit.db(), &cmd.key, name, description, None, cmd.version).await?;
     let defs = values::definitions(p.org, unit.db()).await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(defs.into_iter().find(|d| d.key == cmd.key)))
 }
@@ -235,10 +237,11 @@ pub async fn archive_kpi(
     if let Some(refused) = model::refuse_builtin_edit(&key, model::KpiEdit::Archive) {
         return Ok(Err(vec![refused]));
     }
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_kpi(p.org, unit.db(), &key).await?.ok_or(AppError::NotFound("KPI"))?;
     store::update_kpi(p.org, unit.db(), &key, None, None, Some(false), None).await?;
     let defs = values::definitions(p.org, unit.db()).await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(defs.into_iter().find(|d| d.key == key)))
 }
@@ -251,7 +254,7 @@ pub async fn set_target(
     p: &Principal,
     cmd: SetTarget,
 ) -> AppResult<Checked<TargetSet>> {
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let defs = values::definitions(p.org, unit.db()).await?;
     let def = defs.into_iter().find(|d| d.key == cmd.kpi_key).ok_or(AppError::NotFound("KPI"))?;
     let mut e: Vec<FieldError> = Vec::new();
@@ -290,6 +293,7 @@ pub async fn set_target(
         set_by: p.member_id,
     };
     store::insert_target(p.org, unit.db(), new).await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(TargetSet { kpi: def, per_week }))
 }
@@ -350,7 +354,7 @@ pub async fn submit_values(
             },
         }
     }
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let teams = match p.team_id {
         Some(t) => org_store::team_tree(p.org, unit.db()).await?.ancestors(t),
         None => Vec::new(),
@@ -364,6 +368,7 @@ pub async fn submit_values(
     for (key, value) in &parsed {
         store::insert_report(p.org, unit.db(), key, p.member_id, week, *value, p.member_id).await?;
     }
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(parsed.len()))
 }

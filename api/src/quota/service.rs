@@ -19,7 +19,7 @@ use crate::core::field::{Checked, FieldError};
 use crate::core::principal::Principal;
 use crate::core::roles::Role;
 use crate::db::unit::{Unit, snapshot};
-use crate::events::EventBus;
+use crate::events::{Event, EventBus};
 use crate::org::store as org_store;
 use crate::scoring::scores;
 
@@ -137,7 +137,7 @@ pub async fn set(
     p: &Principal,
     cmd: SetQuota,
 ) -> AppResult<Checked<quota::Model>> {
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let (kind, subject_id) = find_subject(p, unit.db(), cmd.subject_kind, cmd.subject_id).await?;
     policy::may_write(p, unit.db(), kind, subject_id).await?;
     let mut e = Vec::new();
@@ -199,6 +199,7 @@ pub async fn set(
     };
     let (before, after) = store::upsert(p.org, unit.db(), &key, amount, true, None, cmd.version).await?;
     unit.audit("quota.set", "Quota", Some(after.id), before.as_ref().and_then(snapshot), snapshot(&after)).await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(after))
 }
@@ -211,7 +212,7 @@ pub async fn set_ramp(
     p: &Principal,
     cmd: SetRamp,
 ) -> AppResult<Checked<RampSet>> {
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let m = org_store::find_member(p.org, unit.db(), cmd.member_id).await?.ok_or(AppError::NotFound("member"))?;
     policy::may_write(p, unit.db(), QuotaSubjectKind::Member, m.id).await?;
     let percents = if cmd.percents.is_empty() {
@@ -232,6 +233,7 @@ pub async fn set_ramp(
         Some(serde_json::json!({ "percents": percents })),
     )
     .await?;
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(RampSet { member_id: m.id, percents }))
 }
@@ -246,7 +248,7 @@ pub async fn allocate(
     p: &Principal,
     cmd: AllocateQuota,
 ) -> AppResult<Checked<Allocation>> {
-    let unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     let team_quota = load(p, unit.db(), cmd.team_quota_id).await?;
     let refused = |e: FieldError| Ok(Err(vec![e]));
     if team_quota.subject_kind != QuotaSubjectKind::Team.as_str() {
@@ -323,6 +325,7 @@ pub async fn allocate(
             .await?;
         out.push(after);
     }
+    unit.publish(Event::DataChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(Ok(Allocation { team_quota, member_quotas: out }))
 }

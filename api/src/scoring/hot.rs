@@ -589,7 +589,8 @@ impl HotBoards {
                         | Event::AlertRaised { .. }
                         | Event::ForecastChanged { .. }
                         | Event::RulesChanged { .. }
-                        | Event::AccessChanged { .. },
+                        | Event::AccessChanged { .. }
+                        | Event::DataChanged { .. },
                     ) => {
                         continue;
                     }

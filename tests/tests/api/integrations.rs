@@ -18,6 +18,7 @@ backend_tests!(
     forecast_rolls_up_three_levels_with_owner_and_manager_views,
     forecast_accuracy_on_fixtures,
     forecast_permissions_and_validation,
+    the_forecast_follows_every_write_that_moves_a_number,
     api_keys_are_scoped_shown_once_and_revocable,
     webhooks_are_signed_retried_and_survive_a_restart,
     webhooks_are_sent_once_with_two_instances_and_refuse_private_urls,
@@ -171,6 +172,60 @@ async fn forecast_rolls_up_three_levels_with_owner_and_manager_views(app: &TestA
     assert_eq!(error_code(&app.gql(Some(&org.rep_token), FORECAST, json!({"t": org.outbound})).await), "FORBIDDEN");
     let own = app.ok(&org.rep_token, FORECAST, json!({})).await;
     assert_eq!(own["forecast"]["root"]["member"]["name"], "fc Rep");
+}
+
+/// A team's forecast facts are read once per period and kept: every kind of write that moves a
+/// number shows on the very next read, and a rep's own row shares them without seeing more.
+async fn the_forecast_follows_every_write_that_moves_a_number(app: &TestApp) {
+    let org = app.seed_org("fk").await;
+    stages(app, &org).await;
+    let read = |f: &Value| f["forecast"]["root"].clone();
+    let rep_row = |root: &Value| {
+        root["members"].as_array().unwrap().iter().find(|m| m["member"]["name"] == "fk Rep").cloned().unwrap()
+    };
+    let root = read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await);
+    assert_eq!(amount(&root["commit"]), "0.00", "{root}");
+    // A committed deal, then a change of its amount.
+    let close = today();
+    let d = deal(app, &org.rep_token, json!({"name": "C", "amount": "1000", "forecastCategory": "COMMIT", "probability": 80, "expectedCloseDate": close})).await;
+    let root = read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await);
+    assert_eq!(amount(&root["commit"]), "1000.00", "{root}");
+    let u = app
+        .ok(&org.rep_token, "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { userErrors { code message } } }",
+            json!({"i": {"id": d, "deal": {"name": "C", "amount": "1500", "forecastCategory": "COMMIT", "probability": 80, "expectedCloseDate": close}}}))
+        .await;
+    assert_eq!(u["updateDeal"]["userErrors"], json!([]), "{u}");
+    let root = read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await);
+    assert_eq!(amount(&root["commit"]), "1500.00", "{root}");
+    // Won.
+    app.ok(&org.rep_token, CLOSE, json!({"i": {"id": d, "outcome": "WON"}})).await;
+    let root = read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await);
+    assert_eq!((amount(&root["closedWon"]), amount(&root["commit"])), ("1500.00", "0.00"), "{root}");
+    // The rep's own numbers, the manager's adjustment and a quota.
+    app.ok(&org.rep_token, SUBMIT, json!({"i": {"commit": "3000", "bestCase": "4000"}})).await;
+    let rep = rep_row(&read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await));
+    assert_eq!(amount(&rep["submitted"]["commit"]), "3000.00", "{rep}");
+    app.ok(
+        &org.manager_token,
+        ADJUST,
+        json!({"i": {"memberId": org.rep, "commit": "2500", "bestCase": "3500", "reason": "careful"}}),
+    )
+    .await;
+    let rep = rep_row(&read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await));
+    assert_eq!(amount(&rep["adjusted"]["commit"]), "2500.00", "{rep}");
+    let q = app.ok(&org.admin_token, "mutation($i: SetQuotaInput!) { setQuota(input: $i) { userErrors { code } } }",
+        json!({"i": {"subjectId": org.rep, "metric": "REVENUE", "grain": "QUARTER", "period": close, "amount": "9000"}})).await;
+    assert_eq!(q["setQuota"]["userErrors"], json!([]), "{q}");
+    let rep = rep_row(&read(&app.ok(&org.manager_token, FORECAST, json!({"t": org.outbound})).await));
+    assert_eq!(amount(&rep["quota"]), "9000.00", "{rep}");
+    // The rep's own row reads the same kept facts; the team itself stays refused to them.
+    let own = read(&app.ok(&org.rep_token, FORECAST, json!({})).await);
+    assert_eq!((own["member"]["name"].as_str(), amount(&own["quota"])), (Some("fk Rep"), "9000.00"), "{own}");
+    assert!(own["members"].as_array().is_none_or(Vec::is_empty), "a rep's row has no one below: {own}");
+    assert_eq!(error_code(&app.gql(Some(&org.rep_token), FORECAST, json!({"t": org.outbound})).await), "FORBIDDEN");
+    // Another organization's manager cannot read it, kept or not.
+    let other = app.seed_org("fk2").await;
+    assert_eq!(error_code(&app.gql(Some(&other.admin_token), FORECAST, json!({"t": org.outbound})).await), "NOT_FOUND");
 }
 
 async fn forecast_accuracy_on_fixtures(app: &TestApp) {

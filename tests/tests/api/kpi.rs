@@ -6,6 +6,7 @@ backend_tests!(
     values_on_a_hand_computed_fixture,
     self_reported_values_and_week_locks,
     scoreboard_rows_totals_and_permissions,
+    the_scoreboard_follows_every_write_that_moves_a_cell,
     alert_streaks_raised_once_acknowledged_and_pushed,
 );
 
@@ -244,6 +245,105 @@ async fn scoreboard_rows_totals_and_permissions(app: &TestApp) {
     assert_eq!(error_code(&app.gql(Some(&org.rep_token), q, json!({"t": org.inbound})).await), "FORBIDDEN");
     let other = app.seed_org("other").await;
     assert_eq!(error_code(&app.gql(Some(&org.admin_token), q, json!({"t": other.sales})).await), "NOT_FOUND");
+}
+
+async fn scoreboard_of(app: &TestApp, q: &str, token: &str, team: &str) -> Value {
+    app.ok(token, q, json!({"t": team})).await["scoreboard"].clone()
+}
+
+/// One member's cell of a KPI on a scoreboard (null when the KPI is not on their row).
+fn cell(board: &Value, member: &str, key: &str) -> Value {
+    let row = board["rows"].as_array().unwrap().iter().find(|r| r["member"]["id"] == member);
+    row.and_then(|r| r["cells"].as_array().unwrap().iter().find(|c| c["kpiKey"] == key)).cloned().unwrap_or(Value::Null)
+}
+
+/// The scoreboard is computed once per team and week and kept: every kind of write that moves
+/// one of its cells shows on the very next read, whoever reads it.
+async fn the_scoreboard_follows_every_write_that_moves_a_cell(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    pipeline(app, &org).await;
+    let q = "query($t: ID!) { scoreboard(teamId: $t) { kpis { key } rows { member { id name } cells { kpiKey value target status } } totals { kpiKey value } } }";
+    let first = scoreboard_of(app, q, &org.manager_token, &org.outbound).await;
+    assert_eq!(first["rows"].as_array().map(Vec::len), Some(2), "{first}");
+    assert_eq!(cell(&first, &org.manager, "deals_won")["value"].as_f64().unwrap_or(0.0), 0.0, "{first}");
+    let leads = cell(&first, &org.rep, "new_leads")["value"].as_f64().unwrap_or(0.0);
+    // A won deal, read by the same manager and by the rep of the team.
+    closed_deal(app, &org.manager_token, "400", Some("WON")).await;
+    let b = scoreboard_of(app, q, &org.manager_token, &org.outbound).await;
+    assert_eq!(cell(&b, &org.manager, "deals_won")["value"], 1.0, "{b}");
+    assert_eq!(
+        cell(&scoreboard_of(app, q, &org.rep_token, &org.outbound).await, &org.manager, "deals_won")["value"],
+        1.0
+    );
+    let total = |b: &Value, key: &str| b["totals"].as_array().unwrap().iter().find(|c| c["kpiKey"] == key).cloned();
+    assert_eq!(total(&b, "revenue").unwrap()["value"], 400.0, "{b}");
+    // A rep's new lead.
+    closed_deal(app, &org.rep_token, "100", None).await;
+    assert_eq!(
+        cell(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await, &org.rep, "new_leads")["value"].as_f64(),
+        Some(leads + 1.0)
+    );
+    // A target.
+    let set = "mutation($i: SetKpiTargetInput!) { setKpiTarget(input: $i) { userErrors { field code } } }";
+    let r = app
+        .ok(&org.admin_token, set, json!({"i": {"kpiKey": "deals_won", "memberId": org.manager, "perWeek": 3, "effectiveFrom": "2025-01-01", "reason": "stretch"}}))
+        .await;
+    assert_eq!(r["setKpiTarget"]["userErrors"], json!([]), "{r}");
+    let c = cell(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await, &org.manager, "deals_won");
+    assert_eq!((c["target"].as_f64(), c["status"].as_str()), (Some(3.0), Some("OFF_TARGET")), "{c}");
+    // Activities that feed a built-in KPI: 4 calls and 1 appointment.
+    let create = "mutation($i: CreateActivityTypeInput!) { createActivityType(input: $i) { activityType { id } userErrors { message } } }";
+    let log = "mutation($i: LogActivityInput!) { logActivity(input: $i) { userErrors { code message } } }";
+    for (name, key, quantity) in [("Call", "calls", 4), ("Appointment", "appointments", 1)] {
+        let t = app
+            .ok(
+                &org.admin_token,
+                create,
+                json!({"i": {"name": name, "category": "ACTION", "unit": "COUNT", "points": 1.0, "kpiKey": key}}),
+            )
+            .await["createActivityType"]["activityType"]["id"]
+            .clone();
+        let r = app.ok(&org.rep_token, log, json!({"i": {"activityTypeId": t, "quantity": quantity}})).await;
+        assert_eq!(r["logActivity"]["userErrors"], json!([]), "{r}");
+    }
+    let c = cell(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await, &org.rep, "call_to_appointment_rate");
+    assert_eq!(c["value"], 25.0, "{c}");
+    // A custom self-reported KPI joins every row; a self-report fills the rep's cell; archived, it leaves.
+    let kpi_keys = |b: &Value| {
+        b["kpis"].as_array().unwrap().iter().map(|k| k["key"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    app.ok(&org.admin_token, "mutation { createKpi(input: {key: \"selling_time\", name: \"Selling time %\", kind: SELF_REPORTED, unit: PERCENT}) { userErrors { code } } }", json!({})).await;
+    assert!(
+        kpi_keys(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await).contains(&"selling_time".to_owned())
+    );
+    let submit =
+        "mutation($i: SubmitKpiValuesInput!) { submitKpiValues(input: $i) { recorded userErrors { field code } } }";
+    let today = scorebord_tests::org_today().to_string();
+    app.ok(&org.rep_token, submit, json!({"i": {"week": today, "values": [{"kpiKey": "selling_time", "value": 40}]}}))
+        .await;
+    assert_eq!(
+        cell(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await, &org.rep, "selling_time")["value"],
+        40.0
+    );
+    app.ok(&org.admin_token, "mutation { archiveKpi(input: {key: \"selling_time\"}) { kpi { active } } }", json!({}))
+        .await;
+    assert!(
+        !kpi_keys(&scoreboard_of(app, q, &org.manager_token, &org.outbound).await).contains(&"selling_time".to_owned())
+    );
+    // A member who leaves the team leaves the scoreboard.
+    let r = app
+        .ok(
+            &org.admin_token,
+            "mutation($i: MemberIdInput!) { deactivateMember(input: $i) { userErrors { message } } }",
+            json!({"i": {"id": org.rep}}),
+        )
+        .await;
+    assert_eq!(r["deactivateMember"]["userErrors"], json!([]), "{r}");
+    let b = scoreboard_of(app, q, &org.manager_token, &org.outbound).await;
+    assert_eq!(b["rows"].as_array().map(Vec::len), Some(1), "{b}");
+    // Another organization's admin still cannot read the kept scoreboard.
+    let other = app.seed_org("other").await;
+    assert_eq!(error_code(&app.gql(Some(&other.admin_token), q, json!({"t": org.outbound})).await), "NOT_FOUND");
 }
 
 /// Three weeks in a row without the targeted won deals: one alert, raised once however often

@@ -1,7 +1,5 @@
 //! KPI and alert queries.
 
-use std::collections::HashSet;
-
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -13,12 +11,12 @@ use super::{
 };
 use crate::core::error::AppError;
 use crate::core::period::PeriodGrain;
-use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::relay::{NodeKind, decode_id};
-use crate::kpi::model::{self, KpiStatus};
+use crate::kpi::model;
+use crate::kpi::scoreboard::ScoreboardCellView;
 use crate::kpi::store;
-use crate::kpi::values::{self, Cell, KpiDef};
+use crate::kpi::values;
 use crate::org::graphql::{Member, Team};
 use crate::org::store as org_store;
 use crate::scoring::{model as scoring_model, scores};
@@ -141,70 +139,33 @@ impl KpiQuery {
         let db = &state.db;
         let t = decode_id(&team_id, NodeKind::Team)?;
         let team = crate::org::graphql::team_by_id(ctx, t).await?.ok_or(AppError::NotFound("team"))?.0;
-        p.read_scope_in(&*crate::org::graphql::directory(ctx).await?).board(Some(t))?;
+        let dir = crate::org::graphql::directory(ctx).await?;
+        p.read_scope_in(&dir).board(Some(t))?;
+        let mut subtree: Vec<uuid::Uuid> = dir.tree().subtree([t]).into_iter().collect();
+        subtree.sort_unstable();
         let s = state.settings.get(p.org, db).await?;
         let day = week.unwrap_or_else(|| scoring_model::local_date(Utc::now(), s.tz));
         crate::org::model::check_business_date("week", day)
             .map_err(|e| AppError::bad_input(format!("'week' {}", e.message)))?;
         let this_week = scoring_model::period_containing(PeriodGrain::Week, day, s.tz, s.fiscal_year_start_month);
-        let members = scores::active_members(p.org, db, Some(t)).await?;
-        let defs = values::definitions(p.org, db).await?;
-        let roles: HashSet<SalesRole> = members.iter().filter_map(|m| SalesRole::parse(&m.sales_role)).collect();
-        let shown: Vec<&KpiDef> = defs
-            .iter()
-            .filter(|d| d.active && d.builtin != Some(model::BuiltInKpi::ForecastAccuracy))
-            .filter(|d| roles.iter().any(|r| model::applies_to(&d.roles, *r)))
-            .collect();
-        // Six weeks, oldest first, ending with the scoreboard's week.
-        let mut weeks = vec![this_week];
-        while weeks.len() < model::SCOREBOARD_TREND_WEEKS {
-            let Some(prev) = scoring_model::previous_period(&weeks[0], s.tz, s.fiscal_year_start_month) else { break };
-            weeks.insert(0, prev);
-        }
-        let computed = values::compute_periods(&s, db, &defs, &shown, &members, &weeks).await?;
-        let Some((this_members, this_pooled)) = computed.last() else {
-            return Err(AppError::Internal(anyhow::anyhow!("no weeks computed")).into());
+        let view = crate::kpi::scoreboard::scoreboard(&state.scoreboards, &s, db, t, &subtree, &this_week).await?;
+        let cell = |c: &ScoreboardCellView| ScoreboardCell {
+            kpi_key: c.kpi_key.clone(),
+            value: f(c.value),
+            target: f(c.target),
+            status: c.status,
+            trend: KpiTrend { values: c.trend.values.iter().map(|v| f(*v)).collect(), direction: c.trend.direction },
         };
-        let cell = |key: &str, current: Option<&Cell>, history: Vec<Option<Decimal>>| {
-            let trend = model::trend(&history, model::SCOREBOARD_TREND_WEEKS);
-            ScoreboardCell {
-                kpi_key: key.to_owned(),
-                value: current.and_then(|c| f(c.value.value)),
-                target: current.and_then(|c| f(c.target)),
-                status: current.map_or(KpiStatus::NoTarget, |c| c.status),
-                trend: KpiTrend { values: trend.values.iter().map(|v| f(*v)).collect(), direction: trend.direction },
-            }
-        };
-        let rows = members
-            .iter()
-            .map(|m| {
-                let role = SalesRole::parse(&m.sales_role).unwrap_or(SalesRole::Inbound);
-                let cells = shown
-                    .iter()
-                    .filter(|d| model::applies_to(&d.roles, role))
-                    .map(|d| {
-                        let key = (m.id, d.key.clone());
-                        let history = computed.iter().map(|(pm, _)| pm.get(&key).and_then(|c| c.value.value)).collect();
-                        cell(&d.key, this_members.get(&key), history)
-                    })
-                    .collect();
-                ScoreboardRow { member: Member(m.clone()), cells }
-            })
-            .collect();
-        let totals = shown
-            .iter()
-            .map(|d| {
-                let history =
-                    computed.iter().map(|(_, pooled)| pooled.get(&d.key).and_then(|c| c.value.value)).collect();
-                cell(&d.key, this_pooled.get(&d.key), history)
-            })
-            .collect();
         Ok(Scoreboard {
             team: Team(team),
-            week_start: this_week.start_date,
-            kpis: shown.iter().map(|d| Kpi::from(*d)).collect(),
-            rows,
-            totals,
+            week_start: view.week_start,
+            kpis: view.kpis.iter().map(Kpi::from).collect(),
+            rows: view
+                .rows
+                .iter()
+                .map(|r| ScoreboardRow { member: Member(r.member.clone()), cells: r.cells.iter().map(cell).collect() })
+                .collect(),
+            totals: view.totals.iter().map(cell).collect(),
         })
     }
 }
