@@ -33,6 +33,7 @@ pub mod scoring;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod template;
 pub mod territory;
 pub mod webhooks;
 

@@ -4,19 +4,10 @@ use chrono::{Duration, Utc};
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
-use crate::core::roles::{Role, SalesRole};
+use crate::core::roles::Role;
 use crate::org::store;
 use crate::state::AppState;
-
-/// (KPI, sales role, per week)
-const KPI_TARGETS: [(&str, SalesRole, i64); 6] = [
-    ("new_leads", SalesRole::Inbound, 5),
-    ("lead_qualification_rate", SalesRole::Inbound, 40),
-    ("call_to_appointment_rate", SalesRole::Outbound, 30),
-    ("new_leads", SalesRole::Outbound, 4),
-    ("deals_won", SalesRole::Closer, 2),
-    ("revenue", SalesRole::Closer, 20_000),
-];
+use crate::template::model::{ALERT, KPI_TARGETS};
 
 /// KPI targets per sales role, a self-reported "selling time %" with four weeks of reports,
 /// and an alert rule (outbound reps under their new-leads target three weeks running) evaluated for
@@ -67,12 +58,13 @@ pub(super) async fn seed_kpis(state: &AppState, org: OrgId) -> AppResult<()> {
         }
     }
     // "Three weeks in a row too few leads" (the source articles' example).
+    let (alert_kpi, alert_role, alert_periods) = ALERT;
     let rule = crate::kpi::store::NewAlertRule {
-        kpi_key: "new_leads".into(),
+        kpi_key: alert_kpi.into(),
         kind: crate::kpi::model::AlertKind::BelowTargetStreak,
-        periods: 3,
+        periods: alert_periods,
         team_id: None,
-        sales_role: Some(SalesRole::Outbound),
+        sales_role: Some(alert_role),
         created_by: admin,
     };
     crate::kpi::store::create_rule(org, &tx, rule).await?;

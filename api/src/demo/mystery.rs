@@ -19,7 +19,7 @@ pub(super) async fn seed_mystery(state: &AppState, org: OrgId) -> AppResult<()> 
     }
     let tx = crate::db::begin_write(&state.db).await?;
     let mut criteria = Vec::new();
-    for (name, points) in [("Complete CRM profile", 50), ("Complete call report", 100), ("Follow-up within 24 h", 50)] {
+    for (name, points) in crate::template::model::MYSTERY_CRITERIA {
         criteria.push(mystery_store::create_criterion(org, &tx, name.into(), points).await?);
     }
     let sales = store::all_teams(org, &tx).await?.into_iter().find(|t| t.name == "Sales" && t.parent_team_id.is_none());

@@ -7,34 +7,10 @@ use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
 use crate::core::roles::Role;
 use crate::org::store;
-use crate::pipeline::model::{ChecklistKind, DealOutcome, ForecastCategory, StageKind};
+use crate::pipeline::model::{ChecklistKind, DealOutcome, ForecastCategory};
 use crate::pipeline::store as pipeline_store;
 use crate::state::AppState;
-
-/// (name, kind, default probability, default category, checklist: (label, CONTENT field or PROCESS))
-type StageSeed = (&'static str, StageKind, i32, ForecastCategory, &'static [(&'static str, Option<&'static str>)]);
-
-const STAGES: [StageSeed; 7] = [
-    (
-        "Lead",
-        StageKind::Open,
-        10,
-        ForecastCategory::Pipeline,
-        &[("Company filled in", Some("company")), ("Lead source known", Some("leadSource"))],
-    ),
-    ("Qualified", StageKind::Open, 20, ForecastCategory::Pipeline, &[("Summary e-mail sent after the call", None)]),
-    ("Inspiration session", StageKind::Open, 35, ForecastCategory::Pipeline, &[("Inspiration session held", None)]),
-    (
-        "Proposal",
-        StageKind::Open,
-        60,
-        ForecastCategory::BestCase,
-        &[("Amount known", Some("amount")), ("Expected close date set", Some("expectedCloseDate"))],
-    ),
-    ("Negotiation", StageKind::Open, 80, ForecastCategory::Commit, &[("Decision maker met", None)]),
-    ("Won", StageKind::Won, 100, ForecastCategory::Closed, &[]),
-    ("Lost", StageKind::Lost, 0, ForecastCategory::Omitted, &[]),
-];
+use crate::template::model::STAGES;
 
 pub(super) const COMPANIES: [&str; 12] = [
     "Bakkerij de Vries",

@@ -5,21 +5,11 @@ use chrono::{Duration, Utc};
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
-use crate::core::roles::{Role, SalesRole};
+use crate::core::roles::Role;
 use crate::org::store;
-use crate::scoring::model::{ActivityCategory, ActivityUnit};
 use crate::scoring::store as scoring_store;
 use crate::state::AppState;
-
-/// (name, category, unit, points, step percent)
-const ACTIVITY_TYPES: [(&str, ActivityCategory, ActivityUnit, i64, Option<i32>); 6] = [
-    ("Inspiration session offered", ActivityCategory::Action, ActivityUnit::Count, 100, None),
-    ("Quote sent", ActivityCategory::Action, ActivityUnit::Count, 300, None),
-    ("Call", ActivityCategory::Action, ActivityUnit::Count, 100, None),
-    ("Appointment set", ActivityCategory::Result, ActivityUnit::Count, 200, None),
-    ("Webinar registration", ActivityCategory::Result, ActivityUnit::Count, 100, None),
-    ("Newsletter written", ActivityCategory::Action, ActivityUnit::Progress, 100, Some(10)),
-];
+use crate::template::model::{ACTIVITY_TYPES, POINTS_TARGETS};
 
 /// Activity types, weekly targets per sales role, six weeks of history and a running
 /// campaign with multiplier 2 — unless the organization already has activity types.
@@ -32,7 +22,7 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
     let settings = crate::core::settings::settings(org, &state.db).await?;
     let tx = crate::db::begin_write(&state.db).await?;
     let mut types = Vec::new();
-    for (name, category, unit, points_cents, step_percent) in ACTIVITY_TYPES {
+    for (name, category, unit, points_cents, step_percent, kpi_key) in ACTIVITY_TYPES {
         let new = scoring_store::NewActivityType {
             name: name.into(),
             description: None,
@@ -40,13 +30,7 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
             unit,
             points_cents,
             step_percent,
-            // These feed the built-in KPIs (call-to-appointment, quote-to-customer).
-            kpi_key: match name {
-                "Call" => Some("calls".into()),
-                "Appointment set" => Some("appointments".into()),
-                "Quote sent" => Some("quotes_sent".into()),
-                _ => None,
-            },
+            kpi_key: kpi_key.map(str::to_owned),
             self_max_quantity_per_activity: None,
             self_max_quantity_per_day: None,
         };
@@ -56,7 +40,7 @@ pub(super) async fn seed_scoring(state: &AppState, org: OrgId) -> AppResult<()> 
     let now = Utc::now();
     let today = crate::core::period::local_date(now, settings.tz);
     let history_start = today - Duration::days(42);
-    for (role, weekly) in [(SalesRole::Inbound, 25), (SalesRole::Outbound, 30), (SalesRole::Closer, 20)] {
+    for (role, weekly) in POINTS_TARGETS {
         let target = scoring_store::NewTarget {
             sales_role: Some(role),
             member_id: None,

@@ -48,6 +48,7 @@ pub struct Mutation(
     crate::incentive::graphql::IncentiveMutation,
     crate::forecast::graphql::ForecastMutation,
     crate::import::graphql::ImportMutation,
+    crate::template::graphql::TemplateMutation,
 );
 
 /// The root subscription: every domain's subscription segment.

@@ -24,6 +24,7 @@ const DOMAINS: &[&str] = &[
     "pipeline",
     "quota",
     "scoring",
+    "template",
     "territory",
     "webhooks",
 ];

@@ -35,6 +35,7 @@ mod roles;
 mod schema;
 mod scoring;
 mod subscriptions;
+mod template;
 mod tenancy;
 mod webhook_attacks;
 mod ws_conformance;
