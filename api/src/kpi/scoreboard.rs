@@ -27,7 +27,7 @@ use crate::core::period::{Period, previous_period};
 use crate::core::roles::SalesRole;
 use crate::core::settings::OrgSettings;
 use crate::events::cache::DerivedViews;
-use crate::scoring::scores;
+use crate::org::store::{self as org_store, MemberFilter};
 
 /// Scoreboards kept per organization, team and week (the week's Monday).
 pub type Scoreboards = DerivedViews<(Uuid, NaiveDate), ScoreboardView>;
@@ -84,12 +84,19 @@ pub async fn scoreboard(
     subtree: &[Uuid],
     week: &Period,
 ) -> AppResult<Arc<ScoreboardView>> {
-    views.get(s.org, (team, week.start_date), subtree, || compute(s, db, team, week)).await
+    views.get(s.org, (team, week.start_date), subtree, || compute(s, db, subtree, week)).await
 }
 
-/// Computes the scoreboard from the database.
-async fn compute(s: &OrgSettings, db: &impl ConnectionTrait, team: Uuid, week: &Period) -> AppResult<ScoreboardView> {
-    let members = scores::active_members(s.org, db, Some(team)).await?;
+/// Computes the scoreboard from the database: the active members of `subtree`, the teams whose
+/// activities the kept view follows.
+async fn compute(
+    s: &OrgSettings,
+    db: &impl ConnectionTrait,
+    subtree: &[Uuid],
+    week: &Period,
+) -> AppResult<ScoreboardView> {
+    let filter = MemberFilter { team_ids: Some(subtree.to_vec()), active: Some(true), ..Default::default() };
+    let members = org_store::all_members(s.org, db, &filter).await?;
     let defs = values::definitions(s.org, db).await?;
     let roles: HashSet<SalesRole> = members.iter().filter_map(|m| SalesRole::parse(&m.sales_role)).collect();
     let shown: Vec<&KpiDef> = defs
