@@ -9,10 +9,11 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Request headers browsers may send by default: credentials, JSON, Apollo Client's client
-/// awareness and CSRF headers, W3C trace context and the request ID.
+/// awareness and CSRF headers, W3C trace context, the request ID and the organization a firm's
+/// staff act in.
 pub const DEFAULT_ALLOWED_HEADERS: &str = "authorization,content-type,x-api-key,apollographql-client-name,\
 apollographql-client-version,apollo-require-preflight,x-apollo-operation-name,x-apollo-operation-id,\
-traceparent,tracestate,x-request-id";
+traceparent,tracestate,x-request-id,x-scorebord-organization";
 
 /// One allowed origin: `https://app.example.com`, or `https://*.client.example` where `*`
 /// stands for exactly one DNS label.
@@ -308,6 +309,7 @@ mod tests {
             "apollo-require-preflight",
             "x-apollo-operation-name",
             "x-apollo-operation-id",
+            "x-scorebord-organization",
         ] {
             assert!(names.iter().any(|n| n == h), "{h} missing");
         }

@@ -14,6 +14,7 @@ pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod events;
+pub mod firm;
 pub mod forecast;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Manage consulting firms, which own client organizations.
+    Firm {
+        #[command(subcommand)]
+        command: FirmCommand,
+    },
     /// Print a bearer token for a member, signed with JWT_SECRET.
     Token {
         /// The organization's slug.
@@ -84,6 +89,34 @@ enum OrgCommand {
         /// ISO 4217 currency.
         #[arg(long, default_value = "EUR")]
         currency: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum FirmCommand {
+    /// Create a firm and its first firm admin; prints the admin's initial password.
+    Create {
+        /// Name, e.g. "Groeimeesters B.V.".
+        #[arg(long)]
+        name: String,
+        /// URL-safe key its staff sign in with (`firmLogin`), e.g. `groeimeesters`.
+        #[arg(long)]
+        slug: String,
+        /// E-mail of the first firm admin.
+        #[arg(long)]
+        admin_email: String,
+        /// Name of the first firm admin (default: the e-mail's local part).
+        #[arg(long)]
+        admin_name: Option<String>,
+    },
+    /// Make an organization of no firm a client of the firm (an existing install joining a firm).
+    Adopt {
+        /// The firm's slug.
+        #[arg(long)]
+        firm: String,
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -133,6 +166,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ExportSchema { check, path } => export_schema(check, &path),
         Command::Org { command: OrgCommand::Create { name, slug, admin_email, admin_name, time_zone, currency } } => {
             create_org(config, name, slug, admin_email, admin_name, time_zone, currency).await
+        }
+        Command::Firm { command: FirmCommand::Create { name, slug, admin_email, admin_name } } => {
+            let app = App::build(config).await?;
+            let admin_name = admin_name.unwrap_or_else(|| admin_email.split('@').next().unwrap_or("Admin").to_owned());
+            let person = scorebord::firm::service::NewPerson { name: admin_name, email: admin_email, password: None };
+            match scorebord::firm::service::create_firm(&app.state.db, &name, &slug, person)
+                .await
+                .map_err(scorebord::core::error::into_anyhow)?
+            {
+                Ok(created) => {
+                    println!("created firm '{}' ({})", created.firm.slug, created.firm.id);
+                    let password = created.password.unwrap_or_default();
+                    println!("firm admin: {}  initial password: {password}", created.admin.email);
+                    Ok(())
+                }
+                Err(errors) => {
+                    let all: Vec<String> =
+                        errors.iter().map(|e| format!("{}: {}", e.field.join("."), e.message)).collect();
+                    bail!("{}", all.join("; "))
+                }
+            }
+        }
+        Command::Firm { command: FirmCommand::Adopt { firm, org } } => {
+            let app = App::build(config).await?;
+            let db = &app.state.db;
+            let into = scorebord::core::error::into_anyhow;
+            let Some(f) = scorebord::firm::store::find_firm_by_slug(db, &firm).await.map_err(into)? else {
+                bail!("no firm with slug '{firm}'");
+            };
+            let Some(o) = store::find_org_by_slug(db, &org).await.map_err(into)? else {
+                bail!("no organization with slug '{org}'");
+            };
+            if !scorebord::firm::store::adopt(db, f.id, OrgId(o.id)).await.map_err(into)? {
+                bail!("organization '{org}' belongs to a firm already");
+            }
+            println!("organization '{org}' is now a client of firm '{firm}'");
+            Ok(())
         }
         Command::Token { org, email, ttl } => {
             if config.jwt_secret.as_deref().is_none_or(str::is_empty) {

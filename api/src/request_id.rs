@@ -74,6 +74,8 @@ pub enum PrincipalKind {
     Member,
     /// An API key.
     ApiKey,
+    /// A consulting firm's staff member.
+    FirmStaff,
 }
 
 impl PrincipalKind {
@@ -83,6 +85,7 @@ impl PrincipalKind {
             PrincipalKind::Anonymous => "anonymous",
             PrincipalKind::Member => "member",
             PrincipalKind::ApiKey => "api_key",
+            PrincipalKind::FirmStaff => "firm_staff",
         }
     }
 
@@ -90,6 +93,8 @@ impl PrincipalKind {
     pub fn of(auth: &crate::core::principal::Auth) -> Self {
         match auth {
             crate::core::principal::Auth::Member(p) if p.api_key.is_some() => PrincipalKind::ApiKey,
+            crate::core::principal::Auth::Member(p) if p.firm_staff.is_some() => PrincipalKind::FirmStaff,
+            crate::core::principal::Auth::Firm(_) => PrincipalKind::FirmStaff,
             crate::core::principal::Auth::Member(_) => PrincipalKind::Member,
             _ => PrincipalKind::Anonymous,
         }

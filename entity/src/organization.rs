@@ -18,6 +18,10 @@ pub struct Model {
     pub fiscal_year_start_month: i32,
     /// How many days back activities may be logged.
     pub activity_open_window_days: i32,
+    /// The consulting firm that owns this organization (none for a single-company install).
+    pub firm_id: Option<Uuid>,
+    /// `ACTIVE` or `SUSPENDED`.
+    pub status: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -15,6 +15,7 @@ mod m20261206_000009_self_log_ceilings;
 mod m20261206_000010_persisted_query_owners;
 mod m20261206_000011_member_avatars;
 mod m20261206_000012_activity_deal_index;
+mod m20261207_000013_firms;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_persisted_query_owners::Migration),
             Box::new(m20261206_000011_member_avatars::Migration),
             Box::new(m20261206_000012_activity_deal_index::Migration),
+            Box::new(m20261207_000013_firms::Migration),
         ]
     }
 }

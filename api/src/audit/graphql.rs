@@ -29,14 +29,22 @@ impl AuditEntry {
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
-    /// The member who made it; `null` for the server itself (`actorKind` SYSTEM).
+    /// The member who made it; `null` for the server itself (`actorKind` `system`) and for a
+    /// consulting firm's staff member (`actorKind` `firm_staff`, `actorId` their ID).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
         match self.0.actor_id {
-            Some(id) => Ok(crate::org::graphql::member_by_id(ctx, id).await?),
-            None => Ok(None),
+            Some(id) if self.0.actor == "member" => Ok(crate::org::graphql::member_by_id(ctx, id).await?),
+            _ => Ok(None),
         }
     }
-    /// `member` or `system`.
+    /// The global ID of a firm's staff member who made it (`actorKind` `firm_staff`); else `null`.
+    async fn actor_staff_id(&self) -> Option<ID> {
+        match self.0.actor_id {
+            Some(id) if self.0.actor == "firm_staff" => Some(global_id(NodeKind::FirmStaff, id)),
+            _ => None,
+        }
+    }
+    /// `member`, `firm_staff` or `system`.
     async fn actor_kind(&self) -> &str {
         &self.0.actor
     }

@@ -82,6 +82,7 @@ mod tests {
             role: Role::Rep,
             team_id: None,
             api_key: None,
+            firm_staff: None,
         }
     }
 

@@ -51,6 +51,31 @@ impl AuthQuery {
     }
 }
 
+/// A firm's staff member's credentials, for `firmLogin`.
+#[derive(InputObject)]
+pub struct FirmLoginInput {
+    /// The firm's slug.
+    firm_slug: String,
+    /// The staff member's e-mail.
+    email: String,
+    /// The staff member's password.
+    password: String,
+    /// A client of the firm to act in (its slug); leave it out for the firm's own
+    /// operations.
+    organization: Option<String>,
+}
+
+/// A signed-in staff member's access token.
+#[derive(SimpleObject)]
+pub struct FirmAuthPayload {
+    /// Send it as `Authorization: Bearer <token>`.
+    access_token: String,
+    /// When it expires (15 minutes).
+    access_token_expires_at: DateTime<Utc>,
+    /// The client it acts in, if one was chosen.
+    organization_slug: Option<String>,
+}
+
 /// Credentials for `login`.
 #[derive(InputObject)]
 pub struct LoginInput {
@@ -162,6 +187,29 @@ impl AuthMutation {
             service::Login { organization_slug: input.organization_slug, email: input.email, password: input.password };
         match service::login(&state.db, &state.jwt, attempts(ctx, state), cmd).await? {
             Ok(tokens) => Ok(tokens.into()),
+            Err(t) => Err(throttled(t)),
+        }
+    }
+
+    /// Signs a consulting firm's staff member in with e-mail and password, for the firm's own
+    /// operations or, with `organization`, to act in that client (where they must hold a role).
+    /// With the token, `X-Scorebord-Organization: <client slug or ID>` chooses the client per
+    /// request instead. Wrong credentials all answer the same UNAUTHENTICATED error and are
+    /// throttled as `login` is. No refresh token: sign in again after 15 minutes.
+    async fn firm_login(&self, ctx: &Context<'_>, input: FirmLoginInput) -> Result<FirmAuthPayload> {
+        let state = ctx.state()?;
+        let cmd = service::FirmLogin {
+            firm_slug: input.firm_slug,
+            email: input.email,
+            password: input.password,
+            organization: input.organization,
+        };
+        match service::firm_login(&state.db, &state.jwt, attempts(ctx, state), cmd).await? {
+            Ok(t) => Ok(FirmAuthPayload {
+                access_token: t.access_token,
+                access_token_expires_at: t.access_token_expires_at,
+                organization_slug: t.organization.map(|o| o.slug),
+            }),
             Err(t) => Err(throttled(t)),
         }
     }

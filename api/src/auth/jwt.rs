@@ -42,6 +42,10 @@ pub struct Claims {
     /// Audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// Set on a consulting firm's staff token (this server signs those only): the firm's ID.
+    /// `sub` is then the staff member and `org` the client chosen at sign-in, or empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firm: Option<String>,
 }
 
 struct PublicKey {
@@ -195,6 +199,28 @@ impl JwtKeys {
     /// Signs an HS256 access token for a member, valid for `ttl` (positive and at most
     /// [`JwtKeys::max_lifetime`]: a longer one would be refused by every instance anyway).
     pub fn issue(&self, member_id: uuid::Uuid, org_id: uuid::Uuid, ttl: chrono::Duration) -> anyhow::Result<String> {
+        self.sign(member_id, org_id.to_string(), None, ttl)
+    }
+
+    /// Signs an HS256 access token for a consulting firm's staff member, acting in `client`
+    /// when one is chosen, valid for `ttl` (as [`JwtKeys::issue`]).
+    pub fn issue_firm(
+        &self,
+        staff_id: uuid::Uuid,
+        firm_id: uuid::Uuid,
+        client: Option<uuid::Uuid>,
+        ttl: chrono::Duration,
+    ) -> anyhow::Result<String> {
+        self.sign(staff_id, client.map(|c| c.to_string()).unwrap_or_default(), Some(firm_id.to_string()), ttl)
+    }
+
+    fn sign(
+        &self,
+        sub: uuid::Uuid,
+        org: String,
+        firm: Option<String>,
+        ttl: chrono::Duration,
+    ) -> anyhow::Result<String> {
         let (encoding, _) = self.secret.as_ref().context("no JWT_SECRET configured: cannot issue tokens")?;
         if ttl <= chrono::Duration::zero() || ttl > self.max_lifetime {
             anyhow::bail!(
@@ -204,13 +230,14 @@ impl JwtKeys {
         }
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: member_id.to_string(),
-            org: org_id.to_string(),
+            sub: sub.to_string(),
+            org,
             exp: now + ttl.num_seconds(),
             iat: Some(now),
             nbf: Some(now),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            firm,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)?)
     }
@@ -304,7 +331,7 @@ mod lifetime_tests {
     use super::*;
 
     fn claims(exp: i64, iat: Option<i64>) -> Claims {
-        Claims { sub: "s".into(), org: "o".into(), exp, iat, nbf: None, iss: None, aud: None }
+        Claims { sub: "s".into(), org: "o".into(), exp, iat, nbf: None, iss: None, aud: None, firm: None }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
-pub use crate::core::principal::{ApiKeyAccess, Auth, Permission, Principal};
+pub use crate::core::principal::{ApiKeyAccess, Auth, FirmRole, FirmStaff, Permission, Principal};
 use crate::core::roles::Role;
 use jwt::JwtKeys;
 pub use principal::{Reach, ReadScope};
@@ -37,7 +37,20 @@ pub async fn authenticate(
     members: &cache::MemberCache,
     header: Option<&str>,
 ) -> AppResult<Auth> {
-    authenticate_with(db, keys, members, header, api_keys::Use::Stamp).await
+    authenticate_with(db, keys, members, header, None, api_keys::Use::Stamp).await
+}
+
+/// [`authenticate`] for a request that names the organization it acts in (the
+/// `X-Scorebord-Organization` header: an ID or slug). A firm's staff act in that client; any
+/// other credential must belong to that organization, or it is refused.
+pub async fn authenticate_in(
+    db: &impl ConnectionTrait,
+    keys: &JwtKeys,
+    members: &cache::MemberCache,
+    header: Option<&str>,
+    organization: Option<&str>,
+) -> AppResult<Auth> {
+    authenticate_with(db, keys, members, header, organization, api_keys::Use::Stamp).await
 }
 
 /// [`authenticate`] for a credential checked again (an open socket's, after a change): reads
@@ -48,7 +61,7 @@ pub async fn authenticate_again(
     members: &cache::MemberCache,
     header: Option<&str>,
 ) -> AppResult<Auth> {
-    authenticate_with(db, keys, members, header, api_keys::Use::Check).await
+    authenticate_with(db, keys, members, header, None, api_keys::Use::Check).await
 }
 
 async fn authenticate_with(
@@ -56,6 +69,30 @@ async fn authenticate_with(
     keys: &JwtKeys,
     members: &cache::MemberCache,
     header: Option<&str>,
+    organization: Option<&str>,
+    key_use: api_keys::Use,
+) -> AppResult<Auth> {
+    let organization = organization.map(str::trim).filter(|o| !o.is_empty());
+    let auth = credential(db, keys, members, header, organization, key_use).await?;
+    // A member's token or key acts in its own organization only: naming another is refused,
+    // not ignored (a front end that believes it is in one client must not see another's data).
+    if let (Some(named), Auth::Member(p)) = (organization, &auth)
+        && p.firm_staff.is_none()
+    {
+        let same = crate::org::store::find_org_by_claim(db, named).await?.is_some_and(|o| o.id == p.org.0);
+        if !same {
+            return Ok(Auth::Invalid("this credential belongs to another organization than the one named".into()));
+        }
+    }
+    Ok(auth)
+}
+
+async fn credential(
+    db: &impl ConnectionTrait,
+    keys: &JwtKeys,
+    members: &cache::MemberCache,
+    header: Option<&str>,
+    organization: Option<&str>,
     key_use: api_keys::Use,
 ) -> AppResult<Auth> {
     let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
@@ -71,6 +108,9 @@ async fn authenticate_with(
         // A key acts with its creator's admin reach: it holds only while they are an active
         // admin (a leaked key of someone who left, or was demoted, stops working with them).
         let org = OrgId(k.organization_id);
+        if let Some(refused) = suspended(db, org).await? {
+            return Ok(refused);
+        }
         return match crate::org::store::find_member(org, db, k.created_by).await? {
             Some(m) if m.active && Role::parse(&m.role) == Some(Role::Admin) => Ok(Auth::Member(Principal {
                 org,
@@ -78,6 +118,7 @@ async fn authenticate_with(
                 role: Role::Admin,
                 team_id: None,
                 api_key: Some(ApiKeyAccess { id: k.id, scopes: api_keys::scopes_of(&k) }),
+                firm_staff: None,
             })),
             _ => Ok(Auth::Invalid(
                 "API key's creator is no longer an active admin, so the key no longer works; create a new one".into(),
@@ -88,6 +129,14 @@ async fn authenticate_with(
         Ok(v) => v,
         Err(e) => return Ok(Auth::Invalid(e.to_string())),
     };
+    if let Some(firm) = &claims.firm {
+        // Only this server signs a firm's staff in: an identity provider's key, bound to
+        // organizations, never makes a firm token.
+        if signer != jwt::Signer::Server {
+            return Ok(Auth::Invalid("a firm staff token must be signed by this server".into()));
+        }
+        return firm_staff(db, firm, &claims, organization).await;
+    }
     // An identity provider's key signs in only to the organizations it is bound to; checked
     // before the member cache, which is keyed by the claim alone.
     if !signer.names(&claims.org) {
@@ -102,13 +151,18 @@ async fn authenticate_with(
         return Ok(Auth::Invalid("token subject is not a member ID".into()));
     };
     let now = std::time::Instant::now();
+    // Suspending an organization drops its cached members (it publishes `MembersChanged`).
     if let Some(p) = members.get(&claims.org, member_id, now) {
         return Ok(Auth::Member(p));
     }
     let epoch = members.epoch();
-    let Some(org) = crate::org::store::resolve_org(db, &claims.org).await? else {
+    let Some(org) = crate::org::store::find_org_by_claim(db, &claims.org).await? else {
         return Ok(Auth::Invalid("token organization is unknown".into()));
     };
+    if org.status != crate::org::store::ORG_ACTIVE {
+        return Ok(Auth::Suspended(org.slug));
+    }
+    let org = OrgId(org.id);
     match crate::org::store::find_member(org, db, member_id).await? {
         Some(m) if m.active => {
             let p = Principal {
@@ -117,12 +171,70 @@ async fn authenticate_with(
                 role: Role::parse(&m.role).unwrap_or(Role::Viewer),
                 team_id: m.team_id,
                 api_key: None,
+                firm_staff: None,
             };
             members.put(&claims.org, &p, epoch, now);
             Ok(Auth::Member(p))
         }
         Some(_) => Ok(Auth::Invalid("member is deactivated".into())),
         None => Ok(Auth::Invalid("token member is unknown".into())),
+    }
+}
+
+/// [`Auth::Suspended`] when the organization is not active (or is gone: refused as unknown).
+async fn suspended(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Option<Auth>> {
+    Ok(match crate::org::store::organization(org, db).await? {
+        Some(o) if o.status == crate::org::store::ORG_ACTIVE => None,
+        Some(o) => Some(Auth::Suspended(o.slug)),
+        None => Some(Auth::Invalid("organization is unknown".into())),
+    })
+}
+
+/// A firm's staff token: the staff member must be active in the firm the token names; with a
+/// client chosen (the request's header first, else the token's `org`), the client must be the
+/// firm's, active, and the staff member must hold a role there. Read fresh on every request,
+/// so a revoked grant, a suspension or a deactivation takes effect at once.
+async fn firm_staff(
+    db: &impl ConnectionTrait,
+    firm: &str,
+    claims: &jwt::Claims,
+    organization: Option<&str>,
+) -> AppResult<Auth> {
+    use crate::core::principal::{FirmRole, FirmStaff};
+    let (Ok(firm_id), Ok(staff_id)) = (Uuid::parse_str(firm), Uuid::parse_str(&claims.sub)) else {
+        return Ok(Auth::Invalid("a firm staff token names its firm and staff member by ID".into()));
+    };
+    let staff = match crate::firm::store::find_staff(firm_id, db, staff_id).await? {
+        Some(s) if s.active => s,
+        Some(_) => return Ok(Auth::Invalid("staff member is deactivated".into())),
+        None => return Ok(Auth::Invalid("token staff member is unknown".into())),
+    };
+    let Some(role) = FirmRole::parse(&staff.role) else {
+        return Ok(Auth::Invalid("staff member's role is unknown".into()));
+    };
+    let me = FirmStaff { firm_id, staff_id, role };
+    let chosen = organization.or(Some(claims.org.as_str()).filter(|o| !o.is_empty()));
+    let Some(chosen) = chosen else { return Ok(Auth::Firm(me)) };
+    let client = match crate::org::store::find_org_by_claim(db, chosen).await? {
+        Some(o) if o.firm_id == Some(firm_id) => o,
+        // Another firm's client answers like one that does not exist.
+        _ => return Ok(Auth::Invalid("the organization named is not a client of your firm".into())),
+    };
+    if client.status != crate::org::store::ORG_ACTIVE {
+        return Ok(Auth::Suspended(client.slug));
+    }
+    let org = OrgId(client.id);
+    let granted = crate::firm::store::granted_role(firm_id, db, staff_id, org).await?;
+    match crate::firm::model::role_in_client(role, granted) {
+        Some(role) => Ok(Auth::Member(Principal {
+            org,
+            member_id: staff_id,
+            role,
+            team_id: None,
+            api_key: None,
+            firm_staff: Some(me),
+        })),
+        None => Ok(Auth::Invalid("your firm has not granted you a role in this organization".into())),
     }
 }
 

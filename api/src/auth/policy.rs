@@ -13,6 +13,18 @@ pub fn may_manage_api_keys(p: &Principal) -> AppResult<()> {
     Ok(())
 }
 
+/// Creating an API key: as [`may_manage_api_keys`], and not a firm's staff member (a key acts
+/// with its creator's reach, and staff are no member of the client: a client admin creates it).
+pub fn may_create_api_key(p: &Principal) -> AppResult<()> {
+    may_manage_api_keys(p)?;
+    if p.firm_staff.is_some() {
+        return Err(AppError::forbidden(
+            "a key acts with its creator's reach: a client admin creates keys, not a firm's staff",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +40,7 @@ mod tests {
             role,
             team_id: None,
             api_key: key.then(|| ApiKeyAccess { id: Uuid::from_u128(3), scopes: vec!["org:read".into()] }),
+            firm_staff: None,
         }
     }
 
@@ -53,5 +66,16 @@ mod tests {
             Err(AppError::Forbidden(m)) => assert_eq!(m, "API keys cannot manage API keys"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_firms_staff_member_manages_but_does_not_create_keys() {
+        use crate::core::principal::{FirmRole, FirmStaff};
+        let mut p = principal(Role::Admin, false);
+        p.firm_staff =
+            Some(FirmStaff { firm_id: Uuid::from_u128(9), staff_id: p.member_id, role: FirmRole::FirmAdmin });
+        assert!(may_manage_api_keys(&p).is_ok());
+        assert!(matches!(may_create_api_key(&p), Err(AppError::Forbidden(_))));
+        assert!(may_create_api_key(&principal(Role::Admin, false)).is_ok());
     }
 }

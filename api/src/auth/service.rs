@@ -143,7 +143,8 @@ pub async fn login(
     if let Err(t) = throttle.check(&account, address, Instant::now()) {
         return Ok(Err(t));
     }
-    let member = match crate::org::store::find_org_by_slug(db, cmd.organization_slug.trim()).await? {
+    let org = crate::org::store::find_org_by_slug(db, cmd.organization_slug.trim()).await?;
+    let member = match &org {
         Some(org) => crate::org::store::find_member_by_email(OrgId(org.id), db, &email).await?,
         None => None,
     };
@@ -154,10 +155,99 @@ pub async fn login(
         return Err(invalid_credentials());
     };
     throttle.succeeded(&account);
+    // Told only to who knows the password: a suspended organization signs nobody in.
+    if let Some(org) = org.filter(|o| o.status != crate::org::store::ORG_ACTIVE) {
+        return Err(AppError::Suspended(org.slug));
+    }
     let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
     let tokens = issue_tokens(jwt, &tx, member, Uuid::now_v7()).await?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(Ok(tokens))
+}
+
+/// A firm's staff member's credentials, as given.
+#[derive(Debug, Clone)]
+pub struct FirmLogin {
+    /// The firm's slug.
+    pub firm_slug: String,
+    /// The staff member's e-mail.
+    pub email: String,
+    /// The staff member's password.
+    pub password: String,
+    /// The client to act in (ID or slug); none for the firm's own operations.
+    pub organization: Option<String>,
+}
+
+/// The access token of a signed-in staff member.
+#[derive(Debug, Clone)]
+pub struct FirmTokens {
+    /// The access token (a JWT).
+    pub access_token: String,
+    /// When it expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// The staff member.
+    pub staff: entity::firm_staff::Model,
+    /// The client chosen, if any.
+    pub organization: Option<entity::organization::Model>,
+}
+
+/// Signs a firm's staff member in, optionally into one client, as [`login`] does members: the
+/// same answer for every wrong credential, the same throttle. A client that is not the firm's,
+/// or where the staff member holds no role, is FORBIDDEN; a suspended one is refused as such.
+/// Staff get no refresh token: they sign in again when the access token expires.
+pub async fn firm_login(
+    db: &DatabaseConnection,
+    jwt: &JwtKeys,
+    attempts: Attempts<'_>,
+    cmd: FirmLogin,
+) -> AppResult<Throttleable<FirmTokens>> {
+    use crate::core::principal::FirmRole;
+    if !jwt.can_issue() {
+        return Err(AppError::forbidden("this server does not issue tokens (no JWT_SECRET)"));
+    }
+    let refused = || AppError::Unauthenticated("invalid firm, e-mail or password".into());
+    if cmd.password.len() > 1000 || cmd.email.len() > 254 || cmd.firm_slug.len() > 63 {
+        return Err(refused());
+    }
+    let email = cmd.email.trim().to_lowercase();
+    let account = throttle::account_key(&format!("firm:{}", cmd.firm_slug.trim()), &email);
+    let Attempts { throttle, address } = attempts;
+    if let Err(t) = throttle.check(&account, address, Instant::now()) {
+        return Ok(Err(t));
+    }
+    let firm = crate::firm::store::find_firm_by_slug(db, cmd.firm_slug.trim()).await?;
+    let staff = match &firm {
+        Some(f) => crate::firm::store::find_staff_by_email(f.id, db, &email).await?,
+        None => None,
+    };
+    let hash = staff.as_ref().map(|s| s.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let password_ok = password::verify(cmd.password, hash).await?;
+    let (Some(firm), Some(staff)) = (firm, staff.filter(|s| password_ok && s.active)) else {
+        throttle.failed(&account, address, Instant::now());
+        return Err(refused());
+    };
+    throttle.succeeded(&account);
+    let role = FirmRole::parse(&staff.role).ok_or_else(refused)?;
+    let organization = match cmd.organization.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        None => None,
+        Some(named) => {
+            let client = crate::org::store::find_org_by_claim(db, named)
+                .await?
+                .filter(|o| o.firm_id == Some(firm.id))
+                .ok_or_else(|| AppError::forbidden("the organization named is not a client of your firm"))?;
+            if client.status != crate::org::store::ORG_ACTIVE {
+                return Err(AppError::Suspended(client.slug));
+            }
+            let granted = crate::firm::store::granted_role(firm.id, db, staff.id, OrgId(client.id)).await?;
+            if crate::firm::model::role_in_client(role, granted).is_none() {
+                return Err(AppError::forbidden("your firm has not granted you a role in this organization"));
+            }
+            Some(client)
+        }
+    };
+    let ttl = Duration::minutes(ACCESS_TOKEN_TTL_MINUTES);
+    let access_token = jwt.issue_firm(staff.id, firm.id, organization.as_ref().map(|o| o.id), ttl)?;
+    Ok(Ok(FirmTokens { access_token, access_token_expires_at: Utc::now() + ttl, staff, organization }))
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting one
@@ -180,6 +270,11 @@ pub async fn refresh(db: &DatabaseConnection, jwt: &JwtKeys, refresh_token: &str
         tx.commit().await.map_err(AppError::from)?;
         tracing::warn!(family = %token.family_id, "refresh token reuse: login revoked");
         return Err(AppError::Unauthenticated("refresh token was already used; this login has been ended".into()));
+    }
+    if let Some(o) = crate::org::store::organization(org, &tx).await?
+        && o.status != crate::org::store::ORG_ACTIVE
+    {
+        return Err(AppError::Suspended(o.slug));
     }
     let member = crate::org::store::find_member(org, &tx, token.member_id).await?;
     let Some(member) = member.filter(|m| m.active) else {
@@ -254,7 +349,7 @@ pub async fn create_api_key(
     p: &Principal,
     cmd: CreateApiKey,
 ) -> AppResult<Checked<NewApiKey>> {
-    policy::may_manage_api_keys(p)?;
+    policy::may_create_api_key(p)?;
     let mut e = Vec::new();
     let name = crate::core::field::parse_name("name", &cmd.name).map_err(|x| e.push(x)).ok();
     let scopes = api_keys::parse_scopes(&cmd.scopes).map_err(|x| e.push(x)).ok();

@@ -27,6 +27,9 @@ pub enum AppError {
     Conflict(String),
     /// Too many requests.
     RateLimited,
+    /// The organization (named) is suspended by its firm: FORBIDDEN with
+    /// `extensions.reason` `ORGANIZATION_SUSPENDED`.
+    Suspended(String),
     /// Query depth or complexity above the limits.
     QueryTooComplex(String),
     /// A database failure: logged, shown as INTERNAL.
@@ -34,6 +37,9 @@ pub enum AppError {
     /// Anything else unexpected: logged, shown as INTERNAL.
     Internal(anyhow::Error),
 }
+
+/// `extensions.reason` of a refusal because the organization is suspended.
+pub const SUSPENDED_REASON: &str = "ORGANIZATION_SUSPENDED";
 
 /// Result of the request path.
 pub type AppResult<T> = Result<T, AppError>;
@@ -43,7 +49,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Forbidden(_) | AppError::Suspended(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
@@ -63,6 +69,11 @@ impl AppError {
             | AppError::QueryTooComplex(m) => m.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::RateLimited => "too many requests; retry later".to_owned(),
+            AppError::Suspended(org) => {
+                format!(
+                    "the organization '{org}' is suspended; its sign-ins, tokens and keys are refused until it is resumed"
+                )
+            }
             AppError::Database(_) | AppError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -117,7 +128,13 @@ impl From<AppError> for async_graphql::Error {
 impl From<&AppError> for async_graphql::Error {
     fn from(err: &AppError) -> Self {
         let code = err.code();
-        async_graphql::Error::new(err.message()).extend_with(|_, e| e.set("code", code))
+        let suspended = matches!(err, AppError::Suspended(_));
+        async_graphql::Error::new(err.message()).extend_with(|_, e| {
+            e.set("code", code);
+            if suspended {
+                e.set("reason", SUSPENDED_REASON);
+            }
+        })
     }
 }
 

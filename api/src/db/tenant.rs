@@ -73,6 +73,41 @@ pub fn versioned_update<E: Versioned>(org: OrgId, expected_version: Option<i32>)
     }
 }
 
+/// A select of the rows of `E` of these organizations (a firm's overview of its clients, the
+/// organizations already checked to be the firm's).
+pub fn scoped_to<E: Tenant>(orgs: &[OrgId]) -> Select<E> {
+    E::find().filter(E::ORGANIZATION.is_in(orgs.iter().map(|o| o.0)))
+}
+
+/// A table whose rows belong to one consulting firm (its staff, their grants).
+pub trait FirmOwned: EntityTrait {
+    /// The column that names the firm a row belongs to.
+    const FIRM: Self::Column;
+}
+
+/// A select of `firm`'s rows of `E`: the firm filter, written once.
+pub fn firm_scoped<E: FirmOwned>(firm: Uuid) -> Select<E> {
+    E::find().filter(E::FIRM.eq(firm))
+}
+
+/// A delete of `firm`'s rows of `E` (narrow it further with `filter`).
+pub fn firm_scoped_delete<E: FirmOwned>(firm: Uuid) -> DeleteMany<E> {
+    E::delete_many().filter(E::FIRM.eq(firm))
+}
+
+/// An update of `firm`'s rows of `E` (narrow it further with `filter`).
+pub fn firm_scoped_update<E: FirmOwned>(firm: Uuid) -> UpdateMany<E> {
+    E::update_many().filter(E::FIRM.eq(firm))
+}
+
+impl FirmOwned for entity::firm_staff::Entity {
+    const FIRM: Self::Column = entity::firm_staff::Column::FirmId;
+}
+
+impl FirmOwned for entity::firm_grant::Entity {
+    const FIRM: Self::Column = entity::firm_grant::Column::FirmId;
+}
+
 /// A select of every tenant's rows of `E`. Only for jobs that must look across tenants before
 /// they know the organization (a secret's owner) or that serve all of them (outbox, schedulers);
 /// the architecture test lists the files that may call it.

@@ -19,13 +19,18 @@ use crate::events::{Event, EventBus};
 pub enum Actor {
     /// A signed-in member.
     Member(Uuid),
+    /// A consulting firm's staff member acting in one of the firm's clients.
+    FirmStaff(Uuid),
     /// The server itself (demo seeding, schedulers).
     System,
 }
 
 impl From<&Principal> for Actor {
     fn from(p: &Principal) -> Self {
-        Actor::Member(p.member_id)
+        match p.firm_staff {
+            Some(staff) => Actor::FirmStaff(staff.staff_id),
+            None => Actor::Member(p.member_id),
+        }
     }
 }
 
@@ -49,6 +54,7 @@ pub async fn record(
     use sea_orm::{ActiveModelTrait, Set};
     let (actor_id, label) = match actor {
         Actor::Member(id) => (Some(id), "member".to_owned()),
+        Actor::FirmStaff(id) => (Some(id), "firm_staff".to_owned()),
         Actor::System => (None, "system".to_owned()),
     };
     entity::audit_entry::ActiveModel {
@@ -155,6 +161,8 @@ mod tests {
             currency: Set("EUR".into()),
             fiscal_year_start_month: Set(1),
             activity_open_window_days: Set(7),
+            firm_id: Set(None),
+            status: Set("ACTIVE".into()),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

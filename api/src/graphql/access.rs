@@ -190,7 +190,7 @@ pub fn node_scopes(kind: crate::graphql::relay::NodeKind) -> &'static [&'static 
         K::MysteryCriterion | K::MysteryRound | K::MysteryCheck | K::AlertRule | K::Alert => &["kpis:read"],
         K::Quota => &["forecasts:read", "payouts:read", "scores:read"],
         K::IncentivePlan | K::PlanAssignment | K::Statement | K::StatementLine | K::Dispute => &["payouts:read"],
-        K::AuditEntry | K::ApiKey | K::Webhook | K::WebhookDelivery => &[],
+        K::AuditEntry | K::ApiKey | K::Webhook | K::WebhookDelivery | K::FirmStaff | K::Firm => &[],
     }
 }
 
@@ -396,6 +396,8 @@ fn bucket_of(p: &crate::core::principal::Principal) -> String {
 fn principal_key(ctx: &ExtensionContext<'_>) -> Option<String> {
     match ctx.data_opt::<Auth>() {
         Some(Auth::Member(p)) => Some(bucket_of(p)),
+        // A firm's staff member before choosing a client: their own budget, as in a client.
+        Some(Auth::Firm(staff)) => Some(format!("member:{}", staff.staff_id)),
         _ => None,
     }
 }

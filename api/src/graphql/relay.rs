@@ -68,6 +68,10 @@ pub enum NodeKind {
     AlertRule,
     /// A raised alert.
     Alert,
+    /// A consulting firm's staff member (not a node of any organization: `node` answers null).
+    FirmStaff,
+    /// A consulting firm (not a node of any organization: `node` answers null).
+    Firm,
 }
 
 impl NodeKind {
@@ -100,6 +104,8 @@ impl NodeKind {
             NodeKind::WebhookDelivery => "WebhookDelivery",
             NodeKind::AlertRule => "AlertRule",
             NodeKind::Alert => "Alert",
+            NodeKind::FirmStaff => "FirmStaffMember",
+            NodeKind::Firm => "Firm",
         }
     }
 
@@ -132,6 +138,8 @@ impl NodeKind {
             "WebhookDelivery" => NodeKind::WebhookDelivery,
             "AlertRule" => NodeKind::AlertRule,
             "Alert" => NodeKind::Alert,
+            "FirmStaffMember" => NodeKind::FirmStaff,
+            "Firm" => NodeKind::Firm,
             _ => return None,
         })
     }

@@ -142,6 +142,8 @@ mod tests {
             currency: "EUR".into(),
             fiscal_year_start_month: 1,
             activity_open_window_days: 35,
+            firm_id: None,
+            status: "ACTIVE".into(),
             version: 1,
             created_at: now,
             updated_at: now,

@@ -40,11 +40,21 @@ pub struct NewOrganization {
     pub logo_url: Option<String>,
 }
 
-/// Creates an organization. (The tenant itself, so it takes no tenant.)
+/// Creates an organization of no firm. (The tenant itself, so it takes no tenant.)
 pub async fn create_organization(db: &impl ConnectionTrait, new: NewOrganization) -> AppResult<organization::Model> {
+    create_organization_of(db, Uuid::now_v7(), new, None).await
+}
+
+/// Creates the organization `id`, owned by `firm` (a client of a consulting firm) or by none.
+pub async fn create_organization_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    new: NewOrganization,
+    firm: Option<Uuid>,
+) -> AppResult<organization::Model> {
     let now = Utc::now();
     Ok(organization::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         name: Set(new.name),
         slug: Set(new.slug),
         display_name: Set(new.display_name),
@@ -55,6 +65,8 @@ pub async fn create_organization(db: &impl ConnectionTrait, new: NewOrganization
         currency: Set(new.currency),
         fiscal_year_start_month: Set(new.fiscal_year_start_month),
         activity_open_window_days: Set(35),
+        firm_id: Set(firm),
+        status: Set(ORG_ACTIVE.to_owned()),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -62,6 +74,12 @@ pub async fn create_organization(db: &impl ConnectionTrait, new: NewOrganization
     .insert(db)
     .await?)
 }
+
+/// The status of an organization that works.
+pub const ORG_ACTIVE: &str = "ACTIVE";
+/// The status of an organization whose firm suspended it: its tokens, keys and sign-ins are
+/// refused until it is resumed.
+pub const ORG_SUSPENDED: &str = "SUSPENDED";
 
 /// Finds an organization by slug (for login and the CLI, before a tenant is known).
 pub async fn find_org_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organization::Model>> {

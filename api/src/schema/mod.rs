@@ -27,6 +27,7 @@ pub struct Query(
     crate::quota::graphql::QuotaQuery,
     crate::incentive::graphql::IncentiveQuery,
     crate::forecast::graphql::ForecastQuery,
+    crate::firm::graphql::FirmQuery,
     node::NodeQuery,
 );
 
@@ -49,6 +50,7 @@ pub struct Mutation(
     crate::forecast::graphql::ForecastMutation,
     crate::import::graphql::ImportMutation,
     crate::template::graphql::TemplateMutation,
+    crate::firm::graphql::FirmMutation,
 );
 
 /// The root subscription: every domain's subscription segment.

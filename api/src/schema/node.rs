@@ -223,5 +223,7 @@ async fn load(ctx: &Context<'_>, id: &ID) -> crate::core::error::AppResult<Optio
             crate::kpi::graphql::node_alert_rule(principal, &ctx.state()?.db, uuid).await?.map(Node::AlertRule)
         }
         NodeKind::Alert => crate::kpi::graphql::node_alert(principal, &ctx.state()?.db, uuid).await?.map(Node::Alert),
+        // A firm's staff belong to no organization; the firm reads them with `firm { staff }`.
+        NodeKind::FirmStaff | NodeKind::Firm => None,
     })
 }

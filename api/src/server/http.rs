@@ -19,7 +19,7 @@ use axum::routing::get;
 use migration::MigratorTrait;
 
 use super::state::HttpState;
-use crate::auth::authenticate;
+use crate::auth::authenticate_in;
 use crate::core::principal::Auth;
 use crate::graphql::with_request_data;
 use crate::state::AppState;
@@ -72,6 +72,10 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
+/// The header that names the organization a request acts in: a firm's staff choose their
+/// client with it; any other credential must belong to the organization it names.
+pub const ORGANIZATION_HEADER: &str = "x-scorebord-organization";
+
 async fn auth_from_headers(
     state: &AppState,
     headers: &HeaderMap,
@@ -79,7 +83,8 @@ async fn auth_from_headers(
 ) -> Result<Auth, Response> {
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| format!("Bearer {}", k.trim()));
     let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned).or(api_key);
-    authenticate(&state.db, &state.jwt, &state.members, header.as_deref()).await.map_err(|e| {
+    let organization = headers.get(ORGANIZATION_HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
+    authenticate_in(&state.db, &state.jwt, &state.members, header.as_deref(), organization).await.map_err(|e| {
         let err: async_graphql::Error = e.into();
         let mut err = err.into_server_error(Default::default());
         crate::graphql::observability::tag_internal(&mut err, id);

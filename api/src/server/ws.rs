@@ -65,6 +65,15 @@ fn message_bytes(msg: Message) -> Option<Vec<u8>> {
 }
 
 /// The token from a `connection_init` payload: `{"authorization": "Bearer …"}` (any case of the key).
+/// Why a credential that is not a member's is refused, as a close reason: the reason given, a
+/// suspension, or a firm's staff without a client chosen at sign-in.
+fn refusal(auth: &Auth) -> String {
+    match auth {
+        Auth::Invalid(reason) => reason.clone(),
+        other => other.principal().err().map(|e| e.message()).unwrap_or_default(),
+    }
+}
+
 fn token_from_payload(payload: Option<&Value>) -> Option<String> {
     let obj = payload?.as_object()?;
     obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).and_then(|(_, v)| v.as_str()).map(str::to_owned)
@@ -256,8 +265,8 @@ pub async fn serve(
                 .await;
             return;
         }
-        Ok(Auth::Invalid(reason)) => {
-            let _ = sink.send(close(4403, &format!("Forbidden: {reason}"))).await;
+        Ok(other) => {
+            let _ = sink.send(close(4403, &format!("Forbidden: {}", refusal(&other)))).await;
             return;
         }
         Err(_) => {
@@ -534,8 +543,8 @@ impl Credential {
                 Ok(()) => Check::Holds,
                 Err(reason) => Check::Refused(reason),
             },
-            Ok(Auth::Invalid(reason)) => Check::Refused(reason),
             Ok(Auth::Anonymous) => Check::Refused("no credential".into()),
+            Ok(other) => Check::Refused(refusal(&other)),
             Err(_) => Check::Unknown,
         }
     }

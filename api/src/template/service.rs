@@ -3,6 +3,7 @@
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use super::{model, policy};
 use crate::core::error::AppResult;
@@ -35,11 +36,22 @@ pub struct Applied {
 /// writing nothing, when the organization has any stage, activity type, points or KPI target,
 /// alert rule or mystery-check criterion: a template never mixes with a set-up in use.
 pub async fn apply_starter(db: &DatabaseConnection, bus: &EventBus, p: &Principal) -> AppResult<Checked<Applied>> {
-    use crate::{kpi::store as kpi, mystery::store as mystery, pipeline::store as pipeline, scoring::store as scoring};
-
     policy::may_apply(p)?;
     let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
-    let org = p.org;
+    let applied = starter_into(&mut unit, p.member_id).await?;
+    if applied.is_ok() {
+        unit.commit().await?;
+    }
+    Ok(applied)
+}
+
+/// Writes the built-in starter into the unit's organization (targets recorded as set by
+/// `set_by`, a member of it), audits and queues the events; the caller commits. The same
+/// refusal as [`apply_starter`] when anything is set up already.
+pub(crate) async fn starter_into(unit: &mut Unit, set_by: Uuid) -> AppResult<Checked<Applied>> {
+    use crate::{kpi::store as kpi, mystery::store as mystery, pipeline::store as pipeline, scoring::store as scoring};
+
+    let org = unit.org();
     let in_use = [
         ("pipeline stages", pipeline::count_stages(org, unit.db()).await? > 0),
         ("activity types", !scoring::all_activity_types(org, unit.db()).await?.is_empty()),
@@ -100,7 +112,7 @@ pub async fn apply_starter(db: &DatabaseConnection, bus: &EventBus, p: &Principa
             weekly_points_cents: weekly * 100,
             effective_from: today,
             reason: reason.clone(),
-            set_by: p.member_id,
+            set_by,
         };
         scoring::insert_target(org, unit.db(), target).await?;
         applied.points_targets += 1;
@@ -113,7 +125,7 @@ pub async fn apply_starter(db: &DatabaseConnection, bus: &EventBus, p: &Principa
             per_week: Decimal::from(per_week),
             effective_from: today,
             reason: reason.clone(),
-            set_by: p.member_id,
+            set_by,
         };
         kpi::insert_target(org, unit.db(), target).await?;
         applied.kpi_targets += 1;
@@ -125,7 +137,7 @@ pub async fn apply_starter(db: &DatabaseConnection, bus: &EventBus, p: &Principa
         periods,
         team_id: None,
         sales_role: Some(role),
-        created_by: p.member_id,
+        created_by: set_by,
     };
     kpi::create_rule(org, unit.db(), rule).await?;
     applied.alert_rules += 1;
@@ -145,6 +157,5 @@ pub async fn apply_starter(db: &DatabaseConnection, bus: &EventBus, p: &Principa
     unit.publish(Event::RulesChanged { org: org.0 });
     unit.publish(Event::MembersChanged { org: org.0 });
     unit.publish(Event::DataChanged { org: org.0 });
-    unit.commit().await?;
     Ok(Ok(applied))
 }

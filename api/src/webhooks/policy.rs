@@ -29,6 +29,7 @@ mod tests {
             role,
             team_id: None,
             api_key: key.then(|| ApiKeyAccess { id: Uuid::from_u128(3), scopes: vec!["scores:read".into()] }),
+            firm_staff: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod crash;
 mod credentials;
 mod demo;
 mod docs_examples;
+mod firms;
 mod health;
 mod hostile;
 mod http_spec;
