@@ -201,6 +201,21 @@ pub struct Config {
     #[arg(long, env = "MEMBER_CACHE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     pub member_cache_seconds: u64,
 
+    /// Seconds an organization's identity provider's keys (fetched from its JWKS URL) are kept
+    /// before they are fetched again.
+    #[arg(long, env = "IDENTITY_PROVIDER_KEYS_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub identity_provider_keys_seconds: u64,
+
+    /// A token signed with a key the kept keys lack fetches the provider's keys again (it may
+    /// have rotated them), at most once per this many seconds per provider.
+    #[arg(long, env = "IDENTITY_PROVIDER_REFETCH_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub identity_provider_refetch_seconds: u64,
+
+    /// Hours between a client's deletion request (`deleteClientOrganization`) and the erasure
+    /// of every row of it; until then the deletion can be cancelled. 0 erases at once.
+    #[arg(long, env = "ORGANIZATION_DELETION_GRACE_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(0..=8_760))]
+    pub organization_deletion_grace_hours: u64,
+
     /// Take the client address from the last `X-Forwarded-For` entry (the address the reverse
     /// proxy in front of this server saw). Set it only behind such a proxy: otherwise clients
     /// could name any address they like.
@@ -347,6 +362,9 @@ impl Config {
             login_failures_per_address: 30,
             login_throttle_window_seconds: 900,
             member_cache_seconds: 5,
+            identity_provider_keys_seconds: 300,
+            identity_provider_refetch_seconds: 10,
+            organization_deletion_grace_hours: 720,
             trust_forwarded_for: false,
             apq_max_queries_per_organization: 1_000,
             apq_max_bytes_per_organization: 4 * 1024 * 1024,

@@ -6,6 +6,7 @@
 #[macro_use]
 mod macros;
 
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -119,8 +120,21 @@ impl App {
             events.clone(),
             metrics.clone(),
         );
+        let outbound = webhooks::destination::client(&config).context("building the outbound HTTP client")?;
+        let hosts = Arc::new(org::hosts::Hosts::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+        ));
+        let providers = Arc::new(auth::oidc::ProviderKeys::new(
+            outbound.clone(),
+            std::time::Duration::from_secs(config.identity_provider_keys_seconds),
+            std::time::Duration::from_secs(config.identity_provider_refetch_seconds),
+        ));
         let state = AppState {
             logs,
+            providers,
+            hosts,
+            outbound,
             hot,
             db,
             config: Arc::new(config),
@@ -138,6 +152,7 @@ impl App {
             forecasts,
         };
         kpi::alerts::start_scheduler(state.clone());
+        archive::service::start_erasure_sweep(state.db.clone(), state.events.clone());
         webhooks::dispatcher::start(state.clone());
         let schema = schema::build_schema(state.clone());
         let http_state = server::state::HttpState {

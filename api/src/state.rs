@@ -18,6 +18,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Keys that sign and verify access tokens.
     pub jwt: Arc<JwtKeys>,
+    /// Which organization a request's host names, kept until membership changes.
+    pub hosts: Arc<crate::org::hosts::Hosts>,
+    /// The HTTP client for outbound checks (identity providers' keys, host verification): it
+    /// connects only where webhooks may.
+    pub outbound: reqwest::Client,
+    /// Organizations' identity providers' keys, kept per provider.
+    pub providers: Arc<crate::auth::oidc::ProviderKeys>,
     /// Where committed changes are announced to subscribers.
     pub events: EventBus,
     /// Prometheus metrics.
@@ -49,4 +56,17 @@ pub struct AppState {
     pub forecasts: Arc<crate::forecast::tree::Forecasts>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
+}
+
+impl AppState {
+    /// What authentication reads and writes.
+    pub fn verifiers(&self) -> crate::auth::Verifiers<'_> {
+        crate::auth::Verifiers {
+            db: &self.db,
+            keys: &self.jwt,
+            members: &self.members,
+            providers: &self.providers,
+            bus: &self.events,
+        }
+    }
 }

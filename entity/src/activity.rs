@@ -1,7 +1,7 @@
 //! `activities`: score events. Corrections are voids, never deletes; points, multiplier and campaign are stored so history never moves.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "activities")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

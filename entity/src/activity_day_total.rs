@@ -1,7 +1,7 @@
 //! `activity_day_totals`: points and counts per member, activity type and local day, kept in the activity's transaction.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "activity_day_totals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `activity_types`: what can be logged and what it is worth.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "activity_types")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

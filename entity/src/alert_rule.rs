@@ -1,7 +1,7 @@
 //! `alert_rules`: pattern alert rules.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "alert_rules")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `campaigns`: themed windows with a points multiplier.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "campaigns")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

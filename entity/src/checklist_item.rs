@@ -1,7 +1,7 @@
 //! `checklist_items`: what must be done or filled in a stage before a deal moves on.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "checklist_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

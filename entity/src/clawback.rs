@@ -1,7 +1,7 @@
 //! `clawbacks`: commission to take back after a paid deal was reopened or lost.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "clawbacks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

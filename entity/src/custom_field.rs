@@ -1,7 +1,7 @@
 //! `custom_fields`: the deal fields an organization defines beyond the built-in ones.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "custom_fields")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `deal_checklist`: checklist items completed on a deal.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "deal_checklist")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `deal_splits`: credit partners of a deal.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "deal_splits")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

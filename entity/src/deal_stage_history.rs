@@ -1,7 +1,7 @@
 //! `deal_stage_history`: every stage change of a deal (feeds the KPIs).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "deal_stage_history")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

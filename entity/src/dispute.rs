@@ -1,7 +1,7 @@
 //! `disputes`: a rep disputing a statement line; resolved by a manager.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "disputes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `firms`: a consulting firm that owns client organizations.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "firms")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

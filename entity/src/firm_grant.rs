@@ -1,7 +1,7 @@
 //! `firm_grants`: the role a firm consultant holds in one client organization.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "firm_grants")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

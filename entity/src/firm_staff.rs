@@ -1,7 +1,7 @@
 //! `firm_staff`: a firm's own people, who sign in once and act in the firm's clients.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "firm_staff")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,7 +2,7 @@
 //! owner's own numbers.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "forecast_adjustments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

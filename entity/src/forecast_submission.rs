@@ -1,7 +1,7 @@
 //! `forecast_submissions`: commit and best-case numbers submitted by a rep (for themself) or a manager (for a team); every one kept.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "forecast_submissions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `incentive_plans`: incentive plans; their content lives in versions.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "incentive_plans")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

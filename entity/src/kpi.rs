@@ -1,7 +1,7 @@
 //! `kpis`: custom KPI definitions (the built-in catalogue lives in code).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "kpis")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `kpi_reports`: self-reported KPI values; every change is a new row (the latest counts).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "kpi_reports")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `kpi_targets`: weekly KPI targets per sales role or member, as a history.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "kpi_targets")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

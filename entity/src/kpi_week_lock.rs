@@ -1,7 +1,7 @@
 //! `kpi_week_locks`: weeks a manager locked for a team: self-reported values are final.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "kpi_week_locks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `members`: people of an organization. Deactivated, never deleted.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "members")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -24,6 +24,9 @@ pub struct Model {
     pub ramp_percents: Option<String>,
     /// URL of the member's picture (`https:`), shown beside the name.
     pub avatar_url: Option<String>,
+    /// The organization's identity provider's subject for this member (`sub`), when it names
+    /// members by subject.
+    pub external_subject: Option<String>,
     /// Optimistic-concurrency counter: increases with every edit.
     pub version: i32,
     pub created_at: DateTimeUtc,

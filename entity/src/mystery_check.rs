@@ -1,7 +1,7 @@
 //! `mystery_checks`: one sampled deal of a rep in a round, and its score.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "mystery_checks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

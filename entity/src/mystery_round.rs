@@ -1,7 +1,7 @@
 //! `mystery_rounds`: one team's monthly mystery-check round.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "mystery_rounds")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `organizations`: the tenant itself.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "organizations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -20,8 +20,10 @@ pub struct Model {
     pub activity_open_window_days: i32,
     /// The consulting firm that owns this organization (none for a single-company install).
     pub firm_id: Option<Uuid>,
-    /// `ACTIVE` or `SUSPENDED`.
+    /// `ACTIVE`, `SUSPENDED` or `DELETION_PENDING`.
     pub status: String,
+    /// When a requested deletion erases the organization (`DELETION_PENDING`).
+    pub deletion_due_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,7 +3,7 @@
 //! that registered it owns the row, which counts against that organization's quota.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "persisted_queries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `pipeline_stages`: the ordered stages of the pipeline.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "pipeline_stages")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `plan_versions`: a version of a plan: its components as JSON; locked once an approved statement used it.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "plan_versions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `points_targets`: weekly points targets per sales role (default) or member (override), as a history.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "points_targets")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `quotas`: targets per member, team or territory, metric, period and label.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "quotas")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! `territories`: sales territories (a tree), with routing rules as JSON.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "territories")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

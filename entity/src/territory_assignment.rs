@@ -1,7 +1,7 @@
 //! `territory_assignments`: members assigned to territories over a date span.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "territory_assignments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

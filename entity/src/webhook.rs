@@ -1,7 +1,7 @@
 //! `webhooks`: outgoing webhook subscriptions.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "webhooks")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -12,7 +12,7 @@ pub struct Model {
     /// JSON array of event types.
     pub events: String,
     /// HMAC signing secret (needed in clear to sign).
-    #[serde(skip)]
+    #[serde(skip_serializing, default)]
     pub secret: String,
     pub active: bool,
     pub created_by: Uuid,

@@ -1,7 +1,7 @@
 //! `work_item_progress`: the cumulative percent reached on one piece of long-running work.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "work_item_progress")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

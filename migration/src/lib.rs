@@ -16,6 +16,8 @@ mod m20261206_000010_persisted_query_owners;
 mod m20261206_000011_member_avatars;
 mod m20261206_000012_activity_deal_index;
 mod m20261207_000013_firms;
+mod m20261207_000014_identity_providers;
+mod m20261207_000015_organization_domains;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_member_avatars::Migration),
             Box::new(m20261206_000012_activity_deal_index::Migration),
             Box::new(m20261207_000013_firms::Migration),
+            Box::new(m20261207_000014_identity_providers::Migration),
+            Box::new(m20261207_000015_organization_domains::Migration),
         ]
     }
 }

@@ -347,6 +347,66 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("n")
     }
 
+    /// Rows of `org` in every table of the database with an `organization_id` column, found
+    /// from the database's own catalogue (not from the server's list of tables), plus the
+    /// organization's own row (`organizations`) and the firm grants naming it.
+    pub async fn rows_per_table_of(&self, org: uuid::Uuid) -> std::collections::BTreeMap<String, i64> {
+        let db = &self.state.db;
+        let backend = db.get_database_backend();
+        let tables: Vec<String> = match backend {
+            sea_orm::DbBackend::Postgres => db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "SELECT table_name AS t FROM information_schema.columns WHERE column_name = 'organization_id' AND table_schema = current_schema()",
+                ))
+                .await
+                .expect("catalogue")
+                .iter()
+                .map(|r| r.try_get::<String>("", "t").expect("t"))
+                .collect(),
+            _ => {
+                let all = db
+                    .query_all_raw(sea_orm::Statement::from_string(backend, "SELECT name AS t FROM sqlite_master WHERE type = 'table'"))
+                    .await
+                    .expect("catalogue");
+                let mut with = Vec::new();
+                for r in all {
+                    let t: String = r.try_get("", "t").expect("t");
+                    let cols = db
+                        .query_all_raw(sea_orm::Statement::from_string(backend, format!("SELECT name AS c FROM pragma_table_info('{t}')")))
+                        .await
+                        .expect("columns");
+                    if cols.iter().any(|c| c.try_get::<String>("", "c").ok().as_deref() == Some("organization_id")) {
+                        with.push(t);
+                    }
+                }
+                with
+            }
+        };
+        assert!(tables.len() > 30, "found only {} tables with organization_id", tables.len());
+        let mut out = std::collections::BTreeMap::new();
+        let count = |sql: String| async move {
+            let row =
+                db.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await.expect("count").expect("row");
+            row.try_get::<i64>("", "n").expect("n")
+        };
+        for t in tables {
+            out.insert(
+                t.clone(),
+                count(format!("SELECT COUNT(*) AS n FROM {t} WHERE organization_id = '{org}'")).await,
+            );
+        }
+        out.insert(
+            "organizations".into(),
+            count(format!("SELECT COUNT(*) AS n FROM organizations WHERE id = '{org}'")).await,
+        );
+        out.insert(
+            "firm_grants".into(),
+            count(format!("SELECT COUNT(*) AS n FROM firm_grants WHERE client_id = '{org}'")).await,
+        );
+        out
+    }
+
     /// Opens a GraphQL WebSocket with the given subprotocol.
     pub async fn ws(&self, protocol: &str) -> Ws {
         let mut request = format!("ws://{}/graphql", self.addr).into_client_request().expect("request");

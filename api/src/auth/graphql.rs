@@ -79,8 +79,9 @@ pub struct FirmAuthPayload {
 /// Credentials for `login`.
 #[derive(InputObject)]
 pub struct LoginInput {
-    /// The organization's slug.
-    organization_slug: String,
+    /// The organization's slug; may be left out on a verified host of the organization (its
+    /// front end's own host name), which then names it.
+    organization_slug: Option<String>,
     /// The member's e-mail.
     email: String,
     /// The member's password.
@@ -183,8 +184,25 @@ impl AuthMutation {
     /// `extensions.retryAfterSeconds`, before the password is even checked.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let state = ctx.state()?;
-        let cmd =
-            service::Login { organization_slug: input.organization_slug, email: input.email, password: input.password };
+        let host = ctx.data_opt::<crate::graphql::RequestHost>().and_then(|h| h.0);
+        let host_slug = match host {
+            Some(org) => crate::org::store::organization(org, &state.db).await?.map(|o| o.slug),
+            None => None,
+        };
+        let organization_slug = match (input.organization_slug, host_slug) {
+            (Some(slug), Some(here)) if slug.trim() != here => {
+                return Err(AppError::bad_input("this host serves another organization than the one named").into());
+            }
+            (Some(slug), _) => slug,
+            (None, Some(here)) => here,
+            (None, None) => {
+                return Err(AppError::bad_input(
+                    "organizationSlug is required: this host names no organization (add and verify it with addOrganizationDomain)",
+                )
+                .into());
+            }
+        };
+        let cmd = service::Login { organization_slug, email: input.email, password: input.password };
         match service::login(&state.db, &state.jwt, attempts(ctx, state), cmd).await? {
             Ok(tokens) => Ok(tokens.into()),
             Err(t) => Err(throttled(t)),

@@ -13,73 +13,75 @@ pub mod cache;
 pub mod graphql;
 pub mod jwt;
 pub mod keys_graphql;
+pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 mod principal;
+pub mod providers_graphql;
 pub mod service;
 pub mod store;
 pub mod throttle;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
 pub use crate::core::principal::{ApiKeyAccess, Auth, FirmRole, FirmStaff, Permission, Principal};
 use crate::core::roles::Role;
+use crate::events::EventBus;
 use jwt::JwtKeys;
 pub use principal::{Reach, ReadScope};
 
+/// What authentication reads (and, for a member created at first sign-in, writes).
+#[derive(Clone, Copy)]
+pub struct Verifiers<'a> {
+    /// The database.
+    pub db: &'a DatabaseConnection,
+    /// This server's signing and verification keys.
+    pub keys: &'a JwtKeys,
+    /// Members loaded by earlier requests.
+    pub members: &'a cache::MemberCache,
+    /// Organizations' identity providers' keys.
+    pub providers: &'a oidc::ProviderKeys,
+    /// Where a member created at sign-in is announced.
+    pub bus: &'a EventBus,
+}
+
 /// Turns an `Authorization` header value into an [`Auth`].
-pub async fn authenticate(
-    db: &impl ConnectionTrait,
-    keys: &JwtKeys,
-    members: &cache::MemberCache,
-    header: Option<&str>,
-) -> AppResult<Auth> {
-    authenticate_with(db, keys, members, header, None, api_keys::Use::Stamp).await
+pub async fn authenticate(v: Verifiers<'_>, header: Option<&str>) -> AppResult<Auth> {
+    authenticate_with(v, header, None, api_keys::Use::Stamp).await
 }
 
 /// [`authenticate`] for a request that names the organization it acts in (the
-/// `X-Scorebord-Organization` header: an ID or slug). A firm's staff act in that client; any
+/// `X-Scorebord-Organization` header: an ID or slug). A firm's staff act in that client; a
+/// token of the organization's own identity provider is checked against that provider; any
 /// other credential must belong to that organization, or it is refused.
-pub async fn authenticate_in(
-    db: &impl ConnectionTrait,
-    keys: &JwtKeys,
-    members: &cache::MemberCache,
-    header: Option<&str>,
-    organization: Option<&str>,
-) -> AppResult<Auth> {
-    authenticate_with(db, keys, members, header, organization, api_keys::Use::Stamp).await
+pub async fn authenticate_in(v: Verifiers<'_>, header: Option<&str>, organization: Option<&str>) -> AppResult<Auth> {
+    authenticate_with(v, header, organization, api_keys::Use::Stamp).await
 }
 
 /// [`authenticate`] for a credential checked again (an open socket's, after a change): reads
 /// only, so a burst of such checks writes nothing (see [`api_keys::Use`]).
-pub async fn authenticate_again(
-    db: &impl ConnectionTrait,
-    keys: &JwtKeys,
-    members: &cache::MemberCache,
-    header: Option<&str>,
-) -> AppResult<Auth> {
-    authenticate_with(db, keys, members, header, None, api_keys::Use::Check).await
+pub async fn authenticate_again(v: Verifiers<'_>, header: Option<&str>, organization: Option<&str>) -> AppResult<Auth> {
+    authenticate_with(v, header, organization, api_keys::Use::Check).await
 }
 
 async fn authenticate_with(
-    db: &impl ConnectionTrait,
-    keys: &JwtKeys,
-    members: &cache::MemberCache,
+    v: Verifiers<'_>,
     header: Option<&str>,
     organization: Option<&str>,
     key_use: api_keys::Use,
 ) -> AppResult<Auth> {
     let organization = organization.map(str::trim).filter(|o| !o.is_empty());
-    let auth = credential(db, keys, members, header, organization, key_use).await?;
+    let auth = credential(v, header, organization, key_use).await?;
     // A member's token or key acts in its own organization only: naming another is refused,
     // not ignored (a front end that believes it is in one client must not see another's data).
     if let (Some(named), Auth::Member(p)) = (organization, &auth)
         && p.firm_staff.is_none()
     {
-        let same = crate::org::store::find_org_by_claim(db, named).await?.is_some_and(|o| o.id == p.org.0);
+        let same = crate::org::store::find_org_by_claim(v.db, named).await?.is_some_and(|o| o.id == p.org.0);
         if !same {
             return Ok(Auth::Invalid("this credential belongs to another organization than the one named".into()));
         }
@@ -87,14 +89,62 @@ async fn authenticate_with(
     Ok(auth)
 }
 
+/// A token of the named organization's own identity provider (the organization named by the
+/// request, or by the token's `org` claim), verified against that provider and no other, and
+/// the member it names; `None` when the token is not one (then the server's own keys decide).
+async fn provider_token(v: Verifiers<'_>, token: &str, organization: Option<&str>) -> AppResult<Option<Auth>> {
+    let Ok(header) = jsonwebtoken::decode_header(token) else { return Ok(None) };
+    if matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512
+    ) {
+        return Ok(None);
+    }
+    // Read unverified only to choose the provider; the chosen provider's keys decide.
+    let Ok(unverified) =
+        jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Map<String, serde_json::Value>>(token)
+    else {
+        return Ok(None);
+    };
+    let named = organization.or_else(|| unverified.get("org").and_then(serde_json::Value::as_str));
+    let Some(named) = named else { return Ok(None) };
+    let Some(org) = crate::org::store::find_org_by_claim(v.db, named).await? else { return Ok(None) };
+    let Some(provider) = store::provider_of(OrgId(org.id), v.db).await? else { return Ok(None) };
+    if unverified.get("iss").and_then(serde_json::Value::as_str) != Some(provider.issuer.as_str()) {
+        return Ok(None);
+    }
+    if org.status != crate::org::store::ORG_ACTIVE {
+        return Ok(Some(Auth::Suspended(org.slug)));
+    }
+    let claims = match v.providers.verify(&provider, token).await {
+        Ok(c) => c,
+        Err(why) => return Ok(Some(Auth::Invalid(why))),
+    };
+    let org_id = OrgId(org.id);
+    let member = match service::member_for_sign_in(v.db, v.bus, org_id, &provider, &claims).await? {
+        Ok(m) => m,
+        Err(why) => return Ok(Some(Auth::Invalid(why))),
+    };
+    if !member.active {
+        return Ok(Some(Auth::Invalid("member is deactivated".into())));
+    }
+    Ok(Some(Auth::Member(Principal {
+        org: org_id,
+        member_id: member.id,
+        role: Role::parse(&member.role).unwrap_or(Role::Viewer),
+        team_id: member.team_id,
+        api_key: None,
+        firm_staff: None,
+    })))
+}
+
 async fn credential(
-    db: &impl ConnectionTrait,
-    keys: &JwtKeys,
-    members: &cache::MemberCache,
+    v: Verifiers<'_>,
     header: Option<&str>,
     organization: Option<&str>,
     key_use: api_keys::Use,
 ) -> AppResult<Auth> {
+    let Verifiers { db, keys, members, .. } = v;
     let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Auth::Anonymous);
     };
@@ -124,6 +174,9 @@ async fn credential(
                 "API key's creator is no longer an active admin, so the key no longer works; create a new one".into(),
             )),
         };
+    }
+    if let Some(auth) = provider_token(v, token.trim(), organization).await? {
+        return Ok(auth);
     }
     let jwt::Verified { claims, signer } = match keys.verify(token.trim()) {
         Ok(v) => v,

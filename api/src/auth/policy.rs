@@ -25,6 +25,16 @@ pub fn may_create_api_key(p: &Principal) -> AppResult<()> {
     Ok(())
 }
 
+/// Reading and changing the organization's identity provider: admins signed in as members or
+/// a firm's staff acting as admins; never an API key (a leaked key must not change who signs in).
+pub fn may_manage_identity_provider(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)?;
+    if p.api_key.is_some() {
+        return Err(AppError::forbidden("API keys cannot change how members sign in"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +87,13 @@ mod tests {
         assert!(may_manage_api_keys(&p).is_ok());
         assert!(matches!(may_create_api_key(&p), Err(AppError::Forbidden(_))));
         assert!(may_create_api_key(&principal(Role::Admin, false)).is_ok());
+    }
+
+    #[test]
+    fn only_admins_without_a_key_manage_the_identity_provider() {
+        for (role, may) in [(Role::Admin, true), (Role::Manager, false), (Role::Rep, false), (Role::Viewer, false)] {
+            assert_eq!(may_manage_identity_provider(&principal(role, false)).is_ok(), may, "{role:?}");
+            assert!(may_manage_identity_provider(&principal(role, true)).is_err(), "{role:?} with a key");
+        }
     }
 }

@@ -383,3 +383,187 @@ pub async fn revoke_api_key(
     unit.commit().await?;
     Ok(Ok(after))
 }
+
+/// An identity provider's settings, as given.
+#[derive(Debug, Clone)]
+pub struct SetIdentityProvider {
+    /// `iss` of its tokens.
+    pub issuer: String,
+    /// `aud` its tokens must carry.
+    pub audience: String,
+    /// Where its keys are published.
+    pub jwks_url: Option<String>,
+    /// Its keys, inline (a JWKS document).
+    pub jwks: Option<String>,
+    /// The claim naming the member.
+    pub member_claim: super::model::MemberClaim,
+    /// Create members at first sign-in.
+    pub create_members: bool,
+    /// Their role.
+    pub default_role: crate::core::roles::Role,
+    /// Their sales role.
+    pub default_sales_role: crate::core::roles::SalesRole,
+    /// Their team.
+    pub default_team_id: Option<Uuid>,
+}
+
+/// Sets the organization's identity provider (admins, not keys). Its keys are fetched (or
+/// parsed) now, so a provider that cannot be reached or publishes no usable key is refused
+/// before anyone depends on it. Audited; `AccessChanged` follows the commit.
+pub async fn set_identity_provider(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    providers: &super::oidc::ProviderKeys,
+    allow_private: bool,
+    p: &Principal,
+    cmd: SetIdentityProvider,
+) -> AppResult<Checked<entity::identity_provider::Model>> {
+    use super::model::{check_default_role, parse_identifier};
+    policy::may_manage_identity_provider(p)?;
+    let mut e = Vec::new();
+    let issuer = parse_identifier("issuer", &cmd.issuer).map_err(|x| e.push(x)).ok();
+    let audience = parse_identifier("audience", &cmd.audience).map_err(|x| e.push(x)).ok();
+    check_default_role(cmd.default_role).map_err(|x| e.push(x)).ok();
+    let url = cmd.jwks_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let inline = cmd.jwks.as_deref().map(str::trim).filter(|j| !j.is_empty());
+    match (url, inline) {
+        (Some(_), Some(_)) | (None, None) => {
+            e.push(FieldError::new("jwksUrl", "ONE_OF", "give the keys' URL (jwksUrl) or the keys (jwks), one of them"))
+        }
+        (Some(u), None) => match url::Url::parse(u) {
+            Ok(parsed) if parsed.scheme() == "https" || (allow_private && parsed.scheme() == "http") => {
+                if let Err(why) = providers.fetch(u).await {
+                    e.push(FieldError::new("jwksUrl", "UNREACHABLE", why));
+                }
+            }
+            _ => e.push(FieldError::new("jwksUrl", "INVALID", "must be an https URL")),
+        },
+        (None, Some(j)) => {
+            if let Err(why) = super::oidc::parse_jwks(j) {
+                e.push(FieldError::new("jwks", "INVALID", why));
+            }
+        }
+    }
+    if let Some(team) = cmd.default_team_id
+        && crate::org::store::find_team(p.org, db, team).await?.is_none()
+    {
+        e.push(FieldError::new("defaultTeamId", "NOT_FOUND", "no such team"));
+    }
+    let (Some(issuer), Some(audience), true) = (issuer, audience, e.is_empty()) else {
+        return Ok(Err(e));
+    };
+    let settings = store::ProviderSettings {
+        issuer,
+        audience,
+        jwks_url: url.map(str::to_owned),
+        jwks: inline.map(str::to_owned),
+        member_claim: cmd.member_claim,
+        create_members: cmd.create_members,
+        default_role: cmd.default_role,
+        default_sales_role: cmd.default_sales_role,
+        default_team_id: cmd.default_team_id,
+    };
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let before = store::provider_of(p.org, unit.db()).await?;
+    let after = store::put_provider(p.org, unit.db(), settings).await?;
+    unit.audit(
+        "identityProvider.set",
+        "IdentityProvider",
+        Some(after.id),
+        before.as_ref().map(provider_snapshot),
+        Some(provider_snapshot(&after)),
+    )
+    .await?;
+    unit.publish(Event::AccessChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(Ok(after))
+}
+
+/// Removes the organization's identity provider (admins, not keys): its tokens are refused from
+/// the next request on. Whether there was one.
+pub async fn remove_identity_provider(db: &DatabaseConnection, bus: &EventBus, p: &Principal) -> AppResult<bool> {
+    policy::may_manage_identity_provider(p)?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let Some(before) = store::provider_of(p.org, unit.db()).await? else { return Ok(false) };
+    store::delete_provider(p.org, unit.db()).await?;
+    unit.audit("identityProvider.remove", "IdentityProvider", Some(before.id), Some(provider_snapshot(&before)), None)
+        .await?;
+    unit.publish(Event::AccessChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(true)
+}
+
+fn provider_snapshot(m: &entity::identity_provider::Model) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": m.issuer, "audience": m.audience, "jwksUrl": m.jwks_url, "inlineKeys": m.jwks.is_some(),
+        "memberClaim": m.member_claim, "createMembers": m.create_members, "defaultRole": m.default_role,
+        "defaultSalesRole": m.default_sales_role, "defaultTeamId": m.default_team_id,
+    })
+}
+
+/// The member a verified provider token names in `org`: found by the provider's member claim,
+/// or created (when the provider creates members) with its default role, sales role and team,
+/// in one unit audited as the system. `Err` with the reason when nobody matches.
+pub async fn member_for_sign_in(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    org: OrgId,
+    provider: &entity::identity_provider::Model,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<Result<member::Model, String>> {
+    use super::model::{MemberClaim, sign_in};
+    let Some(by) = MemberClaim::parse(&provider.member_claim) else {
+        return Ok(Err("the identity provider's member claim is unknown to this server".into()));
+    };
+    let who = match sign_in(claims, by) {
+        Ok(w) => w,
+        Err(why) => return Ok(Err(why)),
+    };
+    let found = match by {
+        MemberClaim::Email => crate::org::store::find_member_by_email(org, db, &who.key).await?,
+        MemberClaim::Subject => crate::org::store::find_member_by_subject(org, db, &who.key).await?,
+    };
+    if let Some(m) = found {
+        return Ok(Ok(m));
+    }
+    if !provider.create_members {
+        return Ok(Err("no member of this organization matches this sign-in".into()));
+    }
+    let (Some(email), Some(name)) = (who.email, who.name) else {
+        return Ok(Err("a member is created only from a token with a verified e-mail".into()));
+    };
+    let (Some(role), Some(sales_role)) = (
+        crate::core::roles::Role::parse(&provider.default_role).filter(|r| *r != crate::core::roles::Role::Admin),
+        crate::core::roles::SalesRole::parse(&provider.default_sales_role),
+    ) else {
+        return Ok(Err("the identity provider's default roles are unknown to this server".into()));
+    };
+    let mut unit = Unit::begin(db, bus, org, crate::db::unit::Actor::System).await?;
+    if crate::org::store::find_member_by_email(org, unit.db(), &email).await?.is_some() {
+        // The e-mail belongs to a member the subject was never recorded for: not taken over.
+        return Ok(Err("a member with this e-mail exists, but was not signed in through this provider".into()));
+    }
+    let settings = crate::core::settings::settings(org, unit.db()).await?;
+    let team = match provider.default_team_id {
+        Some(t) => crate::org::store::find_team(org, unit.db(), t).await?.map(|t| t.id),
+        None => None,
+    };
+    let new = crate::org::store::NewMember {
+        name,
+        email,
+        role,
+        sales_role,
+        team_id: team,
+        start_date: crate::core::period::local_date(Utc::now(), settings.tz),
+        password_hash: None,
+        avatar_url: None,
+    };
+    let created = crate::org::store::create_member(org, unit.db(), new).await?;
+    if by == MemberClaim::Subject {
+        crate::org::store::set_member_subject(org, unit.db(), created.id, &who.key).await?;
+    }
+    audit_member(&unit, "member.createOnSignIn", None, &created).await?;
+    unit.publish(Event::MembersChanged { org: org.0 });
+    unit.commit().await?;
+    Ok(Ok(created))
+}

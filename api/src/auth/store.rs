@@ -111,3 +111,83 @@ mod tests {
         assert_eq!(hash_secret("").len(), 64);
     }
 }
+
+/// An identity provider's settings, validated.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// `iss`.
+    pub issuer: String,
+    /// `aud`.
+    pub audience: String,
+    /// JWKS URL, or `None` with inline keys.
+    pub jwks_url: Option<String>,
+    /// Inline JWKS document.
+    pub jwks: Option<String>,
+    /// The claim naming the member.
+    pub member_claim: super::model::MemberClaim,
+    /// Create members at first sign-in.
+    pub create_members: bool,
+    /// Their role.
+    pub default_role: crate::core::roles::Role,
+    /// Their sales role.
+    pub default_sales_role: crate::core::roles::SalesRole,
+    /// Their team.
+    pub default_team_id: Option<Uuid>,
+}
+
+/// The organization's identity provider, if it has one.
+pub async fn provider_of(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Option<entity::identity_provider::Model>> {
+    Ok(tenant::scoped::<entity::identity_provider::Entity>(org).one(db).await?)
+}
+
+/// Sets the organization's identity provider (creating it, or replacing its settings and moving
+/// its version on, so kept keys are fetched again).
+pub async fn put_provider(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    s: ProviderSettings,
+) -> AppResult<entity::identity_provider::Model> {
+    use entity::identity_provider as ip;
+    let now = Utc::now();
+    let fields = ip::ActiveModel {
+        issuer: Set(s.issuer),
+        audience: Set(s.audience),
+        jwks_url: Set(s.jwks_url),
+        jwks: Set(s.jwks),
+        member_claim: Set(s.member_claim.as_str().to_owned()),
+        create_members: Set(s.create_members),
+        default_role: Set(s.default_role.as_str().to_owned()),
+        default_sales_role: Set(s.default_sales_role.as_str().to_owned()),
+        default_team_id: Set(s.default_team_id),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match provider_of(org, db).await? {
+        Some(before) => {
+            let done = tenant::versioned_update::<ip::Entity>(org, Some(before.version))
+                .set(fields)
+                .filter(ip::Column::Id.eq(before.id))
+                .exec(db)
+                .await?;
+            if done.rows_affected == 0 {
+                return Err(crate::core::error::AppError::Conflict(
+                    "the identity provider was changed by someone else; reload and try again".into(),
+                ));
+            }
+        }
+        None => {
+            let mut row = fields;
+            row.id = Set(Uuid::now_v7());
+            row.organization_id = Set(org.0);
+            row.version = Set(1);
+            row.created_at = Set(now);
+            row.insert(db).await?;
+        }
+    }
+    provider_of(org, db).await?.ok_or(crate::core::error::AppError::NotFound("identity provider"))
+}
+
+/// Removes the organization's identity provider; whether it had one.
+pub async fn delete_provider(org: OrgId, db: &impl ConnectionTrait) -> AppResult<bool> {
+    Ok(tenant::scoped_delete::<entity::identity_provider::Entity>(org).exec(db).await?.rows_affected > 0)
+}

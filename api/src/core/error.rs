@@ -71,7 +71,7 @@ impl AppError {
             AppError::RateLimited => "too many requests; retry later".to_owned(),
             AppError::Suspended(org) => {
                 format!(
-                    "the organization '{org}' is suspended; its sign-ins, tokens and keys are refused until it is resumed"
+                    "the organization '{org}' is suspended or being deleted; its sign-ins, tokens and keys are refused"
                 )
             }
             AppError::Database(_) | AppError::Internal(_) => "internal error".to_owned(),

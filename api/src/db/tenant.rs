@@ -174,6 +174,7 @@ tenants!(
     dispute,
     forecast_adjustment,
     forecast_submission,
+    identity_provider,
     incentive_plan,
     kpi,
     kpi_report,
@@ -183,6 +184,7 @@ tenants!(
     mystery_check,
     mystery_criterion,
     mystery_round,
+    organization_domain,
     persisted_query,
     pipeline_stage,
     plan_assignment,
@@ -200,4 +202,16 @@ tenants!(
     work_item_progress,
 );
 
-versioned!(activity_type, campaign, checklist_item, deal, kpi, member, pipeline_stage, quota, team, territory,);
+versioned!(
+    activity_type,
+    campaign,
+    checklist_item,
+    deal,
+    identity_provider,
+    kpi,
+    member,
+    pipeline_stage,
+    quota,
+    team,
+    territory,
+);

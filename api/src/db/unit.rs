@@ -163,6 +163,7 @@ mod tests {
             activity_open_window_days: Set(7),
             firm_id: Set(None),
             status: Set("ACTIVE".into()),
+            deletion_due_at: Set(None),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

@@ -192,6 +192,10 @@ impl ClientOrganization {
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
+    /// When every row of it will be erased (`DELETION_PENDING`), unless the deletion is cancelled.
+    async fn deletion_due_at(&self) -> Option<DateTime<Utc>> {
+        self.model.deletion_due_at
+    }
     /// Members and activity: counted for a whole page of clients in three statements.
     async fn usage(&self, ctx: &Context<'_>) -> Result<ClientUsage> {
         if let Some(u) = self.usage {
@@ -307,6 +311,10 @@ pub struct CreateClientOrganizationInput {
     first_admin: FirstAdminInput,
     /// A set-up to start from; none leaves it empty.
     template: Option<OrganizationTemplate>,
+    /// Start from a copy of this client's set-up instead (stages and checklists, custom fields,
+    /// activity types, KPIs, targets per sales role, alert rules, mystery-check criteria and
+    /// incentive plans; never its people or data). A client the caller may see.
+    copy_setup_from: Option<ID>,
 }
 
 /// A client's first admin, as created.
@@ -329,7 +337,7 @@ pub struct CreateClientOrganizationPayload {
     first_admin: Option<ClientAdmin>,
     /// The first admin's generated password, shown this once (`null` when one was given).
     first_admin_password: Option<String>,
-    /// Whether a template was applied.
+    /// Whether a template was applied or a set-up copied.
     template_applied: bool,
     /// What to fix (`TAKEN` for a slug in use, `INVALID` fields); empty on success.
     user_errors: Vec<UserError>,
@@ -348,6 +356,17 @@ pub struct ClientOrganizationPayload {
     /// The client as it is now; `null` when refused.
     organization: Option<ClientOrganization>,
     /// What to fix (`UNCHANGED` when it already had that status); empty on success.
+    user_errors: Vec<UserError>,
+}
+
+/// The result of `deleteClientOrganization`.
+#[derive(SimpleObject, Default)]
+pub struct DeleteClientOrganizationPayload {
+    /// The client, pending deletion; `null` when erased at once or refused.
+    organization: Option<ClientOrganization>,
+    /// Whether every row of it is gone already (a zero grace period).
+    erased: bool,
+    /// What to fix (`UNCHANGED` when its deletion is requested already); empty on success.
     user_errors: Vec<UserError>,
 }
 
@@ -427,6 +446,10 @@ impl FirmMutation {
                 password: input.first_admin.password,
             },
             starter: matches!(input.template, Some(OrganizationTemplate::Starter)),
+            copy_from: match &input.copy_setup_from {
+                Some(id) => Some(decode_id(id, NodeKind::Organization)?),
+                None => None,
+            },
         };
         Ok(match service::create_client(&state.db, &state.events, me, cmd).await? {
             Ok(created) => CreateClientOrganizationPayload {
@@ -437,7 +460,7 @@ impl FirmMutation {
                 }),
                 organization: Some(ClientOrganization::new(created.organization)),
                 first_admin_password: created.password,
-                template_applied: created.applied.is_some(),
+                template_applied: created.applied.is_some() || created.copied,
                 user_errors: Vec::new(),
             },
             Err(e) => CreateClientOrganizationPayload { user_errors: errors(e), ..Default::default() },
@@ -462,6 +485,50 @@ impl FirmMutation {
         input: ClientOrganizationInput,
     ) -> Result<ClientOrganizationPayload> {
         set_status(ctx, input, ClientStatus::Active).await
+    }
+
+    /// Requests a client's deletion (firm admins): it is refused like a suspended client at once,
+    /// and every row, cached state and the organization itself are erased after
+    /// `ORGANIZATION_DELETION_GRACE_HOURS` (30 days by default; at once for 0), unless
+    /// `cancelClientOrganizationDeletion` comes first. Export it before (`GET
+    /// /exports/organization.ndjson`) to hand the client its data.
+    async fn delete_client_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: ClientOrganizationInput,
+    ) -> Result<DeleteClientOrganizationPayload> {
+        let me = staff(ctx)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.id, NodeKind::Organization)?;
+        let grace = chrono::Duration::hours(i64::try_from(state.config.organization_deletion_grace_hours).unwrap_or(0));
+        Ok(match service::request_deletion(&state.db, &state.events, me, id, grace).await? {
+            Ok(service::Deletion::Pending(o)) => DeleteClientOrganizationPayload {
+                organization: Some(ClientOrganization::new(*o)),
+                erased: false,
+                user_errors: Vec::new(),
+            },
+            Ok(service::Deletion::Erased) => {
+                DeleteClientOrganizationPayload { organization: None, erased: true, user_errors: Vec::new() }
+            }
+            Err(e) => DeleteClientOrganizationPayload { user_errors: errors(e), ..Default::default() },
+        })
+    }
+
+    /// Cancels a requested deletion before it is carried out (firm admins): the client works again.
+    async fn cancel_client_organization_deletion(
+        &self,
+        ctx: &Context<'_>,
+        input: ClientOrganizationInput,
+    ) -> Result<ClientOrganizationPayload> {
+        let me = staff(ctx)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.id, NodeKind::Organization)?;
+        Ok(match service::cancel_deletion(&state.db, &state.events, me, id).await? {
+            Ok(o) => {
+                ClientOrganizationPayload { organization: Some(ClientOrganization::new(o)), user_errors: Vec::new() }
+            }
+            Err(e) => ClientOrganizationPayload { user_errors: errors(e), ..Default::default() },
+        })
     }
 
     /// Adds a staff member to the caller's firm (firm admins).

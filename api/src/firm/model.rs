@@ -14,6 +14,9 @@ stored_enum!(
         /// Suspended by its firm: sign-ins, tokens and API keys are refused (FORBIDDEN with
         /// `extensions.reason` `ORGANIZATION_SUSPENDED`) until it is resumed. Nothing is deleted.
         Suspended => "SUSPENDED",
+        /// Its deletion was requested: refused like a suspended client until its grace period
+        /// ends and every row of it is erased, or the deletion is cancelled.
+        DeletionPending => "DELETION_PENDING",
     }
 );
 
@@ -80,7 +83,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_and_unknown_ones_are_refused() {
-        for s in [ClientStatus::Active, ClientStatus::Suspended] {
+        for s in [ClientStatus::Active, ClientStatus::Suspended, ClientStatus::DeletionPending] {
             assert_eq!(ClientStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(ClientStatus::parse("DELETED"), None);

@@ -126,6 +126,8 @@ pub struct NewClient {
     pub first_admin: NewPerson,
     /// Set up from the built-in starter.
     pub starter: bool,
+    /// Set up as a copy of this client's set-up (never its people or data).
+    pub copy_from: Option<Uuid>,
 }
 
 /// A created client.
@@ -139,6 +141,8 @@ pub struct CreatedClient {
     pub password: Option<String>,
     /// What the template set up, if one was applied.
     pub applied: Option<Applied>,
+    /// Whether another client's set-up was copied.
+    pub copied: bool,
 }
 
 /// Creates a client organization of the caller's firm, its first admin and, if asked, its
@@ -170,6 +174,17 @@ pub async fn create_client(
         .map_err(|x| e.push(x))
         .ok();
     let person = check_person("firstAdmin", &cmd.first_admin, &mut e).await?;
+    if cmd.starter && cmd.copy_from.is_some() {
+        e.push(FieldError::new("copySetupFrom", "ONE_OF", "start from a template or copy a client's set-up, not both"));
+    }
+    // Only a client the caller may see is copied (another firm's is NOT_FOUND).
+    let setup = match cmd.copy_from {
+        Some(source) => {
+            service_client_check(db, staff, source).await?;
+            Some(crate::archive::service::read_setup(db, OrgId(source)).await?)
+        }
+        None => None,
+    };
     let (Some(name), Some(slug), Some(tz), Some(currency), Some(primary), Some(secondary), Some(person), true) =
         (name, slug, tz, currency, primary, secondary, person, e.is_empty())
     else {
@@ -217,6 +232,12 @@ pub async fn create_client(
     )
     .await?;
     crate::org::service::audit_member(&unit, "member.create", None, &admin).await?;
+    let copied = setup.is_some();
+    if let (Some(setup), Some(source)) = (setup, cmd.copy_from) {
+        crate::archive::service::write_setup(&mut unit, setup, OrgId(source), admin.id).await?;
+        unit.audit("organization.copySetup", "Organization", Some(id), None, Some(serde_json::json!({"from": source})))
+            .await?;
+    }
     let applied = if cmd.starter {
         match crate::template::service::starter_into(&mut unit, admin.id).await? {
             Ok(applied) => Some(applied),
@@ -227,7 +248,7 @@ pub async fn create_client(
     };
     unit.publish(Event::MembersChanged { org: id });
     unit.commit().await?;
-    Ok(Ok(CreatedClient { organization, admin, password: generated.then_some(pw), applied }))
+    Ok(Ok(CreatedClient { organization, admin, password: generated.then_some(pw), applied, copied }))
 }
 
 /// What a client's audit entry shows of it.
@@ -399,4 +420,101 @@ pub async fn grants(db: &DatabaseConnection, staff: FirmStaff, of: Uuid) -> AppR
         return Err(AppError::forbidden("a consultant sees their own grants only"));
     }
     store::grants_of(staff.firm_id, db, of).await
+}
+
+/// What a deletion request did.
+#[derive(Debug, Clone)]
+pub enum Deletion {
+    /// The client is refused from now on and erased at this moment, unless cancelled.
+    Pending(Box<organization::Model>),
+    /// The grace period is zero: every row is gone already.
+    Erased,
+}
+
+/// Requests a client's deletion (firm admins): it is refused like a suspended client at once,
+/// and every row of it is erased once `grace` has passed (at once for a zero grace), unless
+/// the deletion is cancelled before. Audited in the client's log while it exists.
+pub async fn request_deletion(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    staff: FirmStaff,
+    client: Uuid,
+    grace: chrono::Duration,
+) -> AppResult<Checked<Deletion>> {
+    policy::may_administer(&staff)?;
+    let mut unit = Unit::begin(db, bus, OrgId(client), Actor::FirmStaff(staff.staff_id)).await?;
+    let before =
+        store::find_client(staff.firm_id, unit.db(), client).await?.ok_or(AppError::NotFound("client organization"))?;
+    if before.status == ClientStatus::DeletionPending.as_str() {
+        return Ok(Err(vec![FieldError::new("id", "UNCHANGED", "its deletion is requested already")]));
+    }
+    let due = Utc::now() + grace;
+    store::set_deletion(staff.firm_id, unit.db(), OrgId(client), Some(due)).await?;
+    let after =
+        store::find_client(staff.firm_id, unit.db(), client).await?.ok_or(AppError::NotFound("client organization"))?;
+    unit.audit(
+        "organization.requestDeletion",
+        "Organization",
+        Some(client),
+        Some(client_snapshot(&before)),
+        Some(client_snapshot(&after)),
+    )
+    .await?;
+    unit.publish(Event::MembersChanged { org: client });
+    unit.publish(Event::AccessChanged { org: client });
+    unit.commit().await?;
+    if grace <= chrono::Duration::zero() {
+        crate::archive::service::erase(db, bus, OrgId(client)).await?;
+        return Ok(Ok(Deletion::Erased));
+    }
+    Ok(Ok(Deletion::Pending(Box::new(after))))
+}
+
+/// Cancels a requested deletion before it is carried out (firm admins): the client works again.
+pub async fn cancel_deletion(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    staff: FirmStaff,
+    client: Uuid,
+) -> AppResult<Checked<organization::Model>> {
+    policy::may_administer(&staff)?;
+    let mut unit = Unit::begin(db, bus, OrgId(client), Actor::FirmStaff(staff.staff_id)).await?;
+    let before =
+        store::find_client(staff.firm_id, unit.db(), client).await?.ok_or(AppError::NotFound("client organization"))?;
+    if before.status != ClientStatus::DeletionPending.as_str() {
+        return Ok(Err(vec![FieldError::new("id", "UNCHANGED", "no deletion of it is requested")]));
+    }
+    store::set_deletion(staff.firm_id, unit.db(), OrgId(client), None).await?;
+    let after =
+        store::find_client(staff.firm_id, unit.db(), client).await?.ok_or(AppError::NotFound("client organization"))?;
+    unit.audit(
+        "organization.cancelDeletion",
+        "Organization",
+        Some(client),
+        Some(client_snapshot(&before)),
+        Some(client_snapshot(&after)),
+    )
+    .await?;
+    unit.publish(Event::MembersChanged { org: client });
+    unit.commit().await?;
+    Ok(Ok(after))
+}
+
+/// Reads an archive into a new client of the caller's firm (firm admins): see
+/// [`crate::archive::service::import`].
+pub async fn import_client(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    staff: FirmStaff,
+    slug: String,
+    name: Option<String>,
+    archive: &str,
+) -> AppResult<Checked<(organization::Model, crate::archive::model::Manifest)>> {
+    policy::may_administer(&staff)?;
+    let into = crate::archive::service::ImportInto { slug, name, firm: Some(staff.firm_id) };
+    crate::archive::service::import(db, bus, Actor::FirmStaff(staff.staff_id), archive, into).await
+}
+
+async fn service_client_check(db: &DatabaseConnection, staff: FirmStaff, id: Uuid) -> AppResult<()> {
+    client(db, staff, id).await.map(|_| ())
 }

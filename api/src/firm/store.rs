@@ -175,6 +175,26 @@ pub async fn adopt(db: &impl ConnectionTrait, firm: Uuid, org: OrgId) -> AppResu
     Ok(done.rows_affected > 0)
 }
 
+/// Requests a client's deletion at `due` (status `DELETION_PENDING`), or with `None` cancels it
+/// (status `ACTIVE`).
+pub async fn set_deletion(
+    firm: Uuid,
+    db: &impl ConnectionTrait,
+    client: OrgId,
+    due: Option<chrono::DateTime<Utc>>,
+) -> AppResult<()> {
+    let status = if due.is_some() { "DELETION_PENDING" } else { "ACTIVE" };
+    organization::Entity::update_many()
+        .col_expr(organization::Column::Status, Expr::value(status))
+        .col_expr(organization::Column::DeletionDueAt, Expr::value(due))
+        .col_expr(organization::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(organization::Column::Id.eq(client.0))
+        .filter(organization::Column::FirmId.eq(firm))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn client_key(o: &organization::Model) -> Vec<KeyValue> {
     vec![KeyValue::Text(o.name.clone()), KeyValue::Id(o.id)]
 }

@@ -39,6 +39,11 @@ impl ContextExt for Context<'_> {
     }
 }
 
+/// The organization whose verified host name an HTTP request was sent to, if any (a front end
+/// served on a client's own host signs in and shows its branding without a slug).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestHost(pub Option<crate::core::ids::OrgId>);
+
 /// Per-connection data of a WebSocket: the authentication state and the tenant's loader.
 pub fn request_data(state: &AppState, auth: Auth) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();

@@ -19,6 +19,16 @@ use crate::graphql::{ContextExt, UserError};
 
 // ---------------------------------------------------------------- output types
 
+/// The branding of an organization.
+pub fn branding_of(o: &organization::Model) -> Branding {
+    Branding {
+        display_name: o.display_name.clone().unwrap_or_else(|| o.name.clone()),
+        logo_url: o.logo_url.clone(),
+        primary_color: o.primary_color.clone(),
+        secondary_color: o.secondary_color.clone(),
+    }
+}
+
 /// A client company using Scorebord (a tenant). All data belongs to exactly one.
 pub struct Organization(pub organization::Model);
 
@@ -52,12 +62,7 @@ impl Organization {
     }
     /// Branding for white-label front ends.
     async fn branding(&self) -> Branding {
-        Branding {
-            display_name: self.0.display_name.clone().unwrap_or_else(|| self.0.name.clone()),
-            logo_url: self.0.logo_url.clone(),
-            primary_color: self.0.primary_color.clone(),
-            secondary_color: self.0.secondary_color.clone(),
-        }
+        branding_of(&self.0)
     }
     /// IANA time zone in which weeks, months and quarters are computed.
     async fn time_zone(&self) -> &str {

@@ -1,7 +1,9 @@
 //! Organizations (tenants), teams and members.
 
 pub mod directory;
+pub mod domains_graphql;
 pub mod graphql;
+pub mod hosts;
 mod loaders;
 pub mod members;
 pub mod model;

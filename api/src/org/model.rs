@@ -52,6 +52,42 @@ pub fn parse_slug(raw: &str) -> Result<String, FieldError> {
     }
 }
 
+/// A host name a front end is served on: lower case, without a trailing dot, a DNS name of at
+/// least two labels (or `localhost`, or an IPv4 address), optionally with `:port`.
+pub fn parse_host(raw: &str) -> Result<String, FieldError> {
+    let invalid =
+        || FieldError::new("host", "INVALID", "must be a host name such as scores.acme.nl (optionally with :port)");
+    let host = raw.trim().to_lowercase();
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => {
+            let port: u16 = port.parse().map_err(|_| invalid())?;
+            if port == 0 {
+                return Err(invalid());
+            }
+            (name.trim_end_matches('.'), Some(port))
+        }
+        None => (host.trim_end_matches('.'), None),
+    };
+    if name.is_empty() || name.len() > 253 {
+        return Err(invalid());
+    }
+    let is_ip = name.parse::<std::net::Ipv4Addr>().is_ok();
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !is_ip && !(labels.iter().all(label_ok) && (labels.len() >= 2 || name == "localhost")) {
+        return Err(invalid());
+    }
+    Ok(match port {
+        Some(p) => format!("{name}:{p}"),
+        None => name.to_owned(),
+    })
+}
+
 /// An IANA time zone name such as `Europe/Amsterdam`.
 pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, FieldError> {
     raw.trim()
@@ -455,5 +491,29 @@ mod tests {
         let tree = TeamTree::new([(id(1), Some(id(2))), (id(2), Some(id(1)))]);
         assert_eq!(tree.ancestors(id(1)), vec![id(1), id(2)]);
         assert_eq!(tree.subtree([id(1)]).len(), 2);
+    }
+
+    #[test]
+    fn hosts_are_names_of_two_labels_or_more_with_an_optional_port() {
+        assert_eq!(parse_host(" Scores.ACME.nl. ").unwrap(), "scores.acme.nl");
+        assert_eq!(parse_host("scores.acme.nl:8443").unwrap(), "scores.acme.nl:8443");
+        assert_eq!(parse_host("localhost:3000").unwrap(), "localhost:3000");
+        assert_eq!(parse_host("127.0.0.1:3000").unwrap(), "127.0.0.1:3000");
+        for bad in [
+            "",
+            "acme",
+            "-a.nl",
+            "a-.nl",
+            "a..nl",
+            "a.nl:0",
+            "a.nl:70000",
+            "a.nl:x",
+            "ac me.nl",
+            "a_b.nl",
+            "https://a.nl",
+        ] {
+            assert!(parse_host(bad).is_err(), "{bad}");
+        }
+        assert!(parse_host(&format!("{}.nl", "a".repeat(64))).is_err(), "a label over 63");
     }
 }

@@ -95,6 +95,16 @@ pub fn may_update_organization(p: &Principal) -> AppResult<()> {
     p.require(Permission::OrganizationUpdate)
 }
 
+/// Adding, verifying and removing the organization's host names: admins, not API keys (a
+/// leaked key must not move where members sign in).
+pub fn may_manage_domains(p: &Principal) -> AppResult<()> {
+    p.require(Permission::OrganizationUpdate)?;
+    if p.api_key.is_some() {
+        return Err(AppError::forbidden("API keys cannot change the organization's host names"));
+    }
+    Ok(())
+}
+
 /// Creating, changing and moving teams: admins, and managers (inside their reach, checked on
 /// the records).
 pub fn may_write_teams(p: &Principal) -> AppResult<()> {

@@ -602,3 +602,116 @@ pub async fn set_member_active(
     unit.commit().await?;
     Ok(Ok(member))
 }
+
+/// Where a host must serve its verification token.
+pub const VERIFICATION_PATH: &str = "/.well-known/scorebord-verification.txt";
+
+/// Adds a host name the organization's front end is served on (admins, not keys), unverified:
+/// requests on it are served as the organization's only after `verify_domain`. Refused with
+/// `TAKEN` when any organization holds it.
+pub async fn add_domain(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    host: &str,
+) -> AppResult<Checked<entity::organization_domain::Model>> {
+    policy::may_manage_domains(p)?;
+    let host = match model::parse_host(host) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(vec![e])),
+    };
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    if super::hosts::host_taken(unit.db(), &host).await? {
+        return Ok(Err(vec![FieldError::new("host", "TAKEN", "this host name is in use already")]));
+    }
+    let token = format!("scorebord-verification={}", crate::auth::store::new_secret());
+    let added = store::add_domain(p.org, unit.db(), host, token).await?;
+    unit.audit(
+        "organizationDomain.add",
+        "OrganizationDomain",
+        Some(added.id),
+        None,
+        snapshot(&domain_snapshot(&added)),
+    )
+    .await?;
+    unit.publish(Event::MembersChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(Ok(added))
+}
+
+fn domain_snapshot(d: &entity::organization_domain::Model) -> serde_json::Value {
+    serde_json::json!({"host": d.host, "verifiedAt": d.verified_at})
+}
+
+/// Verifies a host name (admins, not keys): the host must serve the token at
+/// [`VERIFICATION_PATH`] (https; http only where private networks are allowed, for local
+/// development). Refused with `NOT_SERVED` and the reason otherwise.
+pub async fn verify_domain(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    client: &reqwest::Client,
+    allow_http: bool,
+    p: &Principal,
+    host: &str,
+) -> AppResult<Checked<entity::organization_domain::Model>> {
+    policy::may_manage_domains(p)?;
+    let host = model::parse_host(host).map_err(|e| AppError::bad_input(e.message))?;
+    let domain = store::find_domain(p.org, db, &host).await?.ok_or(AppError::NotFound("host name"))?;
+    if domain.verified_at.is_some() {
+        return Ok(Ok(domain));
+    }
+    let scheme = if allow_http { "http" } else { "https" };
+    let url = format!("{scheme}://{host}{VERIFICATION_PATH}");
+    let served = match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => r.text().await.map_err(|e| e.to_string()),
+        Ok(r) => Err(format!("HTTP {}", r.status())),
+        Err(e) => Err(e.to_string()),
+    };
+    match served {
+        Ok(body) if body.trim() == domain.verification_token => {}
+        Ok(_) => {
+            return Ok(Err(vec![FieldError::new(
+                "host",
+                "NOT_SERVED",
+                format!("{url} does not serve the verification token"),
+            )]));
+        }
+        Err(why) => {
+            return Ok(Err(vec![FieldError::new("host", "NOT_SERVED", format!("{url} could not be read: {why}"))]));
+        }
+    }
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    store::verify_domain(p.org, unit.db(), &host).await?;
+    let after = store::find_domain(p.org, unit.db(), &host).await?.ok_or(AppError::NotFound("host name"))?;
+    unit.audit(
+        "organizationDomain.verify",
+        "OrganizationDomain",
+        Some(after.id),
+        snapshot(&domain_snapshot(&domain)),
+        snapshot(&domain_snapshot(&after)),
+    )
+    .await?;
+    unit.publish(Event::MembersChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(Ok(after))
+}
+
+/// Removes a host name (admins, not keys): requests on it stop naming the organization at once.
+pub async fn remove_domain(db: &DatabaseConnection, bus: &EventBus, p: &Principal, host: &str) -> AppResult<bool> {
+    policy::may_manage_domains(p)?;
+    let host = model::parse_host(host).map_err(|e| AppError::bad_input(e.message))?;
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let Some(before) = store::find_domain(p.org, unit.db(), &host).await? else { return Ok(false) };
+    store::remove_domain(p.org, unit.db(), &host).await?;
+    unit.audit(
+        "organizationDomain.remove",
+        "OrganizationDomain",
+        Some(before.id),
+        snapshot(&domain_snapshot(&before)),
+        None,
+    )
+    .await?;
+    unit.publish(Event::MembersChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(true)
+}

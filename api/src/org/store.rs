@@ -67,6 +67,7 @@ pub async fn create_organization_of(
         activity_open_window_days: Set(35),
         firm_id: Set(firm),
         status: Set(ORG_ACTIVE.to_owned()),
+        deletion_due_at: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -80,6 +81,37 @@ pub const ORG_ACTIVE: &str = "ACTIVE";
 /// The status of an organization whose firm suspended it: its tokens, keys and sign-ins are
 /// refused until it is resumed.
 pub const ORG_SUSPENDED: &str = "SUSPENDED";
+
+/// The status of an organization whose deletion was requested: refused like a suspended one
+/// until its grace period ends and it is erased, or the deletion is cancelled.
+pub const ORG_DELETION_PENDING: &str = "DELETION_PENDING";
+
+/// Writes an organization's row as it is (an archive read back).
+pub async fn insert_organization(
+    db: &impl ConnectionTrait,
+    row: organization::Model,
+) -> AppResult<organization::Model> {
+    Ok(sea_orm::IntoActiveModel::into_active_model(row).insert(db).await?)
+}
+
+/// Organizations whose requested deletion is due at `now`.
+pub async fn due_for_erasure(db: &impl ConnectionTrait, now: chrono::DateTime<Utc>) -> AppResult<Vec<OrgId>> {
+    let ids: Vec<Uuid> = organization::Entity::find()
+        .filter(organization::Column::Status.eq(ORG_DELETION_PENDING))
+        .filter(organization::Column::DeletionDueAt.lte(now))
+        .select_only()
+        .column(organization::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(OrgId).collect())
+}
+
+/// Deletes an organization's own row (its rows erased first).
+pub async fn delete_organization(org: OrgId, db: &impl ConnectionTrait) -> AppResult<()> {
+    organization::Entity::delete_many().filter(organization::Column::Id.eq(org.0)).exec(db).await?;
+    Ok(())
+}
 
 /// Finds an organization by slug (for login and the CLI, before a tenant is known).
 pub async fn find_org_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<organization::Model>> {
@@ -346,6 +378,25 @@ pub async fn find_member_by_email(
     Ok(tenant::scoped::<member::Entity>(org).filter(member::Column::Email.eq(email)).one(db).await?)
 }
 
+/// The member an identity provider's subject was recorded for.
+pub async fn find_member_by_subject(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    subject: &str,
+) -> AppResult<Option<member::Model>> {
+    Ok(tenant::scoped::<member::Entity>(org).filter(member::Column::ExternalSubject.eq(subject)).one(db).await?)
+}
+
+/// Records the identity provider's subject of a member.
+pub async fn set_member_subject(org: OrgId, db: &impl ConnectionTrait, id: Uuid, subject: &str) -> AppResult<()> {
+    tenant::scoped_update::<member::Entity>(org)
+        .col_expr(member::Column::ExternalSubject, sea_orm::sea_query::Expr::value(subject))
+        .filter(member::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Several members by ID (DataLoader batch).
 pub async fn members_by_ids(org: OrgId, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<member::Model>> {
     Ok(tenant::scoped::<member::Entity>(org).filter(member::Column::Id.is_in(ids.iter().copied())).all(db).await?)
@@ -469,6 +520,7 @@ pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember
         deactivated_at: Set(None),
         ramp_percents: Set(None),
         avatar_url: Set(new.avatar_url),
+        external_subject: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -559,4 +611,58 @@ pub fn is_unique_violation(err: &crate::core::error::AppError) -> bool {
 fn contains_pattern(text: &str) -> LikeExpr {
     let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+// ---------------------------------------------------------------- host names
+
+/// The organization's host names, verified or not, by host.
+pub async fn domains(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::organization_domain::Model>> {
+    use entity::organization_domain as d;
+    Ok(tenant::scoped::<d::Entity>(org).order_by_asc(d::Column::Host).all(db).await?)
+}
+
+/// The organization's host name `host`.
+pub async fn find_domain(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    host: &str,
+) -> AppResult<Option<entity::organization_domain::Model>> {
+    use entity::organization_domain as d;
+    Ok(tenant::scoped::<d::Entity>(org).filter(d::Column::Host.eq(host)).one(db).await?)
+}
+
+/// Adds a host name, unverified, with the token it must serve.
+pub async fn add_domain(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    host: String,
+    token: String,
+) -> AppResult<entity::organization_domain::Model> {
+    Ok(entity::organization_domain::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        host: Set(host),
+        verification_token: Set(token),
+        verified_at: Set(None),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Marks a host name verified now.
+pub async fn verify_domain(org: OrgId, db: &impl ConnectionTrait, host: &str) -> AppResult<()> {
+    use entity::organization_domain as d;
+    tenant::scoped_update::<d::Entity>(org)
+        .col_expr(d::Column::VerifiedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(d::Column::Host.eq(host))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes a host name; whether it was there.
+pub async fn remove_domain(org: OrgId, db: &impl ConnectionTrait, host: &str) -> AppResult<bool> {
+    use entity::organization_domain as d;
+    Ok(tenant::scoped_delete::<d::Entity>(org).filter(d::Column::Host.eq(host)).exec(db).await?.rows_affected > 0)
 }

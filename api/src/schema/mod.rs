@@ -14,8 +14,10 @@ use crate::state::AppState;
 #[derive(MergedObject, Default)]
 pub struct Query(
     crate::org::graphql::OrgQuery,
+    crate::org::domains_graphql::DomainQuery,
     crate::auth::graphql::AuthQuery,
     crate::auth::keys_graphql::ApiKeyQuery,
+    crate::auth::providers_graphql::IdentityProviderQuery,
     crate::webhooks::graphql::WebhookQuery,
     crate::scoring::graphql::ScoringQuery,
     crate::pipeline::graphql::PipelineQuery,
@@ -36,8 +38,10 @@ pub struct Query(
 pub struct Mutation(
     crate::org::graphql::OrgMutation,
     crate::org::members::MemberMutation,
+    crate::org::domains_graphql::DomainMutation,
     crate::auth::graphql::AuthMutation,
     crate::auth::keys_graphql::ApiKeyMutation,
+    crate::auth::providers_graphql::IdentityProviderMutation,
     crate::webhooks::graphql::WebhookMutation,
     crate::scoring::graphql::ScoringMutation,
     crate::pipeline::graphql::PipelineMutation,

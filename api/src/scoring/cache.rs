@@ -230,6 +230,7 @@ mod tests {
             deactivated_at: None,
             ramp_percents: None,
             avatar_url: None,
+            external_subject: None,
             version: 1,
             created_at: at,
             updated_at: at,

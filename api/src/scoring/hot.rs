@@ -748,6 +748,7 @@ mod tests {
             deactivated_at: None,
             ramp_percents: None,
             avatar_url: None,
+            external_subject: None,
             version: 1,
             created_at: now,
             updated_at: now,

@@ -3,6 +3,8 @@
 //! and `/metrics`.
 
 pub mod accept;
+pub mod archive;
+pub mod caller;
 pub mod graphiql;
 pub mod transport;
 
@@ -19,11 +21,11 @@ use axum::routing::get;
 use migration::MigratorTrait;
 
 use super::state::HttpState;
-use crate::auth::authenticate_in;
+use crate::core::ids::OrgId;
 use crate::core::principal::Auth;
 use crate::graphql::with_request_data;
-use crate::state::AppState;
 use accept::Media;
+use caller::{auth_from_headers, plain_error, request_host};
 use transport::{Exchange, render};
 
 /// Builds the router with CORS and the body limit.
@@ -34,7 +36,12 @@ pub fn router(state: HttpState) -> Router {
         .route("/graphiql/{digest}/{file}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/exports/payouts.csv", get(payouts_csv));
+        .route("/exports/payouts.csv", get(payouts_csv))
+        .route("/exports/organization.ndjson", get(archive::export))
+        .route(
+            "/firm/clients/import",
+            axum::routing::post(archive::import).layer(axum::extract::DefaultBodyLimit::max(archive::MAX_IMPORT_BYTES)),
+        );
     // With METRICS_BIND, `/metrics` lives on its own listener only (see `metrics_router`).
     if config.metrics_bind.is_none() {
         router = router.route("/metrics", get(metrics));
@@ -70,27 +77,6 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     response
-}
-
-/// The header that names the organization a request acts in: a firm's staff choose their
-/// client with it; any other credential must belong to the organization it names.
-pub const ORGANIZATION_HEADER: &str = "x-scorebord-organization";
-
-async fn auth_from_headers(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: Option<&crate::request_id::RequestId>,
-) -> Result<Auth, Response> {
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| format!("Bearer {}", k.trim()));
-    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned).or(api_key);
-    let organization = headers.get(ORGANIZATION_HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
-    authenticate_in(&state.db, &state.jwt, &state.members, header.as_deref(), organization).await.map_err(|e| {
-        let err: async_graphql::Error = e.into();
-        let mut err = err.into_server_error(Default::default());
-        crate::graphql::observability::tag_internal(&mut err, id);
-        let body = async_graphql::Response::from_errors(vec![err]);
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-    })
 }
 
 /// The response media type the client accepts (`None`: answer [`not_acceptable`]).
@@ -138,11 +124,12 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         request.extensions(),
         state.app.config.trust_forwarded_for,
     );
+    let host = request_host(&state.app, request.headers()).await.ok().flatten();
     let request = match read_graphql_request(request).await {
         Ok(r) => r,
         Err(resp) => return in_media(resp, media),
     };
-    execute(&state, (auth, address), request, media, Exchange::post(), &traced).await
+    execute(&state, (auth, address, host), request, media, Exchange::post(), &traced).await
 }
 
 /// The request's ID and its log line (set by the request-ID layer), carried into execution.
@@ -163,7 +150,7 @@ impl Traced {
 /// Runs a GraphQL request from POST or GET as the caller (who, and from which address).
 async fn execute(
     state: &HttpState,
-    (auth, address): (Auth, crate::auth::throttle::ClientAddress),
+    (auth, address, host): (Auth, crate::auth::throttle::ClientAddress, Option<OrgId>),
     request: async_graphql::Request,
     media: Media,
     exchange: Arc<Exchange>,
@@ -176,7 +163,7 @@ async fn execute(
         request = request.data(id.clone());
     }
     let request = request.data(exchange.clone());
-    let request = with_request_data(request, &state.app, auth).data(address);
+    let request = with_request_data(request, &state.app, auth).data(address).data(crate::graphql::RequestHost(host));
     let response = state.schema.execute(request).await;
     log.cost(response.extensions.get("cost"));
     render(response, media, &exchange)
@@ -419,7 +406,8 @@ async fn graphql_get_request(
         Err(resp) => return in_media(resp, media),
     };
     traced.log.caller(&auth);
-    execute(state, (auth, address), request, media, Exchange::get(), &traced).await
+    let host = request_host(&state.app, &parts.headers).await.ok().flatten();
+    execute(state, (auth, address, host), request, media, Exchange::get(), &traced).await
 }
 
 /// The GraphQL parameters of a GET query string: `query` and `operationName` as text,
@@ -478,10 +466,6 @@ struct PayoutExportQuery {
     period: Option<String>,
     /// MONTH, QUARTER (default) or YEAR.
     grain: Option<String>,
-}
-
-fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": { "code": code, "message": message } }))).into_response()
 }
 
 /// The approved (and paid) statements of a period as CSV for payroll: one row per statement.

@@ -31,7 +31,7 @@ use futures_util::{SinkExt, StreamExt, future, stream};
 use serde_json::{Map, Value, json};
 
 use super::state::HttpState;
-use crate::auth::authenticate;
+use crate::auth::authenticate_in;
 use crate::core::principal::Auth;
 use crate::graphql::request_data;
 pub use counts::SubscriptionCounts;
@@ -72,6 +72,13 @@ fn refusal(auth: &Auth) -> String {
         Auth::Invalid(reason) => reason.clone(),
         other => other.principal().err().map(|e| e.message()).unwrap_or_default(),
     }
+}
+
+/// The organization a `connection_init` payload names (`{"organization": "<slug>"}`): a firm's
+/// staff choose their client with it, a provider's token names its organization with it.
+fn organization_from_payload(payload: Option<&Value>) -> Option<String> {
+    let obj = payload?.as_object()?;
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("organization")).and_then(|(_, v)| v.as_str()).map(str::to_owned)
 }
 
 fn token_from_payload(payload: Option<&Value>) -> Option<String> {
@@ -257,7 +264,8 @@ pub async fn serve(
 
     // 2. Authenticate from the payload.
     let token = token_from_payload(payload.as_ref());
-    let auth = match authenticate(&state.app.db, &state.app.jwt, &state.app.members, token.as_deref()).await {
+    let organization = organization_from_payload(payload.as_ref());
+    let auth = match authenticate_in(state.app.verifiers(), token.as_deref(), organization.as_deref()).await {
         Ok(Auth::Member(p)) => Auth::Member(p),
         Ok(Auth::Anonymous) => {
             let _ = sink
@@ -283,7 +291,7 @@ pub async fn serve(
         let _ = sink.send(close(1011, "Internal error")).await;
         return;
     };
-    let credential = Arc::new(Credential::new(&state, token.unwrap_or_default(), principal.clone()));
+    let credential = Arc::new(Credential::new(token.unwrap_or_default(), organization, principal.clone()));
     let org = (protocol == WebSocketProtocols::GraphQLWS).then_some(principal.org.0);
     let session = {
         let mut data = request_data(&state.app, auth.clone());
@@ -507,20 +515,25 @@ static RECHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RECH
 
 struct Credential {
     token: String,
+    organization: Option<String>,
     principal: crate::core::principal::Principal,
     expires_at: Option<tokio::time::Instant>,
 }
 
 impl Credential {
-    fn new(state: &HttpState, token: String, principal: crate::core::principal::Principal) -> Self {
+    fn new(token: String, organization: Option<String>, principal: crate::core::principal::Principal) -> Self {
         let bearer = token.trim();
         let bearer = bearer.strip_prefix("Bearer ").or_else(|| bearer.strip_prefix("bearer ")).unwrap_or(bearer);
-        // API keys do not expire; a token's `exp` was checked by `authenticate` just now.
-        let expires_at = state.app.jwt.verify(bearer.trim()).ok().map(|verified| {
-            let left = verified.claims.exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+        // API keys do not expire. A token (this server's or an identity provider's) was verified
+        // by `authenticate` just now: its `exp` is read back without checking it again.
+        let exp = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Map<String, Value>>(bearer.trim())
+            .ok()
+            .and_then(|claims| claims.get("exp").and_then(Value::as_i64));
+        let expires_at = exp.map(|exp| {
+            let left = exp.saturating_sub(chrono::Utc::now().timestamp()).max(0);
             tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
         });
-        Credential { token, principal, expires_at }
+        Credential { token, organization, principal, expires_at }
     }
 
     /// When the socket must close because its token expires (far away for API keys).
@@ -538,7 +551,7 @@ impl Credential {
         }
         let Ok(_turn) = RECHECKS.acquire().await else { return Check::Unknown };
         let app = &state.app;
-        match crate::auth::authenticate_again(&app.db, &app.jwt, &app.members, Some(&self.token)).await {
+        match crate::auth::authenticate_again(app.verifiers(), Some(&self.token), self.organization.as_deref()).await {
             Ok(Auth::Member(now)) => match same_principal(&self.principal, &now) {
                 Ok(()) => Check::Holds,
                 Err(reason) => Check::Refused(reason),

@@ -38,6 +38,15 @@ async fn try_firm_login(app: &TestApp, firm: &str, email: &str, organization: Op
     .await
 }
 
+/// The UUID inside a global ID.
+fn raw_id(gid: &Value) -> uuid::Uuid {
+    use base64::Engine as _;
+    let text =
+        String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(gid.as_str().unwrap()).unwrap())
+            .unwrap();
+    uuid::Uuid::parse_str(text.split_once(':').unwrap().1).unwrap()
+}
+
 /// POSTs as `token`, acting in `organization` (the `X-Scorebord-Organization` header).
 async fn gql_in(app: &TestApp, token: &str, organization: &str, query: &str, variables: Value) -> Value {
     app.client
@@ -181,6 +190,77 @@ async fn a_firm_creates_clients_from_the_starter_and_acts_in_them(app: &TestApp)
     assert!(by_staff.iter().any(|e| e["action"] == "team.create"), "{audit}");
     assert!(by_staff.iter().all(|e| e["actorStaffId"].is_string() && e["actor"].is_null()), "{audit}");
 
+    // A new client copies alpha's set-up: stages, types, targets, a custom KPI with its activity
+    // types renamed to the copy's own; none of alpha's people, teams or data.
+    let quote_alpha = quote.clone();
+    let kpi = gql_in(
+        app,
+        &admin,
+        "alpha",
+        "mutation($t: ID!) { createKpi(input: {key: \"quotes\", name: \"Quotes\", kind: ACTIVITY_COUNT, unit: COUNT, activityTypeIds: [$t]}) { kpi { formula } userErrors { message } } }",
+        json!({"t": quote_alpha}),
+    )
+    .await;
+    assert_eq!(kpi["data"]["createKpi"]["userErrors"], json!([]), "{kpi}");
+    let copy = app
+        .ok(
+            &admin,
+            CREATE,
+            json!({"i": {"name": "Gamma", "slug": "gamma", "copySetupFrom": alpha["organization"]["id"],
+            "firstAdmin": {"name": "Gamma Admin", "email": "admin@gamma.test"}}}),
+        )
+        .await["createClientOrganization"]
+        .clone();
+    assert_eq!((copy["templateApplied"].clone(), copy["userErrors"].clone()), (json!(true), json!([])), "{copy}");
+    let setup =
+        "{ pipelineStages { name checklist { label } } activityTypes { nodes { id name points } } alertRules { kpiKey }
+      mysteryCriteria { name } kpis { key formula } teams { totalCount } members { totalCount } deals { totalCount } }";
+    let (a, g) = (
+        gql_in(app, &admin, "alpha", setup, json!({})).await["data"].clone(),
+        gql_in(app, &admin, "gamma", setup, json!({})).await["data"].clone(),
+    );
+    for same in ["pipelineStages", "alertRules", "mysteryCriteria"] {
+        assert_eq!(a[same], g[same], "{same}");
+    }
+    let names = |d: &Value| -> Vec<(Value, Value)> {
+        d["activityTypes"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].clone(), t["points"].clone()))
+            .collect()
+    };
+    assert_eq!(names(&a), names(&g));
+    let ids = |d: &Value| -> Vec<Value> {
+        d["activityTypes"]["nodes"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect()
+    };
+    assert!(ids(&a).iter().all(|id| !ids(&g).contains(id)), "the copy has its own IDs");
+    assert!(g["kpis"].as_array().unwrap().iter().any(|k| k["key"] == "quotes"), "{g}");
+    // The copied KPI counts the copy's own "Quote sent", not alpha's.
+    let gamma_quote =
+        g["activityTypes"]["nodes"].as_array().unwrap().iter().find(|t| t["name"] == "Quote sent").unwrap()["id"]
+            .clone();
+    let row = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::kpi::Entity::find()
+            .filter(entity::kpi::Column::Key.eq("quotes"))
+            .filter(entity::kpi::Column::OrganizationId.eq(raw_id(&copy["organization"]["id"])))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(row.activity_type_ids, format!("[\"{}\"]", raw_id(&gamma_quote)), "{row:?}");
+    assert_eq!(
+        (g["teams"]["totalCount"].clone(), g["members"]["totalCount"].clone(), g["deals"]["totalCount"].clone()),
+        (json!(0), json!(1), json!(0))
+    );
+    let both = app
+        .ok(&admin, CREATE, json!({"i": {"name": "Delta", "slug": "delta", "copySetupFrom": alpha["organization"]["id"], "template": "STARTER",
+            "firstAdmin": {"name": "D", "email": "d@delta.test"}}}))
+        .await;
+    assert_eq!(both["createClientOrganization"]["userErrors"][0]["code"], "ONE_OF", "{both}");
+
     // A token signed in to a client carries it; what staff cannot be in a client is refused
     // cleanly (a key acts with its creator's reach; staff log no activities of their own).
     let in_alpha = firm_login(app, "north", "admin@north.firm.test", Some("alpha")).await;
@@ -226,6 +306,15 @@ async fn another_firm_and_the_clients_themselves_never_reach_the_firm(app: &Test
         )
         .await;
     assert_eq!(error_code(&suspend), "NOT_FOUND", "{suspend}");
+    let copy = app
+        .gql(
+            Some(&south),
+            CREATE,
+            json!({"i": {"name": "Theirs", "slug": "theirs", "copySetupFrom": alpha_id,
+            "firstAdmin": {"name": "T", "email": "t@theirs.test"}}}),
+        )
+        .await;
+    assert_eq!(error_code(&copy), "NOT_FOUND", "another firm's client is not copied: {copy}");
     let inside = gql_in(app, &south, "alpha", "{ organization { slug } }", json!({})).await;
     assert_eq!(error_code(&inside), "UNAUTHENTICATED", "{inside}");
     let login = try_firm_login(app, "south", "admin@south.firm.test", Some("alpha")).await;

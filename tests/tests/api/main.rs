@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anonymous_limits;
+mod archives;
 mod auth;
 mod compensation;
 mod concurrency;
@@ -15,7 +16,9 @@ mod docs_examples;
 mod firms;
 mod health;
 mod hostile;
+mod hosts;
 mod http_spec;
+mod identity_providers;
 mod import;
 mod input_attacks;
 mod instances;
