@@ -312,6 +312,7 @@ async fn create_org(
             secondary_color: "#10B981".into(),
             display_name: None,
             logo_url: None,
+            locale: scorebord::core::locale::Locale::default(),
         },
     )
     .await

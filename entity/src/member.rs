@@ -27,6 +27,9 @@ pub struct Model {
     /// The organization's identity provider's subject for this member (`sub`), when it names
     /// members by subject.
     pub external_subject: Option<String>,
+    /// `en` or `nl`, when the member chose one over the organization's.
+    #[serde(default)]
+    pub locale: Option<String>,
     /// Optimistic-concurrency counter: increases with every edit.
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -24,6 +24,9 @@ pub struct Model {
     pub status: String,
     /// When a requested deletion erases the organization (`DELETION_PENDING`).
     pub deletion_due_at: Option<DateTimeUtc>,
+    /// `en` or `nl`: the language names and labels are answered in.
+    #[serde(default = "default_locale")]
+    pub locale: String,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -33,3 +36,7 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+fn default_locale() -> String {
+    "en".to_owned()
+}

@@ -18,6 +18,7 @@ mod m20261206_000012_activity_deal_index;
 mod m20261207_000013_firms;
 mod m20261207_000014_identity_providers;
 mod m20261207_000015_organization_domains;
+mod m20261207_000016_locales;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_firms::Migration),
             Box::new(m20261207_000014_identity_providers::Migration),
             Box::new(m20261207_000015_organization_domains::Migration),
+            Box::new(m20261207_000016_locales::Migration),
         ]
     }
 }

@@ -276,6 +276,7 @@ impl TestApp {
                 secondary_color: "#445566".into(),
                 display_name: None,
                 logo_url: None,
+                locale: scorebord::core::locale::Locale::default(),
             },
         )
         .await

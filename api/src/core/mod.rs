@@ -5,6 +5,7 @@
 pub mod error;
 pub mod field;
 pub mod ids;
+pub mod locale;
 pub mod money;
 pub mod period;
 pub mod principal;

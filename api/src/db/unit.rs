@@ -164,6 +164,7 @@ mod tests {
             firm_id: Set(None),
             status: Set("ACTIVE".into()),
             deletion_due_at: Set(None),
+            locale: Set("en".into()),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),

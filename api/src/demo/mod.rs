@@ -78,6 +78,7 @@ pub async fn seed(state: &AppState) -> AppResult<OrgId> {
             secondary_color: "#FFB400".into(),
             display_name: Some("Demo Sales".into()),
             logo_url: Some("https://example.com/demo-logo.svg".into()),
+            locale: crate::core::locale::Locale::default(),
         },
     )
     .await?;

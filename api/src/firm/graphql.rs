@@ -305,6 +305,9 @@ pub struct CreateClientOrganizationInput {
     /// ISO 4217 currency.
     #[graphql(default = "EUR")]
     currency: String,
+    /// The language names and labels are answered in.
+    #[graphql(default_with = "crate::core::locale::Locale::En")]
+    locale: crate::core::locale::Locale,
     /// Branding for its front end.
     branding: Option<ClientBrandingInput>,
     /// Its first admin, a member of the new organization.
@@ -436,6 +439,7 @@ impl FirmMutation {
             slug: input.slug,
             time_zone: input.time_zone,
             currency: input.currency,
+            locale: input.locale,
             display_name: branding.display_name,
             logo_url: branding.logo_url,
             primary_color: branding.primary_color,

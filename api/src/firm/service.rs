@@ -124,6 +124,8 @@ pub struct NewClient {
     pub secondary_color: Option<String>,
     /// The client's first admin.
     pub first_admin: NewPerson,
+    /// The language names and labels are answered in.
+    pub locale: crate::core::locale::Locale,
     /// Set up from the built-in starter.
     pub starter: bool,
     /// Set up as a copy of this client's set-up (never its people or data).
@@ -211,6 +213,7 @@ pub async fn create_client(
         secondary_color: secondary,
         display_name,
         logo_url,
+        locale: cmd.locale,
     };
     let organization = org_store::create_organization_of(unit.db(), id, new, Some(staff.firm_id)).await?;
     unit.audit("organization.create", "Organization", Some(id), None, snapshot(&client_snapshot(&organization)))

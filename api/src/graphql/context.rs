@@ -44,6 +44,11 @@ impl ContextExt for Context<'_> {
 #[derive(Clone, Copy, Debug)]
 pub struct RequestHost(pub Option<crate::core::ids::OrgId>);
 
+/// The language an HTTP request's `Accept-Language` prefers, if it names a supported one (what
+/// the anonymous are answered in).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLocale(pub Option<crate::core::locale::Locale>);
+
 /// Per-connection data of a WebSocket: the authentication state and the tenant's loader.
 pub fn request_data(state: &AppState, auth: Auth) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();

@@ -80,6 +80,10 @@ impl Organization {
     async fn activity_open_window_days(&self) -> i32 {
         self.0.activity_open_window_days
     }
+    /// The language names and labels are answered in for members who chose none.
+    async fn locale(&self) -> crate::core::locale::Locale {
+        crate::core::locale::Locale::parse(&self.0.locale).unwrap_or_default()
+    }
     /// Increases with every change; pass it to `updateOrganization` to refuse stale edits.
     async fn version(&self) -> i32 {
         self.0.version
@@ -180,6 +184,10 @@ impl Member {
     async fn avatar_url(&self) -> Option<&str> {
         self.0.avatar_url.as_deref()
     }
+    /// The language the member chose (`setMyLocale`); `null` follows the organization's.
+    async fn locale(&self) -> Option<crate::core::locale::Locale> {
+        self.0.locale.as_deref().and_then(crate::core::locale::Locale::parse)
+    }
     /// E-mail address (lower case), unique within the organization; used to log in.
     async fn email(&self) -> &str {
         &self.0.email
@@ -264,6 +272,19 @@ impl Member {
 // ---------------------------------------------------------------- the directory
 
 /// The caller's organization's directory in memory (see [`super::directory`]).
+/// The language a request is answered in: the signed-in member's own, else their
+/// organization's; for the anonymous, their `Accept-Language`; else English.
+pub async fn request_locale(ctx: &Context<'_>) -> AppResult<crate::core::locale::Locale> {
+    use crate::core::locale::Locale;
+    let Ok(p) = ctx.principal() else {
+        return Ok(ctx.data_opt::<crate::graphql::RequestLocale>().and_then(|l| l.0).unwrap_or_default());
+    };
+    let dir = directory(ctx).await?;
+    let own = dir.member(p.member_id).and_then(|m| m.locale.as_deref()).and_then(Locale::parse);
+    Ok(own.or_else(|| Locale::parse(&dir.organization.locale)).unwrap_or_default())
+}
+
+/// The caller's organization's directory (kept in memory; see [`super::directory`]).
 pub async fn directory(ctx: &Context<'_>) -> AppResult<std::sync::Arc<super::directory::Directory>> {
     let p = ctx.principal()?;
     let state = ctx.state()?;
@@ -470,6 +491,8 @@ pub struct UpdateOrganizationInput {
     fiscal_year_start_month: Option<i32>,
     /// How many days back activities may be logged, 1 to 3660 (default 35).
     activity_open_window_days: Option<i32>,
+    /// The language names and labels are answered in for members who chose none.
+    locale: Option<crate::core::locale::Locale>,
 }
 
 /// Result of `updateOrganization`.
@@ -581,6 +604,7 @@ impl OrgMutation {
             currency: input.currency,
             fiscal_year_start_month: input.fiscal_year_start_month,
             activity_open_window_days: input.activity_open_window_days,
+            locale: input.locale,
         };
         Ok(match service::update_organization(&state.db, &state.events, p, cmd).await? {
             Ok(o) => OrganizationPayload { organization: Some(Organization(o)), user_errors: vec![] },

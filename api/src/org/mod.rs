@@ -4,6 +4,7 @@ pub mod directory;
 pub mod domains_graphql;
 pub mod graphql;
 pub mod hosts;
+pub mod labels_graphql;
 mod loaders;
 pub mod members;
 pub mod model;

@@ -56,6 +56,8 @@ pub struct UpdateOrganization {
     pub fiscal_year_start_month: Option<i32>,
     /// A new number of days back activities may be logged.
     pub activity_open_window_days: Option<i32>,
+    /// A new language for names and labels.
+    pub locale: Option<crate::core::locale::Locale>,
 }
 
 /// Changes the organization's settings and branding (admins); `OrganizationChanged` is
@@ -88,6 +90,7 @@ pub async fn update_organization(
         activity_open_window_days: cmd
             .activity_open_window_days
             .and_then(|d| e.check(model::parse_open_window_days(d))),
+        locale: cmd.locale,
     };
     if !e.0.is_empty() {
         return Ok(Err(e.0));
@@ -714,4 +717,24 @@ pub async fn remove_domain(db: &DatabaseConnection, bus: &EventBus, p: &Principa
     unit.publish(Event::MembersChanged { org: p.org.0 });
     unit.commit().await?;
     Ok(true)
+}
+
+/// Sets the signed-in member's own language, or with `None` follows the organization's again.
+/// `MembersChanged` follows the commit (the directory that answers names holds it).
+pub async fn set_my_locale(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    locale: Option<crate::core::locale::Locale>,
+) -> AppResult<member::Model> {
+    if p.api_key.is_some() || p.firm_staff.is_some() {
+        return Err(AppError::forbidden("only a member signed in chooses their own language"));
+    }
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    store::find_member(p.org, unit.db(), p.member_id).await?.ok_or(AppError::NotFound("member"))?;
+    store::set_member_locale(p.org, unit.db(), p.member_id, locale).await?;
+    let after = store::find_member(p.org, unit.db(), p.member_id).await?.ok_or(AppError::NotFound("member"))?;
+    unit.publish(Event::MembersChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(after)
 }

@@ -38,6 +38,8 @@ pub struct NewOrganization {
     pub display_name: Option<String>,
     /// Logo.
     pub logo_url: Option<String>,
+    /// The language names and labels are answered in.
+    pub locale: crate::core::locale::Locale,
 }
 
 /// Creates an organization of no firm. (The tenant itself, so it takes no tenant.)
@@ -68,6 +70,7 @@ pub async fn create_organization_of(
         firm_id: Set(firm),
         status: Set(ORG_ACTIVE.to_owned()),
         deletion_due_at: Set(None),
+        locale: Set(new.locale.as_str().to_owned()),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -169,6 +172,8 @@ pub struct OrganizationPatch {
     pub fiscal_year_start_month: Option<i32>,
     /// New open window for logging activities, in days.
     pub activity_open_window_days: Option<i32>,
+    /// New language.
+    pub locale: Option<crate::core::locale::Locale>,
 }
 
 /// Saves changed organization fields if nobody else changed it since `current_version`;
@@ -189,6 +194,7 @@ pub async fn update_organization(
         currency: set_if(patch.currency),
         fiscal_year_start_month: set_if(patch.fiscal_year_start_month),
         activity_open_window_days: set_if(patch.activity_open_window_days),
+        locale: set_if(patch.locale.map(|l| l.as_str().to_owned())),
         ..Default::default()
     };
     changes.version = Set(current_version + 1);
@@ -521,6 +527,7 @@ pub async fn create_member(org: OrgId, db: &impl ConnectionTrait, new: NewMember
         ramp_percents: Set(None),
         avatar_url: Set(new.avatar_url),
         external_subject: Set(None),
+        locale: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -665,4 +672,19 @@ pub async fn verify_domain(org: OrgId, db: &impl ConnectionTrait, host: &str) ->
 pub async fn remove_domain(org: OrgId, db: &impl ConnectionTrait, host: &str) -> AppResult<bool> {
     use entity::organization_domain as d;
     Ok(tenant::scoped_delete::<d::Entity>(org).filter(d::Column::Host.eq(host)).exec(db).await?.rows_affected > 0)
+}
+
+/// Sets (or with `None` clears) a member's own language.
+pub async fn set_member_locale(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    locale: Option<crate::core::locale::Locale>,
+) -> AppResult<()> {
+    tenant::scoped_update::<member::Entity>(org)
+        .col_expr(member::Column::Locale, Expr::value(locale.map(|l| l.as_str().to_owned())))
+        .filter(member::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

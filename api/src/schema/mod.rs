@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub struct Query(
     crate::org::graphql::OrgQuery,
     crate::org::domains_graphql::DomainQuery,
+    crate::org::labels_graphql::LabelQuery,
     crate::auth::graphql::AuthQuery,
     crate::auth::keys_graphql::ApiKeyQuery,
     crate::auth::providers_graphql::IdentityProviderQuery,
@@ -39,6 +40,7 @@ pub struct Mutation(
     crate::org::graphql::OrgMutation,
     crate::org::members::MemberMutation,
     crate::org::domains_graphql::DomainMutation,
+    crate::org::labels_graphql::LabelMutation,
     crate::auth::graphql::AuthMutation,
     crate::auth::keys_graphql::ApiKeyMutation,
     crate::auth::providers_graphql::IdentityProviderMutation,

@@ -749,6 +749,7 @@ mod tests {
             ramp_percents: None,
             avatar_url: None,
             external_subject: None,
+            locale: None,
             version: 1,
             created_at: now,
             updated_at: now,

@@ -79,6 +79,14 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
+/// The supported language an `Accept-Language` header prefers.
+fn accept_language(headers: &HeaderMap) -> Option<crate::core::locale::Locale> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::core::locale::Locale::from_accept_language)
+}
+
 /// The response media type the client accepts (`None`: answer [`not_acceptable`]).
 fn negotiate(headers: &HeaderMap) -> Option<Media> {
     accept::negotiate(headers.get(header::ACCEPT).map(|v| v.to_str().unwrap_or("\u{0}")))
@@ -125,8 +133,9 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         state.app.config.trust_forwarded_for,
     );
     let host = request_host(&state.app, request.headers()).await.ok().flatten();
+    let locale = accept_language(request.headers());
     let request = match read_graphql_request(request).await {
-        Ok(r) => r,
+        Ok(r) => r.data(crate::graphql::RequestLocale(locale)),
         Err(resp) => return in_media(resp, media),
     };
     execute(&state, (auth, address, host), request, media, Exchange::post(), &traced).await
@@ -407,6 +416,7 @@ async fn graphql_get_request(
     };
     traced.log.caller(&auth);
     let host = request_host(&state.app, &parts.headers).await.ok().flatten();
+    let request = request.data(crate::graphql::RequestLocale(accept_language(&parts.headers)));
     execute(state, (auth, address, host), request, media, Exchange::get(), &traced).await
 }
 

@@ -26,6 +26,7 @@ mod integrations;
 mod isolation;
 mod keyset;
 mod kpi;
+mod languages;
 mod logs;
 mod member_attacks;
 mod mystery;

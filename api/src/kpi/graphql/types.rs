@@ -17,12 +17,13 @@ use crate::org::store as org_store;
 
 /// A KPI: built in (with its exact formula) or defined by the organization.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Kpi {
     /// Stable key, e.g. `close_rate`.
     key: String,
-    /// Display name.
+    #[graphql(skip)]
     name: String,
-    /// What it tells a sales manager.
+    #[graphql(skip)]
     description: Option<String>,
     /// The exact formula.
     formula: String,
@@ -39,6 +40,31 @@ pub struct Kpi {
     /// Custom KPIs: increases with every change (also archiving); pass it to `updateKpi` to
     /// refuse an edit when someone else changed the KPI since. Null for built-ins.
     version: Option<i32>,
+}
+
+#[async_graphql::ComplexObject]
+impl Kpi {
+    /// Display name; a built-in's in the request's language (Dutch or English), a custom KPI's
+    /// as its organization named it.
+    async fn name(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(match self.built_in() {
+            Some(b) => b.name_in(crate::org::graphql::request_locale(ctx).await?).to_owned(),
+            None => self.name.clone(),
+        })
+    }
+    /// What it tells a sales manager; a built-in's in the request's language.
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(match self.built_in() {
+            Some(b) => Some(b.description_in(crate::org::graphql::request_locale(ctx).await?).to_owned()),
+            None => self.description.clone(),
+        })
+    }
+}
+
+impl Kpi {
+    fn built_in(&self) -> Option<model::BuiltInKpi> {
+        (self.kind == KpiKind::BuiltIn).then(|| model::BuiltInKpi::from_key(&self.key)).flatten()
+    }
 }
 
 impl From<&KpiDef> for Kpi {

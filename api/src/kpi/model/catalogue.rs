@@ -149,6 +149,64 @@ impl BuiltInKpi {
         }
     }
 
+    /// The name in a language.
+    pub fn name_in(self, locale: crate::core::locale::Locale) -> &'static str {
+        use crate::core::locale::Locale;
+        if locale == Locale::En {
+            return self.name();
+        }
+        match self {
+            BuiltInKpi::NewLeads => "Nieuwe leads",
+            BuiltInKpi::LeadQualificationRate => "Leadkwalificatieratio",
+            BuiltInKpi::ProposalRate => "Offerteratio",
+            BuiltInKpi::CloseRate => "Closing ratio",
+            BuiltInKpi::WinRate => "Winratio (aantal)",
+            BuiltInKpi::WinRateValue => "Winratio (waarde)",
+            BuiltInKpi::CallToAppointmentRate => "Belafspraakratio",
+            BuiltInKpi::QuoteToCustomerRate => "Offerte-naar-klantratio",
+            BuiltInKpi::Revenue => "Omzet",
+            BuiltInKpi::DealsWon => "Gewonnen deals",
+            BuiltInKpi::AverageDealSize => "Gemiddelde dealgrootte",
+            BuiltInKpi::SalesCycleLength => "Lengte van de salescyclus",
+            BuiltInKpi::LeadFollowUpTime => "Opvolgtijd van leads",
+            BuiltInKpi::SalesVelocity => "Dealsnelheid",
+            BuiltInKpi::AverageQuarterlyRevenuePerRep => "Gemiddelde kwartaalomzet per verkoper",
+            BuiltInKpi::ForecastAccuracy => "Forecastnauwkeurigheid",
+        }
+    }
+
+    /// What the KPI tells a sales manager, in a language.
+    pub fn description_in(self, locale: crate::core::locale::Locale) -> &'static str {
+        use crate::core::locale::Locale;
+        if locale == Locale::En {
+            return self.description();
+        }
+        match self {
+            BuiltInKpi::NewLeads => "Hoeveel nieuwe leads de pijplijn in kwamen: de brandstof van elk ander getal.",
+            BuiltInKpi::LeadQualificationRate => "Het deel van de nieuwe leads dat een echte prospect blijkt.",
+            BuiltInKpi::ProposalRate => "Het deel van de gekwalificeerde deals dat een offerte krijgt.",
+            BuiltInKpi::CloseRate => "Het deel van de besliste deals dat gewonnen is.",
+            BuiltInKpi::WinRate => "Het deel van de besliste deals dat gewonnen is, in aantal.",
+            BuiltInKpi::WinRateValue => "Het deel van de waarde van de besliste pijplijn dat gewonnen is.",
+            BuiltInKpi::CallToAppointmentRate => "Hoeveel belletjes een afspraak kost, als percentage.",
+            BuiltInKpi::QuoteToCustomerRate => "Hoe goed offertes klanten worden.",
+            BuiltInKpi::Revenue => "De waarde van de gewonnen deals.",
+            BuiltInKpi::DealsWon => "Hoeveel deals er gewonnen zijn.",
+            BuiltInKpi::AverageDealSize => "De gebruikelijke waarde van een gewonnen deal.",
+            BuiltInKpi::SalesCycleLength => {
+                "Hoe lang het duurt van binnenkomende lead tot gewonnen deal; korter is beter."
+            }
+            BuiltInKpi::LeadFollowUpTime => "Hoe snel een nieuwe lead benaderd wordt; sneller is beter.",
+            BuiltInKpi::SalesVelocity => {
+                "Hoeveel geld de open pijplijn per dag oplevert bij de huidige winratio, dealgrootte en cycluslengte."
+            }
+            BuiltInKpi::AverageQuarterlyRevenuePerRep => {
+                "Omzet gedeeld door het aantal verkopers; lees het per kwartaal."
+            }
+            BuiltInKpi::ForecastAccuracy => "Hoe dicht de forecast bij het werkelijke resultaat kwam.",
+        }
+    }
+
     /// The exact formula, as shown to users.
     pub fn formula(self) -> &'static str {
         match self {
@@ -380,5 +438,17 @@ mod tests {
         assert!(BuiltInKpi::CallToAppointmentRate.default_sales_roles().contains(&SalesRole::Outbound));
         assert!(BuiltInKpi::LeadFollowUpTime.default_sales_roles().contains(&SalesRole::Inbound));
         assert!(BuiltInKpi::CloseRate.default_sales_roles().contains(&SalesRole::Closer));
+    }
+
+    #[test]
+    fn every_built_in_has_a_dutch_name_and_description_of_its_own() {
+        use crate::core::locale::Locale;
+        let mut names = std::collections::HashSet::new();
+        for k in BuiltInKpi::ALL {
+            assert_eq!(k.name_in(Locale::En), k.name());
+            assert!(!k.name_in(Locale::Nl).is_empty() && !k.description_in(Locale::Nl).is_empty());
+            assert!(names.insert(k.name_in(Locale::Nl)), "{:?}: a Dutch name used twice", k);
+        }
+        assert_eq!(BuiltInKpi::NewLeads.name_in(Locale::Nl), "Nieuwe leads");
     }
 }

@@ -69,6 +69,7 @@ pub async fn organization(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
             secondary_color: "#10B981".into(),
             display_name: None,
             logo_url: None,
+            locale: scorebord::core::locale::Locale::default(),
         },
     )
     .await
