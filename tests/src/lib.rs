@@ -386,24 +386,26 @@ impl TestApp {
         };
         assert!(tables.len() > 30, "found only {} tables with organization_id", tables.len());
         let mut out = std::collections::BTreeMap::new();
+        // SQLite keeps UUIDs as 16-byte blobs, PostgreSQL as `uuid`.
+        let id = match backend {
+            sea_orm::DbBackend::Postgres => format!("'{org}'"),
+            _ => format!("X'{}'", org.simple()),
+        };
         let count = |sql: String| async move {
             let row =
                 db.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await.expect("count").expect("row");
             row.try_get::<i64>("", "n").expect("n")
         };
         for t in tables {
-            out.insert(
-                t.clone(),
-                count(format!("SELECT COUNT(*) AS n FROM {t} WHERE organization_id = '{org}'")).await,
-            );
+            out.insert(t.clone(), count(format!("SELECT COUNT(*) AS n FROM {t} WHERE organization_id = {id}")).await);
         }
         out.insert(
             "organizations".into(),
-            count(format!("SELECT COUNT(*) AS n FROM organizations WHERE id = '{org}'")).await,
+            count(format!("SELECT COUNT(*) AS n FROM organizations WHERE id = {id}")).await,
         );
         out.insert(
             "firm_grants".into(),
-            count(format!("SELECT COUNT(*) AS n FROM firm_grants WHERE client_id = '{org}'")).await,
+            count(format!("SELECT COUNT(*) AS n FROM firm_grants WHERE client_id = {id}")).await,
         );
         out
     }

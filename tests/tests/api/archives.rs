@@ -238,6 +238,9 @@ async fn a_deleted_client_is_erased_to_the_last_row_after_its_grace(app: &TestAp
     };
     let before = counts(&now.state.db, org_of(&alpha)).await.unwrap();
     assert!(before.values().sum::<u64>() > 30, "{before:?}");
+    // The catalogue's count sees the client's rows before (so its zeros after mean something).
+    let seen = now.rows_per_table_of(org_of(&alpha).0).await;
+    assert!(seen["members"] >= 2 && seen["organizations"] == 1 && seen["activities"] >= 3, "{seen:?}");
     let beta_before = counts(&now.state.db, org_of(&beta)).await.unwrap();
     let erased = now.ok(&admin, DELETE, json!({"id": alpha})).await["deleteClientOrganization"].clone();
     assert_eq!(erased["erased"], true, "{erased}");

@@ -13,6 +13,7 @@ mod crash;
 mod credentials;
 mod demo;
 mod docs_examples;
+mod firm_journey;
 mod firms;
 mod health;
 mod hostile;
