@@ -397,6 +397,24 @@ pub struct CreateFirmStaffPayload {
     user_errors: Vec<UserError>,
 }
 
+/// Whether a staff member may sign in.
+#[derive(InputObject)]
+pub struct SetFirmStaffActiveInput {
+    /// The staff member (a `FirmStaffMember` ID).
+    staff_id: ID,
+    /// `false` stops them from their next request on, in the firm and every client.
+    active: bool,
+}
+
+/// The result of `setFirmStaffActive`.
+#[derive(SimpleObject, Default)]
+pub struct SetFirmStaffActivePayload {
+    /// The staff member as they are now; `null` when refused.
+    staff: Option<FirmStaffMember>,
+    /// What to fix (`LAST_ADMIN`); empty on success.
+    user_errors: Vec<UserError>,
+}
+
 /// A consultant's role in one client.
 #[derive(InputObject)]
 pub struct SetFirmGrantInput {
@@ -553,6 +571,23 @@ impl FirmMutation {
                 user_errors: Vec::new(),
             },
             Err(e) => CreateFirmStaffPayload { user_errors: errors(e), ..Default::default() },
+        })
+    }
+
+    /// Deactivates a staff member who leaves the firm, or lets them back in (firm admins): a
+    /// deactivated member of staff is refused from their next request on, in the firm and every
+    /// client. The last active firm admin stays active (`LAST_ADMIN`).
+    async fn set_firm_staff_active(
+        &self,
+        ctx: &Context<'_>,
+        input: SetFirmStaffActiveInput,
+    ) -> Result<SetFirmStaffActivePayload> {
+        let me = staff(ctx)?;
+        let state = ctx.state()?;
+        let id = decode_id(&input.staff_id, NodeKind::FirmStaff)?;
+        Ok(match service::set_staff_active(&state.db, &state.events, me, id, input.active).await? {
+            Ok(s) => SetFirmStaffActivePayload { staff: Some(FirmStaffMember(s)), user_errors: Vec::new() },
+            Err(e) => SetFirmStaffActivePayload { user_errors: errors(e), ..Default::default() },
         })
     }
 

@@ -521,3 +521,41 @@ pub async fn import_client(
 async fn service_client_check(db: &DatabaseConnection, staff: FirmStaff, id: Uuid) -> AppResult<()> {
     client(db, staff, id).await.map(|_| ())
 }
+
+/// Lets a staff member sign in again, or stops them (firm admins): a deactivated member of staff
+/// is refused from their next request on, in the firm and in every client. The last active firm
+/// admin cannot be deactivated (the firm would have nobody to run it).
+pub async fn set_staff_active(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    staff: FirmStaff,
+    id: Uuid,
+    active: bool,
+) -> AppResult<Checked<firm_staff::Model>> {
+    policy::may_administer(&staff)?;
+    let tx = crate::db::begin_write(db).await.map_err(AppError::from)?;
+    let person = store::find_staff(staff.firm_id, &tx, id).await?.ok_or(AppError::NotFound("staff member"))?;
+    if !active && FirmRole::parse(&person.role) == Some(FirmRole::FirmAdmin) {
+        let admins = store::all_staff(staff.firm_id, &tx)
+            .await?
+            .into_iter()
+            .filter(|s| s.active && FirmRole::parse(&s.role) == Some(FirmRole::FirmAdmin))
+            .count();
+        if admins <= 1 && person.active {
+            return Ok(Err(vec![FieldError::new(
+                "staffId",
+                "LAST_ADMIN",
+                "the firm's last active firm admin stays active",
+            )]));
+        }
+    }
+    store::set_staff_active(staff.firm_id, &tx, id, active).await?;
+    let after = store::find_staff(staff.firm_id, &tx, id).await?.ok_or(AppError::NotFound("staff member"))?;
+    let clients = store::client_ids(staff.firm_id, &tx).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    // Their open sockets in any client are checked again, and closed.
+    for client in clients {
+        bus.publish(Event::MembersChanged { org: client });
+    }
+    Ok(Ok(after))
+}

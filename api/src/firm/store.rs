@@ -91,6 +91,27 @@ pub async fn all_staff(firm: Uuid, db: &impl ConnectionTrait) -> AppResult<Vec<f
         .await?)
 }
 
+/// The IDs of every client of `firm`.
+pub async fn client_ids(firm: Uuid, db: &impl ConnectionTrait) -> AppResult<Vec<Uuid>> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::FirmId.eq(firm))
+        .select_only()
+        .column(organization::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Sets whether a staff member of `firm` may sign in.
+pub async fn set_staff_active(firm: Uuid, db: &impl ConnectionTrait, id: Uuid, active: bool) -> AppResult<()> {
+    tenant::firm_scoped_update::<firm_staff::Entity>(firm)
+        .col_expr(firm_staff::Column::Active, Expr::value(active))
+        .filter(firm_staff::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The role `staff` was granted in `client`, if any (an unknown stored role reads as none).
 pub async fn granted_role(
     firm: Uuid,

@@ -422,6 +422,43 @@ async fn a_consultant_acts_only_where_granted_and_a_suspended_client_is_refused(
         "UNAUTHENTICATED"
     );
 
+    // A consultant who leaves is stopped everywhere at once; the last firm admin stays.
+    let active = "mutation($i: SetFirmStaffActiveInput!) { setFirmStaffActive(input: $i) { staff { active } userErrors { code } } }";
+    let by_consultant = app.gql(Some(&consultant), active, json!({"i": {"staffId": staff_id, "active": false}})).await;
+    assert_eq!(error_code(&by_consultant), "FORBIDDEN", "{by_consultant}");
+    let mut ws = app.ws_as(&in_alpha).await;
+    let off = app.ok(&admin, active, json!({"i": {"staffId": staff_id, "active": false}})).await;
+    // Their open socket in the client closes too.
+    let mut closed = None;
+    for _ in 0..50 {
+        if let Some(scorebord_tests::WsEvent::Closed(code, reason)) =
+            ws.next_within(std::time::Duration::from_millis(200)).await
+        {
+            closed = Some((code, reason));
+            break;
+        }
+    }
+    assert_eq!(closed.as_ref().map(|c| c.0), Some(4403), "{closed:?}");
+    assert_eq!(off["setFirmStaffActive"], json!({"staff": {"active": false}, "userErrors": []}));
+    assert_eq!(
+        error_code(&app.gql(Some(&in_alpha), "{ pipelineStages { name } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(error_code(&app.gql(Some(&consultant), CLIENTS, json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(error_code(&try_firm_login(app, "north", "consultant@north.firm.test", None).await), "UNAUTHENTICATED");
+    let admin_id = app.ok(&admin, "{ firm { staff { id role } } }", json!({})).await["firm"]["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "FIRM_ADMIN")
+        .unwrap()["id"]
+        .clone();
+    let last = app.ok(&admin, active, json!({"i": {"staffId": admin_id, "active": false}})).await;
+    assert_eq!(last["setFirmStaffActive"]["userErrors"][0]["code"], "LAST_ADMIN", "{last}");
+    let on = app.ok(&admin, active, json!({"i": {"staffId": staff_id, "active": true}})).await;
+    assert_eq!(on["setFirmStaffActive"]["staff"]["active"], true);
+    let in_alpha = firm_login(app, "north", "consultant@north.firm.test", Some("alpha")).await;
+
     // Taking the grant back works from the next request on.
     let revoke =
         app.ok(&admin, grant, json!({"i": {"staffId": staff_id, "organizationId": alpha_id, "role": null}})).await;
