@@ -175,12 +175,16 @@ async fn credential(
             )),
         };
     }
-    if let Some(auth) = provider_token(v, token.trim(), organization).await? {
-        return Ok(auth);
-    }
+    // This server's keys first (in memory); only a token they refuse may be an organization's
+    // own identity provider's, which costs reading the organization and its provider.
     let jwt::Verified { claims, signer } = match keys.verify(token.trim()) {
         Ok(v) => v,
-        Err(e) => return Ok(Auth::Invalid(e.to_string())),
+        Err(e) => {
+            return Ok(match provider_token(v, token.trim(), organization).await? {
+                Some(auth) => auth,
+                None => Auth::Invalid(e.to_string()),
+            });
+        }
     };
     if let Some(firm) = &claims.firm {
         // Only this server signs a firm's staff in: an identity provider's key, bound to

@@ -38,11 +38,7 @@ pub struct NewPerson {
 }
 
 /// A person's fields checked, under `at` (`firstAdmin`, or the input itself when empty).
-async fn check_person(
-    at: &str,
-    person: &NewPerson,
-    e: &mut Vec<FieldError>,
-) -> AppResult<Option<(String, String, String, bool)>> {
+fn check_person(at: &str, person: &NewPerson, e: &mut Vec<FieldError>) -> Option<(String, String, String, bool)> {
     let under = |mut err: FieldError| {
         if !at.is_empty() {
             err.field.insert(1, at.to_owned());
@@ -61,8 +57,8 @@ async fn check_person(
         e.push(under(FieldError::new("password", "INVALID", msg)));
     }
     match (name, email) {
-        (Some(name), Some(email)) if e.is_empty() => Ok(Some((name, email, password, generated))),
-        _ => Ok(None),
+        (Some(name), Some(email)) if e.is_empty() => Some((name, email, password, generated)),
+        _ => None,
     }
 }
 
@@ -87,7 +83,7 @@ pub async fn create_firm(
     let mut e = Vec::new();
     let name = org_model::parse_name("name", name).map_err(|x| e.push(x)).ok();
     let slug = org_model::parse_slug(slug).map_err(|x| e.push(x)).ok();
-    let person = check_person("admin", &admin, &mut e).await?;
+    let person = check_person("admin", &admin, &mut e);
     let (Some(name), Some(slug), Some((admin_name, email, pw, generated))) = (name, slug, person) else {
         return Ok(Err(e));
     };
@@ -175,14 +171,14 @@ pub async fn create_client(
     let secondary = org_model::parse_color("secondaryColor", cmd.secondary_color.as_deref().unwrap_or("#10B981"))
         .map_err(|x| e.push(x))
         .ok();
-    let person = check_person("firstAdmin", &cmd.first_admin, &mut e).await?;
+    let person = check_person("firstAdmin", &cmd.first_admin, &mut e);
     if cmd.starter && cmd.copy_from.is_some() {
         e.push(FieldError::new("copySetupFrom", "ONE_OF", "start from a template or copy a client's set-up, not both"));
     }
     // Only a client the caller may see is copied (another firm's is NOT_FOUND).
     let setup = match cmd.copy_from {
         Some(source) => {
-            service_client_check(db, staff, source).await?;
+            client(db, staff, source).await?;
             Some(crate::archive::service::read_setup(db, OrgId(source)).await?)
         }
         None => None,
@@ -310,7 +306,7 @@ pub async fn create_staff(
 ) -> AppResult<Checked<(firm_staff::Model, Option<String>)>> {
     policy::may_administer(&staff)?;
     let mut e = Vec::new();
-    let Some((name, email, pw, generated)) = check_person("", &cmd.person, &mut e).await? else {
+    let Some((name, email, pw, generated)) = check_person("", &cmd.person, &mut e) else {
         return Ok(Err(e));
     };
     let hash = password::hash(pw.clone()).await?;
@@ -516,10 +512,6 @@ pub async fn import_client(
     policy::may_administer(&staff)?;
     let into = crate::archive::service::ImportInto { slug, name, firm: Some(staff.firm_id) };
     crate::archive::service::import(db, bus, Actor::FirmStaff(staff.staff_id), archive, into).await
-}
-
-async fn service_client_check(db: &DatabaseConnection, staff: FirmStaff, id: Uuid) -> AppResult<()> {
-    client(db, staff, id).await.map(|_| ())
 }
 
 /// Lets a staff member sign in again, or stops them (firm admins): a deactivated member of staff

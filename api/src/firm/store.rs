@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use entity::{activity_day_total, firm, firm_grant, firm_staff, member, organization};
 
+use super::model::ClientStatus;
 use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
 use crate::core::principal::FirmRole;
@@ -204,7 +205,7 @@ pub async fn set_deletion(
     client: OrgId,
     due: Option<chrono::DateTime<Utc>>,
 ) -> AppResult<()> {
-    let status = if due.is_some() { "DELETION_PENDING" } else { "ACTIVE" };
+    let status = if due.is_some() { ClientStatus::DeletionPending } else { ClientStatus::Active }.as_str();
     organization::Entity::update_many()
         .col_expr(organization::Column::Status, Expr::value(status))
         .col_expr(organization::Column::DeletionDueAt, Expr::value(due))

@@ -81,9 +81,6 @@ pub async fn create_organization_of(
 
 /// The status of an organization that works.
 pub const ORG_ACTIVE: &str = "ACTIVE";
-/// The status of an organization whose firm suspended it: its tokens, keys and sign-ins are
-/// refused until it is resumed.
-pub const ORG_SUSPENDED: &str = "SUSPENDED";
 
 /// The status of an organization whose deletion was requested: refused like a suspended one
 /// until its grace period ends and it is erased, or the deletion is cancelled.

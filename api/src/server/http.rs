@@ -25,7 +25,7 @@ use crate::core::ids::OrgId;
 use crate::core::principal::Auth;
 use crate::graphql::with_request_data;
 use accept::Media;
-use caller::{auth_from_headers, plain_error, request_host};
+use caller::{auth_from_headers, caller, plain_error};
 use transport::{Exchange, render};
 
 /// Builds the router with CORS and the body limit.
@@ -111,7 +111,7 @@ fn in_media(mut response: Response, media: Media) -> Response {
 async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let Some(media) = negotiate(request.headers()) else { return not_acceptable() };
     let traced = Traced::of(request.extensions());
-    let auth = match auth_from_headers(&state.app, request.headers(), traced.id.as_ref()).await {
+    let (auth, host) = match caller(&state.app, request.headers(), traced.id.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
@@ -132,7 +132,6 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
         request.extensions(),
         state.app.config.trust_forwarded_for,
     );
-    let host = request_host(&state.app, request.headers()).await.ok().flatten();
     let locale = accept_language(request.headers());
     let request = match read_graphql_request(request).await {
         Ok(r) => r.data(crate::graphql::RequestLocale(locale)),
@@ -410,12 +409,11 @@ async fn graphql_get_request(
         Err(message) => return in_media(request_error(StatusCode::BAD_REQUEST, message), media),
     };
     let traced = Traced::of(&parts.extensions);
-    let auth = match auth_from_headers(&state.app, &parts.headers, traced.id.as_ref()).await {
+    let (auth, host) = match caller(&state.app, &parts.headers, traced.id.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return in_media(resp, media),
     };
     traced.log.caller(&auth);
-    let host = request_host(&state.app, &parts.headers).await.ok().flatten();
     let request = request.data(crate::graphql::RequestLocale(accept_language(&parts.headers)));
     execute(state, (auth, address, host), request, media, Exchange::get(), &traced).await
 }

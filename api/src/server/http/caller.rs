@@ -19,6 +19,16 @@ pub async fn auth_from_headers(
     headers: &HeaderMap,
     id: Option<&crate::request_id::RequestId>,
 ) -> Result<Auth, Response> {
+    caller(state, headers, id).await.map(|(auth, _)| auth)
+}
+
+/// [`auth_from_headers`], and the organization whose verified host the request was sent to
+/// (looked up once for both).
+pub async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Option<&crate::request_id::RequestId>,
+) -> Result<(Auth, Option<OrgId>), Response> {
     let unavailable = |e: crate::core::error::AppError| {
         let err: async_graphql::Error = e.into();
         let mut err = err.into_server_error(Default::default());
@@ -38,17 +48,14 @@ pub async fn auth_from_headers(
     if let (Some(host), Auth::Member(p)) = (host, &auth)
         && p.org != host
     {
-        return Ok(Auth::Invalid("this host serves another organization than the one named".into()));
+        return Ok((Auth::Invalid("this host serves another organization than the one named".into()), Some(host)));
     }
-    Ok(auth)
+    Ok((auth, host))
 }
 
 /// The organization whose verified host name the request was sent to (`Host`, or the first
 /// `X-Forwarded-Host` behind a trusted proxy), if any.
-pub async fn request_host(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<OrgId>, crate::core::error::AppError> {
+async fn request_host(state: &AppState, headers: &HeaderMap) -> Result<Option<OrgId>, crate::core::error::AppError> {
     let forwarded = state
         .config
         .trust_forwarded_for
