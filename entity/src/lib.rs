@@ -30,6 +30,7 @@ pub mod kpi;
 pub mod kpi_report;
 pub mod kpi_target;
 pub mod kpi_week_lock;
+pub mod label_override;
 pub mod member;
 pub mod mystery_check;
 pub mod mystery_criterion;

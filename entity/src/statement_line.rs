@@ -19,7 +19,11 @@ pub struct Model {
     pub tier: Option<String>,
     pub rate: Option<String>,
     pub amount_cents: i64,
+    /// The explanation in English.
     pub explanation: String,
+    /// The explanation in Dutch; `None` on lines computed before it was kept (they show the
+    /// English one). Absent from older archives, which still import.
+    pub explanation_nl: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ mod m20261207_000013_firms;
 mod m20261207_000014_identity_providers;
 mod m20261207_000015_organization_domains;
 mod m20261207_000016_locales;
+mod m20261207_000017_payout_explanations_nl;
+mod m20261207_000018_label_overrides;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_identity_providers::Migration),
             Box::new(m20261207_000015_organization_domains::Migration),
             Box::new(m20261207_000016_locales::Migration),
+            Box::new(m20261207_000017_payout_explanations_nl::Migration),
+            Box::new(m20261207_000018_label_overrides::Migration),
         ]
     }
 }

@@ -55,6 +55,7 @@ pub const TABLES: &[&str] = &[
     "webhook",
     "webhook_delivery",
     "identity_provider",
+    "label_override",
     "audit_entry",
 ];
 
@@ -72,6 +73,7 @@ pub const SETUP_TABLES: &[&str] = &[
     "mystery_criterion",
     "incentive_plan",
     "plan_version",
+    "label_override",
 ];
 
 /// Whether a set-up row is about one member or team (left out of a copy).

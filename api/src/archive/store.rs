@@ -135,6 +135,7 @@ tables!(
     kpi_report,
     kpi_target,
     kpi_week_lock,
+    label_override,
     member,
     mystery_check,
     mystery_criterion,

@@ -6,6 +6,7 @@ pub mod error;
 pub mod field;
 pub mod ids;
 pub mod locale;
+pub mod messages;
 pub mod money;
 pub mod period;
 pub mod principal;

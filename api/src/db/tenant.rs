@@ -180,6 +180,7 @@ tenants!(
     kpi_report,
     kpi_target,
     kpi_week_lock,
+    label_override,
     member,
     mystery_check,
     mystery_criterion,

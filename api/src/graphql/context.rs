@@ -49,6 +49,22 @@ pub struct RequestHost(pub Option<crate::core::ids::OrgId>);
 #[derive(Clone, Copy, Debug)]
 pub struct RequestLocale(pub Option<crate::core::locale::Locale>);
 
+/// How a resolver finds the language of its request: installed in the schema's data by its
+/// assembly, which knows where members and organizations keep theirs.
+#[derive(Clone, Copy)]
+pub struct LocaleOf(
+    pub for<'a, 'b> fn(&'a Context<'b>) -> futures_util::future::BoxFuture<'a, crate::core::locale::Locale>,
+);
+
+/// The language of the request a resolver serves (see [`LocaleOf`]); without that hook, the
+/// `Accept-Language` one, else English.
+pub async fn request_locale(ctx: &Context<'_>) -> crate::core::locale::Locale {
+    match ctx.data_opt::<LocaleOf>() {
+        Some(hook) => (hook.0)(ctx).await,
+        None => ctx.data_opt::<RequestLocale>().and_then(|l| l.0).unwrap_or_default(),
+    }
+}
+
 /// Per-connection data of a WebSocket: the authentication state and the tenant's loader.
 pub fn request_data(state: &AppState, auth: Auth) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();

@@ -17,5 +17,5 @@ pub mod page;
 pub mod relay;
 pub mod scoped;
 
-pub use context::{ContextExt, RequestHost, RequestLocale, request_data, with_request_data};
+pub use context::{ContextExt, LocaleOf, RequestHost, RequestLocale, request_data, request_locale, with_request_data};
 pub use error::UserError;

@@ -19,6 +19,7 @@ use super::model::{
 };
 use super::store::{self, NewLine, NewStatement};
 use crate::core::error::AppResult;
+use crate::core::locale::Locale;
 use crate::core::period::{Period, local_date};
 use crate::core::settings::OrgSettings;
 use crate::db::tenant;
@@ -41,8 +42,11 @@ pub fn governing_assignment<'a>(
 
 /// Everything a computation used besides the pure input, for storing it.
 pub struct Computed {
-    /// The pure result.
+    /// The pure result, explained in English.
     pub result: StatementResult,
+    /// The explanations of its lines in Dutch, line by line (the same statement computed in
+    /// Dutch: only the explanations differ).
+    pub explanations_nl: Vec<String>,
     /// The quota used, ramp applied.
     pub quota: Option<Decimal>,
     /// The draw balance before.
@@ -226,9 +230,12 @@ pub async fn compute(
         clawbacks,
         adjustments,
     };
-    let result = model::compute_statement(&input);
+    let result = model::compute_statement_in(&input, Locale::En);
+    let dutch = model::compute_statement_in(&input, Locale::Nl);
+    debug_assert_eq!(dutch.lines.len(), result.lines.len(), "the same lines in every language");
     Ok(Computed {
         result,
+        explanations_nl: dutch.lines.into_iter().map(|l| l.explanation).collect(),
         quota,
         draw_balance,
         disputes: adjustments_rows.iter().map(|d| d.id).collect(),
@@ -321,12 +328,30 @@ pub fn to_new_statement(
         total_cents: cents(c.result.total),
         draw_balance_before_cents: cents(c.draw_balance),
         draw_balance_after_cents: cents(c.result.draw_balance_after),
-        lines: c.result.lines.iter().map(new_line).collect(),
+        lines: c
+            .result
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| new_line(l, c.explanations_nl.get(i).map(String::as_str)))
+            .collect(),
     }
 }
 
-/// A model line as a row.
-pub fn new_line(l: &model::Line) -> NewLine {
+impl Computed {
+    /// The explanation of line `index` of the result in `locale` (English when there is none
+    /// in it).
+    pub fn explanation_in(&self, index: usize, locale: Locale) -> &str {
+        let english = self.result.lines.get(index).map_or("", |l| l.explanation.as_str());
+        match locale {
+            Locale::En => english,
+            Locale::Nl => self.explanations_nl.get(index).map_or(english, String::as_str),
+        }
+    }
+}
+
+/// A model line as a row, with its explanation in Dutch.
+pub fn new_line(l: &model::Line, explanation_nl: Option<&str>) -> NewLine {
     let (source_kind, source_id) = source(&l.source);
     NewLine {
         kind: l.kind.as_str().to_owned(),
@@ -339,6 +364,7 @@ pub fn new_line(l: &model::Line) -> NewLine {
         rate: l.rate.map(|r| r.normalize().to_string()),
         amount_cents: cents(l.amount),
         explanation: l.explanation.clone(),
+        explanation_nl: explanation_nl.map(str::to_owned),
     }
 }
 

@@ -435,8 +435,10 @@ pub struct NewLine {
     pub rate: Option<String>,
     /// Amount, in cents.
     pub amount_cents: i64,
-    /// One-sentence explanation.
+    /// One-sentence explanation, in English.
     pub explanation: String,
+    /// The same in Dutch.
+    pub explanation_nl: Option<String>,
 }
 
 /// Stores a statement as the newest DRAFT version of its member and period; earlier versions
@@ -497,6 +499,7 @@ pub async fn insert_statement(org: OrgId, db: &impl ConnectionTrait, s: NewState
             rate: Set(l.rate),
             amount_cents: Set(l.amount_cents),
             explanation: Set(l.explanation),
+            explanation_nl: Set(l.explanation_nl),
         })
         .collect();
     for chunk in lines.chunks(200) {
@@ -753,4 +756,37 @@ pub async fn approved_in_period(
         .order_by_asc(statement::Column::MemberId)
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_archived_line_without_the_dutch_explanation_reads_as_none() {
+        // Archives written before the Dutch explanation was kept have no `explanation_nl`.
+        let mut row = serde_json::json!({
+            "id": Uuid::from_u128(1),
+            "organization_id": Uuid::from_u128(2),
+            "statement_id": Uuid::from_u128(3),
+            "position": 1,
+            "kind": "COMMISSION",
+            "component": "Commission",
+            "source_kind": "DEAL",
+            "source_id": Uuid::from_u128(4),
+            "credited_base_cents": 1_000_000,
+            "attainment": "10.00",
+            "tier": "base",
+            "rate": "2",
+            "amount_cents": 20_000,
+            "explanation": "Deal 'Acme' closed 2026-10-02: 10000.00 EUR of credited revenue at 2 % = 200.00 EUR.",
+        });
+        let old: statement_line::Model = serde_json::from_value(row.clone()).expect("an old archive's line");
+        assert_eq!(old.explanation_nl, None);
+        row["explanation_nl"] = serde_json::json!("Deal 'Acme' gesloten op 2026-10-02: …");
+        let new: statement_line::Model = serde_json::from_value(row).expect("a new archive's line");
+        assert_eq!(new.explanation_nl.as_deref(), Some("Deal 'Acme' gesloten op 2026-10-02: …"));
+        let back = serde_json::to_value(&new).expect("json");
+        assert_eq!(serde_json::from_value::<statement_line::Model>(back).expect("round trip"), new);
+    }
 }

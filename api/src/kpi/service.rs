@@ -17,7 +17,7 @@ use crate::core::principal::Principal;
 use crate::core::roles::SalesRole;
 use crate::db::unit::Unit;
 use crate::events::{Event, EventBus};
-use crate::org::{model as org_model, store as org_store};
+use crate::org::{model as org_model, service as org_service, store as org_store};
 use crate::scoring::{model as scoring_model, scores};
 
 /// A custom KPI to define.
@@ -55,6 +55,18 @@ pub struct UpdateKpi {
     pub name: Option<String>,
     /// A new description (blank clears it).
     pub description: Option<String>,
+    /// A built-in's: the language the name and description are in (the organization's own
+    /// wording, kept per language).
+    pub locale: crate::core::locale::Locale,
+}
+
+/// Puts a built-in KPI's name back to the built-in one in a language.
+#[derive(Debug)]
+pub struct ResetKpiName {
+    /// The built-in KPI's key.
+    pub key: String,
+    /// The language.
+    pub locale: crate::core::locale::Locale,
 }
 
 /// A weekly KPI target to record: for exactly one of a member and a sales role.
@@ -191,7 +203,8 @@ pub async fn create_kpi(
     Ok(Ok(defs.into_iter().find(|d| d.key == key)))
 }
 
-/// Renames or re-describes a custom KPI (built-ins are refused). Returns its definition as the
+/// Renames or re-describes a KPI: a custom KPI's row, or a built-in's name and description in
+/// the organization's words in one language (its formula stays). Returns its definition as the
 /// values engine reads it back.
 pub async fn update_kpi(
     db: &DatabaseConnection,
@@ -200,8 +213,8 @@ pub async fn update_kpi(
     cmd: UpdateKpi,
 ) -> AppResult<Checked<Option<KpiDef>>> {
     policy::may_define(p)?;
-    if let Some(refused) = model::refuse_builtin_edit(&cmd.key, model::KpiEdit::Update) {
-        return Ok(Err(vec![refused]));
+    if let Some(built_in) = model::BuiltInKpi::from_key(&cmd.key) {
+        return rename_built_in(db, bus, p, built_in, cmd).await;
     }
     let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
     store::find_kpi(p.org, unit.db(), &cmd.key).await?.ok_or(AppError::NotFound("KPI"))?;
@@ -225,6 +238,74 @@ pub async fn update_kpi(
     Ok(Ok(defs.into_iter().find(|d| d.key == cmd.key)))
 }
 
+/// A built-in KPI's name and description in the organization's words, in one language: what
+/// is not given stays as the organization last worded it, else as built in.
+async fn rename_built_in(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    built_in: model::BuiltInKpi,
+    cmd: UpdateKpi,
+) -> AppResult<Checked<Option<KpiDef>>> {
+    let mut e: Vec<FieldError> = Vec::new();
+    let name = match cmd.name.as_deref().map(|n| org_model::parse_name("name", n)) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(x)) => {
+            e.push(x);
+            None
+        }
+    };
+    let description = match cmd.description.as_deref().map(|d| org_model::parse_free_text("description", Some(d), 2000))
+    {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(x)) => {
+            e.push(x);
+            None
+        }
+    };
+    if !e.is_empty() {
+        return Ok(Err(e));
+    }
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    let current =
+        org_store::find_label_override(p.org, unit.db(), org_service::KPI_LABEL, built_in.key(), cmd.locale).await?;
+    let label = name
+        .or_else(|| current.as_ref().map(|c| c.label.clone()))
+        .unwrap_or_else(|| built_in.name_in(cmd.locale).to_owned());
+    let description = match description {
+        Some(d) => d,
+        None => current.and_then(|c| c.description),
+    };
+    org_service::set_kpi_label(&mut unit, p, built_in.key(), cmd.locale, Some((label, description))).await?;
+    let defs = values::definitions(p.org, unit.db()).await?;
+    unit.commit().await?;
+    Ok(Ok(defs.into_iter().find(|d| d.key == cmd.key)))
+}
+
+/// Puts a built-in KPI's name and description back to the built-in ones in a language.
+pub async fn reset_kpi_name(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    cmd: ResetKpiName,
+) -> AppResult<Checked<Option<KpiDef>>> {
+    policy::may_define(p)?;
+    let Some(built_in) = model::BuiltInKpi::from_key(&cmd.key) else {
+        return Ok(Err(vec![FieldError::new(
+            "key",
+            "NOT_BUILT_IN",
+            format!("'{}' is not a built-in KPI: rename a custom KPI with updateKpi", cmd.key),
+        )]));
+    };
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    org_service::set_kpi_label(&mut unit, p, built_in.key(), cmd.locale, None).await?;
+    let defs = values::definitions(p.org, unit.db()).await?;
+    unit.commit().await?;
+    Ok(Ok(defs.into_iter().find(|d| d.key == cmd.key)))
+}
+
 /// Archives a custom KPI (built-ins are refused): it leaves the scoreboard; history stays.
 /// Returns its definition as the values engine reads it back.
 pub async fn archive_kpi(
@@ -234,7 +315,7 @@ pub async fn archive_kpi(
     key: String,
 ) -> AppResult<Checked<Option<KpiDef>>> {
     policy::may_define(p)?;
-    if let Some(refused) = model::refuse_builtin_edit(&key, model::KpiEdit::Archive) {
+    if let Some(refused) = model::refuse_builtin_archive(&key) {
         return Ok(Err(vec![refused]));
     }
     let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;

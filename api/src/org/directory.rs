@@ -18,11 +18,12 @@ use std::sync::Arc;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use entity::{member, organization, team};
+use entity::{label_override, member, organization, team};
 
 use super::model::{OrgId, TeamTree};
 use super::store;
 use crate::core::error::{AppError, AppResult};
+use crate::core::locale::Locale;
 use crate::events::cache::TenantSnapshots;
 
 /// Organizations whose directory is kept at most (the least recent go first).
@@ -40,6 +41,8 @@ pub struct Directory {
     /// Active members directly in each team, by name.
     team_members: HashMap<Uuid, Vec<Uuid>>,
     tree: TeamTree,
+    /// The organization's own wording for built-in names, by subject, key and language.
+    labels: HashMap<(String, String, Locale), label_override::Model>,
 }
 
 impl Directory {
@@ -69,7 +72,26 @@ impl Directory {
             sub_teams,
             team_members,
             tree,
+            labels: HashMap::new(),
         }
+    }
+
+    /// The directory with the organization's own wording for built-in names.
+    pub fn with_labels(mut self, labels: Vec<label_override::Model>) -> Self {
+        self.labels = labels
+            .into_iter()
+            .filter_map(|l| Some(((l.subject.clone(), l.key.clone(), Locale::parse(&l.locale)?), l)))
+            .collect();
+        self
+    }
+
+    /// The organization's own wording for a built-in name (`subject` `Kpi` or an enum's
+    /// GraphQL name; `key` the KPI key or the enum value) in a language, if it set one.
+    pub fn label(&self, subject: &str, key: &str, locale: Locale) -> Option<&label_override::Model> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        self.labels.get(&(subject.to_owned(), key.to_owned(), locale))
     }
 
     /// A member (active or not).
@@ -111,7 +133,22 @@ impl Directory {
 /// The kept directories of every organization.
 pub type Directories = TenantSnapshots<Directory>;
 
-/// The organization's directory: kept, or loaded now (three queries).
+/// The language a caller is answered in: a member's own, else their organization's (firm
+/// staff and API keys take the organization's), else `fallback` (the `Accept-Language` one
+/// of the signed-out), else English.
+pub async fn locale_of(
+    dirs: &Directories,
+    auth: &crate::core::principal::Auth,
+    fallback: Option<Locale>,
+    db: &impl ConnectionTrait,
+) -> AppResult<Locale> {
+    let Ok(p) = auth.principal() else { return Ok(fallback.unwrap_or_default()) };
+    let dir = directory(dirs, p.org, db).await?;
+    let own = dir.member(p.member_id).and_then(|m| m.locale.as_deref()).and_then(Locale::parse);
+    Ok(own.or_else(|| Locale::parse(&dir.organization.locale)).or(fallback).unwrap_or_default())
+}
+
+/// The organization's directory: kept, or loaded now (four queries).
 pub async fn directory(dirs: &Directories, org: OrgId, db: &impl ConnectionTrait) -> AppResult<Arc<Directory>> {
     dirs.get(org, || load(org, db)).await
 }
@@ -120,7 +157,8 @@ async fn load(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Directory> {
     let organization = store::organization(org, db).await?.ok_or(AppError::NotFound("organization"))?;
     let teams = store::all_teams(org, db).await?;
     let members = store::all_members(org, db, &store::MemberFilter::default()).await?;
-    Ok(Directory::new(organization, teams, members))
+    let labels = store::label_overrides(org, db).await?;
+    Ok(Directory::new(organization, teams, members).with_labels(labels))
 }
 
 #[cfg(test)]

@@ -271,17 +271,12 @@ impl Member {
 
 // ---------------------------------------------------------------- the directory
 
-/// The caller's organization's directory in memory (see [`super::directory`]).
 /// The language a request is answered in: the signed-in member's own, else their
 /// organization's; for the anonymous, their `Accept-Language`; else English.
 pub async fn request_locale(ctx: &Context<'_>) -> AppResult<crate::core::locale::Locale> {
-    use crate::core::locale::Locale;
-    let Ok(p) = ctx.principal() else {
-        return Ok(ctx.data_opt::<crate::graphql::RequestLocale>().and_then(|l| l.0).unwrap_or_default());
-    };
-    let dir = directory(ctx).await?;
-    let own = dir.member(p.member_id).and_then(|m| m.locale.as_deref()).and_then(Locale::parse);
-    Ok(own.or_else(|| Locale::parse(&dir.organization.locale)).unwrap_or_default())
+    let state = ctx.state()?;
+    let accept = ctx.data_opt::<crate::graphql::RequestLocale>().and_then(|l| l.0);
+    super::directory::locale_of(&state.directories, ctx.auth(), accept, &state.db).await
 }
 
 /// The caller's organization's directory (kept in memory; see [`super::directory`]).

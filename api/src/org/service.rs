@@ -738,3 +738,92 @@ pub async fn set_my_locale(
     unit.commit().await?;
     Ok(after)
 }
+
+// ---------------------------------------------------------------- label overrides
+
+/// An organization's own label for an enum value in one language; no label puts the built-in
+/// one back.
+#[derive(Debug, Clone)]
+pub struct SetEnumLabel {
+    /// The enum's GraphQL name (`Role`, `SalesRole`, …).
+    pub enum_name: &'static str,
+    /// The value (`REP`).
+    pub value: String,
+    /// The language.
+    pub locale: crate::core::locale::Locale,
+    /// The label, as given; `None` or blank removes the override.
+    pub label: Option<String>,
+}
+
+/// Sets or removes the organization's own label for an enum value (who may change the
+/// organization's settings). Directories reload (`OrganizationChanged`), so the next answer
+/// shows it.
+pub async fn set_enum_label(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    p: &Principal,
+    cmd: SetEnumLabel,
+) -> AppResult<Checked<Option<String>>> {
+    use crate::core::locale::{Locale, label};
+    policy::may_update_organization(p)?;
+    let value = cmd.value.trim().to_owned();
+    if label(cmd.enum_name, &value, Locale::En).is_none() {
+        return Ok(Err(vec![FieldError::new(
+            "value",
+            "INVALID",
+            format!("'{value}' is not a value of {} with a label", cmd.enum_name),
+        )]));
+    }
+    let given = match cmd.label.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => match model::parse_name("label", l) {
+            Ok(l) => Some(l),
+            Err(e) => return Ok(Err(vec![e])),
+        },
+    };
+    let mut unit = Unit::begin(db, bus, p.org, p.into()).await?;
+    match &given {
+        Some(l) => {
+            let o = store::LabelOverride {
+                subject: cmd.enum_name.to_owned(),
+                key: value,
+                locale: cmd.locale,
+                label: l.clone(),
+                description: None,
+            };
+            store::put_label_override(p.org, unit.db(), o).await?;
+        }
+        None => {
+            store::remove_label_override(p.org, unit.db(), cmd.enum_name, &value, cmd.locale).await?;
+        }
+    }
+    unit.publish(Event::OrganizationChanged { org: p.org.0 });
+    unit.commit().await?;
+    Ok(Ok(given))
+}
+
+/// Sets or removes the organization's own name and description of a built-in KPI in one
+/// language (the KPI area checks the key and who may define KPIs).
+pub async fn set_kpi_label(
+    unit: &mut Unit,
+    p: &Principal,
+    key: &str,
+    locale: crate::core::locale::Locale,
+    label: Option<(String, Option<String>)>,
+) -> AppResult<()> {
+    match label {
+        Some((label, description)) => {
+            let o =
+                store::LabelOverride { subject: KPI_LABEL.to_owned(), key: key.to_owned(), locale, label, description };
+            store::put_label_override(p.org, unit.db(), o).await?;
+        }
+        None => {
+            store::remove_label_override(p.org, unit.db(), KPI_LABEL, key, locale).await?;
+        }
+    }
+    unit.publish(Event::OrganizationChanged { org: p.org.0 });
+    Ok(())
+}
+
+/// The subject of a built-in KPI's override.
+pub const KPI_LABEL: &str = "Kpi";

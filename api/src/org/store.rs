@@ -685,3 +685,101 @@ pub async fn set_member_locale(
         .await?;
     Ok(())
 }
+
+// ---------------------------------------------------------------- label overrides
+
+/// The organization's own wording for built-in names, every language.
+pub async fn label_overrides(org: OrgId, db: &impl ConnectionTrait) -> AppResult<Vec<entity::label_override::Model>> {
+    use entity::label_override as l;
+    Ok(tenant::scoped::<l::Entity>(org)
+        .order_by_asc(l::Column::Subject)
+        .order_by_asc(l::Column::Key)
+        .order_by_asc(l::Column::Locale)
+        .all(db)
+        .await?)
+}
+
+/// A built-in name in the organization's words: what is relabelled, in which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelOverride {
+    /// `Kpi` or an enum's GraphQL name.
+    pub subject: String,
+    /// The KPI key or the enum value.
+    pub key: String,
+    /// The language.
+    pub locale: crate::core::locale::Locale,
+    /// The name or label.
+    pub label: String,
+    /// A KPI's description.
+    pub description: Option<String>,
+}
+
+/// The organization's override of one built-in name in one language.
+pub async fn find_label_override(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    subject: &str,
+    key: &str,
+    locale: crate::core::locale::Locale,
+) -> AppResult<Option<entity::label_override::Model>> {
+    use entity::label_override as l;
+    Ok(tenant::scoped::<l::Entity>(org)
+        .filter(l::Column::Subject.eq(subject))
+        .filter(l::Column::Key.eq(key))
+        .filter(l::Column::Locale.eq(locale.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// Sets an override, replacing the one of the same subject, key and language.
+pub async fn put_label_override(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    o: LabelOverride,
+) -> AppResult<entity::label_override::Model> {
+    use entity::label_override as l;
+    let existing = find_label_override(org, db, &o.subject, &o.key, o.locale).await?;
+    let now = Utc::now();
+    Ok(match existing {
+        Some(row) => {
+            let mut row: l::ActiveModel = row.into();
+            row.label = Set(o.label);
+            row.description = Set(o.description);
+            row.updated_at = Set(now);
+            row.update(db).await?
+        }
+        None => {
+            l::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org.0),
+                subject: Set(o.subject),
+                key: Set(o.key),
+                locale: Set(o.locale.as_str().to_owned()),
+                label: Set(o.label),
+                description: Set(o.description),
+                updated_at: Set(now),
+            }
+            .insert(db)
+            .await?
+        }
+    })
+}
+
+/// Removes an override (the built-in wording shows again); whether there was one.
+pub async fn remove_label_override(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    subject: &str,
+    key: &str,
+    locale: crate::core::locale::Locale,
+) -> AppResult<bool> {
+    use entity::label_override as l;
+    Ok(tenant::scoped_delete::<l::Entity>(org)
+        .filter(l::Column::Subject.eq(subject))
+        .filter(l::Column::Key.eq(key))
+        .filter(l::Column::Locale.eq(locale.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
+}

@@ -113,6 +113,9 @@ pub fn build_schema(state: AppState) -> AppSchema {
     schema_builder()
         .extension(hooks)
         .data(std::sync::Arc::new(links::Links) as std::sync::Arc<dyn crate::objects::MemberLinks>)
+        .data(crate::graphql::LocaleOf(|ctx| {
+            Box::pin(async move { crate::org::graphql::request_locale(ctx).await.unwrap_or_default() })
+        }))
         .data(state)
         .finish()
 }

@@ -171,10 +171,43 @@ async fn execute(
         request = request.data(id.clone());
     }
     let request = request.data(exchange.clone());
+    let accept = request
+        .data
+        .get(&std::any::TypeId::of::<crate::graphql::RequestLocale>())
+        .and_then(|l| l.downcast_ref::<crate::graphql::RequestLocale>().and_then(|l| l.0));
+    let asked = auth.clone();
     let request = with_request_data(request, &state.app, auth).data(address).data(crate::graphql::RequestHost(host));
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
     log.cost(response.extensions.get("cost"));
+    if !response.errors.is_empty() {
+        translate_errors(&state.app, &asked, accept, &mut response.errors).await;
+    }
     render(response, media, &exchange)
+}
+
+/// Puts the messages of a response's errors in the caller's language (see
+/// [`crate::org::directory::locale_of`]); codes stay as they are. English needs no work.
+pub(crate) async fn translate_errors(
+    app: &crate::state::AppState,
+    auth: &Auth,
+    accept: Option<crate::core::locale::Locale>,
+    errors: &mut [async_graphql::ServerError],
+) {
+    let locale = match crate::org::directory::locale_of(&app.directories, auth, accept, &app.db).await {
+        Ok(l) => l,
+        Err(e) => {
+            e.log();
+            return;
+        }
+    };
+    if locale == crate::core::locale::Locale::En {
+        return;
+    }
+    for e in errors {
+        if let std::borrow::Cow::Owned(m) = crate::core::messages::translate(&e.message, locale) {
+            e.message = m;
+        }
+    }
 }
 
 /// A request refused before it reaches GraphQL, answered like a GraphQL request error (no

@@ -48,6 +48,42 @@ impl Drop for OpenSocket {
 }
 
 /// A close frame; the reason is cut (on a character boundary) to what a frame can carry.
+/// The schema, with the messages of its errors put in the connection's language (the
+/// member's own, else the organization's); codes stay as they are.
+#[derive(Clone)]
+struct Localized {
+    schema: crate::schema::AppSchema,
+    locale: crate::core::locale::Locale,
+}
+
+impl Localized {
+    fn localize(locale: crate::core::locale::Locale, mut response: async_graphql::Response) -> async_graphql::Response {
+        for e in &mut response.errors {
+            if let std::borrow::Cow::Owned(m) = crate::core::messages::translate(&e.message, locale) {
+                e.message = m;
+            }
+        }
+        response
+    }
+}
+
+impl async_graphql::Executor for Localized {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        Localized::localize(self.locale, self.schema.execute(request).await)
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> stream::BoxStream<'static, async_graphql::Response> {
+        let locale = self.locale;
+        async_graphql::Executor::execute_stream(&self.schema, request, session_data)
+            .map(move |r| Localized::localize(locale, r))
+            .boxed()
+    }
+}
+
 fn close(code: u16, reason: &str) -> Message {
     let mut end = reason.len().min(MAX_CLOSE_REASON);
     while !reason.is_char_boundary(end) {
@@ -379,14 +415,21 @@ pub async fn serve(
             });
         stream::once(future::ready(init_bytes)).chain(later).boxed()
     };
+    let locale = match crate::org::directory::locale_of(&state.app.directories, &auth, None, &state.app.db).await {
+        Ok(l) => l,
+        Err(e) => {
+            e.log();
+            crate::core::locale::Locale::default()
+        }
+    };
     let mut data = request_data(&state.app, auth);
     data.insert(address);
     if let Some(id) = request_id {
         data.insert(id);
     }
-    let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
-        .connection_data(data)
-        .keepalive_timeout(None);
+    let executor = Localized { schema: state.schema.clone(), locale };
+    let mut output =
+        async_graphql::http::WebSocket::new(executor, input, protocol).connection_data(data).keepalive_timeout(None);
     let mut shared_out: SelectAll<stream::BoxStream<'static, shared::Outgoing>> = SelectAll::new();
     let mut shared_runs: HashMap<String, AbortHandle> = HashMap::new();
     // The socket closes when its token expires, and when a change that may affect its principal

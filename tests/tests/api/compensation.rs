@@ -18,6 +18,7 @@ backend_tests!(
     quota_allocation_overrides_ramps_and_conflicts,
     quota_permissions,
     payout_run_explains_every_cent_and_follows_the_lifecycle,
+    payout_explanations_follow_the_request_language,
     disputes_adjustments_and_clawbacks_land_in_the_next_statement,
     simulation_plan_versions_and_payroll_export,
     statements_are_private_and_tenant_isolated,
@@ -734,6 +735,76 @@ async fn payout_run_explains_every_cent_and_follows_the_lifecycle(app: &TestApp)
     let actions: Vec<&str> =
         log["auditLog"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["statement.pay", "statement.approve"]);
+}
+
+/// A statement line explains itself in the request's language (the member's own, else the
+/// organization's) from the texts stored by the run; a simulation too. A line stored before
+/// Dutch texts were kept shows the English one.
+async fn payout_explanations_follow_the_request_language(app: &TestApp) {
+    use entity::statement_line;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let org = app.seed_org("taal").await;
+    stages(app, &org).await;
+    plan_for_rep(app, &org).await;
+    won(app, &org, &org.rep, "Eerste", "30000.00", json!([])).await;
+    let r = run(app, &org, today()).await;
+    let id = r["statements"][0]["id"].as_str().unwrap().to_owned();
+    let line = |token: String| {
+        let id = id.clone();
+        async move { app.ok(&token, STATEMENT, json!({"id": id})).await["statement"]["lines"][0].clone() }
+    };
+    let english = format!(
+        "Deal 'Eerste' closed {}: 30000.00 EUR of credited revenue in tier 1 (from 0 %) at 2 % = 600.00 EUR.",
+        today()
+    );
+    let dutch = format!(
+        "Deal 'Eerste' gesloten op {}: 30000.00 EUR gecrediteerde omzet in staffel 1 (vanaf 0 %) tegen 2 % \
+         = 600.00 EUR.",
+        today()
+    );
+    let en = line(org.rep_token.clone()).await;
+    assert_eq!(en["explanation"], english.as_str(), "{en}");
+
+    let set = app
+        .ok(
+            &org.admin_token,
+            "mutation { updateOrganization(input: {locale: NL}) { organization { locale } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(set["updateOrganization"]["organization"]["locale"], "NL", "{set}");
+    let nl = line(org.rep_token.clone()).await;
+    assert_eq!(nl["explanation"], dutch.as_str(), "{nl}");
+    let without_text = |l: &Value| {
+        let mut l = l.clone();
+        l["explanation"] = Value::Null;
+        l
+    };
+    assert_eq!(without_text(&nl), without_text(&en), "only the explanation changes; the tier label stays");
+    assert_eq!(line(org.admin_token.clone()).await["explanation"], dutch.as_str());
+
+    // A member who chose English reads English.
+    app.ok(&org.rep_token, "mutation { setMyLocale(input: {locale: EN}) { locale } }", json!({})).await;
+    assert_eq!(line(org.rep_token.clone()).await["explanation"], english.as_str());
+    app.ok(&org.rep_token, "mutation { setMyLocale(input: {locale: null}) { locale } }", json!({})).await;
+
+    // A simulation answers in Dutch as well.
+    let open = deal(app, &org, &org.rep_token, json!({"name": "Open", "amount": "10000.00"})).await;
+    let sim = "query($i: SimulatePayoutInput!) { simulatePayout(input: $i) { lines { simulated explanation } } }";
+    let s = app.ok(&org.rep_token, sim, json!({"i": {"dealIds": [open["id"]]}})).await;
+    let lines = s["simulatePayout"]["lines"].as_array().unwrap().clone();
+    assert_eq!(lines[0]["explanation"], dutch.as_str(), "{s}");
+    let simulated = lines.iter().find(|l| l["simulated"] == true).unwrap_or_else(|| panic!("{s}"));
+    assert!(simulated["explanation"].as_str().unwrap().starts_with("Deal 'Open' gesloten op "), "{s}");
+
+    // Lines stored before the Dutch text was kept have none: they show the English one.
+    statement_line::Entity::update_many()
+        .col_expr(statement_line::Column::ExplanationNl, Expr::value(Option::<String>::None))
+        .filter(statement_line::Column::OrganizationId.eq(org.id.0))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(line(org.rep_token.clone()).await["explanation"], english.as_str());
 }
 
 async fn disputes_adjustments_and_clawbacks_land_in_the_next_statement(app: &TestApp) {

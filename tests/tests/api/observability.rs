@@ -336,14 +336,15 @@ async fn cors_preflight_allows_apollo_and_wildcard_origins(app: &TestApp) {
 
 async fn built_in_kpi_edits_are_user_errors(app: &TestApp) {
     let org = app.seed_org("acme").await;
+    // Archiving a built-in is a user error that says what can be changed instead.
     let body = post(
         app,
         Some(&org.admin_token),
-        json!({"query": "mutation { updateKpi(input: {key: \"new_leads\", name: \"Leads\"}) { kpi { key } userErrors { field message code } } }"}),
+        json!({"query": "mutation { archiveKpi(input: {key: \"new_leads\"}) { kpi { key } userErrors { field message code } } }"}),
     )
     .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let errors = &body["data"]["updateKpi"]["userErrors"];
+    let errors = &body["data"]["archiveKpi"]["userErrors"];
     assert_eq!(errors[0]["code"], "BUILT_IN", "{body}");
     assert!(errors[0]["field"].as_array().unwrap().iter().any(|f| f == "key"), "{body}");
     let message = errors[0]["message"].as_str().unwrap();

@@ -163,11 +163,13 @@ impl IncentiveQuery {
         let sim = payouts::compute(&s, db, &member, period_input.grain, &period, &version, &won, &pretend).await?;
         let simulated: HashSet<Uuid> = pretend.iter().map(|x| x.deal.id).collect();
         let currency = crate::org::store::currency(p.org, db).await?;
+        let locale = crate::org::graphql::request_locale(ctx).await?;
         let lines = sim
             .result
             .lines
             .iter()
-            .map(|l| {
+            .enumerate()
+            .map(|(i, l)| {
                 let (kind, id) = payouts::source(&l.source);
                 SimulatedLine {
                     kind: l.kind,
@@ -190,7 +192,7 @@ impl IncentiveQuery {
                     tier: l.tier.clone(),
                     rate_percent: l.rate.map(|r| r.normalize().to_string()),
                     amount: money_str(l.amount),
-                    explanation: l.explanation.clone(),
+                    explanation: sim.explanation_in(i, locale).to_owned(),
                 }
             })
             .collect();

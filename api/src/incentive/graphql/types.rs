@@ -502,9 +502,15 @@ impl StatementLine {
     async fn amount(&self, ctx: &Context<'_>) -> Result<Money> {
         money(ctx, self.0.amount_cents).await
     }
-    /// The math in one sentence.
-    async fn explanation(&self) -> &str {
-        &self.0.explanation
+    /// The math in one sentence, in the request's language: the signed-in member's own, else
+    /// their organization's. Deal, plan component, team and activity type names are shown as
+    /// they are. Lines computed before Dutch explanations were kept are in English.
+    async fn explanation(&self, ctx: &Context<'_>) -> Result<&str> {
+        let locale = crate::org::graphql::request_locale(ctx).await?;
+        Ok(match (locale, self.0.explanation_nl.as_deref()) {
+            (crate::core::locale::Locale::Nl, Some(dutch)) => dutch,
+            _ => &self.0.explanation,
+        })
     }
 }
 
@@ -532,7 +538,7 @@ pub struct SimulatedLine {
     pub(super) rate_percent: Option<String>,
     /// The amount (decimal string, the organization's currency).
     pub(super) amount: String,
-    /// The math in one sentence.
+    /// The math in one sentence, in the request's language (as `StatementLine.explanation`).
     pub(super) explanation: String,
 }
 

@@ -5,8 +5,9 @@ use rust_decimal::Decimal;
 
 use super::{
     CreditShare, DealCredit, Line, LineKind, LineSource, Tier, TierMode, attainment_percent, edge, money, percent,
-    round_cents, tier_label,
+    round_cents, tier_label, tier_label_in,
 };
+use crate::core::locale::Locale;
 
 /// One attainment band of a commission, in money.
 struct Band {
@@ -14,12 +15,15 @@ struct Band {
     /// `None`: open-ended.
     end: Option<Decimal>,
     rate: Decimal,
+    /// The stored label (`base`, `tier 2 (from 50 %)`).
     label: String,
+    /// The label as the explanation names it, in its language.
+    shown: String,
     /// The tier this band is, `None` for the base band.
     tier: Option<usize>,
 }
 
-fn bands(base_rate: Decimal, tiers: &[Tier], quota: Decimal) -> Vec<Band> {
+fn bands(base_rate: Decimal, tiers: &[Tier], quota: Decimal, locale: Locale) -> Vec<Band> {
     let edges: Vec<Decimal> = tiers.iter().map(|t| edge(quota, t.from_attainment)).collect();
     let mut bands = Vec::with_capacity(tiers.len() + 1);
     if tiers.first().is_none_or(|t| t.from_attainment > Decimal::ZERO) {
@@ -28,6 +32,7 @@ fn bands(base_rate: Decimal, tiers: &[Tier], quota: Decimal) -> Vec<Band> {
             end: edges.first().copied(),
             rate: base_rate,
             label: "base".to_owned(),
+            shown: String::new(),
             tier: None,
         });
     }
@@ -37,6 +42,7 @@ fn bands(base_rate: Decimal, tiers: &[Tier], quota: Decimal) -> Vec<Band> {
             end: edges.get(i + 1).copied(),
             rate: tier.rate,
             label: tier_label(i, tier),
+            shown: tier_label_in(i, tier, locale),
             tier: Some(i),
         });
     }
@@ -48,34 +54,42 @@ fn band_at(bands: &[Band], at: Decimal) -> usize {
     bands.iter().rposition(|b| b.start <= at).unwrap_or(0)
 }
 
-/// "(part of 12000.00 EUR; 60 % revenue split of 20000.00 EUR)", or nothing.
-fn credit_notes(credit: &DealCredit, portion: Decimal, currency: &str) -> String {
+/// "(part of 12000.00 EUR; 60 % revenue split of 20000.00 EUR)", or nothing; in Dutch
+/// "(deel van 12000.00 EUR; 60 % omzetverdeling van 20000.00 EUR)".
+fn credit_notes(credit: &DealCredit, portion: Decimal, currency: &str, locale: Locale) -> String {
     let mut notes = Vec::new();
     if portion != credit.credited {
-        notes.push(format!("part of {}", money(credit.credited, currency)));
+        let whole = money(credit.credited, currency);
+        notes.push(match locale {
+            Locale::En => format!("part of {whole}"),
+            Locale::Nl => format!("deel van {whole}"),
+        });
     }
-    match credit.share {
-        CreditShare::Owner => {}
-        CreditShare::Revenue(p) => {
-            notes.push(format!("{p} % revenue split of {}", money(credit.deal_amount, currency)))
-        }
-        CreditShare::Overlay(p) => {
-            notes.push(format!("{p} % overlay credit on {}", money(credit.deal_amount, currency)))
-        }
+    let deal = money(credit.deal_amount, currency);
+    match (credit.share, locale) {
+        (CreditShare::Owner, _) => {}
+        (CreditShare::Revenue(p), Locale::En) => notes.push(format!("{p} % revenue split of {deal}")),
+        (CreditShare::Revenue(p), Locale::Nl) => notes.push(format!("{p} % omzetverdeling van {deal}")),
+        (CreditShare::Overlay(p), Locale::En) => notes.push(format!("{p} % overlay credit on {deal}")),
+        (CreditShare::Overlay(p), Locale::Nl) => notes.push(format!("{p} % overlay-creditering op {deal}")),
     }
     if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
 }
 
-/// "at 8 % (an accelerator; base rate 2 %)".
-fn rate_phrase(rate: Decimal, base_rate: Decimal, is_base: bool) -> String {
-    if is_base {
-        format!("at the base rate of {} %", percent(base_rate))
-    } else if rate > base_rate {
-        format!("at {} % (an accelerator; base rate {} %)", percent(rate), percent(base_rate))
-    } else if rate < base_rate {
-        format!("at {} % (a decelerator; base rate {} %)", percent(rate), percent(base_rate))
-    } else {
-        format!("at {} %", percent(rate))
+/// "at 8 % (an accelerator; base rate 2 %)"; in Dutch "tegen 8 % (een versneller; basistarief 2 %)".
+fn rate_phrase(rate: Decimal, base_rate: Decimal, is_base: bool, locale: Locale) -> String {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let order = if is_base { None } else { Some(rate.cmp(&base_rate)) };
+    let (rate, base) = (percent(rate), percent(base_rate));
+    match (locale, order) {
+        (Locale::En, None) => format!("at the base rate of {base} %"),
+        (Locale::En, Some(Greater)) => format!("at {rate} % (an accelerator; base rate {base} %)"),
+        (Locale::En, Some(Less)) => format!("at {rate} % (a decelerator; base rate {base} %)"),
+        (Locale::En, Some(Equal)) => format!("at {rate} %"),
+        (Locale::Nl, None) => format!("tegen het basistarief van {base} %"),
+        (Locale::Nl, Some(Greater)) => format!("tegen {rate} % (een versneller; basistarief {base} %)"),
+        (Locale::Nl, Some(Less)) => format!("tegen {rate} % (een vertrager; basistarief {base} %)"),
+        (Locale::Nl, Some(Equal)) => format!("tegen {rate} %"),
     }
 }
 
@@ -86,6 +100,7 @@ pub(super) fn commission_lines(
     credits: &[&DealCredit],
     quota: Option<Decimal>,
     currency: &str,
+    locale: Locale,
 ) -> Vec<Line> {
     let line = |credit: &DealCredit,
                 portion: Decimal,
@@ -94,6 +109,9 @@ pub(super) fn commission_lines(
                 rate: Decimal,
                 how: String| {
         let amount = round_cents(portion * rate / Decimal::ONE_HUNDRED);
+        let (deal, closed_on) = (&credit.deal_name, credit.closed_on);
+        let (portion_m, amount_m) = (money(portion, currency), money(amount, currency));
+        let notes = credit_notes(credit, portion, currency, locale);
         Line {
             kind: LineKind::Commission,
             component: Some(name.to_owned()),
@@ -103,14 +121,19 @@ pub(super) fn commission_lines(
             tier: Some(tier),
             rate: Some(rate),
             amount,
-            explanation: format!(
-                "Deal '{}' closed {}: {} of credited revenue{} {how} = {}.",
-                credit.deal_name,
-                credit.closed_on,
-                money(portion, currency),
-                credit_notes(credit, portion, currency),
-                money(amount, currency),
-            ),
+            explanation: match locale {
+                Locale::En => {
+                    format!(
+                        "Deal '{deal}' closed {closed_on}: {portion_m} of credited revenue{notes} {how} = {amount_m}."
+                    )
+                }
+                Locale::Nl => {
+                    format!(
+                        "Deal '{deal}' gesloten op {closed_on}: {portion_m} gecrediteerde omzet{notes} {how} = \
+                         {amount_m}."
+                    )
+                }
+            },
         }
     };
 
@@ -118,26 +141,31 @@ pub(super) fn commission_lines(
         return credits
             .iter()
             .map(|c| {
-                let how = format!(
-                    "{} (there is no quota for the period, so no tiers apply)",
-                    rate_phrase(base_rate, base_rate, true)
-                );
+                let rate = rate_phrase(base_rate, base_rate, true, locale);
+                let how = match locale {
+                    Locale::En => format!("{rate} (there is no quota for the period, so no tiers apply)"),
+                    Locale::Nl => format!("{rate} (er is geen quotum voor de periode, dus er gelden geen staffels)"),
+                };
                 line(c, c.credited, None, "base".to_owned(), base_rate, how)
             })
             .collect();
     };
 
-    let bands = bands(base_rate, tiers, quota);
-    let placement = |band: &Band| match band.tier {
-        Some(_) => format!("in {}", band.label),
-        None => match tiers.first() {
-            Some(first) => format!("below {}", tier_label(0, first)),
-            None => String::new(),
-        },
+    let bands = bands(base_rate, tiers, quota, locale);
+    let placement = |band: &Band| match (band.tier, tiers.first()) {
+        (Some(_), _) => format!("in {}", band.shown),
+        (None, Some(first)) => {
+            let first = tier_label_in(0, first, locale);
+            match locale {
+                Locale::En => format!("below {first}"),
+                Locale::Nl => format!("onder {first}"),
+            }
+        }
+        (None, None) => String::new(),
     };
     let how = |band: &Band| {
         let placed = placement(band);
-        let rate = rate_phrase(band.rate, base_rate, band.tier.is_none());
+        let rate = rate_phrase(band.rate, base_rate, band.tier.is_none(), locale);
         if placed.is_empty() { rate } else { format!("{placed} {rate}") }
     };
 
@@ -149,15 +177,20 @@ pub(super) fn commission_lines(
     if let Some(t) = reached.tier
         && tiers[t].mode == TierMode::Retroactive
     {
-        let final_attainment = attainment_percent(total, Some(quota)).unwrap_or_default();
+        let final_attainment = percent(attainment_percent(total, Some(quota)).unwrap_or_default());
         for credit in credits {
             running += credit.credited;
-            let how = format!(
-                "in {}, reached at {} % attainment and paid retroactively on everything, {}",
-                reached.label,
-                percent(final_attainment),
-                rate_phrase(reached.rate, base_rate, false)
-            );
+            let (shown, rate) = (&reached.shown, rate_phrase(reached.rate, base_rate, false, locale));
+            let how = match locale {
+                Locale::En => format!(
+                    "in {shown}, reached at {final_attainment} % attainment and paid retroactively on everything, \
+                     {rate}"
+                ),
+                Locale::Nl => format!(
+                    "in {shown}, bereikt bij {final_attainment} % realisatie en met terugwerkende kracht over alles \
+                     betaald, {rate}"
+                ),
+            };
             let attainment = attainment_percent(running, Some(quota));
             lines.push(line(credit, credit.credited, attainment, reached.label.clone(), reached.rate, how));
         }

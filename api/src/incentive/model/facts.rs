@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Component, LineKind, Tier};
+use crate::core::locale::Locale;
 
 // ---------------------------------------------------------------------------------------------
 // Statement input and output
@@ -225,6 +226,38 @@ pub(super) fn percent(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
+/// The stored label of tier `index` (0-based): `tier 2 (from 50 %)`. Labels are stored and shown
+/// in English; explanations use [`tier_label_in`].
 pub(super) fn tier_label(index: usize, tier: &Tier) -> String {
-    format!("tier {} (from {} %)", index + 1, percent(tier.from_attainment))
+    tier_label_in(index, tier, Locale::En)
+}
+
+/// The label of tier `index` (0-based) in a language: `tier 2 (from 50 %)`, `staffel 2 (vanaf 50 %)`.
+pub(super) fn tier_label_in(index: usize, tier: &Tier, locale: Locale) -> String {
+    let (number, from) = (index + 1, percent(tier.from_attainment));
+    match locale {
+        Locale::En => format!("tier {number} (from {from} %)"),
+        Locale::Nl => format!("staffel {number} (vanaf {from} %)"),
+    }
+}
+
+/// A stored tier label (`base`, `tier 2 (from 50 %)`, `threshold 100 %`) as an explanation names
+/// it in a language; a label of another shape is shown as it is.
+pub(super) fn stored_tier_in(label: &str, locale: Locale) -> String {
+    if locale == Locale::En {
+        return label.to_owned();
+    }
+    if label == "base" {
+        return "de basisschijf".to_owned();
+    }
+    if let Some(rest) = label.strip_prefix("tier ")
+        && let Some((number, from)) = rest.split_once(" (from ")
+        && let Some(from) = from.strip_suffix(" %)")
+    {
+        return format!("staffel {number} (vanaf {from} %)");
+    }
+    if let Some(at) = label.strip_prefix("threshold ") {
+        return format!("drempel {at}");
+    }
+    label.to_owned()
 }

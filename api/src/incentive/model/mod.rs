@@ -12,6 +12,10 @@
 //! draw. Within a kind, components keep the plan's order. The same input always gives the
 //! same output. Components are expected to have passed [`validate_components`].
 //!
+//! Every line's explanation is one sentence in a language ([`compute_statement_in`]; English
+//! by [`compute_statement`]). The language changes that sentence only, never a line, an amount
+//! or a stored label such as the tier's.
+//!
 //! - **Credited revenue** is the sum of the member's credits for won deals closed in the
 //!   period: as owner, as a revenue-split partner and as an overlay partner (overlay credit
 //!   comes on top of the revenue shares, so it counts too). **Attainment** is credited revenue

@@ -8,13 +8,23 @@ use super::{
     Component, LineKind, SpiffTarget, Window, activity_spiff_lines, bonus_lines, clawback_lines, commission_lines,
     deal_spiff_lines, draw_line, team_bonus_line,
 };
+use crate::core::locale::Locale;
 
 // ---------------------------------------------------------------------------------------------
 // The statement
 // ---------------------------------------------------------------------------------------------
 
-/// Computes one member's statement for one period; see the module documentation for the rules.
+/// Computes one member's statement for one period, explained in English; see the module
+/// documentation for the rules.
 pub fn compute_statement(input: &StatementInput) -> StatementResult {
+    compute_statement_in(input, Locale::En)
+}
+
+/// Computes one member's statement for one period with its explanations in `locale`. Only the
+/// explanations depend on the language: the lines, their amounts, tiers and labels, and the
+/// totals are the same in every one. Deal, plan component, team and activity type names, a
+/// clawback's reason and a dispute's resolution are shown as they are.
+pub fn compute_statement_in(input: &StatementInput, locale: Locale) -> StatementResult {
     let currency = input.currency;
     let mut credits: Vec<&DealCredit> = input.credits.iter().collect();
     credits.sort_by_key(|c| (c.closed_on, c.deal_id));
@@ -25,7 +35,7 @@ pub fn compute_statement(input: &StatementInput) -> StatementResult {
     let mut lines = Vec::new();
     for component in input.components {
         if let Component::Commission { name, base_rate, tiers, cap } = component {
-            let commission = commission_lines(name, *base_rate, tiers, &credits, quota, currency);
+            let commission = commission_lines(name, *base_rate, tiers, &credits, quota, currency, locale);
             let earned: Decimal = commission.iter().map(|l| l.amount).sum();
             lines.extend(commission);
             if let Some(cap) = *cap
@@ -40,26 +50,21 @@ pub fn compute_statement(input: &StatementInput) -> StatementResult {
                     tier: None,
                     rate: None,
                     amount: round_cents(cap - earned),
-                    explanation: format!(
-                        "Commission '{name}' came to {}, above its cap of {}: {} is held back.",
-                        money(earned, currency),
-                        money(cap, currency),
-                        money(earned - cap, currency),
-                    ),
+                    explanation: cap_explanation(name, earned, cap, currency, locale),
                 });
             }
         }
     }
     for component in input.components {
         if let Component::Bonus { name, thresholds } = component {
-            lines.extend(bonus_lines(name, thresholds, credited_revenue, quota, attainment, currency));
+            lines.extend(bonus_lines(name, thresholds, credited_revenue, quota, attainment, currency, locale));
         }
     }
     for component in input.components {
         if let Component::Spiff { name, target, activity_type_id, min_deal_amount, amount, starts_on, ends_on } =
             component
         {
-            let window = Window { name, amount: *amount, starts_on: *starts_on, ends_on: *ends_on, currency };
+            let window = Window { name, amount: *amount, starts_on: *starts_on, ends_on: *ends_on, currency, locale };
             match target {
                 SpiffTarget::Deal => lines.extend(deal_spiff_lines(&window, *min_deal_amount, &credits)),
                 SpiffTarget::Activity => {
@@ -72,13 +77,14 @@ pub fn compute_statement(input: &StatementInput) -> StatementResult {
     }
     for component in input.components {
         if let Component::TeamBonus { name, team_id, condition, threshold, pool } = component
-            && let Some(line) = team_bonus_line(name, *team_id, *condition, *threshold, *pool, &input.teams, currency)
+            && let Some(team) = input.teams.iter().find(|t| t.team_id == *team_id)
+            && let Some(line) = team_bonus_line(name, team, *condition, *threshold, *pool, currency, locale)
         {
             lines.push(line);
         }
     }
     for clawback in &input.clawbacks {
-        lines.extend(clawback_lines(clawback, currency));
+        lines.extend(clawback_lines(clawback, currency, locale));
     }
     for adjustment in &input.adjustments {
         let amount = round_cents(adjustment.amount);
@@ -92,10 +98,10 @@ pub fn compute_statement(input: &StatementInput) -> StatementResult {
             tier: None,
             rate: None,
             amount,
-            explanation: if resolution.is_empty() {
-                format!("Adjustment of {} from a resolved dispute.", money(amount, currency))
-            } else {
-                resolution.to_owned()
+            explanation: match (resolution.is_empty(), locale) {
+                (false, _) => resolution.to_owned(),
+                (true, Locale::En) => format!("Adjustment of {} from a resolved dispute.", money(amount, currency)),
+                (true, Locale::Nl) => format!("Correctie van {} uit een afgehandeld bezwaar.", money(amount, currency)),
             },
         });
     }
@@ -105,13 +111,28 @@ pub fn compute_statement(input: &StatementInput) -> StatementResult {
         input.components.iter().find(|c| matches!(c, Component::Draw { .. }))
     {
         let earned: Decimal = lines.iter().map(|l| l.amount).sum();
-        let (line, balance) = draw_line(name, *kind, *amount, earned, input.draw_balance, currency);
+        let (line, balance) = draw_line(name, *kind, *amount, earned, input.draw_balance, currency, locale);
         lines.extend(line);
         draw_balance_after = balance;
     }
 
     let total = lines.iter().map(|l| l.amount).sum();
     StatementResult { lines, total, credited_revenue, attainment, draw_balance_after }
+}
+
+/// "Commission 'X' came to 3500.00 EUR, above its cap of 3000.00 EUR: 500.00 EUR is held back."
+fn cap_explanation(name: &str, earned: Decimal, cap: Decimal, currency: &str, locale: Locale) -> String {
+    let (earned_m, cap_m, held_m) = (money(earned, currency), money(cap, currency), money(earned - cap, currency));
+    match locale {
+        Locale::En => {
+            format!("Commission '{name}' came to {earned_m}, above its cap of {cap_m}: {held_m} is held back.")
+        }
+        Locale::Nl => {
+            format!(
+                "Commissie '{name}' kwam uit op {earned_m}, boven het plafond van {cap_m}: {held_m} wordt ingehouden."
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +217,50 @@ mod tests {
         i.quota = quota.map(d);
         i.credits = credits;
         compute_statement(&i)
+    }
+
+    /// Every statement of these tests, the properties' too, is computed here in both languages
+    /// (this shadows the module's [`super::compute_statement`]): the Dutch statement must be the
+    /// English one but for the explanations ([`same_but_the_text`]). The tests assert on the
+    /// English statement it returns.
+    fn compute_statement(input: &StatementInput) -> StatementResult {
+        let en = super::compute_statement(input);
+        assert_eq!(compute_statement_in(input, Locale::En), en, "English is the default");
+        same_but_the_text(&en, &compute_statement_in(input, Locale::Nl));
+        en
+    }
+
+    /// Panics unless `nl` has the same lines as `en` (count, order, kinds, sources, components,
+    /// bases, attainments, tiers, rates, amounts) and the same totals, with explanations of its
+    /// own: every one differs from the English but a dispute's resolution, shown as written.
+    fn same_but_the_text(en: &StatementResult, nl: &StatementResult) {
+        let no_text = |r: &StatementResult| StatementResult {
+            lines: r.lines.iter().map(|l| Line { explanation: String::new(), ..l.clone() }).collect(),
+            ..r.clone()
+        };
+        assert_eq!(en.lines.len(), nl.lines.len());
+        assert_eq!(no_text(en), no_text(nl), "only the explanations differ");
+        for (e, n) in en.lines.iter().zip(&nl.lines) {
+            let resolution = e.kind == LineKind::Adjustment && !e.explanation.starts_with("Adjustment of ");
+            if resolution {
+                assert_eq!(e.explanation, n.explanation, "a resolution is shown as written");
+            } else {
+                assert_ne!(e.explanation, n.explanation, "no Dutch text for: {}", e.explanation);
+                assert!(n.explanation.ends_with('.'), "{}", n.explanation);
+            }
+        }
+    }
+
+    /// [`statement`] in Dutch.
+    fn dutch(components: &[Component], quota: Option<&str>, credits: Vec<DealCredit>) -> StatementResult {
+        let mut i = input(components);
+        i.quota = quota.map(d);
+        i.credits = credits;
+        compute_statement_in(&i, Locale::Nl)
+    }
+
+    fn texts(result: &StatementResult) -> Vec<&str> {
+        result.lines.iter().map(|l| l.explanation.as_str()).collect()
     }
 
     #[test]
@@ -742,6 +807,389 @@ mod tests {
         assert_eq!(r.lines[7].amount, d("9937.00"));
         assert_eq!(r.total, d("10000.00"));
         assert_eq!(r.total, r.lines.iter().map(|l| l.amount).sum::<Decimal>());
+    }
+
+    #[test]
+    fn every_kind_of_line_in_both_languages() {
+        // The scenario of `statement_order` (one line of every kind but DRAW_RECOVERY, which
+        // `a_recoverable_draw_over_three_periods` has) checked explicitly: every other test
+        // checks its own scenarios in both languages through `compute_statement` above.
+        let team = id(77);
+        let plan = [
+            Component::Draw { name: "Draw".into(), kind: DrawKind::NonRecoverable, amount: d("10000.00") },
+            Component::TeamBonus {
+                name: "Team".into(),
+                team_id: team,
+                condition: TeamBonusCondition::Quota,
+                threshold: d("0"),
+                pool: d("100.00"),
+            },
+            Component::Spiff {
+                name: "Spiff".into(),
+                target: SpiffTarget::Deal,
+                activity_type_id: None,
+                min_deal_amount: None,
+                amount: d("10.00"),
+                starts_on: day(10, 1),
+                ends_on: day(10, 31),
+            },
+            Component::Bonus {
+                name: "Bonus".into(),
+                thresholds: vec![BonusThreshold { attainment: d("0"), amount: d("1.00") }],
+            },
+            commission_with("2", &[], Some("1.00")),
+        ];
+        let mut i = input(&plan);
+        i.quota = Some(d("1000.00"));
+        i.credits = vec![owned(1, "Deal", day(10, 5), "100.00")];
+        i.teams = vec![TeamFact {
+            team_id: team,
+            team_name: "North".into(),
+            quota_attainment: Some(d("50")),
+            mystery_average: None,
+            active_members: 1,
+        }];
+        i.clawbacks = vec![ClawbackFact {
+            deal_id: id(2),
+            deal_name: "Old".into(),
+            original: vec![OriginalLine { amount: d("3.00"), rate: None, credited_base: None, tier: None }],
+            reason: String::new(),
+        }];
+        i.adjustments = vec![AdjustmentFact { dispute_id: id(3), amount: d("4.00"), resolution: " ".into() }];
+        let (en, nl) = (compute_statement_in(&i, Locale::En), compute_statement_in(&i, Locale::Nl));
+        same_but_the_text(&en, &nl);
+        assert_eq!(nl.lines.len(), 8);
+        assert_eq!(nl.total, d("10000.00"));
+        assert_eq!(
+            texts(&en),
+            vec![
+                "Deal 'Deal' closed 2026-10-05: 100.00 EUR of credited revenue at the base rate of 2 % = 2.00 EUR.",
+                "Commission 'Commission' came to 2.00 EUR, above its cap of 1.00 EUR: 1.00 EUR is held back.",
+                "Bonus 'Bonus': attainment of 10 % (100.00 EUR of a 1000.00 EUR quota) reached the 0 % threshold \
+                 = 1.00 EUR.",
+                "Deal 'Deal' of 100.00 EUR closed 2026-10-05 qualifies for SPIFF 'Spiff' (2026-10-01 to 2026-10-31) \
+                 = 10.00 EUR.",
+                "Team 'North' reached a quota attainment of 50 % (threshold 0 %): team bonus 'Team' of 100.00 EUR \
+                 split over 1 active member = 100.00 EUR.",
+                "Deal 'Old' was reversed: 3.00 EUR paid earlier is clawed back.",
+                "Adjustment of 4.00 EUR from a resolved dispute.",
+                "Earnings of 113.00 EUR are below the non-recoverable draw 'Draw' of 10000.00 EUR: 9887.00 EUR \
+                 tops them up and is never recovered.",
+            ]
+        );
+        assert_eq!(
+            texts(&nl),
+            vec![
+                "Deal 'Deal' gesloten op 2026-10-05: 100.00 EUR gecrediteerde omzet tegen het basistarief van 2 % \
+                 = 2.00 EUR.",
+                "Commissie 'Commission' kwam uit op 2.00 EUR, boven het plafond van 1.00 EUR: 1.00 EUR wordt \
+                 ingehouden.",
+                "Bonus 'Bonus': realisatie van 10 % (100.00 EUR van een quotum van 1000.00 EUR) bereikte de drempel \
+                 van 0 % = 1.00 EUR.",
+                "Deal 'Deal' van 100.00 EUR gesloten op 2026-10-05 komt in aanmerking voor SPIFF 'Spiff' \
+                 (2026-10-01 t/m 2026-10-31) = 10.00 EUR.",
+                "Team 'North' bereikte een quotumrealisatie van 50 % (drempel 0 %): teambonus 'Team' van 100.00 EUR \
+                 verdeeld over 1 actief lid = 100.00 EUR.",
+                "Deal 'Old' is teruggedraaid: terugvordering van 3.00 EUR, eerder betaald.",
+                "Correctie van 4.00 EUR uit een afgehandeld bezwaar.",
+                "Verdiensten van 113.00 EUR liggen onder het niet-terugvorderbare voorschot 'Draw' van \
+                 10000.00 EUR: 9887.00 EUR vult ze aan en wordt nooit teruggevorderd.",
+            ]
+        );
+    }
+
+    #[test]
+    fn dutch_commission_lines() {
+        // Marginal, a deal straddling two edges: the tier label stays as stored, the text is Dutch.
+        let plan = [commission(TierMode::Marginal)];
+        let r = dutch(
+            &plan,
+            Some("100000.00"),
+            vec![owned(2, "Bolt", day(10, 15), "120000.00"), owned(1, "Acme", day(10, 1), "10000.00")],
+        );
+        assert_eq!(r.lines[3].tier.as_deref(), Some("tier 3 (from 100 %)"));
+        assert_eq!(
+            r.lines[3].explanation,
+            "Deal 'Bolt' gesloten op 2026-10-15: 30000.00 EUR gecrediteerde omzet (deel van 120000.00 EUR) \
+             in staffel 3 (vanaf 100 %) tegen 8 % (een versneller; basistarief 2 %) = 2400.00 EUR."
+        );
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'Acme' gesloten op 2026-10-01: 10000.00 EUR gecrediteerde omzet in staffel 1 (vanaf 0 %) \
+             tegen 2 % = 200.00 EUR."
+        );
+
+        // The base band below the first tier, and a tier at the base rate.
+        let plan = [commission_with("3", &[("50", "3", TierMode::Marginal)], None)];
+        let r = dutch(&plan, Some("20000.00"), vec![owned(1, "Acme renewal", day(10, 14), "12000.00")]);
+        assert_eq!(
+            texts(&r),
+            vec![
+                "Deal 'Acme renewal' gesloten op 2026-10-14: 10000.00 EUR gecrediteerde omzet (deel van \
+                 12000.00 EUR) onder staffel 1 (vanaf 50 %) tegen het basistarief van 3 % = 300.00 EUR.",
+                "Deal 'Acme renewal' gesloten op 2026-10-14: 2000.00 EUR gecrediteerde omzet (deel van \
+                 12000.00 EUR) in staffel 1 (vanaf 50 %) tegen 3 % = 60.00 EUR.",
+            ]
+        );
+
+        // No quota.
+        let r = dutch(&[commission(TierMode::Marginal)], None, vec![owned(1, "Acme", day(10, 2), "12000.00")]);
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'Acme' gesloten op 2026-10-02: 12000.00 EUR gecrediteerde omzet tegen het basistarief van 2 % \
+             (er is geen quotum voor de periode, dus er gelden geen staffels) = 240.00 EUR."
+        );
+
+        // A decelerator.
+        let plan = [commission_with("10", &[("0", "10", TierMode::Marginal), ("100", "5", TierMode::Marginal)], None)];
+        let r = dutch(&plan, Some("10000.00"), vec![owned(1, "Acme", day(10, 2), "15000.00")]);
+        assert_eq!(
+            r.lines[1].explanation,
+            "Deal 'Acme' gesloten op 2026-10-02: 5000.00 EUR gecrediteerde omzet (deel van 15000.00 EUR) \
+             in staffel 2 (vanaf 100 %) tegen 5 % (een vertrager; basistarief 10 %) = 250.00 EUR."
+        );
+
+        // Retroactive.
+        let plan = [commission(TierMode::Retroactive)];
+        let r = dutch(
+            &plan,
+            Some("100000.00"),
+            vec![owned(1, "Acme", day(10, 2), "30000.00"), owned(2, "Bolt", day(10, 9), "20000.00")],
+        );
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'Acme' gesloten op 2026-10-02: 30000.00 EUR gecrediteerde omzet in staffel 2 (vanaf 50 %), \
+             bereikt bij 50 % realisatie en met terugwerkende kracht over alles betaald, tegen 5 % (een versneller; \
+             basistarief 2 %) = 1500.00 EUR."
+        );
+
+        // Revenue split and overlay credit.
+        let shared = DealCredit {
+            deal_id: id(1),
+            deal_name: "Shared".into(),
+            closed_on: day(10, 3),
+            deal_amount: d("100000.00"),
+            credited: d("60000.00"),
+            share: CreditShare::Revenue(60),
+        };
+        let overlay = DealCredit {
+            deal_id: id(2),
+            deal_name: "Overlay".into(),
+            closed_on: day(10, 4),
+            deal_amount: d("80000.00"),
+            credited: d("40000.00"),
+            share: CreditShare::Overlay(50),
+        };
+        let r = dutch(&[commission_with("10", &[], None)], Some("100000.00"), vec![shared, overlay]);
+        assert_eq!(
+            texts(&r),
+            vec![
+                "Deal 'Shared' gesloten op 2026-10-03: 60000.00 EUR gecrediteerde omzet (60 % omzetverdeling van \
+                 100000.00 EUR) tegen het basistarief van 10 % = 6000.00 EUR.",
+                "Deal 'Overlay' gesloten op 2026-10-04: 40000.00 EUR gecrediteerde omzet (50 % overlay-creditering \
+                 op 80000.00 EUR) tegen het basistarief van 10 % = 4000.00 EUR.",
+            ]
+        );
+    }
+
+    #[test]
+    fn dutch_cap_and_bonus_lines() {
+        let tiers = [("0", "2", TierMode::Marginal), ("50", "5", TierMode::Marginal), ("100", "8", TierMode::Marginal)];
+        let credits = vec![owned(1, "Acme", day(10, 2), "50000.00"), owned(2, "Bolt", day(10, 3), "50000.00")];
+        let r = dutch(&[commission_with("2", &tiers, Some("3000.00"))], Some("100000.00"), credits);
+        assert_eq!(
+            r.lines[2].explanation,
+            "Commissie 'Commission' kwam uit op 3500.00 EUR, boven het plafond van 3000.00 EUR: 500.00 EUR \
+             wordt ingehouden."
+        );
+
+        let plan = [Component::Bonus {
+            name: "Quarter bonus".into(),
+            thresholds: vec![
+                BonusThreshold { attainment: d("50"), amount: d("500.00") },
+                BonusThreshold { attainment: d("100"), amount: d("1000.00") },
+            ],
+        }];
+        let r = dutch(&plan, Some("100000.00"), vec![owned(1, "Acme", day(10, 2), "99999.99")]);
+        assert_eq!(r.lines[0].tier.as_deref(), Some("threshold 50 %"));
+        assert_eq!(
+            texts(&r),
+            vec![
+                "Bonus 'Quarter bonus': realisatie van 100 % (99999.99 EUR van een quotum van 100000.00 EUR) \
+                 bereikte de drempel van 50 % = 500.00 EUR."
+            ]
+        );
+    }
+
+    #[test]
+    fn dutch_spiff_lines() {
+        let spiff = |min: Option<&str>| Component::Spiff {
+            name: "Autumn push".into(),
+            target: SpiffTarget::Deal,
+            activity_type_id: None,
+            min_deal_amount: min.map(d),
+            amount: d("250.00"),
+            starts_on: day(10, 10),
+            ends_on: day(10, 20),
+        };
+        let r = dutch(&[spiff(Some("5000.00"))], None, vec![owned(2, "first day", day(10, 10), "6000.00")]);
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'first day' van 6000.00 EUR gesloten op 2026-10-10 komt in aanmerking voor SPIFF 'Autumn push' \
+             (2026-10-10 t/m 2026-10-20), minimaal dealbedrag 5000.00 EUR = 250.00 EUR."
+        );
+        let r = dutch(&[spiff(None)], None, vec![owned(2, "first day", day(10, 10), "6000.00")]);
+        assert_eq!(
+            r.lines[0].explanation,
+            "Deal 'first day' van 6000.00 EUR gesloten op 2026-10-10 komt in aanmerking voor SPIFF 'Autumn push' \
+             (2026-10-10 t/m 2026-10-20) = 250.00 EUR."
+        );
+
+        let demo = id(900);
+        let plan = [Component::Spiff {
+            name: "Demo drive".into(),
+            target: SpiffTarget::Activity,
+            activity_type_id: Some(demo),
+            min_deal_amount: None,
+            amount: d("25.00"),
+            starts_on: day(10, 10),
+            ends_on: day(10, 20),
+        }];
+        let act = |n: u128, on: NaiveDate, quantity: i32| ActivityFact {
+            activity_id: id(n),
+            activity_type_id: demo,
+            type_name: "Demo booked".into(),
+            occurred_on: on,
+            quantity,
+        };
+        let mut i = input(&plan);
+        i.activities = vec![act(1, day(10, 10), 2), act(2, day(10, 20), 1)];
+        let r = compute_statement_in(&i, Locale::Nl);
+        assert_eq!(
+            texts(&r),
+            vec![
+                "2 × 'Demo booked' op 2026-10-10 komen in aanmerking voor SPIFF 'Demo drive' \
+                 (2026-10-10 t/m 2026-10-20) tegen 25.00 EUR per stuk = 50.00 EUR.",
+                "1 × 'Demo booked' op 2026-10-20 komt in aanmerking voor SPIFF 'Demo drive' \
+                 (2026-10-10 t/m 2026-10-20) tegen 25.00 EUR per stuk = 25.00 EUR.",
+            ]
+        );
+    }
+
+    #[test]
+    fn dutch_team_bonus_lines() {
+        let team = id(77);
+        let run = |condition: TeamBonusCondition, threshold: &str, pool: &str, fact: TeamFact| {
+            let plan = [Component::TeamBonus {
+                name: "Team pool".into(),
+                team_id: team,
+                condition,
+                threshold: d(threshold),
+                pool: d(pool),
+            }];
+            let mut i = input(&plan);
+            i.teams = vec![fact];
+            compute_statement_in(&i, Locale::Nl).lines[0].explanation.clone()
+        };
+        let fact = |attainment: Option<&str>, average: Option<&str>, members: u32| TeamFact {
+            team_id: team,
+            team_name: "North".into(),
+            quota_attainment: attainment.map(d),
+            mystery_average: average.map(d),
+            active_members: members,
+        };
+        assert_eq!(
+            run(TeamBonusCondition::Quota, "100", "1000.00", fact(Some("100.00"), None, 3)),
+            "Team 'North' bereikte een quotumrealisatie van 100 % (drempel 100 %): teambonus 'Team pool' van \
+             1000.00 EUR verdeeld over 3 actieve leden = 333.33 EUR."
+        );
+        assert_eq!(
+            run(TeamBonusCondition::MysteryAverage, "80", "500.00", fact(None, Some("85.5"), 4)),
+            "Team 'North' bereikte een gemiddelde mystery-checkscore van 85.5 (drempel 80): teambonus 'Team pool' \
+             van 500.00 EUR verdeeld over 4 actieve leden = 125.00 EUR."
+        );
+    }
+
+    #[test]
+    fn dutch_clawback_and_adjustment_lines() {
+        let plan = [commission(TierMode::Marginal)];
+        let mut i = input(&plan);
+        let original = |amount: &str, rate: &str, base: &str, tier: Option<&str>| OriginalLine {
+            amount: d(amount),
+            rate: Some(d(rate)),
+            credited_base: Some(d(base)),
+            tier: tier.map(str::to_owned),
+        };
+        i.clawbacks = vec![ClawbackFact {
+            deal_id: id(9),
+            deal_name: "Acme renewal".into(),
+            original: vec![
+                original("600.00", "5", "12000.00", Some("tier 2 (from 50 %)")),
+                original("200.00", "2", "10000.00", Some("base")),
+                original("20.00", "2", "1000.00", None),
+            ],
+            reason: "customer cancelled within 30 days".into(),
+        }];
+        i.adjustments = vec![
+            AdjustmentFact { dispute_id: id(50), amount: d("150.00"), resolution: "Split hersteld.".into() },
+            AdjustmentFact { dispute_id: id(51), amount: d("-20.50"), resolution: "  ".into() },
+        ];
+        let r = compute_statement_in(&i, Locale::Nl);
+        assert_eq!(r.lines[0].tier.as_deref(), Some("tier 2 (from 50 %)"), "the stored label is unchanged");
+        assert_eq!(
+            texts(&r),
+            vec![
+                "Deal 'Acme renewal' is teruggedraaid (customer cancelled within 30 days): terugvordering van \
+                 600.00 EUR, eerder betaald over 12000.00 EUR in staffel 2 (vanaf 50 %) tegen het oorspronkelijke \
+                 tarief van 5 %.",
+                "Deal 'Acme renewal' is teruggedraaid (customer cancelled within 30 days): terugvordering van \
+                 200.00 EUR, eerder betaald over 10000.00 EUR in de basisschijf tegen het oorspronkelijke tarief \
+                 van 2 %.",
+                "Deal 'Acme renewal' is teruggedraaid (customer cancelled within 30 days): terugvordering van \
+                 20.00 EUR, eerder betaald over 1000.00 EUR tegen het oorspronkelijke tarief van 2 %.",
+                "Split hersteld.",
+                "Correctie van -20.50 EUR uit een afgehandeld bezwaar.",
+            ]
+        );
+    }
+
+    #[test]
+    fn dutch_draw_lines() {
+        let run = |kind: DrawKind, revenue: &str, balance: &str| {
+            let plan = [
+                commission_with("10", &[], None),
+                Component::Draw { name: "Ramp draw".into(), kind, amount: d("3000.00") },
+            ];
+            let mut i = input(&plan);
+            i.credits = vec![owned(1, "Deal", day(10, 5), revenue)];
+            i.draw_balance = d(balance);
+            compute_statement_in(&i, Locale::Nl).lines[1].explanation.clone()
+        };
+        assert_eq!(
+            run(DrawKind::NonRecoverable, "10000.00", "0"),
+            "Verdiensten van 1000.00 EUR liggen onder het niet-terugvorderbare voorschot 'Ramp draw' van \
+             3000.00 EUR: 2000.00 EUR vult ze aan en wordt nooit teruggevorderd."
+        );
+        assert_eq!(
+            run(DrawKind::Recoverable, "10000.00", "0"),
+            "Verdiensten van 1000.00 EUR liggen onder het terugvorderbare voorschot 'Ramp draw' van 3000.00 EUR: \
+             2000.00 EUR wordt voorgeschoten en van latere verdiensten teruggevorderd (openstaand 2000.00 EUR)."
+        );
+        assert_eq!(
+            run(DrawKind::Recoverable, "38000.00", "500.00"),
+            "Verdiensten van 3800.00 EUR liggen boven het terugvorderbare voorschot 'Ramp draw' van 3000.00 EUR: \
+             500.00 EUR van de eerder voorgeschoten 500.00 EUR wordt teruggevorderd (openstaand 0.00 EUR)."
+        );
+    }
+
+    #[test]
+    fn stored_tier_labels_in_dutch() {
+        use crate::incentive::model::facts::stored_tier_in;
+        assert_eq!(stored_tier_in("tier 12 (from 104.5 %)", Locale::Nl), "staffel 12 (vanaf 104.5 %)");
+        assert_eq!(stored_tier_in("base", Locale::Nl), "de basisschijf");
+        assert_eq!(stored_tier_in("threshold 100 %", Locale::Nl), "drempel 100 %");
+        assert_eq!(stored_tier_in("something else", Locale::Nl), "something else");
+        assert_eq!(stored_tier_in("tier 2 (from 50 %)", Locale::En), "tier 2 (from 50 %)");
     }
 
     mod properties {

@@ -46,6 +46,19 @@ pub struct UpdateKpiInput {
     pub(super) name: Option<String>,
     /// New description.
     pub(super) description: Option<String>,
+    /// A built-in KPI's: the language the new name and description are in (the organization's
+    /// own wording is kept per language); the request's language when not given. Ignored for
+    /// custom KPIs, whose name is one for every language.
+    pub(super) locale: Option<crate::core::locale::Locale>,
+}
+
+/// Puts a built-in KPI's name and description back to the built-in ones in a language.
+#[derive(InputObject)]
+pub struct ResetKpiNameInput {
+    /// The built-in KPI's key.
+    pub(super) key: String,
+    /// The language; the request's language when not given.
+    pub(super) locale: Option<crate::core::locale::Locale>,
 }
 
 /// Archives a custom KPI (admins).

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 
 use super::{
     AcknowledgeAlertInput, Alert, AlertRule, AlertRulePayload, AlertsPayload, ArchiveKpiInput, CreateAlertRuleInput,
-    CreateKpiInput, Kpi, KpiPayload, KpiTargetPayload, LockKpiWeekInput, LockKpiWeekPayload, SetKpiTargetInput,
-    SubmitKpiValuesInput, SubmitKpiValuesPayload, UpdateKpiInput, alert_id, f,
+    CreateKpiInput, Kpi, KpiPayload, KpiTargetPayload, LockKpiWeekInput, LockKpiWeekPayload, ResetKpiNameInput,
+    SetKpiTargetInput, SubmitKpiValuesInput, SubmitKpiValuesPayload, UpdateKpiInput, alert_id, f,
 };
 use crate::core::field::Checked;
 use crate::graphql::relay::{NodeKind, decode_id};
@@ -40,17 +40,37 @@ impl KpiMutation {
         Ok(kpi_payload(service::create_kpi(&state.db, &state.events, p, cmd).await?))
     }
 
-    /// Renames or re-describes a custom KPI (admins).
+    /// Renames or re-describes a KPI (admins): a custom KPI for every language; a built-in one
+    /// in your organization's words, per language (its key and formula stay; `resetKpiName`
+    /// puts the built-in wording back).
     async fn update_kpi(&self, ctx: &Context<'_>, input: UpdateKpiInput) -> Result<KpiPayload> {
         let p = ctx.principal()?;
         let state = ctx.state()?;
+        let locale = match input.locale {
+            Some(l) => l,
+            None => crate::org::graphql::request_locale(ctx).await?,
+        };
         let cmd = service::UpdateKpi {
             key: input.key,
             version: input.version,
             name: input.name,
             description: input.description,
+            locale,
         };
         Ok(kpi_payload(service::update_kpi(&state.db, &state.events, p, cmd).await?))
+    }
+
+    /// Puts a built-in KPI's name and description back to the built-in ones in a language
+    /// (admins).
+    async fn reset_kpi_name(&self, ctx: &Context<'_>, input: ResetKpiNameInput) -> Result<KpiPayload> {
+        let p = ctx.principal()?;
+        let state = ctx.state()?;
+        let locale = match input.locale {
+            Some(l) => l,
+            None => crate::org::graphql::request_locale(ctx).await?,
+        };
+        let cmd = service::ResetKpiName { key: input.key, locale };
+        Ok(kpi_payload(service::reset_kpi_name(&state.db, &state.events, p, cmd).await?))
     }
 
     /// Archives a custom KPI (admins): it leaves the scoreboard; history stays.

@@ -44,19 +44,27 @@ pub struct Kpi {
 
 #[async_graphql::ComplexObject]
 impl Kpi {
-    /// Display name; a built-in's in the request's language (Dutch or English), a custom KPI's
-    /// as its organization named it.
+    /// Display name: a built-in's in the request's language (Dutch or English), in the
+    /// organization's own words where it renamed it (`updateKpi`); a custom KPI's as its
+    /// organization named it.
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(match self.built_in() {
-            Some(b) => b.name_in(crate::org::graphql::request_locale(ctx).await?).to_owned(),
-            None => self.name.clone(),
+        let Some(b) = self.built_in() else { return Ok(self.name.clone()) };
+        let locale = crate::org::graphql::request_locale(ctx).await?;
+        let dir = crate::org::graphql::directory(ctx).await?;
+        Ok(match dir.label(crate::org::service::KPI_LABEL, b.key(), locale) {
+            Some(own) => own.label.clone(),
+            None => b.name_in(locale).to_owned(),
         })
     }
-    /// What it tells a sales manager; a built-in's in the request's language.
+    /// What it tells a sales manager: a built-in's in the request's language, in the
+    /// organization's own words where it re-described it.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(match self.built_in() {
-            Some(b) => Some(b.description_in(crate::org::graphql::request_locale(ctx).await?).to_owned()),
-            None => self.description.clone(),
+        let Some(b) = self.built_in() else { return Ok(self.description.clone()) };
+        let locale = crate::org::graphql::request_locale(ctx).await?;
+        let dir = crate::org::graphql::directory(ctx).await?;
+        Ok(match dir.label(crate::org::service::KPI_LABEL, b.key(), locale).and_then(|o| o.description.clone()) {
+            Some(own) => Some(own),
+            None => Some(b.description_in(locale).to_owned()),
         })
     }
 }

@@ -35,30 +35,17 @@ pub fn parse_kpi_key(raw: &str) -> Result<String, FieldError> {
     Ok(key.to_owned())
 }
 
-/// What `updateKpi` or `archiveKpi` would do to a KPI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KpiEdit {
-    /// Rename or re-describe.
-    Update,
-    /// Take off the scoreboard.
-    Archive,
-}
-
-/// Refuses an edit of a built-in KPI (whose definition is fixed, and which has no row to
+/// Refuses archiving a built-in KPI (whose definition is fixed, and which has no row to
 /// change) with a message naming what can be changed instead; `None` for any other key.
-pub fn refuse_builtin_edit(key: &str, edit: KpiEdit) -> Option<FieldError> {
+pub fn refuse_builtin_archive(key: &str) -> Option<FieldError> {
     let builtin = BuiltInKpi::from_key(key)?;
-    let (mutation, what) = match edit {
-        KpiEdit::Update => ("updateKpi", "renamed or re-described"),
-        KpiEdit::Archive => ("archiveKpi", "archived"),
-    };
     Some(FieldError::new(
         "key",
         "BUILT_IN",
         format!(
-            "'{}' is the built-in KPI \"{}\": built-in KPIs cannot be {what}. {mutation} changes custom KPIs \
-             (made with createKpi); for a built-in you can set weekly targets (setKpiTarget) and alert rules \
-             (createAlertRule)",
+            "'{}' is the built-in KPI \"{}\": built-in KPIs cannot be archived. archiveKpi archives custom KPIs \
+             (made with createKpi); a built-in can be renamed for your organization (updateKpi), and you can \
+             set its weekly targets (setKpiTarget) and alert rules (createAlertRule)",
             builtin.key(),
             builtin.name()
         ),
@@ -140,15 +127,15 @@ mod tests {
         }
         assert_eq!(parse_kpi_key(&"a".repeat(64)).map(|k| k.len()), Ok(64));
         assert_eq!(parse_kpi_key("close_rate").map_err(|e| e.code), Err("RESERVED"));
-        let refused = refuse_builtin_edit("new_leads", KpiEdit::Update).expect("a built-in is refused");
+        let refused = refuse_builtin_archive("new_leads").expect("a built-in is refused");
         assert_eq!((refused.code, refused.field.join(".")), ("BUILT_IN", "input.key".to_owned()));
         assert!(
             refused.message.contains("setKpiTarget") && refused.message.contains("createKpi"),
             "{}",
             refused.message
         );
-        assert!(refuse_builtin_edit("forecast_accuracy", KpiEdit::Archive).is_some());
-        assert!(refuse_builtin_edit("selling_time", KpiEdit::Update).is_none());
+        assert!(refuse_builtin_archive("forecast_accuracy").is_some());
+        assert!(refuse_builtin_archive("selling_time").is_none());
     }
 
     #[test]
