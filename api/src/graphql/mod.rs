@@ -14,6 +14,7 @@ pub mod keyset;
 pub mod loaders;
 pub mod observability;
 pub mod page;
+pub mod projection;
 pub mod relay;
 pub mod scoped;
 

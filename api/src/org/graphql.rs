@@ -1,7 +1,12 @@
 //! GraphQL surface of organizations, teams and members: queries that read the stores, and
 //! thin mutations that parse input into a command, call the service and map the result.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject, Subscription};
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{
+    Context, ContextSelectionSet, ID, InputObject, MaybeUndefined, Object, Positioned, Result, SimpleObject,
+    Subscription, Value,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::Stream;
 
@@ -14,6 +19,7 @@ use crate::core::error::{AppError, AppResult};
 use crate::core::field::Checked;
 use crate::events::Event;
 use crate::graphql::loaders::{MemberKey, TeamKey};
+use crate::graphql::projection::{Project, leaf, object};
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id, global_id};
 use crate::graphql::{ContextExt, UserError};
 
@@ -165,6 +171,52 @@ impl Team {
 
 /// A person in the organization. Members are deactivated, never deleted.
 pub struct Member(pub member::Model);
+
+/// A member read with their organization's directory at hand (for their team), answered by
+/// projection (see [`crate::graphql::projection`]).
+pub struct MemberIn<'a> {
+    /// The member.
+    pub member: &'a member::Model,
+    /// Their organization's directory.
+    pub dir: &'a super::directory::Directory,
+}
+
+impl Project for MemberIn<'_> {
+    const TYPE: &'static str = "Member";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        let m = self.member;
+        match name {
+            "id" => leaf(s, global_id(NodeKind::Member, m.id).to_string()),
+            "name" => leaf(s, m.name.clone()),
+            "avatarUrl" => leaf(s, m.avatar_url.clone().map_or(Value::Null, Value::String)),
+            "role" => leaf(s, enum_value(Role::parse(&m.role).unwrap_or(Role::Viewer))),
+            "salesRole" => leaf(s, enum_value(SalesRole::parse(&m.sales_role).unwrap_or(SalesRole::Inbound))),
+            "active" => leaf(s, m.active),
+            "team" => match m.team_id {
+                None => Some(Value::Null),
+                Some(t) => object(&TeamIn(self.dir.team(t)?), s, ctx),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A team answered by projection (see [`crate::graphql::projection`]).
+pub struct TeamIn<'a>(pub &'a team::Model);
+
+impl Project for TeamIn<'_> {
+    const TYPE: &'static str = "Team";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "id" => leaf(s, global_id(NodeKind::Team, self.0.id).to_string()),
+            "name" => leaf(s, self.0.name.clone()),
+            "description" => leaf(s, self.0.description.clone().map_or(Value::Null, Value::String)),
+            _ => None,
+        }
+    }
+}
 
 crate::connection_type!(TeamConnection, TeamEdge, Team, "teams");
 crate::connection_type!(MemberConnection, MemberEdge, Member, "members");

@@ -15,6 +15,7 @@ backend_tests!(
     hot_board_matches_the_database_after_concurrent_logs,
     reps_read_only_what_is_theirs,
     rules_kept_in_memory_follow_their_changes,
+    boards_answer_the_same_projected_or_executed,
 );
 
 const CREATE_TYPE: &str = "mutation($i: CreateActivityTypeInput!) { createActivityType(input: $i) { activityType { id points } userErrors { field code } } }";
@@ -808,4 +809,66 @@ async fn rules_kept_in_memory_follow_their_changes(app: &TestApp) {
     assert_eq!(retry["activity"]["id"], first["activity"]["id"]);
     assert_eq!(retry["userErrors"], json!([]));
     assert_eq!(app.count_rows("activities").await, 5);
+}
+
+/// The board's entries are answered by projection when every field asked is at hand, and by
+/// full execution otherwise (here: `email`, which the projection leaves to it); both give the
+/// same answer for every way of asking: aliases, fragments, `__typename`, directives, TEAMS
+/// boards and nulls.
+async fn boards_answer_the_same_projected_or_executed(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let quote = activity_type(app, &org, "Quote sent", 5.0, None).await;
+    log(app, &org.rep_token, json!({"activityTypeId": quote, "quantity": 2})).await;
+    log(app, &org.inbound_rep_token, json!({"activityTypeId": quote, "quantity": 3})).await;
+    app.ok(
+        &org.admin_token,
+        "mutation($i: UpdateMemberInput!) { updateMember(input: $i) { member { id } } }",
+        json!({"i": {"id": org.rep, "avatarUrl": "https://cdn.example.com/rep.png"}}),
+    )
+    .await;
+    let selections = [
+        "{ rank value points attainmentPercent streakWeeks member { id name avatarUrl team { name } } team { name } }",
+        "{ __typename r: rank member { __typename who: name role salesRole active team { id name description } } }",
+        "{ ...E member { ...M } }",
+        "{ rank ... on LeaderboardEntry { points } member @include(if: true) { name } team @skip(if: true) { name } }",
+    ];
+    let fragments = "fragment E on LeaderboardEntry { rank points } fragment M on Member { id name }";
+    for grain_and_kind in
+        [json!({"period": {"grain": "WEEK"}}), json!({"period": {"grain": "WEEK"}, "subject": "TEAMS"})]
+    {
+        for selection in selections {
+            let query = |entries: &str| {
+                format!("query($i: LeaderboardInput!) {{ leaderboard(input: $i) {{ entries {entries} }} }} {fragments}")
+            };
+            let used =
+                if selection.contains("...E") { query(selection) } else { query(selection).replace(fragments, "") };
+            let projected = app.ok(&org.viewer_token, &used, json!({"i": grain_and_kind})).await;
+            // The same plus a field only full execution answers, which is then taken out again.
+            let executed_selection = selection.replacen("member {", "member { email ", 1);
+            let executed_query = if selection.contains("...E") {
+                query(&executed_selection)
+            } else {
+                query(&executed_selection).replace(fragments, "")
+            };
+            let mut executed = app.ok(&org.viewer_token, &executed_query, json!({"i": grain_and_kind})).await;
+            for e in executed["leaderboard"]["entries"].as_array_mut().unwrap() {
+                if let Some(m) = e.get_mut("member").and_then(Value::as_object_mut) {
+                    m.remove("email");
+                }
+            }
+            assert_eq!(projected, executed, "{selection} on {grain_and_kind}");
+            assert!(!projected["leaderboard"]["entries"].as_array().unwrap().is_empty(), "{projected}");
+        }
+    }
+    let board = app
+        .ok(
+            &org.viewer_token,
+            "query($i: LeaderboardInput!) { leaderboard(input: $i) { entries { points member { name avatarUrl team { name } } } } }",
+            json!({"i": {"period": {"grain": "WEEK"}}}),
+        )
+        .await;
+    let entries = board["leaderboard"]["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["member"]["name"], "acme Inbound Rep");
+    assert_eq!(entries[0]["member"]["team"]["name"], "acme Inbound");
+    assert_eq!(entries[1]["member"]["avatarUrl"], "https://cdn.example.com/rep.png");
 }

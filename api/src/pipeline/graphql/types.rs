@@ -1,12 +1,15 @@
 //! Output objects of the pipeline: stages, checklist items, deals with their splits, checklist and
 //! stage history, and custom fields.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, ContextSelectionSet, ID, Object, Positioned, Result, ScalarType, SimpleObject, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{checklist_item, deal_stage_history, pipeline_stage};
 
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{DealChecklistKey, DealSplitsKey, StageKey};
+use crate::graphql::projection::{Project, Projected, leaf, object};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Deal, DealConnection, DealEdge};
 use crate::org::graphql::Member;
@@ -106,6 +109,23 @@ impl ChecklistItem {
     }
 }
 
+impl Project for ChecklistItem {
+    const TYPE: &'static str = "ChecklistItem";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "id" => leaf(s, global_id(NodeKind::ChecklistItem, self.0.id).to_string()),
+            "label" => leaf(s, self.0.label.clone()),
+            "kind" => leaf(s, enum_value(ChecklistKind::parse(&self.0.kind).unwrap_or(ChecklistKind::Process))),
+            "fieldName" => leaf(s, self.0.field_name.clone().map_or(Value::Null, Value::String)),
+            "required" => leaf(s, self.0.required),
+            "position" => leaf(s, self.0.position),
+            "version" => leaf(s, self.0.version),
+            _ => None,
+        }
+    }
+}
+
 /// An amount in the organization's currency.
 #[derive(SimpleObject)]
 pub struct Money {
@@ -135,6 +155,19 @@ pub struct DealChecklistEntry {
     done: bool,
     /// When ticked off (PROCESS).
     completed_at: Option<DateTime<Utc>>,
+}
+
+impl Project for DealChecklistEntry {
+    const TYPE: &'static str = "DealChecklistEntry";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "item" => object(&self.item, s, ctx),
+            "done" => leaf(s, self.done),
+            "completedAt" => leaf(s, self.completed_at.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            _ => None,
+        }
+    }
 }
 
 /// A stage change of a deal.
@@ -289,7 +322,7 @@ impl Deal {
         async_graphql::Json(serde_json::from_str(&self.0.custom_fields).unwrap_or_else(|_| serde_json::json!({})))
     }
     /// The current stage's checklist and what is done.
-    async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<DealChecklistEntry>> {
+    async fn checklist(&self, ctx: &Context<'_>) -> Result<Projected<DealChecklistEntry>> {
         let catalog = catalog(ctx).await?;
         let done = ctx.loader()?.load_one(DealChecklistKey(self.0.id)).await?.unwrap_or_default();
         let filled = store::filled_fields(&self.0);
@@ -308,7 +341,8 @@ impl Deal {
                     item: ChecklistItem(i),
                 }
             })
-            .collect())
+            .collect::<Vec<_>>()
+            .into())
     }
     /// Every stage change, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<StageChange>> {

@@ -1,16 +1,23 @@
 //! Output objects of the points engine: activity types, activities, campaigns, points targets,
 //! scores and leaderboards.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::{
+    Context, ContextSelectionSet, ID, Object, OutputType, Positioned, Result, ScalarType, SimpleObject, Value,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{activity_type, campaign, points_target};
 
 use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, TeamKey};
+use crate::graphql::projection::{Project, Projected, leaf, object};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Activity, ActivityConnection, ActivityEdge};
-use crate::org::graphql::{Member, Team};
+use crate::org::directory::Directory;
+use crate::org::graphql::{Member, MemberIn, Team, TeamIn};
 use crate::scoring::model::{self, ActivityCategory, ActivityUnit, CampaignStatus, Period, PeriodGrain};
 use crate::scoring::scores::{BoardData, ScoreData};
 use crate::scoring::{cents_to_f64, decimal_to_cents, store};
@@ -389,17 +396,99 @@ impl LeaderboardEntry {
     }
 }
 
+/// A board's entry with what its projection reads besides it: the organization's directory,
+/// and the member's streak when the selection asks for it (see `Leaderboard::entries`).
+pub struct EntryIn<'a> {
+    entry: &'a LeaderboardEntry,
+    dir: Arc<Directory>,
+    streak: Option<Option<u32>>,
+}
+
+impl OutputType for EntryIn<'_> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        LeaderboardEntry::type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        LeaderboardEntry::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<async_graphql::parser::types::Field>,
+    ) -> async_graphql::ServerResult<Value> {
+        OutputType::resolve(self.entry, ctx, field).await
+    }
+}
+
+impl Project for EntryIn<'_> {
+    const TYPE: &'static str = "LeaderboardEntry";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        let e = self.entry;
+        match name {
+            "rank" => leaf(s, e.rank),
+            "value" => leaf(s, e.value.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "points" => leaf(s, ScalarType::to_value(&e.points)),
+            "attainmentPercent" => leaf(s, e.attainment_percent.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "streakWeeks" => leaf(s, self.streak?.map_or(Value::Null, Value::from)),
+            "member" => match &e.member {
+                None => Some(Value::Null),
+                Some(m) => object(&MemberIn { member: &m.0, dir: &self.dir }, s, ctx),
+            },
+            "team" => match &e.team {
+                None => Some(Value::Null),
+                Some(t) => object(&TeamIn(&t.0), s, ctx),
+            },
+            _ => None,
+        }
+    }
+}
+
 /// A ranking of members or teams in a period.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Leaderboard {
     /// The period.
     period: PeriodInfo,
-    /// The top entries, best first; equal values share a rank and are ordered by name.
+    #[graphql(skip)]
     entries: Vec<LeaderboardEntry>,
     /// How many are ranked in all (before `first`).
     total_entries: i32,
     /// When this board was computed.
     updated_at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl Leaderboard {
+    /// The top entries, best first; equal values share a rank and are ordered by name.
+    async fn entries(&self, ctx: &Context<'_>) -> Result<Projected<EntryIn<'_>>> {
+        let p = ctx.principal()?;
+        let dir = crate::org::graphql::directory(ctx).await?;
+        // The streak is computed here only when asked, so that every field of an entry is at
+        // hand when the list is projected.
+        let mut streaks = Vec::new();
+        let asked = ctx.look_ahead().field("streakWeeks").exists();
+        if asked {
+            let state = ctx.state()?;
+            let s = state.settings.get(p.org, &state.db).await?;
+            let now = Utc::now();
+            for e in &self.entries {
+                streaks.push(match &e.member {
+                    Some(m) => Some(state.hot.member_streak(&s, &m.0, now).await?),
+                    None => None,
+                });
+            }
+        }
+        Ok(Projected(
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| EntryIn { entry, dir: dir.clone(), streak: asked.then(|| streaks[i]) })
+                .collect(),
+        ))
+    }
 }
 
 impl From<BoardData> for Leaderboard {

@@ -1,0 +1,271 @@
+//! Lists of plain values answered without per-field execution.
+//!
+//! async-graphql executes every field of every list item as its own future: a context, a path
+//! node, a boxed future and a map entry per field. For an item whose fields are values already
+//! in memory (a deal's checklist entries, say) that bookkeeping is nearly all of the work. A
+//! [`Projected`] list answers such items by walking the selection set once per item and
+//! writing the values straight into the answer.
+//!
+//! It is the same answer, not a shortcut around the rules: the query has been parsed and
+//! validated (cost, depth, scopes) before execution starts, and a projection only reads fields
+//! the type declares, in the order asked, under their aliases. Whatever a projection does not
+//! handle — a field with arguments, a directive left in a fragment, a fragment on another
+//! type, a response key asked twice (which GraphQL merges), a field the item cannot answer
+//! from memory — makes the whole list fall back to async-graphql's own execution, which
+//! answers it exactly as before.
+
+use std::borrow::Cow;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+
+/// A type whose fields can be read straight from memory.
+pub trait Project {
+    /// The GraphQL type name (what `__typename` answers).
+    const TYPE: &'static str;
+
+    /// The value of the field `name` with its own selection (empty for a leaf); `None` when
+    /// this field cannot be answered so (the list then falls back to full execution).
+    fn project(&self, name: &str, selection: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>)
+    -> Option<Value>;
+}
+
+/// A list answered by [`Project`] when the selection allows, by full execution otherwise. Its
+/// schema is exactly that of `[T!]!`.
+pub struct Projected<T>(pub Vec<T>);
+
+impl<T> From<Vec<T>> for Projected<T> {
+    fn from(items: Vec<T>) -> Self {
+        Projected(items)
+    }
+}
+
+impl<T: Project + OutputType> OutputType for Projected<T> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<T> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<T> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<T> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match list(&self.0, ctx) {
+            Some(v) => {
+                #[cfg(test)]
+                tests::PROJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(v)
+            }
+            None => <Vec<T> as OutputType>::resolve(&self.0, ctx, field).await,
+        }
+    }
+}
+
+fn list<T: Project + OutputType>(items: &[T], ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(object(item, ctx.item, ctx)?);
+    }
+    Some(Value::List(out))
+}
+
+/// One item's answer to `selection`; `None` when it cannot be projected.
+pub fn object<T: Project>(
+    item: &T,
+    selection: &Positioned<SelectionSet>,
+    ctx: &ContextSelectionSet<'_>,
+) -> Option<Value> {
+    let mut out = IndexMap::with_capacity(selection.node.items.len());
+    fields(item, &selection.node, ctx, &mut out, 0)?;
+    Some(Value::Object(out))
+}
+
+/// Fragments nested deeper than this are left to full execution.
+const MAX_FRAGMENT_DEPTH: usize = 8;
+
+fn fields<T: Project>(
+    item: &T,
+    selection: &SelectionSet,
+    ctx: &ContextSelectionSet<'_>,
+    out: &mut IndexMap<Name, Value>,
+    depth: usize,
+) -> Option<()> {
+    if depth > MAX_FRAGMENT_DEPTH {
+        return None;
+    }
+    for s in &selection.items {
+        // `@skip` and `@include` are applied to the operation before execution; what remains
+        // (in a fragment's definition, or another directive) is left to full execution.
+        if !s.node.directives().is_empty() {
+            return None;
+        }
+        match &s.node {
+            Selection::Field(f) => {
+                let f = &f.node;
+                if !f.arguments.is_empty() {
+                    return None;
+                }
+                let key = f.response_key().node.clone();
+                if out.contains_key(&key) {
+                    return None;
+                }
+                let value = match f.name.node.as_str() {
+                    "__typename" => Value::String(T::TYPE.to_owned()),
+                    name => item.project(name, &f.selection_set, ctx)?,
+                };
+                out.insert(key, value);
+            }
+            Selection::FragmentSpread(spread) => {
+                let fragment = ctx.query_env.fragments.get(&spread.node.fragment_name.node)?;
+                if fragment.node.type_condition.node.on.node.as_str() != T::TYPE {
+                    return None;
+                }
+                fields(item, &fragment.node.selection_set.node, ctx, out, depth + 1)?;
+            }
+            Selection::InlineFragment(inline) => {
+                if inline.node.type_condition.as_ref().is_some_and(|c| c.node.on.node.as_str() != T::TYPE) {
+                    return None;
+                }
+                fields(item, &inline.node.selection_set.node, ctx, out, depth + 1)?;
+            }
+        }
+    }
+    Some(())
+}
+
+/// A leaf's value: `None` when the field was given a selection (the schema has no such thing
+/// for a leaf; left to full execution, which reports it).
+pub fn leaf(selection: &Positioned<SelectionSet>, value: impl Into<Value>) -> Option<Value> {
+    selection.node.items.is_empty().then(|| value.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, SimpleObject, Variables};
+
+    use super::*;
+
+    /// Lists the projection answered.
+    pub(super) static PROJECTED: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(SimpleObject, Clone)]
+    struct Inner {
+        label: String,
+        weight: Option<i32>,
+    }
+
+    #[derive(SimpleObject, Clone)]
+    struct Row {
+        id: i32,
+        done: bool,
+        note: Option<String>,
+        inner: Inner,
+    }
+
+    impl Project for Inner {
+        const TYPE: &'static str = "Inner";
+        fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
+            match name {
+                "label" => leaf(s, self.label.clone()),
+                "weight" => leaf(s, self.weight.map_or(Value::Null, Value::from)),
+                _ => None,
+            }
+        }
+    }
+
+    impl Project for Row {
+        const TYPE: &'static str = "Row";
+        fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+            match name {
+                "id" => leaf(s, self.id),
+                "done" => leaf(s, self.done),
+                "note" => leaf(s, self.note.clone().map_or(Value::Null, Value::String)),
+                "inner" => object(&self.inner, s, ctx),
+                _ => None,
+            }
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        (0..3)
+            .map(|i| Row {
+                id: i,
+                done: i % 2 == 0,
+                note: (i != 1).then(|| format!("note {i}")),
+                inner: Inner { label: format!("item {i}"), weight: (i > 0).then_some(i * 10) },
+            })
+            .collect()
+    }
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn fast(&self) -> Projected<Row> {
+            Projected(rows())
+        }
+        async fn plain(&self) -> Vec<Row> {
+            rows()
+        }
+    }
+
+    /// The same selection on the projected and the plainly executed list gives the same answer;
+    /// whether the projection answered it.
+    async fn same(selection: &str, fragments: &str, variables: serde_json::Value) -> bool {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let run = |field: &str| {
+            let defs = if selection.contains('$') { "($yes: Boolean = true, $no: Boolean = false)" } else { "" };
+            let query = format!("query{defs} {{ {field} {selection} }} {fragments}");
+            let vars = Variables::from_json(variables.clone());
+            let schema = schema.clone();
+            async move { schema.execute(async_graphql::Request::new(query).variables(vars)).await }
+        };
+        let plain = run("plain").await;
+        assert!(plain.errors.is_empty(), "{selection}: {:?}", plain.errors);
+        let before = PROJECTED.load(Ordering::Relaxed);
+        let fast = run("fast").await;
+        let projected = PROJECTED.load(Ordering::Relaxed) > before;
+        let json = |r: &async_graphql::Response| {
+            let v = r.data.clone().into_json().unwrap();
+            serde_json::to_string(&v[if v.get("fast").is_some() { "fast" } else { "plain" }]).unwrap()
+        };
+        assert_eq!(json(&fast), json(&plain), "{selection} {fragments}");
+        assert_eq!(fast.errors.len(), plain.errors.len());
+        projected
+    }
+
+    #[tokio::test]
+    async fn projected_answers_equal_executed_ones() {
+        // Answered by the projection.
+        for (selection, fragments) in [
+            ("{ id done note inner { label weight } }", ""),
+            ("{ note id }", ""),
+            ("{ __typename a: id b: done inner { __typename l: label } }", ""),
+            ("{ ...R }", "fragment R on Row { id inner { label } }"),
+            ("{ id ... on Row { done } ... { note } }", ""),
+            ("{ inner { ...I } }", "fragment I on Inner { weight label }"),
+            ("{ id @include(if: $yes) done @skip(if: $yes) note @skip(if: $no) }", ""),
+            ("{ id ...R }", "fragment R on Row { inner @skip(if: true) { label } done }"),
+        ] {
+            assert!(same(selection, fragments, serde_json::json!({})).await, "{selection} was not projected");
+        }
+        // Left to full execution, with the same answer.
+        for (selection, fragments) in [
+            ("{ id id }", ""),
+            ("{ ...R ...R }", "fragment R on Row { id }"),
+            ("{ inner { label } inner { weight } }", ""),
+        ] {
+            assert!(!same(selection, fragments, serde_json::json!({})).await, "{selection} was projected");
+        }
+        // Variables decide @skip and @include in the operation.
+        assert!(same("{ id @include(if: $yes) done @include(if: $no) }", "", serde_json::json!({"no": true})).await);
+    }
+}
