@@ -139,6 +139,20 @@ fn fields<T: Project>(
     Some(())
 }
 
+/// A nested list's answer: every item projected, or `None`.
+pub fn list_of<'a, T: Project + 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+    selection: &Positioned<SelectionSet>,
+    ctx: &ContextSelectionSet<'_>,
+) -> Option<Value> {
+    let items = items.into_iter();
+    let mut out = Vec::with_capacity(items.size_hint().0);
+    for item in items {
+        out.push(object(item, selection, ctx)?);
+    }
+    Some(Value::List(out))
+}
+
 /// A leaf's value: `None` when the field was given a selection (the schema has no such thing
 /// for a leaf; left to full execution, which reports it).
 pub fn leaf(selection: &Positioned<SelectionSet>, value: impl Into<Value>) -> Option<Value> {

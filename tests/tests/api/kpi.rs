@@ -245,6 +245,32 @@ async fn scoreboard_rows_totals_and_permissions(app: &TestApp) {
     assert_eq!(error_code(&app.gql(Some(&org.rep_token), q, json!({"t": org.inbound})).await), "FORBIDDEN");
     let other = app.seed_org("other").await;
     assert_eq!(error_code(&app.gql(Some(&org.admin_token), q, json!({"t": other.sales})).await), "NOT_FOUND");
+
+    // Rows and totals are answered by projection when every field asked is at hand, by full
+    // execution otherwise (`email` here); both answer the same.
+    for selection in [
+        "rows { member { id name team { name } } cells { kpiKey value target status trend { values direction } } } totals { kpiKey value target status }",
+        "rows { __typename m: member { ...M } cells { ... on ScoreboardCell { k: kpiKey trend { direction } } } } totals { __typename }",
+    ] {
+        let projected =
+            format!("query($t: ID!) {{ scoreboard(teamId: $t) {{ {selection} }} }} fragment M on Member {{ name }}");
+        let projected = projected.replace(
+            " fragment M on Member { name }",
+            if selection.contains("...M") { " fragment M on Member { name }" } else { "" },
+        );
+        let executed = projected.replacen("member { ", "member { email ", 1);
+        let a = app.ok(&org.manager_token, &projected, json!({"t": org.outbound})).await;
+        let mut b = app.ok(&org.manager_token, &executed, json!({"t": org.outbound})).await;
+        for row in b["scoreboard"]["rows"].as_array_mut().unwrap() {
+            for key in ["member", "m"] {
+                if let Some(m) = row.get_mut(key).and_then(Value::as_object_mut) {
+                    m.remove("email");
+                }
+            }
+        }
+        assert_eq!(a, b, "{selection}");
+        assert_eq!(a["scoreboard"]["rows"].as_array().unwrap().len(), 2, "{a}");
+    }
 }
 
 async fn scoreboard_of(app: &TestApp, q: &str, token: &str, team: &str) -> Value {

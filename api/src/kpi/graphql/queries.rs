@@ -12,6 +12,7 @@ use super::{
 use crate::core::error::AppError;
 use crate::core::period::PeriodGrain;
 use crate::graphql::ContextExt;
+use crate::graphql::projection::Projected;
 use crate::graphql::relay::{NodeKind, decode_id};
 use crate::kpi::model;
 use crate::kpi::scoreboard::ScoreboardCellView;
@@ -160,12 +161,17 @@ impl KpiQuery {
             team: Team(team),
             week_start: view.week_start,
             kpis: view.kpis.iter().map(Kpi::from).collect(),
-            rows: view
-                .rows
-                .iter()
-                .map(|r| ScoreboardRow { member: Member(r.member.clone()), cells: r.cells.iter().map(cell).collect() })
-                .collect(),
-            totals: view.totals.iter().map(cell).collect(),
+            rows: Projected(
+                view.rows
+                    .iter()
+                    .map(|r| ScoreboardRow {
+                        member: Member(r.member.clone()),
+                        cells: r.cells.iter().map(cell).collect(),
+                        dir: dir.clone(),
+                    })
+                    .collect(),
+            ),
+            totals: Projected(view.totals.iter().map(cell).collect()),
         })
     }
 }

@@ -1,18 +1,24 @@
 //! Output objects of KPIs and alerts: KPI definitions, values and series, the scoreboard, alert
 //! rules and alerts.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, ContextSelectionSet, ID, Object, Positioned, Result, ScalarType, SimpleObject, Value};
 use chrono::{NaiveDate, Utc};
 
 use super::f;
 use crate::core::period::Period;
 use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
+use crate::graphql::projection::{Project, Projected, leaf, list_of, object};
 use crate::graphql::relay::NodeKind;
 use crate::kpi::model::{self, KpiDirection, KpiKind, KpiStatus, KpiUnit, Trend};
 use crate::kpi::store;
 use crate::kpi::values::{Cell, KpiDef};
-use crate::org::graphql::{Member, Team};
+use crate::org::directory::Directory;
+use crate::org::graphql::{Member, MemberIn, Team};
 use crate::org::store as org_store;
 
 /// A KPI: built in (with its exact formula) or defined by the organization.
@@ -180,6 +186,51 @@ pub struct ScoreboardRow {
     pub(super) member: Member,
     /// One cell per KPI that applies to their sales role.
     pub(super) cells: Vec<ScoreboardCell>,
+    /// The organization's directory, for a projection of the member's team.
+    #[graphql(skip)]
+    pub(super) dir: Arc<Directory>,
+}
+
+impl Project for KpiTrend {
+    const TYPE: &'static str = "KpiTrend";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "values" => leaf(
+                s,
+                Value::List(self.values.iter().map(|v| v.as_ref().map_or(Value::Null, ScalarType::to_value)).collect()),
+            ),
+            "direction" => leaf(s, enum_value(self.direction)),
+            _ => None,
+        }
+    }
+}
+
+impl Project for ScoreboardCell {
+    const TYPE: &'static str = "ScoreboardCell";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "kpiKey" => leaf(s, self.kpi_key.clone()),
+            "value" => leaf(s, self.value.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "target" => leaf(s, self.target.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "status" => leaf(s, enum_value(self.status)),
+            "trend" => object(&self.trend, s, ctx),
+            _ => None,
+        }
+    }
+}
+
+impl Project for ScoreboardRow {
+    const TYPE: &'static str = "ScoreboardRow";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "member" => object(&MemberIn { member: &self.member.0, dir: &self.dir }, s, ctx),
+            "cells" => list_of(&self.cells, s, ctx),
+            _ => None,
+        }
+    }
 }
 
 /// The weekly meeting view of a team.
@@ -192,9 +243,9 @@ pub struct Scoreboard {
     /// The KPIs shown.
     pub(super) kpis: Vec<Kpi>,
     /// One row per active member of the team and its sub-teams.
-    pub(super) rows: Vec<ScoreboardRow>,
+    pub(super) rows: Projected<ScoreboardRow>,
     /// Team totals: sums for counts and money, pooled numerator ÷ pooled denominator for ratios.
-    pub(super) totals: Vec<ScoreboardCell>,
+    pub(super) totals: Projected<ScoreboardCell>,
 }
 
 // ---------------------------------------------------------------- alerts
