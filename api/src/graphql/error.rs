@@ -32,3 +32,13 @@ impl From<FieldError> for UserError {
         UserError { field: e.field, message: e.message, code: e.code.to_owned() }
     }
 }
+
+/// Puts the messages of `errors` in `locale` (see [`crate::core::messages`]); codes, paths and
+/// extensions stay as they are.
+pub fn localize_errors(errors: &mut [async_graphql::ServerError], locale: crate::core::locale::Locale) {
+    for e in errors {
+        if let std::borrow::Cow::Owned(m) = crate::core::messages::translate(&e.message, locale) {
+            e.message = m;
+        }
+    }
+}

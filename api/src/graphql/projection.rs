@@ -56,7 +56,7 @@ impl<T: Project + OutputType> OutputType for Projected<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        match list(&self.0, ctx) {
+        match list_of(&self.0, ctx.item, ctx) {
             Some(v) => {
                 #[cfg(test)]
                 tests::PROJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -65,14 +65,6 @@ impl<T: Project + OutputType> OutputType for Projected<T> {
             None => <Vec<T> as OutputType>::resolve(&self.0, ctx, field).await,
         }
     }
-}
-
-fn list<T: Project + OutputType>(items: &[T], ctx: &ContextSelectionSet<'_>) -> Option<Value> {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        out.push(object(item, ctx.item, ctx)?);
-    }
-    Some(Value::List(out))
 }
 
 /// One item's answer to `selection`; `None` when it cannot be projected.

@@ -731,38 +731,29 @@ pub async fn find_label_override(
         .await?)
 }
 
-/// Sets an override, replacing the one of the same subject, key and language.
-pub async fn put_label_override(
-    org: OrgId,
-    db: &impl ConnectionTrait,
-    o: LabelOverride,
-) -> AppResult<entity::label_override::Model> {
+/// Sets an override, replacing the one of the same subject, key and language (one statement,
+/// so two at once leave one of them, never an error).
+pub async fn put_label_override(org: OrgId, db: &impl ConnectionTrait, o: LabelOverride) -> AppResult<()> {
     use entity::label_override as l;
-    let existing = find_label_override(org, db, &o.subject, &o.key, o.locale).await?;
-    let now = Utc::now();
-    Ok(match existing {
-        Some(row) => {
-            let mut row: l::ActiveModel = row.into();
-            row.label = Set(o.label);
-            row.description = Set(o.description);
-            row.updated_at = Set(now);
-            row.update(db).await?
-        }
-        None => {
-            l::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(org.0),
-                subject: Set(o.subject),
-                key: Set(o.key),
-                locale: Set(o.locale.as_str().to_owned()),
-                label: Set(o.label),
-                description: Set(o.description),
-                updated_at: Set(now),
-            }
-            .insert(db)
-            .await?
-        }
+    use sea_orm::sea_query::OnConflict;
+    l::Entity::insert(l::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.0),
+        subject: Set(o.subject),
+        key: Set(o.key),
+        locale: Set(o.locale.as_str().to_owned()),
+        label: Set(o.label),
+        description: Set(o.description),
+        updated_at: Set(Utc::now()),
     })
+    .on_conflict(
+        OnConflict::columns([l::Column::OrganizationId, l::Column::Subject, l::Column::Key, l::Column::Locale])
+            .update_columns([l::Column::Label, l::Column::Description, l::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 /// Removes an override (the built-in wording shows again); whether there was one.

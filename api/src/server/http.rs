@@ -200,14 +200,7 @@ pub(crate) async fn translate_errors(
             return;
         }
     };
-    if locale == crate::core::locale::Locale::En {
-        return;
-    }
-    for e in errors {
-        if let std::borrow::Cow::Owned(m) = crate::core::messages::translate(&e.message, locale) {
-            e.message = m;
-        }
-    }
+    crate::graphql::error::localize_errors(errors, locale);
 }
 
 /// A request refused before it reaches GraphQL, answered like a GraphQL request error (no

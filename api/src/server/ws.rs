@@ -58,11 +58,7 @@ struct Localized {
 
 impl Localized {
     fn localize(locale: crate::core::locale::Locale, mut response: async_graphql::Response) -> async_graphql::Response {
-        for e in &mut response.errors {
-            if let std::borrow::Cow::Owned(m) = crate::core::messages::translate(&e.message, locale) {
-                e.message = m;
-            }
-        }
+        crate::graphql::error::localize_errors(&mut response.errors, locale);
         response
     }
 }

@@ -55,24 +55,26 @@ impl Kpi {
     /// organization named it.
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
         let Some(b) = self.built_in() else { return Ok(self.name.clone()) };
-        let locale = crate::org::graphql::request_locale(ctx).await?;
-        let dir = crate::org::graphql::directory(ctx).await?;
-        Ok(match dir.label(crate::org::service::KPI_LABEL, b.key(), locale) {
-            Some(own) => own.label.clone(),
-            None => b.name_in(locale).to_owned(),
-        })
+        let (locale, own) = own_words(ctx, b).await?;
+        Ok(own.map_or_else(|| b.name_in(locale).to_owned(), |o| o.label))
     }
     /// What it tells a sales manager: a built-in's in the request's language, in the
     /// organization's own words where it re-described it.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let Some(b) = self.built_in() else { return Ok(self.description.clone()) };
-        let locale = crate::org::graphql::request_locale(ctx).await?;
-        let dir = crate::org::graphql::directory(ctx).await?;
-        Ok(match dir.label(crate::org::service::KPI_LABEL, b.key(), locale).and_then(|o| o.description.clone()) {
-            Some(own) => Some(own),
-            None => Some(b.description_in(locale).to_owned()),
-        })
+        let (locale, own) = own_words(ctx, b).await?;
+        Ok(Some(own.and_then(|o| o.description).unwrap_or_else(|| b.description_in(locale).to_owned())))
     }
+}
+
+/// The request's language, and the organization's own wording of a built-in KPI in it.
+async fn own_words(
+    ctx: &Context<'_>,
+    b: model::BuiltInKpi,
+) -> Result<(crate::core::locale::Locale, Option<entity::label_override::Model>)> {
+    let locale = crate::org::graphql::request_locale(ctx).await?;
+    let dir = crate::org::graphql::directory(ctx).await?;
+    Ok((locale, dir.label(crate::org::service::KPI_LABEL, b.key(), locale).cloned()))
 }
 
 impl Kpi {
