@@ -112,6 +112,16 @@ impl App {
             std::time::Duration::from_secs(config.member_cache_seconds),
             forecast::tree::KEPT_FORECASTS,
         ));
+        let deal_pages = Arc::new(pipeline::kept::DealPages::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            pipeline::kept::KEPT_PAGES,
+        ));
+        let deal_completions = Arc::new(pipeline::kept::Completions::new(
+            events.clone(),
+            std::time::Duration::from_secs(config.member_cache_seconds),
+            pipeline::kept::KEPT_PAGES,
+        ));
         let logs = scoring::queue::LogQueue::start(
             db.clone(),
             settings.clone(),
@@ -150,6 +160,8 @@ impl App {
             catalogs,
             scoreboards,
             forecasts,
+            deal_pages,
+            deal_completions,
         };
         kpi::alerts::start_scheduler(state.clone());
         archive::service::start_erasure_sweep(state.db.clone(), state.events.clone());

@@ -12,7 +12,7 @@ use entity::{activity, deal};
 /// An opportunity in the pipeline.
 pub struct Deal(pub deal::Model);
 
-crate::connection_type!(DealConnection, DealEdge, Deal, "deals");
+crate::connection_type!(DealConnection, DealEdge, Deal, "deals", projected);
 
 /// A logged activity: a score event.
 pub struct Activity(pub activity::Model);

@@ -54,6 +54,11 @@ pub struct AppState {
     /// Teams' forecast facts per period, kept until an event of their organization (see
     /// [`crate::forecast::tree`]).
     pub forecasts: Arc<crate::forecast::tree::Forecasts>,
+    /// Pages of deals, kept until an event of their organization (see
+    /// [`crate::pipeline::kept`]).
+    pub deal_pages: Arc<crate::pipeline::kept::DealPages>,
+    /// Checklist completions of pages' deals, kept likewise.
+    pub deal_completions: Arc<crate::pipeline::kept::Completions>,
     /// Failed sign-ins per account and per client address.
     pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }

@@ -234,7 +234,7 @@ impl Plan {
 }
 
 /// One page of rows, each with its cursor.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page<M> {
     /// The rows and their cursors, in list order.
     pub rows: Vec<(String, M)>,

@@ -8,7 +8,7 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 200;
 
 /// The Relay arguments of a connection field.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     /// `after` cursor.
     pub after: Option<String>,

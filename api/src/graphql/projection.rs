@@ -15,11 +15,13 @@
 //! answers it exactly as before.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+use async_graphql::{Context, ContextSelectionSet, Lookahead, Name, OutputType, Positioned, ServerResult, Value};
 
 /// A type whose fields can be read straight from memory.
 pub trait Project {
@@ -143,6 +145,139 @@ pub fn list_of<'a, T: Project + 'a>(
         out.push(object(item, selection, ctx)?);
     }
     Some(Value::List(out))
+}
+
+/// A type whose items in one page (a connection's `nodes` or `edges`) are answered by
+/// projection with what the page gathered once for all of them: the organization's directory,
+/// say, or one batched query for a field every item asks.
+pub trait ProjectPage: OutputType + Send + Sync + Sized {
+    /// The GraphQL type name (what `__typename` answers).
+    const TYPE: &'static str;
+
+    /// What the items of a page share.
+    type Shared: Send + Sync;
+
+    /// Gathers, once, what `selection` (one item's selection, looked ahead) needs for `items`.
+    fn gather(
+        ctx: &Context<'_>,
+        selection: Lookahead<'_>,
+        items: &[&Self],
+    ) -> impl Future<Output = async_graphql::Result<Self::Shared>> + Send;
+
+    /// The value of the field `name` of this item, as [`Project::project`].
+    fn project_in(
+        &self,
+        shared: &Self::Shared,
+        name: &str,
+        selection: &Positioned<SelectionSet>,
+        ctx: &ContextSelectionSet<'_>,
+    ) -> Option<Value>;
+}
+
+/// An item of a page with what the page gathered; executed as `T` when not projected.
+pub struct InPage<'a, T: ProjectPage> {
+    /// The item.
+    pub item: &'a T,
+    /// What the page gathered.
+    pub shared: Arc<T::Shared>,
+}
+
+impl<T: ProjectPage> OutputType for InPage<'_, T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        self.item.resolve(ctx, field).await
+    }
+}
+
+impl<T: ProjectPage> Project for InPage<'_, T> {
+    const TYPE: &'static str = T::TYPE;
+
+    fn project(
+        &self,
+        name: &str,
+        selection: &Positioned<SelectionSet>,
+        ctx: &ContextSelectionSet<'_>,
+    ) -> Option<Value> {
+        self.item.project_in(&self.shared, name, selection, ctx)
+    }
+}
+
+/// A connection's edge type, as [`connection_type!`](crate::connection_type) declares it.
+pub trait PageEdge: OutputType + Send + Sync {
+    /// The GraphQL type name.
+    const TYPE: &'static str;
+    /// The item type.
+    type Node: ProjectPage;
+    /// The edge of `node` at `cursor`.
+    fn new(cursor: String, node: Arc<Self::Node>) -> Self;
+}
+
+/// An edge of a page with what the page gathered; executed as `E` when not projected.
+pub struct EdgeInPage<'a, E: PageEdge> {
+    /// The cursor.
+    pub cursor: &'a str,
+    /// The item.
+    pub node: &'a Arc<E::Node>,
+    /// What the page gathered.
+    pub shared: Arc<<E::Node as ProjectPage>::Shared>,
+}
+
+impl<E: PageEdge> OutputType for EdgeInPage<'_, E> {
+    fn type_name() -> Cow<'static, str> {
+        E::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        E::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        E::new(self.cursor.to_owned(), self.node.clone()).resolve(ctx, field).await
+    }
+}
+
+impl<E: PageEdge> Project for EdgeInPage<'_, E> {
+    const TYPE: &'static str = E::TYPE;
+
+    fn project(
+        &self,
+        name: &str,
+        selection: &Positioned<SelectionSet>,
+        ctx: &ContextSelectionSet<'_>,
+    ) -> Option<Value> {
+        match name {
+            "cursor" => leaf(selection, self.cursor.to_owned()),
+            "node" => object(&InPage { item: self.node.as_ref(), shared: self.shared.clone() }, selection, ctx),
+            _ => None,
+        }
+    }
+}
+
+/// A page's `nodes`, answered by projection where the selection allows.
+pub async fn page_nodes<'a, T: ProjectPage>(
+    ctx: &Context<'_>,
+    items: &'a [(String, Arc<T>)],
+) -> async_graphql::Result<Projected<InPage<'a, T>>> {
+    let refs: Vec<&T> = items.iter().map(|(_, n)| n.as_ref()).collect();
+    let shared = Arc::new(T::gather(ctx, ctx.look_ahead(), &refs).await?);
+    Ok(Projected(refs.into_iter().map(|item| InPage { item, shared: shared.clone() }).collect()))
+}
+
+/// A page's `edges`, answered by projection where the selection allows.
+pub async fn page_edges<'a, E: PageEdge>(
+    ctx: &Context<'_>,
+    items: &'a [(String, Arc<E::Node>)],
+) -> async_graphql::Result<Projected<EdgeInPage<'a, E>>> {
+    let refs: Vec<&E::Node> = items.iter().map(|(_, n)| n.as_ref()).collect();
+    let shared = Arc::new(E::Node::gather(ctx, ctx.look_ahead().field("node"), &refs).await?);
+    Ok(Projected(items.iter().map(|(cursor, node)| EdgeInPage { cursor, node, shared: shared.clone() }).collect()))
 }
 
 /// A leaf's value: `None` when the field was given a selection (the schema has no such thing

@@ -229,15 +229,14 @@ pub fn connection<M, T>(ctx: &async_graphql::Context<'_>, page: Page<M>, f: impl
 /// Declares a connection type and its edge type for one node type, Relay style, with `edges`,
 /// a `nodes` shortcut, `pageInfo` and `totalCount`:
 /// `connection_type!(TeamConnection, TeamEdge, Team, "teams");`
+///
+/// With `projected` last, the node type implements
+/// [`ProjectPage`](crate::graphql::projection::ProjectPage) and a page's `nodes` and `edges`
+/// are answered by projection where the selection allows.
 #[macro_export]
 macro_rules! connection_type {
     ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
-        #[doc = concat!("A page of ", $what, ", Relay style.")]
-        pub struct $conn(pub $crate::graphql::relay::ConnectionData<$node>);
-
-        #[doc = concat!("A page of ", $what, ", Relay style.")]
-        #[async_graphql::Object]
-        impl $conn {
+        $crate::connection_type!(@declare $conn, $edge, $node, $what, {
             /// The items of this page, each with the cursor to continue from it.
             async fn edges(&self) -> Vec<$edge> {
                 self.0.edges.iter().map(|(c, n)| $edge { cursor: c.clone(), node: n.clone() }).collect()
@@ -246,6 +245,42 @@ macro_rules! connection_type {
             async fn nodes(&self) -> Vec<std::sync::Arc<$node>> {
                 self.0.edges.iter().map(|(_, n)| n.clone()).collect()
             }
+        });
+    };
+    ($conn:ident, $edge:ident, $node:ty, $what:literal, projected) => {
+        $crate::connection_type!(@declare $conn, $edge, $node, $what, {
+            /// The items of this page, each with the cursor to continue from it.
+            async fn edges(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<$crate::graphql::projection::Projected<$crate::graphql::projection::EdgeInPage<'_, $edge>>> {
+                $crate::graphql::projection::page_edges(ctx, &self.0.edges).await
+            }
+            /// The items of this page without cursors (the same as `edges { node }`).
+            async fn nodes(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<$crate::graphql::projection::Projected<$crate::graphql::projection::InPage<'_, $node>>> {
+                $crate::graphql::projection::page_nodes(ctx, &self.0.edges).await
+            }
+        });
+
+        impl $crate::graphql::projection::PageEdge for $edge {
+            const TYPE: &'static str = stringify!($edge);
+            type Node = $node;
+            fn new(cursor: String, node: std::sync::Arc<$node>) -> Self {
+                $edge { cursor, node }
+            }
+        }
+    };
+    (@declare $conn:ident, $edge:ident, $node:ty, $what:literal, { $($items:tt)* }) => {
+        #[doc = concat!("A page of ", $what, ", Relay style.")]
+        pub struct $conn(pub $crate::graphql::relay::ConnectionData<$node>);
+
+        #[doc = concat!("A page of ", $what, ", Relay style.")]
+        #[async_graphql::Object]
+        impl $conn {
+            $($items)*
             /// Where this page lies in the whole list.
             async fn page_info(&self) -> &async_graphql::connection::PageInfo {
                 &self.0.page_info

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod graphql;
+pub mod kept;
 mod loaders;
 pub mod model;
 pub mod policy;

@@ -403,7 +403,7 @@ pub async fn find_deal_by_external_id(
 }
 
 /// Filter for [`list_deals`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DealFilter {
     /// Only these owners.
     pub owner_ids: Option<Vec<Uuid>>,

@@ -9,6 +9,7 @@ backend_tests!(
     deal_permissions_and_tenancy,
     deal_changed_subscription,
     custom_fields_validated_and_gated,
+    deal_pages_answer_the_same_projected_or_executed,
 );
 
 const CREATE_STAGE: &str = "mutation($i: CreateStageInput!) { createStage(input: $i) { stage { id name position kind defaultProbability defaultForecastCategory } userErrors { field code } } }";
@@ -519,4 +520,135 @@ async fn custom_fields_validated_and_gated(app: &TestApp) {
         .map(|e| e["message"].as_str().unwrap())
         .collect();
     assert_eq!(messages, vec!["open required checklist item: Amount known"], "the filled custom field passes");
+}
+
+/// A page of deals is answered by projection when every field asked is at hand, and by full
+/// execution otherwise (`splits` reads the database); both give the same answer, through
+/// `nodes` and `edges`, with aliases, fragments, `__typename` and directives.
+async fn deal_pages_answer_the_same_projected_or_executed(app: &TestApp) {
+    let org = app.seed_org("acme").await;
+    let p = pipeline(app, &org).await;
+    let create = "mutation($i: CreateCustomFieldInput!) { createCustomField(input: $i) { field { key } } }";
+    app.ok(&org.admin_token, create, json!({"i": {"key": "seats", "label": "Seats", "fieldType": "NUMBER"}})).await;
+    let full = app
+        .ok(
+            &org.rep_token,
+            CREATE_DEAL,
+            json!({"i": {"name": "Full", "company": "Initech", "amount": "1250.50", "expectedCloseDate": "2027-01-15",
+                "leadSource": "Fair", "leadCreatedAt": "2026-11-01T09:00:00Z", "country": "NL", "postalCode": "1011",
+                "industry": "Retail", "companySize": 40, "externalId": "crm-1", "probability": 35,
+                "customFields": {"seats": 12}}}),
+        )
+        .await;
+    let full_id = full["createDeal"]["deal"]["id"].as_str().unwrap().to_owned();
+    let tick = "mutation($i: ChecklistItemOnDealInput!) { completeChecklistItem(input: $i) { userErrors { code } } }";
+    app.ok(&org.rep_token, tick, json!({"i": {"dealId": full_id, "itemId": p.summary_mail}})).await;
+    app.ok(&org.rep_token, CREATE_DEAL, json!({"i": {"name": "Bare"}})).await;
+    app.ok(
+        &org.inbound_rep_token,
+        CREATE_DEAL,
+        json!({"i": {"name": "Theirs", "stageId": p.qualified, "amount": "99"}}),
+    )
+    .await;
+    let closing = app.ok(&org.rep_token, CREATE_DEAL, json!({"i": {"name": "Closing", "stageId": p.proposal}})).await;
+    let closing_id = closing["createDeal"]["deal"]["id"].as_str().unwrap().to_owned();
+    app.ok(&org.rep_token, CLOSE, json!({"i": {"id": closing_id, "outcome": "WON", "reason": "Best offer"}})).await;
+    let selections = [
+        "{ id name company amount { amount currency } stage { id name position kind defaultProbability defaultForecastCategory active version checklist { id label kind fieldName required position version } } owner { id name role salesRole active avatarUrl team { id name description } } expectedCloseDate probability probabilityManual forecastCategory leadSource leadCreatedAt firstContactAt closedAt outcome outcomeReason address country postalCode industry companySize territoryManual externalId customFields version createdAt updatedAt checklist { done completedAt item { id label kind required } } }",
+        "{ __typename d: id owner { __typename who: name } stage { n: name } checklist { __typename ok: done } }",
+        "{ ...D stage { ...S } }",
+        "{ id ... on Deal { name } ... { amount { amount } } owner @include(if: true) { name } stage @skip(if: true) { name } }",
+    ];
+    let fragments = "fragment D on Deal { id name checklist { done item { label } } } fragment S on PipelineStage { name position }";
+    for caller in [&org.admin_token, &org.rep_token, &org.manager_token] {
+        for selection in selections {
+            for shape in ["nodes SEL", "edges { cursor node SEL }"] {
+                let query = |sel: &str| {
+                    let q = format!("{{ deals(first: 50) {{ {} }} }} {fragments}", shape.replace("SEL", sel));
+                    if sel.contains("...D") { q } else { q.replace(fragments, "") }
+                };
+                let projected = app.ok(caller, &query(selection), json!({})).await;
+                // The same plus a field only full execution answers, which is then taken out again.
+                let mut executed =
+                    app.ok(caller, &query(&selection.replacen("{ ", "{ splits { percent } ", 1)), json!({})).await;
+                let items = match shape.starts_with("nodes") {
+                    true => executed["deals"]["nodes"].as_array_mut().unwrap().iter_mut().collect::<Vec<_>>(),
+                    false => {
+                        executed["deals"]["edges"].as_array_mut().unwrap().iter_mut().map(|e| &mut e["node"]).collect()
+                    }
+                };
+                for d in items {
+                    d.as_object_mut().unwrap().remove("splits");
+                }
+                assert_eq!(projected, executed, "{selection} as {shape}");
+                let list = if shape.starts_with("nodes") {
+                    &projected["deals"]["nodes"]
+                } else {
+                    &projected["deals"]["edges"]
+                };
+                assert!(!list.as_array().unwrap().is_empty(), "{projected}");
+            }
+        }
+    }
+    // What the projection answered is right, not only equal.
+    let page = app
+        .ok(
+            &org.rep_token,
+            "{ deals(first: 50, filter: {open: true}) { nodes { name company amount { amount currency } stage { name } owner { name } customFields checklist { done item { label } } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = page["deals"]["nodes"].as_array().unwrap();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Bare", "Full"], "a rep reads their own open deals, most recently changed first");
+    let full = &nodes[1];
+    assert_eq!(full["amount"]["amount"], "1250.50");
+    assert_eq!(full["customFields"], json!({"seats": 12}));
+    assert_eq!(full["stage"]["name"], "Lead");
+    assert_eq!(full["owner"]["name"], "acme Rep");
+    assert_eq!(
+        full["checklist"],
+        json!([
+            {"done": true, "item": {"label": "Company filled in"}},
+            {"done": true, "item": {"label": "Summary e-mail sent after the call"}},
+            {"done": false, "item": {"label": "Optional nicety"}},
+        ])
+    );
+    assert_eq!(nodes[0]["checklist"][0]["done"], false, "no company: the CONTENT item is open");
+    // A kept page follows every write: a tick, an edit, a new deal, a deal closed.
+    let nicety = full_checklist_item(app, &org, &full_id, "Optional nicety").await;
+    app.ok(&org.rep_token, tick, json!({"i": {"dealId": full_id, "itemId": nicety}})).await;
+    app.ok(
+        &org.rep_token,
+        "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { userErrors { code } } }",
+        json!({"i": {"id": full_id, "deal": {"name": "Full, renamed"}}}),
+    )
+    .await;
+    app.ok(&org.rep_token, CREATE_DEAL, json!({"i": {"name": "Newest"}})).await;
+    let page = app
+        .ok(
+            &org.rep_token,
+            "{ deals(first: 50, filter: {open: true}) { totalCount nodes { id name checklist { done } } } }",
+            json!({}),
+        )
+        .await;
+    let names: Vec<&str> =
+        page["deals"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Newest", "Full, renamed", "Bare"]);
+    assert_eq!(page["deals"]["totalCount"], 3);
+    assert_eq!(page["deals"]["nodes"][1]["checklist"], json!([{"done": true}, {"done": true}, {"done": true}]));
+}
+
+/// The ID of the checklist item labelled `label` of a deal's current stage.
+async fn full_checklist_item(app: &TestApp, org: &Org, deal: &str, label: &str) -> String {
+    let d = app
+        .ok(
+            &org.rep_token,
+            "query($id: ID!) { deal(id: $id) { checklist { item { id label } } } }",
+            json!({"id": deal}),
+        )
+        .await;
+    let items = d["deal"]["checklist"].as_array().unwrap();
+    let item = items.iter().find(|c| c["item"]["label"] == label).unwrap_or_else(|| panic!("{d}"));
+    item["item"]["id"].as_str().unwrap().to_owned()
 }

@@ -7,8 +7,10 @@ use uuid::Uuid;
 use super::{CustomField, Deal, DealConnection, DealFilterInput, PipelineStage};
 use crate::core::error::AppError;
 use crate::graphql::ContextExt;
+use crate::graphql::keyset::Page;
 use crate::graphql::relay::{NodeKind, PageArgs, connection, decode_id};
 use crate::org::store as org_store;
+use crate::pipeline::kept;
 use crate::pipeline::policy::require_deal_read;
 use crate::pipeline::store::{self, DealFilter, DealOrder};
 
@@ -91,8 +93,8 @@ pub async fn deal_page(
             None => None,
         },
     };
-    let rows = store::page_deals(p.org, db, &store_filter, keyset, page).await?;
-    Ok(connection(ctx, rows, Deal).into())
+    let rows = kept::page(&ctx.state()?.deal_pages, p.org, db, store_filter, keyset, page).await?;
+    Ok(connection(ctx, Page::clone(&rows), Deal).into())
 }
 
 /// Pipeline queries.

@@ -3,16 +3,24 @@
 
 use async_graphql::parser::types::SelectionSet;
 use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, ContextSelectionSet, ID, Object, Positioned, Result, ScalarType, SimpleObject, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, ContextSelectionSet, ID, Lookahead, Object, Positioned, Result, ScalarType, SimpleObject, Value,
+};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{checklist_item, deal_stage_history, pipeline_stage};
+use entity::{checklist_item, deal, deal_checklist, deal_stage_history, pipeline_stage};
+use uuid::Uuid;
 
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{DealChecklistKey, DealSplitsKey, StageKey};
-use crate::graphql::projection::{Project, Projected, leaf, object};
+use crate::graphql::projection::{Project, ProjectPage, Projected, leaf, list_of, object};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Deal, DealConnection, DealEdge};
-use crate::org::graphql::Member;
+use crate::org::directory::Directory;
+use crate::org::graphql::{Member, MemberIn};
+use crate::pipeline::catalog::Catalog;
 use crate::pipeline::model::{self, ChecklistKind, DealOutcome, ForecastCategory, SplitKind, StageKind};
 use crate::pipeline::store;
 
@@ -319,30 +327,13 @@ impl Deal {
     }
     /// Values of the organization's custom fields (see `customFields`), by key.
     async fn custom_fields(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(serde_json::from_str(&self.0.custom_fields).unwrap_or_else(|_| serde_json::json!({})))
+        async_graphql::Json(custom_fields(&self.0))
     }
     /// The current stage's checklist and what is done.
     async fn checklist(&self, ctx: &Context<'_>) -> Result<Projected<DealChecklistEntry>> {
         let catalog = catalog(ctx).await?;
         let done = ctx.loader()?.load_one(DealChecklistKey(self.0.id)).await?.unwrap_or_default();
-        let filled = store::filled_fields(&self.0);
-        Ok(catalog
-            .checklist(self.0.stage_id)
-            .cloned()
-            .map(|i| {
-                let completion = done.iter().find(|c| c.item_id == i.id);
-                let is_done = match ChecklistKind::parse(&i.kind) {
-                    Some(ChecklistKind::Content) => i.field_name.as_deref().is_some_and(|f| filled.contains(f)),
-                    _ => completion.is_some(),
-                };
-                DealChecklistEntry {
-                    done: is_done,
-                    completed_at: completion.map(|c| c.completed_at),
-                    item: ChecklistItem(i),
-                }
-            })
-            .collect::<Vec<_>>()
-            .into())
+        Ok(checklist_of(&catalog, &self.0, &done).into())
     }
     /// Every stage change, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<StageChange>> {
@@ -360,6 +351,164 @@ impl Deal {
     /// When last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+/// The checklist of a deal's current stage with what is done (`done`: the deal's ticked items).
+fn checklist_of(catalog: &Catalog, deal: &deal::Model, done: &[deal_checklist::Model]) -> Vec<DealChecklistEntry> {
+    let mut filled = None;
+    catalog
+        .checklist(deal.stage_id)
+        .map(|i| {
+            let completion = done.iter().find(|c| c.item_id == i.id);
+            let is_done = match ChecklistKind::parse(&i.kind) {
+                Some(ChecklistKind::Content) => i
+                    .field_name
+                    .as_deref()
+                    .is_some_and(|f| filled.get_or_insert_with(|| store::filled_fields(deal)).contains(f)),
+                _ => completion.is_some(),
+            };
+            DealChecklistEntry {
+                done: is_done,
+                completed_at: completion.map(|c| c.completed_at),
+                item: ChecklistItem(i.clone()),
+            }
+        })
+        .collect()
+}
+
+/// A deal's custom field values as stored (an empty object if unreadable).
+fn custom_fields(deal: &deal::Model) -> serde_json::Value {
+    serde_json::from_str(&deal.custom_fields).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// What a page of deals gathers once for all of its deals.
+pub struct DealPage {
+    catalog: Arc<Catalog>,
+    dir: Arc<Directory>,
+    /// The ticked checklist items of each deal, when the page asks for checklists.
+    done: Option<Arc<HashMap<Uuid, Vec<deal_checklist::Model>>>>,
+}
+
+impl ProjectPage for Deal {
+    const TYPE: &'static str = "Deal";
+    type Shared = DealPage;
+
+    async fn gather(ctx: &Context<'_>, selection: Lookahead<'_>, items: &[&Self]) -> Result<DealPage> {
+        let asks_checklist = selection.field("checklist").exists();
+        let catalog = catalog(ctx).await?;
+        let dir = crate::org::graphql::directory(ctx).await?;
+        let done = match asks_checklist {
+            true => {
+                let (p, state) = (ctx.principal()?, ctx.state()?);
+                let deals = items.iter().map(|d| d.0.id).collect();
+                Some(crate::pipeline::kept::completions(&state.deal_completions, p.org, &state.db, deals).await?)
+            }
+            false => None,
+        };
+        Ok(DealPage { catalog, dir, done })
+    }
+
+    fn project_in(
+        &self,
+        page: &DealPage,
+        name: &str,
+        s: &Positioned<SelectionSet>,
+        ctx: &ContextSelectionSet<'_>,
+    ) -> Option<Value> {
+        let d = &self.0;
+        let text = |v: &Option<String>| leaf(s, v.clone().map_or(Value::Null, Value::String));
+        let time = |v: &Option<DateTime<Utc>>| leaf(s, v.as_ref().map_or(Value::Null, ScalarType::to_value));
+        match name {
+            "id" => leaf(s, global_id(NodeKind::Deal, d.id).to_string()),
+            "name" => leaf(s, d.name.clone()),
+            "company" => text(&d.company),
+            "owner" => object(&MemberIn { member: page.dir.member(d.owner_id)?, dir: &page.dir }, s, ctx),
+            "amount" => object(
+                &Money {
+                    amount: model::format_amount(d.amount_cents),
+                    currency: page.dir.organization.currency.clone(),
+                },
+                s,
+                ctx,
+            ),
+            "stage" => object(&StageIn { stage: page.catalog.stage(d.stage_id)?, catalog: &page.catalog }, s, ctx),
+            "probability" => leaf(s, d.probability),
+            "probabilityManual" => leaf(s, d.probability_manual),
+            "forecastCategory" => {
+                leaf(s, enum_value(ForecastCategory::parse(&d.forecast_category).unwrap_or(ForecastCategory::Pipeline)))
+            }
+            "expectedCloseDate" => leaf(s, d.expected_close_date.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "leadSource" => text(&d.lead_source),
+            "leadCreatedAt" => time(&d.lead_created_at),
+            "firstContactAt" => time(&d.first_contact_at),
+            "closedAt" => time(&d.closed_at),
+            "outcome" => leaf(s, d.outcome.as_deref().and_then(DealOutcome::parse).map_or(Value::Null, enum_value)),
+            "outcomeReason" => text(&d.outcome_reason),
+            "address" => text(&d.address),
+            "country" => text(&d.country),
+            "postalCode" => text(&d.postal_code),
+            "industry" => text(&d.industry),
+            "companySize" => leaf(s, d.company_size.map_or(Value::Null, Value::from)),
+            "territoryManual" => leaf(s, d.territory_manual),
+            "externalId" => text(&d.external_id),
+            "customFields" => leaf(s, Value::from_json(custom_fields(d)).ok()?),
+            "checklist" => {
+                let done = page.done.as_ref()?.get(&d.id).map_or(&[][..], Vec::as_slice);
+                list_of(&checklist_of(&page.catalog, d, done), s, ctx)
+            }
+            "version" => leaf(s, d.version),
+            "createdAt" => leaf(s, ScalarType::to_value(&d.created_at)),
+            "updatedAt" => leaf(s, ScalarType::to_value(&d.updated_at)),
+            // splits, territory and stageHistory are executed
+            _ => None,
+        }
+    }
+}
+
+/// A stage answered by projection with its organization's catalog at hand.
+struct StageIn<'a> {
+    stage: &'a pipeline_stage::Model,
+    catalog: &'a Catalog,
+}
+
+impl Project for StageIn<'_> {
+    const TYPE: &'static str = "PipelineStage";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+        let st = self.stage;
+        match name {
+            "id" => leaf(s, global_id(NodeKind::PipelineStage, st.id).to_string()),
+            "name" => leaf(s, st.name.clone()),
+            "position" => leaf(s, st.position),
+            "kind" => leaf(s, enum_value(StageKind::parse(&st.kind).unwrap_or(StageKind::Open))),
+            "defaultProbability" => leaf(s, st.default_probability),
+            "defaultForecastCategory" => leaf(
+                s,
+                enum_value(
+                    ForecastCategory::parse(&st.default_forecast_category).unwrap_or(ForecastCategory::Pipeline),
+                ),
+            ),
+            "active" => leaf(s, st.active),
+            "version" => leaf(s, st.version),
+            "checklist" => {
+                let items: Vec<ChecklistItem> = self.catalog.checklist(st.id).cloned().map(ChecklistItem).collect();
+                list_of(&items, s, ctx)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Project for Money {
+    const TYPE: &'static str = "Money";
+
+    fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
+        match name {
+            "amount" => leaf(s, self.amount.clone()),
+            "currency" => leaf(s, self.currency.clone()),
+            _ => None,
+        }
     }
 }
 
