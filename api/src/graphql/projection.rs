@@ -105,15 +105,14 @@ fn fields<T: Project>(
                 if !f.arguments.is_empty() {
                     return None;
                 }
-                let key = f.response_key().node.clone();
-                if out.contains_key(&key) {
-                    return None;
-                }
                 let value = match f.name.node.as_str() {
                     "__typename" => Value::String(T::TYPE.to_owned()),
                     name => item.project(name, &f.selection_set, ctx)?,
                 };
-                out.insert(key, value);
+                // A key asked twice is merged by GraphQL: left to full execution.
+                if out.insert(f.response_key().node.clone(), value).is_some() {
+                    return None;
+                }
             }
             Selection::FragmentSpread(spread) => {
                 let fragment = ctx.query_env.fragments.get(&spread.node.fragment_name.node)?;

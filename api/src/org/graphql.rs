@@ -187,7 +187,7 @@ impl Project for MemberIn<'_> {
     fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
         let m = self.member;
         match name {
-            "id" => leaf(s, global_id(NodeKind::Member, m.id).to_string()),
+            "id" => leaf(s, global_id(NodeKind::Member, m.id).0),
             "name" => leaf(s, m.name.clone()),
             "avatarUrl" => leaf(s, m.avatar_url.clone().map_or(Value::Null, Value::String)),
             "role" => leaf(s, enum_value(Role::parse(&m.role).unwrap_or(Role::Viewer))),
@@ -210,7 +210,7 @@ impl Project for TeamIn<'_> {
 
     fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
         match name {
-            "id" => leaf(s, global_id(NodeKind::Team, self.0.id).to_string()),
+            "id" => leaf(s, global_id(NodeKind::Team, self.0.id).0),
             "name" => leaf(s, self.0.name.clone()),
             "description" => leaf(s, self.0.description.clone().map_or(Value::Null, Value::String)),
             _ => None,

@@ -1549,6 +1549,9 @@ struct Socket {
     principal: usize,
     next_id: u32,
     open: bool,
+    /// An admin changed a member of this socket's organization: the server may close it (4403,
+    /// "… changed; reconnect") once it has looked at the change, which can be after the step.
+    reconnect_due: bool,
 }
 
 impl Socket {
@@ -1557,7 +1560,7 @@ impl Socket {
         ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
         let ack = ws.next_json().await;
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        Socket { ws, principal, next_id: 0, open: true }
+        Socket { ws, principal, next_id: 0, open: true, reconnect_due: false }
     }
 
     async fn subscribe(&mut self, query: &str, vars: &Value) -> String {
@@ -1623,7 +1626,7 @@ impl Run<'_> {
                 // A member whose team or role an admin changes gets their socket closed so the
                 // client reconnects as who they are now; any other close is a failure.
                 Some("closed")
-                    if context.contains("updateMember")
+                    if (context.contains("updateMember") || self.sockets[socket].reconnect_due)
                         && m["code"] == 4403
                         && m["reason"].as_str().is_some_and(|r| r.ends_with("changed; reconnect")) =>
                 {
@@ -1951,6 +1954,14 @@ async fn walk(app: &TestApp, seed: u64) {
             run.http(p, &call, &foreign, &lenient, &context).await;
         }
         run.figures.steps += 1;
+        if call.op == "updateMember" {
+            let org = run.world.principals[p].org;
+            for i in 0..run.sockets.len() {
+                if run.world.principals[run.sockets[i].principal].org == org {
+                    run.sockets[i].reconnect_due = true;
+                }
+            }
+        }
         let after = fingerprint(app).await;
         let actor_org = run.world.orgs[run.world.principals[p].org].id.0;
         let mut changed = Vec::new();

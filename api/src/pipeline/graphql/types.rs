@@ -122,7 +122,7 @@ impl Project for ChecklistItem {
 
     fn project(&self, name: &str, s: &Positioned<SelectionSet>, _: &ContextSelectionSet<'_>) -> Option<Value> {
         match name {
-            "id" => leaf(s, global_id(NodeKind::ChecklistItem, self.0.id).to_string()),
+            "id" => leaf(s, global_id(NodeKind::ChecklistItem, self.0.id).0),
             "label" => leaf(s, self.0.label.clone()),
             "kind" => leaf(s, enum_value(ChecklistKind::parse(&self.0.kind).unwrap_or(ChecklistKind::Process))),
             "fieldName" => leaf(s, self.0.field_name.clone().map_or(Value::Null, Value::String)),
@@ -420,7 +420,7 @@ impl ProjectPage for Deal {
         let text = |v: &Option<String>| leaf(s, v.clone().map_or(Value::Null, Value::String));
         let time = |v: &Option<DateTime<Utc>>| leaf(s, v.as_ref().map_or(Value::Null, ScalarType::to_value));
         match name {
-            "id" => leaf(s, global_id(NodeKind::Deal, d.id).to_string()),
+            "id" => leaf(s, global_id(NodeKind::Deal, d.id).0),
             "name" => leaf(s, d.name.clone()),
             "company" => text(&d.company),
             "owner" => object(&MemberIn { member: page.dir.member(d.owner_id)?, dir: &page.dir }, s, ctx),
@@ -478,7 +478,7 @@ impl Project for StageIn<'_> {
     fn project(&self, name: &str, s: &Positioned<SelectionSet>, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
         let st = self.stage;
         match name {
-            "id" => leaf(s, global_id(NodeKind::PipelineStage, st.id).to_string()),
+            "id" => leaf(s, global_id(NodeKind::PipelineStage, st.id).0),
             "name" => leaf(s, st.name.clone()),
             "position" => leaf(s, st.position),
             "kind" => leaf(s, enum_value(StageKind::parse(&st.kind).unwrap_or(StageKind::Open))),
