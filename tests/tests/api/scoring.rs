@@ -103,6 +103,27 @@ async fn campaigns_highest_multiplier_and_history_does_not_move(app: &TestApp) {
     assert_eq!(c1["createCampaign"]["campaign"]["status"], "RUNNING");
     app.ok(&org.admin_token, create, window(2.0, "Double quotes", vec![&quote], vec![])).await;
     app.ok(&org.admin_token, create, window(3.0, "Inbound only", vec![], vec![&org.inbound])).await;
+    // A page of campaigns answers the same projected as executed (`teams` is only executed).
+    for selection in [
+        "{ id name theme reward startsAt endsAt endedAt multiplier status version }",
+        "{ __typename n: name ... on Campaign { multiplier } status @skip(if: true) }",
+    ] {
+        for shape in ["nodes SEL", "edges { cursor node SEL }"] {
+            let query = |sel: &str| format!("{{ campaigns(first: 10) {{ {} }} }}", shape.replace("SEL", sel));
+            let projected = app.ok(&org.rep_token, &query(selection), json!({})).await;
+            let mut executed =
+                app.ok(&org.rep_token, &query(&selection.replacen("{ ", "{ teams { id } ", 1)), json!({})).await;
+            let items = executed["campaigns"][if shape.starts_with("nodes") { "nodes" } else { "edges" }]
+                .as_array_mut()
+                .unwrap();
+            assert_eq!(items.len(), 3, "{executed}");
+            for c in items {
+                let c = if shape.starts_with("nodes") { c } else { &mut c["node"] };
+                c.as_object_mut().unwrap().remove("teams");
+            }
+            assert_eq!(projected, executed, "{selection} as {shape}");
+        }
+    }
     // Bad definitions are user errors.
     let bad = app
         .ok(

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::SelectionSet;
+use async_graphql::resolver_utils::enum_value;
 use async_graphql::{
-    Context, ContextSelectionSet, ID, Object, OutputType, Positioned, Result, ScalarType, SimpleObject, Value,
+    Context, ContextSelectionSet, ID, Lookahead, Object, OutputType, Positioned, Result, ScalarType, SimpleObject,
+    Value,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{activity_type, campaign, points_target};
@@ -13,7 +15,7 @@ use entity::{activity_type, campaign, points_target};
 use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
 use crate::graphql::loaders::{ActivityTypeKey, CampaignKey, TeamKey};
-use crate::graphql::projection::{Project, Projected, leaf, object};
+use crate::graphql::projection::{Project, ProjectPage, Projected, leaf, object};
 use crate::graphql::relay::{NodeKind, global_id};
 pub use crate::objects::{Activity, ActivityConnection, ActivityEdge};
 use crate::org::directory::Directory;
@@ -193,7 +195,7 @@ impl Activity {
 pub struct Campaign(pub campaign::Model);
 
 crate::connection_type!(ActivityTypeConnection, ActivityTypeEdge, ActivityType, "activity types");
-crate::connection_type!(CampaignConnection, CampaignEdge, Campaign, "campaigns");
+crate::connection_type!(CampaignConnection, CampaignEdge, Campaign, "campaigns", projected);
 
 /// A themed window ("double sales september") multiplying the points of chosen activity
 /// types for chosen teams. Where several apply, the highest multiplier wins.
@@ -250,6 +252,41 @@ impl Campaign {
     /// replacement when someone else changed the campaign since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+}
+
+impl ProjectPage for Campaign {
+    const TYPE: &'static str = "Campaign";
+    /// The clock the page's statuses are read at.
+    type Shared = DateTime<Utc>;
+
+    async fn gather(_: &Context<'_>, _: Lookahead<'_>, _: &[&Self]) -> Result<DateTime<Utc>> {
+        Ok(Utc::now())
+    }
+
+    fn project_in(
+        &self,
+        now: &DateTime<Utc>,
+        name: &str,
+        s: &Positioned<SelectionSet>,
+        _: &ContextSelectionSet<'_>,
+    ) -> Option<Value> {
+        let c = &self.0;
+        let text = |v: &Option<String>| leaf(s, v.clone().map_or(Value::Null, Value::String));
+        match name {
+            "id" => leaf(s, global_id(NodeKind::Campaign, c.id).0),
+            "name" => leaf(s, c.name.clone()),
+            "theme" => text(&c.theme),
+            "reward" => text(&c.reward),
+            "startsAt" => leaf(s, ScalarType::to_value(&c.starts_at)),
+            "endsAt" => leaf(s, ScalarType::to_value(&c.ends_at)),
+            "endedAt" => leaf(s, c.ended_at.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "multiplier" => leaf(s, ScalarType::to_value(&cents_to_f64(c.multiplier_cents))),
+            "status" => leaf(s, enum_value(store::campaign_rule(c).status(*now))),
+            "version" => leaf(s, c.version),
+            // activityTypes and teams are executed
+            _ => None,
+        }
     }
 }
 
