@@ -37,8 +37,9 @@ pub type DealPages = DerivedViews<PageKey, Page<deal::Model>>;
 /// Kept checklist completions, per set of deals (a page's), by deal.
 pub type Completions = DerivedViews<Vec<Uuid>, HashMap<Uuid, Vec<deal_checklist::Model>>>;
 
-/// How many pages (and as many sets of completions) are kept across organizations.
-pub const KEPT_PAGES: usize = 1024;
+/// How many pages (and as many sets of completions) are kept across organizations: at most
+/// 200 deals a page, so a few tens of MB at the very most.
+pub const KEPT_PAGES: usize = 256;
 
 /// One page of the deals `filter` selects: the kept one while nothing of the organization
 /// changed, else read now. The caller narrowed the filter to what the viewer may read.

@@ -1,11 +1,11 @@
 //! Output objects of the pipeline: stages, checklist items, deals with their splits, checklist and
 //! stage history, and custom fields.
 
-use async_graphql::parser::types::SelectionSet;
-use async_graphql::resolver_utils::enum_value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::resolver_utils::enum_value;
 use async_graphql::{
     Context, ContextSelectionSet, ID, Lookahead, Object, Positioned, Result, ScalarType, SimpleObject, Value,
 };
