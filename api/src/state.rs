@@ -70,6 +70,7 @@ impl AppState {
             db: &self.db,
             keys: &self.jwt,
             members: &self.members,
+            directories: &self.directories,
             providers: &self.providers,
             bus: &self.events,
         }

@@ -40,6 +40,11 @@ impl MemberCache {
         MemberCache(EpochCache::new(events, ttl, CAPACITY))
     }
 
+    /// Whether members are remembered at all (`MEMBER_CACHE_SECONDS` above zero).
+    pub fn keeps(&self) -> bool {
+        self.0.keeps()
+    }
+
     /// The epoch to store with what is loaded next: read it before loading.
     pub fn epoch(&self) -> u64 {
         self.0.epoch()

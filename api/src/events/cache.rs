@@ -39,6 +39,11 @@ impl<K: Eq + Hash, V: Clone> EpochCache<K, V> {
         EpochCache { events, ttl, capacity, entries: RwLock::new(HashMap::new()) }
     }
 
+    /// Whether anything is kept (a zero TTL keeps nothing).
+    pub fn keeps(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
     /// The epoch to store with what is loaded next: read it before loading.
     pub fn epoch(&self) -> u64 {
         self.events.membership_epoch()

@@ -302,25 +302,33 @@ pub struct HotBoards {
     types: TenantSnapshots<HashMap<Uuid, activity_type::Model>>,
     /// Each organization's campaigns that had not ended when read, kept until its rules change.
     campaigns: TenantSnapshots<Vec<campaign::Model>>,
-    /// Members' streaks of the current week (see [`HotBoards::streak`]).
-    streaks: Mutex<HashMap<(OrgId, Uuid), KeptStreak>>,
+    /// Each organization's streaks of the current week (see [`HotBoards::streak`]).
+    streaks: Mutex<HashMap<OrgId, OrgStreaks>>,
+    /// Turns for computing an organization's streaks, so concurrent first asks make one read.
+    streak_turns: Box<[tokio::sync::Mutex<()>]>,
     events: EventBus,
 }
 
-/// A member's streak as computed for one week, with what it was computed from.
-#[derive(Clone, Copy)]
-struct KeptStreak {
-    /// The first day of the week it was computed in.
+/// An organization's streaks as computed for one week: all active members' in one read, then
+/// kept until a day before the week changes for one of them (that member is computed again
+/// alone) or the week, the targets or the members do (all are computed again).
+struct OrgStreaks {
+    /// The first day of the week they were computed in.
     week: NaiveDate,
-    /// The organization's membership version (targets, the member's start date).
+    /// The organization's membership version (targets, start dates) they were computed from.
     version: u64,
-    /// Where the organization's past-day changes stood.
-    mark: PastMark,
-    weeks: u32,
+    /// Members' streaks.
+    weeks: HashMap<Uuid, u32>,
+    /// Per member, how many changes to their days before `week` came since these streaks
+    /// started being computed: a computation keeps a member's streak only if this did not move
+    /// while it read.
+    changed: HashMap<Uuid, u64>,
 }
 
-/// Most streaks kept in all.
+/// Most streaks kept in all (beyond it every organization's are dropped).
 const STREAKS: usize = 200_000;
+/// How many organizations' streak computations can run at once.
+const STREAK_TURNS: usize = 16;
 /// How many complete weeks a streak looks back at most.
 const STREAK_WEEKS: i64 = 52;
 
@@ -328,6 +336,16 @@ impl std::fmt::Debug for HotBoards {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("HotBoards")
     }
+}
+
+/// What [`HotBoards::kept_streak`] found.
+enum Kept {
+    /// The member's streak.
+    Streak(u32),
+    /// The organization's streaks are current but not this member's (their change count).
+    Member(u64),
+    /// The organization's streaks are missing or outdated.
+    None,
 }
 
 /// Most bus events the updater takes in one run.
@@ -353,6 +371,7 @@ impl HotBoards {
             types: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
             campaigns: TenantSnapshots::new(events.clone(), ttl, crate::org::directory::ORGANIZATIONS),
             streaks: Mutex::default(),
+            streak_turns: (0..STREAK_TURNS).map(|_| tokio::sync::Mutex::new(())).collect(),
             events: events.clone(),
         });
         let rx = events.subscribe();
@@ -439,9 +458,48 @@ impl HotBoards {
         self.streak(s, m, &book, now).await
     }
 
+    /// Several members' streaks now, in their order: the kept ones looked up together, the
+    /// others computed as [`HotBoards::streak`] does.
+    pub async fn member_streaks(
+        &self,
+        s: &OrgSettings,
+        members: &[&member::Model],
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<u32>> {
+        let week =
+            model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
+        let version = self.events.membership_version(s.org);
+        let kept: Vec<Option<u32>> = match self.streaks.lock() {
+            Ok(kept) => match kept.get(&s.org) {
+                Some(k) if k.week == week.start_date && k.version == version => {
+                    members.iter().map(|m| k.weeks.get(&m.id).copied()).collect()
+                }
+                _ => vec![None; members.len()],
+            },
+            Err(_) => vec![None; members.len()],
+        };
+        let mut out = Vec::with_capacity(members.len());
+        let mut book = None;
+        for (m, weeks) in members.iter().zip(kept) {
+            out.push(match weeks {
+                Some(w) => w,
+                None => {
+                    if book.is_none() {
+                        book = Some(self.target_book(s.org).await?);
+                    }
+                    let book = book.as_deref().expect("read above");
+                    self.streak(s, m, book, now).await?
+                }
+            });
+        }
+        Ok(out)
+    }
+
     /// A member's streak: consecutive complete weeks on target, counting back from last week.
-    /// Kept for the current week until one of the looked-at days changes (an activity logged
-    /// back in time or voided) or the targets do.
+    /// The first ask of a week computes the streaks of all the organization's active members
+    /// in one read of their day totals (concurrent asks wait for it); they are kept for the
+    /// week until one of the looked-at days of a member changes (an activity logged back in
+    /// time or voided: that member alone is read again) or the targets or members change.
     async fn streak(
         &self,
         s: &OrgSettings,
@@ -451,27 +509,107 @@ impl HotBoards {
     ) -> AppResult<u32> {
         let week =
             model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
-        let from = week.start_date - chrono::Duration::weeks(STREAK_WEEKS);
         let version = self.events.membership_version(s.org);
-        let key = (s.org, m.id);
-        let kept = self.streaks.lock().ok().and_then(|k| k.get(&key).copied());
-        if let Some(k) = kept
-            && k.week == week.start_date
-            && k.version == version
-            && let Ok(past) = self.past.lock()
-            && past.untouched(s.org, k.mark, from, week.start_date)
-        {
-            return Ok(k.weeks);
+        let current = |k: &OrgStreaks| k.week == week.start_date && k.version == version;
+        match self.kept_streak(s.org, m.id, current) {
+            Kept::Streak(weeks) => return Ok(weeks),
+            Kept::Member(changed) => return self.member_streak_again(s, m, book, &week, version, changed).await,
+            Kept::None => {}
         }
-        let mark = self.past_sequence(s.org);
-        let weeks = scores::streak_of(s, &self.db, m, book, &week, STREAK_WEEKS).await?;
+        let turn = &self.streak_turns[usize::from(s.org.0.as_bytes()[15]) % STREAK_TURNS];
+        let _turn = turn.lock().await;
+        match self.kept_streak(s.org, m.id, current) {
+            Kept::Streak(weeks) => return Ok(weeks),
+            Kept::Member(changed) => return self.member_streak_again(s, m, book, &week, version, changed).await,
+            Kept::None => {}
+        }
         if let Ok(mut kept) = self.streaks.lock() {
-            if kept.len() >= STREAKS {
+            if kept.values().map(|k| k.weeks.len()).sum::<usize>() >= STREAKS {
                 kept.clear();
             }
-            kept.insert(key, KeptStreak { week: week.start_date, version, mark, weeks });
+            kept.insert(
+                s.org,
+                OrgStreaks { week: week.start_date, version, weeks: HashMap::new(), changed: HashMap::new() },
+            );
+        }
+        let all = super::streaks::streaks_of_all(s, &self.db, book, &week, STREAK_WEEKS).await?;
+        let mine = all.get(&m.id).copied();
+        if let Ok(mut kept) = self.streaks.lock()
+            && let Some(k) = kept.get_mut(&s.org)
+            && current(k)
+        {
+            let changed = &k.changed;
+            k.weeks.extend(all.into_iter().filter(|(member, _)| !changed.contains_key(member)));
+        }
+        match mine {
+            Some(weeks) => Ok(weeks),
+            // Not active when read (or added since): computed alone.
+            None => self.member_streak_again(s, m, book, &week, version, 0).await,
+        }
+    }
+
+    /// What is kept of a member's streak in the organization's current streaks.
+    fn kept_streak(&self, org: OrgId, member: Uuid, current: impl Fn(&OrgStreaks) -> bool) -> Kept {
+        let Ok(kept) = self.streaks.lock() else { return Kept::None };
+        match kept.get(&org) {
+            Some(k) if current(k) => match k.weeks.get(&member) {
+                Some(weeks) => Kept::Streak(*weeks),
+                None => Kept::Member(k.changed.get(&member).copied().unwrap_or(0)),
+            },
+            _ => Kept::None,
+        }
+    }
+
+    /// Computes one member's streak alone and keeps it unless their days changed meanwhile
+    /// (`changed`: their change count when the computation started).
+    async fn member_streak_again(
+        &self,
+        s: &OrgSettings,
+        m: &member::Model,
+        book: &TargetBook,
+        week: &Period,
+        version: u64,
+        changed: u64,
+    ) -> AppResult<u32> {
+        let weeks = super::streaks::streak_of(s, &self.db, m, book, week, STREAK_WEEKS).await?;
+        if let Ok(mut kept) = self.streaks.lock()
+            && let Some(k) = kept.get_mut(&s.org)
+            && k.week == week.start_date
+            && k.version == version
+            && k.changed.get(&m.id).copied().unwrap_or(0) == changed
+        {
+            k.weeks.insert(m.id, weeks);
         }
         Ok(weeks)
+    }
+
+    /// Records that a member's day changed: their kept streak goes if the day is before the
+    /// week it was computed for (every member's when the day is unknown).
+    fn forget_streak(&self, org: OrgId, member: Uuid, day: Option<NaiveDate>) {
+        let Ok(mut kept) = self.streaks.lock() else { return };
+        let Some(k) = kept.get_mut(&org) else { return };
+        match day {
+            Some(d) if d >= k.week => {}
+            Some(_) => {
+                k.weeks.remove(&member);
+                *k.changed.entry(member).or_default() += 1;
+            }
+            None => {
+                kept.remove(&org);
+            }
+        }
+    }
+
+    /// Drops kept streaks: the organization's, or every organization's when `None`.
+    fn forget_streaks(&self, org: Option<OrgId>) {
+        if let Ok(mut kept) = self.streaks.lock() {
+            match org {
+                Some(o) => {
+                    kept.remove(&o);
+                }
+                None => kept.clear(),
+            }
+        }
     }
 
     /// A cached board of an ended period, if there is one.
@@ -564,6 +702,7 @@ impl HotBoards {
                     Ok(Event::ScoreChanged { org, member, team, day, ranked, .. }) => {
                         let org = OrgId(org);
                         hot.forget_past(Some(org), day);
+                        hot.forget_streak(org, member, day);
                         // This instance's own writes were re-read before they were announced.
                         if !ranked {
                             refresh.entry(org).or_default().insert(member);
@@ -574,12 +713,14 @@ impl HotBoards {
                         // The rankings are rebuilt from the database: no re-read needed.
                         hot.invalidate(Some(OrgId(org)));
                         hot.forget_past(Some(OrgId(org)), None);
+                        hot.forget_streaks(Some(OrgId(org)));
                         refresh.remove(&OrgId(org));
                         BoardUpdate::Reload { org: Some(OrgId(org)) }
                     }
                     Ok(Event::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         hot.invalidate(None);
                         hot.forget_past(None, None);
+                        hot.forget_streaks(None);
                         refresh.clear();
                         BoardUpdate::Reload { org: None }
                     }

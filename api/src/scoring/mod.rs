@@ -11,6 +11,7 @@ pub mod queue;
 pub mod scores;
 pub mod service;
 pub mod store;
+pub mod streaks;
 pub mod targets;
 
 pub use crate::core::money::{cents_to_decimal, cents_to_f64, decimal_to_cents};

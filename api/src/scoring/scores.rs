@@ -146,30 +146,6 @@ pub(crate) fn by_type_of(
     out
 }
 
-/// Weekly points of a member for the complete weeks before `current`, newest first, only
-/// weeks that started on or after the member's start date, at most `weeks`.
-async fn past_weeks(
-    s: &OrgSettings,
-    db: &impl ConnectionTrait,
-    m: &member::Model,
-    current: &Period,
-    weeks: i64,
-) -> AppResult<Vec<(Period, Decimal)>> {
-    let from = current.start_date - Duration::weeks(weeks);
-    let daily = store::member_daily_points(s.org, db, m.id, from, current.start_date).await?;
-    let mut out = Vec::new();
-    let mut week = model::previous_period(current, s.tz, s.fiscal_year_start_month);
-    while let Some(w) = week {
-        if w.start_date < from || w.end_date <= m.start_date {
-            break;
-        }
-        let cents: i64 = daily.iter().filter(|(d, _)| *d >= w.start_date && *d < w.end_date).map(|(_, c)| c).sum();
-        out.push((w, cents_to_decimal(cents)));
-        week = model::previous_period(&w, s.tz, s.fiscal_year_start_month);
-    }
-    Ok(out)
-}
-
 /// Which of a score's costlier parts to compute (a client that does not select them does not
 /// pay for the 52-week streak history or the per-type breakdown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +179,7 @@ pub async fn member_score(
     let streak = if parts.streak {
         let this_week =
             model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
-        Some(streak_of(s, db, m, &book, &this_week, 52).await?)
+        Some(super::streaks::streak_of(s, db, m, &book, &this_week, 52).await?)
     } else {
         None
     };
@@ -235,26 +211,6 @@ impl ScoreData {
             by_type,
         }
     }
-}
-
-/// A member's streak before `this_week`: consecutive complete weeks on target, newest first,
-/// looking back at most `weeks` weeks (one read of their day totals).
-pub(crate) async fn streak_of(
-    s: &OrgSettings,
-    db: &impl ConnectionTrait,
-    m: &member::Model,
-    book: &TargetBook,
-    this_week: &Period,
-    weeks: i64,
-) -> AppResult<u32> {
-    let history = past_weeks(s, db, m, this_week, weeks).await?;
-    let weeks: Vec<(Decimal, Option<Decimal>)> = history
-        .iter()
-        .map(|(w, points)| {
-            (*points, SalesRole::parse(&m.sales_role).and_then(|r| book.weekly_target(m.id, r, w.start_date)))
-        })
-        .collect();
-    Ok(model::streak_weeks(&weeks))
 }
 
 /// The active members of a team's subtree (or of the whole organization).
@@ -307,7 +263,9 @@ pub async fn suggested_target(
 ) -> AppResult<Option<Decimal>> {
     let this_week =
         model::period_containing(PeriodGrain::Week, model::local_date(now, s.tz), s.tz, s.fiscal_year_start_month);
-    let weeks = past_weeks(s, db, m, &this_week, 12).await?;
+    let from = this_week.start_date - Duration::weeks(12);
+    let daily = store::member_daily_points(s.org, db, m.id, from, this_week.start_date).await?;
+    let weeks = super::streaks::past_weeks(s, m, &this_week, 12, daily);
     let points: Vec<Decimal> = weeks.into_iter().map(|(_, p)| p).collect();
     Ok(model::suggested_target(&points))
 }

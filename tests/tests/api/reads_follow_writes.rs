@@ -261,9 +261,49 @@ async fn a_streak_moves_when_a_past_week_or_a_target_changes(app: &TestApp) {
         .ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 3, "occurredAt": at.to_rfc3339()}}))
         .await;
     assert_eq!(r["logActivity"]["userErrors"], json!([]), "{r}");
+    let first_late = r["logActivity"]["activity"]["id"].as_str().unwrap().to_owned();
     assert_eq!(streak(&app.ok(&org.viewer_token, BOARD, week()).await), Some(1), "the late activity counts");
     let score = app.ok(&org.rep_token, SCORE, json!({})).await;
     assert_eq!(score["score"]["streakWeeks"], 1, "{score}");
+
+    // Another rep's late activity moves their streak and leaves this one's alone; voiding this
+    // one's late activity moves this one's and leaves the other's.
+    let other = |board: &Value| entry(board, &org.inbound_rep)["streakWeeks"].as_i64();
+    let r = app.ok(&org.admin_token, UPDATE_MEMBER, json!({"i": {"id": org.inbound_rep, "startDate": started}})).await;
+    assert_eq!(r["updateMember"]["userErrors"], json!([]), "{r}");
+    let mut other_target = set_target(4.0);
+    other_target["i"]["memberId"] = json!(org.inbound_rep);
+    app.ok(&org.admin_token, target, other_target).await;
+    let board = app.ok(&org.viewer_token, BOARD, week()).await;
+    assert_eq!((streak(&board), other(&board)), (Some(1), Some(0)), "{board}");
+    let r = app
+        .ok(
+            &org.inbound_rep_token,
+            LOG,
+            json!({"i": {"activityTypeId": call, "quantity": 2, "occurredAt": at.to_rfc3339()}}),
+        )
+        .await;
+    assert_eq!(r["logActivity"]["userErrors"], json!([]), "{r}");
+    let board = app.ok(&org.viewer_token, BOARD, week()).await;
+    assert_eq!((streak(&board), other(&board)), (Some(1), Some(1)), "{board}");
+    let late = app
+        .ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 1, "occurredAt": at.to_rfc3339()}}))
+        .await;
+    let late = late["logActivity"]["activity"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(streak(&app.ok(&org.viewer_token, BOARD, week()).await), Some(1));
+    let void = "mutation($i: VoidActivityInput!) { voidActivity(input: $i) { userErrors { code message } } }";
+    for id in [late, first_late.clone()] {
+        let r = app.ok(&org.admin_token, void, json!({"i": {"id": id, "reason": "test"}})).await;
+        assert_eq!(r["voidActivity"]["userErrors"], json!([]), "{r}");
+    }
+    let board = app.ok(&org.viewer_token, BOARD, week()).await;
+    assert_eq!((streak(&board), other(&board)), (Some(0), Some(1)), "the voided week no longer counts: {board}");
+    let r = app
+        .ok(&org.rep_token, LOG, json!({"i": {"activityTypeId": call, "quantity": 3, "occurredAt": at.to_rfc3339()}}))
+        .await;
+    assert_eq!(r["logActivity"]["userErrors"], json!([]), "{r}");
+    let board = app.ok(&org.viewer_token, BOARD, week()).await;
+    assert_eq!((streak(&board), other(&board)), (Some(1), Some(1)), "{board}");
 
     // A higher target takes the streak away again.
     app.ok(&org.admin_token, target, set_target(10.0)).await;

@@ -10,7 +10,7 @@ use async_graphql::{
     Value,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{activity_type, campaign, points_target};
+use entity::{activity_type, campaign, member, points_target};
 
 use crate::core::roles::SalesRole;
 use crate::graphql::ContextExt;
@@ -510,13 +510,10 @@ impl Leaderboard {
         if asked {
             let state = ctx.state()?;
             let s = state.settings.get(p.org, &state.db).await?;
-            let now = Utc::now();
-            for e in &self.entries {
-                streaks.push(match &e.member {
-                    Some(m) => Some(state.hot.member_streak(&s, &m.0, now).await?),
-                    None => None,
-                });
-            }
+            let members: Vec<&member::Model> =
+                self.entries.iter().filter_map(|e| e.member.as_ref()).map(|m| &m.0).collect();
+            let mut weeks = state.hot.member_streaks(&s, &members, Utc::now()).await?.into_iter();
+            streaks = self.entries.iter().map(|e| e.member.as_ref().and_then(|_| weeks.next())).collect();
         }
         Ok(Projected(
             self.entries

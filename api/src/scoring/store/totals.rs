@@ -111,6 +111,29 @@ pub async fn member_daily_points(
         .await?)
 }
 
+/// Points per member and local day over `[from, to)`, for every member of the organization
+/// (days without points are absent): what the streaks of a whole organization are computed
+/// from in one read.
+pub async fn daily_points_of_all(
+    org: OrgId,
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(Uuid, NaiveDate, i64)>> {
+    Ok(tenant::scoped::<activity_day_total::Entity>(org)
+        .select_only()
+        .column(activity_day_total::Column::MemberId)
+        .column(activity_day_total::Column::Day)
+        .column_as(Expr::cust("CAST(SUM(points_cents) AS BIGINT)"), "points")
+        .filter(activity_day_total::Column::Day.gte(from))
+        .filter(activity_day_total::Column::Day.lt(to))
+        .group_by(activity_day_total::Column::MemberId)
+        .group_by(activity_day_total::Column::Day)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Points and counts per member inside an exact window (a campaign's), from the activities.
 pub async fn member_totals_in_window(
     org: OrgId,
