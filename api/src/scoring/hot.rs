@@ -478,18 +478,13 @@ impl HotBoards {
             },
             Err(_) => vec![None; members.len()],
         };
+        // The targets are read only when a streak has to be computed.
+        let book = if kept.iter().any(Option::is_none) { self.target_book(s.org).await? } else { Arc::default() };
         let mut out = Vec::with_capacity(members.len());
-        let mut book = None;
         for (m, weeks) in members.iter().zip(kept) {
             out.push(match weeks {
                 Some(w) => w,
-                None => {
-                    if book.is_none() {
-                        book = Some(self.target_book(s.org).await?);
-                    }
-                    let book = book.as_deref().expect("read above");
-                    self.streak(s, m, book, now).await?
-                }
+                None => self.streak(s, m, &book, now).await?,
             });
         }
         Ok(out)
