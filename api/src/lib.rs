@@ -167,12 +167,12 @@ impl App {
         archive::service::start_erasure_sweep(state.db.clone(), state.events.clone());
         webhooks::dispatcher::start(state.clone());
         let schema = schema::build_schema(state.clone());
-        let http_state = server::state::HttpState {
+        let http_state = server::state::HttpState::new(server::state::Services {
             app: state.clone(),
             schema,
             shared: std::sync::Arc::new(server::ws::shared::SharedRenders::new(state.metrics.shared_runs.clone())),
             subscriptions: std::sync::Arc::default(),
-        };
+        });
         let metrics_router = server::http::metrics_router(http_state.clone());
         let router = server::http::router(http_state);
         Ok(App { state, router, metrics_router })

@@ -21,6 +21,7 @@ mod m20261207_000015_organization_domains;
 mod m20261207_000016_locales;
 mod m20261207_000017_payout_explanations_nl;
 mod m20261207_000018_label_overrides;
+mod m20261207_000019_day_totals_by_member_day;
 
 /// All migrations in order. Run at `scorebord serve` start and by `scorebord migrate`.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_locales::Migration),
             Box::new(m20261207_000017_payout_explanations_nl::Migration),
             Box::new(m20261207_000018_label_overrides::Migration),
+            Box::new(m20261207_000019_day_totals_by_member_day::Migration),
         ]
     }
 }

@@ -9,7 +9,8 @@
 //! - **Member rows** move the epoch through `MembersChanged` (every member mutation, teams
 //!   moved, imports), the same event the authentication cache already relies on.
 //! - **Rules** (activity types, campaigns, webhooks) move it through `RulesChanged`, which every
-//!   mutation of those publishes after its commit and before it answers.
+//!   mutation of those publishes after its commit and before it answers; the team tree kept
+//!   with them (for campaigns limited to teams) through `MembersChanged`.
 //!
 //! - **Self-logged quantities** per (member, activity type, local day), which the self-logging
 //!   ceilings check: read at most once per TTL and counted up as this instance accepts an
@@ -34,6 +35,7 @@ use crate::core::error::AppResult;
 use crate::core::ids::OrgId;
 use crate::events::EventBus;
 use crate::events::cache::EpochCache;
+use crate::org::model::TeamTree;
 
 /// Organizations whose rules are kept at most.
 const ORGANIZATIONS: usize = 10_000;
@@ -56,6 +58,9 @@ pub struct OrgRules {
     pub campaigns_from: DateTime<Utc>,
     /// The active webhooks.
     pub webhooks: Vec<webhook::Model>,
+    /// The organization's teams (a campaign limited to teams reaches their subtrees): team
+    /// changes publish `MembersChanged`, which moves the same epoch.
+    pub tree: TeamTree,
 }
 
 /// See the module documentation.
@@ -163,7 +168,8 @@ impl LogCache {
         let campaigns = store::campaigns_between(org, db, campaigns_from, far_future()).await?;
         let webhooks =
             crate::webhooks::store::list(org, db).await?.into_iter().filter(|w| w.active).collect::<Vec<_>>();
-        let rules = Arc::new(OrgRules { types, campaigns, campaigns_from, webhooks });
+        let tree = crate::org::store::team_tree(org, db).await?;
+        let rules = Arc::new(OrgRules { types, campaigns, campaigns_from, webhooks, tree });
         self.rules.put(org, rules.clone(), epoch, now);
         Ok(Some(rules))
     }

@@ -844,13 +844,14 @@ pub async fn log_activity(
         _ => memo.campaigns.get(&occurred_at).map(Vec::as_slice).unwrap_or_default(),
     };
     // The team tree matters only to campaigns limited to teams: without a running campaign
-    // (the usual case) it is not read at all.
+    // (the usual case) it is not needed, and with the organization's rules kept it is in memory.
     let member_teams = match m.team_id {
         Some(team) if !campaigns.is_empty() => {
-            if memo.tree.is_none() {
+            let kept = memo.rules.as_ref().map(|r| &r.tree);
+            if kept.is_none() && memo.tree.is_none() {
                 memo.tree = Some(org_store::team_tree(s.org, db).await.map_err(Err)?);
             }
-            memo.tree.as_ref().map(|tree| tree.ancestors(team)).unwrap_or_default()
+            kept.or(memo.tree.as_ref()).map(|tree| tree.ancestors(team)).unwrap_or_default()
         }
         _ => Vec::new(),
     };

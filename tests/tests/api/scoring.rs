@@ -198,6 +198,28 @@ async fn campaigns_highest_multiplier_and_history_does_not_move(app: &TestApp) {
         )
         .await;
     assert_eq!(first["node"], json!({"points": 6.0, "basePoints": 3.0}));
+    // A team created under the campaign's team after logging kept the organization's rules
+    // (and its team tree) in memory: its reps get the team campaign at once.
+    let sub = app
+        .ok(
+            &org.admin_token,
+            "mutation($p: ID!) { createTeam(input: {name: \"Inbound North\", parentTeamId: $p}) { team { id } } }",
+            json!({"p": org.inbound}),
+        )
+        .await["createTeam"]["team"]["id"]
+        .clone();
+    app.ok(
+        &org.admin_token,
+        "mutation($id: ID!, $t: ID!) { updateMember(input: {id: $id, teamId: $t}) { member { id } } }",
+        json!({"id": org.rep, "t": sub}),
+    )
+    .await;
+    let moved = log(app, &org.rep_token, json!({"activityTypeId": quote})).await;
+    assert_eq!(moved["activity"]["campaign"]["name"], "Inbound only", "{moved}");
+    assert_eq!(
+        (moved["activity"]["multiplier"].as_f64(), moved["activity"]["points"].as_f64()),
+        (Some(3.0), Some(15.0))
+    );
     // Archived types cannot be logged.
     app.ok(
         &org.admin_token,
