@@ -52,7 +52,7 @@ pub enum BoardUpdate {
 }
 
 struct Ranked {
-    member: member::Model,
+    member: Arc<member::Model>,
     target: Option<Decimal>,
 }
 
@@ -176,7 +176,7 @@ impl HotPeriod {
                     value: Some(*points as f64 / 100.0),
                     points_cents: *points,
                     attainment_percent: attainment,
-                    member: Some(r.member.clone()),
+                    member: Some(Arc::clone(&r.member)),
                     team: None,
                 });
             }
@@ -858,7 +858,7 @@ impl HotBoards {
             ranking.order.insert((Reverse(points), m.name.to_lowercase(), m.id));
             ranking.points.insert(m.id, points);
             ranking.counts.insert(m.id, count);
-            ranking.members.insert(m.id, Ranked { member: m, target });
+            ranking.members.insert(m.id, Ranked { member: Arc::new(m), target });
         }
         Ok(HotPeriod { period, state: RwLock::new(ranking) })
     }
@@ -899,7 +899,7 @@ mod tests {
         for (m, p) in members {
             r.order.insert((Reverse(p), m.name.to_lowercase(), m.id));
             r.points.insert(m.id, p);
-            r.members.insert(m.id, Ranked { member: m, target: Some(Decimal::from(10)) });
+            r.members.insert(m.id, Ranked { member: Arc::new(m), target: Some(Decimal::from(10)) });
         }
         HotPeriod { period, state: RwLock::new(r) }
     }

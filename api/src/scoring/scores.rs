@@ -4,6 +4,7 @@
 //! history rows directly).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -331,8 +332,9 @@ pub struct BoardEntry {
     pub points_cents: i64,
     /// Attainment of its own target.
     pub attainment_percent: Option<f64>,
-    /// The member (MEMBERS boards).
-    pub member: Option<member::Model>,
+    /// The member (MEMBERS boards), shared with the ranking it came from: a board and every
+    /// subscriber's copy of it point at one record instead of copying its strings.
+    pub member: Option<Arc<member::Model>>,
     /// The team (TEAMS boards).
     pub team: Option<entity::team::Model>,
 }
@@ -399,7 +401,7 @@ pub async fn leaderboard(
                     value: value(points_cents, attainment),
                     points_cents,
                     attainment_percent: attainment,
-                    member: Some(m),
+                    member: Some(Arc::new(m)),
                     team: None,
                 }
             })

@@ -290,15 +290,18 @@ pub(super) async fn board_request(
         return Err(AppError::bad_input(format!("'first' must be between 1 and 200, got {}", input.first)));
     }
     let spec = period_spec(&input.period)?;
+    // The organization's directory (kept current by membership events) answers whether the
+    // team exists and whom the viewer may see: no database read per board.
+    let dir = crate::org::directory::directory(&state.directories, p.org, db).await?;
     let team = match &input.team_id {
         Some(id) => {
             let t = decode_id(id, NodeKind::Team)?;
-            org_store::find_team(p.org, db, t).await?.ok_or(AppError::NotFound("team"))?;
+            dir.team(t).ok_or(AppError::NotFound("team"))?;
             Some(t)
         }
         None => None,
     };
-    p.read_scope_in(&*crate::org::directory::directory(&state.directories, p.org, db).await?).board(team)?;
+    p.read_scope_in(&dir).board(team)?;
     if let PeriodSpec::Campaign(c) = spec {
         store::find_campaign(p.org, db, c).await?.ok_or(AppError::NotFound("campaign"))?;
     }
@@ -340,7 +343,8 @@ pub(super) async fn compute_board(
             let computed;
             let scope = match (r.team, scope) {
                 (Some(t), None) => {
-                    computed = org_store::team_tree(s.org, db).await?.subtree([t]);
+                    let dir = crate::org::directory::directory(&state.directories, s.org, db).await?;
+                    computed = dir.tree().subtree([t]);
                     Some(&computed)
                 }
                 (_, given) => given,

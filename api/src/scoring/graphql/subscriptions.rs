@@ -141,7 +141,9 @@ impl ScoringSubscription {
             Some(rx) => rx,
             None => {
                 let scope_teams: Option<HashSet<Uuid>> = match request.team {
-                    Some(t) => Some(org_store::team_tree(p.org, &db).await?.subtree([t])),
+                    Some(t) => Some(
+                        crate::org::directory::directory(&state.directories, p.org, &db).await?.tree().subtree([t]),
+                    ),
                     None => None,
                 };
                 let st = state.clone();

@@ -415,21 +415,29 @@ pub struct LeaderboardEntry {
     points: f64,
     /// Attainment of its own target.
     attainment_percent: Option<f64>,
-    /// The member (MEMBERS boards).
-    member: Option<Member>,
-    /// The team (TEAMS boards).
+    #[graphql(skip)]
+    member: Option<Arc<member::Model>>,
+    #[graphql(skip)]
     team: Option<Team>,
 }
 
 #[async_graphql::ComplexObject]
 impl LeaderboardEntry {
+    /// The member (MEMBERS boards).
+    async fn member(&self) -> Option<Member> {
+        self.member.as_deref().cloned().map(Member)
+    }
+    /// The team (TEAMS boards).
+    async fn team(&self) -> Option<Team> {
+        self.team.as_ref().map(|t| Team(t.0.clone()))
+    }
     /// The member's streak now, whatever period the board covers: consecutive complete weeks on
     /// their points target, counting back from last week (MEMBERS boards; null on TEAMS boards).
     async fn streak_weeks(&self, ctx: &Context<'_>) -> Result<Option<u32>> {
         let Some(m) = &self.member else { return Ok(None) };
         let state = ctx.state()?;
         let s = state.settings.get(ctx.principal()?.org, &state.db).await?;
-        Ok(Some(state.hot.member_streak(&s, &m.0, Utc::now()).await?))
+        Ok(Some(state.hot.member_streak(&s, m, Utc::now()).await?))
     }
 }
 
@@ -472,7 +480,7 @@ impl Project for EntryIn<'_> {
             "streakWeeks" => leaf(s, self.streak?.map_or(Value::Null, Value::from)),
             "member" => match &e.member {
                 None => Some(Value::Null),
-                Some(m) => object(&MemberIn { member: &m.0, dir: &self.dir }, s, ctx),
+                Some(m) => object(&MemberIn { member: m, dir: &self.dir }, s, ctx),
             },
             "team" => match &e.team {
                 None => Some(Value::Null),
@@ -510,8 +518,7 @@ impl Leaderboard {
         if asked {
             let state = ctx.state()?;
             let s = state.settings.get(p.org, &state.db).await?;
-            let members: Vec<&member::Model> =
-                self.entries.iter().filter_map(|e| e.member.as_ref()).map(|m| &m.0).collect();
+            let members: Vec<&member::Model> = self.entries.iter().filter_map(|e| e.member.as_deref()).collect();
             let mut weeks = state.hot.member_streaks(&s, &members, Utc::now()).await?.into_iter();
             streaks = self.entries.iter().map(|e| e.member.as_ref().and_then(|_| weeks.next())).collect();
         }
@@ -537,7 +544,7 @@ impl From<BoardData> for Leaderboard {
                     value: e.value,
                     points: cents_to_f64(e.points_cents),
                     attainment_percent: e.attainment_percent,
-                    member: e.member.map(Member),
+                    member: e.member,
                     team: e.team.map(Team),
                 })
                 .collect(),
