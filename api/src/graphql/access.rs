@@ -155,7 +155,7 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
         match v {
             Value::Null => *total += 4,
             Value::Boolean(b) => *total += if *b { 4 } else { 5 },
-            Value::Number(n) => *total += n.to_string().len(),
+            Value::Number(n) => *total += number_len(n),
             Value::String(s) => *total += s.len() + 2,
             Value::Enum(e) => *total += e.len() + 2,
             Value::Binary(b) => *total += b.len() * 4 / 3 + 4,
@@ -177,6 +177,35 @@ pub fn json_size(value: &Value, limit: usize) -> usize {
     let mut total = 0;
     walk(value, &mut total, limit);
     total
+}
+
+/// How many characters `n` takes as JSON, without writing it anywhere: a board of 50 entries
+/// has 200 numbers, and a `String` for each was most of this check's cost.
+fn number_len(n: &async_graphql::Number) -> usize {
+    fn digits(mut v: u64) -> usize {
+        let mut d = 1;
+        while v >= 10 {
+            v /= 10;
+            d += 1;
+        }
+        d
+    }
+    if let Some(u) = n.as_u64() {
+        return digits(u);
+    }
+    if let Some(i) = n.as_i64() {
+        return 1 + digits(i.unsigned_abs());
+    }
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = std::fmt::Write::write_fmt(&mut count, format_args!("{n}"));
+    count.0
 }
 
 /// The scopes that let an API key load an object of this kind through `node`/`nodes`.
@@ -616,6 +645,42 @@ mod tests {
         let exact = serde_json::to_string(&v.clone().into_json().expect("json")).expect("json").len();
         assert_eq!(json_size(&v, usize::MAX), exact);
         assert!(json_size(&v, 5) > 5, "stops early but still reports past the limit");
+    }
+
+    #[test]
+    fn json_size_counts_every_kind_of_number_as_serde_writes_it() {
+        let numbers = serde_json::json!([
+            0,
+            7,
+            9,
+            10,
+            99,
+            100,
+            12345,
+            -1,
+            -9,
+            -10,
+            -12345,
+            u64::MAX,
+            i64::MIN,
+            i64::MAX,
+            0.5,
+            -0.5,
+            1.25,
+            100.0,
+            -0.0,
+            1e300,
+            -1e-300,
+            123456789.123,
+            f64::MAX,
+            f64::MIN_POSITIVE
+        ]);
+        let serde_json::Value::Array(items) = numbers else { unreachable!() };
+        for n in items {
+            let v = Value::from_json(n.clone()).expect("value");
+            let exact = serde_json::to_string(&n).expect("json").len();
+            assert_eq!(json_size(&v, usize::MAX), exact, "{n}");
+        }
     }
 
     #[test]
