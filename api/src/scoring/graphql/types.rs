@@ -418,7 +418,7 @@ pub struct LeaderboardEntry {
     #[graphql(skip)]
     member: Option<Arc<member::Model>>,
     #[graphql(skip)]
-    team: Option<Team>,
+    team: Option<entity::team::Model>,
 }
 
 #[async_graphql::ComplexObject]
@@ -429,7 +429,7 @@ impl LeaderboardEntry {
     }
     /// The team (TEAMS boards).
     async fn team(&self) -> Option<Team> {
-        self.team.as_ref().map(|t| Team(t.0.clone()))
+        self.team.clone().map(Team)
     }
     /// The member's streak now, whatever period the board covers: consecutive complete weeks on
     /// their points target, counting back from last week (MEMBERS boards; null on TEAMS boards).
@@ -484,7 +484,7 @@ impl Project for EntryIn<'_> {
             },
             "team" => match &e.team {
                 None => Some(Value::Null),
-                Some(t) => object(&TeamIn(&t.0), s, ctx),
+                Some(t) => object(&TeamIn(t), s, ctx),
             },
             _ => None,
         }
@@ -545,7 +545,7 @@ impl From<BoardData> for Leaderboard {
                     points: cents_to_f64(e.points_cents),
                     attainment_percent: e.attainment_percent,
                     member: e.member,
-                    team: e.team.map(Team),
+                    team: e.team,
                 })
                 .collect(),
             total_entries: i32::try_from(b.total_entries).unwrap_or(i32::MAX),
