@@ -239,10 +239,16 @@ impl TestApp {
 
     /// POSTs a GraphQL operation; returns the JSON body (whatever the status).
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self.client.post(format!("{}/graphql", self.base_url)).json(&json!({
-            "query": query,
-            "variables": variables,
-        }));
+        self.gql_op(token, query, None, variables).await
+    }
+
+    /// POSTs one named operation of a document; returns the JSON body (whatever the status).
+    pub async fn gql_op(&self, token: Option<&str>, query: &str, operation: Option<&str>, variables: Value) -> Value {
+        let mut body = json!({ "query": query, "variables": variables });
+        if let Some(name) = operation {
+            body["operationName"] = json!(name);
+        }
+        let mut req = self.client.post(format!("{}/graphql", self.base_url)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

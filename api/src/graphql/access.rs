@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use async_graphql::extensions::{ExtensionContext, NextValidation};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value};
 
@@ -472,16 +472,14 @@ impl AccessCheck {
         Ok(())
     }
 
-    /// Validation, then the operation's cost taken from the caller's bucket.
-    pub async fn validation(
+    /// After validation (its result and the selection costs noted while pricing it): the
+    /// operation's cost taken from the caller's bucket.
+    pub fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
+        validated: Result<super::documents::Validated, Vec<ServerError>>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        super::cost::start_noting();
-        let result = next.run(ctx).await;
-        let noted = super::cost::take_noted();
-        let result = result?;
+        let (result, noted) = validated?;
         *self.selections.lock().unwrap_or_else(|e| e.into_inner()) = Some(noted);
         let Some(who) = principal_key(ctx) else { return Ok(result) };
         *self.payer.lock().unwrap_or_else(|e| e.into_inner()) = Some(who.clone());

@@ -13,14 +13,15 @@
 //! 2. **parse**: too-deep text is refused unparsed; the document comes from the cache or the
 //!    parser; then the transport (GET runs queries only, required variables), the API key's
 //!    scopes, and the field count and NUL checks see it, cached or not.
-//! 3. **validate**: async-graphql's rules, then the cost taken from the caller's budget.
+//! 3. **validate**: async-graphql's rules (or the outcome kept for this document, operation and
+//!    variables), then the cost taken from the caller's budget.
 //! 4. **execute**: the log line and the transport learn that execution started; the
 //!    execution gets its work bounds; afterwards a failed non-null root nulls `data`, an
 //!    oversized answer is refused, and the operation's name may become a metrics label.
 //! 5. **answer**: the cost goes into `extensions.cost` (unused points go back), and every
 //!    error gets a code and the request is counted.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
@@ -32,7 +33,7 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 
 use super::access::{Access, AccessCheck};
 use super::apq::PersistedQueries;
-use super::documents::DocumentCache;
+use super::documents::{DocumentCache, ValidationSlot};
 use super::exchange::TransportCheck;
 use super::observability::{self, Observability, Observation};
 
@@ -59,6 +60,8 @@ impl ExtensionFactory for RequestHooks {
             access: self.access.begin(),
             transport: TransportCheck::default(),
             documents: self.documents.clone(),
+            operation: Mutex::default(),
+            validation: Mutex::default(),
         })
     }
 }
@@ -70,6 +73,10 @@ struct Hooks {
     access: AccessCheck,
     transport: TransportCheck,
     documents: DocumentCache,
+    /// The operation name the request asked for.
+    operation: Mutex<Option<String>>,
+    /// Where this request's validation outcome is kept, when its document is.
+    validation: Mutex<Option<ValidationSlot>>,
 }
 
 #[async_trait::async_trait]
@@ -91,6 +98,7 @@ impl Extension for Hooks {
         self.observation.prepared(&request);
         let request = self.persisted.prepare(ctx, request).await?;
         self.transport.prepared(&request);
+        *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = request.operation_name.clone();
         next.run(ctx, request).await
     }
 
@@ -102,7 +110,12 @@ impl Extension for Hooks {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         observability::check_text(query)?;
-        let doc = self.documents.get_or_parse(query, next.run(ctx, query, variables)).await?;
+        let operation = self.operation.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (doc, slot) = self
+            .documents
+            .get_or_parse(query, operation.as_deref(), variables, next.run(ctx, query, variables))
+            .await?;
+        *self.validation.lock().unwrap_or_else(|e| e.into_inner()) = slot;
         self.transport.check_document(ctx, &doc, variables)?;
         self.access.check_document(ctx, &doc)?;
         observability::check_document(&doc, variables)?;
@@ -114,7 +127,22 @@ impl Extension for Hooks {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        self.access.validation(ctx, next).await
+        let slot = self.validation.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let validated = match slot.as_ref().and_then(ValidationSlot::get) {
+            Some(kept) => Ok(kept),
+            None => {
+                super::cost::start_noting();
+                let result = next.run(ctx).await;
+                let noted = super::cost::take_noted();
+                result.map(|result| {
+                    if let Some(slot) = slot {
+                        slot.put((result, noted.clone()));
+                    }
+                    (result, noted)
+                })
+            }
+        };
+        self.access.validation(ctx, validated)
     }
 
     async fn execute(

@@ -16,6 +16,7 @@ backend_tests!(
     every_connection_costs_its_page,
     each_row_of_the_cost_table_holds,
     what_a_page_did_not_use_goes_back_to_the_budget,
+    the_same_document_is_validated_and_charged_for_each_request_values,
 );
 
 fn actual_cost(body: &Value) -> u64 {
@@ -94,6 +95,62 @@ async fn what_a_page_did_not_use_goes_back_to_the_budget(default: &TestApp) {
         // Without the refund, three rounds of 401 would leave under 200.
         assert!(available + 1 >= 1_000 - (round + 1) * actual, "round {round}: {body}");
     }
+}
+
+/// A document sent again is validated against its own variables and operation, priced by them,
+/// and charged every time: what is kept of an earlier request's validation never answers for
+/// another value, another operation or another caller's budget.
+async fn the_same_document_is_validated_and_charged_for_each_request_values(default: &TestApp) {
+    let app = &TestApp::spawn_with(default.backend, |c| {
+        c.rate_limit_points = 1_000;
+        c.rate_limit_restore_per_second = 1;
+    })
+    .await;
+    let org = app.seed_org("acme").await;
+    let q = "query Page($n: Int) { teams(first: $n) { nodes { members(first: $n) { nodes { id } } } } } \
+             query Other { viewer { role } }";
+    let run = |op: &'static str, variables: Value| app.gql_op(Some(&org.admin_token), q, Some(op), variables);
+
+    // What the same operation costs with the value written in.
+    let token = org.admin_token.as_str();
+    let written = |n: u32| {
+        let q = format!(
+            "query Page {{ teams(first: {n}) {{ nodes {{ members(first: {n}) {{ nodes {{ id }} }} }} }} }} \
+             query Other {{ viewer {{ role }} }}"
+        );
+        async move { requested_cost(&app.gql_op(Some(token), &q, Some("Page"), json!({})).await) }
+    };
+    let (ten, two) = (written(10).await, written(2).await);
+    assert!(ten > two, "{ten} {two}");
+    for _ in 0..2 {
+        let page = run("Page", json!({"n": 10})).await;
+        assert!(page.get("errors").is_none(), "{page}");
+        assert_eq!(requested_cost(&page), ten, "the same price again: {page}");
+    }
+    // Another value: priced by it, not by the first.
+    assert_eq!(requested_cost(&run("Page", json!({"n": 2})).await), two);
+    // A value that makes the same text too costly is refused, after it passed with 10.
+    let over = run("Page", json!({"n": 100})).await;
+    assert!(over["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{over}");
+    // A value of the wrong type fails validation, whatever passed before with the same text.
+    let wrong = run("Page", json!({"n": "many"})).await;
+    assert!(wrong["errors"].as_array().is_some_and(|e| !e.is_empty()) && wrong.get("data").is_none(), "{wrong}");
+    assert!(run("Page", json!({"n": 10})).await.get("errors").is_none(), "and the good value still passes");
+    // The other operation of the same document is kept apart (async-graphql prices every
+    // operation of a document, with the variables given).
+    let other = run("Other", json!({"n": 10})).await;
+    assert!(other.get("errors").is_none(), "{other}");
+    assert_eq!(other["data"]["viewer"]["role"], "ADMIN", "{other}");
+    assert!(other["data"].get("teams").is_none(), "the other operation ran: {other}");
+
+    // A kept validation does not skip the charge: about 600 of the 1,000 points, not refunded
+    // (expensive fields), pass once; the same text again must wait for the refill.
+    let coverage: String = (0..5).map(|i| format!(" c{i}: territoryCoverage {{ on }}")).collect();
+    let big = format!("{{{coverage} }}");
+    let first = app.gql(Some(&org.admin_token), &big, json!({})).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let second = app.gql(Some(&org.admin_token), &big, json!({})).await;
+    assert_eq!(error_code(&second), "RATE_LIMITED", "{second}");
 }
 
 /// Each connection a front end pages through costs its page size times its selection.
