@@ -112,6 +112,39 @@ pub struct JwtKeys {
     audience: Option<String>,
     /// The longest `exp - iat` (and `exp - now`) accepted and issued.
     max_lifetime: chrono::Duration,
+    /// Tokens whose signature, issuer and audience were verified, by their text.
+    verified: VerifiedTokens,
+}
+
+/// Most verified tokens kept; when full, the memo starts over.
+const VERIFIED_CAPACITY: usize = 10_000;
+/// Longest token kept (longer ones are verified every time).
+const MAX_KEPT_TOKEN_BYTES: usize = 4 * 1024;
+
+/// Tokens this process has verified, by their exact text. A phone or a screen sends the same
+/// token with every request, and checking its signature (base64, HMAC or RSA, two JSON
+/// parses) cost about 5 % of a rep's phone-home request. What a signature proves depends on
+/// the token's text and the keys alone, and both are fixed for a [`JwtKeys`]; the checks that
+/// depend on the clock (`exp`, `nbf`, the lifetime bound) run again on every use. Only tokens
+/// that passed every check are kept.
+#[derive(Default)]
+struct VerifiedTokens(std::sync::RwLock<std::collections::HashMap<Box<str>, Verified>>);
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Verified> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+    }
+
+    fn put(&self, token: &str, verified: &Verified) {
+        if token.len() > MAX_KEPT_TOKEN_BYTES {
+            return;
+        }
+        let mut kept = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= VERIFIED_CAPACITY {
+            kept.clear();
+        }
+        kept.insert(token.into(), verified.clone());
+    }
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -183,6 +216,7 @@ impl JwtKeys {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             max_lifetime,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -245,6 +279,25 @@ impl JwtKeys {
     /// Verifies signature, `exp`, `nbf`, and `iss`/`aud` when configured. The caller checks that
     /// the [`Signer`] may sign for the organization the token names.
     pub fn verify(&self, token: &str) -> Result<Verified, TokenError> {
+        self.verify_at(token, chrono::Utc::now().timestamp())
+    }
+
+    /// [`JwtKeys::verify`] with the clock at `now` for the checks this module makes (a token
+    /// not kept yet is checked by jsonwebtoken against the real clock as well).
+    fn verify_at(&self, token: &str, now: i64) -> Result<Verified, TokenError> {
+        if let Some(kept) = self.verified.get(token) {
+            check_clock(&kept.claims, now)?;
+            check_lifetime(&kept.claims, now, self.max_lifetime.num_seconds())?;
+            return Ok(kept);
+        }
+        let verified = self.verify_signed(token)?;
+        check_lifetime(&verified.claims, now, self.max_lifetime.num_seconds())?;
+        self.verified.put(token, &verified);
+        Ok(verified)
+    }
+
+    /// Signature, `exp`, `nbf`, `iss` and `aud`, by jsonwebtoken.
+    fn verify_signed(&self, token: &str) -> Result<Verified, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let candidates: Vec<(&DecodingKey, Signer)> = match header.alg {
             Algorithm::HS256 => self.secret.iter().map(|(_, d)| (d, Signer::Server)).collect(),
@@ -310,10 +363,21 @@ impl JwtKeys {
                 break;
             }
         }
-        let claims = outcome?;
-        check_lifetime(&claims.claims, chrono::Utc::now().timestamp(), self.max_lifetime.num_seconds())?;
-        Ok(claims)
+        outcome
     }
+}
+
+/// A kept token's clock checks, as jsonwebtoken makes them (with the same leeway): expired
+/// when `exp` is before now, not yet valid when `nbf` is after it.
+fn check_clock(claims: &Claims, now: i64) -> Result<(), TokenError> {
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(i64::MAX);
+    if claims.exp < now.saturating_sub(leeway) {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }
 
 /// Refuses a token valid for longer than `max_seconds`: from its `iat` (what it was issued
@@ -485,6 +549,86 @@ mod tests {
         assert!(k.verify(&sign(&no_exp, "s3cret")).is_err());
         assert_eq!(k.verify("garbage"), Err(TokenError::Invalid));
         assert_eq!(k.verify(""), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn kept_tokens_are_checked_against_the_clock_on_every_use() {
+        let k = keys("s3cret", Some("scorebord"), None);
+        let t0 = now();
+        let claims = serde_json::json!({"sub": "m", "org": "o", "exp": t0 + 60, "iat": t0, "iss": "scorebord"});
+        let token = sign(&claims, "s3cret");
+        let first = k.verify_at(&token, t0).expect("valid");
+        assert_eq!(k.verified.0.read().unwrap().len(), 1, "kept once verified");
+        assert_eq!(k.verify_at(&token, t0 + 10), Ok(first), "the same claims from the memo");
+        assert!(k.verify_at(&token, t0 + 60 + 30).is_ok(), "within the leeway");
+        assert_eq!(k.verify_at(&token, t0 + 60 + 31), Err(TokenError::Expired), "expired while kept");
+        assert_eq!(k.verify_at(&token, t0 + 10_000), Err(TokenError::Expired));
+        // The lifetime bound is checked from now as well.
+        let short = JwtKeys { max_lifetime: chrono::Duration::seconds(30), ..keys("s3cret", Some("scorebord"), None) };
+        assert_eq!(short.verify_at(&token, t0), Err(TokenError::LifetimeTooLong));
+        assert!(short.verified.0.read().unwrap().is_empty(), "a refused token is not kept");
+        // Another signature, another issuer, another secret: verified on their own, refused.
+        let tampered = format!("{}x", &token[..token.len() - 1]);
+        assert_eq!(k.verify_at(&tampered, t0), Err(TokenError::Invalid));
+        let forged = sign(&claims, "other");
+        assert_eq!(k.verify_at(&forged, t0), Err(TokenError::Invalid));
+        let wrong = sign(&serde_json::json!({"sub": "m", "org": "o", "exp": t0 + 60, "iss": "evil"}), "s3cret");
+        assert_eq!(k.verify_at(&wrong, t0), Err(TokenError::WrongIssuerOrAudience));
+        assert_eq!(k.verified.0.read().unwrap().len(), 1, "only the valid token is kept");
+        // Keys with another secret keep their own memo.
+        assert_eq!(keys("other", Some("scorebord"), None).verify_at(&token, t0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn the_clock_checks_of_kept_tokens_match_jsonwebtoken() {
+        let c = |exp: i64, nbf: Option<i64>| Claims {
+            sub: "s".into(),
+            org: "o".into(),
+            exp,
+            iat: None,
+            nbf,
+            iss: None,
+            aud: None,
+            firm: None,
+        };
+        let moment = 1_000_000;
+        assert_eq!(check_clock(&c(moment - 30, None), moment), Ok(()), "expiry within the leeway");
+        assert_eq!(check_clock(&c(moment - 31, None), moment), Err(TokenError::Expired));
+        assert_eq!(check_clock(&c(moment + 60, Some(moment + 30)), moment), Ok(()), "nbf within the leeway");
+        assert_eq!(check_clock(&c(moment + 60, Some(moment + 31)), moment), Err(TokenError::NotYetValid));
+        assert_eq!(check_clock(&c(i64::MIN, None), i64::MIN), Ok(()), "no overflow");
+        assert_eq!(check_clock(&c(0, Some(i64::MAX)), i64::MAX), Err(TokenError::Expired), "no overflow");
+        // The same boundaries through jsonwebtoken on tokens not kept.
+        let t = now();
+        let at = |exp: i64, nbf: Option<i64>| {
+            let mut claims = serde_json::json!({"sub": "m", "org": "o", "exp": exp});
+            if let Some(nbf) = nbf {
+                claims["nbf"] = serde_json::json!(nbf);
+            }
+            keys("s3cret", None, None).verify_at(&sign(&claims, "s3cret"), t)
+        };
+        assert!(at(t - 25, None).is_ok());
+        assert_eq!(at(t - 40, None), Err(TokenError::Expired));
+        assert!(at(t + 60, Some(t + 25)).is_ok());
+        assert_eq!(at(t + 60, Some(t + 40)), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn the_memo_is_bounded() {
+        let k = keys("s3cret", None, None);
+        let t = now();
+        for i in 0..VERIFIED_CAPACITY {
+            let token = sign(&serde_json::json!({"sub": format!("m{i}"), "org": "o", "exp": t + 60}), "s3cret");
+            k.verify_at(&token, t).expect("valid");
+        }
+        assert_eq!(k.verified.0.read().unwrap().len(), VERIFIED_CAPACITY);
+        let last = sign(&serde_json::json!({"sub": "last", "org": "o", "exp": t + 60}), "s3cret");
+        k.verify_at(&last, t).expect("valid");
+        assert_eq!(k.verified.0.read().unwrap().len(), 1, "full: started over");
+        let long =
+            sign(&serde_json::json!({"sub": "x".repeat(MAX_KEPT_TOKEN_BYTES), "org": "o", "exp": t + 60}), "s3cret");
+        assert!(k.verify_at(&long, t).is_ok());
+        assert_eq!(k.verified.0.read().unwrap().len(), 1, "an over-long token is verified, not kept");
     }
 
     #[test]
