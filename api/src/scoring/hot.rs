@@ -27,8 +27,8 @@ use entity::{activity_type, campaign, member};
 
 use super::model::{self, CampaignStatus, Period, PeriodGrain};
 use super::scores::{self, BoardData, BoardEntry, BoardRequest, OrgSettings};
+use super::store;
 use super::targets::TargetBook;
-use super::{cents_to_decimal, store};
 use crate::core::error::{AppError, AppResult};
 use crate::core::ids::OrgId;
 use crate::events::cache::TenantSnapshots;
@@ -170,12 +170,11 @@ impl HotPeriod {
                 break;
             }
             if entries.len() < first {
-                let attainment = model::attainment_percent(cents_to_decimal(*points), r.target);
                 entries.push(BoardEntry {
                     rank,
                     value: Some(*points as f64 / 100.0),
                     points_cents: *points,
-                    attainment_percent: attainment,
+                    target: r.target,
                     member: Some(Arc::clone(&r.member)),
                     team: None,
                 });
@@ -988,7 +987,7 @@ mod tests {
             vec![(1, "carol".into(), 900), (2, "Alice".into(), 500), (2, "bob".into(), 500), (4, "dave".into(), 100)]
         );
         assert_eq!(b.total_entries, 4);
-        assert_eq!(b.entries[0].attainment_percent, Some(90.0));
+        assert_eq!(b.entries[0].attainment_percent(), Some(90.0));
         // Scoped to team A, top 2: ranks are within the scope.
         let scope = HashSet::from([team_a]);
         let b = h.board(Some(&scope), 2, now);

@@ -330,8 +330,8 @@ pub struct BoardEntry {
     pub value: Option<f64>,
     /// Points, hundredths.
     pub points_cents: i64,
-    /// Attainment of its own target.
-    pub attainment_percent: Option<f64>,
+    /// Its own target for the period (a team's: the sum of its members' targets).
+    pub target: Option<Decimal>,
     /// The member (MEMBERS boards), shared with the ranking it came from: a board and every
     /// subscriber's copy of it point at one record instead of copying its strings.
     pub member: Option<Arc<member::Model>>,
@@ -355,6 +355,13 @@ pub struct BoardData {
 /// (member, team, rank, points in hundredths, attainment in hundredths of a percent) per entry.
 pub type Fingerprint = Vec<(Option<Uuid>, Option<Uuid>, u32, i64, Option<i64>)>;
 
+impl BoardEntry {
+    /// Attainment of its own target, in percent (computed when asked: most screens do not).
+    pub fn attainment_percent(&self) -> Option<f64> {
+        model::attainment_percent(cents_to_decimal(self.points_cents), self.target)
+    }
+}
+
 impl BoardData {
     /// What subscribers compare to decide whether the board changed.
     pub fn fingerprint(&self) -> Fingerprint {
@@ -366,7 +373,7 @@ impl BoardData {
                     e.team.as_ref().map(|t| t.id),
                     e.rank,
                     e.points_cents,
-                    e.attainment_percent.map(|a| (a * 100.0).round() as i64),
+                    e.attainment_percent().map(|a| (a * 100.0).round() as i64),
                 )
             })
             .collect()
@@ -385,22 +392,21 @@ pub async fn leaderboard(
     let members = active_members(s.org, db, spec.team).await?;
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let t = totals(s, db, Some(&ids), &p).await?;
-    let value = |points_cents: i64, attainment: Option<f64>| match spec.metric {
+    let value = |points_cents: i64, target: Option<Decimal>| match spec.metric {
         BoardMetric::Points => Some(points_cents as f64 / 100.0),
-        BoardMetric::TargetPercent => attainment,
+        BoardMetric::TargetPercent => model::attainment_percent(cents_to_decimal(points_cents), target),
     };
     let entries: Vec<BoardEntry> = match spec.subject {
         BoardSubject::Members => members
             .into_iter()
             .map(|m| {
                 let points_cents = t.get(&m.id).map_or(0, |x| x.0);
-                let attainment =
-                    model::attainment_percent(cents_to_decimal(points_cents), member_target(&book, &m, &p));
+                let target = member_target(&book, &m, &p);
                 BoardEntry {
                     rank: 0,
-                    value: value(points_cents, attainment),
+                    value: value(points_cents, target),
                     points_cents,
-                    attainment_percent: attainment,
+                    target,
                     member: Some(Arc::new(m)),
                     team: None,
                 }
@@ -419,12 +425,11 @@ pub async fn leaderboard(
                     let points_cents: i64 = in_team.iter().map(|m| t.get(&m.id).map_or(0, |x| x.0)).sum();
                     let targets: Vec<Decimal> = in_team.iter().filter_map(|m| member_target(&book, m, &p)).collect();
                     let target = (!targets.is_empty()).then(|| targets.iter().copied().sum());
-                    let attainment = model::attainment_percent(cents_to_decimal(points_cents), target);
                     BoardEntry {
                         rank: 0,
-                        value: value(points_cents, attainment),
+                        value: value(points_cents, target),
                         points_cents,
-                        attainment_percent: attainment,
+                        target,
                         member: None,
                         team: Some(team.clone()),
                     }

@@ -403,6 +403,13 @@ impl From<ScoreData> for Score {
     }
 }
 
+impl LeaderboardEntry {
+    /// Attainment of its own target, in percent (computed when asked).
+    fn attainment(&self) -> Option<f64> {
+        crate::scoring::model::attainment_percent(crate::scoring::cents_to_decimal(self.points_cents), self.target)
+    }
+}
+
 /// One ranked line of a leaderboard.
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -413,8 +420,10 @@ pub struct LeaderboardEntry {
     value: Option<f64>,
     /// Points in the period.
     points: f64,
-    /// Attainment of its own target.
-    attainment_percent: Option<f64>,
+    #[graphql(skip)]
+    points_cents: i64,
+    #[graphql(skip)]
+    target: Option<rust_decimal::Decimal>,
     #[graphql(skip)]
     member: Option<Arc<member::Model>>,
     #[graphql(skip)]
@@ -423,6 +432,10 @@ pub struct LeaderboardEntry {
 
 #[async_graphql::ComplexObject]
 impl LeaderboardEntry {
+    /// Attainment of its own target.
+    async fn attainment_percent(&self) -> Option<f64> {
+        self.attainment()
+    }
     /// The member (MEMBERS boards).
     async fn member(&self) -> Option<Member> {
         self.member.as_deref().cloned().map(Member)
@@ -476,7 +489,7 @@ impl Project for EntryIn<'_> {
             "rank" => leaf(s, e.rank),
             "value" => leaf(s, e.value.as_ref().map_or(Value::Null, ScalarType::to_value)),
             "points" => leaf(s, ScalarType::to_value(&e.points)),
-            "attainmentPercent" => leaf(s, e.attainment_percent.as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "attainmentPercent" => leaf(s, e.attainment().as_ref().map_or(Value::Null, ScalarType::to_value)),
             "streakWeeks" => leaf(s, self.streak?.map_or(Value::Null, Value::from)),
             "member" => match &e.member {
                 None => Some(Value::Null),
@@ -543,7 +556,8 @@ impl From<BoardData> for Leaderboard {
                     rank: e.rank,
                     value: e.value,
                     points: cents_to_f64(e.points_cents),
-                    attainment_percent: e.attainment_percent,
+                    points_cents: e.points_cents,
+                    target: e.target,
                     member: e.member,
                     team: e.team,
                 })
