@@ -40,6 +40,8 @@ pub struct Directory {
     sub_teams: HashMap<Uuid, Vec<Uuid>>,
     /// Active members directly in each team, by name.
     team_members: HashMap<Uuid, Vec<Uuid>>,
+    /// Every member (active or not) directly in each team.
+    members_by_team: HashMap<Uuid, Vec<Uuid>>,
     tree: TeamTree,
     /// The organization's own wording for built-in names, by subject, key and language.
     labels: HashMap<(String, String, Locale), label_override::Model>,
@@ -57,6 +59,12 @@ impl Directory {
                 sub_teams.entry(parent).or_default().push(t.id);
             }
         }
+        let mut members_by_team: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for m in &members {
+            if let Some(team) = m.team_id {
+                members_by_team.entry(team).or_default().push(m.id);
+            }
+        }
         let mut active: Vec<&member::Model> = members.iter().filter(|m| m.active).collect();
         active.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         let mut team_members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -71,6 +79,7 @@ impl Directory {
             teams: teams.into_iter().map(|t| (t.id, t)).collect(),
             sub_teams,
             team_members,
+            members_by_team,
             tree,
             labels: HashMap::new(),
         }
@@ -126,7 +135,7 @@ impl Directory {
 
     /// Every member (active or not) in one of these teams.
     pub fn members_in<'a>(&'a self, teams: &'a HashSet<Uuid>) -> impl Iterator<Item = &'a member::Model> {
-        self.members.values().filter(|m| m.team_id.is_some_and(|t| teams.contains(&t)))
+        teams.iter().filter_map(|t| self.members_by_team.get(t)).flatten().filter_map(|m| self.members.get(m))
     }
 }
 
@@ -256,5 +265,32 @@ mod tests {
         assert_eq!(d.team(Uuid::from_u128(12)).map(|t| t.name.as_str()), Some("South"));
         assert!(d.tree().subtree([Uuid::from_u128(10)]).contains(&Uuid::from_u128(11)));
         assert!(d.member(Uuid::from_u128(99)).is_none() && d.team(Uuid::from_u128(99)).is_none());
+    }
+
+    #[test]
+    fn members_in_teams_are_every_member_of_exactly_those_teams() {
+        let d = Directory::new(
+            org(),
+            vec![team(10, "Sales", None), team(11, "North", Some(10)), team(12, "South", Some(10))],
+            vec![
+                member(20, "Zoë", Some(11), true),
+                member(21, "Anna", Some(11), false),
+                member(22, "Bram", Some(12), true),
+                member(23, "Cas", None, true),
+                member(24, "Dirk", Some(10), true),
+            ],
+        );
+        let ids = |teams: &[u128]| {
+            let teams: HashSet<Uuid> = teams.iter().copied().map(Uuid::from_u128).collect();
+            let mut found: Vec<u128> = d.members_in(&teams).map(|m| m.id.as_u128()).collect();
+            found.sort_unstable();
+            found
+        };
+        assert_eq!(ids(&[11]), vec![20, 21], "inactive members too");
+        assert_eq!(ids(&[11, 12]), vec![20, 21, 22]);
+        assert_eq!(ids(&[10]), vec![24], "a team's own members, not its sub-teams'");
+        assert_eq!(ids(&[10, 11, 12]), vec![20, 21, 22, 24], "no one without a team");
+        assert_eq!(ids(&[]), Vec::<u128>::new());
+        assert_eq!(ids(&[99]), Vec::<u128>::new(), "an unknown team has no members");
     }
 }
