@@ -75,9 +75,94 @@ pub fn object<T: Project>(
     selection: &Positioned<SelectionSet>,
     ctx: &ContextSelectionSet<'_>,
 ) -> Option<Value> {
+    if is_plain(&selection.node) {
+        return plain_object(item, &selection.node, ctx);
+    }
     let mut out = IndexMap::with_capacity(selection.node.items.len());
     fields(item, &selection.node, ctx, &mut out, 0)?;
     Some(Value::Object(out))
+}
+
+/// Whether a selection is fields only: no fragment, directive or argument.
+fn is_plain(selection: &SelectionSet) -> bool {
+    selection.items.iter().all(|s| match &s.node {
+        Selection::Field(f) => f.node.directives.is_empty() && f.node.arguments.is_empty(),
+        _ => false,
+    })
+}
+
+/// The answer to a plain selection: a copy of its [`shape`], filled in order.
+fn plain_object<T: Project>(item: &T, selection: &SelectionSet, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+    let mut out = shape(selection)?;
+    for (i, s) in selection.items.iter().enumerate() {
+        let Selection::Field(f) = &s.node else { return None };
+        let f = &f.node;
+        let value = match f.name.node.as_str() {
+            "__typename" => Value::String(T::TYPE.to_owned()),
+            name => item.project(name, &f.selection_set, ctx)?,
+        };
+        *out.get_index_mut(i)?.1 = value;
+    }
+    Some(Value::Object(out))
+}
+
+/// Shapes kept per thread: most recently used first.
+const SHAPES: usize = 32;
+
+thread_local! {
+    /// Answer maps of recent plain selections, their values null (see [`shape`]).
+    static KEPT_SHAPES: std::cell::RefCell<Vec<IndexMap<Name, Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty answer map of a plain selection: its response keys in order, every value null;
+/// `None` when a key is asked twice (GraphQL merges those: left to full execution).
+///
+/// Inserting a key into an answer map hashes it (SipHash), and a list of fifty items inserts
+/// the same few keys fifty times: most of a projected list's own work. So the first map made
+/// for a selection is kept on this thread, and the next items (and the next requests of the
+/// same kept document, which shares its names) get a copy of it: copying a map copies its
+/// hash table without hashing again. A kept shape is found by the identity of the selection's
+/// key names (the same allocations, which the kept map holds alive), never by their text,
+/// so a selection can only be answered with its own keys.
+fn shape(selection: &SelectionSet) -> Option<IndexMap<Name, Value>> {
+    let keys = || {
+        selection.items.iter().filter_map(|s| match &s.node {
+            Selection::Field(f) => Some(&f.node.response_key().node),
+            _ => None,
+        })
+    };
+    let same = |map: &IndexMap<Name, Value>| {
+        map.len() == selection.items.len()
+            && map.keys().zip(keys()).all(|(kept, asked)| std::ptr::eq(kept.as_str(), asked.as_str()))
+    };
+    let found = KEPT_SHAPES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let at = kept.iter().position(same)?;
+        let map = kept[at].clone();
+        if at > 0 {
+            let hit = kept.remove(at);
+            kept.insert(0, hit);
+        }
+        Some(map)
+    });
+    if found.is_some() {
+        return found;
+    }
+    let mut map = IndexMap::with_capacity(selection.items.len());
+    for key in keys() {
+        if map.insert(key.clone(), Value::Null).is_some() {
+            return None;
+        }
+    }
+    if map.len() != selection.items.len() {
+        return None;
+    }
+    KEPT_SHAPES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        kept.truncate(SHAPES - 1);
+        kept.insert(0, map.clone());
+    });
+    Some(map)
 }
 
 /// Fragments nested deeper than this are left to full execution.
@@ -407,5 +492,51 @@ mod tests {
         }
         // Variables decide @skip and @include in the operation.
         assert!(same("{ id @include(if: $yes) done @include(if: $no) }", "", serde_json::json!({"no": true})).await);
+    }
+
+    fn selection_of(query: &str) -> SelectionSet {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        let (_, op) = doc.operations.iter().next().unwrap();
+        op.node.selection_set.node.clone()
+    }
+
+    fn kept_shapes() -> usize {
+        KEPT_SHAPES.with(|k| k.borrow().len())
+    }
+
+    #[test]
+    fn shapes_are_kept_by_the_identity_of_their_names() {
+        KEPT_SHAPES.with(|k| k.borrow_mut().clear());
+        let first = selection_of("{ id b: done note }");
+        let shape_keys = |set: &SelectionSet| shape(set).map(|m| m.keys().map(|k| k.to_string()).collect::<Vec<_>>());
+        assert_eq!(shape_keys(&first), Some(vec!["id".into(), "b".into(), "note".into()]));
+        assert_eq!(kept_shapes(), 1);
+        // The same selection (a kept document's copy shares its names): the kept shape.
+        let copy = first.clone();
+        let again = shape(&copy).unwrap();
+        assert_eq!(kept_shapes(), 1, "found, not made again");
+        assert!(again.values().all(|v| *v == Value::Null), "a kept shape has no values");
+        let Selection::Field(id) = &first.items[0].node else { panic!("a field") };
+        let kept_key = again.keys().next().unwrap().as_str();
+        assert!(std::ptr::eq(kept_key, id.node.response_key().node.as_str()), "the selection's own name");
+        // The same text parsed again: other names, its own shape (never matched by text).
+        let reparsed = selection_of("{ id b: done note }");
+        assert_eq!(shape_keys(&reparsed), Some(vec!["id".into(), "b".into(), "note".into()]));
+        assert_eq!(kept_shapes(), 2);
+        // A prefix of a kept selection is not that selection.
+        let mut shorter = first.clone();
+        shorter.items.pop();
+        assert_eq!(shape_keys(&shorter), Some(vec!["id".into(), "b".into()]));
+        assert_eq!(kept_shapes(), 3);
+        // A key asked twice has no shape and is not kept.
+        assert!(shape(&selection_of("{ id id }")).is_none());
+        assert!(shape(&selection_of("{ a: id a: done }")).is_none());
+        assert_eq!(kept_shapes(), 3);
+        // Bounded.
+        let many: Vec<SelectionSet> = (0..SHAPES + 5).map(|i| selection_of(&format!("{{ f{i} }}"))).collect();
+        for set in &many {
+            assert!(shape(set).is_some());
+        }
+        assert_eq!(kept_shapes(), SHAPES);
     }
 }
