@@ -174,7 +174,7 @@ impl HotPeriod {
                     rank,
                     value: Some(*points as f64 / 100.0),
                     points_cents: *points,
-                    target: r.target,
+                    attainment: model::Attainment::new(*points, r.target),
                     member: Some(Arc::clone(&r.member)),
                     team: None,
                 });
@@ -987,7 +987,7 @@ mod tests {
             vec![(1, "carol".into(), 900), (2, "Alice".into(), 500), (2, "bob".into(), 500), (4, "dave".into(), 100)]
         );
         assert_eq!(b.total_entries, 4);
-        assert_eq!(b.entries[0].attainment_percent(), Some(90.0));
+        assert_eq!(b.entries[0].attainment.percent(), Some(90.0));
         // Scoped to team A, top 2: ranks are within the scope.
         let scope = HashSet::from([team_a]);
         let b = h.board(Some(&scope), 2, now);

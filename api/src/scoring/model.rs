@@ -454,6 +454,37 @@ fn positive(target: Option<Decimal>) -> Option<Decimal> {
     target.filter(|t| t.is_sign_positive() && !t.is_zero())
 }
 
+/// A board entry's attainment of its target, computed once, when first asked: a rep's phone
+/// shows the top 50 without it, while a live board computes it once for every subscriber of
+/// the board (clones of an answered one carry the answer).
+#[derive(Debug, Clone)]
+pub struct Attainment {
+    points_cents: i64,
+    target: Option<Decimal>,
+    percent: std::sync::OnceLock<Option<f64>>,
+}
+
+/// Equal when the points and target are (the percent follows from them).
+impl PartialEq for Attainment {
+    fn eq(&self, other: &Self) -> bool {
+        (self.points_cents, self.target) == (other.points_cents, other.target)
+    }
+}
+
+impl Attainment {
+    /// Points (hundredths) against a target.
+    pub fn new(points_cents: i64, target: Option<Decimal>) -> Self {
+        Attainment { points_cents, target, percent: std::sync::OnceLock::new() }
+    }
+
+    /// [`attainment_percent`] of the points and target.
+    pub fn percent(&self) -> Option<f64> {
+        *self
+            .percent
+            .get_or_init(|| attainment_percent(crate::core::money::cents_to_decimal(self.points_cents), self.target))
+    }
+}
+
 /// Attainment: points ÷ target × 100 (uncapped). `None` without a positive target.
 pub fn attainment_percent(points: Decimal, target: Option<Decimal>) -> Option<f64> {
     let target = positive(target)?;
@@ -1306,6 +1337,24 @@ mod tests {
     }
 
     // ----- targets -----
+
+    #[test]
+    fn a_lazy_attainment_is_the_attainment_computed_once() {
+        for (cents, target) in
+            [(5_000, Some(d("40"))), (0, Some(d("40"))), (5_000, None), (-250, Some(d("3"))), (1, Some(d("0.00")))]
+        {
+            let lazy = Attainment::new(cents, target);
+            let copy = lazy.clone();
+            assert_eq!(lazy.percent(), attainment_percent(Decimal::new(cents, 2), target), "{cents} of {target:?}");
+            assert_eq!(lazy.percent(), copy.percent(), "a copy made before answers the same");
+            let answered = lazy.clone();
+            assert_eq!(answered.percent.get(), Some(&lazy.percent()), "a copy of an answered one carries the answer");
+            assert_eq!(lazy, copy);
+        }
+        assert_ne!(Attainment::new(1, None), Attainment::new(2, None));
+        assert_ne!(Attainment::new(1, Some(d("1"))), Attainment::new(1, None));
+        assert!(Attainment::new(1, None).percent.get().is_none(), "nothing computed until asked");
+    }
 
     #[test]
     fn attainment_and_pacing() {

@@ -330,8 +330,8 @@ pub struct BoardEntry {
     pub value: Option<f64>,
     /// Points, hundredths.
     pub points_cents: i64,
-    /// Its own target for the period (a team's: the sum of its members' targets).
-    pub target: Option<Decimal>,
+    /// Attainment of its own target for the period (a team's: the sum of its members' targets).
+    pub attainment: model::Attainment,
     /// The member (MEMBERS boards), shared with the ranking it came from: a board and every
     /// subscriber's copy of it point at one record instead of copying its strings.
     pub member: Option<Arc<member::Model>>,
@@ -355,13 +355,6 @@ pub struct BoardData {
 /// (member, team, rank, points in hundredths, attainment in hundredths of a percent) per entry.
 pub type Fingerprint = Vec<(Option<Uuid>, Option<Uuid>, u32, i64, Option<i64>)>;
 
-impl BoardEntry {
-    /// Attainment of its own target, in percent (computed when asked: most screens do not).
-    pub fn attainment_percent(&self) -> Option<f64> {
-        model::attainment_percent(cents_to_decimal(self.points_cents), self.target)
-    }
-}
-
 impl BoardData {
     /// What subscribers compare to decide whether the board changed.
     pub fn fingerprint(&self) -> Fingerprint {
@@ -373,7 +366,7 @@ impl BoardData {
                     e.team.as_ref().map(|t| t.id),
                     e.rank,
                     e.points_cents,
-                    e.attainment_percent().map(|a| (a * 100.0).round() as i64),
+                    e.attainment.percent().map(|a| (a * 100.0).round() as i64),
                 )
             })
             .collect()
@@ -406,7 +399,7 @@ pub async fn leaderboard(
                     rank: 0,
                     value: value(points_cents, target),
                     points_cents,
-                    target,
+                    attainment: model::Attainment::new(points_cents, target),
                     member: Some(Arc::new(m)),
                     team: None,
                 }
@@ -429,7 +422,7 @@ pub async fn leaderboard(
                         rank: 0,
                         value: value(points_cents, target),
                         points_cents,
-                        target,
+                        attainment: model::Attainment::new(points_cents, target),
                         member: None,
                         team: Some(team.clone()),
                     }

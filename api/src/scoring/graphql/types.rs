@@ -403,13 +403,6 @@ impl From<ScoreData> for Score {
     }
 }
 
-impl LeaderboardEntry {
-    /// Attainment of its own target, in percent (computed when asked).
-    fn attainment(&self) -> Option<f64> {
-        crate::scoring::model::attainment_percent(crate::scoring::cents_to_decimal(self.points_cents), self.target)
-    }
-}
-
 /// One ranked line of a leaderboard.
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -421,9 +414,7 @@ pub struct LeaderboardEntry {
     /// Points in the period.
     points: f64,
     #[graphql(skip)]
-    points_cents: i64,
-    #[graphql(skip)]
-    target: Option<rust_decimal::Decimal>,
+    attainment: crate::scoring::model::Attainment,
     #[graphql(skip)]
     member: Option<Arc<member::Model>>,
     #[graphql(skip)]
@@ -434,7 +425,7 @@ pub struct LeaderboardEntry {
 impl LeaderboardEntry {
     /// Attainment of its own target.
     async fn attainment_percent(&self) -> Option<f64> {
-        self.attainment()
+        self.attainment.percent()
     }
     /// The member (MEMBERS boards).
     async fn member(&self) -> Option<Member> {
@@ -489,7 +480,7 @@ impl Project for EntryIn<'_> {
             "rank" => leaf(s, e.rank),
             "value" => leaf(s, e.value.as_ref().map_or(Value::Null, ScalarType::to_value)),
             "points" => leaf(s, ScalarType::to_value(&e.points)),
-            "attainmentPercent" => leaf(s, e.attainment().as_ref().map_or(Value::Null, ScalarType::to_value)),
+            "attainmentPercent" => leaf(s, e.attainment.percent().as_ref().map_or(Value::Null, ScalarType::to_value)),
             "streakWeeks" => leaf(s, self.streak?.map_or(Value::Null, Value::from)),
             "member" => match &e.member {
                 None => Some(Value::Null),
@@ -556,8 +547,7 @@ impl From<BoardData> for Leaderboard {
                     rank: e.rank,
                     value: e.value,
                     points: cents_to_f64(e.points_cents),
-                    points_cents: e.points_cents,
-                    target: e.target,
+                    attainment: e.attainment,
                     member: e.member,
                     team: e.team,
                 })
