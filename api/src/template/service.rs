@@ -67,6 +67,16 @@ pub(crate) async fn starter_into(unit: &mut Unit, set_by: Uuid) -> AppResult<Che
     }
     let settings = crate::core::settings::settings(org, unit.db()).await?;
     let today = crate::core::period::local_date(Utc::now(), settings.tz);
+    // The starter's targets count from the start of this week: a week's target is the one in
+    // effect on its first day, so targets dated today would leave a new organization without
+    // one until next Monday.
+    let this_week = crate::core::period::period_containing(
+        crate::core::period::PeriodGrain::Week,
+        today,
+        settings.tz,
+        settings.fiscal_year_start_month,
+    )
+    .start_date;
     let reason = "Starter template".to_owned();
     let mut applied = Applied::default();
     for (name, kind, probability, category, checklist) in model::STAGES {
@@ -110,7 +120,7 @@ pub(crate) async fn starter_into(unit: &mut Unit, set_by: Uuid) -> AppResult<Che
             sales_role: Some(role),
             member_id: None,
             weekly_points_cents: weekly * 100,
-            effective_from: today,
+            effective_from: this_week,
             reason: reason.clone(),
             set_by,
         };
@@ -123,7 +133,7 @@ pub(crate) async fn starter_into(unit: &mut Unit, set_by: Uuid) -> AppResult<Che
             sales_role: Some(role),
             member_id: None,
             per_week: Decimal::from(per_week),
-            effective_from: today,
+            effective_from: this_week,
             reason: reason.clone(),
             set_by,
         };
