@@ -96,14 +96,17 @@ fn plain_object<T: Project>(item: &T, selection: &SelectionSet, ctx: &ContextSel
     let mut out = shape(selection)?;
     for (i, s) in selection.items.iter().enumerate() {
         let Selection::Field(f) = &s.node else { return None };
-        let f = &f.node;
-        let value = match f.name.node.as_str() {
-            "__typename" => Value::String(T::TYPE.to_owned()),
-            name => item.project(name, &f.selection_set, ctx)?,
-        };
-        *out.get_index_mut(i)?.1 = value;
+        *out.get_index_mut(i)?.1 = field_value(item, &f.node, ctx)?;
     }
     Some(Value::Object(out))
+}
+
+/// One field's value for an item: `__typename`, or what the item projects.
+fn field_value<T: Project>(item: &T, f: &Field, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
+    match f.name.node.as_str() {
+        "__typename" => Some(Value::String(T::TYPE.to_owned())),
+        name => item.project(name, &f.selection_set, ctx),
+    }
 }
 
 /// Shapes kept per thread: most recently used first.
@@ -190,10 +193,7 @@ fn fields<T: Project>(
                 if !f.arguments.is_empty() {
                     return None;
                 }
-                let value = match f.name.node.as_str() {
-                    "__typename" => Value::String(T::TYPE.to_owned()),
-                    name => item.project(name, &f.selection_set, ctx)?,
-                };
+                let value = field_value(item, f, ctx)?;
                 // A key asked twice is merged by GraphQL: left to full execution.
                 if out.insert(f.response_key().node.clone(), value).is_some() {
                     return None;

@@ -385,21 +385,22 @@ pub async fn leaderboard(
     let members = active_members(s.org, db, spec.team).await?;
     let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
     let t = totals(s, db, Some(&ids), &p).await?;
-    let value = |points_cents: i64, target: Option<Decimal>| match spec.metric {
+    // The ranked value; ranking by attainment answers the entry's attainment once for both.
+    let value = |points_cents: i64, attainment: &model::Attainment| match spec.metric {
         BoardMetric::Points => Some(points_cents as f64 / 100.0),
-        BoardMetric::TargetPercent => model::attainment_percent(cents_to_decimal(points_cents), target),
+        BoardMetric::TargetPercent => attainment.percent(),
     };
     let entries: Vec<BoardEntry> = match spec.subject {
         BoardSubject::Members => members
             .into_iter()
             .map(|m| {
                 let points_cents = t.get(&m.id).map_or(0, |x| x.0);
-                let target = member_target(&book, &m, &p);
+                let attainment = model::Attainment::new(points_cents, member_target(&book, &m, &p));
                 BoardEntry {
                     rank: 0,
-                    value: value(points_cents, target),
+                    value: value(points_cents, &attainment),
                     points_cents,
-                    attainment: model::Attainment::new(points_cents, target),
+                    attainment,
                     member: Some(Arc::new(m)),
                     team: None,
                 }
@@ -418,11 +419,12 @@ pub async fn leaderboard(
                     let points_cents: i64 = in_team.iter().map(|m| t.get(&m.id).map_or(0, |x| x.0)).sum();
                     let targets: Vec<Decimal> = in_team.iter().filter_map(|m| member_target(&book, m, &p)).collect();
                     let target = (!targets.is_empty()).then(|| targets.iter().copied().sum());
+                    let attainment = model::Attainment::new(points_cents, target);
                     BoardEntry {
                         rank: 0,
-                        value: value(points_cents, target),
+                        value: value(points_cents, &attainment),
                         points_cents,
-                        attainment: model::Attainment::new(points_cents, target),
+                        attainment,
                         member: None,
                         team: Some(team.clone()),
                     }
